@@ -1,0 +1,68 @@
+"""The ``ecslab`` command: up, down, status, reset, doctor, env, base-image.
+
+Each subcommand is a thin layer over :mod:`ecslab.lab.manage` (and
+:mod:`ecslab.images` for ``base-image``); errors print one clear message and
+exit non-zero instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ecslab.config import LabConfig
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ecslab", description="The ecslab course's local lab (AWS APIs, registry, containers on 127.0.0.1).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the lab in the background (idempotent)")
+    up.add_argument("--install-docker", action="store_true", help="on Debian/Ubuntu as root: apt-get install docker.io first")
+    sub.add_parser("down", help="stop the lab and remove every container it started")
+    status = sub.add_parser("status", help="what runs where")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    sub.add_parser("reset", help="fresh AWS state and empty registry; lab containers removed")
+    sub.add_parser("doctor", help="check each part of the lab and say how to fix it")
+    sub.add_parser("env", help='shell exports for plain boto3 / aws CLI: eval "$(ecslab env)"')
+    base = sub.add_parser("base-image", help="make the sample app's base image offline (debootstrap), or reuse it")
+    base.add_argument("--mirror", help="Debian mirror (default http://deb.debian.org/debian or ECSLAB_DEBIAN_MIRROR)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from ecslab.engine import EngineError
+    from ecslab.lab import manage
+    from ecslab.lab.registry import RegistryError
+
+    try:
+        config = LabConfig.from_env()
+        if args.command == "up":
+            manage.up(config, install_docker=args.install_docker)
+        elif args.command == "down":
+            manage.down(config)
+        elif args.command == "status":
+            result = manage.status(config)
+            print(json.dumps(result.to_dict(), indent=2) if args.json else result.render())
+            return 0 if result.running else 3
+        elif args.command == "reset":
+            manage.reset(config)
+        elif args.command == "doctor":
+            checks = manage.doctor(config)
+            print(manage.render_checks(checks))
+            return 0 if all(check.ok for check in checks) else 1
+        elif args.command == "env":
+            print(manage.env_exports(config))
+        elif args.command == "base-image":
+            from ecslab.images import make_offline_base_image
+
+            make_offline_base_image(mirror=args.mirror)
+    except (manage.LabError, EngineError, RegistryError, RuntimeError, ValueError) as error:
+        print(f"ecslab {args.command}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

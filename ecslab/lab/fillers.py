@@ -1,0 +1,77 @@
+"""Gap fillers: where the lab makes moto behave like AWS.
+
+moto answers the AWS APIs and stores what it is told, but it runs nothing: its ECS
+services never start tasks, its load balancers register no targets, its alarms are
+never evaluated. Each :class:`GapFiller` closes one such gap from inside the lab
+process, where moto's state can be read and changed. Fillers are listed in
+:data:`FILLERS`; ``ecslab status`` and notebook 00 show which are active, so a
+learner always knows what is AWS behaviour and what is the lab standing in for it.
+
+Fillers that read or change moto's internals depend on moto's version; moto is
+pinned in ``pyproject.toml`` and ``tests/test_fillers.py`` fails on an upgrade
+that moves what they touch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass
+class FillerContext:
+    """What a filler may use: the lab's settings and its running parts."""
+
+    config: Any  # ecslab.config.LabConfig
+    docker: Any | None  # docker.DockerClient, or None when no engine answers
+
+
+class GapFiller:
+    """One gap between moto and AWS, and the lab's way of closing it."""
+
+    name: ClassVar[str] = "gap filler"
+    gap: ClassVar[str] = ""
+    """What moto does (or does not do) on its own."""
+    fills: ClassVar[str] = ""
+    """What the lab does about it."""
+
+    def start(self, context: FillerContext) -> None:
+        """Called once the AWS API answers."""
+
+    def after_reset(self, context: FillerContext) -> None:
+        """Called after ``ecslab reset`` gave moto a fresh state."""
+
+    def stop(self) -> None:
+        """Called when the lab stops; stop threads, release resources."""
+
+    def describe(self) -> dict[str, str]:
+        return {"name": self.name, "gap": self.gap, "fills": self.fills}
+
+
+class PinTaskTransitions(GapFiller):
+    """Stop moto from moving ECS tasks one state per ``describe_tasks`` call."""
+
+    name = "ECS task states"
+    gap = (
+        "moto moves a task one state further (RUNNING → DEACTIVATING → … → STOPPED) each "
+        "time it is described, whatever its container does."
+    )
+    fills = (
+        "The lab pins moto's ecs::task transition to manual, so a task's state only "
+        "changes when the lab changes it, in step with a real container."
+    )
+
+    def _pin(self) -> None:
+        from moto.moto_api import state_manager
+
+        state_manager.set_transition("ecs::task", {"progression": "manual", "times": 10**9})
+
+    def start(self, context: FillerContext) -> None:
+        self._pin()
+
+    def after_reset(self, context: FillerContext) -> None:
+        self._pin()
+
+
+FILLERS: list[type[GapFiller]] = [PinTaskTransitions]
+"""Every filler the lab runs, in start order."""

@@ -1,0 +1,441 @@
+"""Start, stop, reset and inspect the lab: the work behind the ``ecslab`` command.
+
+Every function takes the :class:`~ecslab.config.LabConfig` of the lab it acts on,
+so tests can run a second lab in a folder of their own. ``up`` holds a file lock
+while it works, so two notebooks connecting at once start one lab, not two.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecslab import engine
+from ecslab.config import FAKE_CREDENTIALS, LabConfig
+
+Say = Callable[[str], None]
+
+
+class LabError(RuntimeError):
+    """The lab could not do what was asked; the message says what to do instead."""
+
+
+@dataclass
+class Check:
+    """One line of ``ecslab doctor``."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+
+@dataclass
+class LabStatus:
+    running: bool
+    config: LabConfig
+    process: dict[str, Any] = field(default_factory=dict)
+    docker: engine.EngineStatus | None = None
+    containers: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        aws = self.process.get("aws_api", {"url": self.config.endpoint_url, "ok": False})
+        registry = self.process.get(
+            "registry", {"url": f"http://{self.config.host}:{self.config.registry_port}", "ok": False}
+        )
+        return {
+            "running": self.running,
+            "home": str(self.config.home),
+            "region": self.config.region,
+            "pid": self.process.get("pid"),
+            "started_at": self.process.get("started_at"),
+            "aws_api": aws,
+            "registry": registry,
+            "control_url": self.config.control_url,
+            "docker": None if self.docker is None else {"ok": self.docker.ok, "version": self.docker.version, "fix": self.docker.fix},
+            "fillers": self.process.get("fillers", []),
+            "containers": self.containers,
+        }
+
+    def render(self) -> str:
+        """What ``ecslab status`` prints: what runs where."""
+        if not self.running:
+            return f"The lab is not running (state folder {self.config.home}). Start it with `ecslab up`."
+        data = self.to_dict()
+        docker = data["docker"] or {}
+        lines = [
+            f"ecslab lab running (pid {data['pid']}, since {data['started_at']}, state in {data['home']})",
+            f"  AWS APIs (moto)   {data['aws_api']['url']}   region {data['region']}",
+            f"  registry          {data['registry']['url']}   push to {self.config.registry_address}/NAME:TAG"
+            + ("" if data["registry"].get("ok") else "   NOT ANSWERING"),
+            f"  control API       {data['control_url']}",
+            "  Docker engine     "
+            + (f"{docker.get('version')}" if docker.get("ok") else f"NOT ANSWERING: {docker.get('fix')}"),
+            f"  lab containers    {len(self.containers)}",
+            "Use it from a shell with: eval \"$(ecslab env)\"",
+        ]
+        return "\n".join(lines)
+
+
+# -- low-level helpers --------------------------------------------------------
+
+
+def _get_json(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return dict(json.loads(response.read()))
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def _post(url: str, timeout: float = 30.0) -> None:
+    request = urllib.request.Request(url, data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        response.read()
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours counts as gone
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _ports(config: LabConfig) -> list[tuple[str, int, str]]:
+    return [
+        ("AWS API", config.aws_port, "ECSLAB_AWS_PORT"),
+        ("registry", config.registry_port, "ECSLAB_REGISTRY_PORT"),
+        ("control API", config.control_port, "ECSLAB_CONTROL_PORT"),
+    ]
+
+
+@contextlib.contextmanager
+def _locked(config: LabConfig) -> Iterator[None]:
+    config.home.mkdir(parents=True, exist_ok=True)
+    with open(config.lock_file, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _read_state(config: LabConfig) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads(config.state_file.read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def _clear_stale_state(config: LabConfig, state: dict[str, Any]) -> None:
+    """A lab that died without ``down``: stop what it left (its registry) and forget it."""
+    for key in ("registry_pid", "pid"):
+        pid = state.get(key)
+        if _pid_alive(pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+    with contextlib.suppress(OSError):
+        config.state_file.unlink()
+
+
+def process_status(config: LabConfig) -> dict[str, Any] | None:
+    """The lab process's own report, or ``None`` when this lab is not running."""
+    state = _read_state(config)
+    if state is None or not _pid_alive(state.get("pid")):
+        return None
+    report = _get_json(config.control_url + "/status")
+    if report is None or report.get("pid") != state.get("pid"):
+        return None
+    return report
+
+
+def is_running(config: LabConfig) -> bool:
+    return process_status(config) is not None
+
+
+# -- containers the lab owns ------------------------------------------------
+
+
+def lab_containers(config: LabConfig, client: Any | None = None) -> list[Any]:
+    from ecslab.config import LAB_LABEL
+
+    if client is None:
+        try:
+            client = engine.docker_client(timeout=10)
+        except engine.EngineError:
+            return []
+    return list(client.containers.list(all=True, filters={"label": f"{LAB_LABEL}={config.home}"}))
+
+
+def remove_lab_containers(config: LabConfig, client: Any | None = None) -> int:
+    """Remove every container labelled as this lab's; returns how many."""
+    containers = lab_containers(config, client)
+    for container in containers:
+        with contextlib.suppress(Exception):
+            container.remove(force=True)
+    return len(containers)
+
+
+# -- the commands -------------------------------------------------------------
+
+
+def status(config: LabConfig, with_docker: bool = True) -> LabStatus:
+    report = process_status(config)
+    result = LabStatus(running=report is not None, config=config, process=report or {})
+    if with_docker:
+        result.docker = engine.engine_status()
+        if result.docker.ok:
+            result.containers = [
+                {"name": c.name, "status": c.status, "image": c.attrs["Config"]["Image"]}
+                for c in lab_containers(config)
+            ]
+    return result
+
+
+def ensure_engine(config: LabConfig, say: Say, install: bool = False) -> engine.EngineStatus:
+    """Make sure a Docker engine answers where this machine allows it; report otherwise."""
+    current = engine.engine_status()
+    if current.ok:
+        return current
+    if install:
+        say("Installing docker.io with apt-get ...")
+        engine.install_docker()
+    if engine.how_to_get_an_engine().startswith("dockerd is installed") and os.geteuid() == 0:
+        say("Starting dockerd in the background ...")
+        engine.start_dockerd(config.home / "dockerd.log")
+        return engine.engine_status()
+    return current
+
+
+def up(config: LabConfig, say: Say = print, install_docker: bool = False, timeout: float = 60.0) -> LabStatus:
+    """Start the lab in the background and return when every part answers. Idempotent."""
+    with _locked(config):
+        if is_running(config):
+            say("The lab is already running; nothing to start.")
+            return status(config)
+        state = _read_state(config)
+        if state is not None:
+            say("Found a lab that stopped without `ecslab down`; cleaning up after it.")
+            _clear_stale_state(config, state)
+        docker_status = ensure_engine(config, say, install=install_docker)
+        if not docker_status.ok:
+            say(f"WARNING: no Docker engine answers. {docker_status.fix}\n"
+                "The AWS APIs will start; building and running containers will not work until it does.")
+        for what, port, variable in _ports(config):
+            if not port_is_free(config.host, port):
+                raise LabError(
+                    f"Port {port} on {config.host} (the lab's {what}) is taken by another program. "
+                    f"Stop that program, or give the lab another port: `export {variable}=<free port>` "
+                    f"and run `ecslab up` again (`ecslab doctor` shows every port)."
+                )
+        _spawn(config, timeout)
+    result = status(config)
+    say(result.render())
+    return result
+
+
+def _spawn(config: LabConfig, timeout: float) -> None:
+    config.home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
+    with open(config.log_file, "ab") as log:
+        log.write(f"\n--- ecslab up at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+        log.flush()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ecslab.lab.server", config.to_json()],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+            cwd=str(config.home),
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LabError(f"The lab process stopped at start (exit {process.returncode}):\n{_log_tail(config)}")
+        report = _get_json(config.control_url + "/status", timeout=1)
+        if report is not None and report.get("pid") == process.pid and _read_state(config):
+            return
+        time.sleep(0.05)
+    process.terminate()
+    raise LabError(f"The lab did not become ready within {timeout:.0f} s:\n{_log_tail(config)}")
+
+
+def _log_tail(config: LabConfig, lines: int = 15) -> str:
+    try:
+        return "\n".join(config.log_file.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def down(config: LabConfig, say: Say = print, timeout: float = 15.0) -> None:
+    """Stop the lab and remove every container it started. Safe when nothing runs."""
+    with _locked(config):
+        state = _read_state(config)
+        if state is None or not _pid_alive(state.get("pid")):
+            say("The lab is not running; nothing to stop.")
+        else:
+            pid = state["pid"]
+            with contextlib.suppress(urllib.error.URLError, OSError):
+                _post(config.control_url + "/shutdown", timeout=5)
+            deadline = time.monotonic() + timeout
+            while _pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+            say(f"Stopped the lab (pid {pid}).")
+        if state is not None:
+            _clear_stale_state(config, state)
+        removed = remove_lab_containers(config)
+        if removed:
+            say(f"Removed {removed} lab container(s).")
+
+
+def reset(config: LabConfig, say: Say = print) -> None:
+    """Fresh AWS state and an empty registry; lab containers removed. The lab keeps running."""
+    if not is_running(config):
+        raise LabError("The lab is not running, so there is nothing to reset. Start it with `ecslab up`.")
+    removed = remove_lab_containers(config)
+    _post(config.control_url + "/reset")
+    say(f"Reset the lab: fresh AWS state, empty registry, {removed} lab container(s) removed.")
+
+
+def env_exports(config: LabConfig) -> str:
+    """Shell exports that point plain boto3 and the aws CLI at the lab (``eval "$(ecslab env)"``)."""
+    values = {
+        "AWS_ENDPOINT_URL": config.endpoint_url,
+        **FAKE_CREDENTIALS,
+        "AWS_DEFAULT_REGION": config.region,
+        "AWS_REGION": config.region,
+        "ECSLAB_REGISTRY": config.registry_address,
+    }
+    lines = ["# The ecslab lab: plain boto3, the aws CLI and docker talk to 127.0.0.1 with these."]
+    lines += [f"export {key}={value}" for key, value in values.items()]
+    return "\n".join(lines)
+
+
+def doctor(config: LabConfig) -> list[Check]:
+    """Check each part of the lab and say how to fix what is wrong."""
+    from ecslab import images
+    from ecslab.lab.registry import INSTALL_HINT, find_registry_binary
+
+    checks: list[Check] = []
+    checks.append(
+        Check(
+            "Python",
+            sys.version_info >= (3, 10),
+            sys.version.split()[0],
+            None if sys.version_info >= (3, 10) else "Use Python 3.10 or newer.",
+        )
+    )
+    for package in ("boto3", "moto", "docker", "ipywidgets", "matplotlib"):
+        try:
+            from importlib.metadata import version
+
+            checks.append(Check(f"package {package}", True, version(package)))
+        except Exception:
+            checks.append(Check(f"package {package}", False, "not installed", "pip install -e . (from the course folder)"))
+    engine_state = engine.engine_status()
+    checks.append(Check("Docker engine", engine_state.ok, engine_state.detail, engine_state.fix))
+    binary = find_registry_binary()
+    checks.append(Check("registry program", binary is not None, binary or "not found", None if binary else INSTALL_HINT))
+    if engine_state.ok:
+        base = images.base_image()
+        present = images.image_present(base)
+        checks.append(
+            Check(
+                "base image",
+                present,
+                f"{base} {'present' if present else 'missing'}",
+                None if present else "Make it offline with `ecslab base-image` (about 1 minute, needs root), or `docker pull python:3.12-slim`.",
+            )
+        )
+    report = process_status(config)
+    checks.append(
+        Check(
+            "lab process",
+            report is not None,
+            f"running, pid {report['pid']}" if report else "not running",
+            None if report else "Start it with `ecslab up`.",
+        )
+    )
+    for what, port, variable in _ports(config):
+        free = port_is_free(config.host, port)
+        ours = report is not None
+        checks.append(
+            Check(
+                f"port {port} ({what})",
+                free or ours,
+                "used by this lab" if ours else ("free" if free else "taken by another program"),
+                None if free or ours else f"Stop that program or `export {variable}=<free port>`.",
+            )
+        )
+    if report is not None:
+        checks.append(_check_aws_api(config))
+        registry_ok = bool(report.get("registry", {}).get("ok"))
+        checks.append(
+            Check("registry answers", registry_ok, report["registry"]["url"], None if registry_ok else "Run `ecslab down` then `ecslab up`; see registry.log in the state folder.")
+        )
+    return checks
+
+
+def _check_aws_api(config: LabConfig) -> Check:
+    import boto3
+
+    try:
+        ecs = boto3.client(
+            "ecs",
+            endpoint_url=config.endpoint_url,
+            region_name=config.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        count = len(ecs.list_clusters()["clusterArns"])
+        return Check("AWS API answers", True, f"ecs.list_clusters() -> {count} cluster(s)")
+    except Exception as error:
+        return Check("AWS API answers", False, str(error)[:120], "Run `ecslab down` then `ecslab up`; see lab.log in the state folder.")
+
+
+def render_checks(checks: list[Check]) -> str:
+    width = max(len(check.name) for check in checks)
+    lines = []
+    for check in checks:
+        mark = "ok " if check.ok else "FIX"
+        lines.append(f"[{mark}] {check.name:<{width}}  {check.detail}")
+        if check.fix and not check.ok:
+            lines.append(f"      {'':<{width}}  -> {check.fix}")
+    bad = sum(not check.ok for check in checks)
+    lines.append("All good." if not bad else f"{bad} thing(s) to fix, see the arrows above.")
+    return "\n".join(lines)

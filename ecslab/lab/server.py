@@ -1,0 +1,197 @@
+"""The lab process: moto, the registry, the gap fillers and a control API.
+
+Started in the background by ``ecslab up`` (``python -m ecslab.lab.server CONFIG``)
+and stopped by ``ecslab down``. It binds 127.0.0.1 only:
+
+- the AWS API (moto in server mode) on ``aws_port``; boto3 reaches it through
+  ``AWS_ENDPOINT_URL``;
+- the registry on ``registry_port``;
+- a control API on ``control_port``: ``GET /status``, ``POST /reset``,
+  ``POST /shutdown``. It is the lab's own, not an AWS API.
+
+moto runs in this process (not as a separate ``moto_server``) so that the gap
+fillers can read and change its state directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.request
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from ecslab.config import SEED, LabConfig
+from ecslab.lab.fillers import FILLERS, FillerContext, GapFiller
+from ecslab.lab.registry import RegistryProcess
+
+log = logging.getLogger("ecslab.lab")
+
+
+def _moto_server(host: str, port: int) -> Any:
+    """moto's WSGI app on a werkzeug server; raises OSError at once when the port is taken."""
+    from moto.moto_server.threaded_moto_server import MotoRequestHandler
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+    return make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+
+
+class LabProcess:
+    """Everything the lab runs; one instance per lab process."""
+
+    def __init__(self, config: LabConfig) -> None:
+        self.config = config
+        self.started_at = datetime.now(timezone.utc)
+        self.shutdown_requested = threading.Event()
+        self.registry = RegistryProcess(config)
+        self.fillers: list[GapFiller] = [filler() for filler in FILLERS]
+        self._moto: Any = None
+        self._control: ThreadingHTTPServer | None = None
+        self._lock = threading.Lock()
+
+    # -- start and stop -------------------------------------------------
+
+    def start(self) -> None:
+        self.config.home.mkdir(parents=True, exist_ok=True)
+        self._control = ThreadingHTTPServer((self.config.host, self.config.control_port), _handler(self))
+        self._moto = _moto_server(self.config.host, self.config.aws_port)
+        threading.Thread(target=self._moto.serve_forever, name="moto", daemon=True).start()
+        threading.Thread(target=self._control.serve_forever, name="control", daemon=True).start()
+        self._seed()
+        self.registry.start()
+        context = self._filler_context()
+        for filler in self.fillers:
+            filler.start(context)
+        self._write_state()
+
+    def stop(self) -> None:
+        for filler in reversed(self.fillers):
+            try:
+                filler.stop()
+            except Exception:  # one broken filler must not keep the others running
+                log.exception("filler %s failed to stop", filler.name)
+        self.registry.stop()
+        if self._moto is not None:
+            self._moto.shutdown()
+        if self._control is not None:
+            self._control.shutdown()
+        try:
+            if json.loads(self.config.state_file.read_text()).get("pid") == os.getpid():
+                self.config.state_file.unlink()
+        except (OSError, ValueError):
+            pass
+
+    def reset(self) -> None:
+        """Fresh AWS state (same seed, so the same IDs again) and an empty registry."""
+        with self._lock:
+            self._post(f"{self.config.endpoint_url}/moto-api/reset")
+            self._seed()
+            self.registry.wipe()
+            context = self._filler_context()
+            for filler in self.fillers:
+                filler.after_reset(context)
+
+    # -- helpers ----------------------------------------------------------
+
+    def _seed(self) -> None:
+        self._post(f"{self.config.endpoint_url}/moto-api/seed?a={SEED}")
+
+    @staticmethod
+    def _post(url: str) -> None:
+        request = urllib.request.Request(url, data=b"", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    def _filler_context(self) -> FillerContext:
+        try:
+            import docker
+
+            client: Any = docker.from_env(timeout=5)
+            client.ping()
+        except Exception:
+            client = None
+        return FillerContext(config=self.config, docker=client)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "config": json.loads(self.config.to_json()),
+            "aws_api": {"url": self.config.endpoint_url, "ok": True},
+            "registry": {
+                "url": self.registry.url,
+                "address": self.config.registry_address,
+                "ok": self.registry.healthy(),
+                "pid": self.registry.pid,
+            },
+            "fillers": [filler.describe() for filler in self.fillers],
+        }
+
+    def _write_state(self) -> None:
+        state = {"pid": os.getpid(), "registry_pid": self.registry.pid, "config": json.loads(self.config.to_json())}
+        tmp = self.config.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(self.config.state_file)
+
+
+def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
+    class ControlHandler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # quiet: the lab log is for problems
+            pass
+
+        def _reply(self, code: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            if self.path == "/status":
+                self._reply(200, lab.status())
+            else:
+                self._reply(404, {"error": f"no such control path {self.path}"})
+
+        def do_POST(self) -> None:
+            if self.path == "/reset":
+                lab.reset()
+                self._reply(200, {"reset": True})
+            elif self.path == "/shutdown":
+                self._reply(200, {"stopping": True})
+                lab.shutdown_requested.set()
+            else:
+                self._reply(404, {"error": f"no such control path {self.path}"})
+
+    return ControlHandler
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    config = LabConfig.from_json(argv[1])
+    lab = LabProcess(config)
+    signal.signal(signal.SIGTERM, lambda *_: lab.shutdown_requested.set())
+    signal.signal(signal.SIGINT, lambda *_: lab.shutdown_requested.set())
+    try:
+        lab.start()
+    except Exception as error:
+        print(f"ecslab lab failed to start: {error}", file=sys.stderr, flush=True)
+        lab.stop()
+        return 1
+    print(f"ecslab lab ready at {time.strftime('%H:%M:%S')}: {json.dumps(lab.status())}", flush=True)
+    lab.shutdown_requested.wait()
+    lab.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
