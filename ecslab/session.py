@@ -1,4 +1,4 @@
-"""``ecslab.connect()``: the first code cell of every notebook.
+"""The session: ``ecslab.connect()``, the first code cell of every notebook.
 
 It returns a :class:`Lab`: boto3 clients named as the course names them (``ecr``,
 ``ecs``, ``elbv2``, ``iam``, ``logs``, ``cloudwatch``, ``ec2``, ``sts``), a Docker
@@ -104,3 +104,45 @@ def connect(target: str | None = None, config: LabConfig | None = None, quiet: b
         region_name=config.region,
     )
     return Lab("local", config.region, config.endpoint_url, config, session)
+
+
+def target_explorer(config: LabConfig | None = None) -> Any:
+    """A toggle between the local lab and real AWS showing that the code stays the same.
+
+    Notebook 00: the learner flips the target and sees what changes (endpoint,
+    credentials, cost, what a mistake costs) and what does not (every line of code).
+    """
+    import html
+
+    import ipywidgets as widgets
+
+    config = config or LabConfig.from_env()
+    facts = {
+        "local": {
+            "AWS_ENDPOINT_URL": config.endpoint_url,
+            "credentials": "fake (testing/testing): moto accepts anything",
+            "account": f"{ACCOUNT_ID} (moto's pretend account)",
+            "image registry": config.registry_address,
+            "containers run on": "this machine's Docker engine",
+            "cost of a mistake": "nothing: `ecslab reset` and start again",
+        },
+        "aws": {
+            "AWS_ENDPOINT_URL": "(unset: boto3 picks https://ecs.REGION.amazonaws.com)",
+            "credentials": "yours, from `aws configure` or AWS_PROFILE",
+            "account": "your 12-digit account",
+            "image registry": "ACCOUNT.dkr.ecr.REGION.amazonaws.com",
+            "containers run on": "Fargate or your EC2 instances",
+            "cost of a mistake": "real money: ALBs and Fargate bill by the hour",
+        },
+    }
+    code = 'lab = ecslab.connect()          # or ECSLAB_TARGET=aws\nclusters = lab.ecs.list_clusters()["clusterArns"]'
+    toggle = widgets.ToggleButtons(options=[("local lab", "local"), ("real AWS", "aws")], value="local", description="target")
+    table = widgets.HTML()
+
+    def show(change: Any = None) -> None:
+        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{html.escape(v)}</td></tr>" for k, v in facts[toggle.value].items())
+        table.value = f"<table>{rows}</table><p>The code, identical for both targets:</p><pre>{html.escape(code)}</pre>"
+
+    toggle.observe(show, names="value")
+    show()
+    return widgets.VBox([toggle, table])

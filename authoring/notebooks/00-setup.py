@@ -1,0 +1,158 @@
+# %% [markdown]
+# # 00 · Setup: your own pocket AWS
+#
+# **Goals.** By the end of this notebook you will
+# - know what the *lab* is: the parts that stand in for AWS on your machine, and which of them are real;
+# - have checked every part with `ecslab doctor`;
+# - have made your first AWS call (create, list and delete an ECS cluster) without an AWS account;
+# - know the path the course takes through ECR and ECS.
+#
+# **Time:** about 10 minutes.
+#
+# Everything in this course runs against a **local lab on 127.0.0.1**. It is made of real
+# software, not slides: [moto](https://github.com/getmoto/moto) answers the AWS APIs, a real
+# Docker engine builds and runs the containers, and a real image registry stores the images.
+# Where moto only *stores* things that AWS would *do* (start tasks, check health, ship logs),
+# the lab does the work itself, and says so.
+
+# %% [markdown]
+# ## 1. Connect
+#
+# Every notebook starts with the same cell. `ecslab.connect()` starts the lab when it is not
+# running (it never starts a second one) and returns `lab`, which holds boto3 clients named the
+# way the whole course names them: `lab.ecr`, `lab.ecs`, `lab.elbv2`, `lab.iam`, `lab.logs`.
+
+# %%
+import ecslab
+from ecslab.lab import manage
+
+lab = ecslab.connect()
+lab
+
+# %% [markdown]
+# ## 2. What runs where
+#
+# The lab is one background process. The picture below is drawn from its live status
+# (`ecslab status --json` in a terminal), so the addresses are the ones your lab really uses.
+
+# %%
+import matplotlib.pyplot as plt
+
+status = manage.status(lab.config).to_dict()
+ecslab.diagrams.lab_map(status)
+plt.show()
+
+# %% [markdown]
+# | part | what it is | real or stand-in? |
+# |---|---|---|
+# | AWS APIs | moto in server mode; boto3 talks to it over HTTP exactly as it talks to AWS | stand-in: answers like AWS, stores state in memory |
+# | Registry | Debian's `docker-registry`, the same open-source registry many private registries run | real |
+# | Docker engine | builds images and runs containers | real |
+# | Gap fillers | code in the lab process that *does* what moto only records | the lab's work, listed below |
+#
+# moto is honest about being a stub. Here is every place where the lab steps in, in its own words:
+
+# %%
+for filler in status["fillers"]:
+    print(f"{filler['name']}\n  moto alone: {filler['gap']}\n  the lab:    {filler['fills']}")
+
+# %% [markdown]
+# ## 3. Check every part: `ecslab doctor`
+#
+# `ecslab doctor` checks each part and, for anything wrong, prints the one command that fixes it.
+# Run it in a terminal whenever something feels off. Here is its report for your machine:
+
+# %% tags=["nbval-ignore-output"]
+print(manage.render_checks(manage.doctor(lab.config)))
+
+# %% [markdown]
+# The same check as a value, so this notebook stops here if a part is missing:
+
+# %%
+problems = [check.name for check in manage.doctor(lab.config) if not check.ok]
+problems
+
+# %% [markdown]
+# ## 4. Your first AWS call
+#
+# A cluster is ECS's top-level folder (notebook 04 explains it). Create one, list the clusters,
+# then delete it, with the same boto3 calls you would make against AWS:
+
+# %%
+cluster_arn = lab.ecs.create_cluster(clusterName="hello-lab")["cluster"]["clusterArn"]
+cluster_arn
+
+# %%
+lab.ecs.list_clusters()["clusterArns"]
+
+# %%
+lab.ecs.delete_cluster(cluster="hello-lab")["cluster"]["status"]
+
+# %% [markdown]
+# The ARN follows AWS's format: `arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`. The account,
+# `123456789012`, is moto's pretend account: no bill can reach it.
+#
+# ## 5. Same code, two targets
+#
+# Nothing in the notebooks depends on being local. The lab only changes *where* boto3 sends
+# its requests (the `AWS_ENDPOINT_URL`) and *which* credentials it signs them with. Flip the
+# toggle to see what changes when you point the course at a real account, and what does not.
+
+# %%
+ecslab.session.target_explorer(lab.config)
+
+# %% [markdown]
+# From a terminal, `eval "$(ecslab env)"` makes plain boto3 and the `aws` CLI use the lab too:
+
+# %%
+print(manage.env_exports(lab.config))
+
+# %% [markdown]
+# ## 6. The road ahead
+#
+# The course follows the lecture notes section by section; each notebook has an exercise
+# notebook of the same name in `exercises/`.
+
+# %%
+import pathlib
+
+available = {path.name[:2] for path in pathlib.Path(".").glob("[0-9][0-9]-*.ipynb")}
+ecslab.diagrams.course_map(available)
+plt.show()
+
+# %% [markdown]
+# ## Knowledge check
+
+# %%
+from ecslab.quiz import Question, Quiz
+
+Quiz([
+    Question(
+        "What does boto3 need to talk to the lab instead of AWS?",
+        ("A different library", "A different endpoint URL and any credentials", "An AWS account"),
+        1,
+        "boto3 is unchanged; AWS_ENDPOINT_URL points it at 127.0.0.1 and moto accepts any credentials.",
+    ),
+    Question(
+        "Which part of the lab is a stand-in rather than the real software?",
+        ("The Docker engine", "The image registry", "The AWS APIs"),
+        2,
+        "moto imitates the AWS APIs; the engine and the registry are the real programs.",
+    ),
+])
+
+# %% [markdown]
+# ## Summary
+#
+# - The lab is moto (AWS APIs), a real registry and a real Docker engine, all on 127.0.0.1,
+#   plus gap fillers where moto records but does not act.
+# - `lab = ecslab.connect()` starts it when needed and gives you `lab.ecs`, `lab.ecr`, ...
+# - `ecslab doctor` says what is wrong and how to fix it; `ecslab reset` gives a fresh lab.
+# - The same code runs against AWS: only the endpoint and credentials change.
+#
+# **Exercise:** `exercises/00-setup.ipynb`.
+#
+# ## Cleanup
+#
+# This notebook deleted its cluster already. To stop the lab, run `ecslab down` in a terminal
+# (it also removes every container the lab started).

@@ -1,0 +1,138 @@
+"""For instructors and maintainers: build the course's notebooks from one source.
+
+Sources are jupytext "percent" files under ``authoring/`` (plain Python, easy to
+review and diff):
+
+- ``authoring/notebooks/NN-topic.py`` -> ``notebooks/NN-topic.ipynb`` (executed, outputs stored)
+- ``authoring/solutions/NN-topic.py`` -> ``solutions/NN-topic.ipynb`` (executed) and
+  ``exercises/NN-topic.ipynb`` (each ``### BEGIN SOLUTION`` ... ``### END SOLUTION``
+  block replaced by ``raise NotImplementedError()``, no outputs), as nbgrader does.
+
+``python -m ecslab.authoring build [NAME ...]`` rebuilds and re-executes;
+``python -m ecslab.authoring check`` lists drift between sources and notebooks
+(``tests/test_authoring.py`` runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+_SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION[^\n]*\n.*?^[ \t]*### END SOLUTION[^\n]*(\n|$)", re.S | re.M)
+
+
+def strip_solutions(source: str) -> str:
+    """Replace every solution block with the stub, keeping its indentation."""
+
+    def stub(match: re.Match[str]) -> str:
+        indent = match[1]
+        return "\n".join(indent + line for line in STUB.splitlines()) + match[2]
+
+    result = _SOLUTION.sub(stub, source)
+    if "### BEGIN SOLUTION" in result or "### END SOLUTION" in result:
+        raise ValueError("An unmatched ### BEGIN SOLUTION / ### END SOLUTION marker is left in:\n" + source)
+    return result
+
+
+def read_source(path: Path) -> Any:
+    import jupytext
+
+    notebook = jupytext.read(path)
+    notebook.metadata = {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    return notebook
+
+
+def exercise_from_solution(solution: Any) -> Any:
+    import copy
+
+    exercise = copy.deepcopy(solution)
+    for cell in exercise.cells:
+        if cell.cell_type == "code":
+            cell.source = strip_solutions(cell.source)
+            cell.outputs = []
+            cell.execution_count = None
+    return exercise
+
+
+def execute(notebook: Any, folder: Path, timeout: int = 900) -> Any:
+    from nbclient import NotebookClient
+
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    return notebook
+
+
+def _write(notebook: Any, path: Path) -> None:
+    import nbformat
+
+    for index, cell in enumerate(notebook.cells):
+        cell["id"] = f"cell-{index:02d}"  # stable ids keep diffs of rebuilt notebooks small
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+
+
+def build(names: list[str] | None = None, run: bool = True, say: Any = print) -> None:
+    for kind in ("notebooks", "solutions"):
+        for source in sorted((ROOT / "authoring" / kind).glob("*.py")):
+            if names and source.stem not in names and not any(source.stem.startswith(n) for n in names):
+                continue
+            notebook = read_source(source)
+            if kind == "solutions":
+                _write(exercise_from_solution(notebook), ROOT / "exercises" / f"{source.stem}.ipynb")
+            target = ROOT / kind / f"{source.stem}.ipynb"
+            if run:
+                started = time.monotonic()
+                execute(notebook, target.parent)
+                say(f"executed {kind}/{target.name} in {time.monotonic() - started:.1f} s")
+            _write(notebook, target)
+
+
+def _cells(notebook: Any) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [(cell.cell_type, cell.source, tuple(cell.get("metadata", {}).get("tags", []))) for cell in notebook.cells]
+
+
+def drift() -> list[str]:
+    """Where a notebook no longer matches its source (empty when all agree)."""
+    import nbformat
+
+    problems = []
+    for kind in ("notebooks", "solutions"):
+        for source in sorted((ROOT / "authoring" / kind).glob("*.py")):
+            expected = read_source(source)
+            targets = [(ROOT / kind / f"{source.stem}.ipynb", expected)]
+            if kind == "solutions":
+                targets.append((ROOT / "exercises" / f"{source.stem}.ipynb", exercise_from_solution(expected)))
+            for path, want in targets:
+                if not path.exists():
+                    problems.append(f"{path.relative_to(ROOT)} is missing: run `python -m ecslab.authoring build {source.stem}`")
+                elif _cells(nbformat.read(path, as_version=4)) != _cells(want):
+                    problems.append(f"{path.relative_to(ROOT)} differs from {source.relative_to(ROOT)}: rebuild it")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ecslab.authoring")
+    sub = parser.add_subparsers(dest="command", required=True)
+    build_parser = sub.add_parser("build")
+    build_parser.add_argument("names", nargs="*")
+    build_parser.add_argument("--no-run", action="store_true", help="convert only, do not execute")
+    sub.add_parser("check")
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        build(args.names, run=not args.no_run)
+        return 0
+    problems = drift()
+    print("\n".join(problems) or "notebooks, solutions and exercises match their sources")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
