@@ -1,0 +1,46 @@
+"""The ``ecslab`` command's exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ecslab import cli
+from ecslab.config import LabConfig
+
+
+@pytest.fixture
+def use_config(monkeypatch: pytest.MonkeyPatch, isolated_config: LabConfig) -> LabConfig:
+    monkeypatch.setenv("ECSLAB_HOME", str(isolated_config.home))
+    monkeypatch.setenv("ECSLAB_AWS_PORT", str(isolated_config.aws_port))
+    monkeypatch.setenv("ECSLAB_REGISTRY_PORT", str(isolated_config.registry_port))
+    monkeypatch.setenv("ECSLAB_CONTROL_PORT", str(isolated_config.control_port))
+    return isolated_config
+
+
+def test_status_when_not_running(use_config: LabConfig, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["status"]) == 3
+    assert "not running" in capsys.readouterr().out
+
+
+def test_up_status_json_down(use_config: LabConfig, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["up"]) == 0
+    capsys.readouterr()
+    assert cli.main(["status", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["running"] and data["aws_api"]["url"] == use_config.endpoint_url
+    assert cli.main(["down"]) == 0
+    assert "Stopped the lab" in capsys.readouterr().out
+
+
+def test_reset_without_lab_is_a_clear_error(use_config: LabConfig, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["reset"]) == 2
+    assert capsys.readouterr().err.startswith("ecslab reset: The lab is not running")
+
+
+def test_env_prints_exports(use_config: LabConfig, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["env"]) == 0
+    out = capsys.readouterr().out
+    assert f"export AWS_ENDPOINT_URL={use_config.endpoint_url}" in out
+    assert "export AWS_ACCESS_KEY_ID=testing" in out and "export AWS_DEFAULT_REGION=us-east-1" in out

@@ -1,0 +1,29 @@
+"""No Docker engine: the error says what to do on this kind of machine."""
+
+from __future__ import annotations
+
+import pytest
+
+from ecslab import engine
+
+
+def test_a_missing_engine_gives_an_error_with_a_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    with pytest.raises(engine.EngineError) as raised:
+        engine.docker_client(timeout=2)
+    message = str(raised.value)
+    assert message.startswith("No Docker engine answers")
+    assert engine.how_to_get_an_engine() in message
+    status = engine.engine_status()
+    assert status.ok is False and status.fix == engine.how_to_get_an_engine()
+
+
+def test_the_fix_fits_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(engine, "_is_debian_like", lambda: False)
+    assert "Docker Desktop" in engine.how_to_get_an_engine()
+    monkeypatch.setattr(engine, "_is_debian_like", lambda: True)
+    monkeypatch.setattr(engine, "_is_root", lambda: False)
+    assert "sudo apt-get install -y docker.io" in engine.how_to_get_an_engine()
+    monkeypatch.setattr(engine, "_is_root", lambda: True)
+    assert "ecslab up --install-docker" in engine.how_to_get_an_engine()
