@@ -58,7 +58,7 @@ class LabConfig:
     host: str = "127.0.0.1"
 
     @classmethod
-    def from_env(cls) -> "LabConfig":
+    def from_env(cls) -> LabConfig:
         """Read ``ECSLAB_HOME``, ``ECSLAB_AWS_PORT``, ``ECSLAB_REGISTRY_PORT``,
         ``ECSLAB_CONTROL_PORT`` and ``ECSLAB_REGION``; fall back to the defaults."""
         home = Path(os.environ.get("ECSLAB_HOME") or Path.home() / ".ecslab").expanduser()
@@ -109,7 +109,7 @@ class LabConfig:
         return json.dumps(data)
 
     @classmethod
-    def from_json(cls, text: str) -> "LabConfig":
+    def from_json(cls, text: str) -> LabConfig:
         data = json.loads(text)
         data["home"] = Path(data["home"])
         return cls(**data)

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+__all__ = ["CheckFailed", "NotDone", "Passed", "expect", "run_student", "ex00"]
+
 
 class CheckFailed(AssertionError):
     """The answer is not right yet; the message says what to change."""

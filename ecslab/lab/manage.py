@@ -122,6 +122,15 @@ def _pid_alive(pid: int | None) -> bool:
         return True
 
 
+def _runs(pid: int, program: str) -> bool:
+    """Whether ``pid`` still runs ``program``: a recycled pid must never be killed."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return program.encode() in cmdline.read()
+    except OSError:
+        return sys.platform != "linux"
+
+
 def port_is_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -160,9 +169,9 @@ def _read_state(config: LabConfig) -> dict[str, Any] | None:
 
 def _clear_stale_state(config: LabConfig, state: dict[str, Any]) -> None:
     """A lab that died without ``down``: stop what it left (its registry) and forget it."""
-    for key in ("registry_pid", "pid"):
+    for key, program in (("registry_pid", "registry"), ("pid", "ecslab.lab.server")):
         pid = state.get(key)
-        if _pid_alive(pid):
+        if isinstance(pid, int) and _pid_alive(pid) and _runs(pid, program):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
     with contextlib.suppress(OSError):
@@ -355,9 +364,9 @@ def doctor(config: LabConfig) -> list[Check]:
     checks.append(
         Check(
             "Python",
-            sys.version_info >= (3, 10),
+            sys.version_info >= (3, 11),
             sys.version.split()[0],
-            None if sys.version_info >= (3, 10) else "Use Python 3.10 or newer.",
+            None if sys.version_info >= (3, 11) else "Use Python 3.11 or newer.",
         )
     )
     for package in ("boto3", "moto", "docker", "ipywidgets", "matplotlib"):

@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -49,7 +49,7 @@ class LabProcess:
 
     def __init__(self, config: LabConfig) -> None:
         self.config = config
-        self.started_at = datetime.now(timezone.utc)
+        self.started_at = datetime.now(UTC)
         self.shutdown_requested = threading.Event()
         self.registry = RegistryProcess(config)
         self.fillers: list[GapFiller] = [filler() for filler in FILLERS]
