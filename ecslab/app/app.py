@@ -8,6 +8,7 @@ Built by every notebook from ``ecslab/app/Dockerfile``.
 
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -61,8 +62,19 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     port = int(os.environ.get("PORT", "8080"))
     server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    signal.signal(signal.SIGTERM, stop)
     print(f"sample app {VERSION} listening on port {port}", flush=True)
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+def stop(signum, frame):
+    # As PID 1 in a container, a process that does not handle SIGTERM ignores it,
+    # and `docker stop` (or ECS) waits out its grace period, then kills it.
+    print(f"sample app {VERSION} got SIGTERM: stopping", flush=True)
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":
