@@ -10,7 +10,7 @@ import urllib.request
 from importlib.metadata import version
 
 from ecslab.config import LabConfig
-from ecslab.lab.fillers import FILLERS
+from ecslab.lab.fillers import all_fillers
 
 
 def test_moto_is_the_pinned_version() -> None:
@@ -26,7 +26,7 @@ def test_the_internals_the_lab_uses_still_exist() -> None:
 
 
 def test_every_filler_says_what_gap_it_fills() -> None:
-    for filler in FILLERS:
+    for filler in all_fillers():
         assert filler.name and filler.gap and filler.fills
 
 

@@ -41,7 +41,7 @@ def test_up_starts_every_part_and_status_reports_them(isolated_config: LabConfig
     assert data["running"] is True
     assert data["aws_api"]["url"] == f"http://127.0.0.1:{isolated_config.aws_port}"
     assert data["registry"]["ok"] is True
-    assert {f["name"] for f in data["fillers"]} == {"ECS task states"}
+    assert {f["name"] for f in data["fillers"]} == {"ECS task states", "ECR data plane"}
     assert "ecslab lab running" in result.render()
 
 

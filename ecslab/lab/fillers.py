@@ -4,7 +4,7 @@ moto answers the AWS APIs and stores what it is told, but it runs nothing: its E
 services never start tasks, its load balancers register no targets, its alarms are
 never evaluated. Each :class:`GapFiller` closes one such gap from inside the lab
 process, where moto's state can be read and changed. Fillers are listed in
-:data:`FILLERS`; ``ecslab status`` and notebook 00 show which are active, so a
+:func:`all_fillers`; ``ecslab status`` and notebook 00 show which are active, so a
 learner always knows what is AWS behaviour and what is the lab standing in for it.
 
 Fillers that read or change moto's internals depend on moto's version; moto is
@@ -24,6 +24,7 @@ class FillerContext:
 
     config: Any  # ecslab.config.LabConfig
     docker: Any | None  # docker.DockerClient, or None when no engine answers
+    registry_url: str | None = None  # the registry itself, behind the lab's ECR front
 
 
 class GapFiller:
@@ -46,6 +47,10 @@ class GapFiller:
 
     def describe(self) -> dict[str, str]:
         return {"name": self.name, "gap": self.gap, "fills": self.fills}
+
+    def control(self, method: str, path: str) -> dict[str, Any] | None:
+        """Answer a control-API request meant for this filler, or ``None``."""
+        return None
 
 
 class PinTaskTransitions(GapFiller):
@@ -73,5 +78,8 @@ class PinTaskTransitions(GapFiller):
         self._pin()
 
 
-FILLERS: list[type[GapFiller]] = [PinTaskTransitions]
-"""Every filler the lab runs, in start order."""
+def all_fillers() -> list[type[GapFiller]]:
+    """Every filler the lab runs, in start order."""
+    from ecslab.lab.ecr_plane import EcrDataPlane
+
+    return [PinTaskTransitions, EcrDataPlane]

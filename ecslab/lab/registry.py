@@ -43,7 +43,7 @@ def find_registry_binary() -> str | None:
     return None
 
 
-def registry_config(config: LabConfig, notify_url: str | None = None) -> str:
+def registry_config(config: LabConfig, port: int, notify_url: str | None = None) -> str:
     """The registry's YAML configuration (JSON is valid YAML, and needs no library)."""
     import json
 
@@ -54,7 +54,7 @@ def registry_config(config: LabConfig, notify_url: str | None = None) -> str:
             "filesystem": {"rootdirectory": str(config.registry_dir)},
             "delete": {"enabled": True},
         },
-        "http": {"addr": f"{config.host}:{config.registry_port}", "secret": "ecslab-local-only"},
+        "http": {"addr": f"{config.host}:{port}", "secret": "ecslab-local-only"},
     }
     if notify_url:
         data["notifications"] = {
@@ -78,14 +78,15 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
 class RegistryProcess:
     """One registry child process of the lab."""
 
-    def __init__(self, config: LabConfig, notify_url: str | None = None) -> None:
+    def __init__(self, config: LabConfig, port: int, notify_url: str | None = None) -> None:
         self.config = config
+        self.port = port
         self.notify_url = notify_url
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.config.host}:{self.config.registry_port}"
+        return f"http://{self.config.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> None:
         binary = find_registry_binary()
@@ -93,7 +94,7 @@ class RegistryProcess:
             raise RegistryError(f"No registry program found. {INSTALL_HINT}")
         self.config.registry_dir.mkdir(parents=True, exist_ok=True)
         config_path = self.config.home / "registry.yml"
-        config_path.write_text(registry_config(self.config, self.notify_url))
+        config_path.write_text(registry_config(self.config, self.port, self.notify_url))
         log = open(self.config.home / "registry.log", "ab")
         self.process = subprocess.Popen(
             [binary, "serve", str(config_path)],
@@ -109,7 +110,7 @@ class RegistryProcess:
                 tail = (self.config.home / "registry.log").read_text(errors="replace")[-600:]
                 raise RegistryError(
                     f"The registry stopped at start (exit {self.process.returncode}). "
-                    f"Is port {self.config.registry_port} taken? Its log ends:\n{tail}"
+                    f"Is port {self.port} taken? Its log ends:\n{tail}"
                 )
             if self.healthy():
                 return

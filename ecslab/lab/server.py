@@ -5,9 +5,11 @@ and stopped by ``ecslab down``. It binds 127.0.0.1 only:
 
 - the AWS API (moto in server mode) on ``aws_port``; boto3 reaches it through
   ``AWS_ENDPOINT_URL``;
-- the registry on ``registry_port``;
+- ECR's data plane on ``registry_port``: the lab's registry front
+  (:mod:`ecslab.lab.ecr_plane`) before Debian's registry on a private port;
 - a control API on ``control_port``: ``GET /status``, ``POST /reset``,
-  ``POST /shutdown``. It is the lab's own, not an AWS API.
+  ``POST /shutdown``, plus what fillers add (``POST /ecr/expired-token``).
+  It is the lab's own, not an AWS API.
 
 moto runs in this process (not as a separate ``moto_server``) so that the gap
 fillers can read and change its state directly.
@@ -28,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ecslab.config import SEED, LabConfig
-from ecslab.lab.fillers import FILLERS, FillerContext, GapFiller
+from ecslab.lab.fillers import FillerContext, GapFiller, all_fillers
 from ecslab.lab.registry import RegistryProcess
 
 log = logging.getLogger("ecslab.lab")
@@ -51,8 +53,8 @@ class LabProcess:
         self.config = config
         self.started_at = datetime.now(UTC)
         self.shutdown_requested = threading.Event()
-        self.registry = RegistryProcess(config)
-        self.fillers: list[GapFiller] = [filler() for filler in FILLERS]
+        self.registry = RegistryProcess(config, port=_free_port(config.host))
+        self.fillers: list[GapFiller] = [filler() for filler in all_fillers()]
         self._moto: Any = None
         self._control: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
@@ -118,7 +120,7 @@ class LabProcess:
             client.ping()
         except Exception:
             client = None
-        return FillerContext(config=self.config, docker=client)
+        return FillerContext(config=self.config, docker=client, registry_url=self.registry.url)
 
     def status(self) -> dict[str, Any]:
         return {
@@ -127,10 +129,11 @@ class LabProcess:
             "config": json.loads(self.config.to_json()),
             "aws_api": {"url": self.config.endpoint_url, "ok": True},
             "registry": {
-                "url": self.registry.url,
+                "url": f"http://{self.config.host}:{self.config.registry_port}",
                 "address": self.config.registry_address,
                 "ok": self.registry.healthy(),
                 "pid": self.registry.pid,
+                "backend_url": self.registry.url,
             },
             "fillers": [filler.describe() for filler in self.fillers],
         }
@@ -140,6 +143,14 @@ class LabProcess:
         tmp = self.config.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.config.state_file)
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
@@ -169,6 +180,11 @@ def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
                 self._reply(200, {"stopping": True})
                 lab.shutdown_requested.set()
             else:
+                for filler in lab.fillers:
+                    answer = filler.control("POST", self.path)
+                    if answer is not None:
+                        self._reply(200, answer)
+                        return
                 self._reply(404, {"error": f"no such control path {self.path}"})
 
     return ControlHandler

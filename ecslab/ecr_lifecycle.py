@@ -1,0 +1,170 @@
+"""ECR lifecycle policies, evaluated the way ECR documents it.
+
+moto validates lifecycle policies but never applies them and has no preview. This
+module is the evaluator: the lab answers ``start_lifecycle_policy_preview`` /
+``get_lifecycle_policy_preview`` with it, and :func:`ecslab.ecr.apply_lifecycle_policy`
+deletes what it selects. Notebook 03 plays with it.
+
+The rules, from ECR's documentation ("How lifecycle policies work"):
+
+- rules are evaluated by ``rulePriority``, lowest number first;
+- ``tagStatus`` is ``tagged`` (needs ``tagPrefixList`` or ``tagPatternList``;
+  an image is selected when, for every prefix/pattern, one of its tags matches),
+  ``untagged`` or ``any`` (which must be the rule with the highest priority number);
+- ``countType`` ``imageCountMoreThan`` keeps the newest ``countNumber`` selected
+  images and expires the rest; ``sinceImagePushed`` expires selected images pushed
+  more than ``countNumber`` ``countUnit`` (days) ago;
+- an image is expired by at most one rule, and an image whose tags a rule selects
+  cannot be expired by a rule of lower priority (but still counts for it);
+- older images always expire before newer ones.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+
+class LifecyclePolicyError(ValueError):
+    """The policy text breaks one of ECR's rules; the message says which, in ECR's words where it has them."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    priority: int
+    tag_status: str
+    count_type: str
+    count_number: int
+    tag_prefixes: tuple[str, ...] = ()
+    tag_patterns: tuple[str, ...] = ()
+    count_unit: str | None = None
+    description: str = ""
+
+    def selects(self, tags: list[str]) -> bool:
+        """Whether the rule's tag requirement selects an image with these tags."""
+        if self.tag_status == "untagged":
+            return not tags
+        if self.tag_status == "any":
+            return True
+        if not tags:
+            return False
+        if self.tag_prefixes:
+            return all(any(tag.startswith(prefix) for tag in tags) for prefix in self.tag_prefixes)
+        return all(any(fnmatch.fnmatchcase(tag, pattern) for tag in tags) for pattern in self.tag_patterns)
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """What the evaluator needs of an image."""
+
+    digest: str
+    tags: list[str]
+    pushed_at: datetime
+    size: int = 0
+
+
+@dataclass
+class Verdict:
+    image: ImageRecord
+    rule: Rule
+
+    def to_preview(self) -> dict[str, Any]:
+        """The shape of one entry of ECR's ``previewResults``."""
+        return {
+            "imageTags": list(self.image.tags),
+            "imageDigest": self.image.digest,
+            "imagePushedAt": self.image.pushed_at,
+            "action": {"type": "EXPIRE"},
+            "appliedRulePriority": self.rule.priority,
+        }
+
+
+@dataclass
+class Evaluation:
+    expired: list[Verdict] = field(default_factory=list)
+    kept: list[ImageRecord] = field(default_factory=list)
+
+
+def parse_policy(text: str) -> list[Rule]:
+    """Parse and validate a lifecycle policy; rules come back in evaluation order."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise LifecyclePolicyError(f"Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: invalid JSON ({error.msg})'") from None
+    raw_rules = document.get("rules") if isinstance(document, dict) else None
+    if not isinstance(raw_rules, list) or not raw_rules:
+        raise LifecyclePolicyError("Lifecycle policy validation failure: the policy needs a non-empty \"rules\" list.")
+    rules = [_parse_rule(raw) for raw in raw_rules]
+    priorities = [rule.priority for rule in rules]
+    if len(set(priorities)) != len(priorities):
+        raise LifecyclePolicyError("Lifecycle policy validation failure: rulePriority must be unique across rules.")
+    rules.sort(key=lambda rule: rule.priority)
+    if sum(rule.tag_status == "untagged" for rule in rules) > 1:
+        raise LifecyclePolicyError("Lifecycle policy validation failure: only one rule may select untagged images.")
+    anys = [rule for rule in rules if rule.tag_status == "any"]
+    if anys and rules[-1].tag_status != "any":
+        raise LifecyclePolicyError("Lifecycle policy validation failure: a rule with tagStatus \"any\" must have the highest rulePriority.")
+    prefixes = [prefix for rule in rules for prefix in rule.tag_prefixes]
+    if len(set(prefixes)) != len(prefixes):
+        raise LifecyclePolicyError("Lifecycle policy validation failure: each tag prefix may appear in one rule only.")
+    return rules
+
+
+def _parse_rule(raw: Any) -> Rule:
+    if not isinstance(raw, dict):
+        raise LifecyclePolicyError("Lifecycle policy validation failure: each rule must be a JSON object.")
+    priority = raw.get("rulePriority")
+    if not isinstance(priority, int) or priority < 1:
+        raise LifecyclePolicyError("Lifecycle policy validation failure: rulePriority must be an integer of 1 or more.")
+    selection = raw.get("selection")
+    action = raw.get("action")
+    if not isinstance(selection, dict):
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority} has no \"selection\".")
+    if not isinstance(action, dict) or action.get("type") != "expire":
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority} needs \"action\": {{\"type\": \"expire\"}}.")
+    tag_status = selection.get("tagStatus")
+    if tag_status not in ("tagged", "untagged", "any"):
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: tagStatus must be \"tagged\", \"untagged\" or \"any\", not {tag_status!r}.")
+    prefixes = tuple(selection.get("tagPrefixList") or ())
+    patterns = tuple(selection.get("tagPatternList") or ())
+    if tag_status == "tagged" and not prefixes and not patterns:
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: tagStatus \"tagged\" needs a tagPrefixList or tagPatternList.")
+    if tag_status != "tagged" and (prefixes or patterns):
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: tagPrefixList and tagPatternList are only allowed with tagStatus \"tagged\".")
+    if prefixes and patterns:
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: use tagPrefixList or tagPatternList, not both.")
+    count_type = selection.get("countType")
+    count_number = selection.get("countNumber")
+    if count_type not in ("imageCountMoreThan", "sinceImagePushed"):
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: countType must be \"imageCountMoreThan\" or \"sinceImagePushed\".")
+    if not isinstance(count_number, int) or count_number < 1:
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: countNumber must be an integer of 1 or more.")
+    count_unit = selection.get("countUnit")
+    if count_type == "sinceImagePushed" and count_unit != "days":
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: sinceImagePushed needs \"countUnit\": \"days\".")
+    if count_type == "imageCountMoreThan" and count_unit is not None:
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: countUnit is not allowed with imageCountMoreThan.")
+    return Rule(priority, tag_status, count_type, count_number, prefixes, patterns, count_unit, str(raw.get("description", "")))
+
+
+def evaluate(policy: str | list[Rule], images: list[ImageRecord], now: datetime) -> Evaluation:
+    """Which images the policy expires, and by which rule."""
+    rules = parse_policy(policy) if isinstance(policy, str) else sorted(policy, key=lambda rule: rule.priority)
+    claimed: set[str] = set()  # digests selected by a higher-priority rule
+    expired: dict[str, Verdict] = {}
+    for rule in rules:
+        selected = sorted((image for image in images if rule.selects(image.tags)), key=lambda image: image.pushed_at, reverse=True)
+        if rule.count_type == "imageCountMoreThan":
+            candidates = selected[rule.count_number :]
+        else:
+            cutoff = now - timedelta(days=rule.count_number)
+            candidates = [image for image in selected if image.pushed_at < cutoff]
+        for image in candidates:
+            if image.digest not in claimed and image.digest not in expired:
+                expired[image.digest] = Verdict(image, rule)
+        claimed.update(image.digest for image in selected)
+    ordered = sorted(expired.values(), key=lambda verdict: verdict.image.pushed_at)
+    return Evaluation(expired=ordered, kept=[image for image in images if image.digest not in expired])

@@ -1,0 +1,507 @@
+"""ECR's data plane in the lab: a registry front that makes moto's ECR API real.
+
+moto's ECR API stores repositories but has no registry behind it: its
+``repositoryUri`` names ``ACCOUNT.dkr.ecr.REGION.amazonaws.com``, its login token is
+fixed (and expired in 2015), images appear only through ``put_image``, IMMUTABLE
+tags are not enforced at push time, lifecycle policies are never applied and the
+lifecycle preview is not implemented.
+
+The lab closes the gap with a small HTTP front on ``localhost:REGISTRY_PORT`` in
+front of Debian's registry (which listens on a private port):
+
+- ``repositoryUri`` becomes ``localhost:PORT/NAME``: the one registry name a
+  learner's dockerd accepts over plain HTTP without root or daemon settings
+  (LAB-FACTS); notebook 03 shows it next to the real ECR URI;
+- ``get_authorization_token`` issues a 12-hour token (user ``AWS``) that the front
+  checks on every request, as ECR does; a wrong or expired token gets ECR's words;
+- a push to a repository that does not exist is refused with ECR's error;
+  pushing an existing tag to an IMMUTABLE repository is refused at push time;
+- each pushed manifest is recorded in moto with the registry's digest, the real
+  compressed size (sum of layers) and the push time; a tag pushed again moves;
+- pulls see only what moto lists (a deleted tag cannot be pulled any more);
+- ``batch_delete_image`` and ``delete_repository --force`` delete from the registry;
+- ``start_lifecycle_policy_preview`` / ``get_lifecycle_policy_preview`` answer
+  with :mod:`ecslab.ecr_lifecycle`.
+
+Used by notebook 03 and every later notebook that pushes or pulls.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from moto.core.exceptions import ServiceException
+
+from ecslab.config import ACCOUNT_ID
+from ecslab.lab.fillers import FillerContext, GapFiller
+
+log = logging.getLogger("ecslab.lab.ecr")
+
+TOKEN_HOURS = 12
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "authorization", "host"}
+_ROUTE = re.compile(r"^/v2/(?P<name>.+?)/(?P<kind>manifests|blobs|tags)/(?P<rest>[^?]*)")
+MANIFEST_TYPES = (
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+)
+
+
+class TokenIssuer:
+    """ECR-style login tokens: ``base64("AWS:" + password)``, signed by the lab, expiring."""
+
+    def __init__(self, secret: bytes | None = None) -> None:
+        self.secret = secret or os.urandom(32)
+
+    def issue(self, lifetime: timedelta = timedelta(hours=TOKEN_HOURS)) -> tuple[str, datetime]:
+        expires = datetime.now(UTC) + lifetime
+        stamp = str(int(expires.timestamp()))
+        signature = hmac.new(self.secret, stamp.encode(), hashlib.sha256).hexdigest()[:40]
+        password = f"ecslab.{stamp}.{signature}"
+        return base64.b64encode(f"AWS:{password}".encode()).decode(), expires
+
+    def check(self, username: str, password: str) -> str | None:
+        """``None`` when valid, else why not (in ECR's words)."""
+        parts = password.split(".")
+        if username != "AWS" or len(parts) != 3 or parts[0] != "ecslab":
+            return "Your authorization token is invalid."
+        expected = hmac.new(self.secret, parts[1].encode(), hashlib.sha256).hexdigest()[:40]
+        if not hmac.compare_digest(expected, parts[2]):
+            return "Your authorization token is invalid."
+        if int(parts[1]) < time.time():
+            return "Your authorization token has expired. Reauthenticate and try again."
+        return None
+
+
+def _registry_error(code: str, message: str) -> bytes:
+    return json.dumps({"errors": [{"code": code, "message": message, "detail": None}]}).encode()
+
+
+class ImageTagAlreadyExistsException(ServiceException):
+    """ECR's error for an existing tag in an IMMUTABLE repository (moto names it ImageAlreadyExistsException)."""
+
+    code = "ImageTagAlreadyExistsException"
+
+    def __init__(self, image_tag: str, repository_name: str) -> None:
+        super().__init__(
+            f"The image tag '{image_tag}' already exists in the '{repository_name}' repository "
+            "and cannot be overwritten because the repository is immutable."
+        )
+
+
+class EcrDataPlane(GapFiller):
+    name = "ECR data plane"
+    gap = (
+        "moto's ECR has no registry: repositoryUri names amazonaws.com, the login token is fixed and "
+        "expired, docker push reaches nothing, immutable tags and lifecycle policies are not enforced."
+    )
+    fills = (
+        "A registry front on localhost:PORT checks ECR-style tokens, refuses pushes ECR would refuse, "
+        "records each pushed image in moto (real digest, size, push time), deletes from the registry "
+        "when images or repositories are deleted, and previews lifecycle policies."
+    )
+
+    def __init__(self) -> None:
+        self.tokens = TokenIssuer()
+        self.lock = threading.RLock()
+        self.server: ThreadingHTTPServer | None = None
+        self.context: FillerContext | None = None
+        self._originals: list[tuple[Any, str, Any]] = []
+
+    # -- the filler's life ---------------------------------------------------------
+
+    def start(self, context: FillerContext) -> None:
+        self.context = context
+        self._patch_moto()
+        config = context.config
+        self.server = ThreadingHTTPServer((config.host, config.registry_port), _front_handler(self))
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, name="ecr-front", daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        for owner, attribute, original in reversed(self._originals):
+            if original is None:
+                delattr(owner, attribute)
+            else:
+                setattr(owner, attribute, original)
+        self._originals.clear()
+
+    def control(self, method: str, path: str) -> dict[str, Any] | None:
+        if method == "POST" and path == "/ecr/expired-token":
+            token, expires = self.tokens.issue(timedelta(hours=-1))
+            return {"authorizationToken": token, "expiresAt": expires.isoformat()}
+        return None
+
+    # -- moto ------------------------------------------------------------------------
+
+    @property
+    def registry_address(self) -> str:
+        assert self.context is not None
+        return str(self.context.config.registry_address)
+
+    @property
+    def backend_url(self) -> str:
+        assert self.context is not None and self.context.registry_url
+        return str(self.context.registry_url)
+
+    def backend(self) -> Any:
+        from moto.ecr.models import ecr_backends
+
+        assert self.context is not None
+        return ecr_backends[ACCOUNT_ID][self.context.config.region]
+
+    def _patch(self, owner: Any, attribute: str, replacement: Any) -> None:
+        self._originals.append((owner, attribute, getattr(owner, attribute, None)))
+        setattr(owner, attribute, replacement)
+
+    def _patch_moto(self) -> None:
+        from moto.ecr import models, responses
+        from moto.ecr.models import ECRBackend, Image, Repository
+        from moto.ecr.responses import ECRResponse
+
+        plane = self
+        repository_init = Repository.__init__
+
+        def init_with_lab_uri(repo: Any, *args: Any, **kwargs: Any) -> None:
+            repository_init(repo, *args, **kwargs)
+            repo.uri = f"{plane.registry_address}/{repo.name}"
+
+        self._patch(Repository, "__init__", init_with_lab_uri)
+
+        def real_size(image: Any) -> int | None:
+            manifest = json.loads(image.image_manifest)
+            if "layers" in manifest:
+                return int(sum(layer.get("size", 0) for layer in manifest["layers"]))
+            return None
+
+        self._patch(Image, "get_image_size_in_bytes", real_size)
+
+        def get_authorization_token(response: Any) -> Any:
+            token, expires = plane.tokens.issue()
+            registry_ids = response._get_param("registryIds") or [response.current_account]
+            data = [{"authorizationToken": token, "expiresAt": expires, "proxyEndpoint": f"http://{plane.registry_address}"} for _ in registry_ids]
+            return responses.ActionResult({"authorizationData": data})
+
+        self._patch(ECRResponse, "get_authorization_token", get_authorization_token)
+
+        resolve_mutability = ECRBackend._resolve_image_tag_mutability
+
+        def resolve_mutability_in_aws_words(backend: Any, repository: Any, proposed_image_tag: str) -> Any:
+            try:
+                return resolve_mutability(backend, repository, proposed_image_tag)
+            except models.ImageAlreadyExistsException:
+                raise ImageTagAlreadyExistsException(proposed_image_tag, repository.name) from None
+
+        self._patch(ECRBackend, "_resolve_image_tag_mutability", resolve_mutability_in_aws_words)
+
+        batch_delete_image = ECRBackend.batch_delete_image
+
+        def batch_delete_and_unregister(backend: Any, repository_name: str, registry_id: str | None = None, image_ids: Any = None) -> Any:
+            with plane.lock:
+                repository = backend.repositories.get(repository_name)
+                before = {image.get_image_digest() for image in repository.images} if repository else set()
+                result = batch_delete_image(backend, repository_name, registry_id, image_ids)
+                after = {image.get_image_digest() for image in repository.images} if repository else set()
+            for digest in before - after:
+                plane.delete_manifest(repository_name, digest)
+            return result
+
+        self._patch(ECRBackend, "batch_delete_image", batch_delete_and_unregister)
+
+        delete_repository = ECRBackend.delete_repository
+
+        def delete_repository_and_storage(backend: Any, repository_name: str, registry_id: str | None = None, force: bool = False) -> Any:
+            repository = delete_repository(backend, repository_name, registry_id, force)
+            for image in repository.images:
+                plane.delete_manifest(repository_name, image.get_image_digest())
+            plane.delete_storage(repository_name)
+            return repository
+
+        self._patch(ECRBackend, "delete_repository", delete_repository_and_storage)
+
+        def start_lifecycle_policy_preview(response: Any) -> Any:
+            name = response._get_param("repositoryName")
+            text = response._get_param("lifecyclePolicyText")
+            repository = response.ecr_backend._get_repository(name, response._get_param("registryId"))
+            policy = text or repository.lifecycle_policy
+            if not policy:
+                raise models.LifecyclePolicyNotFoundException(name, repository.registry_id)
+            plane.preview_policy(policy)  # validates now, as ECR does
+            repository.ecslab_preview = policy
+            return responses.ActionResult({"registryId": repository.registry_id, "repositoryName": name, "lifecyclePolicyText": policy, "status": "IN_PROGRESS"})
+
+        def get_lifecycle_policy_preview(response: Any) -> Any:
+            name = response._get_param("repositoryName")
+            repository = response.ecr_backend._get_repository(name, response._get_param("registryId"))
+            policy = getattr(repository, "ecslab_preview", None)
+            if policy is None:
+                raise models.LifecyclePolicyNotFoundException(name, repository.registry_id)
+            results = plane.preview_policy(policy, repository.images)
+            return responses.ActionResult(
+                {
+                    "registryId": repository.registry_id,
+                    "repositoryName": name,
+                    "lifecyclePolicyText": policy,
+                    "status": "COMPLETE",
+                    "previewResults": results,
+                    "summary": {"expiringImageTotalCount": len(results)},
+                }
+            )
+
+        self._patch(ECRResponse, "start_lifecycle_policy_preview", start_lifecycle_policy_preview)
+        self._patch(ECRResponse, "get_lifecycle_policy_preview", get_lifecycle_policy_preview)
+
+    def preview_policy(self, policy: str, images: list[Any] | None = None) -> list[dict[str, Any]]:
+        from moto.ecr.models import InvalidParameterException
+
+        from ecslab.ecr_lifecycle import ImageRecord, LifecyclePolicyError, evaluate, parse_policy
+
+        try:
+            rules = parse_policy(policy)
+        except LifecyclePolicyError as error:
+            raise InvalidParameterException(str(error)) from None
+        records = [
+            ImageRecord(image.get_image_digest(), list(image.image_tags), datetime.fromtimestamp(image.image_pushed_at, UTC), image.get_image_size_in_bytes() or 0)
+            for image in images or []
+        ]
+        return [verdict.to_preview() for verdict in evaluate(rules, records, datetime.now(UTC)).expired]
+
+    # -- the registry behind the front ---------------------------------------------------
+
+    def delete_manifest(self, repository_name: str, digest: str) -> None:
+        request = urllib.request.Request(f"{self.backend_url}/v2/{repository_name}/manifests/{digest}", method="DELETE")
+        try:
+            with urllib.request.urlopen(request, timeout=10):
+                pass
+        except Exception as error:  # an image put through the API alone never reached the registry
+            log.info("registry delete of %s@%s: %s", repository_name, digest, error)
+
+    def delete_storage(self, repository_name: str) -> None:
+        assert self.context is not None
+        folder = self.context.config.registry_dir / "docker/registry/v2/repositories" / repository_name
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def record_push(self, repository_name: str, tag: str | None, digest: str, manifest: str, media_type: str) -> None:
+        """A manifest reached the registry: make moto show it as ECR would."""
+        from moto.ecr.models import Image
+
+        with self.lock:
+            repository = self.backend().repositories.get(repository_name)
+            if repository is None:
+                return
+            image = next((i for i in repository.images if i.get_image_digest() == digest), None)
+            if image is None:
+                image = Image(ACCOUNT_ID, tag, manifest, repository_name, media_type, digest)  # type: ignore[arg-type]
+                repository.images.append(image)
+            elif tag is not None:
+                image.update_tag(tag)
+                image.image_pushed_at = int(time.time())
+            if tag is not None:
+                for other in repository.images:
+                    if other is not image and tag in other.image_tags:
+                        other.remove_tag(tag)
+                        if not other.image_tags:
+                            other.image_tag = None
+
+    def push_refusal(self, repository_name: str, tag: str, digest: str) -> tuple[int, bytes] | None:
+        """ECR's answer to a manifest push it would refuse, or ``None``."""
+        with self.lock:
+            backend = self.backend()
+            repository = backend.repositories.get(repository_name)
+            if repository is None:
+                return None
+            holders = [image for image in repository.images if tag in image.image_tags]
+            if not holders or holders[0].get_image_digest() == digest:
+                return None
+            try:
+                backend._resolve_image_tag_mutability(repository, tag)
+            except ImageTagAlreadyExistsException as error:
+                return 400, _registry_error("TAG_INVALID", str(error.message))
+        return None
+
+    def visible(self, repository_name: str, reference: str) -> bool:
+        """Whether moto lists ``reference`` (a tag or a digest) in the repository."""
+        with self.lock:
+            repository = self.backend().repositories.get(repository_name)
+            if repository is None:
+                return False
+            if reference.startswith("sha256:"):
+                return any(image.get_image_digest() == reference for image in repository.images)
+            return any(reference in image.image_tags for image in repository.images)
+
+
+def _front_handler(plane: EcrDataPlane) -> type[BaseHTTPRequestHandler]:
+    class RegistryFront(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "ecslab-ecr"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug(format, *args)
+
+        def _send(self, code: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _unauthorized(self, message: str) -> None:
+            self._send(
+                401,
+                _registry_error("UNAUTHORIZED", message),
+                {"WWW-Authenticate": f'Basic realm="ecslab ECR at {plane.registry_address}"'},
+            )
+
+        def _authorized(self) -> bool:
+            header = self.headers.get("Authorization", "")
+            if not header.startswith("Basic "):
+                self._unauthorized("authentication required: log in with the token from get_authorization_token (user AWS).")
+                return False
+            try:
+                username, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            except Exception:
+                self._unauthorized("Your authorization token is invalid.")
+                return False
+            problem = plane.tokens.check(username, password)
+            if problem:
+                self._unauthorized(problem)
+                return False
+            return True
+
+        def _read_body(self) -> bytes | None:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                return None
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def _chunks(self) -> Any:
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return
+                yield self.rfile.read(size)
+                self.rfile.readline()
+
+        def _handle(self) -> None:
+            if not self._authorized():
+                self._drain()
+                return
+            route = _ROUTE.match(self.path)
+            if route:
+                name, kind, rest = route["name"], route["kind"], route["rest"]
+                with plane.lock:
+                    exists = name in plane.backend().repositories
+                if not exists:
+                    self._drain()
+                    self._send(404, _registry_error("NAME_UNKNOWN", f"The repository with name '{name}' does not exist in the registry with id '{ACCOUNT_ID}'"))
+                    return
+                if kind == "manifests" and self.command in ("GET", "HEAD") and not plane.visible(name, rest):
+                    self._send(404, _registry_error("MANIFEST_UNKNOWN", f"Requested image not found: {name}:{rest}"))
+                    return
+                if kind == "manifests" and self.command == "PUT":
+                    self._push_manifest(name, rest)
+                    return
+            self._forward(self._read_body())
+
+        def _drain(self) -> None:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                for _ in self._chunks():
+                    pass
+            else:
+                self._read_body()
+
+        def _push_manifest(self, name: str, reference: str) -> None:
+            body = self._read_body()
+            if body is None:
+                body = b"".join(self._chunks())
+            digest = "sha256:" + hashlib.sha256(body).hexdigest()
+            tag = None if reference.startswith("sha256:") else reference
+            if tag is not None:
+                refusal = plane.push_refusal(name, tag, digest)
+                if refusal:
+                    self._send(*refusal)
+                    return
+            status, headers = self._forward(body)
+            if status == 201:
+                media_type = self.headers.get("Content-Type", MANIFEST_TYPES[0])
+                plane.record_push(name, tag, headers.get("Docker-Content-Digest", digest), body.decode(), media_type)
+
+        def _forward(self, body: bytes | None) -> tuple[int, dict[str, str]]:
+            host, port = plane.backend_url.removeprefix("http://").split(":")
+            connection = http.client.HTTPConnection(host, int(port), timeout=300)
+            try:
+                connection.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                connection.putheader("Host", self.headers.get("Host", plane.registry_address))
+                for key, value in self.headers.items():
+                    if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
+                        connection.putheader(key, value)
+                if body is None:
+                    connection.putheader("Transfer-Encoding", "chunked")
+                    connection.endheaders()
+                    for chunk in self._chunks():
+                        connection.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                    connection.send(b"0\r\n\r\n")
+                else:
+                    connection.putheader("Content-Length", str(len(body)))
+                    connection.endheaders()
+                    if body:
+                        connection.send(body)
+                response = connection.getresponse()
+                headers = {key: value for key, value in response.getheaders() if key.lower() not in HOP_BY_HOP}
+                self.send_response(response.status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                length = response.getheader("Content-Length")
+                if self.command == "HEAD" or response.status in (204, 304):
+                    self.end_headers()
+                elif length is not None:
+                    self.end_headers()
+                    remaining = int(length)
+                    while remaining > 0:
+                        piece = response.read(min(remaining, 1 << 20))
+                        if not piece:
+                            break
+                        self.wfile.write(piece)
+                        remaining -= len(piece)
+                else:
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    while piece := response.read(1 << 20):
+                        self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                    self.wfile.write(b"0\r\n\r\n")
+                return response.status, headers
+            finally:
+                connection.close()
+
+        def do_GET(self) -> None:
+            self._handle()
+
+        do_HEAD = do_GET
+        do_PUT = do_GET
+        do_POST = do_GET
+        do_PATCH = do_GET
+        do_DELETE = do_GET
+
+    return RegistryFront
