@@ -41,8 +41,27 @@ def _is_debian_like() -> bool:
     return any(word in text.lower() for word in ("debian", "ubuntu"))
 
 
+def _dockerd_running() -> bool:
+    """Whether a dockerd process exists on this machine (answering or not)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return False
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "dockerd":
+                    return True
+            except OSError:
+                continue
+    return False
+
+
 def how_to_get_an_engine() -> str:
     """The one instruction that fits this machine."""
+    if os.environ.get("DOCKER_HOST"):
+        return f"DOCKER_HOST={os.environ['DOCKER_HOST']} does not answer: start that engine, or unset DOCKER_HOST to use the local one."
+    if _dockerd_running():
+        return "dockerd is running but does not answer on /var/run/docker.sock: see its log, or restart it (sudo systemctl restart docker)."
     if shutil.which("dockerd"):
         if _is_root():
             return "dockerd is installed but not running: `ecslab up` starts it, or run `dockerd &`."
@@ -85,10 +104,15 @@ def engine_status() -> EngineStatus:
     return EngineStatus(True, version, f"Docker engine {version} answers", None)
 
 
+def can_start_dockerd() -> bool:
+    """Root, dockerd installed, none running, and no DOCKER_HOST pointing elsewhere."""
+    return _is_root() and shutil.which("dockerd") is not None and not os.environ.get("DOCKER_HOST") and not _dockerd_running()
+
+
 def start_dockerd(log_file: Path, wait: float = 30.0) -> None:
     """Start ``dockerd`` in the background (root only) and wait until it answers."""
     dockerd = shutil.which("dockerd")
-    if dockerd is None or not _is_root():
+    if dockerd is None or not can_start_dockerd():
         raise EngineError(how_to_get_an_engine())
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab") as log:

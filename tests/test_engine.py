@@ -19,6 +19,8 @@ def test_a_missing_engine_gives_an_error_with_a_fix(monkeypatch: pytest.MonkeyPa
 
 
 def test_the_fix_fits_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.setattr(engine, "_dockerd_running", lambda: False)
     monkeypatch.setattr(engine.shutil, "which", lambda _name: None)
     monkeypatch.setattr(engine, "_is_debian_like", lambda: False)
     assert "Docker Desktop" in engine.how_to_get_an_engine()
@@ -27,3 +29,6 @@ def test_the_fix_fits_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "sudo apt-get install -y docker.io" in engine.how_to_get_an_engine()
     monkeypatch.setattr(engine, "_is_root", lambda: True)
     assert "ecslab up --install-docker" in engine.how_to_get_an_engine()
+    monkeypatch.setattr(engine, "_dockerd_running", lambda: True)
+    assert "dockerd is running but does not answer" in engine.how_to_get_an_engine()
+    assert engine.can_start_dockerd() is False

@@ -174,3 +174,16 @@ def test_every_server_binds_loopback_only(isolated_config: LabConfig) -> None:
     ours = [line for line in listening if f"pid={state['pid']}," in line or f"pid={state['registry_pid']}," in line]
     assert len(ours) >= 3
     assert all(line.split()[3].startswith("127.0.0.1:") for line in ours), ours
+
+
+def test_up_without_a_docker_engine_starts_the_aws_apis_and_says_what_to_do(isolated_config: LabConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: the engine the environment names does not answer
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    messages: list[str] = []
+    # when
+    result = manage.up(isolated_config, say=messages.append)
+    # then
+    assert result.running and result.docker is not None and not result.docker.ok
+    warning = next(message for message in messages if message.startswith("WARNING"))
+    assert "DOCKER_HOST=unix:///nonexistent/docker.sock does not answer" in warning
+    assert "NOT ANSWERING" in result.render()

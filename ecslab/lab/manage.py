@@ -233,18 +233,22 @@ def status(config: LabConfig, with_docker: bool = True) -> LabStatus:
 
 
 def ensure_engine(config: LabConfig, say: Say, install: bool = False) -> engine.EngineStatus:
-    """Make sure a Docker engine answers where this machine allows it; report otherwise."""
+    """Make sure a Docker engine answers where this machine allows it; report otherwise.
+
+    Never raises: the AWS APIs are useful without an engine, and the status says what to do."""
     current = engine.engine_status()
     if current.ok:
         return current
-    if install:
-        say("Installing docker.io with apt-get ...")
-        engine.install_docker()
-    if engine.how_to_get_an_engine().startswith("dockerd is installed") and os.geteuid() == 0:
-        say("Starting dockerd in the background ...")
-        engine.start_dockerd(config.home / "dockerd.log")
-        return engine.engine_status()
-    return current
+    try:
+        if install:
+            say("Installing docker.io with apt-get ...")
+            engine.install_docker()
+        if engine.can_start_dockerd():
+            say("Starting dockerd in the background ...")
+            engine.start_dockerd(config.home / "dockerd.log")
+    except (engine.EngineError, OSError, subprocess.CalledProcessError) as error:
+        say(f"Could not get a Docker engine going: {error}")
+    return engine.engine_status()
 
 
 def up(config: LabConfig, say: Say = print, install_docker: bool = False, timeout: float = 60.0) -> LabStatus:
