@@ -72,6 +72,8 @@ def _run(exercise: str, tag: str, lab: Any) -> containers.RunningContainer:
         hint = ""
         if "python: not found" in message or ('"python"' in message and "not found" in message):
             hint = " The base image here has `python3` but no `python`: start the app with python3."
+        elif "can't open file" in message:
+            hint = " CMD runs in the WORKDIR: copy the app where CMD looks for it (WORKDIR /app, then COPY hello.py .)."
         raise CheckFailed(f"Exercise {exercise}: a container of {tag} did not start and answer on port 8080.{hint}\n{message}") from None
 
 
@@ -205,6 +207,12 @@ def check_rebuild_count(rebuild_with_greeting: Callable[[Path, str, str], int], 
         reused = _shared_prefix(_history_ids(v1.image), _history_ids(image)) - base_entries
         steps_after_from = len(layers) - base_entries
         expect(reused > 0, "2.3", "nothing was reused from v1: build with the same base as v1 (images.build_sample_app(tag=..., context=workdir) does).")
+        expect(
+            count <= steps_after_from,
+            "2.3",
+            f"{count} is more than the {steps_after_from} steps after FROM, so it counts ARG and FROM too (len(result.steps)); "
+            "count only the steps reused from the cache: result.cached_steps.",
+        )
         expect(
             count != steps_after_from,
             "2.3",
