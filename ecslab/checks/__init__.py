@@ -66,4 +66,5 @@ def expect(condition: bool, exercise: str, message: str) -> None:
 
 # The per-notebook checkers, importable as ecslab.checks.ex00 etc. after `import ecslab`.
 from ecslab.checks import ex00  # noqa: E402
+from ecslab.checks import ex01  # noqa: E402, F401
 from ecslab.checks import ex02  # noqa: E402
