@@ -617,10 +617,11 @@ def plot_cache(results: Mapping[str, BuildResult], ax: Any | None = None) -> Any
     ax.barh(positions, reused, color=GREEN, label="reused from cache")
     ax.barh(positions, rebuilt, left=reused, color=ORANGE, label="rebuilt")
     ax.set_yticks(list(positions), [_shorten(label, 40) for label in labels], fontsize=8)
-    ax.invert_yaxis()
+    if not ax.yaxis_inverted():
+        ax.invert_yaxis()
     ax.set_xlabel("build steps after FROM")
     ax.set_title("One change, one rebuild: what the cache saved")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=8, frameon=False)
     return ax
 
 
@@ -708,6 +709,7 @@ def plot_layers(layers: list[Layer], ax: Any | None = None, log: bool = False) -
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
 
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 0.4 * len(layers) + 1.2))
@@ -716,17 +718,19 @@ def plot_layers(layers: list[Layer], ax: Any | None = None, log: bool = False) -
     colours = [_SOURCE_COLOUR.get(layer.source, GREY) for layer in layers]
     ax.barh(range(len(layers)), sizes, color=colours)
     ax.set_yticks(range(len(layers)), labels, fontsize=8)
-    ax.invert_yaxis()
+    if not ax.yaxis_inverted():  # axes sharing y with an earlier chart are already inverted
+        ax.invert_yaxis()
     if log:
         ax.set_xscale("log")
         ax.set_xlim(left=1)
-    ax.set_xlabel("bytes the layer adds" + (" (log scale)" if log else ""))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _position: human_size(value)))
+    ax.set_xlabel("size of the layer" + (" (log scale)" if log else ""))
     ax.set_title("Layers of the image, base first")
     for index, size in enumerate(sizes):
         ax.text(max(size, 1.0), index, f" {human_size(size)}", va="center", fontsize=8)
     sources = [source for source in _SOURCE_COLOUR if any(layer.source == source for layer in layers)]
     ax.legend(handles=[Patch(color=_SOURCE_COLOUR[s], label=s) for s in sources], loc="lower right", fontsize=8)
-    ax.set_xlim(right=max(sizes + [1.0]) * (8 if log else 1.25))
+    ax.set_xlim(right=max(sizes + [1.0]) * (20 if log else 1.3))
     return ax
 
 

@@ -92,9 +92,10 @@ v1 = images.build_sample_app("ecslab-sample:v1", version="v1", client=lab.docker
 v1
 
 # %% [markdown]
-# Two things in that table are not lines of the Dockerfile: step 1 only sets the argument `FROM`
-# uses, and the last step, `LABEL ecslab.lab=...`, comes from `--label`, which ecslab adds so
-# that it can find and remove its own images later. What we built:
+# Two steps deserve a word. Step 1, the `ARG` before `FROM`, makes nothing: it only sets the value
+# `FROM` uses. The last step, `LABEL ecslab.lab=...`, is not in the Dockerfile at all: it comes
+# from `--label`, which ecslab adds so that it can find and remove its own images later.
+# What we built:
 
 # %%
 {"tag": v1.tag, "image ID": v1.short_id, "steps": len(v1.steps), "version label": v1.image.labels["org.opencontainers.image.version"]}
@@ -113,9 +114,10 @@ print(f"first build {v1.seconds:.2f} s, build with everything cached {again.seco
 # %% [markdown]
 # ## 4. An image is a stack of layers
 #
-# Every step that changes files adds a *layer*: the files it added, changed or deleted. Steps
-# that only set metadata (`ENV`, `LABEL`, `CMD`...) add an empty layer. `docker history` lists
-# them, base first:
+# A step that touches files (the base itself, `WORKDIR` making `/app`, `COPY`, `RUN`) adds a
+# *layer*: an archive of the files it added, changed or deleted. Steps that only set metadata
+# (`ENV`, `LABEL`, `EXPOSE`, `CMD`...) change the image's config and add no files: they show as
+# 0 B. `docker history` lists one entry per step, base first:
 
 # %%
 layers = images.image_layers(v1.image, client=lab.docker, base=base)
@@ -137,10 +139,17 @@ plt.show()
 # %%
 base_bytes = sum(layer.size for layer in layers if layer.source == "base image")
 our_bytes = sum(layer.size for layer in layers if layer.source != "base image")
-{"base image": images.human_size(base_bytes), "our layers": images.human_size(our_bytes), "base share": f"{base_bytes / (base_bytes + our_bytes):.4%}"}
+{
+    "base image": images.human_size(base_bytes),
+    "our layers": images.human_size(our_bytes),
+    "base share": f"{base_bytes / (base_bytes + our_bytes):.4%}",
+    "history entries": len(layers),
+    "layers of files": len(v1.image.attrs["RootFS"]["Layers"]),
+}
 
 # %% [markdown]
-# Almost the whole image is its base. That is good news: layers are stored once and shared.
+# Only a few history entries hold files (here the base, `WORKDIR` and `COPY`), and almost the whole
+# image is its base. That is good news: layers are stored once and shared.
 # Every image built on the same base, and every container started from them, uses the same
 # copy on disk; a registry stores it once, and a machine that pulls the next version only
 # downloads the small layers on top.
