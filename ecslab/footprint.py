@@ -13,6 +13,7 @@ AWS instance sizes use them.
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import statistics
@@ -241,13 +242,12 @@ def copies_that_fit(per_copy_bytes: float, host_memory_bytes: int) -> int:
 # -- charts ----------------------------------------------------------------------------------
 
 
-def _new_figure(width: float, height: float, ncols: int = 1) -> tuple[Any, Any]:
+def _new_figure(width: float, height: float) -> tuple[Any, Any]:
     """A figure outside pyplot: no global state, and safe to render inside a widget callback."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(width, height), layout="constrained")
-    axes = figure.subplots(1, ncols)
-    return figure, axes
+    return figure, figure.subplots()
 
 
 def _legend_handles() -> list[Any]:
@@ -263,15 +263,22 @@ def _seconds_text(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.0f} s"
 
 
-def plot_start_and_memory(starts: Sequence[Footprint]) -> Any:
+def plot_start_and_memory(starts: Sequence[Footprint], axes: Sequence[Any] | None = None) -> Any:
     """Two panels: time until the app answers, and memory per copy; container (measured) vs VMs (cited).
 
     ``starts`` are the runs from :func:`measure_starts`; the container bar is their
-    median, with a line from the fastest to the slowest run. Returns the figure.
+    median, with a line from the fastest to the slowest run. Draws on ``axes`` (two
+    of them) or on a new pyplot figure; returns the figure.
     """
     if not starts:
         raise ValueError("plot_start_and_memory needs at least one measured start")
-    figure, (left, right) = _new_figure(11, 4.2, ncols=2)
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    else:
+        left, right = axes
+        figure = left.figure
     seconds = [run.start_seconds for run in starts]
     middle = statistics.median(seconds)
     fast, typical, micro = VM_FIGURES["vm_start_fast"], VM_FIGURES["vm_start_typical"], VM_FIGURES["microvm_start"]
@@ -319,7 +326,8 @@ def plot_copies(
     """Total memory for ``copies`` copies: containers (measured points, then per-copy x N) vs VMs (cited).
 
     The horizontal line is this machine's RAM: where a line crosses it, no more
-    copies fit. Returns the figure.
+    copies fit. Draws on ``ax`` or on a new figure outside pyplot (so that the
+    explorer's redraws never pile up figures); returns the figure.
     """
     if ax is None:
         figure, ax = _new_figure(8, 4.2)
@@ -348,10 +356,12 @@ def plot_copies(
 # -- the widget -------------------------------------------------------------------------------
 
 
-def _png(figure: Any) -> bytes:
+def _png_img(figure: Any) -> str:
+    """The figure as an <img> with the PNG inline: kept in the saved notebook, so it shows without a kernel."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80)
-    return buffer.getvalue()
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return f"<img alt='total memory for N copies: containers vs VMs' src='data:image/png;base64,{data}'>"
 
 
 class CopiesExplorer:
@@ -379,7 +389,7 @@ class CopiesExplorer:
         self.image_disk_bytes = min(point.disk_bytes for point in self.points)
         self.slider = widgets.IntSlider(value=copies, min=1, max=max_copies, description="copies", continuous_update=False)
         self.vm_size = widgets.Dropdown(options=[(f"{name} ({VM_FIGURES[name].value:g} GiB)", name) for name in VM_SIZES], value=vm_size, description="VM size")
-        self.chart = widgets.Image(format="png")
+        self.chart = widgets.HTML()
         self.summary = widgets.HTML()
         self.widget = widgets.VBox([widgets.HBox([self.slider, self.vm_size]), self.summary, self.chart])
         self.slider.observe(self._redraw, names="value")
@@ -411,11 +421,11 @@ class CopiesExplorer:
             f"Disk: the containers share one image, {facts['container_disk_bytes'] / MiB:,.0f} MiB in all (measured); "
             f"each VM boots from its own disk holding a whole OS.</p>"
         )
-        self.chart.value = _png(plot_copies(self.points, self.host_memory_bytes, copies, vm_size, self.max_copies))
+        self.chart.value = _png_img(plot_copies(self.points, self.host_memory_bytes, copies, vm_size, self.max_copies))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        # The widget's own text/plain carries the chart's bytes, which change from run to
-        # run; a fixed description keeps the notebook's stored text output repeatable.
+        # The widget's own text/plain carries the chart, which changes from run to run;
+        # a fixed description keeps the notebook's stored text output repeatable.
         bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude))
         bundle["text/plain"] = f"CopiesExplorer(copies 1 to {self.max_copies}, VM sizes {', '.join(VM_SIZES)})"
         return bundle

@@ -143,6 +143,9 @@ def test_start_and_memory_chart_labels_cited_figures_as_cited() -> None:
     # when charted
     figure = footprint.plot_start_and_memory(starts)
     # then every VM bar says it is cited, and the legend separates measured from cited
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
     left, right = figure.axes
     labels = [tick.get_text() for axis in (left, right) for tick in axis.get_xticklabels()]
     assert sum("cited" in label for label in labels) == 4

@@ -31,7 +31,7 @@ import statistics
 import time
 from pathlib import Path
 
-import matplotlib.pyplot as plt  # noqa: F401  (turns on inline charts)
+import matplotlib.pyplot as plt
 
 import ecslab
 from ecslab import containers, footprint, images
@@ -335,6 +335,7 @@ HTML(footprint.cited_table())
 
 # %%
 footprint.plot_start_and_memory(starts)
+plt.show()
 
 # %% [markdown]
 # Two lessons. A container starts and costs like a process, hundreds of times less than a classic
