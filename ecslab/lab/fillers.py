@@ -81,5 +81,6 @@ class PinTaskTransitions(GapFiller):
 def all_fillers() -> list[type[GapFiller]]:
     """Every filler the lab runs, in start order."""
     from ecslab.lab.ecr_plane import EcrDataPlane
+    from ecslab.lab.ecs_agent import EcsAgent
 
-    return [PinTaskTransitions, EcrDataPlane]
+    return [PinTaskTransitions, EcrDataPlane, EcsAgent]

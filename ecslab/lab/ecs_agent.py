@@ -1,0 +1,801 @@
+"""The lab's ECS agent: tasks as real containers, services that keep them running.
+
+On AWS, an ECS agent on each EC2 instance (or Fargate's own machinery) pulls the
+images, starts the containers, reports their state, and the ECS scheduler keeps
+each service at its desired count. moto only stores the API objects: its services
+never start tasks, ``runningCount`` stays 0, ``list_tasks(serviceName=)`` ignores
+the service, ``update_service`` keeps one deployment on the old revision,
+``stop_task`` jumps straight to STOPPED, Fargate ``run_task`` crashes without a
+container memory or security groups, EC2 placement failures are silent and task
+definitions are barely validated.
+
+This filler is the agent and the scheduler for the lab:
+
+- every task (from ``run_task`` or a service) runs as one real container per
+  container definition: image pulled from the lab's registry with an ECR token,
+  environment, command, port mappings published on 127.0.0.1, and the task's cpu
+  and memory as container limits; its labels tie it to the lab, the task and the cluster;
+- tasks move PROVISIONING -> PENDING -> RUNNING and, when stopped, DEACTIVATING ->
+  STOPPING -> DEPROVISIONING -> STOPPED in step with their containers, with
+  ``createdAt``, ``pullStartedAt``, ``startedAt``, ``stoppingAt``, ``stoppedAt``,
+  ``stopCode``, ``stoppedReason``, exit codes and ``networkBindings``;
+- a container that exits, is killed or runs out of memory stops its task with the
+  reason AWS gives, and its service starts a replacement;
+- services keep ``desiredCount`` tasks, roll to a new task definition within
+  ``maximumPercent``/``minimumHealthyPercent`` (a new task counts as healthy once
+  RUNNING here; the load balancer issue adds health checks), and report counts,
+  deployments and events as ECS does, so boto3's waiters work;
+- EC2 container instances are simulated hosts: their cpu and memory are numbers
+  the placement honours (RESOURCE:MEMORY, RESOURCE:CPU), while their tasks are real
+  containers on this machine's engine.
+
+Notebooks 04 and 05 show it at work.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from ecslab.config import ACCOUNT_ID, LAB_LABEL
+from ecslab.lab.fillers import FillerContext, GapFiller
+
+log = logging.getLogger("ecslab.lab.ecs")
+
+TICK = 0.2
+STOP_TIMEOUT = 2
+ACTIVE_STATES = ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING")
+PENDING_STATES = ("PROVISIONING", "PENDING", "ACTIVATING")
+TASK_LABEL = "com.amazonaws.ecs.task-arn"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LabContainer:
+    """A container of a task, as ``describe_tasks`` reports it."""
+
+    def __init__(self, task_arn: str, task_definition_arn: str, definition: dict[str, Any], index: int) -> None:
+        from moto.moto_api._internal import mock_random
+
+        self.container_arn = f"arn:aws:ecs:{task_definition_arn.split(':')[3]}:{ACCOUNT_ID}:container/{mock_random.uuid4()}"
+        self.task_arn = task_arn
+        self.name = definition.get("name", f"container-{index}")
+        self.image = definition.get("image")
+        self.last_status = "PENDING"
+        self.exit_code: int | None = None
+        self.reason: str | None = None
+        self.network_bindings: list[dict[str, Any]] = []
+        self.network_interfaces: list[dict[str, Any]] = []
+        self.health_status = "UNKNOWN"
+        self.runtime_id: str | None = None
+        self.cpu = str(definition.get("cpu", 0))
+        self.memory = str(definition["memory"]) if definition.get("memory") is not None else None
+        self.memory_reservation = str(definition["memoryReservation"]) if definition.get("memoryReservation") is not None else None
+        self.essential = definition.get("essential", True)
+        self.definition = definition
+
+
+class EcsAgent(GapFiller):
+    name = "ECS agent"
+    gap = (
+        "moto's ECS runs nothing: services never start tasks, runningCount stays 0, list_tasks ignores "
+        "serviceName, update_service does not roll, stop_task jumps to STOPPED, Fargate run_task crashes, "
+        "task definitions are barely validated."
+    )
+    fills = (
+        "The lab's ECS agent runs every task as real containers (pulled from the lab's registry, ports on "
+        "127.0.0.1, cpu/memory limits), moves tasks through AWS's states with their containers, keeps services "
+        "at their desired count and rolls them to new revisions; EC2 instances are simulated capacity."
+    )
+
+    def __init__(self) -> None:
+        self.context: FillerContext | None = None
+        self.lock = threading.RLock()
+        self.stopping = threading.Event()
+        self.busy: set[str] = set()  # task ARNs with a launch or stop in flight
+        self.thread: threading.Thread | None = None
+        self._originals: list[tuple[Any, str, Any]] = []
+        self._steady: dict[str, bool] = {}
+        self._next_launch: dict[str, float] = {}
+
+    # -- life -----------------------------------------------------------------------------
+
+    def start(self, context: FillerContext) -> None:
+        self.context = context
+        self._patch_moto()
+        self.thread = threading.Thread(target=self._loop, name="ecs-agent", daemon=True)
+        self.thread.start()
+
+    def after_reset(self, context: FillerContext) -> None:
+        with self.lock:
+            self.busy.clear()
+            self._steady.clear()
+            self._next_launch.clear()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+        for owner, attribute, original in reversed(self._originals):
+            if original is None:
+                delattr(owner, attribute)
+            else:
+                setattr(owner, attribute, original)
+        self._originals.clear()
+
+    @property
+    def docker(self) -> Any:
+        assert self.context is not None
+        if self.context.docker is None:
+            from ecslab.engine import docker_client
+
+            self.context.docker = docker_client()
+        return self.context.docker
+
+    def backend(self) -> Any:
+        from moto.ecs.models import ecs_backends
+
+        assert self.context is not None
+        return ecs_backends[ACCOUNT_ID][self.context.config.region]
+
+    # -- moto patches -------------------------------------------------------------------------
+
+    def _patch(self, owner: Any, attribute: str, replacement: Any) -> None:
+        self._originals.append((owner, attribute, owner.__dict__.get(attribute)))
+        setattr(owner, attribute, replacement)
+
+    def _patch_moto(self) -> None:  # noqa: C901 - one place lists every change to moto's ECS
+        from moto.ec2.models import ec2_backends
+        from moto.ecs import models
+        from moto.ecs.models import EC2ContainerServiceBackend, Service, Task
+        from moto.ecs.responses import EC2ContainerServiceResponse
+
+        from ecslab import ecs_validation
+
+        agent = self
+        task_init = Task.__init__
+
+        def with_default_security_group(configuration: dict[str, Any] | None, region: str) -> dict[str, Any] | None:
+            """AWS uses the VPC's default security group when none is given; moto crashes."""
+            if not configuration or configuration.get("awsvpcConfiguration", {}).get("securityGroups"):
+                return configuration
+            awsvpc = dict(configuration.get("awsvpcConfiguration", {}))
+            ec2 = ec2_backends[ACCOUNT_ID][region]
+            try:
+                subnet = ec2.get_subnet(awsvpc["subnets"][0])
+            except Exception:
+                return configuration  # moto's own check reports the missing subnet in AWS's words
+            default_group = ec2.get_security_group_from_name("default", vpc_id=subnet.vpc_id)
+            if default_group is not None:
+                awsvpc["securityGroups"] = [default_group.id]
+            return {**configuration, "awsvpcConfiguration": awsvpc}
+
+        validate_network = Service._validate_network
+
+        def validate_network_with_default_group(service: Any, configuration: dict[str, Any]) -> Any:
+            return validate_network(service, with_default_security_group(configuration, service.region_name))  # type: ignore[arg-type]
+
+        self._patch(Service, "_validate_network", validate_network_with_default_group)
+
+        def task_init_for_real(task: Any, cluster: Any, task_definition: Any, *args: Any, **kwargs: Any) -> None:
+            kwargs["networking_configuration"] = with_default_security_group(kwargs.get("networking_configuration"), cluster.region_name)
+            task_init(task, cluster, task_definition, *args, **kwargs)
+            now = _now()
+            task.created_at = now
+            task.version = 1
+            task.cpu = task_definition.cpu
+            task.memory = task_definition.memory
+            task.availability_zone = f"{cluster.region_name}a"
+            task.last_status = "PROVISIONING"
+            task.stop_code = None
+            task.stopped_reason = None
+            task.containers = [LabContainer(task.task_arn, task_definition.arn, definition, index) for index, definition in enumerate(task_definition.container_definitions)]
+            task.ecslab_definition = task_definition
+
+        self._patch(Task, "__init__", task_init_for_real)
+
+        def requirements(task_definition: Any) -> dict[str, Any]:
+            cpu = 0
+            memory = 0
+            ports = []
+            for definition in task_definition.container_definitions:
+                cpu += int(definition.get("cpu") or 0)
+                memory += int(definition.get("memory") or definition.get("memoryReservation") or 0)
+                ports += [m["hostPort"] for m in definition.get("portMappings") or [] if m.get("hostPort")]
+            if task_definition.cpu:
+                cpu = max(cpu, int(str(task_definition.cpu)))
+            if task_definition.memory:
+                memory = max(memory, int(str(task_definition.memory)))
+            return {"CPU": cpu, "MEMORY": memory, "PORTS": ports, "PORTS_UDP": []}
+
+        self._patch(EC2ContainerServiceBackend, "_calculate_task_resource_requirements", staticmethod(requirements))
+
+        register = EC2ContainerServiceBackend.register_task_definition
+
+        def register_checked(backend: Any, family: str, container_definitions: list[dict[str, Any]], *args: Any, **kwargs: Any) -> Any:
+            request = {
+                "family": family,
+                "containerDefinitions": container_definitions,
+                "networkMode": kwargs.get("network_mode"),
+                "requiresCompatibilities": kwargs.get("requires_compatibilities"),
+                "cpu": kwargs.get("cpu"),
+                "memory": kwargs.get("memory"),
+            }
+            found = ecs_validation.problems(request)
+            if found:
+                raise models.EcsClientException(found[0])
+            return register(backend, family, container_definitions, *args, **kwargs)
+
+        self._patch(EC2ContainerServiceBackend, "register_task_definition", register_checked)
+
+        list_tasks = EC2ContainerServiceBackend.list_tasks
+
+        def list_tasks_by_service(backend: Any, cluster_str: str | None = None, container_instance: str | None = None, family: str | None = None,
+                                  started_by: str | None = None, service_name: str | None = None, desiredStatus: str | None = None) -> Any:
+            tasks = list_tasks(backend, cluster_str, container_instance, family, started_by, None, desiredStatus or "RUNNING")
+            if service_name:
+                tasks = [task for task in tasks if task.group == f"service:{service_name.split('/')[-1]}"]
+            return tasks
+
+        self._patch(EC2ContainerServiceBackend, "list_tasks", list_tasks_by_service)
+
+        def stop_task_gracefully(backend: Any, cluster_str: str, task_str: str, reason: str) -> Any:
+            cluster = backend._get_cluster(cluster_str)
+            task_id = task_str.split("/")[-1]
+            for arn, task in backend.tasks.get(cluster.name, {}).items():
+                if arn.endswith(task_id):
+                    if task.desired_status != "STOPPED":
+                        task.desired_status = "STOPPED"
+                        task.stopped_reason = reason or "Task stopped by user"
+                        task.stop_code = "UserInitiated"
+                    return task
+            raise models.InvalidParameterException("The referenced task was not found.")
+
+        self._patch(EC2ContainerServiceBackend, "stop_task", stop_task_gracefully)
+
+        describe_tasks = EC2ContainerServiceBackend.describe_tasks
+
+        def describe_tasks_without_drift(backend: Any, cluster_str: str, tasks: list[str]) -> Any:
+            return describe_tasks(backend, cluster_str, tasks)  # transitions are pinned to manual: no drift
+
+        self._patch(EC2ContainerServiceBackend, "describe_tasks", describe_tasks_without_drift)
+
+        delete_cluster = EC2ContainerServiceBackend.delete_cluster
+
+        def delete_cluster_if_empty(backend: Any, cluster_str: str) -> Any:
+            cluster = backend._get_cluster(cluster_str)
+            if any(s.cluster_name == cluster.name and s.status == "ACTIVE" for s in backend.services.values()):
+                raise models.EcsClientException("The Cluster cannot be deleted while Services are active.")
+            if any(t.desired_status == "RUNNING" for t in backend.tasks.get(cluster.name, {}).values()):
+                raise models.EcsClientException("The Cluster cannot be deleted while Tasks are active.")
+            return delete_cluster(backend, cluster_str)
+
+        self._patch(EC2ContainerServiceBackend, "delete_cluster", delete_cluster_if_empty)
+
+        update_service = EC2ContainerServiceBackend.update_service
+
+        def update_service_for_real(backend: Any, properties: dict[str, Any]) -> Any:
+            cluster_str = properties.get("cluster", "default")
+            name = properties["service"].split("/")[-1]
+            old = backend._get_service(cluster_str, name)
+            old_definition, old_running, old_pending = old.task_definition, old.running_count, old.pending_count
+            force = bool(properties.get("force_new_deployment"))
+            service = update_service(backend, properties)
+            service.running_count, service.pending_count = old_running, old_pending  # moto pretends all are running
+            new_definition = service.task_definition
+            if new_definition and ":" not in new_definition.split("/")[-1]:
+                new_definition = backend.describe_task_definition(new_definition).arn
+                service.task_definition = new_definition
+            if new_definition != old_definition or force:
+                agent.new_deployment(service)
+            return service
+
+        self._patch(EC2ContainerServiceBackend, "update_service", update_service_for_real)
+
+        create_service_response = EC2ContainerServiceResponse.create_service
+        update_service_response = EC2ContainerServiceResponse.update_service
+
+        def remember_deployment_configuration(original: Any) -> Any:
+            def handler(response: Any) -> Any:
+                configuration = response._get_param("deploymentConfiguration") or {}
+                cluster, name = response._get_param("cluster", "default"), response._get_param("serviceName") or response._get_param("service")
+                try:
+                    earlier = getattr(agent.backend()._get_service(cluster, name), "deployment_configuration", {})
+                except Exception:
+                    earlier = {}
+                merged = {"maximumPercent": 200, "minimumHealthyPercent": 100, **earlier, **configuration}
+                percent_problem = deployment_configuration_problem(merged)
+                if percent_problem:  # refuse before anything is created or changed
+                    raise models.InvalidParameterException(percent_problem)
+                result = original(response)
+                agent.backend()._get_service(cluster, name).deployment_configuration = merged
+                return result
+
+            return handler
+
+        self._patch(EC2ContainerServiceResponse, "create_service", remember_deployment_configuration(create_service_response))
+        self._patch(EC2ContainerServiceResponse, "update_service", remember_deployment_configuration(update_service_response))
+
+        run_task_response = EC2ContainerServiceResponse.run_task
+
+        def run_task_with_failures(response: Any) -> Any:
+            backend = response.ecs_backend
+            cluster = backend._get_cluster(response._get_param("cluster", "default"))
+            launch_type = response._get_param("launchType")
+            definition = backend.describe_task_definition(response._get_param("taskDefinition"))
+            uses_ec2 = launch_type == "EC2" or (not launch_type and not response._get_param("capacityProviderStrategy") and not cluster.default_capacity_provider_strategy)
+            if uses_ec2 and not backend.container_instances.get(cluster.name):
+                raise models.InvalidParameterException("No Container Instances were found in your cluster.")
+            result = run_task_response(response)
+            body: dict[str, Any] = result.result  # type: ignore[assignment]
+            count = response._get_int_param("count", 1)
+            placed = len(body["tasks"])
+            if uses_ec2 and placed < count:
+                needs = requirements(definition)
+                failures = [
+                    {"arn": instance.container_instance_arn, "reason": placement_failure(instance, needs)}
+                    for instance in backend.container_instances[cluster.name].values()
+                ]
+                body["failures"] = failures
+            return result
+
+        self._patch(EC2ContainerServiceResponse, "run_task", run_task_with_failures)
+
+    # -- deployments ------------------------------------------------------------------------------
+
+    def new_deployment(self, service: Any) -> None:
+        from moto.moto_api._internal import mock_random
+
+        with self.lock:
+            now = _now()
+            for deployment in service.deployments:
+                if deployment["status"] == "PRIMARY":
+                    deployment["status"] = "ACTIVE"
+                    deployment["updatedAt"] = now
+            deployment_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
+            service.deployments.insert(0, {
+                "id": deployment_id,
+                "status": "PRIMARY",
+                "taskDefinition": service.task_definition,
+                "desiredCount": service.desired_count,
+                "pendingCount": 0,
+                "runningCount": 0,
+                "failedTasks": 0,
+                "createdAt": now,
+                "updatedAt": now,
+                "launchType": service.launch_type,
+                "networkConfiguration": service.network_configuration or None,
+                "rolloutState": "IN_PROGRESS",
+                "rolloutStateReason": "ECS deployment " + deployment_id + " in progress.",
+            })
+            self._steady[service.arn] = False
+
+    # -- the loop ----------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self.stopping.wait(TICK):
+            try:
+                self.tick()
+            except Exception:  # keep the agent alive; the lab log says what happened
+                log.exception("ECS agent tick failed")
+
+    def tick(self) -> None:
+        backend = self.backend()
+        with self.lock:
+            tasks = [task for cluster_tasks in list(backend.tasks.values()) for task in list(cluster_tasks.values())]
+        containers = self._containers_by_task()
+        for task in tasks:
+            if containers is None:
+                break
+            if task.task_arn in self.busy or task.last_status == "STOPPED":
+                continue
+            if task.desired_status == "STOPPED":
+                self._spawn(self.stop_task, task)
+            elif task.last_status == "PROVISIONING":
+                self._spawn(self.launch_task, task)
+            elif task.last_status == "RUNNING":
+                self._check_containers(task, containers.get(task.task_arn, {}))
+        for service in list(backend.services.values()):
+            self.reconcile(backend, service, tasks)
+
+    def _spawn(self, work: Any, task: Any) -> None:
+        with self.lock:
+            if task.task_arn in self.busy:
+                return
+            self.busy.add(task.task_arn)
+
+        def run() -> None:
+            try:
+                work(task)
+            except Exception:
+                log.exception("ECS agent: %s failed for %s", work.__name__, task.task_arn)
+            finally:
+                with self.lock:
+                    self.busy.discard(task.task_arn)
+
+        threading.Thread(target=run, name=f"ecs-{work.__name__}", daemon=True).start()
+
+    def _containers_by_task(self) -> dict[str, dict[str, Any]] | None:
+        """The lab's task containers by task ARN and container name; ``None`` when docker does not answer."""
+        assert self.context is not None
+        found: dict[str, dict[str, Any]] = {}
+        try:
+            for container in self.docker.containers.list(all=True, filters={"label": [f"{LAB_LABEL}={self.context.config.home}", TASK_LABEL]}):
+                found.setdefault(container.labels[TASK_LABEL], {})[container.labels.get("com.amazonaws.ecs.container-name", "")] = container
+        except Exception:
+            log.exception("listing task containers failed")
+            return None
+        return found
+
+    # -- one task -------------------------------------------------------------------------------------
+
+    def launch_task(self, task: Any) -> None:
+        """PROVISIONING -> PENDING -> (pull, start) -> RUNNING, or STOPPED with the reason."""
+        definition = task.ecslab_definition
+        task.last_status = "PENDING"
+        for container in task.containers:
+            container.last_status = "PENDING"
+        task.pull_started_at = _now()
+        for container in task.containers:
+            problem = self._pull(container.image)
+            if problem:
+                task.pull_stopped_at = _now()
+                self._fail(task, "TaskFailedToStart", f"CannotPullContainerError: {problem}", container)
+                return
+        task.pull_stopped_at = _now()
+        started = []
+        for index, container in enumerate(task.containers):
+            if task.desired_status == "STOPPED":
+                break
+            try:
+                started.append(self._run_container(task, definition, container, index))
+            except Exception as error:
+                message = getattr(error, "explanation", None) or str(error)
+                for running in started:
+                    _remove(running)
+                self._fail(task, "TaskFailedToStart", f"CannotStartContainerError: {message}", container)
+                return
+        if task.desired_status == "STOPPED":
+            return
+        now = _now()
+        for container, docker_container in zip(task.containers, started, strict=False):
+            docker_container.reload()
+            container.runtime_id = docker_container.id
+            container.last_status = "RUNNING"
+            container.network_bindings = _bindings(docker_container)
+        task.connectivity = "CONNECTED"
+        task.connectivity_at = now
+        task.started_at = now
+        task.last_status = "RUNNING"
+
+    def _pull(self, image: str) -> str | None:
+        """Pull ``image`` as the agent would; ``None`` when it worked, else docker's words."""
+        from docker.errors import APIError, DockerException
+
+        assert self.context is not None
+        repository, tag = _split_image(image)
+        auth = self._registry_auth() if repository.startswith(self.context.config.registry_address + "/") else None
+        try:
+            for event in self.docker.api.pull(repository, tag=tag, stream=True, decode=True, auth_config=auth):
+                if "error" in event:
+                    return f"pull image manifest has been retried 1 time(s): failed to resolve ref {image}: {event['error']}"
+        except (APIError, DockerException) as error:
+            explanation = getattr(error, "explanation", None) or str(error)
+            return f"pull image manifest has been retried 1 time(s): failed to resolve ref {image}: {explanation}"
+        return None
+
+    def _registry_auth(self) -> dict[str, str]:
+        import base64
+
+        import boto3
+
+        assert self.context is not None
+        config = self.context.config
+        ecr = boto3.client("ecr", endpoint_url=config.endpoint_url, region_name=config.region, aws_access_key_id="agent", aws_secret_access_key="agent")
+        token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+        username, password = base64.b64decode(token).decode().split(":", 1)
+        return {"username": username, "password": password}
+
+    def _run_container(self, task: Any, definition: Any, container: LabContainer, index: int) -> Any:
+        assert self.context is not None
+        spec = container.definition
+        overrides: dict[str, Any] = next((o for o in (task.overrides or {}).get("containerOverrides", []) if o.get("name") == container.name), {})
+        environment = {item["name"]: item["value"] for item in spec.get("environment") or []}
+        environment.update({item["name"]: item["value"] for item in overrides.get("environment") or []})
+        ports = {f"{m['containerPort']}/{m.get('protocol', 'tcp')}": ("127.0.0.1", None) for m in spec.get("portMappings") or []}
+        memory = spec.get("memory") or (int(str(definition.memory)) if definition.memory and len(task.containers) == 1 else None)
+        task_cpu = int(str(definition.cpu)) if definition.cpu else None
+        labels = {
+            LAB_LABEL: str(self.context.config.home),
+            f"{LAB_LABEL}.purpose": "ecs-task",
+            TASK_LABEL: task.task_arn,
+            "com.amazonaws.ecs.cluster": task.cluster_arn,
+            "com.amazonaws.ecs.container-name": container.name,
+            "com.amazonaws.ecs.task-definition-family": definition.family,
+            "com.amazonaws.ecs.task-definition-version": str(definition.revision),
+        }
+        return self.docker.containers.run(
+            spec["image"],
+            name=f"ecs-{definition.family}-{definition.revision}-{container.name}-{task.id[:8]}",
+            command=overrides.get("command") or spec.get("command"),
+            entrypoint=spec.get("entryPoint"),
+            environment=environment,
+            ports=ports,
+            labels=labels,
+            detach=True,
+            mem_limit=f"{memory}m" if memory else None,
+            mem_reservation=f"{spec['memoryReservation']}m" if spec.get("memoryReservation") else None,
+            nano_cpus=int(task_cpu / 1024 * 1e9) if task_cpu else None,
+            cpu_shares=int(spec["cpu"]) if spec.get("cpu") and int(spec["cpu"]) >= 2 else None,
+            extra_hosts={"host.docker.internal": "host-gateway"},
+            working_dir=spec.get("workingDirectory"),
+        )
+
+    def _check_containers(self, task: Any, containers: dict[str, Any]) -> None:
+        """A RUNNING task whose essential container is gone or exited stops, as on AWS."""
+        for container in task.containers:
+            docker_container = containers.get(container.name)
+            state = docker_container.attrs.get("State", {}) if docker_container is not None else {}
+            if docker_container is not None and state.get("Running"):
+                continue
+            container.last_status = "STOPPED"
+            container.exit_code = state.get("ExitCode") if docker_container is not None else None
+            if state.get("OOMKilled"):
+                container.reason = "OutOfMemoryError: Container killed due to memory usage"
+            elif docker_container is None:
+                container.reason = "The container was removed from the host"
+            if container.essential and task.desired_status != "STOPPED":
+                task.desired_status = "STOPPED"
+                task.stop_code = "EssentialContainerExited"
+                task.stopped_reason = "Essential container in task exited"
+
+    def _fail(self, task: Any, stop_code: str, reason: str, container: LabContainer) -> None:
+        container.reason = reason
+        task.stop_code = stop_code
+        task.stopped_reason = reason
+        task.desired_status = "STOPPED"
+        self._finish(task)
+
+    def stop_task(self, task: Any) -> None:
+        """RUNNING -> DEACTIVATING -> STOPPING -> (stop containers) -> DEPROVISIONING -> STOPPED."""
+        task.last_status = "DEACTIVATING"
+        task.stopping_at = _now()
+        task.last_status = "STOPPING"
+        containers = (self._containers_by_task() or {}).get(task.task_arn, {})
+        for container in task.containers:
+            docker_container = containers.get(container.name)
+            if docker_container is None:
+                continue
+            try:
+                timeout = int(container.definition.get("stopTimeout") or STOP_TIMEOUT)
+                if docker_container.status == "running":
+                    docker_container.stop(timeout=timeout)
+                docker_container.reload()
+                state = docker_container.attrs.get("State", {})
+                container.exit_code = state.get("ExitCode")
+                if state.get("OOMKilled"):
+                    container.reason = "OutOfMemoryError: Container killed due to memory usage"
+            except Exception:
+                log.exception("stopping %s", docker_container.name)
+        self._finish(task)
+
+    def _finish(self, task: Any) -> None:
+        task.last_status = "DEPROVISIONING"
+        for docker_container in (self._containers_by_task() or {}).get(task.task_arn, {}).values():
+            _remove(docker_container)
+        now = _now()
+        for container in task.containers:
+            container.last_status = "STOPPED"
+        task.execution_stopped_at = now
+        task.stopped_at = now
+        task.desired_status = "STOPPED"
+        task.last_status = "STOPPED"
+        self._release_capacity(task)
+
+    def _release_capacity(self, task: Any) -> None:
+        if not task.container_instance_arn:
+            return
+        backend = self.backend()
+        instances = backend.container_instances.get(task.cluster_name, {})
+        instance = instances.get(task.container_instance_arn.split("/")[-1])
+        if instance is not None and task.resource_requirements:
+            backend.update_container_instance_resources(instance, task.resource_requirements, removing=True)
+
+    # -- services ----------------------------------------------------------------------------------
+
+    def reconcile(self, backend: Any, service: Any, tasks: list[Any]) -> None:
+        group = f"service:{service.name}"
+        mine = [t for t in tasks if t.group == group and t.cluster_arn == service.cluster_arn]
+        active = [t for t in mine if t.desired_status == "RUNNING"]
+        if service.status != "ACTIVE":
+            for task in active:
+                self._scale_in(task, service, "Service deleted")
+            service.running_count = sum(t.last_status == "RUNNING" for t in active)
+            return
+        if not service.deployments:
+            return
+        primary = service.deployments[0]
+        primary_tasks = [t for t in active if t.started_by == primary["id"]]
+        old_tasks = [t for t in active if t.started_by != primary["id"]]
+        configuration = getattr(service, "deployment_configuration", None) or {"maximumPercent": 200, "minimumHealthyPercent": 100}
+        desired = int(service.desired_count)
+        maximum = math.floor(desired * int(configuration.get("maximumPercent", 200)) / 100)
+        minimum_healthy = math.ceil(desired * int(configuration.get("minimumHealthyPercent", 100)) / 100)
+        running = [t for t in active if t.last_status == "RUNNING"]
+
+        room = max(maximum, desired) - len(active)
+        to_start = min(desired - len(primary_tasks), max(room, 0)) if old_tasks else desired - len(primary_tasks)
+        failures = [t for t in mine if t.stop_code in ("TaskFailedToStart", "EssentialContainerExited") and t.last_status == "STOPPED"
+                    and getattr(t, "stopped_at", None) and (_now() - t.stopped_at).total_seconds() < 60]
+        if failures:  # back off as ECS does for tasks that keep failing, so a broken image does not spin
+            latest = max(t.stopped_at for t in failures)
+            wait = min(0.5 * 2 ** min(len(failures), 6), 30)
+            if (_now() - latest).total_seconds() < wait:
+                to_start = 0
+        if to_start > 0 and time.monotonic() >= self._next_launch.get(service.arn, 0):
+            started = [task for task in (self._launch_for_service(backend, service, primary) for _ in range(to_start)) if task is not None]
+            if started:
+                self._event(service, f"(service {service.name}) has started {len(started)} tasks: " + " ".join(f"(task {t.id})" for t in started) + ".")
+                self._steady[service.arn] = False
+        # old revisions go once enough of the new one runs
+        running_primary = [t for t in primary_tasks if t.last_status == "RUNNING"]
+        spare = len(running) - minimum_healthy
+        victims = sorted(old_tasks, key=lambda t: (t.last_status == "RUNNING", t.created_at))
+        stopped = []
+        for task in victims:
+            if task.last_status != "RUNNING" or spare > 0:
+                if task.last_status == "RUNNING":
+                    spare -= 1
+                self._scale_in(task, service, f"Scaling activity initiated by (deployment {primary['id']})")
+                stopped.append(task)
+        if len(primary_tasks) > desired:  # scaled in
+            extra = sorted(primary_tasks, key=lambda t: t.created_at, reverse=True)[: len(primary_tasks) - desired]
+            for task in extra:
+                self._scale_in(task, service, f"Scaling activity initiated by (deployment {primary['id']})")
+            stopped += extra
+        if stopped:
+            self._event(service, f"(service {service.name}) has stopped {len(stopped)} running tasks: " + " ".join(f"(task {t.id})" for t in stopped) + ".")
+        self._update_counts(service, active, stopped)
+        for deployment in list(service.deployments[1:]):
+            if not any(t.started_by == deployment["id"] and t.desired_status == "RUNNING" for t in active if t not in stopped):
+                service.deployments.remove(deployment)
+        steady = len(service.deployments) == 1 and len(running_primary) == desired and len(primary_tasks) == desired
+        if steady and primary["rolloutState"] != "COMPLETED":
+            primary["rolloutState"] = "COMPLETED"
+            primary["rolloutStateReason"] = f"ECS deployment {primary['id']} completed."
+            self._event(service, f"(service {service.name}) (deployment {primary['id']}) deployment completed.")
+        if steady and not self._steady.get(service.arn):
+            self._event(service, f"(service {service.name}) has reached a steady state.")
+        self._steady[service.arn] = steady
+
+    def _update_counts(self, service: Any, active: list[Any], stopped: list[Any]) -> None:
+        still = [t for t in active if t not in stopped]
+        service.running_count = sum(t.last_status == "RUNNING" for t in still)
+        service.pending_count = sum(t.last_status in PENDING_STATES for t in still)
+        now = _now()
+        for deployment in service.deployments:
+            deployment["failedTasks"] = sum(
+                t.started_by == deployment["id"] and t.stop_code in ("TaskFailedToStart", "EssentialContainerExited") for t in active + stopped
+            ) + deployment.get("ecslab_failed_earlier", 0)
+            own = [t for t in still if t.started_by == deployment["id"]]
+            counts = (sum(t.last_status == "RUNNING" for t in own), sum(t.last_status in PENDING_STATES for t in own))
+            desired = service.desired_count if deployment["status"] == "PRIMARY" else len(own)
+            if (deployment["runningCount"], deployment["pendingCount"], deployment["desiredCount"]) != (*counts, desired):
+                deployment["runningCount"], deployment["pendingCount"], deployment["desiredCount"] = *counts, desired
+                deployment["updatedAt"] = now
+
+    def _scale_in(self, task: Any, service: Any, reason: str) -> None:
+        if task.desired_status == "RUNNING":
+            task.desired_status = "STOPPED"
+            task.stop_code = "ServiceSchedulerInitiated"
+            task.stopped_reason = reason
+
+    def _launch_for_service(self, backend: Any, service: Any, deployment: dict[str, Any]) -> Any | None:
+        from moto.ecs.models import Task
+
+        cluster = backend._get_cluster(service.cluster_name)
+        definition = backend.describe_task_definition(deployment["taskDefinition"])
+        needs = backend._calculate_task_resource_requirements(definition)
+        instance_arn = None
+        if (service.launch_type or "EC2") == "EC2":
+            instance = self._place(backend, cluster, service, needs)
+            if instance is None:
+                return None
+            instance_arn = instance.container_instance_arn
+            backend.update_container_instance_resources(instance, needs)
+        task = Task(
+            cluster,
+            definition,
+            instance_arn,
+            needs,
+            backend=backend,
+            group=f"service:{service.name}",
+            launch_type=service.launch_type or "EC2",
+            started_by=deployment["id"],
+            networking_configuration=service.network_configuration or None,
+            platform_version=service.platform_version,
+        )
+        with self.lock:
+            backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
+        return task
+
+    def _place(self, backend: Any, cluster: Any, service: Any, needs: dict[str, Any]) -> Any | None:
+        instances = [i for i in backend.container_instances.get(cluster.name, {}).values() if i.status == "ACTIVE"]
+        for instance in instances:
+            if backend._can_be_placed(instance, needs):
+                return instance
+        if instances:
+            closest = instances[0]
+            what = placement_failure(closest, needs).split(":")[-1].lower()
+            message = (
+                f"(service {service.name}) was unable to place a task because no container instance met all of its requirements. "
+                f"The closest matching (container-instance {closest.container_instance_arn.split('/')[-1]}) has insufficient {what} available. "
+                "For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
+            )
+        else:
+            message = f"(service {service.name}) was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster."
+        if not service.events or service.events[0]["message"] != message:
+            self._event(service, message)
+        self._next_launch[service.arn] = time.monotonic() + 2
+        return None
+
+    def _event(self, service: Any, message: str) -> None:
+        from moto.moto_api._internal import mock_random
+
+        service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": _now(), "message": message})
+        del service.events[100:]
+
+
+def placement_failure(instance: Any, needs: dict[str, Any]) -> str:
+    """AWS's reason code for why a task does not fit on a container instance."""
+    remaining = {resource["name"]: resource for resource in instance.remaining_resources}
+    if needs.get("MEMORY", 0) > remaining.get("MEMORY", {}).get("integerValue", 0):
+        return "RESOURCE:MEMORY"
+    if needs.get("CPU", 0) > remaining.get("CPU", {}).get("integerValue", 0):
+        return "RESOURCE:CPU"
+    return "RESOURCE:PORTS"
+
+
+def deployment_configuration_problem(configuration: dict[str, Any]) -> str | None:
+    maximum = configuration.get("maximumPercent", 200)
+    minimum = configuration.get("minimumHealthyPercent", 100)
+    if not 0 <= minimum <= 100:
+        return "minimumHealthyPercent must be between 0 and 100."
+    if maximum < 100:
+        return "maximumPercent must be at least 100."
+    if maximum <= minimum:
+        return "maximumPercent must be greater than minimumHealthyPercent."
+    return None
+
+
+def _split_image(image: str) -> tuple[str, str]:
+    if "@" in image:
+        repository, digest = image.split("@", 1)
+        return repository, digest
+    last = image.rsplit("/", 1)[-1]
+    if ":" in last:
+        repository, tag = image.rsplit(":", 1)
+        return repository, tag
+    return image, "latest"
+
+
+def _bindings(container: Any) -> list[dict[str, Any]]:
+    bindings = []
+    for port, binds in (container.attrs["NetworkSettings"]["Ports"] or {}).items():
+        number, _, protocol = port.partition("/")
+        for bind in binds or []:
+            bindings.append({"bindIP": bind["HostIp"], "containerPort": int(number), "hostPort": int(bind["HostPort"]), "protocol": protocol})
+    return bindings
+
+
+def _remove(container: Any) -> None:
+    try:
+        container.remove(force=True)
+    except Exception:
+        pass
