@@ -34,6 +34,7 @@ Notebooks 04 and 05 show it at work.
 
 from __future__ import annotations
 
+import collections
 import logging
 import math
 import threading
@@ -103,6 +104,16 @@ class EcsAgent(GapFiller):
         self._originals: list[tuple[Any, str, Any]] = []
         self._steady: dict[str, bool] = {}
         self._next_launch: dict[str, float] = {}
+        self.journal: collections.deque[dict[str, str]] = collections.deque(maxlen=300)
+
+    def note(self, task: Any, message: str) -> None:
+        """One line of the agent's journal (``GET /ecs/agent-log``): what it did, for notebooks to show."""
+        self.journal.append({"time": _now().isoformat(timespec="milliseconds"), "task": task.task_arn.split("/")[-1] if task is not None else "", "message": message})
+
+    def control(self, method: str, path: str) -> dict[str, Any] | None:
+        if method == "GET" and path == "/ecs/agent-log":
+            return {"entries": list(self.journal)}
+        return None
 
     # -- life -----------------------------------------------------------------------------
 
@@ -322,6 +333,20 @@ class EcsAgent(GapFiller):
         self._patch(EC2ContainerServiceResponse, "create_service", remember_deployment_configuration(create_service_response))
         self._patch(EC2ContainerServiceResponse, "update_service", remember_deployment_configuration(update_service_response))
 
+        register_instance_response = EC2ContainerServiceResponse.register_container_instance
+
+        def register_instance_with_resources(response: Any) -> Any:
+            result = register_instance_response(response)
+            total = {r["name"]: r for r in response._get_param("totalResources") or []}
+            instance = result.result["containerInstance"]  # type: ignore[index]
+            for resources in (instance.registered_resources, instance.remaining_resources):
+                for resource in resources:
+                    if resource["name"] in ("CPU", "MEMORY") and resource["name"] in total:
+                        resource["integerValue"] = int(total[resource["name"]]["integerValue"])
+            return result
+
+        self._patch(EC2ContainerServiceResponse, "register_container_instance", register_instance_with_resources)
+
         run_task_response = EC2ContainerServiceResponse.run_task
 
         def run_task_with_failures(response: Any) -> Any:
@@ -442,6 +467,7 @@ class EcsAgent(GapFiller):
         for container in task.containers:
             container.last_status = "PENDING"
         task.pull_started_at = _now()
+        self.note(task, f"PENDING: pulling {', '.join(c.image for c in task.containers)}")
         for container in task.containers:
             problem = self._pull(container.image)
             if problem:
@@ -449,6 +475,7 @@ class EcsAgent(GapFiller):
                 self._fail(task, "TaskFailedToStart", f"CannotPullContainerError: {problem}", container)
                 return
         task.pull_stopped_at = _now()
+        self.note(task, f"pulled in {(task.pull_stopped_at - task.pull_started_at).total_seconds():.2f} s; starting {len(task.containers)} container(s)")
         started = []
         for index, container in enumerate(task.containers):
             if task.desired_status == "STOPPED":
@@ -473,6 +500,8 @@ class EcsAgent(GapFiller):
         task.connectivity_at = now
         task.started_at = now
         task.last_status = "RUNNING"
+        ports = ", ".join(f"{c.name}:{b['containerPort']} -> 127.0.0.1:{b['hostPort']}" for c in task.containers for b in c.network_bindings)
+        self.note(task, f"RUNNING: {', '.join(c.runtime_id[:12] for c in task.containers if c.runtime_id)}" + (f" ({ports})" if ports else ""))
 
     def _pull(self, image: str) -> str | None:
         """Pull ``image`` as the agent would; ``None`` when it worked, else docker's words."""
@@ -551,11 +580,13 @@ class EcsAgent(GapFiller):
             elif docker_container is None:
                 container.reason = "The container was removed from the host"
             if container.essential and task.desired_status != "STOPPED":
+                self.note(task, f"container {container.name} " + (f"exited with code {container.exit_code}" if docker_container is not None else "disappeared") + (" (out of memory)" if state.get("OOMKilled") else ""))
                 task.desired_status = "STOPPED"
                 task.stop_code = "EssentialContainerExited"
                 task.stopped_reason = "Essential container in task exited"
 
     def _fail(self, task: Any, stop_code: str, reason: str, container: LabContainer) -> None:
+        self.note(task, f"{stop_code}: {reason}")
         container.reason = reason
         task.stop_code = stop_code
         task.stopped_reason = reason
@@ -564,6 +595,7 @@ class EcsAgent(GapFiller):
 
     def stop_task(self, task: Any) -> None:
         """RUNNING -> DEACTIVATING -> STOPPING -> (stop containers) -> DEPROVISIONING -> STOPPED."""
+        self.note(task, f"stopping ({task.stop_code}: {task.stopped_reason})")
         task.last_status = "DEACTIVATING"
         task.stopping_at = _now()
         task.last_status = "STOPPING"
@@ -597,6 +629,7 @@ class EcsAgent(GapFiller):
         task.desired_status = "STOPPED"
         task.last_status = "STOPPED"
         self._release_capacity(task)
+        self.note(task, "STOPPED")
 
     def _release_capacity(self, task: Any) -> None:
         if not task.container_instance_arn:

@@ -8,7 +8,8 @@ and stopped by ``ecslab down``. It binds 127.0.0.1 only:
 - ECR's data plane on ``registry_port``: the lab's registry front
   (:mod:`ecslab.lab.ecr_plane`) before Debian's registry on a private port;
 - a control API on ``control_port``: ``GET /status``, ``POST /reset``,
-  ``POST /shutdown``, plus what fillers add (``POST /ecr/expired-token``).
+  ``POST /shutdown``, plus what fillers add (``POST /ecr/expired-token``,
+  ``GET /ecs/agent-log``).
   It is the lab's own, not an AWS API.
 
 moto runs in this process (not as a separate ``moto_server``) so that the gap
@@ -169,8 +170,13 @@ def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if self.path == "/status":
                 self._reply(200, lab.status())
-            else:
-                self._reply(404, {"error": f"no such control path {self.path}"})
+                return
+            for filler in lab.fillers:
+                answer = filler.control("GET", self.path)
+                if answer is not None:
+                    self._reply(200, answer)
+                    return
+            self._reply(404, {"error": f"no such control path {self.path}"})
 
         def do_POST(self) -> None:
             if self.path == "/reset":

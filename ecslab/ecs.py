@@ -1,0 +1,366 @@
+"""Amazon ECS from the learner's side: task definitions, services, tasks, costs, pictures.
+
+Notebook 04 (concepts) and 05 (the deployment flow) introduce what is here. Every
+function takes the client it uses (``lab.ecs``, ``lab.docker``), so the same calls
+work against the lab and a real account, except where a docstring says "lab only"
+(reaching into the lab's own agent or simulated hosts).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from ecslab.ecs_validation import FARGATE_SIZES, problems
+
+# -- prices, for the EC2 vs Fargate estimate ----------------------------------------------------
+
+PRICES: dict[str, Any] = {
+    "as_of": "2024-2025 (not re-checked since; see the sources)",
+    "region": "us-east-1 (N. Virginia), Linux/x86, on-demand",
+    "sources": [
+        "https://aws.amazon.com/fargate/pricing/",
+        "https://aws.amazon.com/ec2/pricing/on-demand/",
+    ],
+    "fargate_vcpu_hour": 0.04048,
+    "fargate_gb_hour": 0.004445,
+    "ec2": {  # instance type: (vCPU, GiB, USD per hour)
+        "t3.small": (2, 2, 0.0208),
+        "t3.medium": (2, 4, 0.0416),
+        "m5.large": (2, 8, 0.096),
+        "c5.xlarge": (4, 8, 0.17),
+    },
+}
+"""Published prices used by :func:`cost_estimate`. They change: check the sources before deciding anything."""
+
+HOURS_PER_MONTH = 730
+
+
+def fargate_cost(cpu_units: int, memory_mib: int, tasks: int, hours: float = HOURS_PER_MONTH) -> float:
+    """USD for ``tasks`` Fargate tasks of this size running ``hours`` hours (compute only)."""
+    per_hour = cpu_units / 1024 * PRICES["fargate_vcpu_hour"] + memory_mib / 1024 * PRICES["fargate_gb_hour"]
+    return round(per_hour * tasks * hours, 2)
+
+
+def ec2_hosts_needed(cpu_units: int, memory_mib: int, tasks: int, instance_type: str) -> int:
+    """How many instances of ``instance_type`` hold ``tasks`` tasks (ECS agent reserves ~256 MiB each)."""
+    vcpu, gib, _ = PRICES["ec2"][instance_type]
+    per_host_cpu, per_host_memory = vcpu * 1024, gib * 1024 - 256
+    if cpu_units > per_host_cpu or memory_mib > per_host_memory:
+        raise ValueError(f"One task ({cpu_units} CPU units, {memory_mib} MiB) does not fit on a {instance_type}.")
+    per_host = min(per_host_cpu // cpu_units, per_host_memory // memory_mib)
+    return -(-tasks // per_host)
+
+
+def ec2_cost(cpu_units: int, memory_mib: int, tasks: int, instance_type: str, hours: float = HOURS_PER_MONTH) -> float:
+    """USD for the EC2 instances that hold the tasks (compute only; you also run and patch them)."""
+    hosts = ec2_hosts_needed(cpu_units, memory_mib, tasks, instance_type)
+    return round(hosts * PRICES["ec2"][instance_type][2] * hours, 2)
+
+
+def cost_widget() -> Any:
+    """Pick a task size, a task count and an instance type; compare a month of Fargate and EC2."""
+    import ipywidgets as widgets
+
+    cpu = widgets.Dropdown(options=[c for c in FARGATE_SIZES if c <= 4096], value=256, description="task CPU")
+    memory = widgets.Dropdown(description="memory MiB")
+    tasks = widgets.IntSlider(value=2, min=1, max=20, description="tasks")
+    instance = widgets.Dropdown(options=list(PRICES["ec2"]), value="t3.medium", description="EC2 type")
+    out = widgets.HTML()
+
+    def sizes(_change: Any = None) -> None:
+        memory.options = FARGATE_SIZES[cpu.value][:8]
+
+    def show(_change: Any = None) -> None:
+        if memory.value is None:
+            return
+        fargate = fargate_cost(cpu.value, memory.value, tasks.value)
+        try:
+            hosts = ec2_hosts_needed(cpu.value, memory.value, tasks.value, instance.value)
+            ec2 = f"${ec2_cost(cpu.value, memory.value, tasks.value, instance.value):,.2f} for {hosts} × {instance.value}"
+        except ValueError as error:
+            ec2 = html.escape(str(error))
+        out.value = (
+            f"<table><tr><th>Fargate</th><td>${fargate:,.2f} / month</td><td>AWS runs the hosts</td></tr>"
+            f"<tr><th>EC2</th><td>{ec2} / month</td><td>you run, patch and scale the hosts</td></tr></table>"
+            f"<small>Compute only, {html.escape(PRICES['region'])}, prices as published {PRICES['as_of']}: "
+            + " ".join(f"<a href='{s}'>{s}</a>" for s in PRICES["sources"]) + "</small>"
+        )
+
+    cpu.observe(sizes, names="value")
+    for control in (cpu, memory, tasks, instance):
+        control.observe(show, names="value")
+    sizes()
+    show()
+    return widgets.VBox([widgets.HBox([cpu, memory]), widgets.HBox([tasks, instance]), out])
+
+
+# -- task definitions ---------------------------------------------------------------------------
+
+
+def task_definition(
+    family: str,
+    image: str,
+    cpu: int = 256,
+    memory: int = 512,
+    container_port: int | None = 8080,
+    environment: dict[str, str] | None = None,
+    launch_type: str = "FARGATE",
+    container_name: str = "web",
+    execution_role_arn: str | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments of ``register_task_definition`` for a one-container task."""
+    container: dict[str, Any] = {"name": container_name, "image": image, "essential": True}
+    if container_port:
+        container["portMappings"] = [{"containerPort": container_port, "protocol": "tcp"}]
+    if environment:
+        container["environment"] = [{"name": k, "value": v} for k, v in environment.items()]
+    definition: dict[str, Any] = {"family": family, "containerDefinitions": [container], "cpu": str(cpu), "memory": str(memory)}
+    if launch_type == "FARGATE":
+        definition |= {"requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc"}
+    else:
+        definition |= {"requiresCompatibilities": ["EC2"], "networkMode": "bridge"}
+    if execution_role_arn:
+        definition["executionRoleArn"] = execution_role_arn
+    return definition
+
+
+def task_definition_builder(image: str = "localhost:5050/aws-node-demo:v1", on_change: Callable[[dict[str, Any]], None] | None = None) -> Any:
+    """A form for a task definition that shows its JSON and ECS's objections as you type."""
+    import ipywidgets as widgets
+
+    family = widgets.Text(value="aws-node-demo", description="family")
+    launch = widgets.ToggleButtons(options=["FARGATE", "EC2"], value="FARGATE", description="launch type")
+    image_box = widgets.Text(value=image, description="image", layout=widgets.Layout(width="420px"))
+    cpu = widgets.Dropdown(options=list(FARGATE_SIZES), value=256, description="cpu units")
+    memory = widgets.BoundedIntText(value=512, min=0, max=122880, step=256, description="memory MiB")
+    port = widgets.BoundedIntText(value=8080, min=0, max=70000, description="port")
+    verdict = widgets.HTML()
+    document = widgets.HTML()
+
+    def show(_change: Any = None) -> None:
+        definition = task_definition(family.value, image_box.value, cpu.value, memory.value, port.value or None, launch_type=launch.value)
+        found = problems(definition)
+        verdict.value = (
+            "<span style='color:#1b7f3b'>&#10004; ECS would accept this task definition.</span>"
+            if not found
+            else "<br>".join(f"<span style='color:#b3261e'>&#10008; ClientException: {html.escape(p)}</span>" for p in found)
+        )
+        document.value = f"<pre>{html.escape(json.dumps(definition, indent=2))}</pre>"
+        if on_change is not None:
+            on_change(definition)
+
+    for control in (family, launch, image_box, cpu, memory, port):
+        control.observe(show, names="value")
+    show()
+    return widgets.VBox([family, launch, image_box, widgets.HBox([cpu, memory]), port, verdict, document])
+
+
+# -- tasks and services ------------------------------------------------------------------------
+
+
+def service_tasks(ecs: Any, cluster: str, service: str, desired_status: str = "RUNNING") -> list[dict[str, Any]]:
+    """``describe_tasks`` of ``list_tasks(serviceName=...)``: the service's tasks, oldest first."""
+    arns = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus=desired_status)["taskArns"]
+    if not arns:
+        return []
+    tasks = ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]
+    return sorted(tasks, key=lambda task: task["createdAt"])
+
+
+def task_url(task: dict[str, Any], container_port: int = 8080) -> str:
+    """Where a task's container port is published, from ``networkBindings`` (lab: 127.0.0.1 only)."""
+    for container in task["containers"]:
+        for binding in container.get("networkBindings", []):
+            if binding["containerPort"] == container_port:
+                if binding.get("bindIP") not in ("127.0.0.1", "localhost"):
+                    raise ValueError(f"Task port {container_port} is bound on {binding.get('bindIP')}: the course only calls 127.0.0.1.")
+                return f"http://127.0.0.1:{binding['hostPort']}"
+    raise ValueError(f"Task {task['taskArn'].split('/')[-1]} publishes no port {container_port} (is it RUNNING yet?).")
+
+
+def call_task(task: dict[str, Any], path: str = "/", container_port: int = 8080, timeout: float = 5) -> dict[str, Any]:
+    """GET ``path`` from a task's published port and decode the JSON answer."""
+    with urllib.request.urlopen(task_url(task, container_port) + path, timeout=timeout) as response:
+        return dict(json.loads(response.read()))
+
+
+def wait_for_steady_state(ecs: Any, cluster: str, service: str, timeout: float = 120, show_progress: bool = True) -> dict[str, Any]:
+    """Poll ``describe_services`` until one deployment runs ``desiredCount`` tasks; shows progress.
+
+    The same condition as boto3's ``services_stable`` waiter, with something to look at."""
+    from ecslab.progress import Progress
+
+    progress = Progress(f"service {service}", enabled=show_progress)
+    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    while True:
+        described = ecs.describe_services(cluster=cluster, services=[service])["services"][0]
+        running, desired = described["runningCount"], described["desiredCount"]
+        progress.update(running, max(desired, 1), f"{running}/{desired} running, {described['pendingCount']} pending, {len(described['deployments'])} deployment(s)")
+        if len(described["deployments"]) == 1 and running == desired:
+            progress.done(f"steady: {running}/{desired} running after {time.monotonic() - started:.1f} s")
+            return dict(described)
+        if time.monotonic() > deadline:
+            message = described["events"][0]["message"] if described["events"] else "no events"
+            progress.done("not steady")
+            raise TimeoutError(f"Service {service} is not steady after {timeout:.0f} s ({running}/{desired} running). Latest event: {message}")
+        time.sleep(0.3)
+
+
+def kill_task_container(docker: Any, task_arn: str, signal: str = "SIGKILL") -> str:
+    """Lab only: kill a task's container behind ECS's back (a crash); returns the container name."""
+    containers = docker.containers.list(filters={"label": f"com.amazonaws.ecs.task-arn={task_arn}"})
+    if not containers:
+        raise ValueError(f"No running container belongs to task {task_arn.split('/')[-1]}.")
+    containers[0].kill(signal=signal)
+    return str(containers[0].name)
+
+
+def agent_log(lab: Any, last: int = 15) -> list[str]:
+    """Lab only: what the lab's ECS agent did lately (pull, start, stop), one line each."""
+    if not lab.is_local:
+        raise RuntimeError("The agent log is the lab's; on AWS, look at the service's events and the task's stoppedReason.")
+    with urllib.request.urlopen(lab.config.control_url + "/ecs/agent-log", timeout=5) as response:
+        entries = json.loads(response.read())["entries"]
+    return [f"{e['time'][11:23]} task {e['task'][:8]}  {e['message']}" for e in entries[-last:]]
+
+
+def add_container_instances(lab: Any, cluster: str, count: int = 1, instance_type: str = "t3.medium") -> list[str]:
+    """Lab only: simulated EC2 hosts for the EC2 launch type; returns container instance ARNs.
+
+    An EC2 instance is recorded in moto and registered to the cluster with the instance
+    type's cpu and memory, as the ECS agent on a real instance would. Placement honours
+    those numbers; the tasks still run as containers on this machine's engine.
+    """
+    if not lab.is_local:
+        raise RuntimeError("On AWS, launch EC2 instances with the ECS-optimized AMI and the cluster name in /etc/ecs/ecs.config.")
+    vcpu, gib, _ = PRICES["ec2"][instance_type]
+    images = lab.ec2.describe_images(Owners=["amazon"])["Images"]
+    instances = lab.ec2.run_instances(ImageId=images[0]["ImageId"], MinCount=count, MaxCount=count, InstanceType=instance_type)["Instances"]
+    arns = []
+    for instance in instances:
+        document = json.dumps({"instanceId": instance["InstanceId"], "instanceType": instance_type, "region": lab.region})
+        registered = lab.ecs.register_container_instance(
+            cluster=cluster,
+            instanceIdentityDocument=document,
+            totalResources=[
+                {"name": "CPU", "type": "INTEGER", "integerValue": vcpu * 1024},
+                {"name": "MEMORY", "type": "INTEGER", "integerValue": gib * 1024 - 256},
+            ],
+        )
+        arns.append(registered["containerInstance"]["containerInstanceArn"])
+    return arns
+
+
+def capacity(ecs: Any, cluster: str) -> list[dict[str, Any]]:
+    """Each container instance's registered and remaining CPU and memory."""
+    arns = ecs.list_container_instances(cluster=cluster)["containerInstanceArns"]
+    if not arns:
+        return []
+    rows = []
+    for instance in ecs.describe_container_instances(cluster=cluster, containerInstances=arns)["containerInstances"]:
+        registered = {r["name"]: r.get("integerValue", 0) for r in instance["registeredResources"]}
+        remaining = {r["name"]: r.get("integerValue", 0) for r in instance["remainingResources"]}
+        rows.append({
+            "instance": instance["containerInstanceArn"].split("/")[-1][:8],
+            "cpu": f"{remaining['CPU']}/{registered['CPU']}",
+            "memory": f"{remaining['MEMORY']}/{registered['MEMORY']}",
+            "running tasks": instance.get("runningTasksCount", 0),
+        })
+    return rows
+
+
+# -- pictures ---------------------------------------------------------------------------------
+
+
+def cluster_state(ecs: Any, cluster: str) -> dict[str, Any]:
+    """The cluster's services and their tasks, as plain data (for diagrams and tables)."""
+    service_arns = ecs.list_services(cluster=cluster)["serviceArns"]
+    services = ecs.describe_services(cluster=cluster, services=service_arns)["services"] if service_arns else []
+    state: dict[str, Any] = {"cluster": cluster, "services": []}
+    for service in services:
+        tasks = service_tasks(ecs, cluster, service["serviceName"])
+        state["services"].append({
+            "name": service["serviceName"],
+            "desired": service["desiredCount"],
+            "running": service["runningCount"],
+            "launch_type": service.get("launchType", "EC2"),
+            "tasks": [
+                {
+                    "id": task["taskArn"].split("/")[-1][:8],
+                    "status": task["lastStatus"],
+                    "revision": task["taskDefinitionArn"].split("/")[-1],
+                    "image": task["containers"][0].get("image", ""),
+                }
+                for task in tasks
+            ],
+        })
+    return state
+
+
+def architecture_diagram(state: dict[str, Any], ax: Any | None = None) -> Any:
+    """The lecture notes' ECS diagram, drawn from a real cluster (``cluster_state``)."""
+    import matplotlib.pyplot as plt
+
+    from ecslab.diagrams import NAVY, ORANGE, _arrow, _box
+
+    services = state["services"] or [{"name": "(no service yet)", "tasks": [], "launch_type": "", "desired": 0, "running": 0}]
+    width = max(sum(max(len(s["tasks"]), 1) for s in services) * 2.3, 7)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(min(width, 14), 5))
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, 6)
+    ax.axis("off")
+    _box(ax, width / 2 - 2, 5.0, 4, 0.8, f"ECS cluster {state['cluster']}", "", "#ffffff")
+    x = 0.2
+    for service in services:
+        span = max(len(service["tasks"]), 1) * 2.3
+        _box(ax, x + span / 2 - 1.5, 3.6, 3, 0.9, f"service {service['name']}", f"{service['running']}/{service['desired']} running", ORANGE)
+        _arrow(ax, (width / 2, 5.0), (x + span / 2, 4.5))
+        for index, task in enumerate(service["tasks"]):
+            tx = x + index * 2.3
+            colour = "#c8e6c9" if task["status"] == "RUNNING" else "#fff3cd"
+            _box(ax, tx, 1.9, 2.1, 1.1, f"task {task['id']}", f"{task['revision']}\n{task['status']}", colour)
+            _arrow(ax, (x + span / 2, 3.6), (tx + 1.05, 3.0))
+        _box(ax, x + 0.1, 0.3, span - 0.4, 0.9, "Fargate" if service["launch_type"] == "FARGATE" else "EC2 hosts", "containers on this machine's Docker engine (lab)", "#eeeeee")
+        x += span
+    ax.set_title("Cluster → service → tasks → where they run, from describe_services/describe_tasks", fontsize=10, color=NAVY)
+    return ax
+
+
+def cluster_view(lab: Any, cluster: str) -> Any:
+    """A live table of the cluster's services and tasks; ``watch(seconds)`` refreshes it while you wait."""
+    import ipywidgets as widgets
+
+    table = widgets.HTML()
+    button = widgets.Button(description="refresh", icon="refresh")
+
+    def render(_button: Any = None) -> None:
+        state = cluster_state(lab.ecs, cluster)
+        rows = []
+        for service in state["services"]:
+            for task in service["tasks"] or [{"id": "-", "status": "-", "revision": "-", "image": ""}]:
+                colour = {"RUNNING": "#1b7f3b", "STOPPED": "#b3261e"}.get(task["status"], "#8a6d00")
+                rows.append(
+                    f"<tr><td>{html.escape(service['name'])} ({service['running']}/{service['desired']})</td><td>{task['id']}</td>"
+                    f"<td style='color:{colour}'>{task['status']}</td><td>{html.escape(task['revision'])}</td></tr>"
+                )
+        table.value = f"<table><tr><th>service (running/desired)</th><th>task</th><th>last status</th><th>revision</th></tr>{''.join(rows)}</table>"
+
+    button.on_click(render)
+    render()
+    box = widgets.VBox([button, table])
+
+    def watch(seconds: float = 10, every: float = 0.5) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            render()
+            time.sleep(every)
+
+    box.watch = watch
+    return box

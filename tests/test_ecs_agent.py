@@ -1,0 +1,274 @@
+"""The lab's ECS: services whose tasks are real containers, seen through plain boto3.
+
+One private lab for the module; the sample app image is pushed to its registry once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from ecslab import ecr as ecr_tools
+from ecslab import ecs as ecs_tools
+from ecslab.config import LabConfig
+from ecslab.engine import docker_client
+from ecslab.lab import manage
+
+
+class LabClients:
+    def __init__(self, config: LabConfig) -> None:
+        arguments = {"endpoint_url": config.endpoint_url, "region_name": config.region, "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+        self.config = config
+        self.ecs = boto3.client("ecs", **arguments)
+        self.ecr = boto3.client("ecr", **arguments)
+        self.ec2 = boto3.client("ec2", **arguments)
+        self.docker = docker_client()
+        self.region = config.region
+        self.is_local = True
+
+
+@pytest.fixture(scope="module")
+def lab(running_isolated_lab: LabConfig) -> LabClients:
+    return LabClients(running_isolated_lab)
+
+
+@pytest.fixture(scope="module")
+def image_uri(lab: LabClients) -> str:
+    from ecslab.images import build_sample_app
+
+    build_sample_app(tag="ecslab-sample:v1", show_progress=False)
+    uri = lab.ecr.create_repository(repositoryName="agent-test")["repository"]["repositoryUri"]
+    ecr_tools.push_image(lab.docker, "ecslab-sample:v1", uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=False)
+    return f"{uri}:v1"
+
+
+@pytest.fixture(scope="module")
+def subnet(lab: LabClients) -> str:
+    return str(lab.ec2.describe_subnets()["Subnets"][0]["SubnetId"])
+
+
+@pytest.fixture
+def cluster(lab: LabClients, request: pytest.FixtureRequest) -> Iterator[str]:
+    name = request.node.name.replace("_", "-")[:40].strip("-")
+    lab.ecs.create_cluster(clusterName=name)
+    yield name
+    for arn in lab.ecs.list_services(cluster=name)["serviceArns"]:
+        lab.ecs.delete_service(cluster=name, service=arn, force=True)
+    deadline = time.monotonic() + 15
+    while lab.ecs.list_tasks(cluster=name)["taskArns"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def fargate_service(lab: LabClients, cluster: str, image: str, subnet: str, count: int = 2, name: str = "api", **extra: Any) -> str:
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition(name, image))["taskDefinition"]["taskDefinitionArn"]
+    lab.ecs.create_service(
+        cluster=cluster,
+        serviceName=name,
+        taskDefinition=definition,
+        desiredCount=count,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
+        **extra,
+    )
+    return str(definition)
+
+
+def stable(lab: LabClients, cluster: str, service: str = "api") -> dict[str, Any]:
+    lab.ecs.get_waiter("services_stable").wait(cluster=cluster, services=[service], WaiterConfig={"Delay": 0.5, "MaxAttempts": 60})
+    return dict(lab.ecs.describe_services(cluster=cluster, services=[service])["services"][0])
+
+
+def test_a_service_runs_desired_count_real_containers(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
+    # when
+    fargate_service(lab, cluster, image_uri, subnet, count=2)
+    service = stable(lab, cluster)
+    # then
+    assert (service["runningCount"], service["pendingCount"]) == (2, 0)
+    assert service["deployments"][0]["rolloutState"] == "COMPLETED"
+    assert service["events"][0]["message"] == "(service api) has reached a steady state."
+    tasks = ecs_tools.service_tasks(lab.ecs, cluster, "api")
+    assert len(tasks) == 2
+    hostnames = set()
+    for task in tasks:
+        assert task["lastStatus"] == "RUNNING" and task["startedAt"] >= task["createdAt"]
+        binding = task["containers"][0]["networkBindings"][0]
+        assert binding["bindIP"] == "127.0.0.1" and binding["containerPort"] == 8080
+        answer = ecs_tools.call_task(task)
+        assert answer["version"] == "v1"
+        hostnames.add(answer["hostname"])
+        container = lab.docker.containers.list(filters={"label": f"com.amazonaws.ecs.task-arn={task['taskArn']}"})[0]
+        assert container.attrs["HostConfig"]["Memory"] == 512 * 1024 * 1024
+        assert container.attrs["HostConfig"]["NanoCpus"] == 250_000_000
+    assert len(hostnames) == 2
+
+
+def test_list_tasks_by_service_returns_only_its_tasks(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
+    fargate_service(lab, cluster, image_uri, subnet, count=1, name="one")
+    fargate_service(lab, cluster, image_uri, subnet, count=2, name="two")
+    stable(lab, cluster, "one")
+    stable(lab, cluster, "two")
+    one = lab.ecs.list_tasks(cluster=cluster, serviceName="one")["taskArns"]
+    two = lab.ecs.list_tasks(cluster=cluster, serviceName="two")["taskArns"]
+    assert len(one) == 1 and len(two) == 2 and not set(one) & set(two)
+
+
+def test_a_killed_container_stops_its_task_and_the_service_heals(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
+    # given
+    fargate_service(lab, cluster, image_uri, subnet, count=2)
+    stable(lab, cluster)
+    victim = lab.ecs.list_tasks(cluster=cluster, serviceName="api")["taskArns"][0]
+    # when
+    ecs_tools.kill_task_container(lab.docker, victim)
+    started = time.monotonic()
+    lab.ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[victim], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40})
+    # then
+    task = lab.ecs.describe_tasks(cluster=cluster, tasks=[victim])["tasks"][0]
+    assert (task["stopCode"], task["stoppedReason"]) == ("EssentialContainerExited", "Essential container in task exited")
+    assert task["containers"][0]["exitCode"] == 137 and task["stoppedAt"] >= task["startedAt"]
+    service = stable(lab, cluster)
+    assert time.monotonic() - started < 10
+    assert service["runningCount"] == 2 and victim not in lab.ecs.list_tasks(cluster=cluster, serviceName="api")["taskArns"]
+    assert any("has started 1 tasks" in event["message"] for event in service["events"])
+
+
+def test_stop_task_walks_aws_states_and_removes_the_container(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("oneoff", image_uri))["taskDefinition"]["taskDefinitionArn"]
+    task = lab.ecs.run_task(cluster=cluster, taskDefinition=definition, launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}})["tasks"][0]
+    assert task["lastStatus"] == "PROVISIONING"
+    lab.ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[task["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40})
+    lab.ecs.stop_task(cluster=cluster, task=task["taskArn"], reason="done for today")
+    seen = set()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        described = lab.ecs.describe_tasks(cluster=cluster, tasks=[task["taskArn"]])["tasks"][0]
+        seen.add(described["lastStatus"])
+        if described["lastStatus"] == "STOPPED":
+            break
+        time.sleep(0.05)
+    assert described["lastStatus"] == "STOPPED" and described["stopCode"] == "UserInitiated" and described["stoppedReason"] == "done for today"
+    assert seen <= {"RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED"}
+    assert not lab.docker.containers.list(all=True, filters={"label": f"com.amazonaws.ecs.task-arn={task['taskArn']}"})
+    assert task["taskArn"] in lab.ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]
+    assert task["taskArn"] not in lab.ecs.list_tasks(cluster=cluster)["taskArns"]
+
+
+def test_update_service_rolls_to_the_new_revision(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
+    first = fargate_service(lab, cluster, image_uri, subnet, count=2)
+    stable(lab, cluster)
+    second = lab.ecs.register_task_definition(**ecs_tools.task_definition("api", image_uri, environment={"APP_VERSION": "v2"}))["taskDefinition"]["taskDefinitionArn"]
+    lab.ecs.update_service(cluster=cluster, service="api", taskDefinition=second)
+    during = lab.ecs.describe_services(cluster=cluster, services=["api"])["services"][0]["deployments"]
+    assert [(d["status"], d["taskDefinition"]) for d in during] == [("PRIMARY", second), ("ACTIVE", first)]
+    service = stable(lab, cluster)
+    assert [(d["status"], d["taskDefinition"], d["rolloutState"]) for d in service["deployments"]] == [("PRIMARY", second, "COMPLETED")]
+    versions = {ecs_tools.call_task(task)["version"] for task in ecs_tools.service_tasks(lab.ecs, cluster, "api")}
+    assert versions == {"v2"}
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"memory": "4096"}, "No Fargate configuration exists for given values: 256 CPU, 4096 memory."),
+    ({"networkMode": "bridge"}, "Fargate only supports network mode 'awsvpc'."),
+    ({"family": "my app!"}, "Family name can be up to 255 letters"),
+])
+def test_invalid_fargate_task_definitions_are_refused_in_ecs_words(lab: LabClients, image_uri: str, changes: dict[str, str], message: str) -> None:
+    definition = ecs_tools.task_definition("checked", image_uri) | changes
+    with pytest.raises(ClientError) as raised:
+        lab.ecs.register_task_definition(**definition)
+    assert raised.value.response["Error"]["Code"] == "ClientException"
+    assert message in raised.value.response["Error"]["Message"]
+
+
+def test_an_image_missing_from_the_registry_stops_with_cannot_pull(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
+    missing = image_uri.rsplit(":", 1)[0] + ":no-such-tag"
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("missing", missing))["taskDefinition"]["taskDefinitionArn"]
+    task = lab.ecs.run_task(cluster=cluster, taskDefinition=definition, launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}})["tasks"][0]
+    lab.ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[task["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40})
+    stopped = lab.ecs.describe_tasks(cluster=cluster, tasks=[task["taskArn"]])["tasks"][0]
+    assert stopped["stopCode"] == "TaskFailedToStart"
+    assert stopped["stoppedReason"].startswith("CannotPullContainerError:")
+
+
+def test_ec2_placement_honours_capacity(lab: LabClients, cluster: str, image_uri: str) -> None:
+    ecs_tools.add_container_instances(lab, cluster, count=1, instance_type="t3.small")  # 2 vCPU, 1792 MiB for tasks
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("big", image_uri, cpu=512, memory=1024, launch_type="EC2"))["taskDefinition"]["taskDefinitionArn"]
+    result = lab.ecs.run_task(cluster=cluster, taskDefinition=definition, launchType="EC2", count=2)
+    assert len(result["tasks"]) == 1
+    assert [failure["reason"] for failure in result["failures"]] == ["RESOURCE:MEMORY"]
+    lab.ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[result["tasks"][0]["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40})
+    assert ecs_tools.call_task(result["tasks"][0] | lab.ecs.describe_tasks(cluster=cluster, tasks=[result["tasks"][0]["taskArn"]])["tasks"][0])["version"] == "v1"
+    lab.ecs.stop_task(cluster=cluster, task=result["tasks"][0]["taskArn"])
+
+
+def test_ec2_without_instances_says_so(lab: LabClients, cluster: str, image_uri: str) -> None:
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("hostless", image_uri, launch_type="EC2"))["taskDefinition"]["taskDefinitionArn"]
+    with pytest.raises(ClientError, match="No Container Instances were found in your cluster."):
+        lab.ecs.run_task(cluster=cluster, taskDefinition=definition, launchType="EC2")
+
+
+def test_a_service_too_big_for_its_instances_reports_an_event(lab: LabClients, cluster: str, image_uri: str) -> None:
+    ecs_tools.add_container_instances(lab, cluster, count=1, instance_type="t3.small")
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("tight", image_uri, cpu=512, memory=1024, launch_type="EC2"))["taskDefinition"]["taskDefinitionArn"]
+    lab.ecs.create_service(cluster=cluster, serviceName="tight", taskDefinition=definition, desiredCount=2, launchType="EC2")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        service = lab.ecs.describe_services(cluster=cluster, services=["tight"])["services"][0]
+        if service["runningCount"] == 1 and any("insufficient memory" in e["message"] for e in service["events"]):
+            break
+        time.sleep(0.3)
+    assert service["runningCount"] == 1
+    assert any("was unable to place a task because no container instance met all of its requirements" in e["message"] for e in service["events"])
+
+
+def test_bad_deployment_percentages_are_refused_and_nothing_is_created(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("pct", image_uri))["taskDefinition"]["taskDefinitionArn"]
+    with pytest.raises(ClientError, match="maximumPercent must be greater than minimumHealthyPercent"):
+        lab.ecs.create_service(cluster=cluster, serviceName="pct", taskDefinition=definition, desiredCount=1, launchType="FARGATE",
+                               networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
+                               deploymentConfiguration={"maximumPercent": 100, "minimumHealthyPercent": 100})
+    assert lab.ecs.list_services(cluster=cluster)["serviceArns"] == []
+
+
+def test_a_cluster_with_services_cannot_be_deleted(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
+    fargate_service(lab, cluster, image_uri, subnet, count=1)
+    with pytest.raises(ClientError, match="The Cluster cannot be deleted while Services are active."):
+        lab.ecs.delete_cluster(cluster=cluster)
+
+
+def test_the_agent_log_tells_what_happened(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
+    fargate_service(lab, cluster, image_uri, subnet, count=1)
+    stable(lab, cluster)
+    lines = ecs_tools.agent_log(lab, last=50)
+    assert any("PENDING: pulling " + image_uri in line for line in lines)
+    assert any("RUNNING:" in line and "web:8080 -> 127.0.0.1:" in line for line in lines)
+
+
+def test_down_leaves_no_task_container(tmp_path: Any, image_uri: str) -> None:
+    from tests.conftest import free_port
+
+    config = LabConfig(home=tmp_path / "lab", aws_port=free_port(), registry_port=free_port(), control_port=free_port())
+    manage.up(config, say=lambda _m: None)
+    try:
+        clients = LabClients(config)
+        uri = clients.ecr.create_repository(repositoryName="down-test")["repository"]["repositoryUri"]
+        ecr_tools.push_image(clients.docker, "ecslab-sample:v1", uri, "v1", ecr_tools.get_login(clients.ecr), show_progress=False)
+        clients.ecs.create_cluster(clusterName="down")
+        subnet_id = clients.ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+        fargate_service(clients, "down", f"{uri}:v1", subnet_id, count=2)
+        stable(clients, "down")
+        assert len(manage.lab_containers(config)) == 2
+    finally:
+        manage.down(config, say=lambda _m: None)
+    assert manage.lab_containers(config) == []
+
+
+def test_services_stable_waiter_and_json_status(lab: LabClients) -> None:
+    with urllib.request.urlopen(lab.config.control_url + "/status") as response:
+        names = [filler["name"] for filler in json.loads(response.read())["fillers"]]
+    assert "ECS agent" in names
