@@ -147,7 +147,8 @@ for key in inside:
 # The OS release is whatever the image's base layer says (on this machine the host may happen to
 # run the same distribution; on a Mac or Windows laptop it will not). And **PID 1** inside is
 # the app itself: a container has no init system, no SSH daemon, no cron, only the process you
-# asked for, and `ps` inside sees nothing else:
+# asked for, and a process listing inside (the image has no `ps`; Python reads `/proc`) finds
+# nothing else:
 
 # %%
 LIST_PROCESSES = """
@@ -185,7 +186,7 @@ kernel
 len(set(kernel.values())) == 1
 
 # %% [markdown]
-# Here all three agree. (With Docker Desktop on a Mac or Windows the engine runs in a small Linux
+# On a Linux machine all three agree. (With Docker Desktop on a Mac or Windows the engine runs in a small Linux
 # VM: the first two still agree, and the notebook's kernel is macOS's or Windows'.)
 #
 # That is the notes' "containers share the same OS kernel, hence lightweight": starting a
@@ -308,7 +309,8 @@ for point in copies:
 
 # %% [markdown]
 # Memory grows by about one container's worth per copy, while disk does not grow at all: the
-# copies share the image's read-only layers, and each adds only what it writes (here nothing).
+# copies share the image's read-only layers, and each adds only what it writes (the sample app
+# writes next to nothing).
 
 # %%
 {
@@ -338,11 +340,12 @@ footprint.plot_start_and_memory(starts)
 plt.show()
 
 # %% [markdown]
-# Two lessons. A container starts and costs like a process, hundreds of times less than a classic
-# VM. And the gap is about the kernel, not magic: Firecracker microVMs, which run AWS Lambda and
-# Fargate tasks, trim a VM down until it boots in a fraction of a second, but each still carries
-# its own kernel and its own reserved memory. When you run containers on Fargate (notebooks 04
-# and 05), each task gets such a microVM, and you pay for the memory you reserve.
+# Two lessons. A container starts and costs like a process: one to two orders of magnitude less
+# than a classic VM, in time and in memory. And the gap is about the kernel, not magic:
+# Firecracker microVMs, built by AWS for Lambda and Fargate, trim a VM down until it boots in a
+# fraction of a second, but each still carries its own kernel and its own reserved memory. When
+# you run containers on Fargate (notebooks 04 and 05), AWS gives each task its own isolation
+# boundary, sharing its kernel with no other task, and you pay for the CPU and memory you reserve.
 #
 # ## 7. Scale it: how many copies fit?
 #
