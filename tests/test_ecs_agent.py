@@ -272,3 +272,33 @@ def test_services_stable_waiter_and_json_status(lab: LabClients) -> None:
     with urllib.request.urlopen(lab.config.control_url + "/status") as response:
         names = [filler["name"] for filler in json.loads(response.read())["fillers"]]
     assert "ECS agent" in names
+
+
+def test_a_fixed_host_port_already_taken_stops_the_task_with_docker_words(lab: LabClients, cluster: str, image_uri: str) -> None:
+    import socket
+
+    ecs_tools.add_container_instances(lab, cluster, count=1)
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        definition = ecs_tools.task_definition("fixed", image_uri, launch_type="EC2")
+        definition["containerDefinitions"][0]["portMappings"] = [{"containerPort": 8080, "hostPort": port}]
+        arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
+        task = lab.ecs.run_task(cluster=cluster, taskDefinition=arn, launchType="EC2")["tasks"][0]
+        lab.ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[task["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40})
+    stopped = lab.ecs.describe_tasks(cluster=cluster, tasks=[task["taskArn"]])["tasks"][0]
+    assert stopped["stopCode"] == "TaskFailedToStart"
+    assert stopped["stoppedReason"].startswith("CannotStartContainerError:") and str(port) in stopped["stoppedReason"]
+
+
+def test_out_of_memory_gives_aws_reason(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
+    definition = ecs_tools.task_definition("hungry", image_uri)
+    definition["containerDefinitions"][0]["command"] = ["python3", "-c", "x = bytearray(800 * 1024 * 1024); import time; time.sleep(5)"]
+    arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
+    task = lab.ecs.run_task(cluster=cluster, taskDefinition=arn, launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}})["tasks"][0]
+    lab.ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[task["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40})
+    stopped = lab.ecs.describe_tasks(cluster=cluster, tasks=[task["taskArn"]])["tasks"][0]
+    assert stopped["stopCode"] == "EssentialContainerExited", stopped
+    assert stopped["containers"][0].get("reason") == "OutOfMemoryError: Container killed due to memory usage"
+    assert stopped["containers"][0]["exitCode"] == 137

@@ -537,7 +537,13 @@ class EcsAgent(GapFiller):
         overrides: dict[str, Any] = next((o for o in (task.overrides or {}).get("containerOverrides", []) if o.get("name") == container.name), {})
         environment = {item["name"]: item["value"] for item in spec.get("environment") or []}
         environment.update({item["name"]: item["value"] for item in overrides.get("environment") or []})
-        ports = {f"{m['containerPort']}/{m.get('protocol', 'tcp')}": ("127.0.0.1", None) for m in spec.get("portMappings") or []}
+        # bridge mode honours a fixed hostPort (a second task needing it cannot start, as on one EC2 host);
+        # under awsvpc each AWS task has its own IP, so the lab publishes each task on a free port instead
+        fixed = definition.network_mode in (None, "bridge", "host")
+        ports = {
+            f"{m['containerPort']}/{m.get('protocol', 'tcp')}": ("127.0.0.1", m.get("hostPort") or None if fixed else None)
+            for m in spec.get("portMappings") or []
+        }
         memory = spec.get("memory") or (int(str(definition.memory)) if definition.memory and len(task.containers) == 1 else None)
         task_cpu = int(str(definition.cpu)) if definition.cpu else None
         labels = {
