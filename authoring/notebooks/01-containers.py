@@ -303,7 +303,7 @@ copies = footprint.measure_copies(sample_image, max_copies=5, purpose=PURPOSE)
 # %% tags=["nbval-ignore-output"]
 for point in copies:
     print(
-        f"{point.copies} copies: up after {point.seconds:.2f} s in all, "
+        f"{point.copies} {'copy' if point.copies == 1 else 'copies'}: up after {point.seconds:.2f} s in all, "
         f"{point.memory_bytes / 2**20:.0f} MiB of memory, {point.disk_bytes / 2**20:.0f} MiB of disk"
     )
 
