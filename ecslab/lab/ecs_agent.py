@@ -124,10 +124,17 @@ class EcsAgent(GapFiller):
         self.thread.start()
 
     def after_reset(self, context: FillerContext) -> None:
+        """moto forgot every task: let launches in flight finish, then remove their containers."""
+        deadline = time.monotonic() + 10
+        while self.busy and time.monotonic() < deadline:
+            time.sleep(0.05)
         with self.lock:
             self.busy.clear()
             self._steady.clear()
             self._next_launch.clear()
+        for containers in (self._containers_by_task() or {}).values():
+            for container in containers.values():
+                _remove(container)
 
     def stop(self) -> None:
         self.stopping.set()

@@ -340,8 +340,8 @@ def reset(config: LabConfig, say: Say = print) -> None:
     """Fresh AWS state and an empty registry; lab containers removed. The lab keeps running."""
     if not is_running(config):
         raise LabError("The lab is not running, so there is nothing to reset. Start it with `ecslab up`.")
+    _post(config.control_url + "/reset")  # first, so no service restarts what is removed next
     removed = remove_lab_containers(config)
-    _post(config.control_url + "/reset")
     say(f"Reset the lab: fresh AWS state, empty registry, {removed} lab container(s) removed.")
 
 
