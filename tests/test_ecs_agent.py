@@ -249,7 +249,7 @@ def test_the_agent_log_tells_what_happened(lab: LabClients, cluster: str, image_
     assert any("RUNNING:" in line and "web:8080 -> 127.0.0.1:" in line for line in lines)
 
 
-def test_down_leaves_no_task_container(tmp_path: Any, image_uri: str) -> None:
+def test_reset_and_down_leave_no_task_container(tmp_path: Any, image_uri: str) -> None:
     from tests.conftest import free_port
 
     config = LabConfig(home=tmp_path / "lab", aws_port=free_port(), registry_port=free_port(), control_port=free_port())
@@ -263,6 +263,9 @@ def test_down_leaves_no_task_container(tmp_path: Any, image_uri: str) -> None:
         fargate_service(clients, "down", f"{uri}:v1", subnet_id, count=2)
         stable(clients, "down")
         assert len(manage.lab_containers(config)) == 2
+        manage.reset(config, say=lambda _m: None)
+        time.sleep(1)  # a service that survived the reset would have started tasks again by now
+        assert manage.lab_containers(config) == []
     finally:
         manage.down(config, say=lambda _m: None)
     assert manage.lab_containers(config) == []
