@@ -1,0 +1,197 @@
+"""How fast the lab starts and how much memory it holds.
+
+Goals (from the issue): ``ecslab up`` from nothing to ready in at most 1.5 s on a
+2-core machine; all lab processes (the lab process and its registry child)
+together at most 300 MB resident after a few AWS calls.
+
+Each run uses a fresh state folder (``ECSLAB_HOME``) and free ports of its own, so
+the default lab on 4566/5050/4567 is never touched. ``ecslab up`` and ``ecslab down``
+run as a learner runs them, as commands in a shell (Python start included).
+
+    python -m benchmarks.lab_cold_start [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.report import Goal, free_ports, load_average, machine_header, print_series, print_value, python_bin
+
+UP_GOAL = Goal(1.5, "s")
+MEMORY_GOAL = Goal(300, "MB")
+
+
+@dataclass(frozen=True)
+class ProcessMemory:
+    """One process of the lab and its memory, from /proc."""
+
+    pid: int
+    name: str
+    rss_mb: float
+    """Resident set size: every page the process has in RAM, shared ones included."""
+    pss_mb: float | None
+    """Proportional set size: shared pages divided among the processes sharing them."""
+
+
+def lab_env(home: Path) -> dict[str, str]:
+    """The environment of a private lab: its own state folder and three free ports."""
+    aws_port, registry_port, control_port = free_ports(3)
+    env = dict(os.environ)
+    env.update(
+        ECSLAB_HOME=str(home),
+        ECSLAB_AWS_PORT=str(aws_port),
+        ECSLAB_REGISTRY_PORT=str(registry_port),
+        ECSLAB_CONTROL_PORT=str(control_port),
+    )
+    return env
+
+
+def run_ecslab(command: str, env: dict[str, str]) -> float:
+    """Run ``ecslab COMMAND``; return its wall time in seconds. Raises with its output if it fails."""
+    start = time.perf_counter()
+    result = subprocess.run([python_bin("ecslab"), command], env=env, capture_output=True, text=True, timeout=120)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"`ecslab {command}` exited {result.returncode}:\n{result.stdout}{result.stderr}")
+    return elapsed
+
+
+def cli_start_time(env: dict[str, str]) -> float:
+    """``ecslab --help``: what Python and the CLI's imports cost before any lab work."""
+    start = time.perf_counter()
+    subprocess.run([python_bin("ecslab"), "--help"], env=env, capture_output=True, timeout=60, check=True)
+    return time.perf_counter() - start
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            children.append(int(entry.name))
+    return children
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (the registry is the lab process's child)."""
+    tree = [pid]
+    for child in _children(pid):
+        tree += process_tree(child)
+    return tree
+
+
+def process_memory(pid: int) -> ProcessMemory:
+    """RSS from /proc/PID/status and PSS from /proc/PID/smaps_rollup (when the kernel has it)."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    rss_kb = float(fields["VmRSS"].split()[0])
+    pss_mb: float | None = None
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                pss_mb = float(line.split()[1]) / 1024
+                break
+    except OSError:
+        pass
+    return ProcessMemory(pid=pid, name=fields["Name"].strip(), rss_mb=rss_kb / 1024, pss_mb=pss_mb)
+
+
+def lab_memory(home: Path) -> list[ProcessMemory]:
+    """Memory of every process of the lab whose state folder is ``home``."""
+    state = json.loads((home / "lab.json").read_text())
+    return [process_memory(pid) for pid in process_tree(int(state["pid"]))]
+
+
+def aws_clients(env: dict[str, str]) -> dict[str, Any]:
+    """boto3 clients for the course's services, aimed at the lab of ``env`` (made before any timing)."""
+    import boto3
+
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    endpoint = f"http://127.0.0.1:{env['ECSLAB_AWS_PORT']}"
+    return {name: session.client(name, endpoint_url=endpoint) for name in ("ecs", "ecr", "elbv2", "iam", "logs")}
+
+
+def first_call_time(clients: dict[str, Any]) -> float:
+    """The first ``ecs.list_clusters()`` after ``up``: moto loads a service's code on its first call."""
+    start = time.perf_counter()
+    clients["ecs"].list_clusters()
+    return time.perf_counter() - start
+
+
+def a_few_aws_calls(clients: dict[str, Any]) -> float:
+    """The calls notebook 00 and the first ECR/ECS notebooks make, across five services; returns seconds."""
+    start = time.perf_counter()
+    for name in ("bench-a", "bench-b", "bench-c"):
+        clients["ecs"].create_cluster(clusterName=name)
+    clients["ecs"].list_clusters()
+    clients["ecs"].register_task_definition(
+        family="bench", containerDefinitions=[{"name": "web", "image": "web:1", "memory": 128}]
+    )
+    clients["ecr"].create_repository(repositoryName="bench/web")
+    clients["ecr"].describe_repositories()
+    clients["elbv2"].describe_load_balancers()
+    clients["iam"].list_roles()
+    clients["logs"].create_log_group(logGroupName="/ecs/bench")
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="cold starts to time (default 5)")
+    args = parser.parse_args(argv)
+
+    print(machine_header("lab cold start and memory"))
+    up_times: list[float] = []
+    first_call_times: list[float] = []
+    down_times: list[float] = []
+    cli_times: list[float] = []
+    memory_idle: list[ProcessMemory] = []
+    memory_used: list[ProcessMemory] = []
+    calls_s = 0.0
+    with tempfile.TemporaryDirectory(prefix="ecslab-bench-") as tmp:
+        for run in range(args.runs):
+            env = lab_env(Path(tmp) / f"lab-{run}")
+            clients = aws_clients(env)
+            cli_times.append(cli_start_time(env))
+            last = run == args.runs - 1  # memory once, on the last lab: idle, then after AWS calls
+            try:
+                up_times.append(run_ecslab("up", env))
+                if last:
+                    memory_idle = lab_memory(Path(env["ECSLAB_HOME"]))
+                first_call_times.append(first_call_time(clients))
+                if last:
+                    calls_s = a_few_aws_calls(clients)
+                    memory_used = lab_memory(Path(env["ECSLAB_HOME"]))
+            finally:
+                down_times.append(run_ecslab("down", env))
+
+    print_series("ecslab up, nothing to ready", up_times, UP_GOAL)
+    print_series("  of which Python + CLI start", cli_times)
+    print_series("first AWS call after up", first_call_times)
+    print_series("up + first AWS call", [up + call for up, call in zip(up_times, first_call_times, strict=True)], UP_GOAL)
+    print_series("ecslab down", down_times)
+    print_value("10 more AWS calls, 5 services", calls_s, "s", note="moto loads each service on its first call")
+    for label, memory in (("lab memory, idle", memory_idle), ("lab memory, after AWS calls", memory_used)):
+        total_rss = sum(process.rss_mb for process in memory)
+        total_pss = sum(process.pss_mb or 0.0 for process in memory)
+        parts = ", ".join(f"{process.name} {process.rss_mb:.0f}" for process in memory)
+        print_value(label + " (RSS)", total_rss, "MB", MEMORY_GOAL, note=f"PSS {total_pss:.0f} MB; RSS by process: {parts}")
+    print(f"  load average at the end: {load_average()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

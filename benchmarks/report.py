@@ -1,0 +1,93 @@
+"""How the benchmarks print: the machine they ran on, then one line per figure with its goal.
+
+Figures are printed beside their goal and whether the goal was met; nothing here
+fails a run, because a slow machine is a fact to record, not a bug to hide.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclass(frozen=True)
+class Goal:
+    """An upper bound from the issue, e.g. ``Goal(1.5, "s")`` for "at most 1.5 s"."""
+
+    limit: float
+    unit: str
+
+    def verdict(self, value: float) -> str:
+        return "met" if value <= self.limit else "MISSED"
+
+    def __str__(self) -> str:
+        return f"≤ {self.limit:g} {self.unit}"
+
+
+def machine_header(title: str) -> str:
+    """Date, CPUs, CPU model, Python and load: what a reader needs to compare figures."""
+    cpu_model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            cpu_model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), cpu_model)
+    except OSError:
+        pass
+    return (
+        f"== {title} ==\n"
+        f"{time.strftime('%Y-%m-%d %H:%M')}  {os.cpu_count()} CPUs ({cpu_model})  "
+        f"Python {platform.python_version()}  load average {load_average()}"
+    )
+
+
+def load_average() -> str:
+    """The 1-minute load average: other work on the machine slows every figure."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "unknown"
+
+
+def print_series(name: str, values: Sequence[float], goal: Goal | None = None, unit: str = "s") -> None:
+    """Min, median and max of repeated measurements; the goal is judged on the median."""
+    if not values:
+        print(f"  {name:<44} no measurement")
+        return
+    median = statistics.median(values)
+    line = f"  {name:<44} min {min(values):7.2f} {unit}  median {median:7.2f} {unit}  max {max(values):7.2f} {unit}  (n={len(values)})"
+    if goal is not None:
+        line += f"   goal {goal}: {goal.verdict(median)}"
+    print(line, flush=True)
+
+
+def print_value(name: str, value: float, unit: str, goal: Goal | None = None, note: str = "") -> None:
+    """One measurement, its goal and verdict, and an optional note."""
+    line = f"  {name:<44} {value:8.2f} {unit}"
+    if goal is not None:
+        line += f"   goal {goal}: {goal.verdict(value)}"
+    if note:
+        line += f"   {note}"
+    print(line, flush=True)
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` distinct free ports (held open together, so the OS cannot hand one out twice)."""
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind((host, 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+
+
+def python_bin(name: str) -> str:
+    """A console script installed next to this Python (``ecslab``), so the venv's copy runs."""
+    candidate = os.path.join(os.path.dirname(sys.executable), name)
+    return candidate if os.path.exists(candidate) else name
