@@ -21,11 +21,16 @@
 #
 # Connect to the lab and build the sample app, a small JSON API written with Python's standard
 # library (`ecslab/app/app.py`). Notebook 02 opens its `Dockerfile` and explains the build;
-# here we only use the image it makes. Every container this notebook starts carries the label
-# `purpose=01-containers`, so the cleanup cell at the end can find them all.
+# here we only use the image it makes.
+#
+# Every container this notebook starts carries the label `purpose=01-containers-RUN`, where
+# `RUN` is a random token made afresh for each run of the notebook, and its named containers end
+# in it too (`c01-app-RUN`). So the cleanup cell at the end finds exactly this run's containers,
+# and two copies of the notebook running at once never step on each other's.
 
 # %%
 import platform
+import secrets
 import socket
 import statistics
 import time
@@ -37,8 +42,8 @@ import ecslab
 from ecslab import containers, footprint, images
 
 lab = ecslab.connect()
-PURPOSE = "01-containers"
-containers.remove_containers(PURPOSE)  # a re-run starts from a clean slate
+RUN = secrets.token_hex(6)
+PURPOSE = f"01-containers-{RUN}"
 sample_image = images.build_sample_app(show_progress=False).tag
 sample_image
 
@@ -71,13 +76,13 @@ image_config = lab.docker.images.get(sample_image).attrs["Config"]
 # ## 2. Run it, call it
 #
 # `containers.run_container` is the course's wrapper for
-# `docker run -d --name c01-app -p 127.0.0.1::8080 --label ... ecslab-sample:v1`: it starts the
+# `docker run -d --name c01-app-RUN -p 127.0.0.1::8080 --label ... ecslab-sample:v1`: it starts the
 # container in the background, publishes the app's port 8080 on a free port of **127.0.0.1**
 # (so nothing outside this machine can reach it), and waits until the app answers `/health`.
 # Read its code with `containers.run_container??`; exercise 1.1 has you write it yourself.
 
 # %%
-app = containers.run_container(sample_image, name="c01-app", purpose=PURPOSE)
+app = containers.run_container(sample_image, name=f"c01-app-{RUN}", purpose=PURPOSE)
 app
 
 # %%
@@ -90,7 +95,7 @@ hello = app.get_json("/")
 # container is its own little host (section 3).
 
 # %%
-twin = containers.run_container(sample_image, name="c01-twin", purpose=PURPOSE)
+twin = containers.run_container(sample_image, name=f"c01-twin-{RUN}", purpose=PURPOSE)
 twin_hello = twin.get_json("/")
 twin.stop()
 {
@@ -204,7 +209,7 @@ containers.list_containers(PURPOSE)
 
 # %% [markdown]
 # A container's standard output is its log: the app writes one line per request to stdout, and
-# the engine keeps it (`docker logs c01-app`; in ECS, the same stream goes to CloudWatch Logs).
+# the engine keeps it (`docker logs c01-app-RUN`; in ECS, the same stream goes to CloudWatch Logs).
 # The first line, then every request the app served so far:
 
 # %%
@@ -238,7 +243,7 @@ app.container.reload()
 # %%
 sleeper = containers.run_container(
     sample_image,
-    name="c01-sleeper",
+    name=f"c01-sleeper-{RUN}",
     purpose=PURPOSE,
     container_port=None,
     wait_for_http=None,
@@ -366,7 +371,7 @@ footprint.CopiesExplorer(copies, host_memory_bytes, max_copies=100, copies=10)
 # from inside the container:
 
 # %%
-limited = containers.run_container(sample_image, name="c01-limited", purpose=PURPOSE, mem_limit="64m")
+limited = containers.run_container(sample_image, name=f"c01-limited-{RUN}", purpose=PURPOSE, mem_limit="64m")
 {
     "docker applied (HostConfig.Memory)": limited.container.attrs["HostConfig"]["Memory"],
     "the kernel enforces (cgroup, read inside)": containers.cgroup_memory_limit(limited.container),
@@ -379,7 +384,7 @@ limited = containers.run_container(sample_image, name="c01-limited", purpose=PUR
 # %%
 hog = containers.run_container(
     sample_image,
-    name="c01-hog",
+    name=f"c01-hog-{RUN}",
     purpose=PURPOSE,
     mem_limit="64m",
     container_port=None,
@@ -474,8 +479,9 @@ Quiz([
 #
 # ## Cleanup
 #
-# Remove every container this notebook started (found by their `purpose` label), and check that
-# none is left:
+# Remove every container this run of the notebook started (found by their `purpose` label), and
+# check that none is left. (Containers of a run you interrupted keep their own `RUN` token;
+# `ecslab reset` or `ecslab down` removes every container the lab started.)
 
 # %%
 containers.remove_containers(PURPOSE)
