@@ -224,8 +224,23 @@ class PushResult:
     def already_there(self) -> list[str]:
         return [layer.layer for layer in self.layers if layer.status == "Layer already exists"]
 
+    @property
+    def mounted(self) -> list[str]:
+        """Layers the registry copied from another of its repositories ("Mounted from ..."): nothing uploaded."""
+        return [layer.layer for layer in self.layers if layer.status.startswith("Mounted from")]
+
+    def fates(self) -> dict[str, list[str]]:
+        """Layers by what the push did with them (the keys of :data:`PUSH_FATES`)."""
+        return {"uploaded": self.uploaded, "mounted from another repository": self.mounted, "already there": self.already_there}
+
+    def summary(self) -> str:
+        parts = [f"{len(self.uploaded)} uploaded", f"{len(self.already_there)} already there"]
+        if self.mounted:
+            parts.append(f"{len(self.mounted)} mounted from another repository")
+        return ", ".join(parts)
+
     def __repr__(self) -> str:
-        return f"PushResult({self.image_uri!r}, digest={self.digest[:19]}…, layers: {len(self.uploaded)} uploaded, {len(self.already_there)} already there)"
+        return f"PushResult({self.image_uri!r}, digest={self.digest[:19]}…, layers: {self.summary()})"
 
 
 def push_image(docker: Any, image: str, repository_uri: str, tag: str, login: RegistryLogin, show_progress: bool = True) -> PushResult:
@@ -259,8 +274,51 @@ def push_image(docker: Any, image: str, repository_uri: str, tag: str, login: Re
             progress.update(layer_id, entry.status, entry.current, entry.total)
     seconds = time.monotonic() - started
     result = PushResult(f"{repository_uri}:{tag}", digest, size, list(layers.values()), seconds)
-    progress.done(f"pushed in {seconds:.1f} s: {len(result.uploaded)} layer(s) uploaded, {len(result.already_there)} already in the registry")
+    progress.done(f"pushed in {seconds:.1f} s; layers: {result.summary()}")
     return result
+
+
+PUSH_FATES = (("uploaded", "#ff9900"), ("mounted from another repository", "#7aa6d6"), ("already there", "#1b7f3b"))
+
+
+def plot_pushes(pushes: dict[str, PushResult], ax: Any | None = None) -> Any:
+    """Notebook 03: one bar per push, its layers split by fate (uploaded, mounted, already there), with its time.
+
+    Only layers that are not in the repository yet travel over the network: the chart
+    shows why the first push of an image is slow and the next ones are not.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 0.55 * len(pushes) + 1.2))
+    labels = list(pushes)
+    left = [0.0] * len(labels)
+    for fate, colour in PUSH_FATES:
+        counts = [float(len(push.fates()[fate])) for push in pushes.values()]
+        ax.barh(range(len(labels)), counts, left=left, color=colour, label=fate)
+        left = [a + b for a, b in zip(left, counts, strict=True)]
+    for index, push in enumerate(pushes.values()):
+        ax.text(left[index] + 0.05, index, f" {push.seconds:.1f} s", va="center", fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(left + [1.0]) * 1.3)
+    ax.set_xlabel("layers of the image")
+    ax.set_title("What each push sent: only layers the repository lacks are uploaded", fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
+    return ax
+
+
+def local_references(docker: Any, repository_uri: str) -> list[str]:
+    """Every name this machine's Docker engine keeps under ``repository_uri``.
+
+    Tags (``URI:TAG``, made by ``docker tag``) and digest references (``URI@sha256:...``,
+    recorded by ``docker push`` and ``docker pull``). Notebook 03's cleanup removes them.
+    """
+    references: list[str] = []
+    for image in docker.images.list():
+        references += [tag for tag in image.tags if tag.startswith(f"{repository_uri}:")]
+        references += [digest for digest in image.attrs.get("RepoDigests") or [] if digest.startswith(f"{repository_uri}@")]
+    return references
 
 
 # -- looking at a repository --------------------------------------------------------------------
@@ -281,10 +339,49 @@ def images_table(ecr: Any, repository: str) -> Any:
 
     rows = "".join(
         f"<tr><td>{html.escape(', '.join(r.tags) or '(untagged)')}</td><td><code>{r.digest[:19]}…</code></td>"
-        f"<td>{human_size(r.size)}</td><td>{r.pushed_at:%Y-%m-%d %H:%M:%S}</td></tr>"
+        f"<td>{human_size(r.size)}</td><td>{r.pushed_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}</td></tr>"
         for r in image_records(ecr, repository)
     )
     return HTML(f"<table><tr><th>tags</th><th>digest</th><th>size</th><th>pushed at (UTC)</th></tr>{rows}</table>")
+
+
+def plot_repository(repository: str, records: list[ImageRecord], ax: Any | None = None) -> Any:
+    """Notebook 03: a repository, its images (digest, size) and the tags that point at them.
+
+    Drawn from ``image_records`` (``describe_images``), oldest image left. A tag is a
+    name on one image; an image without tags is still there, reachable by digest.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    from ecslab.diagrams import GREY, NAVY, ORANGE
+    from ecslab.images import human_size
+
+    width = max(len(records), 1) * 2.4 + 0.4
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(width, 5.0), 3.6))
+    ax.set_xlim(0, max(width, 5.0))
+    ax.set_ylim(0, 4.2)
+    ax.axis("off")
+    ax.add_patch(FancyBboxPatch((0.1, 0.15), max(width, 5.0) - 0.2, 2.75, boxstyle="round,pad=0.02", fill=False, edgecolor=NAVY, linestyle="--"))
+    ax.text(0.25, 2.7, f"repository {repository}", fontsize=9, fontweight="bold", color=NAVY, va="center")
+    if not records:
+        ax.text(max(width, 5.0) / 2, 1.4, "(no images)", ha="center", fontsize=9, color=NAVY)
+    for index, record in enumerate(records):
+        x = 0.4 + index * 2.4
+        ax.add_patch(FancyBboxPatch((x, 0.45), 2.0, 1.6, boxstyle="round,pad=0.02", facecolor=GREY, edgecolor=NAVY))
+        ax.text(x + 1.0, 1.7, "image", ha="center", fontsize=8.5, fontweight="bold", color=NAVY)
+        ax.text(x + 1.0, 1.25, record.digest[:19] + "…", ha="center", fontsize=7, family="monospace", color=NAVY)
+        ax.text(x + 1.0, 0.8, human_size(record.size), ha="center", fontsize=7.5, color=NAVY)
+        tags = record.tags or []
+        if not tags:
+            ax.text(x + 1.0, 3.45, "(untagged)", ha="center", fontsize=8, style="italic", color=NAVY)
+        for slot, tag in enumerate(tags):
+            tag_x = x + 1.0 + (slot - (len(tags) - 1) / 2) * 0.9
+            ax.text(tag_x, 3.45, tag, ha="center", va="center", fontsize=8, bbox={"boxstyle": "round", "facecolor": ORANGE, "edgecolor": NAVY})
+            ax.annotate("", xy=(x + 1.0, 2.08), xytext=(tag_x, 3.25), arrowprops={"arrowstyle": "->", "color": NAVY})
+    ax.set_title("tags (movable names) → images (content, named by digest), oldest left", fontsize=10)
+    return ax
 
 
 # -- lifecycle policies ---------------------------------------------------------------------
@@ -325,9 +422,18 @@ def apply_lifecycle_policy(ecr: Any, repository: str) -> list[str]:
 
 
 def lifecycle_playground(images: Iterable[ImageRecord], now: datetime | None = None) -> Any:
-    """A widget: build one lifecycle rule and see which of ``images`` it would expire, on a timeline."""
+    """A widget: build one lifecycle rule and see which of ``images`` it would expire, on a timeline.
+
+    Notebook 03. The chart is drawn to a PNG and put into the widget directly (no
+    ``plt.show`` while the cell runs), and the widget's text form is one line saying what
+    would expire, so the notebook's stored output stays readable and comparable.
+    """
+    import io
+
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
+    from IPython.display import Image
+    from matplotlib.dates import date2num
 
     records = sorted(images, key=lambda record: record.pushed_at)
     now = now or datetime.now(UTC)
@@ -337,6 +443,11 @@ def lifecycle_playground(images: Iterable[ImageRecord], now: datetime | None = N
     number = widgets.IntSlider(value=2, min=1, max=10, description="countNumber")
     verdict = widgets.HTML()
     chart = widgets.Output()
+    summary = {"text": ""}
+
+    class LifecyclePlayground(widgets.VBox):
+        def __repr__(self) -> str:
+            return f"LifecyclePlayground({len(records)} images; {summary['text']})"
 
     def policy() -> str:
         selection: dict[str, Any] = {"tagStatus": status.value, "countType": count_type.value, "countNumber": number.value}
@@ -346,39 +457,42 @@ def lifecycle_playground(images: Iterable[ImageRecord], now: datetime | None = N
             selection["countUnit"] = "days"
         return json.dumps({"rules": [{"rulePriority": 1, "selection": selection, "action": {"type": "expire"}}]})
 
+    def draw(gone: set[str]) -> bytes:
+        figure, ax = plt.subplots(figsize=(8, 1.8))
+        for index, record in enumerate(records):
+            colour = "#b3261e" if record.digest in gone else "#1b7f3b"
+            when = float(date2num(record.pushed_at))
+            ax.scatter([when], [0], s=160, color=colour, zorder=3)
+            ax.annotate(", ".join(record.tags) or "untagged", (when, 0), xytext=(0, 12 if index % 2 else -18), textcoords="offset points", ha="center", fontsize=8)
+        ax.xaxis_date()
+        ax.set_yticks([])
+        ax.set_title("pushed images, oldest left: red expires, green stays", fontsize=9)
+        figure.autofmt_xdate()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", bbox_inches="tight")
+        plt.close(figure)  # else the inline backend shows it again under the cell
+        return buffer.getvalue()
+
     def show(_change: Any = None) -> None:
         prefix.disabled = status.value != "tagged"
         try:
             result = evaluate(policy(), records, now)
         except LifecyclePolicyError as error:
             verdict.value = f"<span style='color:#b3261e'>{html.escape(str(error))}</span>"
+            summary["text"] = f"invalid rule: {error}"
             return
         gone = {v.image.digest for v in result.expired}
-        verdict.value = (
-            f"<pre>{html.escape(json.dumps(json.loads(policy())['rules'][0]['selection']))}</pre>"
-            f"<b>{len(gone)} of {len(records)} images would expire</b>: "
-            + (", ".join(html.escape(", ".join(r.tags) or r.digest[7:19]) for r in records if r.digest in gone) or "none")
-        )
-        chart.clear_output(wait=True)
-        with chart:
-            figure, ax = plt.subplots(figsize=(8, 1.8))
-            from matplotlib.dates import date2num
-
-            for index, record in enumerate(records):
-                colour = "#b3261e" if record.digest in gone else "#1b7f3b"
-                when = float(date2num(record.pushed_at))
-                ax.scatter([when], [0], s=160, color=colour, zorder=3)
-                ax.annotate(", ".join(record.tags) or "untagged", (when, 0), xytext=(0, 12 if index % 2 else -18), textcoords="offset points", ha="center", fontsize=8)
-            ax.xaxis_date()
-            ax.set_yticks([])
-            ax.set_title("pushed images, oldest left: red expires, green stays", fontsize=9)
-            figure.autofmt_xdate()
-            plt.show()
+        names = ", ".join(", ".join(r.tags) or f"untagged {r.digest[7:19]}" for r in records if r.digest in gone) or "none"
+        selection = json.dumps(json.loads(policy())["rules"][0]["selection"])
+        summary["text"] = f"{selection} would expire {len(gone)}: {names}"
+        verdict.value = f"<pre>{html.escape(selection)}</pre><b>{len(gone)} of {len(records)} images would expire</b>: {html.escape(names)}"
+        chart.outputs = ()
+        chart.append_display_data(Image(data=draw(gone), format="png"))
 
     for control in (status, prefix, count_type, number):
         control.observe(show, names="value")
     show()
-    return widgets.VBox([widgets.HBox([status, prefix]), widgets.HBox([count_type, number]), verdict, chart])
+    return LifecyclePlayground([widgets.HBox([status, prefix]), widgets.HBox([count_type, number]), verdict, chart])
 
 
 def check_policy(policy_text: str) -> list[str]:
@@ -400,6 +514,7 @@ _HINTS = [
     ("failed to satisfy constraint: 'must satisfy regular expression", "repository names are lower case: letters, digits and single '.', '_', '-' between them, '/' for namespaces (e.g. team/aws-node-demo)."),
     ("Lifecycle policy validation failure", "see the rule named in the message; ecslab.ecr.check_policy(text) checks a policy before you put it."),
     ("does not exist within the repository", "list what is there with describe_images(repositoryName=...)."),
+    ("Image scan does not exist", "no scan has run for this image yet: start one with start_image_scan(repositoryName=..., imageId=...)."),
 ]
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["CheckFailed", "NotDone", "Passed", "expect", "run_student", "ex00"]
+__all__ = ["CheckFailed", "NotDone", "Passed", "expect", "run_student", "ex00", "ex03"]
 
 
 class CheckFailed(AssertionError):
@@ -68,3 +68,4 @@ def expect(condition: bool, exercise: str, message: str) -> None:
 from ecslab.checks import ex00  # noqa: E402
 from ecslab.checks import ex01  # noqa: E402, F401
 from ecslab.checks import ex02  # noqa: E402
+from ecslab.checks import ex03  # noqa: E402

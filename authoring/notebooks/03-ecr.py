@@ -1,0 +1,557 @@
+# %% [markdown]
+# # 03 · Amazon ECR: a private registry for your images
+#
+# **Goals.** By the end of this notebook you will
+# - tell a *repository*, an *image*, a *tag*, a *digest* and a *URI* apart, and build a valid ECR URI;
+# - know what ECR's authorization token is, what it contains and when it expires, and log Docker in with it;
+# - push an image with the four steps (create → authenticate → tag → push) and find the very same
+#   image, by digest, in `describe_images`;
+# - see a tag move when you push a new version, and see an IMMUTABLE repository refuse it;
+# - write a lifecycle policy, preview what it would delete, and apply it;
+# - know what scan-on-push is, which IAM actions pushing and pulling need, and what ECR says
+#   when something is wrong.
+#
+# **Time:** about 40 minutes.
+#
+# The lecture notes call ECR (Elastic Container Registry) AWS's fully managed Docker image
+# registry: the place where you store your images privately, version them with tags, and from
+# which ECS (or EKS) pulls them to run. Compared with running a registry yourself, ECR gives you
+# private (or public) repositories, access control through IAM, storage that is highly
+# available and scales by itself, and direct use from ECS, EKS and CodePipeline.
+#
+# | term | what it is | in this notebook |
+# |---|---|---|
+# | **Repository** | a named collection of images, one per application, e.g. `aws-node-demo` | sections 2, 3 |
+# | **Image** | the image you pushed: its layers plus a manifest listing them | section 5 |
+# | **Image tag** | a version label pointing at one image, e.g. `v1` or `latest` | sections 5, 6, 7 |
+# | **Digest** | `sha256:...` of the manifest: the image's permanent name, derived from its content | sections 5, 6 |
+# | **URI** | where the image lives: `123456789012.dkr.ecr.ap-south-1.amazonaws.com/aws-node-demo:latest` | sections 2, 3 |
+# | **Authorization token** | the password Docker logs in with (`aws ecr get-login-password`) | section 4 |
+
+# %% [markdown]
+# ## 1. Connect
+#
+# The notebook makes two repositories, `aws-node-demo` and `aws-node-demo-prod`. The first cell
+# deletes them if an earlier run left them, so the notebook always starts from the same place;
+# the Cleanup cell at the end deletes them again.
+
+# %%
+import json
+import time
+
+import matplotlib.pyplot as plt
+from botocore.exceptions import ClientError
+
+import ecslab
+from ecslab import ecr as ecr_tools
+from ecslab import images
+
+lab = ecslab.connect()
+REPOSITORY = "aws-node-demo"
+PROD_REPOSITORY = "aws-node-demo-prod"
+for name in (REPOSITORY, PROD_REPOSITORY):
+    try:
+        lab.ecr.delete_repository(repositoryName=name, force=True)
+    except lab.ecr.exceptions.RepositoryNotFoundException:
+        pass
+[repository["repositoryName"] for repository in lab.ecr.describe_repositories()["repositories"] if repository["repositoryName"] in (REPOSITORY, PROD_REPOSITORY)]
+
+# %% [markdown]
+# We push the course's sample app (notebook 02 built it), in two versions that differ only in the
+# version they report. The builds come from the cache when notebook 02 ran before; the local
+# names `aws-node-demo:v1` and `aws-node-demo:v2` play the role of the notes' `myapp:latest`.
+
+# %%
+v1 = images.build_sample_app("aws-node-demo:v1", version="v1", client=lab.docker, config=lab.config, show_progress=False)
+v2 = images.build_sample_app("aws-node-demo:v2", version="v2", client=lab.docker, config=lab.config, show_progress=False)
+[v1.tag, v2.tag, v1.image_id != v2.image_id]
+
+# %% [markdown]
+# ## 2. Names: repository, image, tag, digest, URI
+#
+# An image URI has three parts: the **registry** (one per AWS account and region), the
+# **repository** and, after a colon, the **tag**:
+#
+# ```
+# 123456789012.dkr.ecr.ap-south-1.amazonaws.com / aws-node-demo : latest
+# └── registry: ACCOUNT.dkr.ecr.REGION ──────┘   └ repository ┘  └ tag ┘
+# ```
+#
+# Type in the boxes: the URI is rebuilt as you type, and ECR's naming rules are checked
+# (repository names are lower case, 2 to 256 characters, letters and digits joined by single
+# `.`, `_` or `-`, with `/` for namespaces such as `team/aws-node-demo`).
+
+# %%
+ecr_tools.uri_builder()
+
+# %% [markdown]
+# The same, as code: take the notes' URI apart, and ask why a few names would be refused.
+
+# %%
+notes_uri = "123456789012.dkr.ecr.ap-south-1.amazonaws.com/aws-node-demo:latest"
+parts = ecr_tools.parse_image_uri(notes_uri)
+{"account": parts.account_id, "region": parts.region, "repository": parts.repository, "tag": parts.tag}
+
+# %%
+{name: ecr_tools.repository_name_problems(name) or "fine" for name in ["aws-node-demo", "team/aws-node-demo", "AWS_Node_Demo", "demo--app", "my app"]}
+
+# %% [markdown]
+# A tag is only a *name*: it can move to another image (section 6). What never changes is the
+# **digest**, `sha256:` followed by 64 hex digits, computed from the image's manifest. Write
+# `URI@sha256:...` instead of `URI:tag` and you always get the same bytes.
+#
+# ## 3. Step 1: create the repository
+#
+# `aws ecr create-repository --repository-name aws-node-demo` in the notes; with boto3:
+
+# %%
+repository = lab.ecr.create_repository(repositoryName=REPOSITORY)["repository"]
+repo_uri = repository["repositoryUri"]
+{key: repository[key] for key in ("repositoryName", "repositoryArn", "repositoryUri", "imageTagMutability", "imageScanningConfiguration")}
+
+# %% [markdown]
+# Look at `repositoryUri`. On AWS it would be the form of section 2; the lab answers with its own
+# registry:
+
+# %%
+{"on AWS": ecr_tools.ecr_uri(lab.account_id, lab.region, REPOSITORY), "in the lab": repo_uri}
+
+# %% [markdown]
+# Why the lab's URI differs, honestly:
+#
+# - ECR's registries speak HTTPS with a certificate for `*.amazonaws.com`. Docker's engine
+#   (`dockerd`) refuses plain HTTP to any registry except those on the loopback address
+#   (`localhost`, `127.0.0.1`), unless you change the engine's settings.
+# - A name such as `123456789012.dkr.ecr.us-east-1.localhost` would look closer to ECR, but
+#   `dockerd` does not resolve `.localhost` names, even with an `/etc/hosts` entry (measured).
+# - Any other made-up name works only through an `/etc/hosts` entry, which needs root, which
+#   a learner's laptop may not give (and pointing `amazonaws.com` names at your laptop would
+#   shadow the real ECR).
+#
+# So the lab's ECR API returns `localhost:5050/NAME` as `repositoryUri`. Nothing else changes:
+# the code below never writes a registry name itself. It reads `repositoryUri` from the API,
+# so the same cells push to `123456789012.dkr.ecr...amazonaws.com` when pointed at AWS.
+#
+# ## 4. Step 2: authenticate with the authorization token
+#
+# A registry needs a user name and a password. ECR has no passwords of its own: you ask the ECR
+# API (with your IAM credentials) for a **temporary** one. That is `get_authorization_token`:
+
+# %%
+token_data = lab.ecr.get_authorization_token()["authorizationData"][0]
+sorted(token_data)
+
+# %% [markdown]
+# `authorizationToken` is base64 of `AWS:PASSWORD`: the user is always `AWS`, and `PASSWORD` is
+# what `aws ecr get-login-password` prints. `ecslab.ecr.decode_token` splits it, and never shows
+# more than the first characters of the password (it is a credential: keep it out of notebooks
+# and logs).
+
+# %%
+login = ecr_tools.decode_token(token_data)
+login
+
+# %%
+hours_left = login.expires_in() / 3600
+print(f"user {login.username!r}, registry {login.registry}, password {login.masked_password}, expires in about {hours_left:.0f} hours")
+
+# %% [markdown]
+# Tokens last **12 hours**, on AWS and in the lab. After that, pushes and pulls fail with
+# "Your authorization token has expired" until you log in again. (On AWS the password is a
+# much longer signed blob; the lab's is shorter but checked the same way, on every request.)
+#
+# In a terminal, the notes' step 2 reads:
+#
+# ```
+# aws ecr get-login-password --region us-east-1 \
+#   | docker login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com
+# ```
+#
+# `--password-stdin` keeps the password out of your shell history and process list. From Python,
+# `docker_login` makes the same call through the Docker SDK:
+
+# %%
+ecr_tools.docker_login(lab.docker, login)
+
+# %% [markdown]
+# ## 5. Steps 3 and 4: tag, then push
+#
+# Step 3 gives the local image a second name, the repository's URI plus a tag, so that Docker
+# knows where to push it (`docker tag aws-node-demo:v1 URI:latest`):
+
+# %%
+v1.image.tag(repo_uri, "latest")
+f"{repo_uri}:latest" in lab.docker.images.get("aws-node-demo:v1").tags
+
+# %% [markdown]
+# Step 4, `docker push URI:latest`, sends the image layer by layer. `push_image` does steps 3 and
+# 4 and shows each layer as it goes. On a fresh registry the big base layer (about 120 MB
+# compressed) takes a few seconds; a layer the registry already has is skipped
+# ("Layer already exists") or copied inside the registry from another repository
+# ("Mounted from ...").
+
+# %% tags=["nbval-ignore-output"]
+push_v1 = ecr_tools.push_image(lab.docker, "aws-node-demo:v1", repo_uri, "latest", login)
+push_v1
+
+# %% [markdown]
+# The push ends with the **digest** of the manifest it uploaded. Ask ECR what it now holds
+# (`describe_images`) and compare:
+
+# %%
+described = lab.ecr.describe_images(repositoryName=REPOSITORY, imageIds=[{"imageTag": "latest"}])["imageDetails"][0]
+{"same digest as the push reported": push_v1.digest == described["imageDigest"], "tags": described["imageTags"]}
+
+# %% [markdown]
+# ECR stores the layers **compressed**, so the size it reports is smaller than the size
+# `docker images` shows for the same image on your machine:
+
+# %%
+{"local image (docker images)": images.human_size(v1.image.attrs["Size"]), "in ECR (imageSizeInBytes)": images.human_size(described["imageSizeInBytes"])}
+
+# %% [markdown]
+# Two digests, two things: the local **image ID** is the digest of the image's *config*; the ECR
+# **digest** is the digest of the *manifest* that lists the config and the compressed layers.
+# Both are fingerprints of the content, but of different files:
+
+# %%
+{"image ID": v1.image_id[:19] + "…", "ECR digest": described["imageDigest"][:19] + "…", "equal": v1.image_id == described["imageDigest"]}
+
+# %% [markdown]
+# The ECR console shows a repository as a table: tags, digest, size, push time. `images_table`
+# draws the same from `describe_images`:
+
+# %%
+ecr_tools.images_table(lab.ecr, REPOSITORY)
+
+# %% [markdown]
+# ## 6. Push a new version: the tag moves
+#
+# Push v2 under the same tag, `latest`. (Push times are kept to the second; the short pause keeps
+# "newer" well defined for the lifecycle policies of section 8.)
+
+# %%
+time.sleep(1.1)
+push_v2 = ecr_tools.push_image(lab.docker, "aws-node-demo:v2", repo_uri, "latest", login, show_progress=False)
+push_v2
+
+# %% [markdown]
+# Nothing was uploaded but the new config and manifest: v2's layers are the same files as v1's
+# (only the version in its config differs), so every layer was "already there". And the old
+# image? `list_images` can filter by tag status:
+
+# %%
+names = {push_v1.digest: "the v1 image", push_v2.digest: "the v2 image"}
+{
+    status: [(image.get("imageTag", "(no tag)"), names[image["imageDigest"]]) for image in lab.ecr.list_images(repositoryName=REPOSITORY, filter={"tagStatus": status})["imageIds"]]
+    for status in ("TAGGED", "UNTAGGED")
+}
+
+# %% [markdown]
+# `latest` moved to v2. The v1 image was **not** deleted: it is *untagged*, still stored (and
+# billed, on AWS), still reachable by its digest. Pulling by digest gives exactly the image we
+# pushed first, whatever the tags say:
+
+# %%
+pulled = lab.docker.images.pull(f"{repo_uri}@{push_v1.digest}", auth_config=login.auth_config)
+pulled.id == v1.image_id
+
+# %% [markdown]
+# This is why teams push version tags (`v2`, a git commit, a build number) next to `latest`, and
+# why a task definition that must not change under your feet names an image by digest. Add the
+# tag `v2` to the v2 image: the same push, under another tag, uploads nothing at all.
+
+# %%
+push_v2_tag = ecr_tools.push_image(lab.docker, "aws-node-demo:v2", repo_uri, "v2", login, show_progress=False)
+{"same image": push_v2_tag.digest == push_v2.digest, "layers uploaded": len(push_v2_tag.uploaded)}
+
+# %%
+ecr_tools.plot_repository(REPOSITORY, ecr_tools.image_records(lab.ecr, REPOSITORY))
+plt.show()
+
+# %% [markdown]
+# What each push sent, and how long it took (the first bar is the cold push of section 5):
+
+# %%
+pushes = {"v1 → latest (first push)": push_v1, "v2 → latest": push_v2, "v2 → v2 (new tag)": push_v2_tag}
+ecr_tools.plot_pushes(pushes)
+plt.show()
+
+# %% [markdown]
+# ## 7. Tag mutability: tags that never move
+#
+# A moving `latest` is handy while developing and dangerous in production: what ran yesterday
+# under `v1` should be what runs under `v1` today. A repository created with
+# `imageTagMutability="IMMUTABLE"` refuses to move a tag that exists. Make a production
+# repository that way (and with scan-on-push, section 9), and push v1 as `v1`:
+
+# %%
+prod = lab.ecr.create_repository(
+    repositoryName=PROD_REPOSITORY,
+    imageTagMutability="IMMUTABLE",
+    imageScanningConfiguration={"scanOnPush": True},
+)["repository"]
+prod_uri = prod["repositoryUri"]
+push_prod = ecr_tools.push_image(lab.docker, "aws-node-demo:v1", prod_uri, "v1", login, show_progress=False)
+{"mutability": prod["imageTagMutability"], "same digest as in aws-node-demo": push_prod.digest == push_v1.digest}
+
+# %% [markdown]
+# Same image, same digest, in another repository: the digest depends only on the content. Now
+# try to push v2 under the existing tag `v1`. ECR refuses, in its own words; `push_image`
+# raises `EcrError` with that message and a hint:
+
+# %%
+try:
+    ecr_tools.push_image(lab.docker, "aws-node-demo:v2", prod_uri, "v1", login, show_progress=False)
+except ecr_tools.EcrError as error:
+    print(error)
+
+# %%
+prod_images = lab.ecr.describe_images(repositoryName=PROD_REPOSITORY)["imageDetails"]
+[(image["imageTags"], image["imageDigest"] == push_v1.digest) for image in prod_images]
+
+# %% [markdown]
+# `v1` still points at the v1 image. To release v2 there, push it as `v2`. (Pushing the *same*
+# image again under `v1` is accepted: nothing would move.)
+#
+# ## 8. Lifecycle policies: deleting old images by rule
+#
+# Every push adds an image, and ECR bills storage by the gigabyte-month. A **lifecycle policy**
+# is a list of rules, each selecting images (by tag status and tag prefix) and expiring them by
+# count ("keep the newest N") or by age ("older than N days"). Give the repository two more
+# releases, a second apart, so that it holds a real history:
+
+# %%
+for version in ("v3", "v4"):
+    time.sleep(1.1)  # push times are kept to the second: keep "newer" well defined
+    images.build_sample_app(f"aws-node-demo:{version}", version=version, client=lab.docker, config=lab.config, show_progress=False)
+    pushes[f"{version} → {version}"] = ecr_tools.push_image(lab.docker, f"aws-node-demo:{version}", repo_uri, version, login, show_progress=False)
+records = ecr_tools.image_records(lab.ecr, REPOSITORY)
+[record.tags or ["(untagged)"] for record in records]
+
+# %% [markdown]
+# The playground below evaluates one rule over these real images, the way ECR documents it
+# (rules by priority, newest images kept first). Change the controls and watch which images
+# turn red. Try `tagged` with prefix `v` and `countNumber` 2: which image goes, and which tags
+# go with it? Then `sinceImagePushed`: why does nothing expire?
+
+# %%
+ecr_tools.lifecycle_playground(records)
+
+# %% [markdown]
+# A real policy is JSON. This one keeps the 3 newest images, whatever their tags:
+
+# %%
+policy_text = json.dumps({
+    "rules": [
+        {
+            "rulePriority": 1,
+            "description": "keep the 3 newest images",
+            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 3},
+            "action": {"type": "expire"},
+        }
+    ]
+})
+ecr_tools.check_policy(policy_text)
+
+# %% [markdown]
+# Put it on the repository, then ask ECR for a **preview** (`start_lifecycle_policy_preview`,
+# then `get_lifecycle_policy_preview`) before anything is deleted:
+
+# %%
+lab.ecr.put_lifecycle_policy(repositoryName=REPOSITORY, lifecyclePolicyText=policy_text)
+preview = ecr_tools.lifecycle_preview(lab.ecr, REPOSITORY)
+[(result["imageTags"] or ["(untagged)"], names.get(result["imageDigest"]), result["appliedRulePriority"]) for result in preview]
+
+# %% [markdown]
+# Only the old, untagged v1 image would go. On AWS, ECR applies a policy by itself, within 24
+# hours of putting it. The lab never deletes behind your back: `apply_lifecycle_policy` expires
+# what the preview lists, now, through `batch_delete_image`:
+
+# %%
+expired = ecr_tools.apply_lifecycle_policy(lab.ecr, REPOSITORY)
+[names.get(digest) for digest in expired]
+
+# %%
+ecr_tools.images_table(lab.ecr, REPOSITORY)
+
+# %% [markdown]
+# The v1 image is gone from ECR and from the registry behind it. Asking for its manifest by
+# digest (`batch_get_image`, what a pull does first) now fails:
+
+# %%
+[(failure["failureCode"], failure["failureReason"]) for failure in lab.ecr.batch_get_image(repositoryName=REPOSITORY, imageIds=[{"imageDigest": push_v1.digest}])["failures"]]
+
+# %% [markdown]
+# ## 9. Scan on push
+#
+# ECR can scan an image for known vulnerabilities (CVEs) in its operating-system packages when it
+# is pushed: `imageScanningConfiguration={"scanOnPush": True}`, which the production repository
+# has. The results are read with `describe_image_scan_findings`.
+
+# %%
+lab.ecr.describe_repositories(repositoryNames=[PROD_REPOSITORY])["repositories"][0]["imageScanningConfiguration"]
+
+# %% [markdown]
+# Be clear about what the lab can do here: **it has no scanner**. A push does not start a scan,
+# so asking for findings first gets ECR's "no scan" error:
+
+# %%
+try:
+    lab.ecr.describe_image_scan_findings(repositoryName=PROD_REPOSITORY, imageId={"imageTag": "v1"})
+except ClientError as error:
+    print(ecr_tools.explain(error))
+
+# %% [markdown]
+# A scan started by hand (`start_image_scan`, which AWS also offers) "finds" one vulnerability.
+# It is moto's **fixed, fake** finding, the same for every image, not the result of looking at
+# your image. It shows the *shape* of real findings: a CVE name, a severity, the package.
+
+# %%
+lab.ecr.start_image_scan(repositoryName=PROD_REPOSITORY, imageId={"imageTag": "v1"})
+findings = lab.ecr.describe_image_scan_findings(repositoryName=PROD_REPOSITORY, imageId={"imageTag": "v1"})["imageScanFindings"]
+[(finding["name"], finding["severity"], {a["key"]: a["value"] for a in finding["attributes"]}["package_name"]) for finding in findings["findings"]]
+
+# %% [markdown]
+# On AWS, a real finding names a real package of your base image (say `openssl`), and the fix is
+# usually a newer base image: rebuild, push, deploy.
+#
+# ## 10. Who may push and pull
+#
+# The notes: IAM controls who can push and pull images. Each step of `docker login` / `push` /
+# `pull` is an ECR API action that an IAM policy must allow:
+#
+# | action | used by | what it does |
+# |---|---|---|
+# | `ecr:GetAuthorizationToken` | push and pull | gets the 12-hour password (resource `*`: it is per account, not per repository) |
+# | `ecr:BatchCheckLayerAvailability` | push and pull | "do you have this layer?" (the *Layer already exists* answer) |
+# | `ecr:InitiateLayerUpload`, `ecr:UploadLayerPart`, `ecr:CompleteLayerUpload` | push | upload one layer |
+# | `ecr:PutImage` | push | upload the manifest: this is what creates or moves a tag |
+# | `ecr:BatchGetImage` | pull | read the manifest of a tag or digest |
+# | `ecr:GetDownloadUrlForLayer` | pull | download a layer |
+#
+# A CI job that pushes to this one repository, and nothing else, needs a policy like this
+# (AWS's managed policies `AmazonEC2ContainerRegistryReadOnly` and `...PowerUser` are the broad
+# versions for pulling, and for pushing too):
+
+# %%
+push_policy = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Action": [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:InitiateLayerUpload",
+                "ecr:UploadLayerPart",
+                "ecr:CompleteLayerUpload",
+                "ecr:PutImage",
+            ],
+            "Resource": repository["repositoryArn"],
+        },
+    ],
+}
+print(json.dumps(push_policy, indent=2))
+
+# %% [markdown]
+# ECS itself pulls with the *task execution role*, which needs the pull actions. The lab's moto
+# does not enforce IAM: policies are stored, not checked. Notebook 07 (security) creates roles
+# and policies and explains them.
+#
+# ## 11. When ECR says no
+#
+# Mistakes are cheap here, so make three on purpose. ECR's message comes first, unchanged; the
+# hint after it (`ecslab.ecr.explain`) says what to do. A repository name with capitals, through
+# plain boto3:
+
+# %%
+try:
+    lab.ecr.create_repository(repositoryName="AWS_Node_Demo")
+except ClientError as error:
+    print(ecr_tools.explain(error))
+
+# %% [markdown]
+# A push to a repository that was never created (ECR does not create repositories on push):
+
+# %%
+registry = ecr_tools.parse_image_uri(repo_uri).registry
+try:
+    ecr_tools.push_image(lab.docker, "aws-node-demo:v1", f"{registry}/no-such-repo", "v1", login, show_progress=False)
+except ecr_tools.EcrError as error:
+    print(error)
+
+# %% [markdown]
+# Deleting a repository that still holds images, without `force=True`:
+
+# %%
+try:
+    lab.ecr.delete_repository(repositoryName=REPOSITORY)
+except ClientError as error:
+    print(ecr_tools.explain(error))
+
+# %% [markdown]
+# ## Knowledge check
+
+# %%
+from ecslab.quiz import Question, Quiz
+
+Quiz([
+    Question(
+        "You push v2 as `latest` to a MUTABLE repository where `latest` was v1. What happens to the v1 image?",
+        ("It is deleted", "It stays, untagged, reachable by its digest", "It is renamed latest-1"),
+        1,
+        "A push only moves the tag. The old image stays (and is billed) until you or a lifecycle policy delete it.",
+    ),
+    Question(
+        "What is inside ECR's authorization token?",
+        ("Your IAM access key", "base64 of AWS:PASSWORD, a password valid for 12 hours", "A password that never expires"),
+        1,
+        "The user is always AWS; the password is temporary. Your IAM credentials only serve to ask for it.",
+    ),
+    Question(
+        "Why does the lab's repositoryUri start with localhost:5050 instead of ACCOUNT.dkr.ecr.REGION.amazonaws.com?",
+        (
+            "dockerd speaks plain HTTP only to loopback registries, and the code reads repositoryUri from the API anyway",
+            "ECR URIs depend on your laptop's hostname",
+            "moto cannot store the amazonaws.com form",
+        ),
+        0,
+        "Without HTTPS and a certificate, only localhost-like names work without root or engine settings; code that uses repositoryUri runs unchanged on AWS.",
+    ),
+    Question(
+        "A service must run exactly the image you tested, even after someone pushes a new latest. What do you reference?",
+        ("URI:latest", "URI@sha256:<digest>", "The local image ID"),
+        1,
+        "A digest names content and cannot move; a tag can (unless the repository is IMMUTABLE); the local image ID is the config's digest, unknown to the registry as a reference.",
+    ),
+])
+
+# %% [markdown]
+# ## Summary
+#
+# - A **repository** holds the **images** of one app; a **tag** is a movable name for one image; the
+#   **digest** is its permanent, content-derived name; the **URI** is `registry/repository:tag`.
+# - The four steps: `create_repository` → `get_authorization_token` + `docker login` (user `AWS`, a
+#   12-hour password) → `docker tag` → `docker push`. Only layers the repository lacks travel.
+# - `describe_images` shows what you pushed: same digest, compressed size, push time. Pushing a tag
+#   again moves it and leaves the old image untagged; IMMUTABLE repositories refuse that.
+# - Lifecycle policies delete old images by count or age; preview them first.
+# - Scan-on-push finds known CVEs (the lab's finding is moto's fake); IAM decides who may push and pull.
+# - The lab's URI is `localhost:5050/NAME` for a reason you can explain; the code is the same on AWS.
+#
+# **Exercise:** `exercises/03-ecr.ipynb`: create a release repository, push to it, and write a
+# lifecycle policy.
+#
+# ## Cleanup
+#
+# Delete both repositories (with `force=True`, since they hold images) and the local names this
+# notebook made. `ecslab-sample:v1` from notebook 02 stays.
+
+# %%
+deleted = [lab.ecr.delete_repository(repositoryName=name, force=True)["repository"]["repositoryName"] for name in (REPOSITORY, PROD_REPOSITORY)]
+pushed_to = [repo_uri, prod_uri, f"{registry}/no-such-repo"]
+local_names = [f"aws-node-demo:{version}" for version in ("v1", "v2", "v3", "v4")]
+local_names += [reference for uri in pushed_to for reference in ecr_tools.local_references(lab.docker, uri)]
+images.remove_images(local_names, client=lab.docker, config=lab.config)
+{"repositories deleted": deleted, "local names left": [reference for uri in pushed_to for reference in ecr_tools.local_references(lab.docker, uri)]}

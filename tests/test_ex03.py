@@ -1,0 +1,158 @@
+"""The checkers of exercise 03 fail wrong answers with useful messages, and leave nothing behind."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import ecslab
+from ecslab import ecr as ecr_tools
+from ecslab.checks import CheckFailed, NotDone, ex03
+
+
+def stub(*_args: Any) -> Any:
+    raise NotImplementedError()
+
+
+def repository_names(lab: ecslab.Lab) -> set[str]:
+    return {repository["repositoryName"] for repository in lab.ecr.describe_repositories()["repositories"]}
+
+
+def local_checker_names(lab: ecslab.Lab) -> list[str]:
+    """The checks' own images, and every local name under their repositories' URIs."""
+    names = [tag for image in lab.docker.images.list() for tag in image.tags if tag.startswith(f"{ex03.TINY_IMAGE}:")]
+    for repository in (ex03.RELEASE_REPOSITORY, ex03.PUSH_REPOSITORY, ex03.LIFECYCLE_REPOSITORY):
+        names += ecr_tools.local_references(lab.docker, f"{lab.config.registry_address}/{repository}")
+    return names
+
+
+@pytest.fixture
+def no_leftovers(lab: ecslab.Lab) -> Any:
+    """Given a lab, when a check runs, then no ex03-check repository and no local name of the checks is left."""
+    yield
+    assert not {name for name in repository_names(lab) if name.startswith("ex03-check")}
+    assert local_checker_names(lab) == []
+
+
+# -- 3.1 -------------------------------------------------------------------------------------
+
+
+def create(lab: ecslab.Lab, name: str, **settings: Any) -> dict[str, Any]:
+    return dict(lab.ecr.create_repository(repositoryName=name, **settings)["repository"])
+
+
+RELEASE = {"imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {"scanOnPush": True}}
+
+
+def test_the_right_repository_passes(lab: ecslab.Lab, no_leftovers: None) -> None:
+    passed = ex03.check_release_repository(lambda lab, name: create(lab, name, **RELEASE)["repositoryUri"], lab)
+    assert "IMMUTABLE" in passed.message
+
+
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (lambda lab, name: create(lab, name, **RELEASE)["repositoryArn"], "ARN"),
+        (lambda lab, name: create(lab, name, **RELEASE) and f"{lab.account_id}.dkr.ecr.{lab.region}.amazonaws.com/{name}", "rather than building it yourself"),
+        (lambda lab, name: create(lab, name, imageScanningConfiguration={"scanOnPush": True})["repositoryUri"], "imageTagMutability='IMMUTABLE'"),
+        (lambda lab, name: create(lab, name, imageTagMutability="IMMUTABLE")["repositoryUri"], "scanOnPush"),
+        (lambda lab, name: create(lab, "ex03-check-other", **RELEASE)["repositoryUri"], "no repository named 'ex03-check-releases'"),
+        (lambda lab, name: create(lab, name, **RELEASE), "as a string"),
+    ],
+    ids=["arn", "hand-built-uri", "mutable", "no-scan", "wrong-name", "whole-response"],
+)
+def test_wrong_repositories_are_explained(lab: ecslab.Lab, answer: Any, message: str) -> None:
+    try:
+        with pytest.raises(CheckFailed, match=message):
+            ex03.check_release_repository(answer, lab)
+    finally:
+        if "ex03-check-other" in repository_names(lab):
+            lab.ecr.delete_repository(repositoryName="ex03-check-other", force=True)
+    assert "ex03-check-releases" not in repository_names(lab)
+
+
+# -- 3.2 -------------------------------------------------------------------------------------
+
+
+def push(lab: ecslab.Lab, repo_uri: str, image: str, tag: str = "v1") -> ecr_tools.PushResult:
+    login = ecr_tools.get_login(lab.ecr)
+    return ecr_tools.push_image(lab.docker, image, repo_uri, tag, login, show_progress=False)
+
+
+def test_the_four_steps_pass(lab: ecslab.Lab, no_leftovers: None) -> None:
+    passed = ex03.check_push_release(lambda lab, uri, image: push(lab, uri, image).digest, lab)
+    assert "v1" in passed.message
+
+
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (lambda lab, uri, image: push(lab, uri, image, "latest").digest, r"its tags are \['latest'\]; tag and push it as 'v1'"),
+        (lambda lab, uri, image: push(lab, uri, image) and lab.docker.images.get(image).id, "local image ID"),
+        (lambda lab, uri, image: push(lab, uri, image), "only its digest"),
+        (lambda lab, uri, image: "sha256:" + "0" * 64, "still empty"),
+    ],
+    ids=["tag-latest", "image-id", "push-result", "no-push"],
+)
+def test_wrong_pushes_are_explained(lab: ecslab.Lab, no_leftovers: None, answer: Any, message: str) -> None:
+    with pytest.raises(CheckFailed, match=message):
+        ex03.check_push_release(answer, lab)
+
+
+# -- 3.3 -------------------------------------------------------------------------------------
+
+
+def policy(**selection: Any) -> str:
+    return json.dumps({"rules": [{"rulePriority": 1, "selection": selection, "action": {"type": "expire"}}]})
+
+
+def test_the_right_policy_passes(lab: ecslab.Lab, no_leftovers: None) -> None:
+    passed = ex03.check_lifecycle_policy(lambda: policy(tagStatus="tagged", tagPrefixList=["v"], countType="imageCountMoreThan", countNumber=2), lab)
+    assert "expires v1 and v2" in passed.message
+
+
+def test_a_pattern_list_passes_too(lab: ecslab.Lab) -> None:
+    ex03.check_lifecycle_policy(lambda: policy(tagStatus="tagged", tagPatternList=["v*"], countType="imageCountMoreThan", countNumber=2), lab)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (policy(tagStatus="any", countType="imageCountMoreThan", countNumber=2), "Only images with a tag starting with 'v' may go"),
+        (policy(tagStatus="tagged", tagPrefixList=["v"], countType="imageCountMoreThan", countNumber=3), "expires only v1; v1 and v2 should both go"),
+        (policy(tagStatus="tagged", tagPrefixList=["v"], countType="imageCountMoreThan", countNumber=1), "v3 and v4\\) must stay"),
+        (policy(tagStatus="tagged", tagPrefixList=["v"], countType="sinceImagePushed", countNumber=2, countUnit="days"), "seconds old"),
+        (policy(tagStatus="tagged", tagPrefixList=["v1", "v2"], countType="imageCountMoreThan", countNumber=2), "matching \\*every\\* entry"),
+        (policy(tagStatus="untagged", countType="imageCountMoreThan", countNumber=2), "selects no image tagged v"),
+    ],
+    ids=["any", "keeps-three", "keeps-one", "by-age", "two-prefixes", "untagged"],
+)
+def test_wrong_policies_are_explained(lab: ecslab.Lab, no_leftovers: None, text: str, message: str) -> None:
+    with pytest.raises(CheckFailed, match=message):
+        ex03.check_lifecycle_policy(lambda: text, lab)
+
+
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (lambda: {"rules": []}, "json.dumps"),
+        (lambda: policy(tagStatus="tagged", countType="imageCountMoreThan", countNumber=2), "ECR would refuse this policy: .*tagPrefixList or tagPatternList"),
+        (lambda: "{not json", "ECR would refuse this policy: .*invalid JSON"),
+    ],
+    ids=["dict", "tagged-without-prefix", "not-json"],
+)
+def test_malformed_policies_fail_before_pushing(lab: ecslab.Lab, answer: Any, message: str) -> None:
+    with pytest.raises(CheckFailed, match=message):
+        ex03.check_lifecycle_policy(answer, lab)
+    assert "ex03-check-lifecycle" not in repository_names(lab)
+
+
+# -- blank exercises -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("check", [ex03.check_release_repository, ex03.check_push_release, ex03.check_lifecycle_policy])
+def test_a_blank_exercise_is_not_done(lab: ecslab.Lab, no_leftovers: None, check: Any) -> None:
+    with pytest.raises(NotDone, match="is not done yet"):
+        check(stub, lab)
