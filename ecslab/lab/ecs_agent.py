@@ -332,7 +332,11 @@ class EcsAgent(GapFiller):
                 if percent_problem:  # refuse before anything is created or changed
                     raise models.InvalidParameterException(percent_problem)
                 result = original(response)
-                agent.backend()._get_service(cluster, name).deployment_configuration = merged
+                service = agent.backend()._get_service(cluster, name)
+                service.deployment_configuration = merged
+                grace = response._get_param("healthCheckGracePeriodSeconds")
+                if grace is not None:
+                    service.health_check_grace_period_seconds = int(grace)
                 return result
 
             return handler
@@ -458,7 +462,7 @@ class EcsAgent(GapFiller):
         assert self.context is not None
         found: dict[str, dict[str, Any]] = {}
         try:
-            for container in self.docker.containers.list(all=True, filters={"label": [f"{LAB_LABEL}={self.context.config.home}", TASK_LABEL]}):
+            for container in self.docker.containers.list(all=True, filters={"label": [f"{LAB_LABEL}={self.context.config.home}", TASK_LABEL]}, ignore_removed=True):
                 found.setdefault(container.labels[TASK_LABEL], {})[container.labels.get("com.amazonaws.ecs.container-name", "")] = container
         except Exception:
             log.exception("listing task containers failed")
@@ -507,6 +511,7 @@ class EcsAgent(GapFiller):
         task.connectivity_at = now
         task.started_at = now
         task.last_status = "RUNNING"
+        self._register_targets(task)
         ports = ", ".join(f"{c.name}:{b['containerPort']} -> 127.0.0.1:{b['hostPort']}" for c in task.containers for b in c.network_bindings)
         self.note(task, f"RUNNING: {', '.join(c.runtime_id[:12] for c in task.containers if c.runtime_id)}" + (f" ({ports})" if ports else ""))
 
@@ -611,6 +616,7 @@ class EcsAgent(GapFiller):
         self.note(task, f"stopping ({task.stop_code}: {task.stopped_reason})")
         task.last_status = "DEACTIVATING"
         task.stopping_at = _now()
+        self._deregister_targets(task)
         task.last_status = "STOPPING"
         containers = (self._containers_by_task() or {}).get(task.task_arn, {})
         for container in task.containers:
@@ -653,6 +659,98 @@ class EcsAgent(GapFiller):
         if instance is not None and task.resource_requirements:
             backend.update_container_instance_resources(instance, task.resource_requirements, removing=True)
 
+    # -- load balancers ---------------------------------------------------------------------------
+
+    def _alb(self) -> Any | None:
+        assert self.context is not None
+        return self.context.fillers.get("Application Load Balancer")
+
+    def _service_of(self, task: Any) -> Any | None:
+        if not str(task.group).startswith("service:"):
+            return None
+        return self.backend().services.get(f"{task.cluster_name}:{task.group.split(':', 1)[1]}")
+
+    def _register_targets(self, task: Any) -> None:
+        """ECS registers a service's new task with each of its target groups once it runs."""
+        service = self._service_of(task)
+        alb = self._alb()
+        if service is None or not service.load_balancers or alb is None:
+            return
+        from moto.elbv2.models import elbv2_backends
+
+        elbv2 = elbv2_backends[ACCOUNT_ID][self.backend().region_name]
+        registered = []
+        for entry in service.load_balancers:
+            group = elbv2.target_groups.get(entry.get("targetGroupArn"))
+            container = next((c for c in task.containers if c.name == entry.get("containerName")), None)
+            if group is None or container is None:
+                continue
+            binding = next((b for b in container.network_bindings if b["containerPort"] == int(entry.get("containerPort", 0))), None)
+            if binding is None:
+                continue
+            if group.target_type == "ip":
+                target_id = next((d["value"] for a in task.attachments for d in a.get("details", []) if d["name"] == "privateIPv4Address"), None)
+                port = binding["containerPort"]
+            else:
+                instance = self.backend().container_instances.get(task.cluster_name, {}).get(str(task.container_instance_arn).split("/")[-1])
+                target_id, port = (instance.ec2_instance_id if instance else None), binding["hostPort"]
+            if target_id is None:
+                continue
+            alb.address(target_id, port, binding["bindIP"], binding["hostPort"])
+            group.register([{"Id": target_id, "Port": port}])
+            registered.append((group.arn, target_id, port))
+            self.note(task, f"registered {target_id}:{port} with target group {group.name}")
+        task.ecslab_targets = registered
+
+    def _deregister_targets(self, task: Any) -> None:
+        """Before its containers stop, a task leaves its target groups and drains (deregistration delay)."""
+        targets = getattr(task, "ecslab_targets", None) or []
+        alb = self._alb()
+        if not targets or alb is None:
+            return
+        from moto.elbv2.models import elbv2_backends
+
+        elbv2 = elbv2_backends[ACCOUNT_ID][self.backend().region_name]
+        delays = []
+        for arn, target_id, port in targets:
+            group = elbv2.target_groups.get(arn)
+            if group is None:
+                continue
+            try:
+                group.deregister([{"Id": target_id, "Port": port}])
+            except Exception:
+                continue
+            delays.append(int(str(group.attributes.get("deregistration_delay.timeout_seconds", 300))))
+        self.note(task, f"deregistered from {len(delays)} target group(s); draining up to {max(delays, default=0)} s")
+        deadline = time.monotonic() + max(delays, default=0) + 2
+        while time.monotonic() < deadline and not all(alb.drained(arn, target_id, port) for arn, target_id, port in targets):
+            time.sleep(0.1)
+
+    def _healthy(self, task: Any, service: Any) -> bool:
+        """RUNNING, and healthy in every target group when the service has a load balancer."""
+        if task.last_status != "RUNNING":
+            return False
+        if not service.load_balancers:
+            return True
+        targets: list[tuple[str, str, int]] = getattr(task, "ecslab_targets", None) or []
+        alb = self._alb()
+        return bool(targets) and alb is not None and all(alb.state_of(*target) == "healthy" for target in targets)
+
+    def _known_unhealthy(self, task: Any) -> bool:
+        alb = self._alb()
+        targets: list[tuple[str, str, int]] = getattr(task, "ecslab_targets", None) or []
+        return alb is not None and any(alb.state_of(*target) in ("unhealthy", "draining") for target in targets)
+
+    def _failed_health_checks(self, task: Any, service: Any) -> str | None:
+        alb = self._alb()
+        grace = int(getattr(service, "health_check_grace_period_seconds", 0) or 0)
+        if alb is None or task.last_status != "RUNNING" or (_now() - task.started_at).total_seconds() < grace:
+            return None
+        for arn, target_id, port in getattr(task, "ecslab_targets", None) or []:
+            if alb.state_of(arn, target_id, port) == "unhealthy":
+                return arn
+        return None
+
     # -- services ----------------------------------------------------------------------------------
 
     def reconcile(self, backend: Any, service: Any, tasks: list[Any]) -> None:
@@ -667,36 +765,45 @@ class EcsAgent(GapFiller):
         if not service.deployments:
             return
         primary = service.deployments[0]
+        stopped: list[Any] = []
+        for task in active:  # ECS replaces tasks that fail their load balancer's health checks
+            group_arn = self._failed_health_checks(task, service)
+            if group_arn:
+                self._scale_in(task, service, f"Task failed ELB health checks in (target-group {group_arn})")
+                task.ecslab_failed = True
+                stopped.append(task)
+        active = [t for t in active if t not in stopped]
         primary_tasks = [t for t in active if t.started_by == primary["id"]]
         old_tasks = [t for t in active if t.started_by != primary["id"]]
         configuration = getattr(service, "deployment_configuration", None) or {"maximumPercent": 200, "minimumHealthyPercent": 100}
         desired = int(service.desired_count)
         maximum = math.floor(desired * int(configuration.get("maximumPercent", 200)) / 100)
         minimum_healthy = math.ceil(desired * int(configuration.get("minimumHealthyPercent", 100)) / 100)
-        running = [t for t in active if t.last_status == "RUNNING"]
 
         room = max(maximum, desired) - len(active)
         to_start = min(desired - len(primary_tasks), max(room, 0)) if old_tasks else desired - len(primary_tasks)
-        failures = [t for t in mine if t.stop_code in ("TaskFailedToStart", "EssentialContainerExited") and t.last_status == "STOPPED"
+        failures = [t for t in mine if _failed(t) and t.last_status == "STOPPED"
                     and getattr(t, "stopped_at", None) and (_now() - t.stopped_at).total_seconds() < 60]
         if failures:  # back off as ECS does for tasks that keep failing, so a broken image does not spin
             latest = max(t.stopped_at for t in failures)
             wait = min(0.5 * 2 ** min(len(failures), 6), 30)
             if (_now() - latest).total_seconds() < wait:
                 to_start = 0
+        if primary["rolloutState"] == "FAILED":
+            to_start = 0
         if to_start > 0 and time.monotonic() >= self._next_launch.get(service.arn, 0):
             started = [task for task in (self._launch_for_service(backend, service, primary) for _ in range(to_start)) if task is not None]
             if started:
                 self._event(service, f"(service {service.name}) has started {len(started)} tasks: " + " ".join(f"(task {t.id})" for t in started) + ".")
                 self._steady[service.arn] = False
-        # old revisions go once enough of the new one runs
-        running_primary = [t for t in primary_tasks if t.last_status == "RUNNING"]
-        spare = len(running) - minimum_healthy
-        victims = sorted(old_tasks, key=lambda t: (t.last_status == "RUNNING", t.created_at))
-        stopped = []
-        for task in victims:
-            if task.last_status != "RUNNING" or spare > 0:
-                if task.last_status == "RUNNING":
+        # Old revisions go only while enough healthy tasks remain. A new task counts once it passed
+        # its health checks; an old RUNNING task counts unless its load balancer found it unhealthy.
+        healthy_primary = [t for t in primary_tasks if self._healthy(t, service)]
+        serving_old = [t for t in old_tasks if t.last_status == "RUNNING" and not self._known_unhealthy(t)]
+        spare = len(healthy_primary) + len(serving_old) - minimum_healthy
+        for task in sorted(old_tasks, key=lambda t: (t in serving_old, t.created_at)):
+            if task not in serving_old or spare > 0:
+                if task in serving_old:
                     spare -= 1
                 self._scale_in(task, service, f"Scaling activity initiated by (deployment {primary['id']})")
                 stopped.append(task)
@@ -707,28 +814,46 @@ class EcsAgent(GapFiller):
             stopped += extra
         if stopped:
             self._event(service, f"(service {service.name}) has stopped {len(stopped)} running tasks: " + " ".join(f"(task {t.id})" for t in stopped) + ".")
-        self._update_counts(service, active, stopped)
+        self._update_counts(service, mine, active, stopped)
+        self._circuit_breaker(service, configuration, desired)
         for deployment in list(service.deployments[1:]):
             if not any(t.started_by == deployment["id"] and t.desired_status == "RUNNING" for t in active if t not in stopped):
                 service.deployments.remove(deployment)
-        steady = len(service.deployments) == 1 and len(running_primary) == desired and len(primary_tasks) == desired
-        if steady and primary["rolloutState"] != "COMPLETED":
+        steady = len(service.deployments) == 1 and len(healthy_primary) == desired and len(primary_tasks) == desired
+        if steady and primary["rolloutState"] == "IN_PROGRESS":
             primary["rolloutState"] = "COMPLETED"
             primary["rolloutStateReason"] = f"ECS deployment {primary['id']} completed."
+            service.ecslab_last_completed = primary["taskDefinition"]
             self._event(service, f"(service {service.name}) (deployment {primary['id']}) deployment completed.")
         if steady and not self._steady.get(service.arn):
             self._event(service, f"(service {service.name}) has reached a steady state.")
         self._steady[service.arn] = steady
 
-    def _update_counts(self, service: Any, active: list[Any], stopped: list[Any]) -> None:
+    def _circuit_breaker(self, service: Any, configuration: dict[str, Any], desired: int) -> None:
+        """ECS's deployment circuit breaker: too many failed tasks fail the rollout, and may roll back."""
+        breaker = configuration.get("deploymentCircuitBreaker") or {}
+        primary = service.deployments[0]
+        if not breaker.get("enable") or primary["rolloutState"] != "IN_PROGRESS":
+            return
+        threshold = min(max(3, math.ceil(desired * 0.5)), 200)
+        if primary["failedTasks"] < threshold:
+            return
+        primary["rolloutState"] = "FAILED"
+        primary["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
+        self._event(service, f"(service {service.name}) (deployment {primary['id']}) deployment failed: tasks failed to start.")
+        previous = getattr(service, "ecslab_last_completed", None)
+        if breaker.get("rollback") and previous and previous != primary["taskDefinition"]:
+            service.task_definition = previous
+            self.new_deployment(service)
+            self._event(service, f"(service {service.name}) rolling back to {previous.split('/')[-1]} (deployment {service.deployments[0]['id']}).")
+
+    def _update_counts(self, service: Any, mine: list[Any], active: list[Any], stopped: list[Any]) -> None:
         still = [t for t in active if t not in stopped]
         service.running_count = sum(t.last_status == "RUNNING" for t in still)
         service.pending_count = sum(t.last_status in PENDING_STATES for t in still)
         now = _now()
         for deployment in service.deployments:
-            deployment["failedTasks"] = sum(
-                t.started_by == deployment["id"] and t.stop_code in ("TaskFailedToStart", "EssentialContainerExited") for t in active + stopped
-            ) + deployment.get("ecslab_failed_earlier", 0)
+            deployment["failedTasks"] = sum(t.started_by == deployment["id"] and _failed(t) for t in mine)
             own = [t for t in still if t.started_by == deployment["id"]]
             counts = (sum(t.last_status == "RUNNING" for t in own), sum(t.last_status in PENDING_STATES for t in own))
             desired = service.desired_count if deployment["status"] == "PRIMARY" else len(own)
@@ -796,6 +921,11 @@ class EcsAgent(GapFiller):
 
         service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": _now(), "message": message})
         del service.events[100:]
+
+
+def _failed(task: Any) -> bool:
+    """Whether a task counts as failed for back-off and the circuit breaker."""
+    return task.stop_code in ("TaskFailedToStart", "EssentialContainerExited") or bool(getattr(task, "ecslab_failed", False))
 
 
 def placement_failure(instance: Any, needs: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ that moves what they touch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 
@@ -25,6 +25,7 @@ class FillerContext:
     config: Any  # ecslab.config.LabConfig
     docker: Any | None  # docker.DockerClient, or None when no engine answers
     registry_url: str | None = None  # the registry itself, behind the lab's ECR front
+    fillers: dict[str, GapFiller] = field(default_factory=dict)  # every filler by name, for those that work together
 
 
 class GapFiller:
@@ -51,6 +52,10 @@ class GapFiller:
     def control(self, method: str, path: str) -> dict[str, Any] | None:
         """Answer a control-API request meant for this filler, or ``None``."""
         return None
+
+    def status(self) -> dict[str, Any]:
+        """Extra keys for ``ecslab status --json`` (e.g. the load balancers' listener URLs)."""
+        return {}
 
 
 class PinTaskTransitions(GapFiller):
@@ -82,5 +87,6 @@ def all_fillers() -> list[type[GapFiller]]:
     """Every filler the lab runs, in start order."""
     from ecslab.lab.ecr_plane import EcrDataPlane
     from ecslab.lab.ecs_agent import EcsAgent
+    from ecslab.lab.elb import LoadBalancing
 
-    return [PinTaskTransitions, EcrDataPlane, EcsAgent]
+    return [PinTaskTransitions, EcrDataPlane, LoadBalancing, EcsAgent]

@@ -66,6 +66,7 @@ class LabStatus:
             "control_url": self.config.control_url,
             "docker": None if self.docker is None else {"ok": self.docker.ok, "version": self.docker.version, "fix": self.docker.fix},
             "fillers": self.process.get("fillers", []),
+            "load_balancers": self.process.get("load_balancers", []),
             "containers": self.containers,
         }
 
@@ -204,7 +205,7 @@ def lab_containers(config: LabConfig, client: Any | None = None) -> list[Any]:
             client = engine.docker_client(timeout=10)
         except engine.EngineError:
             return []
-    return list(client.containers.list(all=True, filters={"label": f"{LAB_LABEL}={config.home}"}))
+    return list(client.containers.list(all=True, filters={"label": f"{LAB_LABEL}={config.home}"}, ignore_removed=True))
 
 
 def remove_lab_containers(config: LabConfig, client: Any | None = None) -> int:

@@ -121,7 +121,7 @@ class LabProcess:
             client.ping()
         except Exception:
             client = None
-        return FillerContext(config=self.config, docker=client, registry_url=self.registry.url)
+        return FillerContext(config=self.config, docker=client, registry_url=self.registry.url, fillers={f.name: f for f in self.fillers})
 
     def status(self) -> dict[str, Any]:
         return {
@@ -137,7 +137,7 @@ class LabProcess:
                 "backend_url": self.registry.url,
             },
             "fillers": [filler.describe() for filler in self.fillers],
-        }
+        } | {key: value for filler in self.fillers for key, value in filler.status().items()}
 
     def _write_state(self) -> None:
         state = {"pid": os.getpid(), "registry_pid": self.registry.pid, "config": json.loads(self.config.to_json())}
