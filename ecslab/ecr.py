@@ -281,30 +281,43 @@ def push_image(docker: Any, image: str, repository_uri: str, tag: str, login: Re
 PUSH_FATES = (("uploaded", "#ff9900"), ("mounted from another repository", "#7aa6d6"), ("already there", "#1b7f3b"))
 
 
-def plot_pushes(pushes: dict[str, PushResult], ax: Any | None = None) -> Any:
+def layer_sizes(ecr: Any, repository: str, digest: str, image: Any) -> dict[str, int]:
+    """Compressed size of each layer of a pushed image, keyed as ``docker push`` names layers.
+
+    ``docker push`` names a layer by the first 12 hex digits of its *diff ID* (the digest
+    of the uncompressed layer, ``image.attrs["RootFS"]["Layers"]``); the manifest ECR
+    keeps (``batch_get_image``) lists the same layers, in the same order, compressed.
+    """
+    manifest = json.loads(ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageDigest": digest}])["images"][0]["imageManifest"])
+    diff_ids = image.attrs["RootFS"]["Layers"]
+    return {diff_id.removeprefix("sha256:")[:12]: int(layer["size"]) for diff_id, layer in zip(diff_ids, manifest["layers"], strict=True)}
+
+
+def plot_pushes(pushes: dict[str, PushResult], sizes: dict[str, int] | None = None, ax: Any | None = None) -> Any:
     """Notebook 03: one bar per push, its layers split by fate (uploaded, mounted, already there), with its time.
 
-    Only layers that are not in the repository yet travel over the network: the chart
+    With ``sizes`` (:func:`layer_sizes`, layer to compressed bytes) the bars are megabytes,
+    else layer counts. Only layers the repository lacks travel over the network: the chart
     shows why the first push of an image is slow and the next ones are not.
     """
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.55 * len(pushes) + 1.2))
+        _, ax = plt.subplots(figsize=(8, 0.55 * len(pushes) + 1.6))
     labels = list(pushes)
     left = [0.0] * len(labels)
     for fate, colour in PUSH_FATES:
-        counts = [float(len(push.fates()[fate])) for push in pushes.values()]
-        ax.barh(range(len(labels)), counts, left=left, color=colour, label=fate)
-        left = [a + b for a, b in zip(left, counts, strict=True)]
+        amounts = [sum(sizes.get(layer, 0) / 1e6 if sizes is not None else 1.0 for layer in push.fates()[fate]) for push in pushes.values()]
+        ax.barh(range(len(labels)), amounts, left=left, color=colour, label=fate)
+        left = [a + b for a, b in zip(left, amounts, strict=True)]
     for index, push in enumerate(pushes.values()):
-        ax.text(left[index] + 0.05, index, f" {push.seconds:.1f} s", va="center", fontsize=8)
+        ax.text(left[index], index, f"  {push.seconds:.1f} s", va="center", fontsize=8)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlim(0, max(left + [1.0]) * 1.3)
-    ax.set_xlabel("layers of the image")
-    ax.set_title("What each push sent: only layers the repository lacks are uploaded", fontsize=10)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlim(0, max(left + [1.0]) * 1.2)
+    ax.set_xlabel("megabytes of layers (compressed)" if sizes is not None else "layers of the image")
+    ax.set_title("What each push did with the image's layers, and how long it took", fontsize=10)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3, fontsize=8, frameon=False)
     return ax
 
 

@@ -270,11 +270,16 @@ ecr_tools.plot_repository(REPOSITORY, ecr_tools.image_records(lab.ecr, REPOSITOR
 plt.show()
 
 # %% [markdown]
-# What each push sent, and how long it took (the first bar is the cold push of section 5):
+# What did each push do with the image's 120 MB? ECR's manifest gives each layer's compressed
+# size. A layer is *uploaded* only when no repository of the registry has it; *mounted* when
+# another repository of the same registry has it (the registry links it, nothing travels); and
+# skipped when this repository has it already. The first bar depends on what your registry
+# held before: on a fresh lab, all of it is uploaded.
 
 # %%
+sizes = ecr_tools.layer_sizes(lab.ecr, REPOSITORY, push_v2.digest, v2.image)
 pushes = {"v1 → latest (first push)": push_v1, "v2 → latest": push_v2, "v2 → v2 (new tag)": push_v2_tag}
-ecr_tools.plot_pushes(pushes)
+ecr_tools.plot_pushes(pushes, sizes)
 plt.show()
 
 # %% [markdown]
@@ -325,7 +330,7 @@ prod_images = lab.ecr.describe_images(repositoryName=PROD_REPOSITORY)["imageDeta
 for version in ("v3", "v4"):
     time.sleep(1.1)  # push times are kept to the second: keep "newer" well defined
     images.build_sample_app(f"aws-node-demo:{version}", version=version, client=lab.docker, config=lab.config, show_progress=False)
-    pushes[f"{version} → {version}"] = ecr_tools.push_image(lab.docker, f"aws-node-demo:{version}", repo_uri, version, login, show_progress=False)
+    ecr_tools.push_image(lab.docker, f"aws-node-demo:{version}", repo_uri, version, login, show_progress=False)
 records = ecr_tools.image_records(lab.ecr, REPOSITORY)
 [record.tags or ["(untagged)"] for record in records]
 
