@@ -74,7 +74,7 @@ v2 = images.build_sample_app("aws-node-demo:v2", version="v2", client=lab.docker
 #
 # ```
 # 123456789012.dkr.ecr.ap-south-1.amazonaws.com / aws-node-demo : latest
-# └── registry: ACCOUNT.dkr.ecr.REGION ──────┘   └ repository ┘  └ tag ┘
+# └─────────────── registry ──────────────────┘   └─repository┘   └tag─┘
 # ```
 #
 # Type in the boxes: the URI is rebuilt as you type, and ECR's naming rules are checked
