@@ -184,9 +184,25 @@ def task_url(task: dict[str, Any], container_port: int = 8080) -> str:
 
 
 def call_task(task: dict[str, Any], path: str = "/", container_port: int = 8080, timeout: float = 5) -> dict[str, Any]:
-    """GET ``path`` from a task's published port and decode the JSON answer."""
-    with urllib.request.urlopen(task_url(task, container_port) + path, timeout=timeout) as response:
-        return dict(json.loads(response.read()))
+    """GET ``path`` from a task's published port and decode the JSON answer.
+
+    RUNNING means the container has started, not that the app in it listens yet: a
+    refused or reset connection is tried again until ``timeout`` seconds have passed."""
+    import urllib.error
+
+    url = task_url(task, container_port) + path
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                return dict(json.loads(response.read()))
+        except urllib.error.HTTPError:
+            raise
+        except (ConnectionError, urllib.error.URLError) as error:
+            reason = getattr(error, "reason", error)
+            if not isinstance(reason, ConnectionError) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def wait_for_steady_state(ecs: Any, cluster: str, service: str, timeout: float = 120, show_progress: bool = True) -> dict[str, Any]:
@@ -219,6 +235,48 @@ def kill_task_container(docker: Any, task_arn: str, signal: str = "SIGKILL") -> 
         raise ValueError(f"No running container belongs to task {task_arn.split('/')[-1]}.")
     containers[0].kill(signal=signal)
     return str(containers[0].name)
+
+
+def remove_cluster(lab: Any, cluster: str, timeout: float = 30) -> dict[str, int]:
+    """Delete a cluster and what runs in it: services (forced), tasks, container instances.
+
+    Waits until every task is STOPPED (ECS refuses to delete a cluster with active
+    services or tasks), deregisters the container instances and, in the lab, terminates
+    the simulated EC2 instances behind them. Returns how many of each it removed; a
+    cluster that does not exist is not an error. Notebook 04 and exercise 04's checks
+    start and end with it."""
+    ecs = lab.ecs
+    clusters = ecs.describe_clusters(clusters=[cluster])["clusters"]
+    removed = {"services": 0, "tasks": 0, "container instances": 0, "clusters": 0}
+    if not clusters or clusters[0]["status"] != "ACTIVE":
+        return removed
+    for arn in ecs.list_services(cluster=cluster)["serviceArns"]:
+        ecs.delete_service(cluster=cluster, service=arn, force=True)
+        removed["services"] += 1
+    for arn in ecs.list_tasks(cluster=cluster, desiredStatus="RUNNING")["taskArns"]:
+        ecs.stop_task(cluster=cluster, task=arn, reason="Cluster removed")
+        removed["tasks"] += 1
+    deadline = time.monotonic() + timeout
+    while True:
+        arns = ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]
+        described = [task for start in range(0, len(arns), 100) for task in ecs.describe_tasks(cluster=cluster, tasks=arns[start:start + 100])["tasks"]]
+        running = ecs.list_tasks(cluster=cluster, desiredStatus="RUNNING")["taskArns"]
+        if not running and all(task["lastStatus"] == "STOPPED" for task in described):
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Tasks of cluster {cluster} are still stopping after {timeout:.0f} s.")
+        time.sleep(0.2)
+    instance_arns = ecs.list_container_instances(cluster=cluster)["containerInstanceArns"]
+    if instance_arns:
+        instances = ecs.describe_container_instances(cluster=cluster, containerInstances=instance_arns)["containerInstances"]
+        for instance in instances:
+            ecs.deregister_container_instance(cluster=cluster, containerInstance=instance["containerInstanceArn"], force=True)
+        if lab.is_local:  # the simulated hosts of add_container_instances
+            lab.ec2.terminate_instances(InstanceIds=[instance["ec2InstanceId"] for instance in instances])
+        removed["container instances"] = len(instances)
+    ecs.delete_cluster(cluster=cluster)
+    removed["clusters"] = 1
+    return removed
 
 
 def agent_log(lab: Any, last: int = 15) -> list[str]:
@@ -313,7 +371,7 @@ def architecture_diagram(state: dict[str, Any], ax: Any | None = None) -> Any:
     width = max(sum(max(len(s["tasks"]), 1) for s in services) * 2.3, 7)
     if ax is None:
         _, ax = plt.subplots(figsize=(min(width, 14), 5))
-    ax.set_xlim(0, width)
+    ax.set_xlim(0, width + 0.2)
     ax.set_ylim(0, 6)
     ax.axis("off")
     _box(ax, width / 2 - 2, 5.0, 4, 0.8, f"ECS cluster {state['cluster']}", "", "#ffffff")
@@ -325,7 +383,8 @@ def architecture_diagram(state: dict[str, Any], ax: Any | None = None) -> Any:
         for index, task in enumerate(service["tasks"]):
             tx = x + index * 2.3
             colour = "#c8e6c9" if task["status"] == "RUNNING" else "#fff3cd"
-            _box(ax, tx, 1.9, 2.1, 1.1, f"task {task['id']}", f"{task['revision']}\n{task['status']}", colour)
+            image = task["image"].rsplit("/", 1)[-1]  # repository:tag, as in the notes' "Image: from ECR"
+            _box(ax, tx, 1.9, 2.1, 1.1, f"task {task['id']}", f"{task['revision']}\nimage {image}\n{task['status']}", colour)
             _arrow(ax, (x + span / 2, 3.6), (tx + 1.05, 3.0))
         _box(ax, x + 0.1, 0.3, span - 0.4, 0.9, "Fargate" if service["launch_type"] == "FARGATE" else "EC2 hosts", "containers on this machine's Docker engine (lab)", "#eeeeee")
         x += span
