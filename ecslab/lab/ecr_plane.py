@@ -311,7 +311,7 @@ class EcrDataPlane(GapFiller):
                 repository.images.append(image)
             elif tag is not None:
                 image.update_tag(tag)
-                image.image_pushed_at = int(time.time())
+            image.image_pushed_at = time.time()  # ECR keeps sub-second push times; moto keeps whole seconds
             if tag is not None:
                 for other in repository.images:
                     if other is not image and tag in other.image_tags:

@@ -85,8 +85,9 @@ class PinTaskTransitions(GapFiller):
 
 def all_fillers() -> list[type[GapFiller]]:
     """Every filler the lab runs, in start order."""
+    from ecslab.lab.autoscaling import AutoScaling
     from ecslab.lab.ecr_plane import EcrDataPlane
     from ecslab.lab.ecs_agent import EcsAgent
     from ecslab.lab.elb import LoadBalancing
 
-    return [PinTaskTransitions, EcrDataPlane, LoadBalancing, EcsAgent]
+    return [PinTaskTransitions, EcrDataPlane, LoadBalancing, EcsAgent, AutoScaling]
