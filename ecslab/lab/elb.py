@@ -219,6 +219,19 @@ class LoadBalancing(GapFiller):
 
         self._patch(FakeTargetGroup, "health_for", health_for)
 
+        backend_class = type(self.backend())
+        create_listener = backend_class.create_listener
+
+        def create_listener_once_per_port(backend: Any, load_balancer_arn: str, protocol: str, port: str, *args: Any, **kwargs: Any) -> Any:
+            from moto.elbv2.exceptions import DuplicateListenerError
+
+            balancer = backend.load_balancers.get(load_balancer_arn)
+            if balancer is not None and any(str(listener.port) == str(port) for listener in balancer.listeners.values()):
+                raise DuplicateListenerError()  # moto compares the port with listener ARNs and never finds one
+            return create_listener(backend, load_balancer_arn, protocol, port, *args, **kwargs)
+
+        self._patch(backend_class, "create_listener", create_listener_once_per_port)
+
         describe_target_health = type(self.backend()).describe_target_health
 
         def describe_with_draining(backend: Any, target_group_arn: str, targets: list[dict[str, Any]]) -> Any:

@@ -1,0 +1,213 @@
+"""The lab's ALB and service autoscaling, through plain boto3 and real HTTP.
+
+One private lab for the module, the sample app pushed once; each test builds its
+own load balancer so their traffic never mixes.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from ecslab import ecr as ecr_tools
+from ecslab import ecs as ecs_tools
+from ecslab import elb as elb_tools
+from ecslab.config import LabConfig
+from ecslab.engine import docker_client
+
+
+class Clients:
+    def __init__(self, config: LabConfig) -> None:
+        arguments = {"endpoint_url": config.endpoint_url, "region_name": config.region, "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+        self.config = config
+        self.is_local = True
+        self.ecs = boto3.client("ecs", **arguments)
+        self.ecr = boto3.client("ecr", **arguments)
+        self.ec2 = boto3.client("ec2", **arguments)
+        self.elbv2 = boto3.client("elbv2", **arguments)
+        self.autoscaling = boto3.client("application-autoscaling", **arguments)
+        self.docker = docker_client()
+
+
+@pytest.fixture(scope="module")
+def lab(running_isolated_lab: LabConfig) -> Clients:
+    return Clients(running_isolated_lab)
+
+
+@pytest.fixture(scope="module")
+def image(lab: Clients) -> str:
+    from ecslab.images import build_sample_app
+
+    build_sample_app(tag="ecslab-sample:v1", show_progress=False)
+    uri = lab.ecr.create_repository(repositoryName="elb-test")["repository"]["repositoryUri"]
+    ecr_tools.push_image(lab.docker, "ecslab-sample:v1", uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=False)
+    return f"{uri}:v1"
+
+
+@pytest.fixture
+def stack(lab: Clients, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """A cluster, an ALB, an ip target group (health /health every 5 s) and an HTTP listener."""
+    name = request.node.name.replace("_", "-")[5:30].strip("-")
+    subnets = [s["SubnetId"] for s in lab.ec2.describe_subnets()["Subnets"]][:2]
+    vpc = lab.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    lab.ecs.create_cluster(clusterName=name)
+    balancer = lab.elbv2.create_load_balancer(Name=name, Subnets=subnets, Type="application")["LoadBalancers"][0]
+    group = lab.elbv2.create_target_group(
+        Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", HealthCheckPath=getattr(request, "param", "/health"),
+        HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2, UnhealthyThresholdCount=2,
+    )["TargetGroups"][0]
+    lab.elbv2.modify_target_group_attributes(TargetGroupArn=group["TargetGroupArn"], Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}])
+    listener = lab.elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                                         DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])["Listeners"][0]
+    yield {"cluster": name, "subnets": ",".join(subnets), "lb": balancer["LoadBalancerArn"], "tg": group["TargetGroupArn"], "listener": listener["ListenerArn"]}
+    for arn in lab.ecs.list_services(cluster=name)["serviceArns"]:
+        lab.ecs.delete_service(cluster=name, service=arn, force=True)
+    deadline = time.monotonic() + 20
+    while lab.ecs.list_tasks(cluster=name)["taskArns"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    lab.elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])
+
+
+def service(lab: Clients, stack: dict[str, str], image: str, count: int = 3, name: str = "web", environment: dict[str, str] | None = None, **extra: Any) -> None:
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition(name, image, environment=environment))["taskDefinition"]["taskDefinitionArn"]
+    lab.ecs.create_service(
+        cluster=stack["cluster"], serviceName=name, taskDefinition=definition, desiredCount=count, launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": stack["subnets"].split(",")}},
+        loadBalancers=[{"targetGroupArn": stack["tg"], "containerName": "web", "containerPort": 8080}],
+        **extra,
+    )
+
+
+def in_service(lab: Clients, stack: dict[str, str]) -> None:
+    lab.elbv2.get_waiter("target_in_service").wait(TargetGroupArn=stack["tg"], WaiterConfig={"Delay": 1, "MaxAttempts": 40})
+
+
+def test_requests_reach_every_task_round_robin(lab: Clients, stack: dict[str, str], image: str) -> None:
+    # given
+    service(lab, stack, image, count=3)
+    url = elb_tools.listener_url(lab, stack["lb"])
+    # then: the listener is a real server on loopback, in ecslab status --json too
+    assert url.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(lab.config.control_url + "/status") as response:
+        balancers = json.loads(response.read())["load_balancers"]
+    assert [b["listeners"][0]["url"] for b in balancers if b["arn"] == stack["lb"]] == [url]
+    # before any target is healthy, the ALB answers 503
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(url + "/")
+    assert raised.value.code == 503
+    assert {row["state"] for row in elb_tools.target_health(lab.elbv2, stack["tg"])} <= {"initial"}
+    # when
+    in_service(lab, stack)
+    hosts = collections.Counter(json.loads(urllib.request.urlopen(url + "/").read())["hostname"] for _ in range(30))
+    # then
+    assert sorted(hosts.values()) == [10, 10, 10]
+    assert [row["state"] for row in elb_tools.target_health(lab.elbv2, stack["tg"])] == ["healthy"] * 3
+
+
+@pytest.mark.parametrize("stack", ["/missing"], indirect=True)
+def test_a_health_path_that_404s_makes_targets_unhealthy_with_aws_reason(lab: Clients, stack: dict[str, str], image: str) -> None:
+    service(lab, stack, image, count=1, healthCheckGracePeriodSeconds=120)
+    deadline = time.monotonic() + 30
+    rows: list[dict[str, str]] = []
+    while time.monotonic() < deadline:
+        rows = elb_tools.target_health(lab.elbv2, stack["tg"])
+        if rows and rows[0]["state"] == "unhealthy":
+            break
+        time.sleep(0.5)
+    assert rows[0]["state"] == "unhealthy" and rows[0]["reason"] == "Target.ResponseCodeMismatch"
+
+
+def test_rolling_update_under_load_has_zero_failed_requests(lab: Clients, stack: dict[str, str], image: str) -> None:
+    # given
+    service(lab, stack, image, count=3)
+    in_service(lab, stack)
+    url = elb_tools.listener_url(lab, stack["lb"])
+    second = lab.ecs.register_task_definition(**ecs_tools.task_definition("web", image, environment={"APP_VERSION": "v2"}))["taskDefinition"]["taskDefinitionArn"]
+    # when
+    with elb_tools.TrafficGenerator(url, rate=40, concurrency=4) as traffic:
+        time.sleep(1)
+        lab.ecs.update_service(cluster=stack["cluster"], service="web", taskDefinition=second)
+        time.sleep(1)
+        lab.ecs.get_waiter("services_stable").wait(cluster=stack["cluster"], services=["web"], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        time.sleep(1)
+    # then
+    summary = traffic.summary()
+    assert summary["failed"] == 0 and summary["requests"] > 300, summary
+    assert set(summary["by_version"]) == {"v1", "v2"}
+    assert traffic.responses[-1].version == "v2"
+    tasks = ecs_tools.service_tasks(lab.ecs, stack["cluster"], "web")
+    assert {ecs_tools.call_task(task)["version"] for task in tasks} == {"v2"} and len(tasks) == 3
+
+
+def test_a_broken_revision_is_rolled_back_by_the_circuit_breaker(lab: Clients, stack: dict[str, str], image: str) -> None:
+    service(lab, stack, image, count=2, deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}})
+    in_service(lab, stack)
+    lab.ecs.get_waiter("services_stable").wait(cluster=stack["cluster"], services=["web"], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    good = lab.ecs.describe_services(cluster=stack["cluster"], services=["web"])["services"][0]["taskDefinition"]
+    broken = ecs_tools.task_definition("web", image)
+    broken["containerDefinitions"][0]["command"] = ["python3", "-c", "raise SystemExit(3)"]
+    lab.ecs.update_service(cluster=stack["cluster"], service="web", taskDefinition=lab.ecs.register_task_definition(**broken)["taskDefinition"]["taskDefinitionArn"])
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        described = lab.ecs.describe_services(cluster=stack["cluster"], services=["web"])["services"][0]
+        primary = described["deployments"][0]
+        if primary["taskDefinition"] == good and primary["rolloutState"] == "COMPLETED" and len(described["deployments"]) == 1:
+            break
+        time.sleep(1)
+    messages = [event["message"] for event in described["events"]]
+    assert primary["taskDefinition"] == good and primary["rolloutState"] == "COMPLETED"
+    assert any("deployment failed: tasks failed to start" in message for message in messages)
+    assert any("rolling back" in message for message in messages)
+
+
+def test_bad_deployment_percentages_are_refused(lab: Clients, stack: dict[str, str], image: str) -> None:
+    with pytest.raises(ClientError) as raised:
+        service(lab, stack, image, count=2, deploymentConfiguration={"minimumHealthyPercent": 150, "maximumPercent": 200})
+    assert raised.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+def test_a_duplicate_listener_port_is_refused(lab: Clients, stack: dict[str, str]) -> None:
+    with pytest.raises(ClientError) as raised:
+        lab.elbv2.create_listener(LoadBalancerArn=stack["lb"], Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": stack["tg"]}])
+    assert raised.value.response["Error"]["Code"] == "DuplicateListener"
+
+
+def test_target_tracking_scales_out_under_cpu_load_and_records_activities(lab: Clients, stack: dict[str, str], image: str) -> None:
+    # given
+    service(lab, stack, image, count=1)
+    in_service(lab, stack)
+    resource = f"service/{stack['cluster']}/web"
+    lab.autoscaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=3)
+    lab.autoscaling.put_scaling_policy(
+        PolicyName="cpu50", ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={"TargetValue": 50.0, "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+                                                  "ScaleOutCooldown": 5, "ScaleInCooldown": 5},
+    )
+    url = elb_tools.listener_url(lab, stack["lb"])
+    # when: about one busy core of load on a 0.25 vCPU task
+    with elb_tools.TrafficGenerator(url, rate=12, concurrency=4, path="/work?ms=150"):
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            if lab.ecs.describe_services(cluster=stack["cluster"], services=["web"])["services"][0]["desiredCount"] > 1:
+                break
+            time.sleep(1)
+    # then
+    assert lab.ecs.describe_services(cluster=stack["cluster"], services=["web"])["services"][0]["desiredCount"] > 1
+    activities = lab.autoscaling.describe_scaling_activities(ServiceNamespace="ecs", ResourceId=resource)["ScalingActivities"]
+    assert activities and activities[0]["StatusCode"] == "Successful" and activities[0]["Description"].startswith("Setting desired count to ")
+
+
+def test_a_scaling_target_for_a_missing_service_is_refused(lab: Clients, stack: dict[str, str]) -> None:
+    with pytest.raises(ClientError) as raised:
+        lab.autoscaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/{stack['cluster']}/nope",
+                                                 ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=2)
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
