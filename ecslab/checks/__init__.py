@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["CheckFailed", "NotDone", "Passed", "expect", "run_student", "ex00", "ex03", "ex04"]
+__all__ = ["CheckFailed", "NotDone", "Passed", "expect", "run_student", "ex00", "ex03", "ex04", "ex05"]
 
 
 class CheckFailed(AssertionError):
@@ -70,3 +70,4 @@ from ecslab.checks import ex01  # noqa: E402, F401
 from ecslab.checks import ex02  # noqa: E402
 from ecslab.checks import ex03  # noqa: E402
 from ecslab.checks import ex04  # noqa: E402
+from ecslab.checks import ex05  # noqa: E402

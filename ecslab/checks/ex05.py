@@ -1,0 +1,362 @@
+"""Checks for exercises/05-deploy-to-ecs.ipynb: a Fargate service, its tasks' URLs, a rolling update.
+
+The exercise's setup cell calls :func:`prepare_image`, which pushes the sample app to the
+repository ``ex05-app`` as ``:v1``; every checker runs that image. Each checker works in
+a cluster of its own (``ex05-check-...``), deleted before the check (leftovers of an
+interrupted run) and after it, with its services and tasks; the notebook's Cleanup cell
+(:func:`clean_up`) deletes the repository.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ecslab import ecr as ecr_tools
+from ecslab import ecs as ecs_tools
+from ecslab import images
+from ecslab.checks import CheckFailed, Passed, expect, run_student
+
+EXERCISE_REPOSITORY = "ex05-app"
+DEPLOY_CLUSTER = "ex05-check-deploy"
+URLS_CLUSTER = "ex05-check-urls"
+ROLL_CLUSTER = "ex05-check-roll"
+SERVICE = "ex05-check-api"
+OTHER_SERVICE = "ex05-check-other"
+STEADY_TIMEOUT = 60.0
+
+
+# -- the image and the clean slate ---------------------------------------------------------
+
+
+def prepare_image(lab: Any, repository: str = EXERCISE_REPOSITORY, show_progress: bool = True) -> str:
+    """Setup of the exercise: build the sample app (v1) and push it to a fresh ``repository``; returns ``URI:v1``."""
+    _delete_repository(lab, repository)
+    local = f"{repository}:v1"
+    images.build_sample_app(local, version="v1", client=lab.docker, config=lab.config, show_progress=show_progress)
+    uri = str(lab.ecr.create_repository(repositoryName=repository)["repository"]["repositoryUri"])
+    ecr_tools.push_image(lab.docker, local, uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=show_progress)
+    return f"{uri}:v1"
+
+
+def exercise_image(lab: Any, repository: str = EXERCISE_REPOSITORY) -> str:
+    """The image the setup cell pushed (``URI:v1``); fails kindly when it is not there."""
+    try:
+        found = lab.ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": "v1"}])["imageDetails"]
+        uri = lab.ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]["repositoryUri"]
+    except ClientError:
+        found = []
+    if not found:
+        raise CheckFailed(
+            f"Exercise 5: the sample app is not in the repository {repository!r}. Run the setup cell at the top of the "
+            "notebook (it pushes the image every exercise deploys), then this check again."
+        )
+    return f"{uri}:v1"
+
+
+def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
+    """The exercise's Cleanup: every check cluster (with its services and tasks) and the repository."""
+    for cluster in (DEPLOY_CLUSTER, URLS_CLUSTER, ROLL_CLUSTER):
+        delete_cluster(lab, cluster)
+    _delete_repository(lab, repository)
+    images.remove_images([f"{repository}:v1"], client=lab.docker, config=lab.config)
+    remaining = [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository]
+    active = [c["clusterName"] for c in lab.ecs.describe_clusters(clusters=[DEPLOY_CLUSTER, URLS_CLUSTER, ROLL_CLUSTER])["clusters"] if c["status"] == "ACTIVE"]
+    return {"repositories left": remaining, "check clusters left": active}
+
+
+def _delete_repository(lab: Any, name: str) -> None:
+    """Delete the repository (with its images) and the local names that pointed into it."""
+    try:
+        uri = lab.ecr.describe_repositories(repositoryNames=[name])["repositories"][0]["repositoryUri"]
+    except lab.ecr.exceptions.RepositoryNotFoundException:
+        return
+    lab.ecr.delete_repository(repositoryName=name, force=True)
+    images.remove_images(ecr_tools.local_references(lab.docker, uri), client=lab.docker, config=lab.config)
+
+
+def delete_cluster(lab: Any, cluster: str) -> None:
+    """Delete ``cluster`` if it is ACTIVE: its services (force), its tasks (stopped and waited for), then the cluster.
+
+    The task definitions its services ran are deregistered too, so checks leave nothing ACTIVE.
+    """
+    described = lab.ecs.describe_clusters(clusters=[cluster])["clusters"]
+    if not described or described[0]["status"] != "ACTIVE":
+        return
+    tasks = lab.ecs.list_tasks(cluster=cluster)["taskArns"]
+    definitions = set()
+    service_arns = lab.ecs.list_services(cluster=cluster)["serviceArns"]
+    if service_arns:
+        for service in lab.ecs.describe_services(cluster=cluster, services=service_arns)["services"]:
+            definitions.add(service["taskDefinition"])
+            lab.ecs.delete_service(cluster=cluster, service=service["serviceArn"], force=True)
+    for task in tasks:  # tasks started with run_task belong to no service
+        lab.ecs.stop_task(cluster=cluster, task=task, reason="ecslab exercise 05 check: cleanup")
+    stopping = lab.ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]  # e.g. scaled in, still stopping
+    if stopping:
+        tasks += [t["taskArn"] for t in lab.ecs.describe_tasks(cluster=cluster, tasks=stopping[:100])["tasks"] if t["lastStatus"] != "STOPPED"]
+    if tasks:
+        lab.ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=tasks[:100], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
+    lab.ecs.delete_cluster(cluster=cluster)
+    for definition in definitions:
+        try:
+            lab.ecs.deregister_task_definition(taskDefinition=definition)
+        except ClientError:
+            pass
+
+
+def _default_subnets(lab: Any) -> list[str]:
+    vpcs = lab.ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+    return [s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]]
+
+
+def _service_of_the_check(lab: Any, cluster: str, service: str, image: str, count: int, family: str, environment: dict[str, str] | None = None) -> str:
+    """What the checks of 5.2 and 5.3 start from: a Fargate service the checker makes itself; returns its task definition ARN."""
+    definition = ecs_tools.task_definition(family, image, environment=environment)
+    arn = str(lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"])
+    lab.ecs.create_service(
+        cluster=cluster,
+        serviceName=service,
+        taskDefinition=arn,
+        desiredCount=count,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": _default_subnets(lab), "assignPublicIp": "ENABLED"}},
+    )
+    return arn
+
+
+def _wait_steady(lab: Any, exercise: str, cluster: str, service: str, timeout: float = STEADY_TIMEOUT) -> float:
+    """Seconds until the service is steady; when it is not, say why in ECS's words (latest event, stopped tasks)."""
+    started = time.monotonic()
+    try:
+        ecs_tools.wait_for_steady_state(lab.ecs, cluster, service, timeout=timeout, show_progress=False)
+    except TimeoutError as error:
+        stopped = lab.ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="STOPPED")["taskArns"]
+        reasons = sorted({t.get("stoppedReason", "") for t in lab.ecs.describe_tasks(cluster=cluster, tasks=stopped[:20])["tasks"]}) if stopped else []
+        raise CheckFailed(
+            f"Exercise {exercise}: {error}"
+            + (f" Its stopped tasks say: {'; '.join(reasons)}." if reasons else "")
+            + (" A CannotPullContainerError means the image is not in the registry under that name: use the image_uri argument."
+               if any("CannotPullContainerError" in reason for reason in reasons) else "")
+        ) from None
+    return time.monotonic() - started
+
+
+def _answers(exercise: str, urls: list[str], patience: float = 10.0) -> list[dict[str, Any]]:
+    """GET / from each URL. A task is RUNNING once its container started; the app may need a moment more to listen."""
+    import json
+    import urllib.request
+
+    answers = []
+    for url in urls:
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/", timeout=5) as response:
+                    answers.append(dict(json.loads(response.read())))
+                break
+            except OSError as error:
+                if time.monotonic() > deadline:
+                    raise CheckFailed(f"Exercise {exercise}: {url} does not answer ({type(error).__name__}: {error}).") from None
+                time.sleep(0.2)
+            except ValueError as error:
+                raise CheckFailed(f"Exercise {exercise}: {url} answers, but not with the sample app's JSON ({error}).") from None
+    return answers
+
+
+def _task_urls(lab: Any, cluster: str, service: str) -> list[str]:
+    return sorted(ecs_tools.task_url(task) for task in ecs_tools.service_tasks(lab.ecs, cluster, service))
+
+
+# -- 5.1 -------------------------------------------------------------------------------------
+
+
+def check_deploy_service(
+    deploy_service: Callable[[Any, str, str, str], str],
+    lab: Any,
+    cluster: str = DEPLOY_CLUSTER,
+    service: str = SERVICE,
+    repository: str = EXERCISE_REPOSITORY,
+) -> Passed:
+    """5.1: ``deploy_service(lab, cluster, service, image_uri)`` creates the cluster and a 2-task Fargate service; returns the service ARN."""
+    image = exercise_image(lab, repository)
+    delete_cluster(lab, cluster)
+    try:
+        arn = run_student("5.1", deploy_service, lab, cluster, service, image)
+        clusters = lab.ecs.describe_clusters(clusters=[cluster])["clusters"]
+        expect(bool(clusters) and clusters[0]["status"] == "ACTIVE", "5.1", f"there is no ACTIVE cluster named {cluster!r}: create it with lab.ecs.create_cluster(clusterName=cluster).")
+        found = [s for s in lab.ecs.describe_services(cluster=cluster, services=[service])["services"] if s["status"] == "ACTIVE"]
+        expect(bool(found), "5.1", f"cluster {cluster!r} has no service named {service!r}: call create_service(cluster=cluster, serviceName=service, ...).")
+        described = found[0]
+        expect(isinstance(arn, str), "5.1", f"return the service's ARN as a string, not {type(arn).__name__}.")
+        kinds = {clusters[0]["clusterArn"]: "the cluster's ARN", described["taskDefinition"]: "the task definition's ARN"}
+        expect(
+            arn == described["serviceArn"],
+            "5.1",
+            f"you returned {arn!r}" + (f", {kinds[arn]}" if arn in kinds else "") + f"; return the service's ARN, {described['serviceArn']!r} "
+            "(create_service's response['service']['serviceArn']).",
+        )
+        expect(described.get("launchType") == "FARGATE", "5.1", f"the service's launch type is {described.get('launchType')!r}: pass launchType='FARGATE' to create_service (no EC2 hosts in this cluster).")
+        expect(described["desiredCount"] == 2, "5.1", f"the service asks for {described['desiredCount']} task(s); pass desiredCount=2.")
+        subnets = described.get("networkConfiguration", {}).get("awsvpcConfiguration", {}).get("subnets", [])
+        expect(
+            bool(subnets),
+            "5.1",
+            "the service has no networkConfiguration: a Fargate task gets its own network interface, so AWS needs "
+            "networkConfiguration={'awsvpcConfiguration': {'subnets': [...]}} with subnets of the default VPC (describe_subnets).",
+        )
+        default_subnets = set(_default_subnets(lab))
+        expect(set(subnets) <= default_subnets, "5.1", f"subnets {sorted(set(subnets) - default_subnets)} are not in the default VPC; filter describe_subnets by the VpcId of describe_vpcs(Filters=[{{'Name': 'isDefault', 'Values': ['true']}}]).")
+        definition = lab.ecs.describe_task_definition(taskDefinition=described["taskDefinition"])["taskDefinition"]
+        container = definition["containerDefinitions"][0]
+        expect(container.get("image") == image, "5.1", f"the task definition runs {container.get('image')!r}; use the image_uri argument, {image!r} (the image the setup cell pushed).")
+        expect("FARGATE" in definition.get("requiresCompatibilities", []), "5.1", "register the task definition with requiresCompatibilities=['FARGATE'] (and networkMode='awsvpc', cpu='256', memory='512').")
+        ports = [m.get("containerPort") for c in definition["containerDefinitions"] for m in c.get("portMappings", [])]
+        expect(8080 in ports, "5.1", f"the sample app listens on port 8080, but the task definition maps {ports or 'no port'}: add portMappings=[{{'containerPort': 8080}}] to the container.")
+        seconds = _wait_steady(lab, "5.1", cluster, service)
+        urls = _task_urls(lab, cluster, service)
+        answers = _answers("5.1", urls)
+        hostnames = {answer.get("hostname") for answer in answers}
+        expect(len(hostnames) == 2, "5.1", f"2 tasks should answer from 2 containers; the answers came from {len(hostnames)} hostname(s).")
+        return Passed("5.1", f"{service} runs 2 Fargate tasks of {image}, steady {seconds:.1f} s after your function returned; both answered over 127.0.0.1 from different containers.")
+    finally:
+        delete_cluster(lab, cluster)
+
+
+# -- 5.2 -------------------------------------------------------------------------------------
+
+
+def _normalise(url: str) -> str:
+    parts = urllib.parse.urlsplit(url.strip())
+    host = "127.0.0.1" if parts.hostname in ("localhost", "127.0.0.1") else (parts.hostname or "")
+    return f"{parts.scheme}://{host}:{parts.port}" if parts.port else url.strip().rstrip("/")
+
+
+def check_task_urls(
+    task_urls: Callable[[Any, str, str], list[str]],
+    lab: Any,
+    cluster: str = URLS_CLUSTER,
+    service: str = SERVICE,
+    repository: str = EXERCISE_REPOSITORY,
+) -> Passed:
+    """5.2: ``task_urls(lab, cluster, service)`` returns ``http://127.0.0.1:PORT`` for each of the service's running tasks."""
+    image = exercise_image(lab, repository)
+    delete_cluster(lab, cluster)
+    try:
+        lab.ecs.create_cluster(clusterName=cluster)
+        _service_of_the_check(lab, cluster, service, image, 2, family=cluster)
+        _service_of_the_check(lab, cluster, OTHER_SERVICE, image, 1, family=cluster)
+        _wait_steady(lab, "5.2", cluster, service)
+        _wait_steady(lab, "5.2", cluster, OTHER_SERVICE)
+        urls = run_student("5.2", task_urls, lab, cluster, service)
+        expect(isinstance(urls, list | tuple) and all(isinstance(u, str) for u in urls), "5.2", f"return a list of URL strings, not {urls!r}.")
+        expected = _task_urls(lab, cluster, service)
+        others = _task_urls(lab, cluster, OTHER_SERVICE)
+        given = [_normalise(url) for url in urls]
+        expect(not any(u.startswith("arn:") for u in given), "5.2", "you returned task ARNs; return where each task answers: 'http://127.0.0.1:' + str(hostPort) from its networkBindings.")
+        expect(
+            not any(u.endswith(":8080") for u in given),
+            "5.2",
+            "port 8080 is the containerPort, inside each container; the task publishes it on 127.0.0.1 at another port, "
+            "networkBindings[...]['hostPort']. Use that.",
+        )
+        expect(
+            not set(given) & set(others),
+            "5.2",
+            f"your list includes the task of another service in the same cluster ({OTHER_SERVICE}): pass serviceName=service to list_tasks.",
+        )
+        expect(
+            len(set(given)) >= len(expected),
+            "5.2",
+            f"you returned {len(set(given))} URL(s); the service runs {len(expected)} tasks: describe every ARN list_tasks returns (describe_tasks takes a list).",
+        )
+        expect(sorted(set(given)) == expected, "5.2", f"expected {expected} (from describe_tasks networkBindings), got {list(urls)}.")
+        answers = _answers("5.2", expected)
+        expect(len({a.get("hostname") for a in answers}) == len(expected), "5.2", "each URL should reach a different container.")
+        return Passed("5.2", f"{len(expected)} URLs, one per running task of {service}, and only those; each answered ({', '.join(a['version'] for a in answers)}).")
+    finally:
+        delete_cluster(lab, cluster)
+
+
+# -- 5.3 -------------------------------------------------------------------------------------
+
+
+def check_roll_to_v2(
+    roll_to_v2: Callable[[Any, str, str], str],
+    lab: Any,
+    cluster: str = ROLL_CLUSTER,
+    service: str = SERVICE,
+    repository: str = EXERCISE_REPOSITORY,
+) -> Passed:
+    """5.3: ``roll_to_v2(lab, cluster, service)`` rolls the service to a revision with APP_VERSION=v2 and returns when only v2 answers."""
+    image = exercise_image(lab, repository)
+    delete_cluster(lab, cluster)
+    try:
+        lab.ecs.create_cluster(clusterName=cluster)
+        old_arn = _service_of_the_check(lab, cluster, service, image, 2, family=cluster)
+        _wait_steady(lab, "5.3", cluster, service)
+        old = lab.ecs.describe_task_definition(taskDefinition=old_arn)["taskDefinition"]
+        started = time.monotonic()
+        new_arn = run_student("5.3", roll_to_v2, lab, cluster, service)
+        seconds = time.monotonic() - started
+        described = lab.ecs.describe_services(cluster=cluster, services=[service])["services"][0]  # as it is when the function returned
+        expect(
+            isinstance(new_arn, str) and ":task-definition/" in new_arn,
+            "5.3",
+            f"return the new task definition's ARN (register_task_definition's response['taskDefinition']['taskDefinitionArn']), not {new_arn!r}.",
+        )
+        expect(new_arn != old_arn, "5.3", "you returned the service's current task definition; register a new revision and return its ARN.")
+        try:
+            new = lab.ecs.describe_task_definition(taskDefinition=new_arn)["taskDefinition"]
+        except ClientError as error:
+            raise CheckFailed(f"Exercise 5.3: ECS does not know {new_arn!r}: {error}") from None
+        expect(
+            new["family"] == old["family"],
+            "5.3",
+            f"you registered family {new['family']!r}; register the new revision in the service's family, {old['family']!r}, so it becomes that family's next revision.",
+        )
+        container, old_container = new["containerDefinitions"][0], old["containerDefinitions"][0]
+        environment = {item["name"]: item["value"] for item in container.get("environment", [])}
+        expect(
+            environment.get("APP_VERSION") == "v2",
+            "5.3",
+            f"the new revision's container environment is {environment or 'empty'}; add {{'name': 'APP_VERSION', 'value': 'v2'}} to containerDefinitions[0]['environment'].",
+        )
+        expect(
+            container.get("image") == old_container.get("image"),
+            "5.3",
+            f"keep the image ({old_container.get('image')}): here v2 is a setting the app reads (APP_VERSION), not a new image; you changed it to {container.get('image')!r}.",
+        )
+        expect(
+            container.get("portMappings") and container["portMappings"][0].get("containerPort") == 8080,
+            "5.3",
+            "the new revision lost the port mapping to 8080: copy containerDefinitions from the current revision and change only the environment.",
+        )
+        expect(
+            (new.get("cpu"), new.get("memory"), new.get("networkMode")) == (old.get("cpu"), old.get("memory"), old.get("networkMode")),
+            "5.3",
+            f"keep cpu, memory and networkMode as they were ({old.get('cpu')}, {old.get('memory')}, {old.get('networkMode')}); you registered "
+            f"{new.get('cpu')}, {new.get('memory')}, {new.get('networkMode')}.",
+        )
+        expect(
+            described["taskDefinition"] == new_arn,
+            "5.3",
+            f"the service still runs {described['taskDefinition'].split('/')[-1]}; call update_service(cluster=cluster, service=service, taskDefinition=<the new ARN>).",
+        )
+        deployments = [(d["status"], d.get("rolloutState")) for d in described["deployments"]]
+        expect(
+            len(deployments) == 1 and described["runningCount"] == described["desiredCount"],
+            "5.3",
+            f"when your function returned, the service had deployments {deployments} and {described['runningCount']}/{described['desiredCount']} tasks running: "
+            "the rollout was not finished. Wait before returning: lab.ecs.get_waiter('services_stable').wait(cluster=cluster, services=[service], "
+            "WaiterConfig={'Delay': 1}) or ecslab.ecs.wait_for_steady_state(lab.ecs, cluster, service).",
+        )
+        versions = sorted(answer.get("version", "?") for answer in _answers("5.3", _task_urls(lab, cluster, service)))
+        expect(versions == ["v2", "v2"], "5.3", f"the running tasks answer {versions}; only v2 should answer.")
+        return Passed("5.3", f"rolled to a new revision of {old['family']} in {seconds:.1f} s; one PRIMARY deployment ({deployments[0][1]}); both tasks answer v2.")
+    finally:
+        delete_cluster(lab, cluster)
