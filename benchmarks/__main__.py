@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import lab_cold_start, notebooks
+from benchmarks import ecs_and_alb, lab_cold_start, notebooks
 
 
 def main() -> int:
@@ -15,6 +15,8 @@ def main() -> int:
     status = lab_cold_start.main([])
     print()
     status |= notebooks.main([])
+    print()
+    status |= ecs_and_alb.main([])
     return status
 
 
