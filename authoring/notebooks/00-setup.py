@@ -82,8 +82,12 @@ problems
 cluster_arn = lab.ecs.create_cluster(clusterName="hello-lab")["cluster"]["clusterArn"]
 cluster_arn
 
+# %% [markdown]
+# `list_clusters` returns every cluster in the account and region; other notebooks may have made
+# some, so look for yours:
+
 # %%
-lab.ecs.list_clusters()["clusterArns"]
+[arn for arn in lab.ecs.list_clusters()["clusterArns"] if arn.endswith("/hello-lab")]
 
 # %%
 lab.ecs.delete_cluster(cluster="hello-lab")["cluster"]["status"]
