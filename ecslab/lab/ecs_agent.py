@@ -487,12 +487,23 @@ class EcsAgent(GapFiller):
                 return
         task.pull_stopped_at = _now()
         self.note(task, f"pulled in {(task.pull_stopped_at - task.pull_started_at).total_seconds():.2f} s; starting {len(task.containers)} container(s)")
+        logs: dict[str, tuple[str, str]] = {}
+        cloudwatch = self.context.fillers.get("CloudWatch") if self.context else None
+        for container in task.containers:
+            prepared = cloudwatch.prepare_logs(task, container.definition) if cloudwatch is not None else None  # type: ignore[attr-defined]
+            if isinstance(prepared, str):
+                self._fail(task, "TaskFailedToStart", prepared, container)
+                return
+            if prepared is not None:
+                logs[container.name] = prepared
         started = []
         for index, container in enumerate(task.containers):
             if task.desired_status == "STOPPED":
                 break
             try:
                 started.append(self._run_container(task, definition, container, index))
+                if container.name in logs and cloudwatch is not None:
+                    cloudwatch.ship_logs(started[-1], *logs[container.name])  # type: ignore[attr-defined]
             except Exception as error:
                 message = getattr(error, "explanation", None) or str(error)
                 for running in started:

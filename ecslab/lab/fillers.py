@@ -89,5 +89,6 @@ def all_fillers() -> list[type[GapFiller]]:
     from ecslab.lab.ecr_plane import EcrDataPlane
     from ecslab.lab.ecs_agent import EcsAgent
     from ecslab.lab.elb import LoadBalancing
+    from ecslab.lab.monitoring import CloudWatch
 
-    return [PinTaskTransitions, EcrDataPlane, LoadBalancing, EcsAgent, AutoScaling]
+    return [PinTaskTransitions, EcrDataPlane, LoadBalancing, CloudWatch, EcsAgent, AutoScaling]

@@ -1,0 +1,129 @@
+"""CloudWatch in the lab: awslogs shipping, AWS/ECS metrics, alarms, through plain boto3."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from ecslab import ecr as ecr_tools
+from ecslab import ecs as ecs_tools
+from ecslab.config import LabConfig
+from ecslab.engine import docker_client
+
+
+class Clients:
+    def __init__(self, config: LabConfig) -> None:
+        arguments = {"endpoint_url": config.endpoint_url, "region_name": config.region, "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+        self.config = config
+        for name in ("ecs", "ecr", "ec2", "logs", "cloudwatch"):
+            setattr(self, name, boto3.client(name, **arguments))
+        self.docker = docker_client()
+
+
+@pytest.fixture(scope="module")
+def lab(running_isolated_lab: LabConfig) -> Clients:
+    return Clients(running_isolated_lab)
+
+
+@pytest.fixture(scope="module")
+def image(lab: Clients) -> str:
+    from ecslab.images import build_sample_app
+
+    build_sample_app(tag="ecslab-sample:v1", show_progress=False)
+    uri = lab.ecr.create_repository(repositoryName="monitoring-test")["repository"]["repositoryUri"]  # type: ignore[attr-defined]
+    ecr_tools.push_image(lab.docker, "ecslab-sample:v1", uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=False)  # type: ignore[attr-defined]
+    return f"{uri}:v1"
+
+
+@pytest.fixture
+def cluster(lab: Any, request: pytest.FixtureRequest) -> Iterator[str]:
+    name = request.node.name.replace("_", "-")[5:35].strip("-")
+    lab.ecs.create_cluster(clusterName=name)
+    yield name
+    for arn in lab.ecs.list_services(cluster=name)["serviceArns"]:
+        lab.ecs.delete_service(cluster=name, service=arn, force=True)
+
+
+def logged_service(lab: Any, cluster: str, image: str, group: str, create_group: bool = True, count: int = 1) -> None:
+    definition = ecs_tools.task_definition("logged", image)
+    definition["containerDefinitions"][0]["logConfiguration"] = {
+        "logDriver": "awslogs",
+        "options": {"awslogs-group": group, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs", "awslogs-create-group": str(create_group).lower()},
+    }
+    arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
+    subnets = [s["SubnetId"] for s in lab.ec2.describe_subnets()["Subnets"]][:1]
+    lab.ecs.create_service(cluster=cluster, serviceName="logged", taskDefinition=arn, desiredCount=count, launchType="FARGATE",
+                           networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}})
+
+
+def test_a_service_line_reaches_cloudwatch_logs_within_two_seconds(lab: Any, cluster: str, image: str) -> None:
+    # given
+    logged_service(lab, cluster, image, f"/ecs/{cluster}")
+    lab.ecs.get_waiter("services_stable").wait(cluster=cluster, services=["logged"], WaiterConfig={"Delay": 0.5, "MaxAttempts": 60})
+    task = ecs_tools.service_tasks(lab.ecs, cluster, "logged")[0]
+    stream = f"ecs/web/{task['taskArn'].split('/')[-1]}"
+    # when: the app logs one line per request
+    marker = f"/marker-{time.time_ns()}"
+    try:
+        urllib.request.urlopen(ecs_tools.task_url(task) + marker)
+    except Exception:
+        pass  # 404 is fine: the request line is logged anyway
+    sent = time.monotonic()
+    found = []
+    while time.monotonic() - sent < 2.0 and not found:
+        events = lab.logs.get_log_events(logGroupName=f"/ecs/{cluster}", logStreamName=stream)["events"]
+        found = [e for e in events if marker in e["message"]]
+        time.sleep(0.1)
+    # then
+    assert found, "the request line did not reach CloudWatch Logs within 2 s"
+    started = lab.logs.filter_log_events(logGroupName=f"/ecs/{cluster}", filterPattern="listening")["events"]
+    assert any("sample app v1 listening on port 8080" in e["message"] for e in started)
+
+
+def test_a_missing_log_group_without_create_group_stops_the_task(lab: Any, cluster: str, image: str) -> None:
+    logged_service(lab, cluster, image, "/ecs/does-not-exist", create_group=False)
+    deadline = time.monotonic() + 20
+    stopped: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not stopped:
+        stopped = ecs_tools.service_tasks(lab.ecs, cluster, "logged", desired_status="STOPPED")
+        time.sleep(0.3)
+    assert stopped and stopped[0]["stopCode"] == "TaskFailedToStart"
+    assert stopped[0]["stoppedReason"].startswith("ResourceInitializationError:") and "log group does not exist" in stopped[0]["stoppedReason"]
+
+
+def test_ecs_metrics_are_published_and_an_alarm_goes_to_alarm_under_load(lab: Any, cluster: str, image: str) -> None:
+    # given
+    logged_service(lab, cluster, image, f"/ecs/{cluster}")
+    lab.ecs.get_waiter("services_stable").wait(cluster=cluster, services=["logged"], WaiterConfig={"Delay": 0.5, "MaxAttempts": 60})
+    dimensions = [{"Name": "ClusterName", "Value": cluster}, {"Name": "ServiceName", "Value": "logged"}]
+    lab.cloudwatch.put_metric_alarm(AlarmName=f"{cluster}-cpu", Namespace="AWS/ECS", MetricName="CPUUtilization", Dimensions=dimensions,
+                                    Statistic="Average", Period=10, EvaluationPeriods=1, Threshold=20.0, ComparisonOperator="GreaterThanThreshold")
+    lab.cloudwatch.put_metric_alarm(AlarmName=f"{cluster}-nothing", Namespace="AWS/ECS", MetricName="CPUUtilization",
+                                    Dimensions=[{"Name": "ClusterName", "Value": "no-such-cluster"}],
+                                    Statistic="Average", Period=10, EvaluationPeriods=1, Threshold=20.0, ComparisonOperator="GreaterThanThreshold")
+    url = ecs_tools.task_url(ecs_tools.service_tasks(lab.ecs, cluster, "logged")[0])
+    # when: CPU load
+    from ecslab.elb import TrafficGenerator
+
+    with TrafficGenerator(url, rate=8, concurrency=4, path="/work?ms=200"):
+        deadline = time.monotonic() + 45
+        state = None
+        while time.monotonic() < deadline:
+            state = lab.cloudwatch.describe_alarms(AlarmNames=[f"{cluster}-cpu"])["MetricAlarms"][0]
+            if state["StateValue"] == "ALARM":
+                break
+            time.sleep(1)
+    # then
+    points = lab.cloudwatch.get_metric_statistics(Namespace="AWS/ECS", MetricName="CPUUtilization", Dimensions=dimensions,
+                                                  StartTime=datetime.now(UTC) - timedelta(minutes=5), EndTime=datetime.now(UTC),
+                                                  Period=60, Statistics=["Average", "Maximum"])["Datapoints"]
+    assert points and max(p["Maximum"] for p in points) > 20
+    assert state is not None and state["StateValue"] == "ALARM" and state["StateReason"].startswith("Threshold Crossed: 1 out of the last 1 datapoints")
+    nothing = lab.cloudwatch.describe_alarms(AlarmNames=[f"{cluster}-nothing"])["MetricAlarms"][0]
+    assert nothing["StateValue"] == "INSUFFICIENT_DATA"
