@@ -127,3 +127,6 @@ def test_ecs_metrics_are_published_and_an_alarm_goes_to_alarm_under_load(lab: An
     assert state is not None and state["StateValue"] == "ALARM" and state["StateReason"].startswith("Threshold Crossed: 1 out of the last 1 datapoints")
     nothing = lab.cloudwatch.describe_alarms(AlarmNames=[f"{cluster}-nothing"])["MetricAlarms"][0]
     assert nothing["StateValue"] == "INSUFFICIENT_DATA"
+    from ecslab.monitoring import alarm_history
+
+    assert alarm_history(lab.cloudwatch, f"{cluster}-cpu")[-1]["to"] == "ALARM"

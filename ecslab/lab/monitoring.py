@@ -21,7 +21,7 @@ the lab's own endpoint), so what it writes is exactly what ``get_log_events``,
 - **Alarms**: every ``PERIOD_SECONDS`` each metric alarm is evaluated (period,
   evaluation periods, datapoints to alarm, threshold, comparison, missing data
   treatment) and moved between OK, ALARM and INSUFFICIENT_DATA with a reason in
-  CloudWatch's words; ``describe_alarm_history`` shows the changes.
+  CloudWatch's words; ``describe_alarm_history`` (which moto lacks) shows the changes.
 
 Notebook 08 shows all of it.
 """
@@ -74,6 +74,28 @@ class CloudWatch(GapFiller):
 
     def start(self, context: FillerContext) -> None:
         self.context = context
+        from moto.cloudwatch.responses import CloudWatchResponse
+        from moto.core.responses import ActionResult
+
+        def describe_alarm_history(response: Any) -> Any:
+            """moto keeps each alarm's state changes but has no DescribeAlarmHistory; this is it."""
+            name = response._get_param("AlarmName")
+            kind = response._get_param("HistoryItemType")
+            alarms = [a for a in response.cloudwatch_backend.describe_alarms() if not name or a.name == name]
+            items = []
+            for alarm in alarms:
+                changes = list(alarm.history) + [(None, alarm.state_reason, alarm.state_reason_data, alarm.state_value, alarm.state_updated_timestamp)]
+                for old, new in zip(changes, changes[1:], strict=False):
+                    if kind and kind != "StateUpdate":
+                        continue
+                    data = {"version": "1.0", "oldState": {"stateValue": old[3], "stateReason": old[1]}, "newState": {"stateValue": new[3], "stateReason": new[1]}}
+                    items.append({"AlarmName": alarm.name, "AlarmType": "MetricAlarm", "Timestamp": new[4], "HistoryItemType": "StateUpdate",
+                                  "HistorySummary": f"Alarm updated from {old[3]} to {new[3]}", "HistoryData": json.dumps(data)})
+            items.sort(key=lambda item: item["Timestamp"], reverse=True)
+            return ActionResult({"AlarmHistoryItems": items})
+
+        self._original_history = CloudWatchResponse.__dict__.get("describe_alarm_history")
+        CloudWatchResponse.describe_alarm_history = describe_alarm_history  # type: ignore[attr-defined]
         self.thread = threading.Thread(target=self._loop, name="cloudwatch", daemon=True)
         self.thread.start()
 
@@ -81,6 +103,10 @@ class CloudWatch(GapFiller):
         self.stopping.set()
         if self.thread is not None:
             self.thread.join(timeout=5)
+        from moto.cloudwatch.responses import CloudWatchResponse
+
+        if getattr(self, "_original_history", None) is None and "describe_alarm_history" in CloudWatchResponse.__dict__:
+            delattr(CloudWatchResponse, "describe_alarm_history")
 
     def after_reset(self, context: FillerContext) -> None:
         self._request_marks.clear()

@@ -1,0 +1,144 @@
+"""CloudWatch from the learner's side: logs, metric charts, alarms, history.
+
+Notebook 08 introduces everything here; the lecture notes' monitoring table maps to
+it row by row: CloudWatch Logs (:func:`log_lines`, :func:`search_logs`), CloudWatch
+Metrics (:func:`metric_series`, :func:`plot_dashboard`, :func:`metric_widget`), the
+ECS console's task health and event history (:func:`service_history`), the ECR
+console's push history (:func:`push_history`). Every function takes the boto3 client
+it uses, so the same calls work against the lab and a real account.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+
+def awslogs_configuration(group: str, region: str, prefix: str = "ecs", create_group: bool = True) -> dict[str, Any]:
+    """A container definition's ``logConfiguration`` for the awslogs driver."""
+    return {
+        "logDriver": "awslogs",
+        "options": {"awslogs-group": group, "awslogs-region": region, "awslogs-stream-prefix": prefix, "awslogs-create-group": str(create_group).lower()},
+    }
+
+
+def log_lines(logs: Any, group: str, stream: str, last: int = 20) -> list[str]:
+    """The last lines of one log stream (``get_log_events``)."""
+    events = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=False, limit=last)["events"]
+    return [event["message"] for event in events]
+
+
+def search_logs(logs: Any, group: str, pattern: str, minutes: int = 60) -> list[dict[str, Any]]:
+    """``filter_log_events`` across all streams of a group: stream, time and message of each match."""
+    start = int((datetime.now(UTC) - timedelta(minutes=minutes)).timestamp() * 1000)
+    events = logs.filter_log_events(logGroupName=group, filterPattern=pattern, startTime=start)["events"]
+    return [{"stream": e["logStreamName"], "time": datetime.fromtimestamp(e["timestamp"] / 1000, UTC), "message": e["message"]} for e in events]
+
+
+def service_dimensions(cluster: str, service: str) -> list[dict[str, str]]:
+    """The dimensions AWS/ECS uses for a service's CPUUtilization and MemoryUtilization."""
+    return [{"Name": "ClusterName", "Value": cluster}, {"Name": "ServiceName", "Value": service}]
+
+
+def metric_series(cloudwatch: Any, namespace: str, metric: str, dimensions: list[dict[str, str]], statistic: str = "Average",
+                  period: int = 60, minutes: int = 15) -> tuple[list[datetime], list[float]]:
+    """One metric over the last ``minutes`` as (times, values), from ``get_metric_data``."""
+    now = datetime.now(UTC)
+    answer = cloudwatch.get_metric_data(
+        MetricDataQueries=[{"Id": "m", "MetricStat": {"Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dimensions}, "Period": period, "Stat": statistic}}],
+        StartTime=now - timedelta(minutes=minutes), EndTime=now,
+    )["MetricDataResults"][0]
+    pairs = sorted(zip(answer["Timestamps"], answer["Values"], strict=True))
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def plot_dashboard(cloudwatch: Any, cluster: str, services: list[str], period: int = 10, minutes: int = 10, statistic: str = "Average") -> Any:
+    """CPU and memory utilization of each service, one panel each, like a CloudWatch dashboard."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 3.2), sharex=True)
+    for ax, metric in zip(axes, ("CPUUtilization", "MemoryUtilization"), strict=True):
+        for service in services:
+            times, values = metric_series(cloudwatch, "AWS/ECS", metric, service_dimensions(cluster, service), statistic, period, minutes)
+            ax.plot(times, values, marker=".", label=service)
+        ax.set_title(f"AWS/ECS {metric} ({statistic}, {period} s)", fontsize=9)
+        ax.set_ylabel("percent of reserved")
+        ax.legend(fontsize=8)
+    figure.autofmt_xdate()
+    return figure
+
+
+def metric_widget(cloudwatch: Any, cluster: str, service: str) -> Any:
+    """Pick a metric, a statistic and a period; the chart redraws from ``get_metric_data``."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    metric = widgets.Dropdown(options=["CPUUtilization", "MemoryUtilization"], description="metric")
+    statistic = widgets.Dropdown(options=["Average", "Maximum", "Minimum", "SampleCount"], description="statistic")
+    period = widgets.Dropdown(options=[10, 30, 60], value=10, description="period s")
+    chart = widgets.Output()
+
+    def show(_change: Any = None) -> None:
+        times, values = metric_series(cloudwatch, "AWS/ECS", metric.value, service_dimensions(cluster, service), statistic.value, period.value)
+        chart.clear_output(wait=True)
+        with chart:
+            figure, ax = plt.subplots(figsize=(8, 2.6))
+            ax.plot(times, values, marker="o", color="#ff9900")  # type: ignore[arg-type]
+            ax.set_title(f"{service}: {metric.value} {statistic.value} per {period.value} s ({len(values)} datapoints)", fontsize=9)
+            figure.autofmt_xdate()
+            plt.show()
+
+    for control in (metric, statistic, period):
+        control.observe(show, names="value")
+    show()
+    return widgets.VBox([widgets.HBox([metric, statistic, period]), chart])
+
+
+def alarm_history(cloudwatch: Any, alarm: str) -> list[dict[str, Any]]:
+    """State changes of an alarm, oldest first: time, from, to, reason."""
+    items = cloudwatch.describe_alarm_history(AlarmName=alarm, HistoryItemType="StateUpdate")["AlarmHistoryItems"]
+    rows = []
+    for item in sorted(items, key=lambda i: i["Timestamp"]):
+        import json
+
+        data = json.loads(item.get("HistoryData") or "{}")
+        rows.append({
+            "time": item["Timestamp"],
+            "from": data.get("oldState", {}).get("stateValue"),
+            "to": data.get("newState", {}).get("stateValue"),
+            "summary": item["HistorySummary"],
+        })
+    return rows
+
+
+def service_history(ecs: Any, cluster: str, service: str, last: int = 15) -> list[str]:
+    """The service's event history, oldest first (what the ECS console shows under Events)."""
+    events = ecs.describe_services(cluster=cluster, services=[service])["services"][0]["events"][:last]
+    return [f"{e['createdAt']:%H:%M:%S}  {e['message']}" for e in reversed(events)]
+
+
+def stopped_tasks(ecs: Any, cluster: str, service: str) -> list[dict[str, Any]]:
+    """Why the service's tasks stopped: stop code, reason and exit codes (task health history)."""
+    arns = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="STOPPED")["taskArns"]
+    if not arns:
+        return []
+    tasks = ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]
+    return [
+        {"task": t["taskArn"].split("/")[-1][:8], "stopCode": t.get("stopCode"), "reason": t.get("stoppedReason"),
+         "exitCodes": [c.get("exitCode") for c in t["containers"]]}
+        for t in sorted(tasks, key=lambda t: t["createdAt"])
+    ]
+
+
+def push_history(ecr: Any, repository: str) -> Any:
+    """The ECR console's view of a repository: each image version by push time, as an HTML table."""
+    from IPython.display import HTML
+
+    details = sorted(ecr.describe_images(repositoryName=repository)["imageDetails"], key=lambda d: d["imagePushedAt"])
+    rows = "".join(
+        f"<tr><td>{d['imagePushedAt']:%Y-%m-%dT%H:%M:%SZ}</td><td>{html.escape(', '.join(d.get('imageTags', [])) or '(untagged)')}</td>"
+        f"<td><code>{d['imageDigest'][:19]}…</code></td><td>{d.get('imageSizeInBytes', 0) / 1e6:.1f} MB</td></tr>"
+        for d in details
+    )
+    return HTML(f"<table><tr><th>pushed at</th><th>tags</th><th>digest</th><th>size</th></tr>{rows}</table>")
