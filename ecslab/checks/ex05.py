@@ -79,29 +79,38 @@ def _delete_repository(lab: Any, name: str) -> None:
     images.remove_images(ecr_tools.local_references(lab.docker, uri), client=lab.docker, config=lab.config)
 
 
-def delete_cluster(lab: Any, cluster: str) -> None:
+def delete_cluster(lab: Any, cluster: str, timeout: float = 60.0) -> None:
     """Delete ``cluster`` if it is ACTIVE: its services (force), its tasks (stopped and waited for), then the cluster.
 
-    The task definitions its services ran are deregistered too, so checks leave nothing ACTIVE.
+    A service may start a task a moment before it is deleted (one that keeps failing, say),
+    so the tasks are listed after the services are gone, and again until ECS agrees to delete
+    the cluster. The task definitions its services ran are deregistered too.
     """
     described = lab.ecs.describe_clusters(clusters=[cluster])["clusters"]
     if not described or described[0]["status"] != "ACTIVE":
         return
-    tasks = lab.ecs.list_tasks(cluster=cluster)["taskArns"]
     definitions = set()
     service_arns = lab.ecs.list_services(cluster=cluster)["serviceArns"]
     if service_arns:
         for service in lab.ecs.describe_services(cluster=cluster, services=service_arns)["services"]:
             definitions.add(service["taskDefinition"])
             lab.ecs.delete_service(cluster=cluster, service=service["serviceArn"], force=True)
-    for task in tasks:  # tasks started with run_task belong to no service
-        lab.ecs.stop_task(cluster=cluster, task=task, reason="ecslab exercise 05 check: cleanup")
-    stopping = lab.ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]  # e.g. scaled in, still stopping
-    if stopping:
-        tasks += [t["taskArn"] for t in lab.ecs.describe_tasks(cluster=cluster, tasks=stopping[:100])["tasks"] if t["lastStatus"] != "STOPPED"]
-    if tasks:
-        lab.ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=tasks[:100], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
-    lab.ecs.delete_cluster(cluster=cluster)
+    deadline = time.monotonic() + timeout
+    while True:
+        tasks = lab.ecs.list_tasks(cluster=cluster)["taskArns"]
+        for task in tasks:  # tasks of the deleted services, and tasks started with run_task
+            lab.ecs.stop_task(cluster=cluster, task=task, reason="ecslab exercise 05 check: cleanup")
+        stopping = lab.ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]  # e.g. scaled in, still stopping
+        if stopping:
+            tasks += [t["taskArn"] for t in lab.ecs.describe_tasks(cluster=cluster, tasks=stopping[:100])["tasks"] if t["lastStatus"] != "STOPPED"]
+        if tasks:
+            lab.ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=tasks[:100], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
+        try:
+            lab.ecs.delete_cluster(cluster=cluster)
+            break
+        except ClientError as error:
+            if "while Tasks are active" not in str(error) or time.monotonic() > deadline:
+                raise
     for definition in definitions:
         try:
             lab.ecs.deregister_task_definition(taskDefinition=definition)
