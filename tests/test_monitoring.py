@@ -102,7 +102,14 @@ def test_ecs_metrics_are_published_and_an_alarm_goes_to_alarm_under_load(lab: An
     logged_service(lab, cluster, image, f"/ecs/{cluster}")
     lab.ecs.get_waiter("services_stable").wait(cluster=cluster, services=["logged"], WaiterConfig={"Delay": 0.5, "MaxAttempts": 60})
     dimensions = [{"Name": "ClusterName", "Value": cluster}, {"Name": "ServiceName", "Value": "logged"}]
-    lab.cloudwatch.put_metric_alarm(AlarmName=f"{cluster}-cpu", Namespace="AWS/ECS", MetricName="CPUUtilization", Dimensions=dimensions,
+    scaling = boto3.client("application-autoscaling", endpoint_url=lab.config.endpoint_url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    resource = f"service/{cluster}/logged"
+    scaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=3)
+    policy = scaling.put_scaling_policy(
+        PolicyName="step-out", ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount", PolicyType="StepScaling",
+        StepScalingPolicyConfiguration={"AdjustmentType": "ChangeInCapacity", "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}], "Cooldown": 5},
+    )["PolicyARN"]
+    lab.cloudwatch.put_metric_alarm(AlarmName=f"{cluster}-cpu", Namespace="AWS/ECS", MetricName="CPUUtilization", Dimensions=dimensions, AlarmActions=[policy],
                                     Statistic="Average", Period=10, EvaluationPeriods=1, Threshold=20.0, ComparisonOperator="GreaterThanThreshold")
     lab.cloudwatch.put_metric_alarm(AlarmName=f"{cluster}-nothing", Namespace="AWS/ECS", MetricName="CPUUtilization",
                                     Dimensions=[{"Name": "ClusterName", "Value": "no-such-cluster"}],
@@ -130,3 +137,7 @@ def test_ecs_metrics_are_published_and_an_alarm_goes_to_alarm_under_load(lab: An
     from ecslab.monitoring import alarm_history
 
     assert alarm_history(lab.cloudwatch, f"{cluster}-cpu")[-1]["to"] == "ALARM"
+    # the alarm's action ran the step scaling policy
+    assert lab.ecs.describe_services(cluster=cluster, services=["logged"])["services"][0]["desiredCount"] == 2
+    activity = scaling.describe_scaling_activities(ServiceNamespace="ecs", ResourceId=resource)["ScalingActivities"][0]
+    assert activity["Cause"] == f"monitor alarm {cluster}-cpu in state ALARM triggered policy step-out"

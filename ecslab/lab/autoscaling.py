@@ -222,15 +222,19 @@ class AutoScaling(GapFiller):
         for deployment in service.deployments[:1]:
             deployment["desiredCount"] = wanted
         self.last_scale[policy.resource_id] = (direction, time.monotonic())
-        now = time.time()
         alarm = "AlarmHigh" if direction == "out" else "AlarmLow"
+        self.record(policy.resource_id, wanted, f"monitor alarm TargetTracking-{policy.resource_id}-{alarm} in state ALARM triggered policy {policy.policy_name}")
+
+    def record(self, resource_id: str, wanted: int, cause: str) -> None:
+        """One scaling activity, as ``describe_scaling_activities`` reports it."""
+        now = time.time()
         self.activities.append({
             "ActivityId": f"{int(now * 1000):x}-{len(self.activities)}",
             "ServiceNamespace": "ecs",
-            "ResourceId": policy.resource_id,
+            "ResourceId": resource_id,
             "ScalableDimension": "ecs:service:DesiredCount",
             "Description": f"Setting desired count to {wanted}.",
-            "Cause": f"monitor alarm TargetTracking-{policy.resource_id}-{alarm} in state ALARM triggered policy {policy.policy_name}",
+            "Cause": cause,
             "StartTime": now,
             "EndTime": now,
             "StatusCode": "Successful",

@@ -22,6 +22,7 @@ the lab's own endpoint), so what it writes is exactly what ``get_log_events``,
   evaluation periods, datapoints to alarm, threshold, comparison, missing data
   treatment) and moved between OK, ALARM and INSUFFICIENT_DATA with a reason in
   CloudWatch's words; ``describe_alarm_history`` (which moto lacks) shows the changes.
+  An alarm action naming an ECS service's step scaling policy changes its desired count.
 
 Notebook 08 shows all of it.
 """
@@ -302,6 +303,49 @@ class CloudWatch(GapFiller):
             state, reason, data = verdict
             if state != alarm["StateValue"]:
                 cloudwatch.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue=state, StateReason=reason, StateReasonData=json.dumps(data))
+                if state == "ALARM" and alarm.get("ActionsEnabled", True):
+                    for action in alarm.get("AlarmActions", []):
+                        self._run_scaling_action(action, alarm, data)
+
+    def _run_scaling_action(self, policy_arn: str, alarm: dict[str, Any], data: dict[str, Any]) -> None:
+        """An alarm action naming a step scaling policy of an ECS service changes its desired count.
+
+        Target tracking policies are left to the lab's autoscaling filler, which evaluates them itself;
+        other actions (SNS topics, EC2 actions) are not modelled."""
+        from moto.applicationautoscaling.models import applicationautoscaling_backends
+
+        assert self.context is not None
+        backend = applicationautoscaling_backends[ACCOUNT_ID][self.context.config.region]
+        policy = next((p for p in backend.policies.values() if p.policy_arn == policy_arn), None)
+        configuration = getattr(policy, "step_scaling_policy_configuration", None)
+        if policy is None or not configuration or policy.service_namespace != "ecs":
+            return
+        target = backend.targets.get("ecs:service:DesiredCount", {}).get(policy.resource_id)
+        _, cluster, name = policy.resource_id.split("/", 2)
+        service = backend.ecs_backend.services.get(f"{cluster}:{name}")
+        if target is None or service is None:
+            return
+        value = (data.get("recentDatapoints") or [float(alarm["Threshold"])])[0]
+        difference = value - float(alarm["Threshold"])
+        step = next(
+            (s for s in configuration.get("StepAdjustments", [])
+             if float(s.get("MetricIntervalLowerBound", float("-inf"))) <= difference < float(s.get("MetricIntervalUpperBound", float("inf")))),
+            None,
+        )
+        if step is None:
+            return
+        current, adjustment = int(service.desired_count), int(step["ScalingAdjustment"])
+        kind = configuration.get("AdjustmentType", "ChangeInCapacity")
+        wanted = adjustment if kind == "ExactCapacity" else current + (round(current * adjustment / 100) if kind == "PercentChangeInCapacity" else adjustment)
+        wanted = max(int(target.min_capacity or 0), min(int(target.max_capacity or wanted), wanted))
+        if wanted == current:
+            return
+        service.desired_count = wanted
+        if service.deployments:
+            service.deployments[0]["desiredCount"] = wanted
+        scaling = self.context.fillers.get("Service Auto Scaling")
+        if scaling is not None:
+            scaling.record(policy.resource_id, wanted, f"monitor alarm {alarm['AlarmName']} in state ALARM triggered policy {policy.policy_name}")  # type: ignore[attr-defined]
 
 
 def evaluate(alarm: dict[str, Any], cloudwatch: Any, now: datetime) -> tuple[str, str, dict[str, Any]] | None:
