@@ -435,8 +435,9 @@ names_by_id = {arn.split("/")[-1][:8]: name for name, arn in hosts.items()}
 
 
 def capacity_by_host() -> list[dict]:
-    """capacity() with the instance types as names (the instance IDs differ on every run)."""
-    return [row | {"instance": names_by_id[row["instance"]]} for row in ecs_tools.capacity(ecs, CLUSTER)]
+    """capacity() with the instance types as names, small first (IDs and list order differ from run to run)."""
+    rows = [row | {"instance": names_by_id[row["instance"]]} for row in ecs_tools.capacity(ecs, CLUSTER)]
+    return sorted(rows, key=lambda row: list(hosts).index(row["instance"]))
 
 
 capacity_by_host()
@@ -455,7 +456,7 @@ ec2_task_arns = [t["taskArn"] for t in placed["tasks"]]
 {
     "tasks placed": len(placed["tasks"]),
     "tasks per host": {name: sum(t["containerInstanceArn"] == arn for t in placed["tasks"]) for name, arn in hosts.items()},
-    "failures": [(names_by_id[f["arn"].split("/")[-1][:8]], f["reason"]) for f in placed["failures"]],
+    "failures": sorted((names_by_id[f["arn"].split("/")[-1][:8]], f["reason"]) for f in placed["failures"]),
 }
 
 # %% [markdown]

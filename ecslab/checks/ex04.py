@@ -8,6 +8,7 @@ before and after the check, and says what to change when an answer is wrong.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -75,7 +76,8 @@ def _fargate_problems(kwargs: dict[str, Any], family: str, image: str) -> None:
         expect(isinstance(value, str), "4.1", f"{field} is {value!r}, a {type(value).__name__}; the ECS API takes task-level cpu and memory as strings: {spoken}.")
         expect(_amount(value, unit) == wanted, "4.1", f"{field} is {value!r}; {spoken}.")
     containers = kwargs.get("containerDefinitions")
-    expect(isinstance(containers, list) and len(containers) == 1, "4.1", "containerDefinitions must be a list holding one container definition (a dict).")
+    if not (isinstance(containers, list) and len(containers) == 1):
+        raise CheckFailed("Exercise 4.1: containerDefinitions must be a list holding one container definition (a dict).")
     container = containers[0]
     expect(isinstance(container, dict), "4.1", "each container definition is a dict with name, image, essential, portMappings, environment.")
     expect(container.get("name") == "web", "4.1", f"the container is named {container.get('name')!r}; name it 'web'.")
@@ -244,10 +246,10 @@ def _explain(chosen: Any, instances: list[dict[str, Any]], cpu: int, memory: int
     if isinstance(chosen, dict):
         return "you returned a whole container instance; return its ARN, instance['containerInstanceArn']."
     by_arn = {i["containerInstanceArn"]: i for i in instances}
-    if chosen is None:
-        name = expected["containerInstanceArn"].split("/")[-1] if expected else "?"
-        left = _left(expected) if expected else {}
-        return f"you returned None, but instance {name} has room ({left.get('CPU')} CPU units and {left.get('MEMORY')} MiB left for a task of {cpu} and {memory})."
+    if chosen is None and expected is not None:
+        name, left = expected["containerInstanceArn"].split("/")[-1], _left(expected)
+        exact = " A task that needs exactly what is left fits: compare with >=." if left["CPU"] == cpu or left["MEMORY"] == memory else ""
+        return f"you returned None, but instance {name} has room ({left['CPU']} CPU units and {left['MEMORY']} MiB left for a task of {cpu} and {memory}).{exact}"
     if chosen not in by_arn:
         return f"{chosen!r} is not the ARN of any of the instances given; return instance['containerInstanceArn'] or None."
     instance, name = by_arn[chosen], chosen.split("/")[-1]
@@ -263,13 +265,18 @@ def _explain(chosen: Any, instances: list[dict[str, Any]], cpu: int, memory: int
         return f"instance {name} has {left['MEMORY']} MiB left and the task needs {memory}: check MEMORY as well as CPU."
     if expected is None:
         return "no instance has room for this task; return None (ECS would report a RESOURCE:... failure)."
-    return f"instance {name} fits, but {expected['containerInstanceArn'].split('/')[-1]} comes first in the list and fits too: return the first that fits."
+    first, first_left = expected["containerInstanceArn"].split("/")[-1], _left(expected)
+    if first_left["CPU"] == cpu or first_left["MEMORY"] == memory:
+        return (f"instance {first} comes first and has exactly what the task needs ({first_left['CPU']} CPU units, "
+                f"{first_left['MEMORY']} MiB left): a task that needs exactly what is left fits, so compare with >=.")
+    return f"instance {name} fits, but {first} comes first in the list and fits too: return the first that fits."
 
 
 PLACEMENT_CASES: list[tuple[str, list[dict[str, Any]], int, int]] = [
     ("room on the second host only", [container_instance("small", (2048, 512), (2048, 1792)), container_instance("medium", (2048, 2048))], 256, 1024),
-    ("CPU counts too", [container_instance("busy-cpu", (256, 3000)), container_instance("idle", (2048, 3840))], 512, 512),
+    ("CPU counts too", [container_instance("busy-cpu", (256, 3000), (1024, 3840)), container_instance("idle", (4096, 8192), (4096, 8192))], 2048, 512),
     ("what is left, not what there is", [container_instance("full", (0, 256)), container_instance("empty", (2048, 3840))], 1024, 1024),
+    ("the first that fits", [container_instance("first", (1024, 2048)), container_instance("second", (2048, 3840))], 512, 1024),
     ("an exact fit fits", [container_instance("exact", (512, 1024)), container_instance("roomy", (2048, 3840))], 512, 1024),
     ("a draining host takes no tasks", [container_instance("draining", (2048, 3840), status="DRAINING"), container_instance("active", (1024, 2048))], 512, 1024),
     ("no room anywhere", [container_instance("a", (512, 768)), container_instance("b", (256, 3840))], 512, 1024),
@@ -280,11 +287,11 @@ PLACEMENT_CASES: list[tuple[str, list[dict[str, Any]], int, int]] = [
 def check_pick_instance(pick_instance: Callable[[list[dict[str, Any]], int, int], str | None], lab: Any) -> Passed:
     """4.3: ``pick_instance(container_instances, cpu, memory)`` returns the first ACTIVE instance with room, or None.
 
-    Seven made-up cases in describe_container_instances' shape, then (in the lab) two
+    Eight made-up cases in describe_container_instances' shape, then (in the lab) two
     simulated EC2 hosts of a real cluster."""
     for title, instances, cpu, memory in PLACEMENT_CASES:
         expected = next((i["containerInstanceArn"] for i in instances if i["status"] == "ACTIVE" and _fits(i, cpu, memory)), None)
-        chosen = run_student("4.3", pick_instance, [dict(i) for i in instances], cpu, memory)
+        chosen = run_student("4.3", pick_instance, copy.deepcopy(instances), cpu, memory)
         if chosen != expected:
             raise CheckFailed(f"Exercise 4.3, case “{title}” (a task of {cpu} CPU units and {memory} MiB): {_explain(chosen, instances, cpu, memory)}")
     if not lab.is_local:
