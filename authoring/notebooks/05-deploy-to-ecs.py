@@ -588,10 +588,13 @@ widgets.VBox([slider, asked, scale_view])
 
 # %%
 scaled = []
+scale_tasks = set()
 for count in (3, 2):
     lab.ecs.update_service(cluster=CLUSTER, service=SERVICE, desiredCount=count)
     after = ecs_tools.wait_for_steady_state(lab.ecs, CLUSTER, SERVICE, show_progress=False)
-    scaled.append({"desiredCount": after["desiredCount"], "runningCount": after["runningCount"], "tasks": len(ecs_tools.service_tasks(lab.ecs, CLUSTER, SERVICE))})
+    now_running = ecs_tools.service_tasks(lab.ecs, CLUSTER, SERVICE)
+    scale_tasks |= {task["taskArn"] for task in now_running}
+    scaled.append({"desiredCount": after["desiredCount"], "runningCount": after["runningCount"], "tasks": len(now_running)})
 scaled
 
 # %% [markdown]
@@ -709,11 +712,10 @@ Quiz([
 # `aws ecr delete-repository --repository-name aws-node-demo-05 --force`.
 
 # %%
-# every task of the cluster: running ones, and those still stopping (the task scaled in above may be)
-last_tasks = lab.ecs.list_tasks(cluster=CLUSTER)["taskArns"] + lab.ecs.list_tasks(cluster=CLUSTER, desiredStatus="STOPPED")["taskArns"]
+# the service's tasks now, and those of the rollout and the scaling above (one may still be stopping)
+last_tasks = set(lab.ecs.list_tasks(cluster=CLUSTER, serviceName=SERVICE)["taskArns"]) | rollout_tasks | scale_tasks
 lab.ecs.delete_service(cluster=CLUSTER, service=SERVICE, force=True)
-if last_tasks:
-    lab.ecs.get_waiter("tasks_stopped").wait(cluster=CLUSTER, tasks=last_tasks, WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
+lab.ecs.get_waiter("tasks_stopped").wait(cluster=CLUSTER, tasks=sorted(last_tasks), WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
 deleted_cluster = lab.ecs.delete_cluster(cluster=CLUSTER)["cluster"]["status"]
 lab.ecr.delete_repository(repositoryName=REPOSITORY, force=True)
 for arn in (task_def_arn, task_def_v2_arn, missing_def["taskDefinitionArn"]):
