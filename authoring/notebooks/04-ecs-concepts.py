@@ -241,9 +241,10 @@ while seen[-1] != "RUNNING" and time.monotonic() < deadline:
 
 # %% [markdown]
 # Usually you see PROVISIONING → PENDING → RUNNING (a state that lasts less than one poll can slip
-# by). On AWS, PROVISIONING is where Fargate finds capacity and attaches the network interface,
-# PENDING is the image pull, and RUNNING means the container has started. The task keeps its own
-# record, in timestamps:
+# by). On AWS, PROVISIONING is where ECS finds capacity and attaches the task's network interface;
+# PENDING is the agent's turn: it pulls the image and starts the container; RUNNING means the
+# container has started (not that the app in it answers yet: load balancer health checks are for
+# that). The task keeps its own record, in timestamps:
 
 # %%
 task = ecs.describe_tasks(cluster=CLUSTER, tasks=[task_arn])["tasks"][0]
@@ -292,7 +293,7 @@ stopped = ecs.describe_tasks(cluster=CLUSTER, tasks=[task_arn])["tasks"][0]
 
 # %% [markdown]
 # Exit code 0: the sample app handles SIGTERM and exits cleanly. A stopped task stays visible for a
-# while (about an hour on AWS) so you can read why it stopped; its container is gone:
+# while (at least an hour on AWS) so you can read why it stopped; its container is gone:
 
 # %%
 lab.docker.containers.list(all=True, filters={"label": f"com.amazonaws.ecs.task-arn={task_arn}"})
@@ -316,6 +317,11 @@ ecs.create_service(
 )
 service = ecs_tools.wait_for_steady_state(ecs, CLUSTER, service_name)
 print(f"from create_service to steady: {time.monotonic() - service_started:.1f} s")
+
+# %% [markdown]
+# About a second here: the image is already on this machine and a container starts in a fraction of
+# a second. On Fargate, expect tens of seconds or more: AWS finds capacity, attaches a network
+# interface and pulls the image over the network for every new task.
 
 # %%
 {key: service[key] for key in ("status", "desiredCount", "runningCount", "pendingCount")} | {
@@ -443,8 +449,9 @@ def capacity_by_host() -> list[dict]:
 capacity_by_host()
 
 # %% [markdown]
-# Each host offers its vCPUs as 1024 CPU units each, and its memory minus about 256 MiB that the
-# agent and the operating system keep (t3.small: 2 vCPU, 2 GiB; t3.medium: 2 vCPU, 4 GiB). An EC2
+# Each host offers 1024 CPU units per vCPU, and its memory minus a slice that the operating system
+# and the agent keep (t3.small: 2 vCPU, 2 GiB; t3.medium: 2 vCPU, 4 GiB; the lab keeps 256 MiB, on
+# AWS it depends on the AMI and the agent's `ECS_RESERVED_MEMORY` setting). An EC2
 # task definition uses `bridge` networking: the container's port is published on a free port of its
 # host. Register one of 512 CPU units and 1 GiB, and ask for **five** tasks at once:
 
@@ -461,8 +468,9 @@ ec2_task_arns = [t["taskArn"] for t in placed["tasks"]]
 
 # %% [markdown]
 # Four fit, one did not. `RESOURCE:MEMORY` is ECS's reason code: no host had 1024 MiB left. With
-# Fargate this cannot happen (you would get a fifth task and a bigger bill); with EC2 you add hosts,
-# or make tasks smaller. `capacity()` shows where the memory went:
+# Fargate there are no hosts of yours to fill (AWS finds room, within your account's quotas, and
+# bills the fifth task); with EC2 you add hosts, or make tasks smaller. `capacity()` shows where
+# the memory went:
 
 # %%
 capacity_by_host()
@@ -539,8 +547,8 @@ ecs_tools.cost_widget()
 }
 
 # %% [markdown]
-# Close, for two tasks. EC2 wins when the hosts are full day and night; Fargate wins when the load
-# is small or uneven, and it never bills you for patching. Prices change: check the sources before
+# Close, for two tasks. EC2 wins when its hosts are full day and night; Fargate wins when the load
+# is small or uneven, and nobody on your team patches hosts. Prices change: check the sources before
 # deciding anything (Savings Plans and Spot change the picture too).
 #
 # ## 12. The architecture diagram, from the real cluster
