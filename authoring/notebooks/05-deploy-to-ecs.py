@@ -89,7 +89,7 @@ PHASES = [
 ]
 
 
-def call_when_ready(task, patience=10):
+def call_when_ready(task: dict, patience: float = 10) -> dict:
     """`call_task`, tried again while the app in a just-started container does not listen yet."""
     deadline = time.monotonic() + patience
     while True:
@@ -101,11 +101,11 @@ def call_when_ready(task, patience=10):
             time.sleep(0.1)
 
 
-def without_ids(message):
+def without_ids(message: str) -> str:
     return re.sub(r"\((task|deployment) [^)]+\)", r"(\1 …)", message)
 
 
-def plot_tasks(ax, tasks, labels, since, until, start=0.0):
+def plot_tasks(ax: plt.Axes, tasks: list[dict], labels: list[str], since: datetime, until: float, start: float = 0.0) -> plt.Axes:
     """One bar per task: its phases in seconds after `since`, shown from `start` to `until` (a task still running ends there)."""
     legend = {}
     for row, (task, label) in enumerate(zip(tasks, labels, strict=True)):
@@ -391,7 +391,7 @@ victim_arn = tasks[0]["taskArn"]
 survivor_arn = tasks[1]["taskArn"]
 before = lab.ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
 killed_at = datetime.now(UTC)
-killed_container = ecs_tools.kill_task_container(lab.docker, victim_arn)
+ecs_tools.kill_task_container(lab.docker, victim_arn)
 running_counts = [(0.0, before["runningCount"])]  # (seconds after the kill, runningCount)
 deadline = time.monotonic() + 60
 while time.monotonic() < deadline:
@@ -495,7 +495,7 @@ update_started = time.monotonic()
 # RUNNING task to see which version answers (a task that has just started may not answer yet).
 
 # %%
-def versions_answering(tasks):
+def versions_answering(tasks: list[dict]) -> collections.Counter:
     """How many RUNNING tasks answer each version now ("no answer" when the app is not up yet)."""
     counts = collections.Counter()
     for task in tasks:
@@ -574,7 +574,7 @@ asked = widgets.HTML()
 scale_view = ecs_tools.cluster_view(lab, CLUSTER)
 
 
-def ask_ecs(change):
+def ask_ecs(change: dict) -> None:
     lab.ecs.update_service(cluster=CLUSTER, service=SERVICE, desiredCount=change["new"])
     asked.value = f"<code>update_service(desiredCount={change['new']})</code> sent: press refresh to watch."
 
