@@ -61,14 +61,14 @@ def problems(definition: dict[str, Any]) -> list[str]:
     if not containers:
         found.append("Container list cannot be empty.")
     compatibilities = definition.get("requiresCompatibilities") or []
-    network_mode = definition.get("networkMode") or ("awsvpc" if "FARGATE" in compatibilities else "bridge")
+    network_mode = definition.get("networkMode") or "bridge"  # ECS's default, which Fargate refuses
     try:
         cpu = _units(definition.get("cpu"), "cpu")
         memory = _units(definition.get("memory"), "memory")
     except TaskDefinitionError as error:
         return found + [str(error)]
     if "FARGATE" in compatibilities:
-        if definition.get("networkMode") not in (None, "awsvpc") or network_mode != "awsvpc":
+        if network_mode != "awsvpc":
             found.append("Fargate only supports network mode 'awsvpc'.")
         if cpu is None:
             found.append("Fargate requires that 'cpu' be defined at the task level.")

@@ -305,3 +305,28 @@ def test_out_of_memory_gives_aws_reason(lab: LabClients, cluster: str, image_uri
     assert stopped["stopCode"] == "EssentialContainerExited", stopped
     assert stopped["containers"][0].get("reason") == "OutOfMemoryError: Container killed due to memory usage"
     assert stopped["containers"][0]["exitCode"] == 137
+
+
+def test_an_awsvpc_service_needs_a_network_configuration(lab: LabClients, cluster: str, image_uri: str) -> None:
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("nonet", image_uri))["taskDefinition"]["taskDefinitionArn"]
+    with pytest.raises(ClientError, match="Network Configuration must be provided when networkMode 'awsvpc' is specified."):
+        lab.ecs.create_service(cluster=cluster, serviceName="nonet", taskDefinition=definition, desiredCount=1, launchType="FARGATE")
+    assert lab.ecs.list_services(cluster=cluster)["serviceArns"] == []
+
+
+def test_list_tasks_matches_the_cluster_exactly(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
+    lab.ecs.create_cluster(clusterName=f"{cluster}-x")
+    try:
+        fargate_service(lab, f"{cluster}-x", image_uri, subnet, count=1)
+        stable(lab, f"{cluster}-x")
+        assert lab.ecs.list_tasks(cluster=cluster)["taskArns"] == []
+        assert len(lab.ecs.list_tasks(cluster=f"{cluster}-x")["taskArns"]) == 1
+    finally:
+        lab.ecs.delete_service(cluster=f"{cluster}-x", service="api", force=True)
+
+
+def test_a_fargate_task_definition_without_network_mode_is_refused(lab: LabClients, image_uri: str) -> None:
+    definition = ecs_tools.task_definition("nomode", image_uri)
+    del definition["networkMode"]
+    with pytest.raises(ClientError, match="Fargate only supports network mode 'awsvpc'."):
+        lab.ecs.register_task_definition(**definition)

@@ -257,6 +257,9 @@ class EcsAgent(GapFiller):
         def list_tasks_by_service(backend: Any, cluster_str: str | None = None, container_instance: str | None = None, family: str | None = None,
                                   started_by: str | None = None, service_name: str | None = None, desiredStatus: str | None = None) -> Any:
             tasks = list_tasks(backend, cluster_str, container_instance, family, started_by, None, desiredStatus or "RUNNING")
+            if cluster_str:  # moto keeps every task whose cluster ARN merely contains the name
+                cluster_name = backend._get_cluster(cluster_str).name
+                tasks = [task for task in tasks if task.cluster_name == cluster_name]
             if service_name:
                 tasks = [task for task in tasks if task.group == f"service:{service_name.split('/')[-1]}"]
             return tasks
@@ -327,6 +330,10 @@ class EcsAgent(GapFiller):
                     earlier = getattr(agent.backend()._get_service(cluster, name), "deployment_configuration", {})
                 except Exception:
                     earlier = {}
+                definition_name = response._get_param("taskDefinition")
+                if definition_name and not response._get_param("networkConfiguration") and not earlier:
+                    if agent.backend().describe_task_definition(definition_name).network_mode == "awsvpc":
+                        raise models.InvalidParameterException("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
                 merged = {"maximumPercent": 200, "minimumHealthyPercent": 100, **earlier, **configuration}
                 percent_problem = deployment_configuration_problem(merged)
                 if percent_problem:  # refuse before anything is created or changed
@@ -425,11 +432,14 @@ class EcsAgent(GapFiller):
         backend = self.backend()
         with self.lock:
             tasks = [task for cluster_tasks in list(backend.tasks.values()) for task in list(cluster_tasks.values())]
+        with self.lock:
+            busy_before = set(self.busy)
         containers = self._containers_by_task()
         for task in tasks:
             if containers is None:
                 break
-            if task.task_arn in self.busy or task.last_status == "STOPPED":
+            # a launch that finished while the containers were being listed is not in the list yet
+            if task.task_arn in self.busy or task.task_arn in busy_before or task.last_status == "STOPPED":
                 continue
             if task.desired_status == "STOPPED":
                 self._spawn(self.stop_task, task)
