@@ -468,15 +468,20 @@ class EcsAgent(GapFiller):
         threading.Thread(target=run, name=f"ecs-{work.__name__}", daemon=True).start()
 
     def _containers_by_task(self) -> dict[str, dict[str, Any]] | None:
-        """The lab's task containers by task ARN and container name; ``None`` when docker does not answer."""
+        """The lab's task containers by task ARN and container name; ``None`` when docker does not answer.
+
+        One ``docker ps`` per tick (summaries, no inspect per container): the agent runs five times a
+        second in the same process as the AWS APIs and the load balancer, so it must stay cheap."""
         assert self.context is not None
         found: dict[str, dict[str, Any]] = {}
         try:
-            for container in self.docker.containers.list(all=True, filters={"label": [f"{LAB_LABEL}={self.context.config.home}", TASK_LABEL]}, ignore_removed=True):
-                found.setdefault(container.labels[TASK_LABEL], {})[container.labels.get("com.amazonaws.ecs.container-name", "")] = container
+            summaries = self.docker.api.containers(all=True, filters={"label": [f"{LAB_LABEL}={self.context.config.home}", TASK_LABEL]})
         except Exception:
             log.exception("listing task containers failed")
             return None
+        for summary in summaries:
+            labels = summary.get("Labels") or {}
+            found.setdefault(labels[TASK_LABEL], {})[labels.get("com.amazonaws.ecs.container-name", "")] = _ContainerSummary(self.docker, summary)
         return found
 
     # -- one task -------------------------------------------------------------------------------------
@@ -989,6 +994,38 @@ def _bindings(container: Any) -> list[dict[str, Any]]:
         for bind in binds or []:
             bindings.append({"bindIP": bind["HostIp"], "containerPort": int(number), "hostPort": int(bind["HostPort"]), "protocol": protocol})
     return bindings
+
+
+class _ContainerSummary:
+    """A container as ``docker ps`` lists it; inspected only when something needs more than its state."""
+
+    def __init__(self, docker: Any, summary: dict[str, Any]) -> None:
+        self._docker = docker
+        self.id = summary["Id"]
+        self.name = (summary.get("Names") or ["/?"])[0].lstrip("/")
+        self.status = summary.get("State", "")
+        self._full: Any = None
+
+    def full(self) -> Any:
+        if self._full is None:
+            self._full = self._docker.containers.get(self.id)
+        return self._full
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        if self.status == "running":
+            return {"State": {"Running": True}}
+        return dict(self.full().attrs)
+
+    def stop(self, timeout: int) -> None:
+        self.full().stop(timeout=timeout)
+
+    def reload(self) -> None:
+        self.full().reload()
+        self.status = self.full().status
+
+    def remove(self, force: bool = True) -> None:
+        self._docker.api.remove_container(self.id, force=force)
 
 
 def _remove(container: Any) -> None:
