@@ -350,6 +350,7 @@ def _front_handler(plane: EcrDataPlane) -> type[BaseHTTPRequestHandler]:
     class RegistryFront(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "ecslab-ecr"
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug(format, *args)
