@@ -1,8 +1,10 @@
-"""Application Load Balancers from the learner's side: listener URLs, health, traffic.
+"""Application Load Balancers and Service Auto Scaling from the learner's side.
 
-Notebook 06 introduces everything here. :class:`TrafficGenerator` sends steady load
-through a listener and records every response (time, status, which task, which
-version), so claims like "zero-downtime deployments" can be measured, not believed.
+Listener URLs, target health, health-check and deployment-percentage widgets, traffic,
+and the lab's autoscaling history. Notebook 06 and exercise 06 introduce everything here.
+:class:`TrafficGenerator` sends steady load through a listener and records every response
+(time, status, which task, which version), so claims like "zero-downtime deployments" can
+be measured, not believed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +44,41 @@ def listener_url(lab: Any, load_balancer_arn: str, port: int = 80, timeout: floa
         time.sleep(0.1)
 
 
+def default_subnets(ec2: Any) -> tuple[str, list[str]]:
+    """The default VPC's ID and its subnets (one per Availability Zone): where an ALB and Fargate tasks go."""
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+    return str(vpc), [str(subnet["SubnetId"]) for subnet in subnets]
+
+
+def delete_load_balancer(elbv2: Any, name: str) -> bool:
+    """Delete the load balancer called ``name`` with its listeners (and their rules); False when there is none."""
+    try:
+        balancer = elbv2.describe_load_balancers(Names=[name])["LoadBalancers"][0]
+    except elbv2.exceptions.LoadBalancerNotFoundException:
+        return False
+    for listener in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]:
+        elbv2.delete_listener(ListenerArn=listener["ListenerArn"])
+    elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])
+    return True
+
+
+def delete_target_groups(elbv2: Any, names: list[str]) -> list[str]:
+    """Delete the target groups with these names (delete what uses them first: listeners, services); returns the names deleted."""
+    deleted = []
+    for group in elbv2.describe_target_groups()["TargetGroups"]:
+        if group["TargetGroupName"] in names:
+            elbv2.delete_target_group(TargetGroupArn=group["TargetGroupArn"])
+            deleted.append(group["TargetGroupName"])
+    return deleted
+
+
+def target_of(task: dict[str, Any], port: int = 8080) -> str:
+    """How an ``ip`` target group names a Fargate task: ``IP:PORT``, as in :func:`target_health`'s rows."""
+    ip = next(d["value"] for a in task.get("attachments", []) for d in a.get("details", []) if d["name"] == "privateIPv4Address")
+    return f"{ip}:{port}"
+
+
 def target_health(elbv2: Any, target_group_arn: str) -> list[dict[str, str]]:
     """``describe_target_health`` flattened: target, state, reason."""
     rows = []
@@ -51,6 +89,36 @@ def target_health(elbv2: Any, target_group_arn: str) -> list[dict[str, str]]:
             "reason": entry["TargetHealth"].get("Reason", ""),
         })
     return sorted(rows, key=lambda row: row["target"])
+
+
+def watch_target_health(
+    elbv2: Any,
+    target_group_arn: str,
+    until: Callable[[list[dict[str, str]]], bool],
+    timeout: float = 60,
+    every: float = 0.25,
+) -> list[tuple[float, list[dict[str, str]]]]:
+    """Poll :func:`target_health` until ``until(rows)`` holds; returns each change as (seconds, rows).
+
+    The first entry is what it saw at once (second 0); the last is the state that satisfied
+    ``until``. Raises ``TimeoutError`` (with the last state) after ``timeout`` seconds.
+    """
+    started = time.monotonic()
+    changes: list[tuple[float, list[dict[str, str]]]] = []
+    while True:
+        rows = target_health(elbv2, target_group_arn)
+        if not changes or rows != changes[-1][1]:
+            changes.append((round(time.monotonic() - started, 2), rows))
+        if until(rows):
+            return changes
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"Target health did not reach the expected state in {timeout:.0f} s; last: {rows}")
+        time.sleep(every)
+
+
+def healthy_count(rows: list[dict[str, str]]) -> int:
+    """How many of :func:`target_health`'s rows are ``healthy``."""
+    return sum(row["state"] == "healthy" for row in rows)
 
 
 def health_check_timing(interval: int, timeout: int, healthy_threshold: int, unhealthy_threshold: int) -> dict[str, int]:
@@ -145,8 +213,10 @@ class Response:
 class TrafficGenerator:
     """Steady load on a URL from background threads; every response is recorded.
 
-    ``rate`` is requests per second in total, shared by ``concurrency`` workers.
-    Use as a context manager or call :meth:`start` / :meth:`stop`.
+    ``rate`` is requests per second in total, shared by ``concurrency`` workers. A worker
+    sends one request at a time: while it waits for a slow answer (up to ``timeout``
+    seconds, then it counts a failure with status 0) it skips its turns, so the rate drops
+    when the service slows down. Use as a context manager or call :meth:`start` / :meth:`stop`.
     """
 
     def __init__(self, url: str, rate: float = 20, concurrency: int = 4, path: str = "/", timeout: float = 5) -> None:
@@ -178,6 +248,10 @@ class TrafficGenerator:
             thread.start()
             self._threads.append(thread)
 
+    def elapsed(self) -> float:
+        """Seconds since :meth:`start`: the clock of ``Response.at`` and of the timeline chart."""
+        return time.monotonic() - self._started
+
     def stop(self) -> list[Response]:
         self._stop.set()
         for thread in self._threads:
@@ -191,8 +265,9 @@ class TrafficGenerator:
             delay = next_at - time.monotonic()
             if delay > 0 and self._stop.wait(delay):
                 break
-            next_at += interval
             self._record(self._one())
+            # a worker that waited long for an answer skips the turns it missed, rather than catching up in a burst
+            next_at = max(next_at + interval, time.monotonic())
 
     def _one(self) -> Response:
         started = time.monotonic()
@@ -217,8 +292,13 @@ class TrafficGenerator:
 
     # -- looking at the results -------------------------------------------------------------------
 
-    def summary(self) -> dict[str, Any]:
-        responses = list(self.responses)
+    def between(self, since: float | None = None, until: float | None = None) -> list[Response]:
+        """The responses to requests sent from ``since`` to ``until`` (seconds on :meth:`elapsed`'s clock)."""
+        return [r for r in list(self.responses) if (since is None or r.at >= since) and (until is None or r.at < until)]
+
+    def summary(self, since: float | None = None, until: float | None = None) -> dict[str, Any]:
+        """Requests, failures (any status but 200, or no answer), versions, tasks and latency percentiles."""
+        responses = self.between(since, until)
         failed = [r for r in responses if r.status != 200]
         times = sorted(r.seconds for r in responses if r.status == 200)
         return {
@@ -230,34 +310,42 @@ class TrafficGenerator:
             "p99_ms": round(1000 * times[int(len(times) * 0.99) - 1], 1) if len(times) >= 100 else None,
         }
 
-    def by_task(self) -> dict[str, int]:
+    def by_task(self, since: float | None = None, until: float | None = None) -> dict[str, int]:
+        """Successful responses per task (the container hostname that answered)."""
         counts: dict[str, int] = {}
-        for response in self.responses:
+        for response in self.between(since, until):
             if response.hostname:
                 counts[response.hostname] = counts.get(response.hostname, 0) + 1
         return dict(sorted(counts.items()))
 
-    def plot_timeline(self, ax: Any | None = None, bucket: float = 0.5) -> Any:
-        """Responses per time bucket, stacked by version, with failures in red."""
+    def plot_timeline(self, ax: Any | None = None, bucket: float = 0.5, by: str = "version", names: dict[str, str] | None = None) -> Any:
+        """Responses per time bucket, stacked by version (``by="version"``) or by task (``by="task"``), failures in red.
+
+        ``names`` relabels versions or hostnames in the legend (e.g. ``{"3f2a...": "task 1"}``).
+        """
         import matplotlib.pyplot as plt
 
+        if by not in ("version", "task"):
+            raise ValueError("by is 'version' or 'task'")
         if ax is None:
             _, ax = plt.subplots(figsize=(9, 3))
         responses = list(self.responses)
         if not responses:
             ax.set_title("no responses recorded")
             return ax
+        key = (lambda r: r.version) if by == "version" else (lambda r: r.hostname)
         buckets = int(max(r.at for r in responses) / bucket) + 1
-        versions = sorted({r.version for r in responses if r.version and r.status == 200})
-        colours = ["#1f77b4", "#ff9900", "#2ca02c", "#9467bd"]
+        groups = sorted({key(r) for r in responses if key(r) and r.status == 200}, key=lambda g: (names or {}).get(g, g))
+        colours = ["#1f77b4", "#ff9900", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#bcbd22", "#7f7f7f"]
         bottom = [0] * buckets
         xs = [i * bucket for i in range(buckets)]
-        for index, version in enumerate(versions):
+        for index, group in enumerate(groups):
             counts = [0] * buckets
             for r in responses:
-                if r.status == 200 and r.version == version:
+                if r.status == 200 and key(r) == group:
                     counts[int(r.at / bucket)] += 1
-            ax.bar(xs, counts, width=bucket, bottom=bottom, align="edge", color=colours[index % len(colours)], label=version)
+            label = (names or {}).get(group, group)
+            ax.bar(xs, counts, width=bucket, bottom=bottom, align="edge", color=colours[index % len(colours)], label=label)
             bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
         errors = [0] * buckets
         for r in responses:
@@ -267,5 +355,83 @@ class TrafficGenerator:
             ax.bar(xs, errors, width=bucket, bottom=bottom, align="edge", color="#b3261e", label="failed")
         ax.set_xlabel("seconds")
         ax.set_ylabel(f"responses per {bucket:g} s")
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
         return ax
+
+
+def plot_requests_by_task(counts: dict[str, int], ax: Any | None = None, names: dict[str, str] | None = None) -> Any:
+    """A bar per task: how many responses it gave (``TrafficGenerator.by_task`` or a ``Counter`` of hostnames)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 2.5))
+    labels = [(names or {}).get(host, host) for host in counts]
+    bars = ax.bar(labels, list(counts.values()), color="#ff9900")
+    ax.bar_label(bars, fontsize=8)
+    ax.set_ylim(0, max(list(counts.values()) + [1]) * 1.15)
+    ax.set_ylabel("responses")
+    return ax
+
+
+# -- Service Auto Scaling ----------------------------------------------------------------------------
+
+
+def remove_scaling(autoscaling: Any, resource_id: str) -> int:
+    """Delete a scalable target's scaling policies, then deregister it; returns how many policies went.
+
+    ``resource_id`` is ``service/CLUSTER/SERVICE``. Nothing registered is not an error.
+    """
+    dimension = "ecs:service:DesiredCount"
+    policies = autoscaling.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=resource_id)["ScalingPolicies"]
+    for policy in policies:
+        autoscaling.delete_scaling_policy(PolicyName=policy["PolicyName"], ServiceNamespace="ecs", ResourceId=resource_id, ScalableDimension=dimension)
+    if autoscaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource_id])["ScalableTargets"]:
+        autoscaling.deregister_scalable_target(ServiceNamespace="ecs", ResourceId=resource_id, ScalableDimension=dimension)
+    return len(policies)
+
+
+def autoscaling_history(lab: Any, resource_id: str, since: float | None = None) -> list[dict[str, Any]]:
+    """Lab only: the lab's samples of a scalable target's policies, oldest first.
+
+    Each sample is ``{time, policy, metric, value, average, target, desired, running}``: the
+    metric as measured from the containers (``value``), its average over the lab's window (what
+    target tracking compares with ``target``), and the service's counts. ``since`` is a Unix time.
+    On AWS, the same story is in CloudWatch (the metric and the policy's alarms) and
+    ``describe_scaling_activities``.
+    """
+    if not lab.is_local:
+        raise RuntimeError("The sampling history is the lab's; on AWS read CloudWatch's AWS/ECS metrics and describe_scaling_activities.")
+    with urllib.request.urlopen(lab.config.control_url + "/autoscaling/history", timeout=5) as response:
+        samples = json.loads(response.read())["samples"]
+    return [s for s in samples if s.get("resource") == resource_id and (since is None or s["time"] >= since)]
+
+
+def plot_autoscaling(samples: list[dict[str, Any]], since: float, marks: dict[str, float] | None = None, axes: Any | None = None) -> Any:
+    """Two panes on one time axis (seconds after ``since``, a Unix time): desired vs running tasks, and the metric vs its target.
+
+    ``marks`` draws labelled vertical lines, e.g. ``{"load on": 0, "load off": 30}``.
+    """
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(2, 1, figsize=(9, 4.2), sharex=True, gridspec_kw={"height_ratios": [1, 1]})
+    top, bottom = axes
+    xs = [s["time"] - since for s in samples]
+    top.step(xs, [s["desired"] for s in samples], where="post", color="#ff9900", label="desiredCount", linewidth=2)
+    top.step(xs, [s["running"] for s in samples], where="post", color="#1b7f3b", label="runningCount", linestyle="--")
+    top.set_ylabel("tasks")
+    top.set_ylim(0, max([s["desired"] for s in samples] + [s["running"] for s in samples] + [1]) + 1)
+    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    metric = samples[0]["metric"] if samples else "metric"
+    bottom.plot(xs, [s["value"] for s in samples], color="#7aa6d6", marker=".", label="measured")
+    bottom.plot(xs, [s["average"] for s in samples], color="#1f77b4", linewidth=2, label="average (what the policy sees)")
+    if samples:
+        bottom.axhline(samples[0]["target"], color="#b3261e", linestyle=":", label=f"target {samples[0]['target']:g}")
+    bottom.set_ylabel(metric.replace("ECSServiceAverage", "").replace("Utilization", " %"))
+    bottom.set_xlabel("seconds")
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    for label, at in (marks or {}).items():
+        for ax in (top, bottom):
+            ax.axvline(at, color="black", linestyle="--", linewidth=1)
+        top.text(at, 1.02, label, fontsize=8, transform=top.get_xaxis_transform())
+    return axes

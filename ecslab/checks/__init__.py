@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["CheckFailed", "NotDone", "Passed", "expect", "run_student", "ex00", "ex03", "ex04", "ex05"]
+__all__ = ["CheckFailed", "NotDone", "Passed", "expect", "run_student", "ex00", "ex03", "ex04", "ex05", "ex06"]
 
 
 class CheckFailed(AssertionError):
@@ -71,3 +71,4 @@ from ecslab.checks import ex02  # noqa: E402
 from ecslab.checks import ex03  # noqa: E402
 from ecslab.checks import ex04  # noqa: E402
 from ecslab.checks import ex05  # noqa: E402
+from ecslab.checks import ex06  # noqa: E402

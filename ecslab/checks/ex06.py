@@ -1,0 +1,354 @@
+"""Checks for exercises/06-load-balancing.ipynb: a target group, a service behind an ALB, deployment percentages.
+
+The exercise's setup cell calls :func:`prepare_image`, which pushes the sample app to the
+repository ``ex06-app`` as ``:v1``. Each checker works with objects of its own
+(``ex06-check-...``: target group, load balancer, cluster, task definition), deleted before
+the check (leftovers of an interrupted run) and after it; the notebook's Cleanup cell
+(:func:`clean_up`) deletes the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ecslab import ecr as ecr_tools
+from ecslab import ecs as ecs_tools
+from ecslab import elb as elb_tools
+from ecslab import images
+from ecslab.checks import CheckFailed, Passed, expect, run_student
+
+EXERCISE_REPOSITORY = "ex06-app"
+TARGET_GROUP = "ex06-check-target-group"
+ALB_NAME = "ex06-check-alb"
+ALB_TARGET_GROUP = "ex06-check-alb-tg"
+CLUSTER = "ex06-check-cluster"
+SERVICE = "ex06-check-api"
+PERCENTAGES_CLUSTER = "ex06-check-percentages"
+REQUESTS = 20
+
+
+# -- the image and the clean slate ---------------------------------------------------------
+
+
+def prepare_image(lab: Any, repository: str = EXERCISE_REPOSITORY, show_progress: bool = True) -> str:
+    """Setup of the exercise: build the sample app (v1) and push it to a fresh ``repository``; returns ``URI:v1``."""
+    _delete_repository(lab, repository)
+    local = f"{repository}:v1"
+    images.build_sample_app(local, version="v1", client=lab.docker, config=lab.config, show_progress=show_progress)
+    uri = str(lab.ecr.create_repository(repositoryName=repository)["repository"]["repositoryUri"])
+    ecr_tools.push_image(lab.docker, local, uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=show_progress)
+    return f"{uri}:v1"
+
+
+def exercise_image(lab: Any, repository: str = EXERCISE_REPOSITORY) -> str:
+    """The image the setup cell pushed (``URI:v1``); fails kindly when it is not there."""
+    try:
+        found = lab.ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": "v1"}])["imageDetails"]
+        uri = lab.ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]["repositoryUri"]
+    except ClientError:
+        found = []
+    if not found:
+        raise CheckFailed(
+            f"Exercise 6: the sample app is not in the repository {repository!r}. Run the setup cell at the top of the "
+            "notebook (it pushes the image the checks deploy), then this check again."
+        )
+    return f"{uri}:v1"
+
+
+def _delete_repository(lab: Any, name: str) -> None:
+    try:
+        uri = lab.ecr.describe_repositories(repositoryNames=[name])["repositories"][0]["repositoryUri"]
+    except lab.ecr.exceptions.RepositoryNotFoundException:
+        return
+    lab.ecr.delete_repository(repositoryName=name, force=True)
+    images.remove_images(ecr_tools.local_references(lab.docker, uri), client=lab.docker, config=lab.config)
+
+
+def remove_check_objects(lab: Any, cluster: str, alb_name: str, target_groups: list[str]) -> None:
+    """Delete a check's cluster (services, tasks), load balancer (listeners) and target groups, in AWS's order."""
+    described = lab.ecs.describe_clusters(clusters=[cluster])["clusters"]
+    definitions = set()
+    if described and described[0]["status"] == "ACTIVE":
+        arns = lab.ecs.list_services(cluster=cluster)["serviceArns"]
+        if arns:
+            definitions = {s["taskDefinition"] for s in lab.ecs.describe_services(cluster=cluster, services=arns)["services"]}
+        ecs_tools.remove_cluster(lab, cluster)
+    elb_tools.delete_load_balancer(lab.elbv2, alb_name)
+    elb_tools.delete_target_groups(lab.elbv2, target_groups)
+    for definition in definitions:
+        try:
+            lab.ecs.deregister_task_definition(taskDefinition=definition)
+        except ClientError:
+            pass
+
+
+def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
+    """The exercise's Cleanup: whatever a check left (if interrupted), and the repository."""
+    remove_check_objects(lab, CLUSTER, ALB_NAME, [TARGET_GROUP, ALB_TARGET_GROUP])
+    remove_check_objects(lab, PERCENTAGES_CLUSTER, ALB_NAME, [])
+    _delete_repository(lab, repository)
+    images.remove_images([f"{repository}:v1"], client=lab.docker, config=lab.config)
+    return {
+        "repositories left": [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository],
+        "check clusters left": [c["clusterName"] for c in lab.ecs.describe_clusters(clusters=[CLUSTER, PERCENTAGES_CLUSTER])["clusters"] if c["status"] == "ACTIVE"],
+        "check load balancers left": [b["LoadBalancerName"] for b in lab.elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"] == ALB_NAME],
+        "check target groups left": [g["TargetGroupName"] for g in lab.elbv2.describe_target_groups()["TargetGroups"]
+                                     if g["TargetGroupName"] in (TARGET_GROUP, ALB_TARGET_GROUP)],
+    }
+
+
+# -- 6.1 -------------------------------------------------------------------------------------
+
+
+def check_target_group(create_target_group: Callable[[Any, str, str], str], lab: Any, name: str = TARGET_GROUP) -> Passed:
+    """6.1: ``create_target_group(lab, name, vpc_id)`` makes an ``ip`` target group for port 8080 checking /health every 5 s, healthy after 2; returns its ARN."""
+    vpc_id, _ = elb_tools.default_subnets(lab.ec2)
+    elb_tools.delete_target_groups(lab.elbv2, [name])
+    try:
+        arn = run_student("6.1", create_target_group, lab, name, vpc_id)
+        found = [g for g in lab.elbv2.describe_target_groups()["TargetGroups"] if g["TargetGroupName"] == name]
+        expect(bool(found), "6.1", f"there is no target group named {name!r}: call lab.elbv2.create_target_group(Name=name, ...) with the name argument.")
+        group = found[0]
+        expect(
+            arn == group["TargetGroupArn"],
+            "6.1",
+            f"return the target group's ARN, {group['TargetGroupArn']!r} (create_target_group's response['TargetGroups'][0]['TargetGroupArn']), "
+            f"not {_short(arn)}.",
+        )
+        expect(
+            group.get("TargetType") == "ip",
+            "6.1",
+            f"TargetType is {group.get('TargetType')!r}. A Fargate task (awsvpc) has its own network interface and is registered by its IP: "
+            "TargetType='ip'. 'instance' is for EC2 hosts, where tasks share the host's address.",
+        )
+        expect(group.get("Protocol") == "HTTP", "6.1", f"Protocol is {group.get('Protocol')!r}; the sample app speaks plain HTTP: Protocol='HTTP'.")
+        expect(
+            group.get("Port") == 8080,
+            "6.1",
+            f"Port is {group.get('Port')}. The target group's Port is where the targets listen: the app's container port, 8080. "
+            "(80 is the listener's port, on the load balancer.)" if group.get("Port") == 80 else
+            f"Port is {group.get('Port')}; the sample app listens on 8080 (its container port): Port=8080.",
+        )
+        expect(group.get("VpcId") == vpc_id, "6.1", f"the target group is in VPC {group.get('VpcId')!r}; use the vpc_id argument ({vpc_id}), the default VPC where the tasks run.")
+        path = group.get("HealthCheckPath")
+        expect(
+            path == "/health",
+            "6.1",
+            f"HealthCheckPath is {path!r}; the sample app's health endpoint is /health: HealthCheckPath='/health'."
+            + (" ('/' also answers 200, but a health route says what it is for, and can check more than 'the process runs'.)" if path == "/" else ""),
+        )
+        interval, healthy = group.get("HealthCheckIntervalSeconds"), group.get("HealthyThresholdCount")
+        expect(
+            interval == 5,
+            "6.1",
+            f"HealthCheckIntervalSeconds is {interval}" + (" (AWS's default)" if interval == 30 else "") + "; check every 5 s: HealthCheckIntervalSeconds=5.",
+        )
+        expect(
+            healthy == 2,
+            "6.1",
+            f"HealthyThresholdCount is {healthy}" + (" (AWS's default)" if healthy == 5 else "") + "; a target should be healthy after 2 passed checks: HealthyThresholdCount=2.",
+        )
+        timeout = group.get("HealthCheckTimeoutSeconds")
+        expect(
+            timeout is not None and timeout < interval,
+            "6.1",
+            f"HealthCheckTimeoutSeconds is {timeout}" + (" (the default)" if timeout == 5 else "") + f", not less than the {interval} s interval: "
+            "a check would still be waiting for its answer when the next one starts, and AWS answers 'Health check interval must be greater "
+            "than the timeout'. Set HealthCheckTimeoutSeconds=2.",
+        )
+        timing = elb_tools.health_check_timing(interval, timeout, healthy, int(group["UnhealthyThresholdCount"]))
+        return Passed("6.1", f"{name}: ip targets on 8080, GET /health every 5 s; a new task gets traffic within about {timing['healthy_after']} s.")
+    finally:
+        elb_tools.delete_target_groups(lab.elbv2, [name])
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) < 120 else text[:117] + "..."
+
+
+# -- 6.2 -------------------------------------------------------------------------------------
+
+
+def _alb_for_the_check(lab: Any, alb_name: str, target_group: str) -> tuple[str, str]:
+    """A load balancer without a listener, and a target group like 6.1's (2 s deregistration delay); returns their ARNs."""
+    vpc_id, subnets = elb_tools.default_subnets(lab.ec2)
+    alb_arn = lab.elbv2.create_load_balancer(Name=alb_name, Subnets=subnets, Type="application", Scheme="internet-facing")["LoadBalancers"][0]["LoadBalancerArn"]
+    tg_arn = lab.elbv2.create_target_group(
+        Name=target_group, Protocol="HTTP", Port=8080, VpcId=vpc_id, TargetType="ip", HealthCheckPath="/health",
+        HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2, UnhealthyThresholdCount=2,
+    )["TargetGroups"][0]["TargetGroupArn"]
+    lab.elbv2.modify_target_group_attributes(TargetGroupArn=tg_arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}])
+    return str(alb_arn), str(tg_arn)
+
+
+def _get(url: str) -> tuple[int, str | None]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read()).get("hostname")
+    except urllib.error.HTTPError as error:
+        return error.code, None
+    except OSError:
+        return 0, None
+
+
+def check_serve_behind_alb(
+    serve_behind_alb: Callable[[Any, str, str, str, str, str], str],
+    lab: Any,
+    cluster: str = CLUSTER,
+    service: str = SERVICE,
+    alb_name: str = ALB_NAME,
+    target_group: str = ALB_TARGET_GROUP,
+    repository: str = EXERCISE_REPOSITORY,
+) -> Passed:
+    """6.2: ``serve_behind_alb(lab, cluster, service, load_balancer_arn, target_group_arn, task_def_arn)`` puts 2 tasks behind the ALB and returns its URL once both are healthy."""
+    image = exercise_image(lab, repository)
+    remove_check_objects(lab, cluster, alb_name, [target_group])
+    try:
+        lab.ecs.create_cluster(clusterName=cluster)
+        alb_arn, tg_arn = _alb_for_the_check(lab, alb_name, target_group)
+        task_def_arn = lab.ecs.register_task_definition(**ecs_tools.task_definition(cluster, image))["taskDefinition"]["taskDefinitionArn"]
+        started = time.monotonic()
+        url = run_student("6.2", serve_behind_alb, lab, cluster, service, alb_arn, tg_arn, task_def_arn)
+        seconds = time.monotonic() - started
+        health_at_return = elb_tools.target_health(lab.elbv2, tg_arn)
+        answers = [_get(url + "/") for _ in range(REQUESTS)] if isinstance(url, str) and url.startswith("http://127.0.0.1") else []
+
+        listeners = lab.elbv2.describe_listeners(LoadBalancerArn=alb_arn)["Listeners"]
+        expect(
+            bool(listeners),
+            "6.2",
+            "the load balancer has no listener, so nothing receives requests: lab.elbv2.create_listener(LoadBalancerArn=load_balancer_arn, "
+            "Protocol='HTTP', Port=80, DefaultActions=[{'Type': 'forward', 'TargetGroupArn': target_group_arn}]).",
+        )
+        listener = listeners[0]
+        expect(listener["Port"] == 80, "6.2", f"the listener is on port {listener['Port']}; clients of a web API expect HTTP on port 80: Port=80.")
+        forwards_to = [a.get("TargetGroupArn") for a in listener["DefaultActions"] if a.get("Type") == "forward"]
+        expect(
+            forwards_to == [tg_arn],
+            "6.2",
+            f"the listener's default action is {[a.get('Type') for a in listener['DefaultActions']]} to {forwards_to}; forward to the target_group_arn "
+            "argument: DefaultActions=[{'Type': 'forward', 'TargetGroupArn': target_group_arn}].",
+        )
+        services = [s for s in lab.ecs.describe_services(cluster=cluster, services=[service])["services"] if s["status"] == "ACTIVE"]
+        expect(bool(services), "6.2", f"cluster {cluster!r} has no service named {service!r}: create it with lab.ecs.create_service(cluster=cluster, serviceName=service, ...).")
+        described = services[0]
+        expect(described["taskDefinition"] == task_def_arn, "6.2", "run the task_def_arn argument: create_service(..., taskDefinition=task_def_arn).")
+        expect(described["desiredCount"] == 2, "6.2", f"the service asks for {described['desiredCount']} task(s); pass desiredCount=2.")
+        balancers = described.get("loadBalancers") or []
+        expect(
+            bool(balancers),
+            "6.2",
+            "the service has no loadBalancers, so ECS registers none of its tasks and the ALB has no target. Pass "
+            "loadBalancers=[{'targetGroupArn': target_group_arn, 'containerName': 'web', 'containerPort': 8080}] to create_service.",
+        )
+        entry = balancers[0]
+        expect(entry.get("targetGroupArn") == tg_arn, "6.2", "loadBalancers names another target group; use the target_group_arn argument.")
+        expect(
+            (entry.get("containerName"), entry.get("containerPort")) == ("web", 8080),
+            "6.2",
+            f"loadBalancers says container {entry.get('containerName')!r}, port {entry.get('containerPort')}: ECS looks up that container and port in the "
+            "task definition to find what to register. The task definition's container is 'web' and it maps port 8080.",
+        )
+        expect(isinstance(url, str), "6.2", f"return the listener's URL as a string, not {type(url).__name__}.")
+        expected_url = elb_tools.listener_url(lab, alb_arn)
+        expect(
+            url.rstrip("/") == expected_url,
+            "6.2",
+            f"you returned {_short(url)}; "
+            + ("the ALB's DNS name does not resolve in the lab. " if "amazonaws.com" in url else "")
+            + f"return elb_tools.listener_url(lab, load_balancer_arn), here {expected_url} (the lab's proxy for your listener).",
+        )
+        statuses = sorted({status for status, _ in answers})
+        healthy = elb_tools.healthy_count(health_at_return)
+        expect(
+            statuses == [200],
+            "6.2",
+            f"right after your function returned, {REQUESTS} requests got {statuses} (503: no healthy target yet); {healthy} of 2 targets were healthy. "
+            "Wait before returning: lab.ecs.get_waiter('services_stable') (both tasks RUNNING, so both registered), then "
+            "lab.elbv2.get_waiter('target_in_service').wait(TargetGroupArn=target_group_arn, WaiterConfig={'Delay': 1}).",
+        )
+        hostnames = {host for _, host in answers}
+        expect(
+            len(hostnames) == 2,
+            "6.2",
+            f"only {len(hostnames)} task answered {REQUESTS} requests: when your function returned, {healthy} target(s) were healthy. "
+            "Wait until both are: after services_stable, the target_in_service waiter (it waits for every registered target).",
+        )
+        per_task = sorted(sum(host == h for _, host in answers) for h in hostnames)
+        return Passed("6.2", f"{seconds:.1f} s after your function started, {REQUESTS} requests through {url} were answered by 2 tasks, {per_task[0]} and {per_task[1]}: round robin.")
+    finally:
+        remove_check_objects(lab, cluster, alb_name, [target_group])
+        for definition in lab.ecs.list_task_definitions(familyPrefix=cluster, status="ACTIVE")["taskDefinitionArns"]:
+            lab.ecs.deregister_task_definition(taskDefinition=definition)
+
+
+# -- 6.3 -------------------------------------------------------------------------------------
+
+
+def _ecs_refusal(lab: Any, configuration: dict[str, Any], cluster: str) -> str | None:
+    """ECS's own answer to these percentages: a service of 0 tasks is created with them (and deleted); the error, if any."""
+    ecs_tools.remove_cluster(lab, cluster)
+    try:
+        lab.ecs.create_cluster(clusterName=cluster)
+        definition = lab.ecs.register_task_definition(**ecs_tools.task_definition(cluster, "localhost/ex06-never-pulled:v1"))["taskDefinition"]["taskDefinitionArn"]
+        _, subnets = elb_tools.default_subnets(lab.ec2)
+        try:
+            lab.ecs.create_service(
+                cluster=cluster, serviceName="percentages", taskDefinition=definition, desiredCount=0, launchType="FARGATE",
+                networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}}, deploymentConfiguration=configuration,
+            )
+        except ClientError as error:
+            return str(error)
+        finally:
+            lab.ecs.deregister_task_definition(taskDefinition=definition)
+        return None
+    finally:
+        ecs_tools.remove_cluster(lab, cluster)
+
+
+def check_deployment_configuration(deployment_configuration: Callable[[], dict[str, int]], lab: Any, cluster: str = PERCENTAGES_CLUSTER) -> Passed:
+    """6.3: ``deployment_configuration()`` keeps a 4-task service at 4 healthy tasks during a rollout, with at most 6 running."""
+    configuration = run_student("6.3", deployment_configuration)
+    expect(isinstance(configuration, dict), "6.3", f"return a dict like {{'minimumHealthyPercent': ..., 'maximumPercent': ...}}, not {_short(configuration)}.")
+    missing = [key for key in ("minimumHealthyPercent", "maximumPercent") if key not in configuration]
+    expect(not missing, "6.3", f"the dict lacks {missing}; ECS's deploymentConfiguration spells them minimumHealthyPercent and maximumPercent.")
+    minimum, maximum = configuration["minimumHealthyPercent"], configuration["maximumPercent"]
+    expect(
+        all(isinstance(v, int) and not isinstance(v, bool) for v in (minimum, maximum)),
+        "6.3",
+        f"percentages are whole numbers (100 means 100 %), not {minimum!r} and {maximum!r}.",
+    )
+    refusal = _ecs_refusal(lab, {"minimumHealthyPercent": minimum, "maximumPercent": maximum}, cluster)
+    expect(refusal is None, "6.3", f"ECS refuses these percentages: {refusal}")
+    bounds = elb_tools.deployment_bounds(4, minimum, maximum)
+    expect(
+        bounds["at_least_healthy"] >= 4,
+        "6.3",
+        f"with minimumHealthyPercent {minimum}, ECS may stop old tasks until only ⌈4 × {minimum} / 100⌉ = {bounds['at_least_healthy']} are healthy. "
+        "To keep all 4, that must be 4.",
+    )
+    expect(
+        bounds["at_most_running"] <= 6,
+        "6.3",
+        f"with maximumPercent {maximum}, ECS may run up to ⌊4 × {maximum} / 100⌋ = {bounds['at_most_running']} tasks during a rollout; at most 6 are allowed.",
+    )
+    expect(
+        bounds["at_most_running"] == 6,
+        "6.3",
+        f"with maximumPercent {maximum}, ECS runs at most {bounds['at_most_running']} tasks, so it replaces only "
+        f"{bounds['at_most_running'] - 4} at a time" + (" (none: the rollout could never start)" if bounds["at_most_running"] == 4 else "")
+        + ". 6 are allowed: replace 2 at a time.",
+    )
+    return Passed(
+        "6.3",
+        f"ECS accepts minimumHealthyPercent {minimum} and maximumPercent {maximum}: a rollout of 4 tasks keeps 4 healthy, runs at most 6, "
+        "starting 2 new tasks at a time.",
+    )
