@@ -47,7 +47,17 @@ fi
 
 if [ ! -x "$venv/bin/python" ]; then
   say "creating the virtual environment $venv"
-  python3 -m venv "$venv"
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    rm -rf "$venv"
+    if is_root && command -v apt-get >/dev/null 2>&1; then
+      say "installing python3-venv with apt-get"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      python3 -m venv "$venv"
+    else
+      say "python3 cannot make a virtual environment: install python3-venv (Debian/Ubuntu) and run this again"
+      exit 1
+    fi
+  fi
 fi
 if ! "$venv/bin/python" -c "import ecslab, moto, nbval, playwright, jupytext" >/dev/null 2>&1 || [ pyproject.toml -nt "$venv/.installed" ]; then
   say "installing ecslab and its dependencies into $venv (a few minutes the first time)"
