@@ -11,6 +11,7 @@ it uses, so the same calls work against the lab and a real account.
 from __future__ import annotations
 
 import html
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,9 +31,19 @@ def log_lines(logs: Any, group: str, stream: str, last: int = 20) -> list[str]:
 
 
 def search_logs(logs: Any, group: str, pattern: str, minutes: int = 60) -> list[dict[str, Any]]:
-    """``filter_log_events`` across all streams of a group: stream, time and message of each match."""
+    """``filter_log_events`` across all streams of a group: stream, time and message of each match.
+
+    One call returns at most 10,000 events (or 1 MB); the pages after it come with ``nextToken``.
+    """
     start = int((datetime.now(UTC) - timedelta(minutes=minutes)).timestamp() * 1000)
-    events = logs.filter_log_events(logGroupName=group, filterPattern=pattern, startTime=start)["events"]
+    request: dict[str, Any] = {"logGroupName": group, "filterPattern": pattern, "startTime": start}
+    events: list[dict[str, Any]] = []
+    while True:
+        page = logs.filter_log_events(**request)
+        events += page["events"]
+        if not page.get("nextToken") or not page["events"]:
+            break
+        request["nextToken"] = page["nextToken"]
     return [{"stream": e["logStreamName"], "time": datetime.fromtimestamp(e["timestamp"] / 1000, UTC), "message": e["message"]} for e in events]
 
 
@@ -42,26 +53,37 @@ def service_dimensions(cluster: str, service: str) -> list[dict[str, str]]:
 
 
 def metric_series(cloudwatch: Any, namespace: str, metric: str, dimensions: list[dict[str, str]], statistic: str = "Average",
-                  period: int = 60, minutes: int = 15) -> tuple[list[datetime], list[float]]:
-    """One metric over the last ``minutes`` as (times, values), from ``get_metric_data``."""
+                  period: int = 60, minutes: int = 15, since: datetime | None = None) -> tuple[list[datetime], list[float]]:
+    """One metric over the last ``minutes`` (or from ``since`` on) as (times, values), from ``get_metric_data``.
+
+    Metrics outlive the services that published them: a service deleted and created again
+    under the same name continues the same series, so ``since`` keeps an earlier run out.
+    """
     now = datetime.now(UTC)
     answer = cloudwatch.get_metric_data(
         MetricDataQueries=[{"Id": "m", "MetricStat": {"Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dimensions}, "Period": period, "Stat": statistic}}],
-        StartTime=now - timedelta(minutes=minutes), EndTime=now,
+        StartTime=since or now - timedelta(minutes=minutes), EndTime=now,
     )["MetricDataResults"][0]
     pairs = sorted(zip(answer["Timestamps"], answer["Values"], strict=True))
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def plot_dashboard(cloudwatch: Any, cluster: str, services: list[str], period: int = 10, minutes: int = 10, statistic: str = "Average") -> Any:
-    """CPU and memory utilization of each service, one panel each, like a CloudWatch dashboard."""
+def plot_dashboard(cloudwatch: Any, cluster: str, services: list[str], period: int = 10, minutes: int = 10, statistic: str = "Average",
+                   since: datetime | None = None, highlight: tuple[datetime, datetime] | None = None, highlight_label: str = "load") -> Any:
+    """CPU and memory utilization of each service, one panel each, like a CloudWatch dashboard.
+
+    ``highlight`` shades a time span (when load was applied, say). Returns the figure; call
+    ``plt.show()`` to draw it once (a returned figure is drawn twice by the inline backend).
+    """
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 3.2), sharex=True)
     for ax, metric in zip(axes, ("CPUUtilization", "MemoryUtilization"), strict=True):
         for service in services:
-            times, values = metric_series(cloudwatch, "AWS/ECS", metric, service_dimensions(cluster, service), statistic, period, minutes)
+            times, values = metric_series(cloudwatch, "AWS/ECS", metric, service_dimensions(cluster, service), statistic, period, minutes, since)
             ax.plot(times, values, marker=".", label=service)
+        if highlight is not None:
+            ax.axvspan(highlight[0], highlight[1], color="#ff9900", alpha=0.15, label=highlight_label)
         ax.set_title(f"AWS/ECS {metric} ({statistic}, {period} s)", fontsize=9)
         ax.set_ylabel("percent of reserved")
         ax.legend(fontsize=8)
@@ -69,30 +91,69 @@ def plot_dashboard(cloudwatch: Any, cluster: str, services: list[str], period: i
     return figure
 
 
-def metric_widget(cloudwatch: Any, cluster: str, service: str) -> Any:
+class MetricWidget:
+    """What :func:`metric_widget` returns: the controls (``metric``, ``statistic``, ``period``) and the chart.
+
+    Set a control's ``value`` in code or in the browser: the chart is redrawn from
+    ``get_metric_data``. ``title`` says what the chart shows now; the text form is that title,
+    so a notebook's stored output stays readable.
+    """
+
+    def __init__(self, cloudwatch: Any, cluster: str, service: str, since: datetime | None = None, minutes: int = 15) -> None:
+        import ipywidgets as widgets
+
+        self.cloudwatch, self.cluster, self.service, self.since, self.minutes = cloudwatch, cluster, service, since, minutes
+        self.metric = widgets.Dropdown(options=["CPUUtilization", "MemoryUtilization"], description="metric")
+        self.statistic = widgets.Dropdown(options=["Average", "Maximum", "Minimum", "SampleCount"], description="statistic")
+        self.period = widgets.Dropdown(options=[10, 30, 60], value=10, description="period s")
+        self.chart = widgets.Output()
+        self.title = ""
+        self.points = 0
+        owner = self
+
+        class MetricWidgetView(widgets.VBox):
+            def __repr__(self) -> str:
+                return repr(owner)
+
+        self.view = MetricWidgetView([widgets.HBox([self.metric, self.statistic, self.period]), self.chart])
+        for control in (self.metric, self.statistic, self.period):
+            control.observe(self.redraw, names="value")
+        self.redraw()
+
+    def redraw(self, _change: Any = None) -> None:
+        """Ask CloudWatch again with the chosen metric, statistic and period, and draw the answer."""
+        import io
+
+        import matplotlib.pyplot as plt
+        from IPython.display import Image
+
+        times, values = metric_series(self.cloudwatch, "AWS/ECS", self.metric.value, service_dimensions(self.cluster, self.service),
+                                      self.statistic.value, self.period.value, self.minutes, self.since)
+        self.points = len(values)
+        self.title = f"{self.service}: {self.metric.value}, {self.statistic.value} per {self.period.value} s"
+        figure, ax = plt.subplots(figsize=(8, 2.6))
+        ax.plot(times, values, marker="o", color="#ff9900")  # type: ignore[arg-type]
+        ax.set_title(f"{self.title} ({self.points} datapoints)", fontsize=9)
+        ax.set_ylabel("Count" if self.statistic.value == "SampleCount" else "percent of reserved")
+        figure.autofmt_xdate()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", bbox_inches="tight")
+        plt.close(figure)  # drawn into the widget, not again under the cell
+        self.chart.outputs = ()
+        self.chart.append_display_data(Image(data=buffer.getvalue(), format="png"))
+
+    def __repr__(self) -> str:
+        return f"MetricWidget({self.title})"
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.view)
+
+
+def metric_widget(cloudwatch: Any, cluster: str, service: str, since: datetime | None = None, minutes: int = 15) -> MetricWidget:
     """Pick a metric, a statistic and a period; the chart redraws from ``get_metric_data``."""
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-
-    metric = widgets.Dropdown(options=["CPUUtilization", "MemoryUtilization"], description="metric")
-    statistic = widgets.Dropdown(options=["Average", "Maximum", "Minimum", "SampleCount"], description="statistic")
-    period = widgets.Dropdown(options=[10, 30, 60], value=10, description="period s")
-    chart = widgets.Output()
-
-    def show(_change: Any = None) -> None:
-        times, values = metric_series(cloudwatch, "AWS/ECS", metric.value, service_dimensions(cluster, service), statistic.value, period.value)
-        chart.clear_output(wait=True)
-        with chart:
-            figure, ax = plt.subplots(figsize=(8, 2.6))
-            ax.plot(times, values, marker="o", color="#ff9900")  # type: ignore[arg-type]
-            ax.set_title(f"{service}: {metric.value} {statistic.value} per {period.value} s ({len(values)} datapoints)", fontsize=9)
-            figure.autofmt_xdate()
-            plt.show()
-
-    for control in (metric, statistic, period):
-        control.observe(show, names="value")
-    show()
-    return widgets.VBox([widgets.HBox([metric, statistic, period]), chart])
+    return MetricWidget(cloudwatch, cluster, service, since, minutes)
 
 
 def alarm_history(cloudwatch: Any, alarm: str) -> list[dict[str, Any]]:
@@ -100,8 +161,6 @@ def alarm_history(cloudwatch: Any, alarm: str) -> list[dict[str, Any]]:
     items = cloudwatch.describe_alarm_history(AlarmName=alarm, HistoryItemType="StateUpdate")["AlarmHistoryItems"]
     rows = []
     for item in sorted(items, key=lambda i: i["Timestamp"]):
-        import json
-
         data = json.loads(item.get("HistoryData") or "{}")
         rows.append({
             "time": item["Timestamp"],
