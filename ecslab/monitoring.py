@@ -86,6 +86,7 @@ def plot_dashboard(cloudwatch: Any, cluster: str, services: list[str], period: i
             ax.axvspan(highlight[0], highlight[1], color="#ff9900", alpha=0.15, label=highlight_label)
         ax.set_title(f"AWS/ECS {metric} ({statistic}, {period} s)", fontsize=9)
         ax.set_ylabel("percent of reserved")
+        ax.set_ylim(0, max(105.0, ax.get_ylim()[1]))  # the whole scale: 2% should look small
         ax.legend(fontsize=8)
     figure.autofmt_xdate()
     return figure

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["CheckFailed", "NotDone", "Passed", "expect", "run_student", "ex00", "ex03", "ex04", "ex05", "ex06"]
+__all__ = ["CheckFailed", "NotDone", "Passed", "expect", "run_student", "ex00", "ex03", "ex04", "ex05", "ex06", "ex08"]
 
 
 class CheckFailed(AssertionError):
@@ -72,3 +72,4 @@ from ecslab.checks import ex03  # noqa: E402
 from ecslab.checks import ex04  # noqa: E402
 from ecslab.checks import ex05  # noqa: E402
 from ecslab.checks import ex06  # noqa: E402
+from ecslab.checks import ex08  # noqa: E402

@@ -1,0 +1,444 @@
+"""Checks for exercises/08-monitoring.ipynb: a log configuration, a CPU alarm, a count from the logs.
+
+The exercise's setup cell calls :func:`prepare_image`, which pushes the sample app to the
+repository ``ex08-app`` as ``:v1``; every checker runs that image. Each checker works with
+resources of its own: a cluster ``ex08-check-...`` and a log group ``/ecs/ex08-check-...``,
+deleted before the check (leftovers of an interrupted run) and after it, together with any
+alarm on the check's cluster. The notebook's Cleanup cell (:func:`clean_up`) deletes the
+repository too.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError, ParamValidationError
+
+from ecslab import ecr as ecr_tools
+from ecslab import ecs as ecs_tools
+from ecslab import images
+from ecslab.checks import CheckFailed, Passed, expect, run_student
+
+EXERCISE_REPOSITORY = "ex08-app"
+LOGS_CLUSTER = "ex08-check-logs"
+LOGS_GROUP = "/ecs/ex08-check-logs"
+LOGS_PREFIX = "ex08"
+ALARM_CLUSTER = "ex08-check-alarm"
+COUNT_CLUSTER = "ex08-check-count"
+COUNT_GROUP = "/ecs/ex08-check-count"
+SERVICE = "ex08-check-api"
+COUNT_PREFIX = "api"
+ALARM_TIMEOUT = 45.0
+"""Seconds of load before 8.2 gives up waiting for ALARM (the lab evaluates alarms every 10 s)."""
+
+
+# -- the image and the clean slate ---------------------------------------------------------
+
+
+def prepare_image(lab: Any, repository: str = EXERCISE_REPOSITORY, show_progress: bool = True) -> str:
+    """Setup of the exercise: build the sample app (v1) and push it to a fresh ``repository``; returns ``URI:v1``."""
+    _delete_repository(lab, repository)
+    local = f"{repository}:v1"
+    images.build_sample_app(local, version="v1", client=lab.docker, config=lab.config, show_progress=show_progress)
+    uri = str(lab.ecr.create_repository(repositoryName=repository)["repository"]["repositoryUri"])
+    ecr_tools.push_image(lab.docker, local, uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=show_progress)
+    return f"{uri}:v1"
+
+
+def exercise_image(lab: Any, repository: str = EXERCISE_REPOSITORY) -> str:
+    """The image the setup cell pushed (``URI:v1``); fails kindly when it is not there."""
+    try:
+        found = lab.ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": "v1"}])["imageDetails"]
+        uri = lab.ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]["repositoryUri"]
+    except ClientError:
+        found = []
+    if not found:
+        raise CheckFailed(
+            f"Exercise 8: the sample app is not in the repository {repository!r}. Run the setup cell at the top of the "
+            "notebook (it pushes the image every check runs), then this check again."
+        )
+    return f"{uri}:v1"
+
+
+def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
+    """The exercise's Cleanup: every check cluster and log group, their alarms, and the repository."""
+    for cluster in (LOGS_CLUSTER, ALARM_CLUSTER, COUNT_CLUSTER):
+        _remove_cluster(lab, cluster)
+    for group in (LOGS_GROUP, COUNT_GROUP):
+        _delete_log_group(lab, group)
+    _delete_repository(lab, repository)
+    images.remove_images([f"{repository}:v1"], client=lab.docker, config=lab.config)
+    return {
+        "repositories left": [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository],
+        "check clusters left": [c["clusterName"] for c in lab.ecs.describe_clusters(clusters=[LOGS_CLUSTER, ALARM_CLUSTER, COUNT_CLUSTER])["clusters"] if c["status"] == "ACTIVE"],
+        "check log groups left": [g["logGroupName"] for g in lab.logs.describe_log_groups(logGroupNamePrefix="/ecs/ex08-check-")["logGroups"]],
+    }
+
+
+def _delete_repository(lab: Any, name: str) -> None:
+    try:
+        uri = lab.ecr.describe_repositories(repositoryNames=[name])["repositories"][0]["repositoryUri"]
+    except lab.ecr.exceptions.RepositoryNotFoundException:
+        return
+    lab.ecr.delete_repository(repositoryName=name, force=True)
+    images.remove_images(ecr_tools.local_references(lab.docker, uri), client=lab.docker, config=lab.config)
+
+
+def _delete_log_group(lab: Any, group: str) -> None:
+    try:
+        lab.logs.delete_log_group(logGroupName=group)
+    except lab.logs.exceptions.ResourceNotFoundException:
+        pass
+
+
+def _alarms_on(lab: Any, cluster: str) -> list[str]:
+    """Names of the metric alarms whose dimensions name ``cluster``."""
+    alarms = lab.cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm"])["MetricAlarms"]
+    return [a["AlarmName"] for a in alarms if any(d.get("Value") == cluster for d in a.get("Dimensions", []))]
+
+
+def _remove_cluster(lab: Any, cluster: str) -> None:
+    """The cluster with its services, tasks and task definitions, and the alarms on it."""
+    names = _alarms_on(lab, cluster)
+    if names:
+        lab.cloudwatch.delete_alarms(AlarmNames=names)
+    described = lab.ecs.describe_clusters(clusters=[cluster])["clusters"]
+    if not described or described[0]["status"] != "ACTIVE":
+        return
+    definitions = {s["taskDefinition"] for s in _services(lab, cluster)}
+    definitions |= {t["taskDefinitionArn"] for t in _tasks(lab, cluster)}
+    ecs_tools.remove_cluster(lab, cluster, timeout=60)
+    for definition in definitions:
+        try:
+            lab.ecs.deregister_task_definition(taskDefinition=definition)
+        except ClientError:
+            pass
+
+
+def _services(lab: Any, cluster: str) -> list[dict[str, Any]]:
+    arns = lab.ecs.list_services(cluster=cluster)["serviceArns"]
+    return list(lab.ecs.describe_services(cluster=cluster, services=arns)["services"]) if arns else []
+
+
+def _tasks(lab: Any, cluster: str) -> list[dict[str, Any]]:
+    arns = lab.ecs.list_tasks(cluster=cluster)["taskArns"][:100]
+    return list(lab.ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]) if arns else []
+
+
+def _default_subnets(lab: Any) -> list[str]:
+    vpcs = lab.ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+    return [s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]]
+
+
+def _service(lab: Any, cluster: str, service: str, image: str, count: int, log_configuration: dict[str, Any] | None = None) -> None:
+    """A Fargate service the checker makes itself, steady when this returns."""
+    definition = ecs_tools.task_definition(service, image)
+    if log_configuration:
+        definition["containerDefinitions"][0]["logConfiguration"] = log_configuration
+    arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
+    lab.ecs.create_service(cluster=cluster, serviceName=service, taskDefinition=arn, desiredCount=count, launchType="FARGATE",
+                           networkConfiguration={"awsvpcConfiguration": {"subnets": _default_subnets(lab)}})
+    ecs_tools.wait_for_steady_state(lab.ecs, cluster, service, timeout=60, show_progress=False)
+
+
+def _get(url: str, patience: float = 10.0) -> None:
+    """GET ``url``; a just-started app may need a moment before it listens. Any HTTP status will do: the app logs every request."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                response.read()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+# -- 8.1 -------------------------------------------------------------------------------------------
+
+
+def _wait_started(lab: Any, cluster: str, task_arn: str, timeout: float = 30.0) -> dict[str, Any]:
+    """The task once it is RUNNING or STOPPED."""
+    deadline = time.monotonic() + timeout
+    while True:
+        task = lab.ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
+        if task["lastStatus"] in ("RUNNING", "STOPPED") or time.monotonic() > deadline:
+            return dict(task)
+        time.sleep(0.3)
+
+
+def check_log_configuration(
+    log_configuration: Callable[[str, str, str], dict[str, Any]],
+    lab: Any,
+    group: str = LOGS_GROUP,
+    prefix: str = LOGS_PREFIX,
+    cluster: str = LOGS_CLUSTER,
+    repository: str = EXERCISE_REPOSITORY,
+) -> Passed:
+    """8.1: ``log_configuration(group, prefix, region)`` returns a logConfiguration that ships a task's output to ``group``.
+
+    The checker deletes ``group`` first, runs a task with the configuration and looks for the
+    line the app writes for one request in the stream ``prefix/web/TASK_ID``.
+    """
+    image = exercise_image(lab, repository)
+    region = lab.config.region
+    configuration = run_student("8.1", log_configuration, group, prefix, region)
+    expect(isinstance(configuration, dict), "8.1", f"return a dict like {{'logDriver': 'awslogs', 'options': {{...}}}}, not {type(configuration).__name__}.")
+    expect(
+        configuration.get("logDriver") == "awslogs",
+        "8.1",
+        f"the logDriver is {configuration.get('logDriver')!r}; the driver that ships a container's output to CloudWatch Logs is 'awslogs'.",
+    )
+    options = configuration.get("options")
+    if not isinstance(options, dict) or not options:
+        raise CheckFailed("Exercise 8.1: put the driver's settings in configuration['options'], a dict of option names to strings.")
+    not_strings = sorted(key for key, value in options.items() if not isinstance(value, str))
+    expect(
+        not not_strings,
+        "8.1",
+        f"every option value is a string, also {', '.join(not_strings)}: write \"true\", not True (ECS rejects anything else).",
+    )
+    wanted = {"awslogs-group": ("group", group), "awslogs-stream-prefix": ("prefix", prefix), "awslogs-region": ("region", region)}
+    for key, (argument, value) in wanted.items():
+        expect(
+            options.get(key) == value,
+            "8.1",
+            f"options[{key!r}] is {options.get(key)!r}; it should be {value!r}, the function's {argument} argument.",
+        )
+    _remove_cluster(lab, cluster)
+    _delete_log_group(lab, group)
+    try:
+        lab.ecs.create_cluster(clusterName=cluster)
+        definition = ecs_tools.task_definition(cluster, image)
+        definition["containerDefinitions"][0]["logConfiguration"] = configuration
+        try:
+            arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
+        except (ClientError, ParamValidationError) as error:
+            raise CheckFailed(f"Exercise 8.1: ECS refused a task definition with your logConfiguration: {error}") from None
+        task_arn = lab.ecs.run_task(cluster=cluster, taskDefinition=arn, launchType="FARGATE",
+                                    networkConfiguration={"awsvpcConfiguration": {"subnets": _default_subnets(lab)}})["tasks"][0]["taskArn"]
+        task = _wait_started(lab, cluster, task_arn)
+        if task["lastStatus"] != "RUNNING":
+            reason = task.get("stoppedReason") or f"still {task['lastStatus']}"
+            hint = (
+                f" The group {group} did not exist (the check deletes it first): let the driver create it with "
+                "\"awslogs-create-group\": \"true\" in the options."
+                if "log group does not exist" in reason else ""
+            )
+            raise CheckFailed(f"Exercise 8.1: the task did not start. ECS says: {reason}.{hint}")
+        task_id = task_arn.split("/")[-1]
+        stream = f"{prefix}/web/{task_id}"
+        marker = f"/ex08-check-{time.time_ns()}"
+        _get(ecs_tools.task_url(task) + marker)
+        sent = time.monotonic()
+        found = False
+        while not found and time.monotonic() - sent < 5:
+            try:
+                events = lab.logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=False, limit=50)["events"]
+            except ClientError:
+                events = []
+            found = any(marker in event["message"] for event in events)
+            if not found:
+                time.sleep(0.1)
+        seconds = time.monotonic() - sent
+        if not found:
+            streams = [s["logStreamName"] for s in lab.logs.describe_log_streams(logGroupName=group)["logStreams"]]
+            raise CheckFailed(
+                f"Exercise 8.1: the line for GET {marker} did not reach the stream {stream!r} within 5 s. "
+                f"The group holds the streams {streams or 'none'}."
+            )
+        return Passed("8.1", f"a task with your logConfiguration created {group} and its request line reached the stream {prefix}/web/<task id> in {seconds:.1f} s.")
+    finally:
+        _remove_cluster(lab, cluster)
+        _delete_log_group(lab, group)
+
+
+# -- 8.2 -------------------------------------------------------------------------------------------
+
+
+def check_cpu_alarm(
+    create_cpu_alarm: Callable[[Any, str, str], str],
+    lab: Any,
+    cluster: str = ALARM_CLUSTER,
+    service: str = SERVICE,
+    repository: str = EXERCISE_REPOSITORY,
+    timeout: float = ALARM_TIMEOUT,
+) -> Passed:
+    """8.2: ``create_cpu_alarm(lab, cluster, service)`` creates an alarm on the service's average CPU above 30% for one 10 s period; returns its name.
+
+    The checker reads the alarm's settings, then loads the service's task with CPU work and
+    waits for the alarm to go to ALARM.
+    """
+    from ecslab.elb import TrafficGenerator
+
+    image = exercise_image(lab, repository)
+    _remove_cluster(lab, cluster)
+    load = None
+    try:
+        lab.ecs.create_cluster(clusterName=cluster)
+        _service(lab, cluster, service, image, 1)
+        name = run_student("8.2", create_cpu_alarm, lab, cluster, service)
+        expect(isinstance(name, str) and bool(name), "8.2", f"return the alarm's name (the AlarmName you gave put_metric_alarm), not {name!r}.")
+        found = lab.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+        expect(bool(found), "8.2", f"there is no metric alarm named {name!r}: call lab.cloudwatch.put_metric_alarm(AlarmName=..., ...) and return that AlarmName.")
+        alarm = found[0]
+        expect(alarm.get("Namespace") == "AWS/ECS", "8.2", f"the alarm's Namespace is {alarm.get('Namespace')!r}; ECS publishes service metrics in 'AWS/ECS'.")
+        expect(alarm.get("MetricName") == "CPUUtilization", "8.2", f"the alarm watches {alarm.get('MetricName')!r}; a service's CPU is 'CPUUtilization'.")
+        dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+        wanted = {"ClusterName": cluster, "ServiceName": service}
+        expect(
+            dimensions == wanted,
+            "8.2",
+            f"the alarm's dimensions are {dimensions or 'none'}; ECS publishes a service's CPU with exactly {wanted}. A metric is found only "
+            "with all its dimensions, so any other set leaves the alarm in INSUFFICIENT_DATA.",
+        )
+        expect(
+            alarm.get("Statistic") == "Average",
+            "8.2",
+            f"the alarm's statistic is {alarm.get('Statistic') or alarm.get('ExtendedStatistic')!r}; 'average CPU' is Statistic='Average'.",
+        )
+        expect(
+            alarm.get("Period") == 10,
+            "8.2",
+            f"the alarm's Period is {alarm.get('Period')} s; the exercise asks for periods of 10 s (Period=10: the lab publishes a datapoint every 10 s; on AWS you would use 60).",
+        )
+        evaluation = (alarm.get("EvaluationPeriods"), alarm.get("DatapointsToAlarm") or alarm.get("EvaluationPeriods"))
+        expect(
+            evaluation == (1, 1),
+            "8.2",
+            f"the alarm needs {evaluation[1]} of the last {evaluation[0]} periods to breach; the exercise asks for 1 period: EvaluationPeriods=1.",
+        )
+        threshold = float(alarm.get("Threshold", 0))
+        expect(
+            threshold == 30,
+            "8.2",
+            f"the threshold is {threshold:g}; CPUUtilization is a percentage, so 30% is Threshold=30"
+            + (" (not 0.3)." if threshold == 0.3 else "."),
+        )
+        expect(
+            alarm.get("ComparisonOperator") in ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold"),
+            "8.2",
+            f"the comparison is {alarm.get('ComparisonOperator')!r}; 'above 30%' is ComparisonOperator='GreaterThanThreshold'.",
+        )
+        task = ecs_tools.service_tasks(lab.ecs, cluster, service)[0]
+        load = TrafficGenerator(ecs_tools.task_url(task), rate=8, concurrency=4, path="/work?ms=150")
+        started = time.monotonic()
+        load.start()
+        state, reason = alarm["StateValue"], alarm["StateReason"]
+        while time.monotonic() - started < timeout:
+            current = lab.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+            state, reason = current["StateValue"], current["StateReason"]
+            if state == "ALARM":
+                break
+            time.sleep(0.5)
+        seconds = time.monotonic() - started
+        expect(state == "ALARM", "8.2", f"under CPU load for {timeout:.0f} s the alarm stayed {state}. CloudWatch says: {reason}")
+        return Passed("8.2", f"{name} went to ALARM {seconds:.0f} s after the load began. CloudWatch says: {reason}")
+    finally:
+        if load is not None:
+            load.stop()
+        _remove_cluster(lab, cluster)
+
+
+# -- 8.3 -------------------------------------------------------------------------------------------
+
+HEALTH_REQUESTS = (7, 6)
+"""Requests to /health the checker sends to each of the service's two tasks."""
+OTHER_REQUESTS = ("/", "/", "/", "/work?ms=1", "/work?ms=1")
+EARLIER_HEALTH_LINES = 6
+"""Lines about /health the checker writes 30 minutes in the past, in the stream of a task that is gone."""
+
+
+def _count(lab: Any, group: str, pattern: str, start: datetime | None) -> int:
+    request: dict[str, Any] = {"logGroupName": group, "filterPattern": pattern}
+    if start is not None:
+        request["startTime"] = int(start.timestamp() * 1000)
+    count = 0
+    while True:
+        page = lab.logs.filter_log_events(**request)
+        count += len(page["events"])
+        if not page.get("nextToken") or not page["events"]:
+            return count
+        request["nextToken"] = page["nextToken"]
+
+
+def check_count_health_requests(
+    count_health_requests: Callable[[Any, str, int], int],
+    lab: Any,
+    group: str = COUNT_GROUP,
+    cluster: str = COUNT_CLUSTER,
+    repository: str = EXERCISE_REPOSITORY,
+    minutes: int = 10,
+) -> Passed:
+    """8.3: ``count_health_requests(lab, group, minutes)`` counts the requests to /health logged in ``group`` in the last ``minutes``.
+
+    The checker runs a service of two tasks logging to ``group``, sends each a known number of
+    requests to /health and to other paths, and adds /health lines from 30 minutes ago in the
+    stream of a task that is gone.
+    """
+    image = exercise_image(lab, repository)
+    _remove_cluster(lab, cluster)
+    _delete_log_group(lab, group)
+    try:
+        lab.logs.create_log_group(logGroupName=group)
+        lab.ecs.create_cluster(clusterName=cluster)
+        configuration = {"logDriver": "awslogs", "options": {"awslogs-group": group, "awslogs-region": lab.config.region, "awslogs-stream-prefix": COUNT_PREFIX}}
+        _service(lab, cluster, SERVICE, image, 2, configuration)
+        earlier = datetime.now(UTC) - timedelta(minutes=30)
+        gone = f"{COUNT_PREFIX}/web/00000000-earlier-task"
+        lab.logs.create_log_stream(logGroupName=group, logStreamName=gone)
+        lab.logs.put_log_events(logGroupName=group, logStreamName=gone, logEvents=[
+            {"timestamp": int(earlier.timestamp() * 1000) + n, "message": f'{earlier:%d/%b/%Y %H:%M:%S} v1 "GET /health HTTP/1.1" 200 -'}
+            for n in range(EARLIER_HEALTH_LINES)
+        ])
+        tasks = ecs_tools.service_tasks(lab.ecs, cluster, SERVICE)
+        for task, count in zip(tasks, HEALTH_REQUESTS, strict=True):
+            url = ecs_tools.task_url(task)
+            for _ in range(count):
+                _get(url + "/health")
+            for path in OTHER_REQUESTS:
+                _get(url + path)
+        expected = sum(HEALTH_REQUESTS)
+        since = datetime.now(UTC) - timedelta(minutes=minutes)
+        deadline = time.monotonic() + 10
+        while _count(lab, group, '"GET /health"', since) < expected and time.monotonic() < deadline:
+            time.sleep(0.2)
+        every_line = _count(lab, group, "", since)  # also the two "listening" lines and the other requests
+        all_lines = _count(lab, group, "", None)
+        answer = run_student("8.3", count_health_requests, lab, group, minutes)
+        if isinstance(answer, list | tuple):
+            raise CheckFailed(f"Exercise 8.3: you returned a {type(answer).__name__} of {len(answer)} items; return the number of lines, an int (len(events)).")
+        expect(isinstance(answer, int) and not isinstance(answer, bool), "8.3", f"return the number of requests as an int, not {answer!r}.")
+        if answer == expected:
+            return Passed("8.3", f"{answer} requests to /health in the last {minutes} minutes, across both tasks' streams, and none of the "
+                                 f"{EARLIER_HEALTH_LINES} logged 30 minutes ago.")
+        explanations = {
+            expected + EARLIER_HEALTH_LINES: "you also counted the lines logged 30 minutes ago: pass startTime, the start of the last `minutes` minutes "
+                                             "in milliseconds since 1970 (int((time.time() - minutes * 60) * 1000)).",
+            every_line: "you counted every line of those minutes, not only the requests to /health. Check the filterPattern: put the phrase in "
+                        "double quotes, '\"GET /health\"'. (The lab's CloudWatch Logs treats a pattern it does not understand, such as /health "
+                        "without quotes, as 'every line'.)",
+            all_lines: "you counted every line ever logged in the group: use a filterPattern ('\"GET /health\"') and a startTime.",
+            HEALTH_REQUESTS[0]: "you counted one task's stream only: filter_log_events searches every stream of the group, so call it on the "
+                                "group without logStreamNames.",
+            HEALTH_REQUESTS[1]: "you counted one task's stream only: filter_log_events searches every stream of the group, so call it on the "
+                                "group without logStreamNames.",
+            0: "you found no lines at all: use the group argument as logGroupName, and a pattern the lines contain (terms are case-sensitive: "
+               "'\"GET /health\"').",
+        }
+        raise CheckFailed(
+            f"Exercise 8.3: the service logged {expected} requests to /health in the last {minutes} minutes; you returned {answer}. "
+            + explanations.get(answer, "Use lab.logs.filter_log_events(logGroupName=group, filterPattern='\"GET /health\"', startTime=...) "
+                                       "and follow nextToken if the answer has one.")
+        )
+    finally:
+        _remove_cluster(lab, cluster)
+        _delete_log_group(lab, group)
