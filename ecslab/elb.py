@@ -122,14 +122,20 @@ def healthy_count(rows: list[dict[str, str]]) -> int:
 
 
 def health_check_timing(interval: int, timeout: int, healthy_threshold: int, unhealthy_threshold: int) -> dict[str, int]:
-    """Worst-case seconds until a new target is healthy, and until a broken one is found unhealthy."""
+    """Worst-case seconds until a new target is healthy, and until a broken one is found unhealthy.
+
+    A new target is checked at once, then every ``interval``: its ``healthy_threshold``-th pass
+    comes after ``interval × (threshold − 1)`` plus the answer's time (at most ``timeout``). A
+    target that hangs just after a passed check fails its next check one ``interval`` later,
+    known only when the ``timeout`` runs out: ``interval × unhealthy_threshold + timeout``.
+    """
     if not 5 <= interval <= 300:
         raise ValueError("HealthCheckIntervalSeconds must be between 5 and 300.")
     if not 2 <= timeout < interval:
         raise ValueError("HealthCheckTimeoutSeconds must be at least 2 and less than the interval.")
     if not (2 <= healthy_threshold <= 10 and 2 <= unhealthy_threshold <= 10):
         raise ValueError("Threshold counts must be between 2 and 10.")
-    return {"healthy_after": interval * (healthy_threshold - 1) + timeout, "unhealthy_after": interval * unhealthy_threshold}
+    return {"healthy_after": interval * (healthy_threshold - 1) + timeout, "unhealthy_after": interval * unhealthy_threshold + timeout}
 
 
 def health_check_widget() -> Any:

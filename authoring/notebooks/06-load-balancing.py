@@ -20,9 +20,10 @@
 # **Time:** about 45 minutes.
 #
 # ```
-# client ──► listener :80 ──► target group (health checks /health) ──► task 10.x.x.x:8080
-#            (on the ALB)      ip targets, registered by ECS       ├─► task 10.x.x.x:8080
-#                                                                   └─► task 10.x.x.x:8080
+# client ──► listener :80 ──► target group ───┬─► task 10.x.x.x:8080
+#            (on the ALB)     ip targets,      ├─► task 10.x.x.x:8080
+#                             GET /health      └─► task 10.x.x.x:8080
+#                                                  (registered by ECS)
 # ```
 
 # %% [markdown]
@@ -202,7 +203,8 @@ service = lab.ecs.create_service(
     loadBalancers=[{"targetGroupArn": tg_arn, "containerName": "web", "containerPort": 8080}],
     deploymentConfiguration={"maximumPercent": 200, "minimumHealthyPercent": 100, "deploymentCircuitBreaker": {"enable": True, "rollback": True}},
 )["service"]
-service["loadBalancers"]
+[{"our target group": entry["targetGroupArn"] == tg_arn, "containerName": entry["containerName"], "containerPort": entry["containerPort"]}
+ for entry in service["loadBalancers"]]
 
 # %% [markdown]
 # Watch `describe_target_health` until all three targets are healthy. Each task appears as
@@ -280,7 +282,7 @@ lab.ecs.update_service(cluster=CLUSTER, service=SERVICE, healthCheckGracePeriodS
 
 traffic = elb_tools.TrafficGenerator(url, rate=20, concurrency=8, timeout=2)
 traffic.start()
-time.sleep(3)
+time.sleep(2)
 frozen = lab.docker.containers.list(filters={"label": f"com.amazonaws.ecs.task-arn={victim['taskArn']}"})[0]
 frozen.pause()
 paused_at = traffic.elapsed()
@@ -288,12 +290,12 @@ changes = elb_tools.watch_target_health(
     elbv2, tg_arn, until=lambda rows: any(row["target"] == victim_target and row["state"] == "unhealthy" for row in rows), every=0.1
 )
 unhealthy_at = traffic.elapsed()
-time.sleep(4)  # the traffic goes on
+time.sleep(3)  # the traffic goes on
 victim_states = [(row["state"], row["reason"]) for _, rows in changes for row in rows if row["target"] == victim_target]
 [state for index, state in enumerate(victim_states) if index == 0 or state != victim_states[index - 1]]
 
 # %%
-print(f"docker pause → unhealthy: {unhealthy_at - paused_at:.1f} s (at most interval × unhealthy threshold + timeout)")
+print(f"docker pause → unhealthy: {unhealthy_at - paused_at:.1f} s (at most {elb_tools.health_check_timing(5, 2, 2, 2)['unhealthy_after']} s)")
 
 # %% [markdown]
 # `Target.Timeout`: the ALB connected, asked for `/health` and got no answer within 2 s, twice.
@@ -328,7 +330,7 @@ elb_tools.watch_target_health(
     elbv2, tg_arn, until=lambda rows: elb_tools.healthy_count(rows) == 3 and victim_target not in [row["target"] for row in rows]
 )
 replaced_at = traffic.elapsed()
-time.sleep(2)
+time.sleep(1.5)
 traffic.stop()
 stopped_victim = lab.ecs.describe_tasks(cluster=CLUSTER, tasks=[victim["taskArn"]])["tasks"][0]
 {"lastStatus": stopped_victim["lastStatus"], "stopCode": stopped_victim["stopCode"], "stoppedReason": without_ids(stopped_victim["stoppedReason"])}
@@ -412,9 +414,9 @@ def phases(looks):
 
 traffic = elb_tools.TrafficGenerator(url, rate=20, concurrency=4)
 traffic.start()
-time.sleep(2)
+time.sleep(1.5)
 looks = roll(traffic, task_def_v2_arn)
-time.sleep(2)
+time.sleep(1.5)
 traffic.stop()
 phases(looks)
 
@@ -452,9 +454,9 @@ plt.show()
 # %% [markdown]
 # Zero failed requests comes from three things working together: new tasks get traffic only
 # once healthy; old tasks leave the target group *before* they stop, and finish their requests
-# in flight while draining; and ECS never goes below `minimumHealthyPercent`. Take any one away
-# (no health check path, `minimumHealthyPercent` 0, an app that dies on SIGTERM mid-request)
-# and the red appears.
+# in flight while draining; and ECS never goes below `minimumHealthyPercent`. Take one away (a
+# health check that passes before the app can serve, `minimumHealthyPercent` 0, an app that dies
+# on SIGTERM mid-request) and requests can fail.
 #
 # ## 7. A broken v3 and the circuit breaker
 #
@@ -599,11 +601,11 @@ try:
     print(f"load on → 4 tasks running: {wait_for_running(4):.1f} s")
 except TimeoutError as error:
     print(f"no 4 tasks within a minute: {error}")
-time.sleep(4)  # a little longer at 4 tasks, for the chart
+time.sleep(3)  # a little longer at 4 tasks, for the chart
 load.stop()
 load_off = time.time()
 print(f"load off → 1 task: {wait_for_running(1):.1f} s")
-time.sleep(4)  # one more sample at rest
+time.sleep(3)  # one more sample at rest
 
 # %% [markdown]
 # The lab's samples of the policy's metric and the service's counts, from the moment the policy
