@@ -205,7 +205,7 @@ def check_log_configuration(
     expect(
         not not_strings,
         "8.1",
-        f"every option value is a string, also {', '.join(not_strings)}: write \"true\", not True (ECS rejects anything else).",
+        f"option values must be strings, and {', '.join(not_strings)} is not: write \"true\", not True (ECS rejects anything else).",
     )
     wanted = {"awslogs-group": ("group", group), "awslogs-stream-prefix": ("prefix", prefix), "awslogs-region": ("region", region)}
     for key, (argument, value) in wanted.items():
@@ -423,17 +423,17 @@ def check_count_health_requests(
             return Passed("8.3", f"{answer} requests to /health in the last {minutes} minutes, across both tasks' streams, and none of the "
                                  f"{EARLIER_HEALTH_LINES} logged 30 minutes ago.")
         explanations = {
-            expected + EARLIER_HEALTH_LINES: "you also counted the lines logged 30 minutes ago: pass startTime, the start of the last `minutes` minutes "
+            expected + EARLIER_HEALTH_LINES: "You also counted the lines logged 30 minutes ago: pass startTime, the start of the last `minutes` minutes "
                                              "in milliseconds since 1970 (int((time.time() - minutes * 60) * 1000)).",
-            every_line: "you counted every line of those minutes, not only the requests to /health. Check the filterPattern: put the phrase in "
+            every_line: "You counted every line of those minutes, not only the requests to /health. Check the filterPattern: put the phrase in "
                         "double quotes, '\"GET /health\"'. (The lab's CloudWatch Logs treats a pattern it does not understand, such as /health "
                         "without quotes, as 'every line'.)",
-            all_lines: "you counted every line ever logged in the group: use a filterPattern ('\"GET /health\"') and a startTime.",
-            HEALTH_REQUESTS[0]: "you counted one task's stream only: filter_log_events searches every stream of the group, so call it on the "
+            all_lines: "You counted every line ever logged in the group: use a filterPattern ('\"GET /health\"') and a startTime.",
+            HEALTH_REQUESTS[0]: "You counted one task's stream only: filter_log_events searches every stream of the group, so call it on the "
                                 "group without logStreamNames.",
-            HEALTH_REQUESTS[1]: "you counted one task's stream only: filter_log_events searches every stream of the group, so call it on the "
+            HEALTH_REQUESTS[1]: "You counted one task's stream only: filter_log_events searches every stream of the group, so call it on the "
                                 "group without logStreamNames.",
-            0: "you found no lines at all: use the group argument as logGroupName, and a pattern the lines contain (terms are case-sensitive: "
+            0: "You found no lines at all: use the group argument as logGroupName, and a pattern the lines contain (terms are case-sensitive: "
                "'\"GET /health\"').",
         }
         raise CheckFailed(
