@@ -593,7 +593,7 @@ print(f"at rest → 1 task: {wait_for_running(1):.1f} s")
 # load on until the service reaches its maximum (4) or a minute passes, then switch it off and wait
 # for the scale-in.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 load = elb_tools.TrafficGenerator(url, rate=12, concurrency=12, path="/work?ms=200")
 load_on = time.time()
 load.start()
