@@ -175,9 +175,12 @@ def test_bad_deployment_percentages_are_refused(lab: Clients, stack: dict[str, s
     assert raised.value.response["Error"]["Code"] == "InvalidParameterException"
 
 
-def test_a_duplicate_listener_port_is_refused(lab: Clients, stack: dict[str, str]) -> None:
+def test_a_duplicate_listener_port_is_refused_unless_identical(lab: Clients, stack: dict[str, str]) -> None:
+    same = lab.elbv2.create_listener(LoadBalancerArn=stack["lb"], Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": stack["tg"]}])
+    assert same["Listeners"][0]["ListenerArn"] == stack["listener"]  # CreateListener is idempotent
     with pytest.raises(ClientError) as raised:
-        lab.elbv2.create_listener(LoadBalancerArn=stack["lb"], Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": stack["tg"]}])
+        lab.elbv2.create_listener(LoadBalancerArn=stack["lb"], Protocol="HTTP", Port=80,
+                                  DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200", "MessageBody": "hi", "ContentType": "text/plain"}}])
     assert raised.value.response["Error"]["Code"] == "DuplicateListener"
 
 

@@ -226,8 +226,13 @@ class LoadBalancing(GapFiller):
             from moto.elbv2.exceptions import DuplicateListenerError
 
             balancer = backend.load_balancers.get(load_balancer_arn)
-            if balancer is not None and any(str(listener.port) == str(port) for listener in balancer.listeners.values()):
-                raise DuplicateListenerError()  # moto compares the port with listener ARNs and never finds one
+            same_port = [listener for listener in (balancer.listeners.values() if balancer else []) if str(listener.port) == str(port)]
+            if same_port:  # moto compares the port with listener ARNs and never finds one
+                existing = same_port[0]
+                actions = kwargs.get("actions", args[3] if len(args) > 3 else None)
+                if existing.protocol == (protocol or "").upper() and [a.data for a in existing.default_actions] == actions:
+                    return existing  # CreateListener is idempotent for identical settings, as on AWS
+                raise DuplicateListenerError()
             return create_listener(backend, load_balancer_arn, protocol, port, *args, **kwargs)
 
         self._patch(backend_class, "create_listener", create_listener_once_per_port)
@@ -321,6 +326,8 @@ class LoadBalancing(GapFiller):
         with self.lock:
             if state.drain_until is not None:
                 return
+            if state.state == "initial":
+                state.reason, state.description = "Elb.InitialHealthChecking", "Initial health checks in progress"
             if ok:
                 state.successes, state.failures = state.successes + 1, 0
                 if state.state != "healthy" and state.successes >= int(group.healthy_threshold_count):
@@ -329,8 +336,6 @@ class LoadBalancing(GapFiller):
                 state.failures, state.successes = state.failures + 1, 0
                 if state.failures >= int(group.unhealthy_threshold_count) or state.state == "initial" and state.failures >= int(group.unhealthy_threshold_count):
                     state.state, state.reason, state.description = "unhealthy", reason, description
-                elif state.state == "initial":
-                    state.reason, state.description = "Elb.InitialHealthChecking", "Initial health checks in progress"
 
     # -- routing ------------------------------------------------------------------------------
 
