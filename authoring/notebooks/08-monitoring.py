@@ -25,8 +25,8 @@
 #
 # **What the lab compresses, and what it leaves out.** AWS/ECS publishes one datapoint a minute
 # and CloudWatch evaluates a standard alarm once a minute; the lab does both **every 10 seconds**,
-# so a lesson can watch them change. Everything else about the metrics and alarms (names,
-# dimensions, statistics, periods, states and reasons) is CloudWatch's. Not modelled: **network
+# so a lesson can watch them change. The names, dimensions, statistics, periods, alarm states and
+# reasons are CloudWatch's; where else the lab differs, the section says so. Not modelled: **network
 # I/O** metrics (on AWS they come from Container Insights), **Container Insights** itself
 # (per-task metrics and its ready-made dashboards), alarm **actions** (an SNS e-mail, say), and
 # **EventBridge** events (such as "ECS Task State Change").
@@ -121,10 +121,11 @@ pushed = lab.ecr.describe_images(repositoryName=REPOSITORY)["imageDetails"]
 # }
 # ```
 #
-# - `awslogs-group`: the **log group**, one folder of logs, with its own retention and access.
+# - `awslogs-group`: the **log group**, one folder of logs, with its own retention and access;
+#   `awslogs-region`: the region it is in.
 # - `awslogs-stream-prefix`: each task gets its own **log stream**, named
 #   `prefix/container-name/task-id`, so you can tell the tasks apart and find a task's stream
-#   from its ID.
+#   from its ID. Fargate requires a prefix.
 # - `awslogs-create-group`: `"true"` lets the driver create a missing group. It is a string, like
 #   every option. Without it the group must exist (section 11 shows what happens when it does not).
 #
@@ -217,8 +218,9 @@ delays = [seconds_until_logged(busy_task, busy_stream, f"/where-is-my-line-{n}")
 print(f"request → line in CloudWatch Logs: median {statistics.median(delays):.2f} s, slowest {max(delays):.2f} s")
 
 # %% [markdown]
-# In the lab the driver sends what it has collected about every 0.3 s. On AWS the `awslogs`
-# driver also sends in batches, and a line usually shows up within a few seconds.
+# The lab sends what a container wrote about every 0.3 s. The `awslogs` driver on AWS also sends
+# in batches, by default one every 5 seconds, so there expect a line within about 5 seconds: fine
+# for reading logs, too slow for a test that waits on them without a timeout.
 #
 # **A whole group, `filter_log_events`**: search every stream of a group at once with a
 # **filter pattern**. Send 4 requests to `/health` on busy-api and 2 on idle-api, then count the
@@ -241,10 +243,10 @@ found = health_lines()
 {prefix: sum(e["stream"].startswith(prefix + "/") for e in found) for prefix in (BUSY, IDLE)}
 
 # %% [markdown]
-# One of them, as the app wrote it (date, version, request line, status):
+# One of them, as the app wrote it: date and time (left out here), version, request line, status.
 
-# %% tags=["nbval-ignore-output"]
-found[0]["message"]
+# %%
+found[0]["message"].split(" ", 2)[2]
 
 # %% [markdown]
 # `monitoring.search_logs` is `filter_log_events(logGroupName=..., filterPattern=..., startTime=...)`,
@@ -290,6 +292,17 @@ deadline = time.monotonic() + 15  # the lab publishes every 10 s
 while len(published()) < 6 and time.monotonic() < deadline:
     time.sleep(0.5)
 published()
+
+# %% [markdown]
+# `monitoring.metric_series` reads one of them with `get_metric_data`: the values of a statistic,
+# one per period, since this run began. idle-api's CPU so far, in percent:
+
+# %% tags=["nbval-ignore-output"]
+def series(metric, service_name, statistic="Average", period=10):
+    return monitoring.metric_series(lab.cloudwatch, "AWS/ECS", metric, monitoring.service_dimensions(CLUSTER, service_name), statistic, period, since=run_started)[1]
+
+
+series("CPUUtilization", IDLE)
 
 # %% [markdown]
 # Two series per service, and two with `ClusterName` alone. On AWS the cluster-only series
@@ -344,10 +357,11 @@ alarm = lab.cloudwatch.describe_alarms(AlarmNames=[ALARM])["MetricAlarms"][0]
 {key: alarm[key] for key in ("AlarmName", "MetricName", "Dimensions", "Statistic", "Period", "Threshold", "ComparisonOperator")}
 
 # %% [markdown]
-# Now load: 8 requests a second to `/work?ms=150` on busy-api's task, each one a 150 ms busy
-# loop, far more than a quarter of a vCPU can do. idle-api gets nothing. Every half second we ask
-# `describe_alarms` for the state. We keep the load on for at least 30 seconds, so the dashboard
-# in section 7 has something to show, then stop it and wait for OK.
+# Now load. First we wait until CloudWatch holds two datapoints of busy-api at rest, so the
+# dashboard in section 7 shows a before. Then 8 requests a second to `/work?ms=150` on busy-api's
+# task, each one a 150 ms busy loop, far more than a quarter of a vCPU can do; idle-api gets
+# nothing. Every half second we ask `describe_alarms` for the state. We keep the load on for at
+# least 30 seconds, then stop it and wait for OK.
 
 # %%
 def alarm_state():
@@ -365,6 +379,9 @@ def wait_for_state(wanted, since, timeout=60):
         time.sleep(0.5)
 
 
+deadline = time.monotonic() + 40
+while len(series("CPUUtilization", BUSY)) < 2 and time.monotonic() < deadline:
+    time.sleep(1)
 load = TrafficGenerator(ecs_tools.task_url(busy_task), rate=8, concurrency=4, path="/work?ms=150")
 load_from, load_started = datetime.now(UTC), time.monotonic()
 load.start()
@@ -408,10 +425,6 @@ plt.show()
 # What the chart shows, as numbers:
 
 # %%
-def series(metric, service_name):
-    return monitoring.metric_series(lab.cloudwatch, "AWS/ECS", metric, monitoring.service_dimensions(CLUSTER, service_name), "Average", 10, since=run_started)[1]
-
-
 {
     "busy-api CPU went above 50%": max(series("CPUUtilization", BUSY)) > 50,
     "idle-api CPU stayed under 5%": max(series("CPUUtilization", IDLE)) < 5,
@@ -420,8 +433,8 @@ def series(metric, service_name):
 
 # %% [markdown]
 # The busy loop costs CPU and almost no memory: a Python process of about 10 MiB, 2% of the
-# 512 MiB reserved. That is worth knowing before you pick a task size: this service would run as
-# well with less memory, and needs more CPU.
+# 512 MiB reserved. That is worth knowing before you pick a task size: this service needs more CPU
+# long before it needs more memory (and 512 MiB is already the least Fargate gives 256 CPU units).
 #
 # ## 8. Explore one metric: statistic and period
 #
@@ -429,10 +442,11 @@ def series(metric, service_name):
 # chart asks `get_metric_data` again and redraws.
 #
 # - **Average**, **Maximum**, **Minimum** of the datapoints in each period. On AWS, for a service
-#   metric, Maximum and Minimum are the busiest and the idlest task; the lab publishes one value per
-#   service, so with one task they all agree.
-# - **SampleCount**: how many datapoints each period holds (3 in 30 s here; a longer period means
-#   fewer, smoother points).
+#   metric, Maximum and Minimum also tell the busiest task from the idlest; the lab publishes one
+#   value per service (the average over its tasks), so here they tell the busiest 10 s of a period
+#   from the idlest.
+# - **SampleCount**: how many datapoints each period holds (2 or 3 in 30 s here, where one comes
+#   about every 10 s). A longer period gives fewer, smoother points.
 
 # %%
 widget = monitoring.metric_widget(lab.cloudwatch, CLUSTER, BUSY, since=run_started)
@@ -500,7 +514,7 @@ streams = [s["logStreamName"] for s in lab.logs.describe_log_streams(logGroupNam
 v2 = images.build_sample_app(f"{REPOSITORY}:v2", version="v2", client=lab.docker, config=lab.config)
 push_v2 = ecr_tools.push_image(lab.docker, v2.tag, repo_uri, "v2", login)
 
-# %% tags=["nbval-ignore-output"]
+# %%
 monitoring.push_history(lab.ecr, REPOSITORY)
 
 # %% [markdown]
