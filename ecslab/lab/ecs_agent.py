@@ -459,8 +459,13 @@ class EcsAgent(GapFiller):
         def run() -> None:
             try:
                 work(task)
-            except Exception:
+            except Exception as error:
                 log.exception("ECS agent: %s failed for %s", work.__name__, task.task_arn)
+                if task.last_status in PENDING_STATES:  # never leave a task PENDING for ever
+                    try:
+                        self._fail(task, "TaskFailedToStart", f"ResourceInitializationError: {error}", task.containers[0])
+                    except Exception:
+                        log.exception("failing %s", task.task_arn)
             finally:
                 with self.lock:
                     self.busy.discard(task.task_arn)

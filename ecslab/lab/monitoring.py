@@ -95,6 +95,18 @@ class CloudWatch(GapFiller):
             items.sort(key=lambda item: item["Timestamp"], reverse=True)
             return ActionResult({"AlarmHistoryItems": items})
 
+        from moto.cloudwatch.models import CloudWatchBackend
+
+        put_metric_alarm = CloudWatchBackend.put_metric_alarm
+
+        def put_metric_alarm_unchecked(backend: Any, *args: Any, **kwargs: Any) -> Any:
+            alarm = put_metric_alarm(backend, *args, **kwargs)
+            if alarm.state_reason == "Unchecked: Initial alarm creation":
+                alarm.state_value = "INSUFFICIENT_DATA"  # where CloudWatch starts a new alarm; moto says OK
+            return alarm
+
+        self._original_put_alarm = put_metric_alarm
+        CloudWatchBackend.put_metric_alarm = put_metric_alarm_unchecked  # type: ignore[method-assign,assignment]
         self._original_history = CloudWatchResponse.__dict__.get("describe_alarm_history")
         CloudWatchResponse.describe_alarm_history = describe_alarm_history  # type: ignore[attr-defined]
         self.thread = threading.Thread(target=self._loop, name="cloudwatch", daemon=True)
@@ -108,6 +120,10 @@ class CloudWatch(GapFiller):
 
         if getattr(self, "_original_history", None) is None and "describe_alarm_history" in CloudWatchResponse.__dict__:
             delattr(CloudWatchResponse, "describe_alarm_history")
+        if getattr(self, "_original_put_alarm", None) is not None:
+            from moto.cloudwatch.models import CloudWatchBackend
+
+            CloudWatchBackend.put_metric_alarm = self._original_put_alarm  # type: ignore[method-assign]
 
     def after_reset(self, context: FillerContext) -> None:
         self._request_marks.clear()
@@ -138,7 +154,10 @@ class CloudWatch(GapFiller):
         if not exists:
             if str(options.get("awslogs-create-group", "false")).lower() != "true":
                 return missing_log_group_reason(group)
-            logs.create_log_group(logGroupName=group)
+            try:
+                logs.create_log_group(logGroupName=group)
+            except logs.exceptions.ResourceAlreadyExistsException:
+                pass  # another task of the same service created it a moment ago
         prefix = options.get("awslogs-stream-prefix")
         stream = f"{prefix}/{definition['name']}/{task.id}" if prefix else task.id
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
@@ -186,7 +205,9 @@ class CloudWatch(GapFiller):
     # -- metrics and alarms -------------------------------------------------------------------------
 
     def _loop(self) -> None:
-        while not self.stopping.wait(PERIOD_SECONDS):
+        next_at = time.monotonic() + PERIOD_SECONDS
+        while not self.stopping.wait(max(next_at - time.monotonic(), 0)):
+            next_at += PERIOD_SECONDS  # a fixed clock: reading docker stats must not stretch the period
             try:
                 self.publish_metrics()
             except Exception:
