@@ -26,7 +26,7 @@ class Lab:
     target: str
     region: str
     endpoint_url: str | None
-    config: LabConfig
+    config: LabConfig = field(repr=False)  # its state folder differs from machine to machine
     _session: Any = field(repr=False)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
     _docker: Any = field(default=None, repr=False)
