@@ -143,7 +143,7 @@ our_bytes = sum(layer.size for layer in layers if layer.source != "base image")
 {
     "base image": images.human_size(base_bytes),
     "our layers": images.human_size(our_bytes),
-    "base share": f"{base_bytes / (base_bytes + our_bytes):.4%}",
+    "base share": f"{base_bytes / (base_bytes + our_bytes):.2%}",
     "history entries": len(layers),
     "layers of files": len(v1.image.attrs["RootFS"]["Layers"]),
 }

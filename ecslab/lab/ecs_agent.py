@@ -498,6 +498,11 @@ class EcsAgent(GapFiller):
         for container in task.containers:
             container.last_status = "PENDING"
         task.pull_started_at = _now()
+        for filler in self._hooks():
+            reason = filler.prepare_task(task)
+            if reason:
+                self._fail(task, "TaskFailedToStart", reason, task.containers[0])
+                return
         self.note(task, f"PENDING: pulling {', '.join(c.image for c in task.containers)}")
         for container in task.containers:
             problem = self._pull(container.image)
@@ -532,6 +537,13 @@ class EcsAgent(GapFiller):
                 return
         if task.desired_status == "STOPPED":
             return
+        for filler in self._hooks():
+            reason = filler.task_started(task, started)
+            if reason:
+                for running in started:
+                    _remove(running)
+                self._fail(task, "TaskFailedToStart", reason, task.containers[0])
+                return
         now = _now()
         for container, docker_container in zip(task.containers, started, strict=False):
             docker_container.reload()
@@ -579,6 +591,8 @@ class EcsAgent(GapFiller):
         spec = container.definition
         overrides: dict[str, Any] = next((o for o in (task.overrides or {}).get("containerOverrides", []) if o.get("name") == container.name), {})
         environment = {item["name"]: item["value"] for item in spec.get("environment") or []}
+        for filler in self._hooks():
+            environment.update(filler.container_environment(task, spec))
         environment.update({item["name"]: item["value"] for item in overrides.get("environment") or []})
         # bridge mode honours a fixed hostPort (a second task needing it cannot start, as on one EC2 host);
         # under awsvpc each AWS task has its own IP, so the lab publishes each task on a free port instead
@@ -679,7 +693,16 @@ class EcsAgent(GapFiller):
         task.desired_status = "STOPPED"
         task.last_status = "STOPPED"
         self._release_capacity(task)
+        for filler in self._hooks():
+            try:
+                filler.task_stopped(task)
+            except Exception:
+                log.exception("%s after task %s stopped", filler.name, task.task_arn)
         self.note(task, "STOPPED")
+
+    def _hooks(self) -> list[GapFiller]:
+        """The other fillers, which may act on each task this agent launches and stops."""
+        return [f for f in (self.context.fillers.values() if self.context else ()) if f is not self]
 
     def _release_capacity(self, task: Any) -> None:
         if not task.container_instance_arn:

@@ -57,6 +57,26 @@ class GapFiller:
         """Extra keys for ``ecslab status --json`` (e.g. the load balancers' listener URLs)."""
         return {}
 
+    # -- hooks the ECS agent calls for every task it launches (see ecslab.lab.ecs_agent) ----------
+
+    def prepare_task(self, task: Any) -> str | None:
+        """Before the agent pulls the task's images: a stopped reason that fails the task, or ``None``.
+
+        ``task`` is moto's ECS task; ``task.ecslab_definition`` is its task definition.
+        """
+        return None
+
+    def container_environment(self, task: Any, container_definition: dict[str, Any]) -> dict[str, str]:
+        """Extra environment variables for one of the task's containers (credentials, secrets)."""
+        return {}
+
+    def task_started(self, task: Any, containers: list[Any]) -> str | None:
+        """After the task's docker containers started, before RUNNING: a stopped reason, or ``None``."""
+        return None
+
+    def task_stopped(self, task: Any) -> None:
+        """After the task reached STOPPED and its containers were removed."""
+
 
 class PinTaskTransitions(GapFiller):
     """Stop moto from moving ECS tasks one state per ``describe_tasks`` call."""
