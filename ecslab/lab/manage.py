@@ -283,6 +283,7 @@ def _spawn(config: LabConfig, timeout: float) -> None:
     config.home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
+    env.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # AmazonECSTaskExecutionRolePolicy and friends (notebook 07)
     with open(config.log_file, "ab") as log:
         log.write(f"\n--- ecslab up at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         log.flush()
