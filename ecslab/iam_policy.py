@@ -161,7 +161,8 @@ def parse_policy(document: str | Mapping[str, Any], name: str = "inline policy",
     ``Principal``, ``Resource`` required, ``Version`` 2012-10-17), ``"resource"``
     (a repository or bucket policy: ``Principal`` required, ``Resource`` optional)
     or ``"trust"`` (a role's trust policy: ``Principal`` required, no ``Resource``,
-    only ``sts:`` role actions). Raises :class:`MalformedPolicyDocument` in IAM's words.
+    only ``sts:`` role actions). Raises :class:`MalformedPolicyDocument` in IAM's words
+    (the ones learners meet; IAM checks more, e.g. every action name against its catalogue).
     """
     if isinstance(document, str):
         try:
@@ -201,6 +202,9 @@ def parse_policy(document: str | Mapping[str, Any], name: str = "inline policy",
                 raise MalformedPolicyDocument("Missing required field Principal.")
             if kind == "trust" and has_resource:
                 raise MalformedPolicyDocument("Has prohibited field Resource.")
+    for raw in raw_statements:
+        for resource in _strings(raw.get("Resource", [])) + _strings(raw.get("NotResource", [])):
+            _check_resource(resource)
     for raw in raw_statements:
         for action in _strings(raw.get("Action", [])) + _strings(raw.get("NotAction", [])):
             _check_action(action)
@@ -272,6 +276,22 @@ def _check_action(action: str) -> None:
         raise MalformedPolicyDocument("Actions/Condition can contain only one colon.")
     if parts[0] != "*" and re.search(r"[^a-zA-Z0-9\-.]", parts[0]):
         raise MalformedPolicyDocument(f"Vendor {parts[0]} is not valid")
+
+
+def _check_resource(resource: str) -> None:
+    if resource == "*":
+        return
+    parts = resource.split(":", 5)
+    if len(parts) == 1:
+        raise MalformedPolicyDocument(f'Resource {resource} must be in ARN format or "*".')
+    if len(parts) < 3:
+        raise MalformedPolicyDocument("Resource vendor must be fully qualified and cannot contain regexes.")
+    service, region = parts[2], parts[3] if len(parts) > 3 else ""
+    resource_id = parts[5] if len(parts) > 5 else ""
+    if service == "s3" and region and not resource_id.startswith("accesspoint/"):
+        raise MalformedPolicyDocument(f"Resource {resource} can not contain region information.")
+    if service == "iam" and region:
+        raise MalformedPolicyDocument(f"IAM resource {resource} cannot contain region information.")
 
 
 def _strings(value: Any) -> tuple[str, ...]:

@@ -129,7 +129,8 @@ def _role(iam: Any, name: str) -> dict[str, Any]:
     except Exception as error:
         if _error_code(error) == "NoSuchEntity":
             raise IamError(
-                f"NoSuchEntity: {_error_message(error)} "
+                # AWS's words; moto says "Role NAME not found" for the same error.
+                f"NoSuchEntity: The role with name {name} cannot be found. "
                 "List the roles with iam.list_roles(), or create this one "
                 "(ecslab.security.ensure_execution_role / ensure_task_role)."
             ) from error
@@ -246,10 +247,12 @@ def ensure_task_role(iam: Any, name: str, policy_document: Mapping[str, Any], po
     """
     parse_policy(policy_document, policy_name)
     text = json.dumps(policy_document)
+    created = False
     try:
         role = _role(iam, name)
     except IamError:
         arn = _create_role(iam, name, "The permissions of the application in the task's containers (ecslab)")
+        created = True
     else:
         arn = str(role["Arn"])
         document = _document(role.get("AssumeRolePolicyDocument"))
@@ -258,6 +261,8 @@ def ensure_task_role(iam: Any, name: str, policy_document: Mapping[str, Any], po
     try:
         iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=text)
     except Exception as error:
+        if created:  # IAM refused what parse_policy let through: take the new role back, leave nothing half-made
+            iam.delete_role(RoleName=name)
         if _error_code(error) == "MalformedPolicyDocument":
             raise MalformedPolicyDocument(_error_message(error)) from error
         raise

@@ -548,3 +548,22 @@ def test_a_deny_in_the_trust_policy_wins() -> None:
 def test_a_malformed_trust_policy_raises() -> None:
     with pytest.raises(MalformedPolicyDocument):
         trusts({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]})
+
+
+@pytest.mark.parametrize(
+    ("resource", "message"),
+    [
+        ("bucket", 'Resource bucket must be in ARN format or "*".'),
+        ("arn:aws", "Resource vendor must be fully qualified and cannot contain regexes."),
+        ("arn:aws:s3:us-east-1::bucket", "Resource arn:aws:s3:us-east-1::bucket can not contain region information."),
+        (f"arn:aws:iam:us-east-1:{ACCOUNT}:role/app", f"IAM resource arn:aws:iam:us-east-1:{ACCOUNT}:role/app cannot contain region information."),
+    ],
+)
+def test_resources_must_be_arns_as_iam_reads_them(resource: str, message: str) -> None:
+    with pytest.raises(MalformedPolicyDocument) as error:
+        identity(allow("s3:GetObject", resource))
+    assert str(error.value) == f"MalformedPolicyDocument: {message}"
+
+
+def test_s3_access_point_arns_carry_a_region() -> None:
+    assert identity(allow("s3:GetObject", f"arn:aws:s3:us-east-1:{ACCOUNT}:accesspoint/reports/object/*")).statements
