@@ -4,6 +4,12 @@ The lab refuses such task definitions at ``register_task_definition`` with ECS's
 ``ClientException`` (through :mod:`ecslab.lab.ecs_agent`), and notebook 04's task
 definition builder shows the same messages as you type. Where AWS's exact wording
 is not documented, the message follows ECS's style and says what to change.
+
+The execution role rules (notebook 07) are ECS's: a Fargate task definition needs an
+``executionRoleArn`` to pull an image from ECR or to use the ``awslogs`` log driver,
+and any task definition with container ``secrets`` needs one. For the lab, an image
+in the lab's registry (``localhost:5050/...``) is an ECR image, as is any
+``ACCOUNT.dkr.ecr.REGION.amazonaws.com/...`` name.
 """
 
 from __future__ import annotations
@@ -31,6 +37,20 @@ IMAGE = re.compile(
 )
 
 
+ECR_HOST = re.compile(r"\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?")
+"""An Amazon ECR private registry's host name."""
+
+
+def is_ecr_image(image: str, registry_address: str | None = None) -> bool:
+    """Whether ECS pulls ``image`` from ECR (the lab's registry counts as ECR)."""
+    if registry_address is None:
+        from ecslab.config import LabConfig
+
+        registry_address = LabConfig.from_env().registry_address
+    host = image.split("/", 1)[0] if "/" in image else ""
+    return host == registry_address or bool(ECR_HOST.fullmatch(host))
+
+
 class TaskDefinitionError(ValueError):
     """A task definition ECS would refuse; the message is ECS's ``ClientException`` text."""
 
@@ -51,8 +71,11 @@ def _units(value: Any, what: str) -> int | None:
     return int(number)
 
 
-def problems(definition: dict[str, Any]) -> list[str]:
-    """Everything ECS would object to in a ``register_task_definition`` request (empty when fine)."""
+def problems(definition: dict[str, Any], registry_address: str | None = None) -> list[str]:
+    """Everything ECS would object to in a ``register_task_definition`` request (empty when fine).
+
+    ``registry_address`` is the lab registry's ``host:port`` whose images count as ECR images;
+    by default the one of the lab ``ECSLAB_*`` settings point at."""
     found: list[str] = []
     family = definition.get("family", "")
     if not FAMILY.fullmatch(family or ""):
@@ -111,6 +134,7 @@ def problems(definition: dict[str, Any]) -> list[str]:
             host_port = mapping.get("hostPort")
             if network_mode == "awsvpc" and host_port not in (None, port):
                 found.append("When networkMode=awsvpc, the host ports and container ports in port mappings must match.")
+    found += execution_role_problems(definition, registry_address)
     if containers and essential == 0:
         found.append("A task definition must have at least one essential container.")
     if memory is not None and total_memory > memory:
@@ -118,8 +142,48 @@ def problems(definition: dict[str, Any]) -> list[str]:
     return found
 
 
-def validate(definition: dict[str, Any]) -> None:
+def secrets_problems(container: dict[str, Any]) -> list[str]:
+    """ECS's objections to one container's ``secrets`` (each a ``name`` and a ``valueFrom``)."""
+    found: list[str] = []
+    names: list[str] = []
+    for secret in container.get("secrets") or []:
+        name = secret.get("name") or ""
+        if not name:
+            found.append("Container.secrets.name should not be null or empty.")  # boto3 refuses this before ECS sees it
+        if not secret.get("valueFrom"):
+            found.append(f"Container.secrets.valueFrom should not be null or empty (secret '{name}').")
+        if name:
+            names.append(name)
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        found.append(f"Duplicate secret names found: {', '.join(duplicates)}. Each secret name must be unique.")
+    environment = {item.get("name") for item in container.get("environment") or []}
+    shared = [name for name in dict.fromkeys(names) if name in environment]
+    if shared:
+        found.append(f"The secret name must be unique and not shared with any new or existing environment variables set on the container, such as '{shared[0]}'.")
+    return found
+
+
+def execution_role_problems(definition: dict[str, Any], registry_address: str | None = None) -> list[str]:
+    """What needs an ``executionRoleArn`` that the task definition does not give (ECS's words)."""
+    containers = definition.get("containerDefinitions") or []
+    found: list[str] = []
+    for container in containers:
+        found += secrets_problems(container)
+    if definition.get("executionRoleArn"):
+        return found
+    if any(container.get("secrets") for container in containers):
+        found.append("When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.")
+    if "FARGATE" in (definition.get("requiresCompatibilities") or []):
+        if any(is_ecr_image(container.get("image") or "", registry_address) for container in containers):
+            found.append("Fargate requires task definition to have execution role ARN to support ECR images.")
+        if any((container.get("logConfiguration") or {}).get("logDriver") == "awslogs" for container in containers):
+            found.append("Fargate requires task definition to have execution role ARN to support log driver awslogs.")
+    return found
+
+
+def validate(definition: dict[str, Any], registry_address: str | None = None) -> None:
     """Raise :class:`TaskDefinitionError` with the first problem, as ECS does."""
-    found = problems(definition)
+    found = problems(definition, registry_address)
     if found:
         raise TaskDefinitionError(found[0])

@@ -20,6 +20,7 @@ from ecslab import ecs as ecs_tools
 from ecslab.config import LabConfig
 from ecslab.engine import docker_client
 from ecslab.lab import manage
+from tests.conftest import execution_role_arn
 
 
 class LabClients:
@@ -32,6 +33,7 @@ class LabClients:
         self.docker = docker_client()
         self.region = config.region
         self.is_local = True
+        self.execution_role_arn = execution_role_arn(config)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +69,7 @@ def cluster(lab: LabClients, request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def fargate_service(lab: LabClients, cluster: str, image: str, subnet: str, count: int = 2, name: str = "api", **extra: Any) -> str:
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition(name, image))["taskDefinition"]["taskDefinitionArn"]
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition(name, image, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.create_service(
         cluster=cluster,
         serviceName=name,
@@ -139,7 +141,7 @@ def test_a_killed_container_stops_its_task_and_the_service_heals(lab: LabClients
 
 
 def test_stop_task_walks_aws_states_and_removes_the_container(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("oneoff", image_uri))["taskDefinition"]["taskDefinitionArn"]
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("oneoff", image_uri, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
     task = lab.ecs.run_task(cluster=cluster, taskDefinition=definition, launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}})["tasks"][0]
     assert task["lastStatus"] == "PROVISIONING"
     lab.ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[task["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40})
@@ -162,7 +164,7 @@ def test_stop_task_walks_aws_states_and_removes_the_container(lab: LabClients, c
 def test_update_service_rolls_to_the_new_revision(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
     first = fargate_service(lab, cluster, image_uri, subnet, count=2)
     stable(lab, cluster)
-    second = lab.ecs.register_task_definition(**ecs_tools.task_definition("api", image_uri, environment={"APP_VERSION": "v2"}))["taskDefinition"]["taskDefinitionArn"]
+    second = lab.ecs.register_task_definition(**ecs_tools.task_definition("api", image_uri, environment={"APP_VERSION": "v2"}, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.update_service(cluster=cluster, service="api", taskDefinition=second)
     during = lab.ecs.describe_services(cluster=cluster, services=["api"])["services"][0]["deployments"]
     assert [(d["status"], d["taskDefinition"]) for d in during] == [("PRIMARY", second), ("ACTIVE", first)]
@@ -178,7 +180,7 @@ def test_update_service_rolls_to_the_new_revision(lab: LabClients, cluster: str,
     ({"family": "my app!"}, "Family name can be up to 255 letters"),
 ])
 def test_invalid_fargate_task_definitions_are_refused_in_ecs_words(lab: LabClients, image_uri: str, changes: dict[str, str], message: str) -> None:
-    definition = ecs_tools.task_definition("checked", image_uri) | changes
+    definition = ecs_tools.task_definition("checked", image_uri, execution_role_arn=lab.execution_role_arn) | changes
     with pytest.raises(ClientError) as raised:
         lab.ecs.register_task_definition(**definition)
     assert raised.value.response["Error"]["Code"] == "ClientException"
@@ -187,7 +189,7 @@ def test_invalid_fargate_task_definitions_are_refused_in_ecs_words(lab: LabClien
 
 def test_an_image_missing_from_the_registry_stops_with_cannot_pull(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
     missing = image_uri.rsplit(":", 1)[0] + ":no-such-tag"
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("missing", missing))["taskDefinition"]["taskDefinitionArn"]
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("missing", missing, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
     task = lab.ecs.run_task(cluster=cluster, taskDefinition=definition, launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}})["tasks"][0]
     lab.ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[task["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40})
     stopped = lab.ecs.describe_tasks(cluster=cluster, tasks=[task["taskArn"]])["tasks"][0]
@@ -227,7 +229,7 @@ def test_a_service_too_big_for_its_instances_reports_an_event(lab: LabClients, c
 
 
 def test_bad_deployment_percentages_are_refused_and_nothing_is_created(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("pct", image_uri))["taskDefinition"]["taskDefinitionArn"]
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("pct", image_uri, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
     with pytest.raises(ClientError, match="maximumPercent must be greater than minimumHealthyPercent"):
         lab.ecs.create_service(cluster=cluster, serviceName="pct", taskDefinition=definition, desiredCount=1, launchType="FARGATE",
                                networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
@@ -296,7 +298,7 @@ def test_a_fixed_host_port_already_taken_stops_the_task_with_docker_words(lab: L
 
 
 def test_out_of_memory_gives_aws_reason(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
-    definition = ecs_tools.task_definition("hungry", image_uri)
+    definition = ecs_tools.task_definition("hungry", image_uri, execution_role_arn=lab.execution_role_arn)
     definition["containerDefinitions"][0]["command"] = ["python3", "-c", "x = bytearray(800 * 1024 * 1024); import time; time.sleep(5)"]
     arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
     task = lab.ecs.run_task(cluster=cluster, taskDefinition=arn, launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}})["tasks"][0]
@@ -308,7 +310,7 @@ def test_out_of_memory_gives_aws_reason(lab: LabClients, cluster: str, image_uri
 
 
 def test_an_awsvpc_service_needs_a_network_configuration(lab: LabClients, cluster: str, image_uri: str) -> None:
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("nonet", image_uri))["taskDefinition"]["taskDefinitionArn"]
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("nonet", image_uri, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
     with pytest.raises(ClientError, match="Network Configuration must be provided when networkMode 'awsvpc' is specified."):
         lab.ecs.create_service(cluster=cluster, serviceName="nonet", taskDefinition=definition, desiredCount=1, launchType="FARGATE")
     assert lab.ecs.list_services(cluster=cluster)["serviceArns"] == []
@@ -326,7 +328,7 @@ def test_list_tasks_matches_the_cluster_exactly(lab: LabClients, cluster: str, i
 
 
 def test_a_fargate_task_definition_without_network_mode_is_refused(lab: LabClients, image_uri: str) -> None:
-    definition = ecs_tools.task_definition("nomode", image_uri)
+    definition = ecs_tools.task_definition("nomode", image_uri, execution_role_arn=lab.execution_role_arn)
     del definition["networkMode"]
     with pytest.raises(ClientError, match="Fargate only supports network mode 'awsvpc'."):
         lab.ecs.register_task_definition(**definition)

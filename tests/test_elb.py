@@ -23,6 +23,7 @@ from ecslab import ecs as ecs_tools
 from ecslab import elb as elb_tools
 from ecslab.config import LabConfig
 from ecslab.engine import docker_client
+from tests.conftest import execution_role_arn
 
 
 class Clients:
@@ -36,6 +37,7 @@ class Clients:
         self.elbv2 = boto3.client("elbv2", **arguments)
         self.autoscaling = boto3.client("application-autoscaling", **arguments)
         self.docker = docker_client()
+        self.execution_role_arn = execution_role_arn(config)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +80,7 @@ def stack(lab: Clients, request: pytest.FixtureRequest) -> Iterator[dict[str, st
 
 
 def service(lab: Clients, stack: dict[str, str], image: str, count: int = 3, name: str = "web", environment: dict[str, str] | None = None, **extra: Any) -> None:
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition(name, image, environment=environment))["taskDefinition"]["taskDefinitionArn"]
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition(name, image, environment=environment, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.create_service(
         cluster=stack["cluster"], serviceName=name, taskDefinition=definition, desiredCount=count, launchType="FARGATE",
         networkConfiguration={"awsvpcConfiguration": {"subnets": stack["subnets"].split(",")}},
@@ -131,7 +133,7 @@ def test_rolling_update_under_load_has_zero_failed_requests(lab: Clients, stack:
     service(lab, stack, image, count=3)
     in_service(lab, stack)
     url = elb_tools.listener_url(lab, stack["lb"])
-    second = lab.ecs.register_task_definition(**ecs_tools.task_definition("web", image, environment={"APP_VERSION": "v2"}))["taskDefinition"]["taskDefinitionArn"]
+    second = lab.ecs.register_task_definition(**ecs_tools.task_definition("web", image, environment={"APP_VERSION": "v2"}, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
     # when
     with elb_tools.TrafficGenerator(url, rate=40, concurrency=4) as traffic:
         time.sleep(1)
@@ -153,7 +155,7 @@ def test_a_broken_revision_is_rolled_back_by_the_circuit_breaker(lab: Clients, s
     in_service(lab, stack)
     lab.ecs.get_waiter("services_stable").wait(cluster=stack["cluster"], services=["web"], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     good = lab.ecs.describe_services(cluster=stack["cluster"], services=["web"])["services"][0]["taskDefinition"]
-    broken = ecs_tools.task_definition("web", image)
+    broken = ecs_tools.task_definition("web", image, execution_role_arn=lab.execution_role_arn)
     broken["containerDefinitions"][0]["command"] = ["python3", "-c", "raise SystemExit(3)"]
     lab.ecs.update_service(cluster=stack["cluster"], service="web", taskDefinition=lab.ecs.register_task_definition(**broken)["taskDefinition"]["taskDefinitionArn"])
     deadline = time.monotonic() + 90

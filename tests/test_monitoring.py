@@ -15,6 +15,7 @@ from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab.config import LabConfig
 from ecslab.engine import docker_client
+from tests.conftest import execution_role_arn
 
 
 class Clients:
@@ -24,6 +25,7 @@ class Clients:
         for name in ("ecs", "ecr", "ec2", "logs", "cloudwatch"):
             setattr(self, name, boto3.client(name, **arguments))
         self.docker = docker_client()
+        self.execution_role_arn = execution_role_arn(config, create_log_groups=True)  # the tests use awslogs-create-group
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,7 @@ def cluster(lab: Any, request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def logged_service(lab: Any, cluster: str, image: str, group: str, create_group: bool = True, count: int = 1) -> None:
-    definition = ecs_tools.task_definition("logged", image)
+    definition = ecs_tools.task_definition("logged", image, execution_role_arn=lab.execution_role_arn)
     definition["containerDefinitions"][0]["logConfiguration"] = {
         "logDriver": "awslogs",
         "options": {"awslogs-group": group, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs", "awslogs-create-group": str(create_group).lower()},

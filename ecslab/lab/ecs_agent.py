@@ -244,8 +244,10 @@ class EcsAgent(GapFiller):
                 "requiresCompatibilities": kwargs.get("requires_compatibilities"),
                 "cpu": kwargs.get("cpu"),
                 "memory": kwargs.get("memory"),
+                "executionRoleArn": kwargs.get("execution_role_arn"),
             }
-            found = ecs_validation.problems(request)
+            assert agent.context is not None
+            found = ecs_validation.problems(request, agent.context.config.registry_address)
             if found:
                 raise models.EcsClientException(found[0])
             return register(backend, family, container_definitions, *args, **kwargs)

@@ -109,6 +109,7 @@ def all_fillers() -> list[type[GapFiller]]:
     from ecslab.lab.ecr_plane import EcrDataPlane
     from ecslab.lab.ecs_agent import EcsAgent
     from ecslab.lab.elb import LoadBalancing
+    from ecslab.lab.execution_role import ExecutionRoles
     from ecslab.lab.monitoring import CloudWatch
 
-    return [PinTaskTransitions, EcrDataPlane, LoadBalancing, CloudWatch, EcsAgent, AutoScaling]
+    return [PinTaskTransitions, EcrDataPlane, LoadBalancing, CloudWatch, ExecutionRoles, EcsAgent, AutoScaling]
