@@ -7,6 +7,8 @@ Introduced in notebook 02 (``02-images-and-containers``): reading a Dockerfile
 :func:`build_changed_sample_app`, :func:`cache_explorer`, :func:`plot_cache`), and
 what an image ID is (:func:`config_digest`, :func:`parse_reference`). Every later
 notebook builds the sample app through :func:`build_sample_app`; notebook 03 pushes it.
+Notebook 07 builds the second app, which calls AWS with boto3 (:func:`build_aws_app`,
+:func:`make_wheel_base_image` where no package index is reachable).
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ __all__ = [
     "ImageReference",
     "Instruction",
     "Layer",
+    "aws_app_dir",
     "base_image",
+    "build_aws_app",
     "build_changed_sample_app",
     "build_from_text",
     "build_image",
@@ -54,6 +58,7 @@ __all__ = [
     "lab_image_labels",
     "layers_table",
     "make_offline_base_image",
+    "make_wheel_base_image",
     "parse_reference",
     "plot_cache",
     "plot_layers",
@@ -447,6 +452,104 @@ def build_sample_app(
         context or sample_app_dir(),
         tag,
         buildargs={"BASE_IMAGE": base_image(client), "APP_VERSION": version},
+        client=client,
+        labels=lab_image_labels(config),
+        show_progress=show_progress,
+        nocache=nocache,
+    )
+
+
+# -- the AWS app: boto3 inside the image (notebook 07) ----------------------------------------
+
+WHEEL_BASE_IMAGE = "ecslab/python-wheels:boto3"
+"""The lab's stand-in base for builds that cannot reach PyPI: the base image plus pip and boto3's wheels."""
+
+OFFLINE_PIP_OPTIONS = "--no-index --find-links /wheels"
+"""What the lab passes as ``PIP_OPTIONS`` on :data:`WHEEL_BASE_IMAGE`: install from its wheels only."""
+
+
+def aws_app_dir() -> Path:
+    """The folder holding the AWS app's ``app.py`` and ``Dockerfile`` (notebook 07)."""
+    return Path(str(resources.files("ecslab") / "aws_app"))
+
+
+def make_wheel_base_image(
+    base: str | None = None,
+    packages: Iterable[str] = ("boto3",),
+    name: str = WHEEL_BASE_IMAGE,
+    client: Any | None = None,
+    config: LabConfig | None = None,
+    show_progress: bool = True,
+) -> str:
+    """A base image with pip and the wheels of ``packages`` in ``/wheels``, for builds without internet.
+
+    The wheels are downloaded here, on the host (``pip download``, which needs PyPI
+    or a mirror set in pip's own configuration), for the base's Python version, and
+    copied into the image; pip itself is installed from its wheel (the debootstrap
+    base has python3 but no pip) and Debian's "externally managed" marker is removed,
+    as in the official python images. A Dockerfile built on it then runs
+    ``pip install --no-index --find-links /wheels boto3`` instead of reaching PyPI.
+    Reuses ``name`` when it exists.
+    """
+    import sys
+
+    from ecslab.engine import docker_client
+
+    client = client or docker_client(timeout=600)
+    if image_present(name, client):
+        return name
+    base = base or base_image(client)
+    version = client.containers.run(
+        base, ["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], remove=True, labels=lab_image_labels(config)
+    ).decode().strip()
+    with tempfile.TemporaryDirectory(prefix="ecslab-wheels-") as folder:
+        context = Path(folder)
+        wheels = context / "wheels"
+        download = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--python-version", version, "-d", str(wheels), "pip", *packages],
+            capture_output=True,
+            text=True,
+        )
+        if download.returncode != 0:
+            raise BuildError(f"pip download {' '.join(packages)} failed on this machine (exit {download.returncode}):\n{download.stderr[-1500:]}")
+        (context / "Dockerfile").write_text(
+            "ARG BASE_IMAGE\n"
+            "FROM ${BASE_IMAGE}\n"
+            "COPY wheels/ /wheels/\n"
+            "RUN python3 \"$(ls /wheels/pip-*.whl)/pip\" install --quiet --no-index --find-links /wheels --no-cache-dir --break-system-packages pip \\\n"
+            " && rm -f /usr/lib/python3*/EXTERNALLY-MANAGED\n"
+            "ENV PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1\n"
+        )
+        build_image(context, name, buildargs={"BASE_IMAGE": base}, client=client, labels=lab_image_labels(config), show_progress=show_progress)
+    return name
+
+
+def build_aws_app(
+    tag: str = "ecslab-aws-app:v1",
+    client: Any | None = None,
+    config: LabConfig | None = None,
+    context: str | os.PathLike[str] | None = None,
+    show_progress: bool = True,
+    nocache: bool = False,
+) -> BuildResult:
+    """Build the app that calls AWS with boto3 (notebook 07) on the base that works here.
+
+    With ``python:3.12-slim`` (a learner who can pull) the Dockerfile's
+    ``RUN pip install boto3`` reaches PyPI as it would anywhere. Otherwise the lab
+    builds on :func:`make_wheel_base_image` and passes
+    ``--build-arg PIP_OPTIONS="--no-index --find-links /wheels"``.
+    """
+    from ecslab.engine import docker_client
+
+    client = client or docker_client(timeout=600)
+    base = base_image(client)
+    buildargs = {"BASE_IMAGE": base}
+    if base != REAL_BASE_IMAGE:
+        buildargs = {"BASE_IMAGE": make_wheel_base_image(base, client=client, config=config, show_progress=show_progress), "PIP_OPTIONS": OFFLINE_PIP_OPTIONS}
+    return build_image(
+        context or aws_app_dir(),
+        tag,
+        buildargs=buildargs,
         client=client,
         labels=lab_image_labels(config),
         show_progress=show_progress,

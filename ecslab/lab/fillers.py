@@ -111,5 +111,6 @@ def all_fillers() -> list[type[GapFiller]]:
     from ecslab.lab.elb import LoadBalancing
     from ecslab.lab.execution_role import ExecutionRoles
     from ecslab.lab.monitoring import CloudWatch
+    from ecslab.lab.task_roles import TaskRoles
 
-    return [PinTaskTransitions, EcrDataPlane, LoadBalancing, CloudWatch, ExecutionRoles, EcsAgent, AutoScaling]
+    return [PinTaskTransitions, EcrDataPlane, LoadBalancing, CloudWatch, ExecutionRoles, TaskRoles, EcsAgent, AutoScaling]

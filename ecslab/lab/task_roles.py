@@ -1,0 +1,828 @@
+"""ECS task roles in the lab: credentials inside the container, and AccessDenied for real.
+
+On AWS, a task definition's ``taskRoleArn`` makes ECS assume that role for each task
+(the session is named after the task ID) and serve the temporary credentials to the
+task's containers from a credentials endpoint; the AWS SDK in the container finds
+them through ``AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`` (Fargate: at
+``http://169.254.170.2``), with no key anywhere in the image or the task definition.
+Every call the application then makes is allowed or denied by the role's policies.
+A task without a task role gets no credentials at all.
+
+moto stores ``taskRoleArn`` and does nothing with it, and it answers every request
+whoever signs it. This filler closes both gaps for the lab:
+
+- before a task with a task role starts, the lab checks that the role exists and
+  trusts ``ecs-tasks.amazonaws.com`` (else the task stops with ECS's words) and
+  calls STS ``AssumeRole`` on the lab's own endpoint with ``RoleSessionName`` = the
+  task ID, so ``sts get-caller-identity`` in the container shows
+  ``arn:aws:sts::ACCOUNT:assumed-role/ROLE/TASK_ID``;
+- a small HTTP server on the Docker bridge's gateway address (the one address of
+  this machine a container reaches; nothing else is bound beyond 127.0.0.1) serves
+  ``GET /v2/credentials/<id>`` in ECS's JSON (``AccessKeyId``, ``SecretAccessKey``,
+  ``Token``, ``Expiration``, ``RoleArn``) to callers with the task's
+  ``Authorization`` token, renewing the session before it expires;
+- botocore takes container credentials only from loopback or 169.254.170.2 (which
+  the lab cannot claim without root and a network route), so for each container of
+  such a task the lab starts a *credentials relay*: a sidecar container (the base
+  image, ``python3`` and the standard library only) that shares the container's
+  network namespace, listens on ``127.0.0.1:51679`` inside it and forwards to the
+  endpoint on the gateway. The app therefore gets the *full* URI form,
+  ``AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:51679/v2/credentials/<id>``
+  plus ``AWS_CONTAINER_AUTHORIZATION_TOKEN``, which every AWS SDK reads as well.
+  (51679 is the port the ECS agent serves credentials on, on EC2 instances.)
+  Relays carry the lab's label, ``ecslab.lab.purpose=credentials-relay`` and
+  ``ecslab.lab.relay-for=<task ARN>`` but not ECS's task label, so whatever lists a
+  task's containers by ``com.amazonaws.ecs.task-arn`` sees the app's containers only;
+  the lab removes them when the task stops;
+- the same server is an AWS API gateway: every task gets ``AWS_REGION`` and
+  ``AWS_DEFAULT_REGION`` (ECS sets those too) and ``AWS_ENDPOINT_URL`` pointing at it
+  (the lab's addition: on AWS the SDK finds the real endpoints by itself). An IP
+  address in the URL makes S3 use path-style requests. Requests go on to moto
+  unchanged, *unless* they are signed with task-role credentials the lab issued and
+  the role's policies, read afresh on every request (so removing a permission bites
+  at once), do not allow the action on the resource: then the gateway answers
+  AccessDenied in the service's own error format, with AWS's message.
+
+What the gateway checks (:func:`requested_actions`) and what it does not:
+
+- S3 (path-style): buckets (ListAllMyBuckets, ListBucket for GET and HEAD of a
+  bucket, CreateBucket, DeleteBucket and the common sub-resources like ``?policy``,
+  ``?tagging``, ``?versioning``, ``?location``) and objects (GetObject for GET and
+  HEAD, PutObject also for multipart parts, DeleteObject, DeleteObjects as one
+  DeleteObject per key, CopyObject as GetObject on the source plus PutObject);
+- DynamoDB: ``dynamodb:ACTION`` on ``arn:aws:dynamodb:REGION:ACCOUNT:table/NAME``
+  (``.../index/INDEX`` for an index), one per table for the batch and transaction calls;
+- STS ``GetCallerIdentity`` is always allowed, as on AWS; ``AssumeRole`` is checked on the role;
+- any other JSON (``X-Amz-Target``), query (``Action=``) or CBOR
+  (``/service/.../operation/...``) call: ``SERVICE:ACTION`` with the resource unknown
+  (``*``): allowed when some statement allows the action on some resource and no
+  Deny covers it, so here a policy scoped to one log group also lets the task write
+  to another, which AWS would refuse; REST APIs other than S3 (e.g. Lambda) are not
+  checked at all;
+- the lab does not verify signatures: it reads the access key from the SigV4
+  ``Authorization`` header (or ``X-Amz-Credential``) and trusts it. Conditions,
+  permission boundaries, SCPs and session policies are whatever
+  :func:`ecslab.iam_policy.evaluate` models; resource policies (bucket policies) are
+  not consulted.
+
+Notebook 07 (``07-security``) uses it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+import urllib.parse
+import uuid
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from ecslab.config import ACCOUNT_ID, LAB_LABEL
+from ecslab.lab.fillers import FillerContext, GapFiller
+
+log = logging.getLogger("ecslab.lab.task_roles")
+
+RELAY_PORT = 51679
+"""Where the credentials relay listens inside each task container (the ECS agent's own credentials port on EC2)."""
+
+RELAY_PURPOSE = "credentials-relay"
+RELAY_TASK_LABEL = f"{LAB_LABEL}.relay-for"
+"""Label on a credentials relay: the ARN of the task it serves."""
+
+RELAY_START_TIMEOUT = 15.0
+RENEW_BEFORE = timedelta(minutes=15)
+"""The endpoint assumes the role again when the session has less than this left, as ECS renews early."""
+
+ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
+
+UNABLE_TO_ASSUME = (
+    "ECS was unable to assume the role '{role_arn}' that was provided for this task. Please verify that the role being passed "
+    "has the proper trust relationship and permissions and that your IAM user has permissions to pass this role."
+)
+
+IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses", "elasticloadbalancing": "elasticloadbalancing"}
+"""Signing names whose IAM action prefix differs."""
+
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"}
+
+RELAY_SCRIPT = r"""
+import http.server, sys, urllib.error, urllib.request
+UPSTREAM, PORT = sys.argv[1], int(sys.argv[2])
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+class Relay(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        headers = {"Authorization": self.headers.get("Authorization", "")}
+        try:
+            with opener.open(urllib.request.Request(UPSTREAM + self.path, headers=headers), timeout=5) as answer:
+                code, body = answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            code, body = error.code, error.read()
+        except Exception as error:
+            code, body = 502, ('{"code": "RelayError", "message": "%s"}' % str(error).replace('"', "'")).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Relay)
+print("credentials relay listening on 127.0.0.1:%d for %s" % (PORT, UPSTREAM), flush=True)
+server.serve_forever()
+"""
+"""The relay's program, run as ``python3 -c RELAY_SCRIPT UPSTREAM PORT``: the standard library only."""
+
+
+@dataclass
+class TaskCredentials:
+    """What the lab issued to one task: its role session and the token that guards the endpoint."""
+
+    task_arn: str
+    role_arn: str
+    credentials_id: str
+    token: str
+    credentials: dict[str, Any]
+    assumed_role_arn: str
+    relays: list[str] = field(default_factory=list)
+
+    @property
+    def relative_uri(self) -> str:
+        return f"/v2/credentials/{self.credentials_id}"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """An access key the lab handed to a task: whose it is and until when it works."""
+
+    role_arn: str
+    principal_arn: str
+    expiration: datetime
+
+
+@dataclass(frozen=True)
+class AwsRequest:
+    """The parts of an HTTP request the gateway needs to name its IAM action."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    service: str  # the SigV4 signing name from the credential scope, e.g. "s3", "dynamodb", "sts"
+    region: str
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+    def parameter(self, name: str) -> str | None:
+        """A query-protocol parameter (form body or query string)."""
+        values = self.query.get(name)
+        if values:
+            return values[0]
+        if "x-www-form-urlencoded" in self.header("content-type"):
+            values = urllib.parse.parse_qs(self.body.decode("utf-8", "replace")).get(name)
+            if values:
+                return values[0]
+        return None
+
+
+# -- which IAM actions a request needs ---------------------------------------------------------------
+
+_S3_BUCKET_SUBRESOURCES = {
+    ("GET", "location"): "s3:GetBucketLocation",
+    ("GET", "policy"): "s3:GetBucketPolicy",
+    ("PUT", "policy"): "s3:PutBucketPolicy",
+    ("DELETE", "policy"): "s3:DeleteBucketPolicy",
+    ("GET", "acl"): "s3:GetBucketAcl",
+    ("PUT", "acl"): "s3:PutBucketAcl",
+    ("GET", "tagging"): "s3:GetBucketTagging",
+    ("PUT", "tagging"): "s3:PutBucketTagging",
+    ("DELETE", "tagging"): "s3:PutBucketTagging",
+    ("GET", "versioning"): "s3:GetBucketVersioning",
+    ("PUT", "versioning"): "s3:PutBucketVersioning",
+    ("GET", "versions"): "s3:ListBucketVersions",
+    ("GET", "uploads"): "s3:ListBucketMultipartUploads",
+    ("GET", "encryption"): "s3:GetEncryptionConfiguration",
+    ("PUT", "encryption"): "s3:PutEncryptionConfiguration",
+    ("GET", "lifecycle"): "s3:GetLifecycleConfiguration",
+    ("PUT", "lifecycle"): "s3:PutLifecycleConfiguration",
+    ("GET", "cors"): "s3:GetBucketCORS",
+    ("PUT", "cors"): "s3:PutBucketCORS",
+    ("GET", "website"): "s3:GetBucketWebsite",
+    ("GET", "notification"): "s3:GetBucketNotification",
+    ("GET", "publicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("PUT", "publicAccessBlock"): "s3:PutBucketPublicAccessBlock",
+    ("GET", "ownershipControls"): "s3:GetBucketOwnershipControls",
+    ("GET", "policyStatus"): "s3:GetBucketPolicyStatus",
+}
+_S3_OBJECT_SUBRESOURCES = {
+    ("GET", "acl"): "s3:GetObjectAcl",
+    ("PUT", "acl"): "s3:PutObjectAcl",
+    ("GET", "tagging"): "s3:GetObjectTagging",
+    ("PUT", "tagging"): "s3:PutObjectTagging",
+    ("DELETE", "tagging"): "s3:DeleteObjectTagging",
+    ("GET", "uploadId"): "s3:ListMultipartUploadParts",
+    ("DELETE", "uploadId"): "s3:AbortMultipartUpload",
+    ("GET", "attributes"): "s3:GetObjectAttributes",
+}
+
+
+def _s3_actions(request: AwsRequest) -> list[tuple[str, str]]:
+    bucket, _, key = urllib.parse.unquote(request.path.lstrip("/")).partition("/")
+    method = "GET" if request.method == "HEAD" else request.method
+    if not bucket:
+        return [("s3:ListAllMyBuckets", "*")]
+    bucket_arn = f"arn:aws:s3:::{bucket}"
+    if not key:
+        if method == "POST" and "delete" in request.query:
+            keys = [element.text or "" for element in _xml_elements(request.body, "Key")]
+            return [("s3:DeleteObject", f"{bucket_arn}/{name}") for name in keys] or [("s3:DeleteObject", f"{bucket_arn}/*")]
+        for (verb, subresource), action in _S3_BUCKET_SUBRESOURCES.items():
+            if verb == method and subresource in request.query:
+                return [(action, bucket_arn)]
+        if method == "GET":
+            return [("s3:ListBucket", bucket_arn)]
+        if method == "PUT":
+            return [("s3:CreateBucket", bucket_arn)]
+        if method == "DELETE":
+            return [("s3:DeleteBucket", bucket_arn)]
+        return [(f"s3:{method.title()}Bucket", bucket_arn)]
+    object_arn = f"{bucket_arn}/{key}"
+    for (verb, subresource), action in _S3_OBJECT_SUBRESOURCES.items():
+        if verb == method and subresource in request.query and not (subresource == "uploadId" and "partNumber" in request.query):
+            return [(action, object_arn)]
+    if method == "GET":
+        return [("s3:GetObjectVersion" if "versionId" in request.query else "s3:GetObject", object_arn)]
+    if method == "DELETE":
+        return [("s3:DeleteObjectVersion" if "versionId" in request.query else "s3:DeleteObject", object_arn)]
+    if method in ("PUT", "POST"):  # PutObject, UploadPart, Create/CompleteMultipartUpload
+        actions = [("s3:PutObject", object_arn)]
+        source = request.header("x-amz-copy-source")
+        if source:
+            source_bucket, _, source_key = urllib.parse.unquote(source.lstrip("/")).partition("/")
+            actions.insert(0, ("s3:GetObject", f"arn:aws:s3:::{source_bucket}/{source_key.split('?')[0]}"))
+        return actions
+    return [(f"s3:{method.title()}Object", object_arn)]
+
+
+def _xml_elements(body: bytes, local_name: str) -> list[Any]:
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return []
+    return [element for element in root.iter() if element.tag.rsplit("}", 1)[-1] == local_name]
+
+
+def _dynamodb_actions(action: str, body: dict[str, Any], region: str) -> list[tuple[str, str]]:
+    def table_arn(name: str, index: str | None = None) -> str:
+        arn = name if name.startswith("arn:") else f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}"
+        return f"{arn}/index/{index}" if index else arn
+
+    iam_action = f"dynamodb:{action}"
+    if body.get("TableName"):
+        return [(iam_action, table_arn(str(body["TableName"]), body.get("IndexName")))]
+    if isinstance(body.get("RequestItems"), dict):  # BatchGetItem, BatchWriteItem
+        return [(iam_action, table_arn(name)) for name in body["RequestItems"]]
+    if isinstance(body.get("TransactItems"), list):  # TransactGetItems, TransactWriteItems: each item's own action
+        found = []
+        for item in body["TransactItems"]:
+            for operation, detail in item.items():
+                item_action = {"Get": "GetItem", "Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}.get(operation, operation)
+                if isinstance(detail, dict) and detail.get("TableName"):
+                    found.append((f"dynamodb:{item_action}", table_arn(str(detail["TableName"]))))
+        return found or [(iam_action, "*")]
+    if body.get("ResourceArn"):
+        return [(iam_action, str(body["ResourceArn"]))]
+    return [(iam_action, "*")]
+
+
+def requested_actions(request: AwsRequest) -> list[tuple[str, str]]:
+    """The IAM actions and resources one AWS API request needs; all must be allowed.
+
+    An empty list means "always allowed" (STS ``GetCallerIdentity``) or "not checked"
+    (a REST API other than S3). See the module's docstring for the limits.
+    """
+    prefix = IAM_PREFIX.get(request.service, request.service)
+    target = request.header("x-amz-target")
+    if target and "." in target:  # JSON protocols: X-Amz-Target: DynamoDB_20120810.GetItem
+        operation = target.rsplit(".", 1)[1]
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            body = {}
+        if request.service == "dynamodb" and isinstance(body, dict):
+            return _dynamodb_actions(operation, body, request.region)
+        return [(f"{prefix}:{operation}", "*")]
+    cbor = re.match(r"^/service/[^/]+/operation/([^/?]+)", request.path)
+    if cbor:  # Smithy RPC v2 CBOR (CloudWatch)
+        return [(f"{prefix}:{cbor[1]}", "*")]
+    if request.service == "s3":
+        return _s3_actions(request)
+    action = request.parameter("Action")
+    if action:  # query protocol: STS, IAM, EC2, ELBv2, SNS ...
+        if request.service == "sts" and action == "GetCallerIdentity":
+            return []
+        if request.service == "sts" and action.startswith("AssumeRole"):
+            return [(f"sts:{action}", request.parameter("RoleArn") or "*")]
+        return [(f"{prefix}:{action}", "*")]
+    return []
+
+
+# -- the error AWS would answer ----------------------------------------------------------------------
+
+
+def access_denied_response(request: AwsRequest, message: str) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body of AccessDenied in the protocol ``request`` was made in."""
+    request_id = str(uuid.uuid4())
+    if request.header("x-amz-target"):
+        body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
+        content_type = request.header("content-type") or "application/x-amz-json-1.0"
+        return 400, {"Content-Type": content_type, "x-amzn-RequestId": request_id, "x-amzn-ErrorType": "AccessDeniedException"}, body
+    if re.match(r"^/service/[^/]+/operation/", request.path):
+        body = _cbor_map({"__type": "AccessDeniedException", "message": message})
+        return 400, {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor", "x-amzn-RequestId": request_id}, body
+    if request.service == "s3":
+        text = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+            f"<Message>{_xml_escape(message)}</Message><RequestId>{request_id[:16].upper()}</RequestId>"
+            f"<HostId>{secrets.token_urlsafe(48)}</HostId></Error>"
+        )
+        return 403, {"Content-Type": "application/xml", "x-amz-request-id": request_id[:16].upper()}, text.encode()
+    if request.service == "ec2":
+        text = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>UnauthorizedOperation</Code>'
+            f"<Message>You are not authorized to perform this operation. {_xml_escape(message)}</Message></Error></Errors>"
+            f"<RequestID>{request_id}</RequestID></Response>"
+        )
+        return 403, {"Content-Type": "text/xml"}, text.encode()
+    text = (
+        "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+        f"<Message>{_xml_escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return 403, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, text.encode()
+
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _cbor_map(values: dict[str, str]) -> bytes:
+    """A CBOR map of short text keys to text values (all the error body of RPC v2 CBOR needs)."""
+
+    def head(major: int, length: int) -> bytes:
+        if length < 24:
+            return bytes([major << 5 | length])
+        if length < 256:
+            return bytes([major << 5 | 24, length])
+        if length < 65536:
+            return bytes([major << 5 | 25]) + length.to_bytes(2, "big")
+        return bytes([major << 5 | 26]) + length.to_bytes(4, "big")
+
+    out = head(5, len(values))
+    for key, value in values.items():
+        for text in (key, value):
+            data = text.encode()
+            out += head(3, len(data)) + data
+    return out
+
+
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
+
+
+def signing_identity(headers: dict[str, str], query: dict[str, list[str]]) -> tuple[str, str, str] | None:
+    """``(access key ID, region, service)`` from a SigV4 ``Authorization`` header or presigned URL.
+
+    The lab reads, and does not verify, the signature's credential scope."""
+    match = _CREDENTIAL.search(headers.get("authorization", ""))
+    if match:
+        return match[1], match[3], match[4]
+    credential = (query.get("X-Amz-Credential") or [""])[0]
+    parts = credential.split("/")
+    if len(parts) >= 5:
+        return parts[0], parts[2], parts[3]
+    return None
+
+
+# -- the filler --------------------------------------------------------------------------------------
+
+
+class TaskRoles(GapFiller):
+    """Task-role credentials inside task containers, and a gateway that enforces the role's policies."""
+
+    name = "ECS task roles"
+    gap = (
+        "moto stores a task definition's taskRoleArn and does nothing with it: containers get no credentials, "
+        "and moto answers every request whatever the caller's IAM policies say."
+    )
+    fills = (
+        "The lab assumes each task's role (moto's STS, session named after the task), serves the credentials "
+        "at an ECS-style endpoint reached through a relay sidecar on the task's 127.0.0.1 "
+        "(AWS_CONTAINER_CREDENTIALS_FULL_URI), and points the task's SDK (AWS_ENDPOINT_URL) at a gateway that "
+        "answers AccessDenied when the task role's policies do not allow a call (S3, DynamoDB, and by action "
+        "name for other services); signatures are not verified."
+    )
+
+    def __init__(self) -> None:
+        self.context: FillerContext | None = None
+        self.lock = threading.RLock()
+        self.server: ThreadingHTTPServer | None = None
+        self.gateway_ip: str | None = None
+        self.port: int | None = None
+        self.problem: str | None = None
+        self.tasks: dict[str, TaskCredentials] = {}  # task ARN ->
+        self.by_id: dict[str, TaskCredentials] = {}  # credentials id ->
+        self.keys: dict[str, IssuedKey] = {}  # access key ID -> (kept after the task stops: AWS sessions outlive their task)
+        self.timings: dict[str, list[float]] = {"credentials_fetch_ms": [], "relay_start_s": []}
+        self._clients: dict[str, Any] = {}
+
+    # -- life ---------------------------------------------------------------------------------
+
+    def start(self, context: FillerContext) -> None:
+        self.context = context
+        if context.docker is None:
+            self.problem = "no Docker engine answered when the lab started"
+            return
+        try:
+            gateway = bridge_gateway(context.docker)
+        except Exception as error:
+            self.problem = f"the Docker bridge's gateway address is unknown: {error}"
+            log.warning("task roles disabled: %s", self.problem)
+            return
+        try:
+            self.server = ThreadingHTTPServer((gateway, 0), _handler(self))
+        except OSError as error:
+            self.problem = f"cannot listen on the Docker bridge gateway {gateway}: {error}"
+            log.warning("task roles disabled: %s", self.problem)
+            return
+        self.server.daemon_threads = True
+        self.gateway_ip, self.port = gateway, int(self.server.server_address[1])
+        threading.Thread(target=self.server.serve_forever, name="task-roles", daemon=True).start()
+        self._remove_relays(None)  # left by an earlier lab process on this state folder
+
+    def after_reset(self, context: FillerContext) -> None:
+        with self.lock:
+            self.tasks.clear()
+            self.by_id.clear()
+            self.keys.clear()
+        self._remove_relays(None)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+        self._remove_relays(None)
+
+    @property
+    def url(self) -> str | None:
+        """The gateway as containers reach it, e.g. ``http://172.17.0.1:41234``; ``None`` when not running."""
+        return f"http://{self.gateway_ip}:{self.port}" if self.gateway_ip and self.port else None
+
+    def status(self) -> dict[str, Any]:
+        with self.lock:
+            active = len(self.tasks)
+        return {"task_roles": {"gateway_url": self.url, "problem": self.problem, "tasks_with_credentials": active, "timings": self._timing_summary()}}
+
+    def control(self, method: str, path: str) -> dict[str, Any] | None:
+        if method == "GET" and path == "/ecs/task-roles":
+            with self.lock:
+                tasks = [{"task": c.task_arn, "role": c.role_arn, "principal": c.assumed_role_arn, "relays": len(c.relays)} for c in self.tasks.values()]
+            return {"gateway_url": self.url, "problem": self.problem, "tasks": tasks, "timings": self._timing_summary()}
+        return None
+
+    def _timing_summary(self) -> dict[str, Any]:
+        summary: dict[str, Any] = {}
+        with self.lock:
+            for name, values in self.timings.items():
+                if values:
+                    ordered = sorted(values)
+                    summary[name] = {"count": len(values), "median": round(ordered[len(ordered) // 2], 3), "max": round(ordered[-1], 3)}
+        return summary
+
+    def _record(self, name: str, value: float) -> None:
+        with self.lock:
+            self.timings[name].append(value)
+            del self.timings[name][:-500]
+
+    def client(self, service: str) -> Any:
+        """A boto3 client on the lab's own endpoint, as the lab (never as a task)."""
+        import boto3
+
+        assert self.context is not None
+        with self.lock:
+            if service not in self._clients:
+                config = self.context.config
+                self._clients[service] = boto3.client(
+                    service, endpoint_url=config.endpoint_url, region_name=config.region, aws_access_key_id="ecslab", aws_secret_access_key="ecslab"
+                )
+            return self._clients[service]
+
+    # -- hooks the ECS agent calls -------------------------------------------------------------------
+
+    def prepare_task(self, task: Any) -> str | None:
+        role_arn = task_role_arn(task)
+        if not role_arn:
+            return None
+        if self.url is None:
+            return f"ResourceInitializationError: the lab cannot serve task-role credentials ({self.problem or 'not started'})."
+        from ecslab import iam_policy
+
+        iam = self.client("iam")
+        try:
+            role = iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
+        except Exception:
+            return UNABLE_TO_ASSUME.format(role_arn=role_arn)
+        document = role.get("AssumeRolePolicyDocument") or {}
+        if isinstance(document, str) and document.startswith("%"):
+            document = urllib.parse.unquote(document)
+        try:
+            trusted = iam_policy.trusts(document, service=ECS_TASKS_PRINCIPAL)
+        except iam_policy.MalformedPolicyDocument:
+            trusted = False
+        if role["Arn"] != role_arn or not trusted:
+            return UNABLE_TO_ASSUME.format(role_arn=role_arn)
+        started = time.monotonic()
+        issued = self._assume(role_arn, task.id)
+        entry = TaskCredentials(
+            task_arn=task.task_arn,
+            role_arn=role_arn,
+            credentials_id=str(uuid.uuid4()),
+            token=secrets.token_urlsafe(32),
+            credentials=issued["Credentials"],
+            assumed_role_arn=issued["AssumedRoleUser"]["Arn"],
+        )
+        with self.lock:
+            self.tasks[task.task_arn] = entry
+            self.by_id[entry.credentials_id] = entry
+        log.debug("assumed %s for %s in %.3f s", role_arn, task.id, time.monotonic() - started)
+        return None
+
+    def container_environment(self, task: Any, container_definition: dict[str, Any]) -> dict[str, str]:
+        assert self.context is not None
+        region = self.context.config.region
+        given = {item.get("name") for item in container_definition.get("environment") or []}
+        environment = {name: value for name, value in (("AWS_REGION", region), ("AWS_DEFAULT_REGION", region), ("AWS_ENDPOINT_URL", self.url)) if value and name not in given}
+        with self.lock:
+            entry = self.tasks.get(task.task_arn)
+        if entry is not None:
+            environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = f"http://127.0.0.1:{RELAY_PORT}{entry.relative_uri}"
+            environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = entry.token
+        return environment
+
+    def task_started(self, task: Any, containers: list[Any]) -> str | None:
+        with self.lock:
+            entry = self.tasks.get(task.task_arn)
+        if entry is None:
+            return None
+        started = time.monotonic()
+        try:
+            relays = [self._start_relay(task, container) for container in containers]
+        except Exception as error:
+            self._remove_relays(task.task_arn)
+            return f"ResourceInitializationError: unable to start the lab's credentials relay for the task role: {error}"
+        entry.relays = [relay.id for relay in relays]
+        deadline = time.monotonic() + RELAY_START_TIMEOUT
+        for relay in relays:
+            problem = _wait_for_relay(relay, deadline)
+            if problem:
+                self._remove_relays(task.task_arn)
+                return f"ResourceInitializationError: the lab's credentials relay did not start: {problem}"
+        self._record("relay_start_s", time.monotonic() - started)
+        self._note(task, f"credentials relay listening on 127.0.0.1:{RELAY_PORT} in {time.monotonic() - started:.2f} s; role {entry.role_arn.split('/')[-1]}")
+        return None
+
+    def task_stopped(self, task: Any) -> None:
+        with self.lock:
+            entry = self.tasks.pop(task.task_arn, None)
+            if entry is not None:
+                self.by_id.pop(entry.credentials_id, None)
+        self._remove_relays(task.task_arn)
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def _note(self, task: Any, message: str) -> None:
+        agent = self.context.fillers.get("ECS agent") if self.context else None
+        if agent is not None and hasattr(agent, "note"):
+            agent.note(task, message)
+
+    def _assume(self, role_arn: str, session_name: str) -> dict[str, Any]:
+        issued: dict[str, Any] = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)
+        credentials = issued["Credentials"]
+        expiration = credentials["Expiration"]
+        if expiration.tzinfo is None:
+            expiration = expiration.replace(tzinfo=UTC)
+        with self.lock:
+            self.keys[credentials["AccessKeyId"]] = IssuedKey(role_arn, issued["AssumedRoleUser"]["Arn"], expiration)
+        return issued
+
+    def credentials_for(self, credentials_id: str, token: str) -> tuple[int, dict[str, Any]]:
+        """The endpoint's answer to ``GET /v2/credentials/<id>`` with ``Authorization: token``."""
+        with self.lock:
+            entry = self.by_id.get(credentials_id)
+        if entry is None:
+            return 400, {"code": "InvalidIdInRequest", "message": "CredentialsV2Request: Credentials not found"}
+        if not secrets.compare_digest(token, entry.token):
+            return 401, {"code": "AccessDenied", "message": "Authorization token does not match the task's credentials"}
+        expiration = entry.credentials["Expiration"]
+        if expiration.tzinfo is None:
+            expiration = expiration.replace(tzinfo=UTC)
+        if expiration - datetime.now(UTC) < RENEW_BEFORE:
+            issued = self._assume(entry.role_arn, entry.task_arn.rsplit("/", 1)[-1])
+            entry.credentials = issued["Credentials"]
+            expiration = entry.credentials["Expiration"].replace(tzinfo=UTC) if entry.credentials["Expiration"].tzinfo is None else entry.credentials["Expiration"]
+        credentials = entry.credentials
+        return 200, {
+            "RoleArn": entry.role_arn,
+            "AccessKeyId": credentials["AccessKeyId"],
+            "SecretAccessKey": credentials["SecretAccessKey"],
+            "Token": credentials["SessionToken"],
+            "Expiration": expiration.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+    def decide(self, request: AwsRequest, access_key: str) -> str | None:
+        """AccessDenied's message when ``access_key`` is a task's and its role may not do ``request``; else ``None``."""
+        with self.lock:
+            issued = self.keys.get(access_key)
+        if issued is None:
+            return None  # not a task's credentials: moto answers, as it does for the notebooks
+        needed = requested_actions(request)
+        if not needed:
+            return None
+        from ecslab import iam_policy, security
+
+        policies = security.role_policies(self.client("iam"), issued.role_arn)
+        for action, resource in needed:
+            decision = iam_policy.evaluate(action, resource, policies, principal_arn=issued.principal_arn)
+            if decision.allowed:
+                continue
+            if resource == "*" and decision.kind == "implicit deny" and _allowed_somewhere(action, policies, issued.principal_arn):
+                continue  # the lab does not know which resource the call touches; a statement naming one lets it through
+            return str(iam_policy.access_denied_message(issued.principal_arn, action, resource, decision))
+        return None
+
+    def _start_relay(self, task: Any, container: Any) -> Any:
+        from ecslab.images import base_image
+
+        assert self.context is not None and self.context.docker is not None
+        docker = self.context.docker
+        upstream = self.url
+        return docker.containers.run(
+            base_image(docker),
+            entrypoint=["python3", "-c", RELAY_SCRIPT],
+            command=[str(upstream), str(RELAY_PORT)],
+            name=f"{container.name}-credentials-relay",
+            network_mode=f"container:{container.id}",
+            labels={
+                LAB_LABEL: str(self.context.config.home),
+                f"{LAB_LABEL}.purpose": RELAY_PURPOSE,
+                RELAY_TASK_LABEL: task.task_arn,
+            },
+            detach=True,
+            mem_limit="64m",
+            environment={"PYTHONDONTWRITEBYTECODE": "1"},
+        )
+
+    def _remove_relays(self, task_arn: str | None) -> None:
+        """Remove the relays of one task, or every relay of this lab (``None``)."""
+        if self.context is None or self.context.docker is None:
+            return
+        labels = [f"{LAB_LABEL}={self.context.config.home}", f"{LAB_LABEL}.purpose={RELAY_PURPOSE}"]
+        if task_arn:
+            labels.append(f"{RELAY_TASK_LABEL}={task_arn}")
+        try:
+            for summary in self.context.docker.api.containers(all=True, filters={"label": labels}):
+                try:
+                    self.context.docker.api.remove_container(summary["Id"], force=True)
+                except Exception:
+                    pass
+        except Exception:
+            log.exception("removing credentials relays")
+
+
+def _allowed_somewhere(action: str, policies: list[Any], principal_arn: str) -> bool:
+    """Whether some Allow statement grants ``action`` on some named resource (and no Deny takes it back)."""
+    from ecslab import iam_policy
+
+    patterns = {pattern for policy in policies for statement in policy.statements if statement.effect == "Allow" for pattern in statement.resources}
+    return any(iam_policy.evaluate(action, pattern, policies, principal_arn=principal_arn).allowed for pattern in patterns)
+
+
+def task_role_arn(task: Any) -> str | None:
+    """The role a task runs as: ``overrides.taskRoleArn`` of ``run_task``, else the task definition's."""
+    override = (getattr(task, "overrides", None) or {}).get("taskRoleArn")
+    return override or getattr(getattr(task, "ecslab_definition", None), "task_role_arn", None) or None
+
+
+def bridge_gateway(docker: Any) -> str:
+    """The gateway address of Docker's default bridge (``docker network inspect bridge``), e.g. 172.17.0.1."""
+    configs = docker.networks.get("bridge").attrs.get("IPAM", {}).get("Config") or []
+    for config in configs:
+        gateway = config.get("Gateway")
+        if gateway and ":" not in gateway:
+            return str(gateway)
+    raise RuntimeError("the bridge network has no IPv4 gateway")
+
+
+def _wait_for_relay(relay: Any, deadline: float) -> str | None:
+    while time.monotonic() < deadline:
+        relay.reload()
+        if relay.status in ("exited", "dead"):
+            return relay.logs(tail=5).decode(errors="replace").strip() or f"the relay container {relay.status}"
+        if b"listening" in relay.logs():
+            return None
+        time.sleep(0.05)
+    return f"not listening after {RELAY_START_TIMEOUT:.0f} s"
+
+
+def _handler(roles: TaskRoles) -> type[BaseHTTPRequestHandler]:
+    class Gateway(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "ecslab-task-roles"
+        disable_nagle_algorithm = True
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug(format, *args)
+
+        def _reply(self, code: int, headers: dict[str, str], body: bytes) -> None:
+            self.send_response(code)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _body(self) -> bytes:
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                parts: list[bytes] = []
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass
+                        return b"".join(parts)
+                    parts.append(self.rfile.read(size))
+                    self.rfile.readline()
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def _handle(self) -> None:
+            body = self._body()
+            path, _, query_string = self.path.partition("?")
+            authorization = self.headers.get("Authorization", "")
+            if self.command == "GET" and path.startswith("/v2/credentials/") and not authorization.startswith("AWS4-"):
+                started = time.monotonic()
+                code, answer = roles.credentials_for(path.rsplit("/", 1)[-1], authorization)
+                roles._record("credentials_fetch_ms", 1000 * (time.monotonic() - started))
+                self._reply(code, {"Content-Type": "application/json"}, json.dumps(answer).encode())
+                return
+            query = urllib.parse.parse_qs(query_string, keep_blank_values=True)
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            identity = signing_identity(headers, query)
+            if identity is not None:
+                access_key, region, service = identity
+                request = AwsRequest(self.command, path, query, headers, body, service, region)
+                try:
+                    message = roles.decide(request, access_key)
+                except Exception as error:  # a broken policy check must not pass a call through
+                    log.exception("task-role check failed")
+                    message = f"The lab could not evaluate the task role's policies: {error}"
+                if message is not None:
+                    self._reply(*access_denied_response(request, message))
+                    return
+            self._forward(body)
+
+        def _forward(self, body: bytes) -> None:
+            assert roles.context is not None
+            config = roles.context.config
+            connection = http.client.HTTPConnection(config.host, config.aws_port, timeout=60)
+            try:
+                headers = {key: value for key, value in self.headers.items() if key.lower() not in HOP_BY_HOP and key.lower() != "content-length"}
+                headers["Content-Length"] = str(len(body))
+                connection.request(self.command, self.path, body=body, headers=headers)
+                response = connection.getresponse()
+                data = response.read()
+                answer = {key: value for key, value in response.getheaders() if key.lower() not in HOP_BY_HOP and key.lower() != "content-length"}
+                self.send_response(response.status)
+                for key, value in answer.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)) if self.command != "HEAD" or data else response.getheader("Content-Length", "0"))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+            except OSError as error:
+                self._reply(502, {"Content-Type": "text/plain"}, f"the lab's AWS API did not answer: {error}".encode())
+            finally:
+                connection.close()
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _handle
+
+    return Gateway
