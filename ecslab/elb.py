@@ -73,6 +73,21 @@ def delete_target_groups(elbv2: Any, names: list[str]) -> list[str]:
     return deleted
 
 
+def delete_security_groups(ec2: Any, vpc_id: str, names: list[str]) -> list[str]:
+    """Delete the security groups of ``vpc_id`` with these names, in the order given; returns the names deleted.
+
+    Delete what uses them first (load balancers, tasks), and a group that another group's rule
+    names after that other group: for :func:`ecslab.network.create_web_security_groups`' pair,
+    ``[f"{prefix}-tasks", f"{prefix}-alb"]``. AWS answers ``DependencyViolation`` otherwise."""
+    deleted = []
+    for name in names:
+        where = [{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": [name]}]
+        for group in ec2.describe_security_groups(Filters=where)["SecurityGroups"]:
+            ec2.delete_security_group(GroupId=group["GroupId"])
+            deleted.append(name)
+    return deleted
+
+
 def target_of(task: dict[str, Any], port: int = 8080) -> str:
     """How an ``ip`` target group names a Fargate task: ``IP:PORT``, as in :func:`target_health`'s rows."""
     ip = next(d["value"] for a in task.get("attachments", []) for d in a.get("details", []) if d["name"] == "privateIPv4Address")

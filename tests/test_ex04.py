@@ -13,13 +13,14 @@ from ecslab.checks import CheckFailed, NotDone, Passed, ex04
 # -- 4.1 -------------------------------------------------------------------------------------
 
 
-def right_definition(family: str, image: str) -> dict[str, Any]:
+def right_definition(family: str, image: str, execution_role_arn: str) -> dict[str, Any]:
     return {
         "family": family,
         "requiresCompatibilities": ["FARGATE"],
         "networkMode": "awsvpc",
         "cpu": "512",
         "memory": "1024",
+        "executionRoleArn": execution_role_arn,
         "containerDefinitions": [
             {
                 "name": "web",
@@ -35,8 +36,8 @@ def right_definition(family: str, image: str) -> dict[str, Any]:
 def changed(**changes: Any) -> Any:
     """A 4.1 answer with top-level fields changed (None removes a field)."""
 
-    def answer(family: str, image: str) -> dict[str, Any]:
-        definition = right_definition(family, image)
+    def answer(family: str, image: str, execution_role_arn: str) -> dict[str, Any]:
+        definition = right_definition(family, image, execution_role_arn)
         for key, value in changes.items():
             if value is None:
                 definition.pop(key)
@@ -50,8 +51,8 @@ def changed(**changes: Any) -> Any:
 def changed_container(**changes: Any) -> Any:
     """A 4.1 answer with fields of its container changed."""
 
-    def answer(family: str, image: str) -> dict[str, Any]:
-        definition = right_definition(family, image)
+    def answer(family: str, image: str, execution_role_arn: str) -> dict[str, Any]:
+        definition = right_definition(family, image, execution_role_arn)
         definition["containerDefinitions"][0].update(changes)
         return definition
 
@@ -79,6 +80,9 @@ def test_ecs_units_spelled_out_are_accepted(lab: ecslab.Lab) -> None:
     (changed(networkMode="bridge"), "Fargate only supports 'awsvpc'"),
     (changed(requiresCompatibilities=None), "requiresCompatibilities=\\['FARGATE'\\]"),
     (changed(family="something-else"), "use the `family` argument"),
+    (changed(executionRoleArn=None), "add executionRoleArn=execution_role_arn.*'Fargate requires task definition to have execution role ARN"),
+    (changed(executionRoleArn=None, taskRoleArn="arn:aws:iam::123456789012:role/ecsTaskExecutionRole"), "taskRoleArn is another role"),
+    (changed(executionRoleArn="arn:aws:iam::123456789012:role/some-other-role"), "use the `execution_role_arn` argument"),
     (changed_container(name="app"), "name it 'web'"),
     (changed_container(image="nginx:latest"), "use the `image` argument"),
     (changed_container(portMappings=[{"containerPort": "8080"}]), "ECS wants a number"),
@@ -94,7 +98,7 @@ def test_wrong_task_definitions_are_explained(lab: ecslab.Lab, answer: Any, mess
 
 def test_not_a_dict_is_explained(lab: ecslab.Lab) -> None:
     with pytest.raises(CheckFailed, match="return a dict"):
-        ex04.check_fargate_task_definition(lambda family, image: [family, image], lab)
+        ex04.check_fargate_task_definition(lambda family, image, role: [family, image, role], lab)
 
 
 def test_the_stub_is_not_done(lab: ecslab.Lab) -> None:
@@ -109,12 +113,13 @@ def test_the_stub_is_not_done(lab: ecslab.Lab) -> None:
 # -- 4.2 (pushes the sample app: a few seconds each) -----------------------------------------
 
 
-def network(subnet_id: str) -> dict[str, Any]:
-    return {"awsvpcConfiguration": {"subnets": [subnet_id]}}
+def network(subnet_id: str, public_ip: str = "ENABLED") -> dict[str, Any]:
+    return {"awsvpcConfiguration": {"subnets": [subnet_id], "assignPublicIp": public_ip}}
 
 
-def run_and_wait(lab: Any, cluster: str, task_def_arn: str, subnet_id: str) -> str:
-    task_arn = lab.ecs.run_task(cluster=cluster, taskDefinition=task_def_arn, launchType="FARGATE", networkConfiguration=network(subnet_id))["tasks"][0]["taskArn"]
+def run_and_wait(lab: Any, cluster: str, task_def_arn: str, subnet_id: str, public_ip: str = "ENABLED") -> str:
+    response = lab.ecs.run_task(cluster=cluster, taskDefinition=task_def_arn, launchType="FARGATE", networkConfiguration=network(subnet_id, public_ip))
+    task_arn = response["tasks"][0]["taskArn"]
     lab.ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[task_arn], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
     return str(task_arn)
 
@@ -139,6 +144,16 @@ def test_returning_before_running_is_explained(lab: ecslab.Lab) -> None:
 
     with pytest.raises(CheckFailed, match="returned while the task was PROVISIONING.*tasks_running"):
         ex04.check_run_one_task(no_wait, lab)
+    assert cluster_is_gone(lab, ex04.CLUSTER)
+
+
+@pytest.mark.docker
+def test_a_task_without_a_public_ip_is_explained(lab: ecslab.Lab) -> None:
+    def private(lab: Any, cluster: str, task_def_arn: str, subnet_id: str) -> str:
+        return run_and_wait(lab, cluster, task_def_arn, subnet_id, public_ip="DISABLED")
+
+    with pytest.raises(CheckFailed, match="no public IP.*'assignPublicIp': 'ENABLED'"):
+        ex04.check_run_one_task(private, lab)
     assert cluster_is_gone(lab, ex04.CLUSTER)
 
 

@@ -35,7 +35,8 @@ def nothing_left(lab: ecslab.Lab) -> bool:
     clusters = [c for c in lab.ecs.describe_clusters(clusters=[CLUSTER, PERCENTAGES_CLUSTER])["clusters"] if c["status"] == "ACTIVE"]
     balancers = [b for b in lab.elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"] == ALB]
     groups = [g for g in lab.elbv2.describe_target_groups()["TargetGroups"] if g["TargetGroupName"] in (TARGET_GROUP, ALB_TARGET_GROUP)]
-    return not clusters and not balancers and not groups
+    security_groups = lab.ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{CLUSTER}-alb", f"{CLUSTER}-tasks"]}])["SecurityGroups"]
+    return not clusters and not balancers and not groups and not security_groups
 
 
 # -- 6.1 --------------------------------------------------------------------------------------
@@ -89,18 +90,21 @@ def test_wrong_target_groups_are_explained(lab: ecslab.Lab, answer: Callable[...
 # -- 6.2 --------------------------------------------------------------------------------------
 
 
-def serve(lab: Any, cluster: str, service: str, alb_arn: str, tg_arn: str, task_def_arn: str, listener: bool = True, balancers: bool = True,
-          count: int = 2, container_port: int = 8080, wait: bool = True, url: str = "listener") -> str:
-    """A configurable answer to 6.2 (right with the defaults)."""
+def serve(lab: Any, cluster: str, service: str, alb_arn: str, tg_arn: str, task_def_arn: str, task_group: str, listener: bool = True,
+          balancers: bool = True, count: int = 2, container_port: int = 8080, wait: bool = True, url: str = "listener",
+          security_groups: list[str] | None = None, target_wait: int = 30) -> str:
+    """A configurable answer to 6.2 (right with the defaults; ``security_groups`` replaces ``[task_group]``)."""
     if listener:
         lab.elbv2.create_listener(LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
     _, subnets = elb_tools.default_subnets(lab.ec2)
     extra = {"loadBalancers": [{"targetGroupArn": tg_arn, "containerName": "web", "containerPort": container_port}]} if balancers else {}
+    groups = [task_group] if security_groups is None else security_groups
+    network = {"subnets": subnets} | ({"securityGroups": groups} if groups else {})
     lab.ecs.create_service(cluster=cluster, serviceName=service, taskDefinition=task_def_arn, desiredCount=count, launchType="FARGATE",
-                           networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}}, **extra)
+                           networkConfiguration={"awsvpcConfiguration": network}, **extra)
     if wait:
         lab.ecs.get_waiter("services_stable").wait(cluster=cluster, services=[service], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-        lab.elbv2.get_waiter("target_in_service").wait(TargetGroupArn=tg_arn, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        lab.elbv2.get_waiter("target_in_service").wait(TargetGroupArn=tg_arn, WaiterConfig={"Delay": 1, "MaxAttempts": target_wait})
     if url == "dns":
         return str(lab.elbv2.describe_load_balancers(LoadBalancerArns=[alb_arn])["LoadBalancers"][0]["DNSName"])
     return elb_tools.listener_url(lab, alb_arn)
@@ -127,7 +131,9 @@ def test_a_right_service_behind_the_alb_passes(lab: ecslab.Lab, image_uri: str) 
     (lambda *args: serve(*args, container_port=80, wait=False), "container 'web', port 80"),
     (lambda *args: serve(*args, url="dns"), "DNS name does not resolve"),
     (lambda *args: serve(*args, wait=False), "no healthy target yet"),
-], ids=["no-listener", "no-load-balancers", "one-task", "wrong-port", "dns-name", "no-wait"])
+    (lambda *args: serve(*args, security_groups=[], wait=False), "only the VPC's default group.*'securityGroups': \\[task_security_group\\]"),
+    (lambda *args: serve(*args, security_groups=[], target_wait=12), "WaiterError.*Why: the service puts its tasks in only the VPC's default group"),
+], ids=["no-listener", "no-load-balancers", "one-task", "wrong-port", "dns-name", "no-wait", "no-security-group", "no-security-group-waited"])
 def test_wrong_services_behind_the_alb_are_explained(lab: ecslab.Lab, image_uri: str, answer: Callable[..., Any], message: str) -> None:
     with pytest.raises(CheckFailed, match=message):
         check_serve(answer, lab)

@@ -165,3 +165,14 @@ def test_wrong_counts_are_explained(lab: ecslab.Lab, image_uri: str, answer: Cal
     with pytest.raises(CheckFailed, match=message):
         check_count(answer, lab)
     assert nothing_left(lab)
+
+
+# -- Cleanup ----------------------------------------------------------------------------------
+
+
+def test_clean_up_deletes_the_role_of_check_8_1(lab: ecslab.Lab, image_uri: str) -> None:
+    check_logs(configuration, lab)
+    assert lab.iam.get_role(RoleName=ex08.LOGS_ROLE)["Role"]["RoleName"] == ex08.LOGS_ROLE
+    ex08.clean_up(lab, "t08-no-such-repository")
+    with pytest.raises(lab.iam.exceptions.NoSuchEntityException):
+        lab.iam.get_role(RoleName=ex08.LOGS_ROLE)

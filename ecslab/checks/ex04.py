@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
-from ecslab import images
+from ecslab import images, security
 from ecslab.checks import CheckFailed, Passed, expect, run_student
 from ecslab.ecs_validation import problems
 
@@ -55,7 +55,7 @@ def _amount(value: Any, unit: str) -> int | None:
     return int(number * 1024) if match[2] and match[2].lower() == unit else int(number)
 
 
-def _fargate_problems(kwargs: dict[str, Any], family: str, image: str) -> None:
+def _fargate_problems(kwargs: dict[str, Any], family: str, image: str, role_arn: str) -> None:
     """Every field of 4.1, in the order a learner meets them; fails at the first problem."""
     expect(kwargs.get("family") == family, "4.1", f"the family is {kwargs.get('family')!r}; use the `family` argument ({family!r}).")
     expect(
@@ -75,6 +75,15 @@ def _fargate_problems(kwargs: dict[str, Any], family: str, image: str) -> None:
         expect(value is not None, "4.1", f"set the task-level {field!r} (Fargate needs it): {spoken}.")
         expect(isinstance(value, str), "4.1", f"{field} is {value!r}, a {type(value).__name__}; the ECS API takes task-level cpu and memory as strings: {spoken}.")
         expect(_amount(value, unit) == wanted, "4.1", f"{field} is {value!r}; {spoken}.")
+    given_role = kwargs.get("executionRoleArn")
+    if not given_role:
+        raise CheckFailed(
+            "Exercise 4.1: add executionRoleArn=execution_role_arn (the function's third argument). A Fargate task pulls its image "
+            "from ECR with the task execution role, and ECS refuses a Fargate task definition with an ECR image and no role: "
+            "'Fargate requires task definition to have execution role ARN to support ECR images.'"
+            + (" taskRoleArn is another role: the one your app's code uses once it runs." if kwargs.get("taskRoleArn") else "")
+        )
+    expect(given_role == role_arn, "4.1", f"executionRoleArn is {given_role!r}; use the `execution_role_arn` argument ({role_arn!r}), the role the setup cell created.")
     containers = kwargs.get("containerDefinitions")
     if not (isinstance(containers, list) and len(containers) == 1):
         raise CheckFailed("Exercise 4.1: containerDefinitions must be a list holding one container definition (a dict).")
@@ -101,13 +110,14 @@ def _fargate_problems(kwargs: dict[str, Any], family: str, image: str) -> None:
     expect(pairs.get("STAGE") == "exercise", "4.1", f"set the environment variable STAGE to 'exercise' (found {pairs or 'no variables'}).")
 
 
-def check_fargate_task_definition(fargate_web_task_definition: Callable[[str, str], dict[str, Any]], lab: Any) -> Passed:
-    """4.1: ``fargate_web_task_definition(family, image)`` gives register_task_definition kwargs ECS accepts."""
+def check_fargate_task_definition(fargate_web_task_definition: Callable[[str, str, str], dict[str, Any]], lab: Any) -> Passed:
+    """4.1: ``fargate_web_task_definition(family, image, execution_role_arn)`` gives register_task_definition kwargs ECS accepts."""
     image = f"{lab.config.registry_address}/{REPOSITORY}:v1"
-    kwargs = run_student("4.1", fargate_web_task_definition, FAMILY, image)
+    role_arn = security.ensure_execution_role(lab.iam)
+    kwargs = run_student("4.1", fargate_web_task_definition, FAMILY, image, role_arn)
     expect(isinstance(kwargs, dict), "4.1", f"return a dict of keyword arguments for register_task_definition, not {type(kwargs).__name__}.")
-    _fargate_problems(kwargs, FAMILY, image)
-    found = problems(kwargs)
+    _fargate_problems(kwargs, FAMILY, image, role_arn)
+    found = problems(kwargs, lab.config.registry_address)
     expect(not found, "4.1", f"ECS would refuse this task definition: {found[0] if found else ''}")
     _deregister(lab, FAMILY)
     try:
@@ -122,13 +132,13 @@ def check_fargate_task_definition(fargate_web_task_definition: Callable[[str, st
         expect("FARGATE" in described.get("compatibilities", []), "4.1", "ECS does not list FARGATE among the compatibilities it found.")
     finally:
         _deregister(lab, FAMILY)
-    return Passed("4.1", f"ECS registered it as a revision of {FAMILY}: Fargate, awsvpc, 512 CPU units, 1024 MiB, container web on port 8080 with STAGE=exercise.")
+    return Passed("4.1", f"ECS registered it as a revision of {FAMILY}: Fargate, awsvpc, 512 CPU units, 1024 MiB, the execution role, container web on port 8080 with STAGE=exercise.")
 
 
 # -- 4.2 -------------------------------------------------------------------------------------
 
 HINTS = {
-    "Network Configuration must be provided": "Fargate tasks need networkConfiguration={'awsvpcConfiguration': {'subnets': [subnet_id]}}.",
+    "Network Configuration must be provided": "Fargate tasks need networkConfiguration={'awsvpcConfiguration': {'subnets': [subnet_id], 'assignPublicIp': 'ENABLED'}}.",
     "No Container Instances were found": "the cluster has no EC2 hosts: pass launchType='FARGATE'.",
     "Waiter TasksRunning failed": "the task stopped instead of running; describe_tasks(...)['tasks'][0]['stoppedReason'] says why.",
 }
@@ -145,7 +155,7 @@ def _run_setup(lab: Any) -> Iterator[tuple[str, str, str]]:
         uri = str(lab.ecr.create_repository(repositoryName=REPOSITORY)["repository"]["repositoryUri"])
         ecr_tools.push_image(lab.docker, SAMPLE_IMAGE, uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=False)
         lab.ecs.create_cluster(clusterName=CLUSTER)
-        definition = ecs_tools.task_definition(RUN_FAMILY, f"{uri}:v1")
+        definition = ecs_tools.task_definition(RUN_FAMILY, f"{uri}:v1", execution_role_arn=security.ensure_execution_role(lab.iam))
         task_def_arn = str(lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"])
         subnet_id = str(lab.ec2.describe_subnets()["Subnets"][0]["SubnetId"])
         yield CLUSTER, task_def_arn, subnet_id
@@ -197,6 +207,12 @@ def check_run_one_task(run_one_task: Callable[[Any, str, str, str], str], lab: A
         expect(len(running) == 1, "4.2", f"{len(running)} tasks run in the cluster; start exactly one (one run_task call, count=1).")
         expect(task["taskDefinitionArn"] == task_def_arn, "4.2", f"the task runs {task['taskDefinitionArn'].split('/')[-1]}; run the `task_def_arn` you were given.")
         expect(task.get("launchType") == "FARGATE", "4.2", f"the task's launch type is {task.get('launchType')}; use launchType='FARGATE'.")
+        expect(
+            any(container.get("networkBindings") for container in task["containers"]),
+            "4.2",
+            "the task runs, but it has no public IP, so nothing outside its VPC can call it (this check included): "
+            "assignPublicIp is DISABLED unless you say otherwise. Add 'assignPublicIp': 'ENABLED' to the awsvpcConfiguration.",
+        )
         try:
             answer = ecs_tools.call_task(task)
         except Exception as error:

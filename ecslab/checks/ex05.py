@@ -16,10 +16,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
-from ecslab import images
-from ecslab.checks import CheckFailed, Passed, expect, run_student
+from ecslab import images, security
+from ecslab.checks import CheckFailed, NotDone, Passed, expect, run_student, setup
 
 EXERCISE_REPOSITORY = "ex05-app"
 DEPLOY_CLUSTER = "ex05-check-deploy"
@@ -34,49 +33,24 @@ STEADY_TIMEOUT = 60.0
 
 
 def prepare_image(lab: Any, repository: str = EXERCISE_REPOSITORY, show_progress: bool = True) -> str:
-    """Setup of the exercise: build the sample app (v1) and push it to a fresh ``repository``; returns ``URI:v1``."""
-    _delete_repository(lab, repository)
-    local = f"{repository}:v1"
-    images.build_sample_app(local, version="v1", client=lab.docker, config=lab.config, show_progress=show_progress)
-    uri = str(lab.ecr.create_repository(repositoryName=repository)["repository"]["repositoryUri"])
-    ecr_tools.push_image(lab.docker, local, uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=show_progress)
-    return f"{uri}:v1"
+    """Setup of the exercise: the sample app (v1) pushed to a fresh ``repository``; returns ``URI:v1``."""
+    return setup.prepare_image(lab, repository, show_progress=show_progress)
 
 
 def exercise_image(lab: Any, repository: str = EXERCISE_REPOSITORY) -> str:
     """The image the setup cell pushed (``URI:v1``); fails kindly when it is not there."""
-    try:
-        found = lab.ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": "v1"}])["imageDetails"]
-        uri = lab.ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]["repositoryUri"]
-    except ClientError:
-        found = []
-    if not found:
-        raise CheckFailed(
-            f"Exercise 5: the sample app is not in the repository {repository!r}. Run the setup cell at the top of the "
-            "notebook (it pushes the image every exercise deploys), then this check again."
-        )
-    return f"{uri}:v1"
+    return setup.exercise_image(lab, "5", repository)
 
 
 def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
     """The exercise's Cleanup: every check cluster (with its services and tasks) and the repository."""
     for cluster in (DEPLOY_CLUSTER, URLS_CLUSTER, ROLL_CLUSTER):
         delete_cluster(lab, cluster)
-    _delete_repository(lab, repository)
+    setup.delete_repository(lab, repository)
     images.remove_images([f"{repository}:v1"], client=lab.docker, config=lab.config)
     remaining = [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository]
     active = [c["clusterName"] for c in lab.ecs.describe_clusters(clusters=[DEPLOY_CLUSTER, URLS_CLUSTER, ROLL_CLUSTER])["clusters"] if c["status"] == "ACTIVE"]
     return {"repositories left": remaining, "check clusters left": active}
-
-
-def _delete_repository(lab: Any, name: str) -> None:
-    """Delete the repository (with its images) and the local names that pointed into it."""
-    try:
-        uri = lab.ecr.describe_repositories(repositoryNames=[name])["repositories"][0]["repositoryUri"]
-    except lab.ecr.exceptions.RepositoryNotFoundException:
-        return
-    lab.ecr.delete_repository(repositoryName=name, force=True)
-    images.remove_images(ecr_tools.local_references(lab.docker, uri), client=lab.docker, config=lab.config)
 
 
 def delete_cluster(lab: Any, cluster: str, timeout: float = 60.0) -> None:
@@ -125,7 +99,7 @@ def _default_subnets(lab: Any) -> list[str]:
 
 def _service_of_the_check(lab: Any, cluster: str, service: str, image: str, count: int, family: str, environment: dict[str, str] | None = None) -> str:
     """What the checks of 5.2 and 5.3 start from: a Fargate service the checker makes itself; returns its task definition ARN."""
-    definition = ecs_tools.task_definition(family, image, environment=environment)
+    definition = ecs_tools.task_definition(family, image, environment=environment, execution_role_arn=security.ensure_execution_role(lab.iam))
     arn = str(lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"])
     lab.ecs.create_service(
         cluster=cluster,
@@ -181,21 +155,39 @@ def _task_urls(lab: Any, cluster: str, service: str) -> list[str]:
     return sorted(ecs_tools.task_url(task) for task in ecs_tools.service_tasks(lab.ecs, cluster, service))
 
 
+def _run_with_role_hint(exercise: str, function: Callable[..., Any], hint: str, *args: Any) -> Any:
+    """``run_student``; when ECS refused a task definition for want of an execution role, say how to give it one."""
+    try:
+        return run_student(exercise, function, *args)
+    except NotDone:
+        raise
+    except CheckFailed as failure:
+        if "execution role ARN" not in str(failure):
+            raise
+        raise CheckFailed(f"{failure} {hint}") from None
+
+
 # -- 5.1 -------------------------------------------------------------------------------------
 
 
 def check_deploy_service(
-    deploy_service: Callable[[Any, str, str, str], str],
+    deploy_service: Callable[[Any, str, str, str, str], str],
     lab: Any,
     cluster: str = DEPLOY_CLUSTER,
     service: str = SERVICE,
     repository: str = EXERCISE_REPOSITORY,
 ) -> Passed:
-    """5.1: ``deploy_service(lab, cluster, service, image_uri)`` creates the cluster and a 2-task Fargate service; returns the service ARN."""
+    """5.1: ``deploy_service(lab, cluster, service, image_uri, execution_role_arn)`` creates the cluster and a 2-task Fargate service; returns the service ARN."""
     image = exercise_image(lab, repository)
+    role_arn = security.ensure_execution_role(lab.iam)
     delete_cluster(lab, cluster)
     try:
-        arn = run_student("5.1", deploy_service, lab, cluster, service, image)
+        arn = _run_with_role_hint(
+            "5.1", deploy_service,
+            "Pass executionRoleArn=execution_role_arn to register_task_definition: the role the setup cell created, which ECS uses to pull "
+            "your image from ECR.",
+            lab, cluster, service, image, role_arn,
+        )
         clusters = lab.ecs.describe_clusters(clusters=[cluster])["clusters"]
         expect(bool(clusters) and clusters[0]["status"] == "ACTIVE", "5.1", f"there is no ACTIVE cluster named {cluster!r}: create it with lab.ecs.create_cluster(clusterName=cluster).")
         found = [s for s in lab.ecs.describe_services(cluster=cluster, services=[service])["services"] if s["status"] == "ACTIVE"]
@@ -218,12 +210,25 @@ def check_deploy_service(
             "the service has no networkConfiguration: a Fargate task gets its own network interface, so AWS needs "
             "networkConfiguration={'awsvpcConfiguration': {'subnets': [...]}} with subnets of the default VPC (describe_subnets).",
         )
+        public_ip = described.get("networkConfiguration", {}).get("awsvpcConfiguration", {}).get("assignPublicIp", "DISABLED")
+        expect(
+            public_ip == "ENABLED",
+            "5.1",
+            f"assignPublicIp is {public_ip}, so the tasks get no public IP and nothing outside the VPC can call them (this check "
+            "included): add 'assignPublicIp': 'ENABLED' to the awsvpcConfiguration. (Behind a load balancer, notebook 06, they need none.)",
+        )
         default_subnets = set(_default_subnets(lab))
         expect(set(subnets) <= default_subnets, "5.1", f"subnets {sorted(set(subnets) - default_subnets)} are not in the default VPC; filter describe_subnets by the VpcId of describe_vpcs(Filters=[{{'Name': 'isDefault', 'Values': ['true']}}]).")
         definition = lab.ecs.describe_task_definition(taskDefinition=described["taskDefinition"])["taskDefinition"]
         container = definition["containerDefinitions"][0]
         expect(container.get("image") == image, "5.1", f"the task definition runs {container.get('image')!r}; use the image_uri argument, {image!r} (the image the setup cell pushed).")
         expect("FARGATE" in definition.get("requiresCompatibilities", []), "5.1", "register the task definition with requiresCompatibilities=['FARGATE'] (and networkMode='awsvpc', cpu='256', memory='512').")
+        expect(
+            definition.get("executionRoleArn") == role_arn,
+            "5.1",
+            f"the task definition's executionRoleArn is {definition.get('executionRoleArn')!r}; pass the execution_role_arn argument, {role_arn!r} "
+            "(the role the setup cell created, which may pull from ECR).",
+        )
         ports = [m.get("containerPort") for c in definition["containerDefinitions"] for m in c.get("portMappings", [])]
         expect(8080 in ports, "5.1", f"the sample app listens on port 8080, but the task definition maps {ports or 'no port'}: add portMappings=[{{'containerPort': 8080}}] to the container.")
         seconds = _wait_steady(lab, "5.1", cluster, service)
@@ -310,7 +315,11 @@ def check_roll_to_v2(
         _wait_steady(lab, "5.3", cluster, service)
         old = lab.ecs.describe_task_definition(taskDefinition=old_arn)["taskDefinition"]
         started = time.monotonic()
-        new_arn = run_student("5.3", roll_to_v2, lab, cluster, service)
+        new_arn = _run_with_role_hint(
+            "5.3", roll_to_v2,
+            "The new revision needs the execution role too: copy executionRoleArn from the current revision, with the other fields.",
+            lab, cluster, service,
+        )
         seconds = time.monotonic() - started
         described = lab.ecs.describe_services(cluster=cluster, services=[service])["services"][0]  # as it is when the function returned
         expect(
@@ -350,6 +359,11 @@ def check_roll_to_v2(
             "5.3",
             f"keep cpu, memory and networkMode as they were ({old.get('cpu')}, {old.get('memory')}, {old.get('networkMode')}); you registered "
             f"{new.get('cpu')}, {new.get('memory')}, {new.get('networkMode')}.",
+        )
+        expect(
+            new.get("executionRoleArn") == old.get("executionRoleArn"),
+            "5.3",
+            f"keep the execution role ({old.get('executionRoleArn')}); you registered {new.get('executionRoleArn')!r}.",
         )
         expect(
             described["taskDefinition"] == new_arn,

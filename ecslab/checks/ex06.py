@@ -2,8 +2,9 @@
 
 The exercise's setup cell calls :func:`prepare_image`, which pushes the sample app to the
 repository ``ex06-app`` as ``:v1``. Each checker works with objects of its own
-(``ex06-check-...``: target group, load balancer, cluster, task definition), deleted before
-the check (leftovers of an interrupted run) and after it; the notebook's Cleanup cell
+(``ex06-check-...``: target group, load balancer, cluster, task definition, and the web
+security groups of :func:`ecslab.network.create_web_security_groups`), deleted before the
+check (leftovers of an interrupted run) and after it; the notebook's Cleanup cell
 (:func:`clean_up`) deletes the repository.
 """
 
@@ -18,11 +19,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab import elb as elb_tools
-from ecslab import images
-from ecslab.checks import CheckFailed, Passed, expect, run_student
+from ecslab import images, network, security
+from ecslab.checks import CheckFailed, NotDone, Passed, expect, run_student, setup
 
 EXERCISE_REPOSITORY = "ex06-app"
 TARGET_GROUP = "ex06-check-target-group"
@@ -38,41 +38,19 @@ REQUESTS = 20
 
 
 def prepare_image(lab: Any, repository: str = EXERCISE_REPOSITORY, show_progress: bool = True) -> str:
-    """Setup of the exercise: build the sample app (v1) and push it to a fresh ``repository``; returns ``URI:v1``."""
-    _delete_repository(lab, repository)
-    local = f"{repository}:v1"
-    images.build_sample_app(local, version="v1", client=lab.docker, config=lab.config, show_progress=show_progress)
-    uri = str(lab.ecr.create_repository(repositoryName=repository)["repository"]["repositoryUri"])
-    ecr_tools.push_image(lab.docker, local, uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=show_progress)
-    return f"{uri}:v1"
+    """Setup of the exercise: the sample app (v1) pushed to a fresh ``repository``; returns ``URI:v1``."""
+    return setup.prepare_image(lab, repository, show_progress=show_progress)
 
 
 def exercise_image(lab: Any, repository: str = EXERCISE_REPOSITORY) -> str:
     """The image the setup cell pushed (``URI:v1``); fails kindly when it is not there."""
-    try:
-        found = lab.ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": "v1"}])["imageDetails"]
-        uri = lab.ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]["repositoryUri"]
-    except ClientError:
-        found = []
-    if not found:
-        raise CheckFailed(
-            f"Exercise 6: the sample app is not in the repository {repository!r}. Run the setup cell at the top of the "
-            "notebook (it pushes the image the checks deploy), then this check again."
-        )
-    return f"{uri}:v1"
-
-
-def _delete_repository(lab: Any, name: str) -> None:
-    try:
-        uri = lab.ecr.describe_repositories(repositoryNames=[name])["repositories"][0]["repositoryUri"]
-    except lab.ecr.exceptions.RepositoryNotFoundException:
-        return
-    lab.ecr.delete_repository(repositoryName=name, force=True)
-    images.remove_images(ecr_tools.local_references(lab.docker, uri), client=lab.docker, config=lab.config)
+    return setup.exercise_image(lab, "6", repository)
 
 
 def remove_check_objects(lab: Any, cluster: str, alb_name: str, target_groups: list[str]) -> None:
-    """Delete a check's cluster (services, tasks), load balancer (listeners) and target groups, in AWS's order."""
+    """Delete a check's cluster (services, tasks), load balancer (listeners), target groups and security groups, in AWS's order.
+
+    The security groups are those :func:`_alb_for_the_check` makes, named after the cluster."""
     described = lab.ecs.describe_clusters(clusters=[cluster])["clusters"]
     definitions = set()
     if described and described[0]["status"] == "ACTIVE":
@@ -82,6 +60,8 @@ def remove_check_objects(lab: Any, cluster: str, alb_name: str, target_groups: l
         ecs_tools.remove_cluster(lab, cluster)
     elb_tools.delete_load_balancer(lab.elbv2, alb_name)
     elb_tools.delete_target_groups(lab.elbv2, target_groups)
+    vpc_id, _ = elb_tools.default_subnets(lab.ec2)
+    elb_tools.delete_security_groups(lab.ec2, vpc_id, [f"{cluster}-tasks", f"{cluster}-alb"])
     for definition in definitions:
         try:
             lab.ecs.deregister_task_definition(taskDefinition=definition)
@@ -93,7 +73,7 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
     """The exercise's Cleanup: whatever a check left (if interrupted), and the repository."""
     remove_check_objects(lab, CLUSTER, ALB_NAME, [TARGET_GROUP, ALB_TARGET_GROUP])
     remove_check_objects(lab, PERCENTAGES_CLUSTER, ALB_NAME, [])
-    _delete_repository(lab, repository)
+    setup.delete_repository(lab, repository)
     images.remove_images([f"{repository}:v1"], client=lab.docker, config=lab.config)
     return {
         "repositories left": [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository],
@@ -177,16 +157,44 @@ def _short(value: Any) -> str:
 # -- 6.2 -------------------------------------------------------------------------------------
 
 
-def _alb_for_the_check(lab: Any, alb_name: str, target_group: str) -> tuple[str, str]:
-    """A load balancer without a listener, and a target group like 6.1's (2 s deregistration delay); returns their ARNs."""
+def _alb_for_the_check(lab: Any, cluster: str, alb_name: str, target_group: str) -> tuple[str, str, str, str]:
+    """A load balancer without a listener in the web security groups, and a target group like 6.1's (2 s
+    deregistration delay); returns their ARNs and the IDs of the groups ``{cluster}-alb`` and ``{cluster}-tasks``."""
     vpc_id, subnets = elb_tools.default_subnets(lab.ec2)
-    alb_arn = lab.elbv2.create_load_balancer(Name=alb_name, Subnets=subnets, Type="application", Scheme="internet-facing")["LoadBalancers"][0]["LoadBalancerArn"]
+    alb_group, task_group = network.create_web_security_groups(lab.ec2, vpc_id, prefix=cluster)
+    alb_arn = lab.elbv2.create_load_balancer(
+        Name=alb_name, Subnets=subnets, SecurityGroups=[alb_group], Type="application", Scheme="internet-facing"
+    )["LoadBalancers"][0]["LoadBalancerArn"]
     tg_arn = lab.elbv2.create_target_group(
         Name=target_group, Protocol="HTTP", Port=8080, VpcId=vpc_id, TargetType="ip", HealthCheckPath="/health",
         HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2, UnhealthyThresholdCount=2,
     )["TargetGroups"][0]["TargetGroupArn"]
     lab.elbv2.modify_target_group_attributes(TargetGroupArn=tg_arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}])
-    return str(alb_arn), str(tg_arn)
+    return str(alb_arn), str(tg_arn), alb_group, task_group
+
+
+def _security_group_problem(lab: Any, cluster: str, service: str, alb_group: str, tg_arn: str) -> str | None:
+    """Why the ALB cannot reach the service's tasks, when no security group of theirs admits port 8080 from ``alb_group``; else None."""
+    found = [s for s in lab.ecs.describe_services(cluster=cluster, services=[service])["services"] if s["status"] == "ACTIVE"]
+    if not found:
+        return None
+    group_ids = found[0].get("networkConfiguration", {}).get("awsvpcConfiguration", {}).get("securityGroups") or []
+    groups = lab.ec2.describe_security_groups(GroupIds=group_ids)["SecurityGroups"] if group_ids else []
+    admitted, _ = network.ingress_allows(groups, 8080, source_group_ids=[alb_group])
+    if admitted:
+        return None
+    names = [g.get("GroupName", g["GroupId"]) for g in groups]
+    if not groups or names == ["default"]:
+        now = "only the VPC's default group (what ECS gives tasks when securityGroups is left out)"
+    else:
+        now = f"the security groups {names}"
+    reasons = sorted({row["reason"] for row in elb_tools.target_health(lab.elbv2, tg_arn) if row["state"] != "healthy" and row["reason"]})
+    return (
+        f"the service puts its tasks in {now}, and none of them admits port 8080 from the load balancer's group: its health checks "
+        "get no answer" + (f" ({', '.join(reasons)})" if reasons else "") + " and no target becomes healthy. Put the tasks in the "
+        "task_security_group argument (it admits 8080 from the ALB's group only): "
+        "networkConfiguration={'awsvpcConfiguration': {'subnets': subnets, 'securityGroups': [task_security_group]}}."
+    )
 
 
 def _get(url: str) -> tuple[int, str | None]:
@@ -200,7 +208,7 @@ def _get(url: str) -> tuple[int, str | None]:
 
 
 def check_serve_behind_alb(
-    serve_behind_alb: Callable[[Any, str, str, str, str, str], str],
+    serve_behind_alb: Callable[[Any, str, str, str, str, str, str], str],
     lab: Any,
     cluster: str = CLUSTER,
     service: str = SERVICE,
@@ -208,15 +216,25 @@ def check_serve_behind_alb(
     target_group: str = ALB_TARGET_GROUP,
     repository: str = EXERCISE_REPOSITORY,
 ) -> Passed:
-    """6.2: ``serve_behind_alb(lab, cluster, service, load_balancer_arn, target_group_arn, task_def_arn)`` puts 2 tasks behind the ALB and returns its URL once both are healthy."""
+    """6.2: ``serve_behind_alb(lab, cluster, service, load_balancer_arn, target_group_arn, task_def_arn, task_security_group)``
+    puts 2 tasks behind the ALB and returns its URL once both are healthy."""
     image = exercise_image(lab, repository)
     remove_check_objects(lab, cluster, alb_name, [target_group])
     try:
         lab.ecs.create_cluster(clusterName=cluster)
-        alb_arn, tg_arn = _alb_for_the_check(lab, alb_name, target_group)
-        task_def_arn = lab.ecs.register_task_definition(**ecs_tools.task_definition(cluster, image))["taskDefinition"]["taskDefinitionArn"]
+        alb_arn, tg_arn, alb_group, task_group = _alb_for_the_check(lab, cluster, alb_name, target_group)
+        definition = ecs_tools.task_definition(cluster, image, execution_role_arn=security.ensure_execution_role(lab.iam))
+        task_def_arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
         started = time.monotonic()
-        url = run_student("6.2", serve_behind_alb, lab, cluster, service, alb_arn, tg_arn, task_def_arn)
+        try:
+            url = run_student("6.2", serve_behind_alb, lab, cluster, service, alb_arn, tg_arn, task_def_arn, task_group)
+        except NotDone:
+            raise
+        except CheckFailed as failure:
+            problem = _security_group_problem(lab, cluster, service, alb_group, tg_arn)
+            if problem is None:
+                raise
+            raise CheckFailed(f"{failure} Why: {problem}") from None
         seconds = time.monotonic() - started
         health_at_return = elb_tools.target_health(lab.elbv2, tg_arn)
         answers = [_get(url + "/") for _ in range(REQUESTS)] if isinstance(url, str) and url.startswith("http://127.0.0.1") else []
@@ -257,6 +275,8 @@ def check_serve_behind_alb(
             f"loadBalancers says container {entry.get('containerName')!r}, port {entry.get('containerPort')}: ECS looks up that container and port in the "
             "task definition to find what to register. The task definition's container is 'web' and it maps port 8080.",
         )
+        problem = _security_group_problem(lab, cluster, service, alb_group, tg_arn)
+        expect(problem is None, "6.2", problem or "")
         expect(isinstance(url, str), "6.2", f"return the listener's URL as a string, not {type(url).__name__}.")
         expected_url = elb_tools.listener_url(lab, alb_arn)
         expect(

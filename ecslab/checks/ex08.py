@@ -4,12 +4,15 @@ The exercise's setup cell calls :func:`prepare_image`, which pushes the sample a
 repository ``ex08-app`` as ``:v1``; every checker runs that image. Each checker works with
 resources of its own: a cluster ``ex08-check-...`` and a log group ``/ecs/ex08-check-...``,
 deleted before the check (leftovers of an interrupted run) and after it, together with any
-alarm on the check's cluster. The notebook's Cleanup cell (:func:`clean_up`) deletes the
-repository too.
+alarm on the check's cluster. The checks' task definitions name the execution role
+``ecsTaskExecutionRole`` (the setup cell creates it), except 8.1's: its task creates a log
+group, so it runs with :data:`LOGS_ROLE`, which may. The notebook's Cleanup cell
+(:func:`clean_up`) deletes the repository and that role too.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import urllib.error
@@ -20,10 +23,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ParamValidationError
 
-from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
-from ecslab import images
-from ecslab.checks import CheckFailed, Passed, expect, run_student
+from ecslab import images, security
+from ecslab.checks import CheckFailed, Passed, expect, run_student, setup
 
 EXERCISE_REPOSITORY = "ex08-app"
 LOGS_CLUSTER = "ex08-check-logs"
@@ -34,6 +36,9 @@ COUNT_CLUSTER = "ex08-check-count"
 COUNT_GROUP = "/ecs/ex08-check-count"
 SERVICE = "ex08-check-api"
 COUNT_PREFIX = "api"
+LOGS_ROLE = "ex08-check-logs-role"
+"""The execution role of 8.1's task: ecsTaskExecutionRole's policy plus ``logs:CreateLogGroup``, which
+``awslogs-create-group`` needs and AmazonECSTaskExecutionRolePolicy does not grant."""
 ALARM_TIMEOUT = 45.0
 """Seconds of load before 8.2 gives up waiting for ALARM (the lab evaluates alarms every 10 s)."""
 
@@ -42,28 +47,13 @@ ALARM_TIMEOUT = 45.0
 
 
 def prepare_image(lab: Any, repository: str = EXERCISE_REPOSITORY, show_progress: bool = True) -> str:
-    """Setup of the exercise: build the sample app (v1) and push it to a fresh ``repository``; returns ``URI:v1``."""
-    _delete_repository(lab, repository)
-    local = f"{repository}:v1"
-    images.build_sample_app(local, version="v1", client=lab.docker, config=lab.config, show_progress=show_progress)
-    uri = str(lab.ecr.create_repository(repositoryName=repository)["repository"]["repositoryUri"])
-    ecr_tools.push_image(lab.docker, local, uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=show_progress)
-    return f"{uri}:v1"
+    """Setup of the exercise: the sample app (v1) pushed to a fresh ``repository``; returns ``URI:v1``."""
+    return setup.prepare_image(lab, repository, show_progress=show_progress)
 
 
 def exercise_image(lab: Any, repository: str = EXERCISE_REPOSITORY) -> str:
     """The image the setup cell pushed (``URI:v1``); fails kindly when it is not there."""
-    try:
-        found = lab.ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": "v1"}])["imageDetails"]
-        uri = lab.ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]["repositoryUri"]
-    except ClientError:
-        found = []
-    if not found:
-        raise CheckFailed(
-            f"Exercise 8: the sample app is not in the repository {repository!r}. Run the setup cell at the top of the "
-            "notebook (it pushes the image every check runs), then this check again."
-        )
-    return f"{uri}:v1"
+    return setup.exercise_image(lab, "8", repository)
 
 
 def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
@@ -72,8 +62,9 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
         _remove_cluster(lab, cluster)
     for group in (LOGS_GROUP, COUNT_GROUP):
         _delete_log_group(lab, group)
-    _delete_repository(lab, repository)
+    setup.delete_repository(lab, repository)
     images.remove_images([f"{repository}:v1"], client=lab.docker, config=lab.config)
+    _delete_role(lab, LOGS_ROLE)
     return {
         "repositories left": [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository],
         "check clusters left": [c["clusterName"] for c in lab.ecs.describe_clusters(clusters=[LOGS_CLUSTER, ALARM_CLUSTER, COUNT_CLUSTER])["clusters"] if c["status"] == "ACTIVE"],
@@ -81,13 +72,25 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
     }
 
 
-def _delete_repository(lab: Any, name: str) -> None:
+def _role_that_may_create_groups(lab: Any) -> str:
+    """8.1's execution role (:data:`LOGS_ROLE`), created when missing; returns its ARN."""
+    arn = security.ensure_execution_role(lab.iam, name=LOGS_ROLE)
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": "*"}]}
+    lab.iam.put_role_policy(RoleName=LOGS_ROLE, PolicyName="create-log-groups", PolicyDocument=json.dumps(document))
+    return arn
+
+
+def _delete_role(lab: Any, name: str) -> None:
+    """Delete an IAM role with its policies (IAM refuses to delete a role that still has any)."""
     try:
-        uri = lab.ecr.describe_repositories(repositoryNames=[name])["repositories"][0]["repositoryUri"]
-    except lab.ecr.exceptions.RepositoryNotFoundException:
+        attached = lab.iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+    except lab.iam.exceptions.NoSuchEntityException:
         return
-    lab.ecr.delete_repository(repositoryName=name, force=True)
-    images.remove_images(ecr_tools.local_references(lab.docker, uri), client=lab.docker, config=lab.config)
+    for policy in attached:
+        lab.iam.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
+    for policy_name in lab.iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        lab.iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
+    lab.iam.delete_role(RoleName=name)
 
 
 def _delete_log_group(lab: Any, group: str) -> None:
@@ -138,12 +141,12 @@ def _default_subnets(lab: Any) -> list[str]:
 
 def _service(lab: Any, cluster: str, service: str, image: str, count: int, log_configuration: dict[str, Any] | None = None) -> None:
     """A Fargate service the checker makes itself, steady when this returns."""
-    definition = ecs_tools.task_definition(service, image)
+    definition = ecs_tools.task_definition(service, image, execution_role_arn=security.ensure_execution_role(lab.iam))
     if log_configuration:
         definition["containerDefinitions"][0]["logConfiguration"] = log_configuration
     arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.create_service(cluster=cluster, serviceName=service, taskDefinition=arn, desiredCount=count, launchType="FARGATE",
-                           networkConfiguration={"awsvpcConfiguration": {"subnets": _default_subnets(lab)}})
+                           networkConfiguration={"awsvpcConfiguration": {"subnets": _default_subnets(lab), "assignPublicIp": "ENABLED"}})
     ecs_tools.wait_for_steady_state(lab.ecs, cluster, service, timeout=60, show_progress=False)
 
 
@@ -218,14 +221,14 @@ def check_log_configuration(
     _delete_log_group(lab, group)
     try:
         lab.ecs.create_cluster(clusterName=cluster)
-        definition = ecs_tools.task_definition(cluster, image)
+        definition = ecs_tools.task_definition(cluster, image, execution_role_arn=_role_that_may_create_groups(lab))
         definition["containerDefinitions"][0]["logConfiguration"] = configuration
         try:
             arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
         except (ClientError, ParamValidationError) as error:
             raise CheckFailed(f"Exercise 8.1: ECS refused a task definition with your logConfiguration: {error}") from None
         task_arn = lab.ecs.run_task(cluster=cluster, taskDefinition=arn, launchType="FARGATE",
-                                    networkConfiguration={"awsvpcConfiguration": {"subnets": _default_subnets(lab)}})["tasks"][0]["taskArn"]
+                                    networkConfiguration={"awsvpcConfiguration": {"subnets": _default_subnets(lab), "assignPublicIp": "ENABLED"}})["tasks"][0]["taskArn"]
         task = _wait_started(lab, cluster, task_arn)
         if task["lastStatus"] != "RUNNING":
             reason = task.get("stoppedReason") or f"still {task['lastStatus']}"
