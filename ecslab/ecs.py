@@ -173,18 +173,33 @@ def service_tasks(ecs: Any, cluster: str, service: str, desired_status: str = "R
 
 
 def task_url(task: dict[str, Any], container_port: int = 8080) -> str:
-    """Where a task's container port is published, from ``networkBindings`` (lab: 127.0.0.1 only)."""
+    """Where a task's container port is published, from ``networkBindings`` (lab: 127.0.0.1 only).
+
+    In the lab, a ``networkBinding`` stands for the address you could call the task at (on AWS,
+    a Fargate task's public IP, from its network interface). A task launched with
+    ``assignPublicIp=DISABLED`` has none: this raises ``ValueError`` saying to go through
+    the load balancer (notebook 07-security)."""
     for container in task["containers"]:
         for binding in container.get("networkBindings", []):
             if binding["containerPort"] == container_port:
                 if binding.get("bindIP") not in ("127.0.0.1", "localhost"):
                     raise ValueError(f"Task port {container_port} is bound on {binding.get('bindIP')}: the course only calls 127.0.0.1.")
                 return f"http://127.0.0.1:{binding['hostPort']}"
-    raise ValueError(f"Task {task['taskArn'].split('/')[-1]} publishes no port {container_port} (is it RUNNING yet?).")
+    task_id = task["taskArn"].split("/")[-1]
+    has_interface = any(a.get("type") == "ElasticNetworkInterface" for a in task.get("attachments", []))
+    if task.get("lastStatus") == "RUNNING" and has_interface and not any(c.get("networkBindings") for c in task["containers"]):
+        raise ValueError(
+            f"Task {task_id} has no public IP (it was launched with assignPublicIp=DISABLED): reach it through its load balancer. "
+            "Only the load balancer, in the task's VPC, can reach its private IP; the lab does not model routing beyond that."
+        )
+    raise ValueError(f"Task {task_id} publishes no port {container_port} (is it RUNNING yet?).")
 
 
 def call_task(task: dict[str, Any], path: str = "/", container_port: int = 8080, timeout: float = 5) -> dict[str, Any]:
     """GET ``path`` from a task's published port and decode the JSON answer.
+
+    Refuses (``ValueError``) a task with no public IP (``assignPublicIp=DISABLED``): reach it
+    through its load balancer.
 
     RUNNING means the container has started, not that the app in it listens yet: a
     refused or reset connection is tried again until ``timeout`` seconds have passed."""

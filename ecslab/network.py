@@ -39,8 +39,13 @@ __all__ = [
     "create_web_security_groups",
     "describe_network",
     "ingress_allows",
+    "load_balancer_view",
+    "network_diagram",
+    "plot_network",
+    "reachability",
     "security_group",
     "task_security_groups",
+    "task_view",
 ]
 
 INTERNET = "0.0.0.0/0"
@@ -327,3 +332,159 @@ def task_security_groups(ecs: Any, cluster: str, service: str) -> list[str]:
     """The security groups a service gives its tasks (``awsvpcConfiguration.securityGroups``)."""
     described = ecs.describe_services(cluster=cluster, services=[service])["services"][0]
     return list(described.get("networkConfiguration", {}).get("awsvpcConfiguration", {}).get("securityGroups", []))
+
+
+# -- what can reach what -----------------------------------------------------------------------------
+
+
+def load_balancer_view(elbv2: Any, balancer: dict[str, Any]) -> dict[str, Any]:
+    """What :func:`reachability` and :func:`plot_network` need of one ``describe_load_balancers`` entry."""
+    listeners = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    return {
+        "name": balancer["LoadBalancerName"],
+        "subnets": [zone["SubnetId"] for zone in balancer.get("AvailabilityZones", [])],
+        "security_groups": list(balancer.get("SecurityGroups", [])),
+        "ports": sorted(int(listener["Port"]) for listener in listeners) or [80],
+        "scheme": balancer.get("Scheme", "internet-facing"),
+    }
+
+
+def task_view(ec2: Any, task: dict[str, Any], container_port: int = 8080) -> dict[str, Any]:
+    """What :func:`reachability` and :func:`plot_network` need of one ``describe_tasks`` entry.
+
+    ``describe_tasks`` names the task's network interface; its security groups and public IP
+    are the interface's (``describe_network_interfaces``), as on AWS."""
+    details = {d["name"]: d["value"] for a in task.get("attachments", []) if a.get("type") == "ElasticNetworkInterface" for d in a.get("details", [])}
+    groups: list[str] = []
+    public_ip = None
+    if details.get("networkInterfaceId"):
+        interface = ec2.describe_network_interfaces(NetworkInterfaceIds=[details["networkInterfaceId"]])["NetworkInterfaces"][0]
+        groups = [g["GroupId"] for g in interface.get("Groups", [])]
+        public_ip = interface.get("Association", {}).get("PublicIp")
+    return {
+        "name": "task " + task["taskArn"].split("/")[-1][:8],
+        "subnet": details.get("subnetId"),
+        "private_ip": details.get("privateIPv4Address"),
+        "security_groups": groups,
+        "port": container_port,
+        "public_ip": public_ip,
+    }
+
+
+def reachability(network: Network, *, load_balancers: Sequence[dict[str, Any]] = (), tasks: Sequence[dict[str, Any]] = ()) -> list[dict[str, str]]:
+    """One row per path: the internet to each listener, and each load balancer to each task.
+
+    ``load_balancers`` and ``tasks`` are :func:`load_balancer_view` and :func:`task_view`
+    entries. A load balancer reaches a task when the task's groups admit its port from one
+    of the load balancer's groups, or from a CIDR holding the load balancer's subnets."""
+    rows = []
+    for balancer in load_balancers:
+        for port in balancer["ports"]:
+            if balancer.get("scheme") == "internal":
+                allowed, why = False, "blocked: an internal load balancer has no public address"
+            else:
+                allowed, why = ingress_allows(network.groups(balancer["security_groups"]), port, source_cidr=INTERNET)
+            rows.append({"from": "internet", "to": f"{balancer['name']}:{port}", "verdict": "allowed" if allowed else "blocked", "why": why})
+    for balancer in load_balancers:
+        cidrs = [subnet.cidr for subnet in (network.subnet(s) for s in balancer["subnets"]) if subnet]
+        for task in tasks:
+            groups = network.groups(task["security_groups"])
+            allowed, why = False, ""
+            for cidr in cidrs:
+                allowed, why = ingress_allows(groups, task["port"], source_cidr=cidr)
+                if allowed:
+                    break
+            if not allowed:
+                allowed, why = ingress_allows(groups, task["port"], source_group_ids=balancer["security_groups"])
+            rows.append({"from": balancer["name"], "to": f"{task['name']}:{task['port']}", "verdict": "allowed" if allowed else "blocked", "why": why})
+    return rows
+
+
+def network_diagram(lab: Any, cluster: str | None = None, container_port: int = 8080, ax: Any | None = None) -> Any:
+    """:func:`plot_network` of the default VPC with its load balancers and the RUNNING tasks of ``cluster`` (or every cluster)."""
+    found = describe_network(lab.ec2)
+    balancers = [load_balancer_view(lab.elbv2, b) for b in lab.elbv2.describe_load_balancers()["LoadBalancers"] if b.get("VpcId") == found.vpc_id]
+    clusters = [cluster] if cluster else lab.ecs.list_clusters()["clusterArns"]
+    tasks = []
+    for name in clusters:
+        arns = lab.ecs.list_tasks(cluster=name, desiredStatus="RUNNING")["taskArns"]
+        for start in range(0, len(arns), 100):
+            for task in lab.ecs.describe_tasks(cluster=name, tasks=arns[start:start + 100])["tasks"]:
+                view = task_view(lab.ec2, task, container_port)
+                if view["subnet"] and found.subnet(view["subnet"]):
+                    tasks.append(view)
+    return plot_network(found, load_balancers=balancers, tasks=tasks, ax=ax)
+
+
+def plot_network(network: Network, *, load_balancers: Sequence[dict[str, Any]] = (), tasks: Sequence[dict[str, Any]] = (), ax: Any | None = None) -> Any:
+    """The VPC, its subnets per AZ (public or private), the load balancers and tasks in them, and what can reach what.
+
+    Green arrows are allowed by a security group, red dashed ones blocked (:func:`reachability` says why).
+    Only subnets holding a load balancer or a task are drawn, or every subnet when none does."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch, Rectangle
+
+    from ecslab.diagrams import GREY, NAVY, ORANGE
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 5.6))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 7.4)
+    ax.axis("off")
+    used = {s for b in load_balancers for s in b["subnets"]} | {t["subnet"] for t in tasks}
+    subnets = [s for s in network.subnets if s.subnet_id in used] or list(network.subnets)
+    width = 9.4 / max(len(subnets), 1)
+    column = {s.subnet_id: index for index, s in enumerate(subnets)}
+    ax.add_patch(Rectangle((0.2, 0.2), 9.6, 5.4, fill=False, edgecolor=NAVY, linewidth=1.5))
+    ax.text(0.3, 5.4, f"VPC {network.vpc_id}  {network.cidr}" + ("  (default VPC)" if network.is_default else ""), fontsize=8.5, fontweight="bold", color=NAVY, va="top")
+    gateway = network.internet_gateway_id or "no internet gateway"
+    ax.add_patch(FancyBboxPatch((4.0, 6.35), 2.0, 0.8, boxstyle="round,pad=0.02", facecolor="#ffffff", edgecolor=NAVY))
+    ax.text(5.0, 6.85, "the internet", ha="center", fontsize=9, fontweight="bold", color=NAVY)
+    ax.text(5.0, 6.5, f"(your machine) via {gateway}", ha="center", fontsize=6.5, color=NAVY)
+    for subnet in subnets:
+        x = 0.3 + column[subnet.subnet_id] * width
+        ax.add_patch(FancyBboxPatch((x + 0.05, 0.35), width - 0.1, 4.6, boxstyle="round,pad=0.02",
+                                    facecolor="#e3f1e6" if subnet.public else GREY, edgecolor=NAVY, linewidth=0.8, alpha=0.6))
+        ax.text(x + width / 2, 4.8, f"{subnet.kind} subnet", ha="center", va="top", fontsize=7.5, fontweight="bold", color=NAVY)
+        ax.text(x + width / 2, 4.5, f"{subnet.availability_zone}\n{subnet.subnet_id}\n{subnet.cidr}", ha="center", va="top", fontsize=6, color=NAVY)
+
+    def group_names(ids: Sequence[str]) -> str:
+        return ", ".join(network.security_groups[g].name if g in network.security_groups else g for g in ids) or "no group"
+
+    def arrow(start: tuple[float, float], end: tuple[float, float], allowed: bool, label: str) -> None:
+        colour = "#1b7f3b" if allowed else "#b3261e"
+        ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.6, "linestyle": "-" if allowed else "--"})
+        ax.text((start[0] + end[0]) / 2 + 0.06, (start[1] + end[1]) / 2, label + (" ✓" if allowed else " ✗"), fontsize=7, color=colour, fontweight="bold")
+
+    rows = reachability(network, load_balancers=load_balancers, tasks=tasks)
+    verdict = {(r["from"], r["to"]): r["verdict"] == "allowed" for r in rows}
+    centres: dict[str, tuple[float, float]] = {}
+    for index, balancer in enumerate(load_balancers):
+        columns = [column[s] for s in balancer["subnets"] if s in column] or [0]
+        x = 0.3 + min(columns) * width + 0.2
+        w = (max(columns) - min(columns) + 1) * width - 0.4
+        y = 2.75 - index * 0.25
+        ax.add_patch(FancyBboxPatch((x, y), w, 0.75, boxstyle="round,pad=0.02", facecolor=ORANGE, edgecolor=NAVY, alpha=0.95))
+        ax.text(x + w / 2, y + 0.5, f"ALB {balancer['name']}", ha="center", fontsize=8, fontweight="bold", color=NAVY)
+        ax.text(x + w / 2, y + 0.18, f"SG: {group_names(balancer['security_groups'])}", ha="center", fontsize=6.5, color=NAVY)
+        centres[balancer["name"]] = (x + w / 2, y)
+        for port in balancer["ports"]:
+            arrow((5.0 + 0.3 * index, 6.35), (x + w / 2, y + 0.75), verdict.get(("internet", f"{balancer['name']}:{port}"), False), f"HTTP {port}")
+    per_subnet: dict[str, int] = {}
+    for task in tasks:
+        if task["subnet"] not in column:
+            continue
+        slot = per_subnet.get(task["subnet"], 0)
+        per_subnet[task["subnet"]] = slot + 1
+        x = 0.3 + column[task["subnet"]] * width + 0.15 + slot * 0.12
+        y = 0.55 + slot * 0.12
+        w = width - 0.3 - 0.12 * slot
+        ax.add_patch(FancyBboxPatch((x, y), w, 0.8, boxstyle="round,pad=0.02", facecolor="#fdebd0", edgecolor=NAVY))
+        ax.text(x + w / 2, y + 0.55, task["name"], ha="center", fontsize=7, fontweight="bold", color=NAVY)
+        ax.text(x + w / 2, y + 0.35, f"{task.get('private_ip') or ''}" + ("" if task.get("public_ip") else "  (no public IP)"), ha="center", fontsize=6, color=NAVY)
+        ax.text(x + w / 2, y + 0.12, f"SG: {group_names(task['security_groups'])}", ha="center", fontsize=6, color=NAVY)
+        for balancer in load_balancers:
+            start = centres[balancer["name"]]
+            arrow(start, (x + w / 2, y + 0.8), verdict.get((balancer["name"], f"{task['name']}:{task['port']}"), False), f"{task['port']}")
+    ax.set_title("Security groups decide what can reach what (green: allowed, red: blocked)", fontsize=10)
+    return ax

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab import elb as elb_tools
+from ecslab import network
 from ecslab.config import LabConfig
 from ecslab.engine import docker_client
 from tests.conftest import execution_role_arn
@@ -62,7 +63,8 @@ def stack(lab: Clients, request: pytest.FixtureRequest) -> Iterator[dict[str, st
     subnets = [s["SubnetId"] for s in lab.ec2.describe_subnets()["Subnets"]][:2]
     vpc = lab.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     lab.ecs.create_cluster(clusterName=name)
-    balancer = lab.elbv2.create_load_balancer(Name=name, Subnets=subnets, Type="application")["LoadBalancers"][0]
+    alb_group, task_group = network.create_web_security_groups(lab.ec2, vpc)
+    balancer = lab.elbv2.create_load_balancer(Name=name, Subnets=subnets, SecurityGroups=[alb_group], Type="application")["LoadBalancers"][0]
     group = lab.elbv2.create_target_group(
         Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", HealthCheckPath=getattr(request, "param", "/health"),
         HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2, UnhealthyThresholdCount=2,
@@ -70,7 +72,7 @@ def stack(lab: Clients, request: pytest.FixtureRequest) -> Iterator[dict[str, st
     lab.elbv2.modify_target_group_attributes(TargetGroupArn=group["TargetGroupArn"], Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}])
     listener = lab.elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
                                          DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])["Listeners"][0]
-    yield {"cluster": name, "subnets": ",".join(subnets), "lb": balancer["LoadBalancerArn"], "tg": group["TargetGroupArn"], "listener": listener["ListenerArn"]}
+    yield {"cluster": name, "subnets": ",".join(subnets), "lb": balancer["LoadBalancerArn"], "tg": group["TargetGroupArn"], "listener": listener["ListenerArn"], "task_group": task_group}
     for arn in lab.ecs.list_services(cluster=name)["serviceArns"]:
         lab.ecs.delete_service(cluster=name, service=arn, force=True)
     deadline = time.monotonic() + 20
@@ -83,7 +85,7 @@ def service(lab: Clients, stack: dict[str, str], image: str, count: int = 3, nam
     definition = lab.ecs.register_task_definition(**ecs_tools.task_definition(name, image, environment=environment, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.create_service(
         cluster=stack["cluster"], serviceName=name, taskDefinition=definition, desiredCount=count, launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": stack["subnets"].split(",")}},
+        networkConfiguration={"awsvpcConfiguration": {"subnets": stack["subnets"].split(","), "securityGroups": [stack["task_group"]]}},
         loadBalancers=[{"targetGroupArn": stack["tg"], "containerName": "web", "containerPort": 8080}],
         **extra,
     )

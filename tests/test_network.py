@@ -8,6 +8,7 @@ import pytest
 
 from ecslab import network
 from ecslab.network import Rule, SecurityGroup, ingress_allows
+from tests.conftest import execution_role_arn
 
 
 def group(group_id: str, *permissions: dict[str, Any], name: str = "g") -> dict[str, Any]:
@@ -77,3 +78,171 @@ def test_web_security_groups_are_the_classic_pair_and_idempotent() -> None:
         assert ingress_allows(found.groups([task_group]), 8080, source_group_ids=[alb_group])[0]
         assert not ingress_allows(found.groups([task_group]), 8080, source_cidr=network.INTERNET)[0]
         assert [len(found.security_groups[g].ingress) for g in (alb_group, task_group)] == [1, 1]
+        # what can reach what, as a table and a picture
+        subnet = found.subnets[0]
+        balancer = {"name": "web", "subnets": [subnet.subnet_id], "security_groups": [alb_group], "ports": [80]}
+        tasks = [{"name": "in", "subnet": subnet.subnet_id, "security_groups": [task_group], "port": 8080},
+                 {"name": "out", "subnet": subnet.subnet_id, "security_groups": [alb_group], "port": 8080}]
+        rows = network.reachability(found, load_balancers=[balancer], tasks=tasks)
+        assert [(r["from"], r["to"], r["verdict"]) for r in rows] == [
+            ("internet", "web:80", "allowed"), ("web", "in:8080", "allowed"), ("web", "out:8080", "blocked")]
+        pytest.importorskip("matplotlib").use("Agg")
+        assert network.plot_network(found, load_balancers=[balancer], tasks=tasks) is not None
+
+
+# -- what the lab enforces: one private lab for these tests ------------------------------------------
+
+
+class Clients:
+    def __init__(self, config: Any) -> None:
+        import boto3
+
+        from ecslab.engine import docker_client
+
+        arguments = {"endpoint_url": config.endpoint_url, "region_name": config.region, "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+        self.config = config
+        self.is_local = True
+        self.ecs = boto3.client("ecs", **arguments)
+        self.ecr = boto3.client("ecr", **arguments)
+        self.ec2 = boto3.client("ec2", **arguments)
+        self.elbv2 = boto3.client("elbv2", **arguments)
+        self.docker = docker_client()
+        self.execution_role_arn = execution_role_arn(config)
+
+
+@pytest.fixture(scope="module")
+def lab(running_isolated_lab: Any) -> Clients:
+    return Clients(running_isolated_lab)
+
+
+@pytest.fixture(scope="module")
+def image(lab: Clients) -> str:
+    from ecslab import ecr as ecr_tools
+    from ecslab.images import build_sample_app
+
+    build_sample_app(tag="ecslab-sample:v1", show_progress=False)
+    uri = lab.ecr.create_repository(repositoryName="network-test")["repository"]["repositoryUri"]
+    ecr_tools.push_image(lab.docker, "ecslab-sample:v1", uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=False)
+    return f"{uri}:v1"
+
+
+def get(url: str, timeout: float) -> int | str:
+    """The status of GET ``url``, or the name of the error when no answer came."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except urllib.error.URLError as error:
+        return type(error.reason).__name__
+    except OSError as error:
+        return type(error).__name__
+
+
+def eventually(check: Any, timeout: float = 5) -> Any:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def test_the_default_vpc_looks_like_aws(lab: Clients) -> None:
+    found = network.describe_network(lab.ec2)
+    assert found.is_default and found.internet_gateway_id and all(s.public for s in found.subnets)
+    default = found.default_group()
+    assert default is not None and [str(r) for r in default.ingress] == [f"all traffic from {default.group_id}"]
+
+
+def test_a_listener_admits_the_internet_only_when_the_alb_group_does(lab: Clients) -> None:
+    import time
+
+    from ecslab import elb as elb_tools
+
+    # given: an ALB created without security groups, answering 200 itself
+    vpc_id, subnets = elb_tools.default_subnets(lab.ec2)
+    balancer = lab.elbv2.create_load_balancer(Name="sg-listener", Subnets=subnets[:2], Type="application")["LoadBalancers"][0]
+    lab.elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                              DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200", "MessageBody": "hi", "ContentType": "text/plain"}}])
+    url = elb_tools.listener_url(lab, balancer["LoadBalancerArn"])
+    default = network.describe_network(lab.ec2).default_group()
+    assert default is not None and balancer["SecurityGroups"] == [default.group_id]  # as on AWS
+    # then: the default group admits only its members, so the connection gets no answer
+    assert get(url, timeout=1) in ("TimeoutError", "timeout")
+    started = time.monotonic()
+    assert get(url, timeout=10) == "RemoteDisconnected"
+    assert 2 < time.monotonic() - started < 6
+    # when: the web group goes on, it answers within a second or so
+    alb_group, _ = network.create_web_security_groups(lab.ec2, vpc_id, prefix="listener")
+    lab.elbv2.set_security_groups(LoadBalancerArn=balancer["LoadBalancerArn"], SecurityGroups=[alb_group])
+    assert eventually(lambda: get(url, timeout=5) == 200)
+    # when: its rule is revoked, blocked again; authorized, open again
+    permission = {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+    lab.ec2.revoke_security_group_ingress(GroupId=alb_group, IpPermissions=[permission])
+    time.sleep(1.2)
+    assert get(url, timeout=1) in ("TimeoutError", "timeout")
+    lab.ec2.authorize_security_group_ingress(GroupId=alb_group, IpPermissions=[permission])
+    assert eventually(lambda: get(url, timeout=5) == 200)
+    lab.elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])
+
+
+def test_tasks_whose_group_does_not_admit_the_alb_time_out(lab: Clients, image: str) -> None:
+    import time
+
+    from ecslab import ecs as ecs_tools
+    from ecslab import elb as elb_tools
+
+    # given: the web pair; an ALB in its group; a target group checked every 5 s
+    vpc_id, subnets = elb_tools.default_subnets(lab.ec2)
+    alb_group, task_group = network.create_web_security_groups(lab.ec2, vpc_id, prefix="targets")
+    balancer = lab.elbv2.create_load_balancer(Name="sg-targets", Subnets=subnets[:2], SecurityGroups=[alb_group], Type="application")["LoadBalancers"][0]
+    group = lab.elbv2.create_target_group(
+        Name="sg-targets", Protocol="HTTP", Port=8080, VpcId=vpc_id, TargetType="ip", HealthCheckPath="/health",
+        HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2, UnhealthyThresholdCount=2,
+    )["TargetGroups"][0]
+    lab.elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                              DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
+    url = elb_tools.listener_url(lab, balancer["LoadBalancerArn"])
+    lab.ecs.create_cluster(clusterName="sg")
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("sg", image, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
+
+    def service(name: str, awsvpc: dict[str, Any]) -> None:
+        lab.ecs.create_service(cluster="sg", serviceName=name, taskDefinition=definition, desiredCount=1, launchType="FARGATE",
+                               networkConfiguration={"awsvpcConfiguration": {"subnets": subnets[:1], **awsvpc}}, healthCheckGracePeriodSeconds=300,
+                               loadBalancers=[{"targetGroupArn": group["TargetGroupArn"], "containerName": "web", "containerPort": 8080}])
+
+    try:
+        # when: a task in the default group (admits only its own members, not the ALB's group)
+        service("closed", {})
+        rows = eventually(lambda: [r for r in elb_tools.target_health(lab.elbv2, group["TargetGroupArn"]) if r["state"] == "unhealthy"], timeout=40)
+        # then: its health checks time out, and a request the ALB sends there (failing open) gets 504
+        assert [r["reason"] for r in rows] == ["Target.Timeout"]
+        assert get(url + "/", timeout=10) == 504
+        # when: a task in the task group, with no public IP
+        service("open", {"securityGroups": [task_group], "assignPublicIp": "DISABLED"})
+        assert eventually(lambda: elb_tools.healthy_count(elb_tools.target_health(lab.elbv2, group["TargetGroupArn"])) == 1, timeout=40)
+        # then: requests reach it through the ALB, never the closed one; it cannot be called directly
+        assert {get(url + "/", timeout=5) for _ in range(6)} == {200}
+        task = ecs_tools.service_tasks(lab.ecs, "sg", "open")[0]
+        with pytest.raises(ValueError, match="no public IP.*load balancer"):
+            ecs_tools.call_task(task)
+        assert [d["name"] for a in task["attachments"] for d in a["details"]] == ["subnetId", "networkInterfaceId", "macAddress", "privateDnsName", "privateIPv4Address"]
+        # when: the task group's rule is revoked, its target times out too
+        lab.ec2.revoke_security_group_ingress(GroupId=task_group, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": alb_group}]}])
+        assert eventually(lambda: {r["reason"] for r in elb_tools.target_health(lab.elbv2, group["TargetGroupArn"])} == {"Target.Timeout"}, timeout=40)
+    finally:
+        for name in ("closed", "open"):
+            try:
+                lab.ecs.delete_service(cluster="sg", service=name, force=True)
+            except Exception:
+                pass
+        deadline = time.monotonic() + 20
+        while lab.ecs.list_tasks(cluster="sg")["taskArns"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        lab.elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])

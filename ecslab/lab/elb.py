@@ -19,10 +19,16 @@ are always ``healthy`` and ECS services register nothing. This filler makes them
   leaves after ``deregistration_delay.timeout_seconds``;
 - ECS tasks of services with ``loadBalancers`` are registered and deregistered by the
   lab's ECS agent (:mod:`ecslab.lab.ecs_agent`), which asks :meth:`LoadBalancing.address`
-  where an ``ip`` target really listens (the task's port published on 127.0.0.1).
+  where an ``ip`` target really listens (the task's port published on 127.0.0.1);
+- security groups are obeyed where the lab can (:mod:`ecslab.lab.network` says exactly
+  what is and is not modelled): a listener accepts the learner's machine (the internet)
+  only if the load balancer's groups admit TCP on its port from ``0.0.0.0/0`` (a blocked
+  connection is held for a few seconds, then closed with no answer), and the ALB reaches
+  a target only if the target's groups admit it (else ``Target.Timeout``, and ``504`` for
+  a request forwarded there); an ALB created without groups gets its VPC's default group.
 
 Per-target request counts and response times are kept for metrics and autoscaling.
-Notebook 06 shows all of it.
+Notebook 06 shows all of it; notebook 07 the security groups.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ecslab.config import ACCOUNT_ID
+from ecslab.lab import network
 from ecslab.lab.fillers import FillerContext, GapFiller
 
 log = logging.getLogger("ecslab.lab.elb")
@@ -79,12 +86,17 @@ class LoadBalancing(GapFiller):
     name = "Application Load Balancer"
     gap = (
         "moto's load balancers accept no connections, their targets are always healthy, "
-        "and ECS services register no targets."
+        "ECS services register no targets, and security groups are stored but obeyed by nothing "
+        "(its default VPC also lacks AWS's internet gateway and the default group's rule admitting its members)."
     )
     fills = (
         "Each HTTP listener is a real proxy on 127.0.0.1 that sends requests round robin to healthy targets; "
         "health checks run for real with the target group's settings; deregistered targets drain; "
-        "the ECS agent registers service tasks."
+        "the ECS agent registers service tasks. Security groups decide who connects: a listener accepts the "
+        "learner's machine only if the ALB's groups admit its port from 0.0.0.0/0 (otherwise the connection is "
+        "held 3 s and closed unanswered), and the ALB reaches a task only if the task's groups admit it from the "
+        "ALB's groups or subnets (otherwise Target.Timeout, and 504). Not modelled: network ACLs, routing beyond "
+        "the internet gateway, egress rules, and the tasks' own ports on 127.0.0.1."
     )
 
     def __init__(self) -> None:
@@ -97,12 +109,18 @@ class LoadBalancing(GapFiller):
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
         self._originals: list[tuple[Any, str, Any]] = []
+        self.rules: network.SecurityGroupRules | None = None
 
     # -- life --------------------------------------------------------------------------------
 
     def start(self, context: FillerContext) -> None:
         self.context = context
         self._patch_moto()
+        self.rules = network.SecurityGroupRules(context.config.region)
+        from moto.ec2.models import ec2_backends
+
+        if context.config.region in ec2_backends[ACCOUNT_ID].keys():  # made before the patch: give it AWS's defaults now
+            network.apply_aws_defaults(ec2_backends[ACCOUNT_ID][context.config.region])
         self.thread = threading.Thread(target=self._loop, name="alb", daemon=True)
         self.thread.start()
 
@@ -125,6 +143,8 @@ class LoadBalancing(GapFiller):
             self.servers.clear()
             self.targets.clear()
             self.addresses.clear()
+        if self.rules is not None:
+            self.rules.read_at = -1.0
 
     def status(self) -> dict[str, Any]:
         balancers = []
@@ -133,7 +153,9 @@ class LoadBalancing(GapFiller):
             listeners = []
             for listener in list(balancer.listeners.values()):
                 entry = self.servers.get(listener.arn)
-                listeners.append({"arn": listener.arn, "port": int(listener.port), "protocol": listener.protocol, "url": f"http://127.0.0.1:{entry[1]}" if entry else None})
+                admitted, why = self.rules.listener(balancer, int(listener.port)) if self.rules else (True, "")
+                listeners.append({"arn": listener.arn, "port": int(listener.port), "protocol": listener.protocol, "url": f"http://127.0.0.1:{entry[1]}" if entry else None,
+                                  "internet": why, "internet_allowed": admitted})
             balancers.append({"arn": balancer.arn, "name": balancer.name, "dns_name": balancer.dns_name, "listeners": listeners})
         return {"load_balancers": balancers}
 
@@ -166,6 +188,46 @@ class LoadBalancing(GapFiller):
         """Requests forwarded so far, per target group ARN (for metrics and autoscaling)."""
         with self.lock:
             return {arn: sum(t.requests for t in states.values()) for arn, states in self.targets.items()}
+
+    # -- security groups (see ecslab.lab.network) -----------------------------------------------
+
+    def balancer_of(self, listener_arn: str) -> Any | None:
+        for balancer in list(self.backend().load_balancers.values()):
+            if listener_arn in balancer.listeners:
+                return balancer
+        return None
+
+    def admits_client(self, listener_arn: str) -> tuple[bool, str]:
+        """Whether the load balancer's security groups let the learner's machine (the internet) connect."""
+        balancer = self.balancer_of(listener_arn)
+        if balancer is None or self.rules is None:
+            return True, "listener gone"
+        return self.rules.listener(balancer, int(balancer.listeners[listener_arn].port))
+
+    def admits_target(self, balancer_arns: list[str], target_id: str, port: int) -> tuple[bool, str]:
+        """Whether the target's security groups admit one of these load balancers on ``port``."""
+        if self.rules is None:
+            return True, "no rules"
+        balancers = [b for b in (self.backend().load_balancers.get(arn) for arn in balancer_arns) if b is not None]
+        why = f"blocked: no load balancer uses the target group of {target_id}"
+        for balancer in balancers:
+            admitted, why = self.rules.target(list(balancer.security_groups or []), network.balancer_cidrs(balancer), target_id, port)
+            if admitted:
+                return admitted, why
+        return False, why
+
+    def task_started(self, task: Any, containers: list[Any]) -> str | None:
+        """A task launched with ``assignPublicIp=DISABLED`` has no public IP: ``describe_tasks`` shows no address to call.
+
+        Its port stays published on 127.0.0.1 for the lab's ALB (the agent's ``network_bindings``),
+        but moto's serializer looks for an attribute named after the shape (``NetworkBindings``)
+        before ``network_bindings``, so ``describe_tasks`` shows none (tests/test_network.py
+        catches a moto upgrade that changes this).
+        """
+        if network.no_public_ip(task):
+            for container in task.containers:
+                container.NetworkBindings = []
+        return None
 
     # -- moto ---------------------------------------------------------------------------------
 
@@ -246,6 +308,7 @@ class LoadBalancing(GapFiller):
             return describe_target_health(backend, target_group_arn, targets)
 
         self._patch(type(self.backend()), "describe_target_health", describe_with_draining)
+        network.patch_moto(self._patch)
 
     # -- the loop: listeners, health checks, draining -------------------------------------------
 
@@ -306,6 +369,11 @@ class LoadBalancing(GapFiller):
         if group.health_check_port not in (None, "traffic-port") and str(group.health_check_port) != str(state.port):
             port = int(self.addresses.get((state.target_id, int(group.health_check_port)), (host, int(group.health_check_port)))[1])
         path = group.health_check_path or "/"
+        admitted, _why = self.admits_target(list(group.load_balancer_arns), state.target_id, int(group.health_check_port) if str(group.health_check_port).isdigit() else state.port)
+        if not admitted:  # the security group drops the check's packets: it times out, as on AWS
+            if not self.stopping.wait(int(group.health_check_timeout_seconds)):
+                self._record(group, state, False, "Target.Timeout", "Request timed out")
+            return
         try:
             connection = http.client.HTTPConnection(host, port, timeout=int(group.health_check_timeout_seconds))
             connection.request("GET", path, headers={"User-Agent": "ELB-HealthChecker/2.0"})
@@ -403,6 +471,15 @@ def _listener_handler(alb: LoadBalancing, listener_arn: str) -> type[BaseHTTPReq
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
+        def handle(self) -> None:
+            admitted, why = alb.admits_client(listener_arn)
+            if not admitted:  # dropped by the security group: no answer at all; the client's own timeout decides what it sees
+                log.info("listener %s: connection from %s %s", listener_arn[-8:], self.client_address[0], why)
+                alb.stopping.wait(network.BLOCKED_HOLD_SECONDS)
+                self.close_connection = True
+                return
+            super().handle()
+
         def _plain(self, status: int, body: str, content_type: str = "text/html") -> None:
             data = body.encode()
             self.send_response(status)
@@ -420,6 +497,15 @@ def _listener_handler(alb: LoadBalancing, listener_arn: str) -> type[BaseHTTPReq
                 self._plain(int(target.get("StatusCode", 200)), target.get("MessageBody", ""), target.get("ContentType", "text/plain"))
                 return
             chosen = alb.pick(target)
+            if chosen is not None and chosen.address is not None:
+                balancer = alb.balancer_of(listener_arn)
+                admitted, _why = alb.admits_target([balancer.arn] if balancer else [], chosen.target_id, chosen.port)
+                if not admitted:  # the target's security group drops the ALB's connection: AWS answers 504 after its connect timeout
+                    alb.stopping.wait(network.BLOCKED_HOLD_SECONDS)
+                    with alb.lock:
+                        chosen.in_flight -= 1
+                    self._plain(504, "<html><body><center><h1>504 Gateway Time-out</h1></center></body></html>")
+                    return
             if chosen is None or chosen.address is None:
                 if chosen is not None:
                     with alb.lock:
