@@ -39,6 +39,7 @@ def _lab(home: Path) -> Any:
     import boto3
 
     from ecslab import ecr as ecr_tools
+    from ecslab import security
     from ecslab.config import LabConfig
     from ecslab.engine import docker_client
     from ecslab.images import build_sample_app
@@ -54,13 +55,14 @@ def _lab(home: Path) -> Any:
 
     lab: Any = Lab()
     lab.config, lab.is_local = config, True
-    for name in ("ecs", "ecr", "ec2", "elbv2"):
+    for name in ("ecs", "ecr", "ec2", "elbv2", "iam"):
         setattr(lab, name, boto3.client(name, **arguments))
     lab.docker = docker_client()
     build_sample_app(tag="ecslab-sample:v1", show_progress=False)
     uri = lab.ecr.create_repository(repositoryName="bench")["repository"]["repositoryUri"]
     ecr_tools.push_image(lab.docker, "ecslab-sample:v1", uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=False)
     lab.image = f"{uri}:v1"
+    lab.execution_role_arn = security.ensure_execution_role(lab.iam)  # Fargate pulls from ECR with it
     lab.subnets = [s["SubnetId"] for s in lab.ec2.describe_subnets()["Subnets"]][:2]
     return lab
 
@@ -69,7 +71,7 @@ def service_start(lab: Any, runs: int = 3) -> list[float]:
     from ecslab import ecs as ecs_tools
 
     durations = []
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("start", lab.image))["taskDefinition"]["taskDefinitionArn"]
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("start", lab.image, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
     for run in range(runs):
         cluster = f"start-{run}"
         lab.ecs.create_cluster(clusterName=cluster)
@@ -86,17 +88,20 @@ def service_start(lab: Any, runs: int = 3) -> list[float]:
 def load_balanced(lab: Any) -> dict[str, str]:
     from ecslab import ecs as ecs_tools
     from ecslab import elb as elb_tools
+    from ecslab import network
 
     vpc = lab.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     lab.ecs.create_cluster(clusterName="alb")
-    balancer = lab.elbv2.create_load_balancer(Name="bench", Subnets=lab.subnets)["LoadBalancers"][0]
+    alb_group, task_group = network.create_web_security_groups(lab.ec2, vpc, prefix="bench")  # the listener admits no one without them
+    balancer = lab.elbv2.create_load_balancer(Name="bench", Subnets=lab.subnets, SecurityGroups=[alb_group])["LoadBalancers"][0]
     group = lab.elbv2.create_target_group(Name="bench", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", HealthCheckPath="/health",
                                           HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2)["TargetGroups"][0]
     lab.elbv2.modify_target_group_attributes(TargetGroupArn=group["TargetGroupArn"], Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}])
     lab.elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("web", lab.image))["taskDefinition"]["taskDefinitionArn"]
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("web", lab.image, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.create_service(cluster="alb", serviceName="web", taskDefinition=definition, desiredCount=3, launchType="FARGATE",
-                           networkConfiguration={"awsvpcConfiguration": {"subnets": lab.subnets}},
+                           # a public IP: nginx_over calls the tasks directly, as a reverse proxy outside the VPC would
+                           networkConfiguration={"awsvpcConfiguration": {"subnets": lab.subnets, "securityGroups": [task_group], "assignPublicIp": "ENABLED"}},
                            loadBalancers=[{"targetGroupArn": group["TargetGroupArn"], "containerName": "web", "containerPort": 8080}])
     lab.elbv2.get_waiter("target_in_service").wait(TargetGroupArn=group["TargetGroupArn"], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     return {"url": elb_tools.listener_url(lab, balancer["LoadBalancerArn"]), "tg": group["TargetGroupArn"]}
@@ -106,7 +111,7 @@ def rolling_deploy(lab: Any, url: str) -> tuple[float, dict[str, Any]]:
     from ecslab import ecs as ecs_tools
     from ecslab import elb as elb_tools
 
-    second = lab.ecs.register_task_definition(**ecs_tools.task_definition("web", lab.image, environment={"APP_VERSION": "v2"}))["taskDefinition"]["taskDefinitionArn"]
+    second = lab.ecs.register_task_definition(**ecs_tools.task_definition("web", lab.image, environment={"APP_VERSION": "v2"}, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
     with elb_tools.TrafficGenerator(url, rate=50, concurrency=5) as traffic:
         time.sleep(2)
         started = time.monotonic()

@@ -129,8 +129,15 @@ def task_definition(
     return definition
 
 
-def task_definition_builder(image: str = "localhost:5050/aws-node-demo:v1", on_change: Callable[[dict[str, Any]], None] | None = None) -> Any:
-    """A form for a task definition that shows its JSON and ECS's objections as you type."""
+def task_definition_builder(
+    image: str = "localhost:5050/aws-node-demo:v1",
+    on_change: Callable[[dict[str, Any]], None] | None = None,
+    execution_role_arn: str | None = None,
+) -> Any:
+    """A form for a task definition that shows its JSON and ECS's objections as you type.
+
+    ``execution_role_arn`` goes into every definition it writes (a Fargate task definition with
+    an ECR image needs one); a checkbox leaves it out, to see what ECS says then."""
     import ipywidgets as widgets
 
     family = widgets.Text(value="aws-node-demo", description="family")
@@ -139,11 +146,15 @@ def task_definition_builder(image: str = "localhost:5050/aws-node-demo:v1", on_c
     cpu = widgets.Dropdown(options=list(FARGATE_SIZES), value=256, description="cpu units")
     memory = widgets.BoundedIntText(value=512, min=0, max=122880, step=256, description="memory MiB")
     port = widgets.BoundedIntText(value=8080, min=0, max=70000, description="port")
+    role = widgets.Checkbox(value=execution_role_arn is not None, description="execution role", disabled=execution_role_arn is None)
     verdict = widgets.HTML()
     document = widgets.HTML()
 
     def show(_change: Any = None) -> None:
-        definition = task_definition(family.value, image_box.value, cpu.value, memory.value, port.value or None, launch_type=launch.value)
+        definition = task_definition(
+            family.value, image_box.value, cpu.value, memory.value, port.value or None, launch_type=launch.value,
+            execution_role_arn=execution_role_arn if role.value else None,
+        )
         found = problems(definition)
         verdict.value = (
             "<span style='color:#1b7f3b'>&#10004; ECS would accept this task definition.</span>"
@@ -154,10 +165,10 @@ def task_definition_builder(image: str = "localhost:5050/aws-node-demo:v1", on_c
         if on_change is not None:
             on_change(definition)
 
-    for control in (family, launch, image_box, cpu, memory, port):
+    for control in (family, launch, image_box, cpu, memory, port, role):
         control.observe(show, names="value")
     show()
-    return widgets.VBox([family, launch, image_box, widgets.HBox([cpu, memory]), port, verdict, document])
+    return widgets.VBox([family, launch, image_box, widgets.HBox([cpu, memory]), port, role, verdict, document])
 
 
 # -- tasks and services ------------------------------------------------------------------------
