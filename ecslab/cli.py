@@ -1,8 +1,8 @@
-"""The ``ecslab`` command: up, down, status, reset, doctor, env, base-image.
+"""The ``ecslab`` command: up, down, status, reset, doctor, env, base-image, cleanup.
 
 Each subcommand is a thin layer over :mod:`ecslab.lab.manage` (and
-:mod:`ecslab.images` for ``base-image``); errors print one clear message and
-exit non-zero instead of a traceback.
+:mod:`ecslab.images` for ``base-image``, :mod:`ecslab.aws_target` for ``cleanup``);
+errors print one clear message and exit non-zero instead of a traceback.
 """
 
 from __future__ import annotations
@@ -27,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("env", help='shell exports for plain boto3 / aws CLI: eval "$(ecslab env)"')
     base = sub.add_parser("base-image", help="make the sample app's base image offline (debootstrap), or reuse it")
     base.add_argument("--mirror", help="Debian mirror (default http://deb.debian.org/debian or ECSLAB_DEBIAN_MIRROR)")
+    clean = sub.add_parser("cleanup", help="real AWS: delete what the course made there (tagged ecslab:course), after showing the plan")
+    clean.add_argument("--target", choices=["aws", "local"], help="aws (default; the local lab needs `ecslab reset` instead)")
+    clean.add_argument("--account", help="the 12-digit account to clean (default ECSLAB_AWS_ACCOUNT); must match your credentials")
+    clean.add_argument("--dry-run", action="store_true", help="print the plan, delete nothing")
+    clean.add_argument("--yes", action="store_true", help="delete without asking")
+    clean.add_argument("--force-delete-secrets", action="store_true", help="delete secrets at once, without the 7-day recovery window")
     return parser
 
 
@@ -58,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
             from ecslab.images import make_offline_base_image
 
             make_offline_base_image(mirror=args.mirror)
+        elif args.command == "cleanup":
+            from ecslab.aws_target import run_cleanup_command
+
+            return run_cleanup_command(args.target, args.account, args.dry_run, args.yes, args.force_delete_secrets)
     except (manage.LabError, EngineError, RegistryError, RuntimeError, ValueError) as error:
         print(f"ecslab {args.command}: {error}", file=sys.stderr)
         return 2

@@ -5,12 +5,15 @@ It returns a :class:`Lab`: boto3 clients named as the course names them (``ecr``
 client, and where things are. Against the local lab (the default) it starts the
 lab when it is not running and never starts a second one. Against real AWS
 (``target="aws"`` or ``ECSLAB_TARGET=aws``) the very same clients are made with
-no endpoint override, so notebook code never depends on being local.
+no endpoint override, so notebook code never depends on being local; the learner
+must name the account first and every client tags what it creates
+(:mod:`ecslab.aws_target`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +33,8 @@ class Lab:
     _session: Any = field(repr=False)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
     _docker: Any = field(default=None, repr=False)
+    _client_hooks: list[Callable[[Any], None]] = field(default_factory=list, repr=False)  # aws: course tagging
+    _confirmed_account: str | None = field(default=None, repr=False)
 
     @property
     def is_local(self) -> bool:
@@ -38,7 +43,10 @@ class Lab:
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` aimed at this target (cached)."""
         if service not in self._clients:
-            self._clients[service] = self._session.client(service, endpoint_url=self.endpoint_url)
+            client = self._session.client(service, endpoint_url=self.endpoint_url)
+            for hook in self._client_hooks:
+                hook(client)
+            self._clients[service] = client
         return self._clients[service]
 
     ecr = property(lambda self: self.client("ecr"))
@@ -63,6 +71,8 @@ class Lab:
     def account_id(self) -> str:
         if self.is_local:
             return ACCOUNT_ID
+        if self._confirmed_account:
+            return self._confirmed_account
         return str(self.sts.get_caller_identity()["Account"])
 
     def describe(self) -> dict[str, Any]:
@@ -76,11 +86,19 @@ class Lab:
 
     def _repr_html_(self) -> str:
         rows = "".join(f"<tr><th style='text-align:left'>{key}</th><td><code>{value}</code></td></tr>" for key, value in self.describe().items())
-        return f"<table>{rows}</table>"
+        if self.is_local:
+            return f"<table>{rows}</table>"
+        from ecslab.aws_target import banner_html
+
+        return banner_html(self.account_id, self.region) + f"<table>{rows}</table>"
 
 
-def connect(target: str | None = None, config: LabConfig | None = None, quiet: bool = True) -> Lab:
-    """Connect to the lab (starting it when needed) or, when asked, to real AWS."""
+def connect(target: str | None = None, config: LabConfig | None = None, quiet: bool = True, account: str | None = None) -> Lab:
+    """Connect to the lab (starting it when needed) or, when asked, to real AWS.
+
+    Real AWS needs ``account`` (or ``ECSLAB_AWS_ACCOUNT``): the 12-digit account the
+    credentials belong to, so nobody spends in an account by mistake
+    (:func:`ecslab.aws_target.confirm_account` says why and what it costs)."""
     import boto3
 
     target = (target or os.environ.get("ECSLAB_TARGET") or "local").lower()
@@ -91,7 +109,9 @@ def connect(target: str | None = None, config: LabConfig | None = None, quiet: b
         session = boto3.Session(region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or config.region)
         if session.get_credentials() is None:
             raise RuntimeError("target 'aws' needs AWS credentials: run `aws configure` or set AWS_PROFILE; or use the local lab.")
-        return Lab("aws", str(session.region_name), None, config, session)
+        from ecslab.aws_target import open_lab
+
+        return open_lab(session, config, account=account)
 
     from ecslab.lab import manage
 
