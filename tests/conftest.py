@@ -3,21 +3,35 @@
 ``lab``: the default lab (started when needed), as a notebook would get it.
 ``isolated_config``: settings for a second, private lab in a temp folder on free
 ports, for tests that start, break and stop labs without touching the default one.
+``running_isolated_lab``: one such private lab, running, for the tests of a module.
+:class:`LabClients`: the clients (boto3, Docker) of a private lab, as ``ecslab.connect()``
+gives them for the default one. :func:`push_app_image`: an app image in a private lab's
+registry (ECR); the local names under that registry go when the lab does.
 :func:`execution_role_arn`: ``ecsTaskExecutionRole`` in a lab, which every Fargate task
 definition pulling from the lab's registry (ECR) needs, as on AWS.
 """
 
 from __future__ import annotations
 
+import json
 import socket
+import urllib.request
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import ecslab
 from ecslab.config import LabConfig
 from ecslab.lab import manage
+from ecslab.session import Lab
+
+SAMPLE_APP = "ecslab-sample:v1"
+"""The sample app as :func:`ecslab.images.build_sample_app` tags it."""
+AWS_APP = "ecslab-aws-app:v1"
+"""The AWS app (boto3 inside) as :func:`ecslab.images.build_aws_app` tags it."""
 
 
 def execution_role_arn(config: LabConfig, create_log_groups: bool = False) -> str:
@@ -25,8 +39,6 @@ def execution_role_arn(config: LabConfig, create_log_groups: bool = False) -> st
 
     With ``create_log_groups`` it is another role, ``ecsTaskExecutionRoleWithLogGroups``, that may
     also ``logs:CreateLogGroup``, which ``awslogs-create-group`` needs and AWS's managed policy lacks."""
-    import json
-
     import boto3
 
     from ecslab.security import ensure_execution_role
@@ -39,6 +51,87 @@ def execution_role_arn(config: LabConfig, create_log_groups: bool = False) -> st
     iam.put_role_policy(RoleName="ecsTaskExecutionRoleWithLogGroups", PolicyName="create-log-groups",
                         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
     return str(arn)
+
+
+class LabClients(Lab):
+    """A private lab's clients: ``ecslab.Lab`` (``ecs``, ``ecr``, ``ec2``, ``elbv2``, ``iam``, ``logs``,
+    ``cloudwatch``, ``docker``, ``config``, ``region``...) aimed at ``config``, with the clients only tests
+    use, the execution role Fargate task definitions name, and the lab's control API.
+
+    ``create_log_groups``: the execution role may also ``logs:CreateLogGroup`` (see :func:`execution_role_arn`).
+    """
+
+    def __init__(self, config: LabConfig, create_log_groups: bool = False) -> None:
+        import boto3
+
+        from ecslab.engine import docker_client
+
+        session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name=config.region)
+        super().__init__("local", config.region, config.endpoint_url, config, session, _docker=docker_client())
+        self.execution_role_arn = execution_role_arn(config, create_log_groups=create_log_groups)
+
+    autoscaling = property(lambda self: self.client("application-autoscaling"))
+    secretsmanager = property(lambda self: self.client("secretsmanager"))
+    ssm = property(lambda self: self.client("ssm"))
+    s3 = property(lambda self: self.client("s3"))
+
+    def default_subnets(self, count: int | None = None) -> list[str]:
+        """The IDs of the default VPC's subnets (one per Availability Zone), the first ``count`` of them."""
+        from ecslab import elb as elb_tools
+
+        return elb_tools.default_subnets(self.ec2)[1][:count]
+
+    def control(self, path: str) -> dict[str, Any]:
+        """What the lab's control API answers at ``path`` (``/status``, ``/ecs/task-roles``...)."""
+        with urllib.request.urlopen(self.config.control_url + path, timeout=5) as response:
+            return dict(json.loads(response.read()))
+
+
+def push_app_image(lab: LabClients, repository: str, local: str = SAMPLE_APP, build: bool = True) -> str:
+    """``local`` (the sample app, or :data:`AWS_APP`), built unless ``build`` is False, pushed to a new
+    ``repository`` in ``lab``'s registry as ``v1``: gives ``URI:v1``.
+
+    The names this leaves in the Docker engine (``URI:v1``, ``URI@sha256:...``, and what the lab's
+    tasks pull) go with the lab: :func:`remove_registry_names` when ``running_isolated_lab`` or
+    ``isolated_config`` takes the lab down.
+    """
+    from ecslab import ecr as ecr_tools
+    from ecslab import images
+
+    if build and local == AWS_APP:
+        images.build_aws_app(tag=local, show_progress=False)
+    elif build:
+        images.build_sample_app(tag=local, show_progress=False)
+    uri = str(lab.ecr.create_repository(repositoryName=repository)["repository"]["repositoryUri"])
+    ecr_tools.push_image(lab.docker, local, uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=False)
+    return f"{uri}:v1"
+
+
+def remove_registry_names(config: LabConfig) -> None:
+    """Untag every name the Docker engine keeps under the registry of the lab ``config`` describes
+    (``localhost:PORT/...``), once that lab is down: with the lab gone they point nowhere and would only
+    pile up in ``docker images``. An image keeps its other names (``ecslab-sample:v1``); one with none left goes.
+    Warns (does not fail) when the engine refuses a name; does nothing without an engine.
+    """
+    from docker.errors import APIError, NotFound
+
+    from ecslab.engine import EngineError, docker_client
+
+    try:
+        docker = docker_client()
+    except EngineError:
+        return
+    prefix = config.registry_address + "/"
+    for image in docker.images.list():
+        for reference in [*image.tags, *(image.attrs.get("RepoDigests") or [])]:
+            if not reference.startswith(prefix):
+                continue
+            try:
+                docker.images.remove(reference)
+            except NotFound:
+                continue  # went with a name removed before it
+            except APIError as error:
+                warnings.warn(f"{reference} left in the Docker engine: {error}", stacklevel=1)
 
 
 def free_port() -> int:
@@ -57,6 +150,7 @@ def isolated_config(tmp_path: Path) -> Iterator[LabConfig]:
     config = LabConfig(home=tmp_path / "lab", aws_port=free_port(), registry_port=free_port(), control_port=free_port())
     yield config
     manage.down(config, say=lambda _message: None)
+    remove_registry_names(config)
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +161,4 @@ def running_isolated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
     manage.up(config, say=lambda _message: None)
     yield config
     manage.down(config, say=lambda _message: None)
+    remove_registry_names(config)

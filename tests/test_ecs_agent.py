@@ -11,29 +11,13 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab.config import LabConfig
-from ecslab.engine import docker_client
 from ecslab.lab import manage
-from tests.conftest import execution_role_arn
-
-
-class LabClients:
-    def __init__(self, config: LabConfig) -> None:
-        arguments = {"endpoint_url": config.endpoint_url, "region_name": config.region, "aws_access_key_id": "x", "aws_secret_access_key": "x"}
-        self.config = config
-        self.ecs = boto3.client("ecs", **arguments)
-        self.ecr = boto3.client("ecr", **arguments)
-        self.ec2 = boto3.client("ec2", **arguments)
-        self.docker = docker_client()
-        self.region = config.region
-        self.is_local = True
-        self.execution_role_arn = execution_role_arn(config)
+from tests.conftest import LabClients, push_app_image
 
 
 @pytest.fixture(scope="module")
@@ -43,17 +27,12 @@ def lab(running_isolated_lab: LabConfig) -> LabClients:
 
 @pytest.fixture(scope="module")
 def image_uri(lab: LabClients) -> str:
-    from ecslab.images import build_sample_app
-
-    build_sample_app(tag="ecslab-sample:v1", show_progress=False)
-    uri = lab.ecr.create_repository(repositoryName="agent-test")["repository"]["repositoryUri"]
-    ecr_tools.push_image(lab.docker, "ecslab-sample:v1", uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=False)
-    return f"{uri}:v1"
+    return push_app_image(lab, "agent-test")
 
 
 @pytest.fixture(scope="module")
 def subnet(lab: LabClients) -> str:
-    return str(lab.ec2.describe_subnets()["Subnets"][0]["SubnetId"])
+    return lab.default_subnets(1)[0]
 
 
 @pytest.fixture
@@ -251,18 +230,14 @@ def test_the_agent_log_tells_what_happened(lab: LabClients, cluster: str, image_
     assert any("RUNNING:" in line and "web:8080 -> 127.0.0.1:" in line for line in lines)
 
 
-def test_reset_and_down_leave_no_task_container(tmp_path: Any, image_uri: str) -> None:
-    from tests.conftest import free_port
-
-    config = LabConfig(home=tmp_path / "lab", aws_port=free_port(), registry_port=free_port(), control_port=free_port())
+def test_reset_and_down_leave_no_task_container(isolated_config: LabConfig, image_uri: str) -> None:
+    config = isolated_config
     manage.up(config, say=lambda _m: None)
     try:
         clients = LabClients(config)
-        uri = clients.ecr.create_repository(repositoryName="down-test")["repository"]["repositoryUri"]
-        ecr_tools.push_image(clients.docker, "ecslab-sample:v1", uri, "v1", ecr_tools.get_login(clients.ecr), show_progress=False)
+        uri = push_app_image(clients, "down-test", build=False)  # the sample app, built for image_uri
         clients.ecs.create_cluster(clusterName="down")
-        subnet_id = clients.ec2.describe_subnets()["Subnets"][0]["SubnetId"]
-        fargate_service(clients, "down", f"{uri}:v1", subnet_id, count=2)
+        fargate_service(clients, "down", uri, clients.default_subnets(1)[0], count=2)
         stable(clients, "down")
         assert len(manage.lab_containers(config)) == 2
         manage.reset(config, say=lambda _m: None)

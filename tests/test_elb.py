@@ -14,53 +14,31 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab import elb as elb_tools
 from ecslab import network
 from ecslab.config import LabConfig
-from ecslab.engine import docker_client
-from tests.conftest import execution_role_arn
-
-
-class Clients:
-    def __init__(self, config: LabConfig) -> None:
-        arguments = {"endpoint_url": config.endpoint_url, "region_name": config.region, "aws_access_key_id": "x", "aws_secret_access_key": "x"}
-        self.config = config
-        self.is_local = True
-        self.ecs = boto3.client("ecs", **arguments)
-        self.ecr = boto3.client("ecr", **arguments)
-        self.ec2 = boto3.client("ec2", **arguments)
-        self.elbv2 = boto3.client("elbv2", **arguments)
-        self.autoscaling = boto3.client("application-autoscaling", **arguments)
-        self.docker = docker_client()
-        self.execution_role_arn = execution_role_arn(config)
+from tests.conftest import LabClients, push_app_image
 
 
 @pytest.fixture(scope="module")
-def lab(running_isolated_lab: LabConfig) -> Clients:
-    return Clients(running_isolated_lab)
+def lab(running_isolated_lab: LabConfig) -> LabClients:
+    return LabClients(running_isolated_lab)
 
 
 @pytest.fixture(scope="module")
-def image(lab: Clients) -> str:
-    from ecslab.images import build_sample_app
-
-    build_sample_app(tag="ecslab-sample:v1", show_progress=False)
-    uri = lab.ecr.create_repository(repositoryName="elb-test")["repository"]["repositoryUri"]
-    ecr_tools.push_image(lab.docker, "ecslab-sample:v1", uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=False)
-    return f"{uri}:v1"
+def image(lab: LabClients) -> str:
+    return push_app_image(lab, "elb-test")
 
 
 @pytest.fixture
-def stack(lab: Clients, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+def stack(lab: LabClients, request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     """A cluster, an ALB, an ip target group (health /health every 5 s) and an HTTP listener."""
     name = request.node.name.replace("_", "-")[5:30].strip("-")
-    subnets = [s["SubnetId"] for s in lab.ec2.describe_subnets()["Subnets"]][:2]
+    subnets = lab.default_subnets(2)
     vpc = lab.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     lab.ecs.create_cluster(clusterName=name)
     alb_group, task_group = network.create_web_security_groups(lab.ec2, vpc)
@@ -81,7 +59,7 @@ def stack(lab: Clients, request: pytest.FixtureRequest) -> Iterator[dict[str, st
     lab.elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])
 
 
-def service(lab: Clients, stack: dict[str, str], image: str, count: int = 3, name: str = "web", environment: dict[str, str] | None = None, **extra: Any) -> None:
+def service(lab: LabClients, stack: dict[str, str], image: str, count: int = 3, name: str = "web", environment: dict[str, str] | None = None, **extra: Any) -> None:
     definition = lab.ecs.register_task_definition(**ecs_tools.task_definition(name, image, environment=environment, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.create_service(
         cluster=stack["cluster"], serviceName=name, taskDefinition=definition, desiredCount=count, launchType="FARGATE",
@@ -91,11 +69,11 @@ def service(lab: Clients, stack: dict[str, str], image: str, count: int = 3, nam
     )
 
 
-def in_service(lab: Clients, stack: dict[str, str]) -> None:
+def in_service(lab: LabClients, stack: dict[str, str]) -> None:
     lab.elbv2.get_waiter("target_in_service").wait(TargetGroupArn=stack["tg"], WaiterConfig={"Delay": 1, "MaxAttempts": 40})
 
 
-def test_requests_reach_every_task_round_robin(lab: Clients, stack: dict[str, str], image: str) -> None:
+def test_requests_reach_every_task_round_robin(lab: LabClients, stack: dict[str, str], image: str) -> None:
     # given
     service(lab, stack, image, count=3)
     url = elb_tools.listener_url(lab, stack["lb"])
@@ -118,7 +96,7 @@ def test_requests_reach_every_task_round_robin(lab: Clients, stack: dict[str, st
 
 
 @pytest.mark.parametrize("stack", ["/missing"], indirect=True)
-def test_a_health_path_that_404s_makes_targets_unhealthy_with_aws_reason(lab: Clients, stack: dict[str, str], image: str) -> None:
+def test_a_health_path_that_404s_makes_targets_unhealthy_with_aws_reason(lab: LabClients, stack: dict[str, str], image: str) -> None:
     service(lab, stack, image, count=1, healthCheckGracePeriodSeconds=120)
     deadline = time.monotonic() + 30
     rows: list[dict[str, str]] = []
@@ -130,7 +108,7 @@ def test_a_health_path_that_404s_makes_targets_unhealthy_with_aws_reason(lab: Cl
     assert rows[0]["state"] == "unhealthy" and rows[0]["reason"] == "Target.ResponseCodeMismatch"
 
 
-def test_rolling_update_under_load_has_zero_failed_requests(lab: Clients, stack: dict[str, str], image: str) -> None:
+def test_rolling_update_under_load_has_zero_failed_requests(lab: LabClients, stack: dict[str, str], image: str) -> None:
     # given
     service(lab, stack, image, count=3)
     in_service(lab, stack)
@@ -152,7 +130,7 @@ def test_rolling_update_under_load_has_zero_failed_requests(lab: Clients, stack:
     assert {ecs_tools.call_task(task)["version"] for task in tasks} == {"v2"} and len(tasks) == 3
 
 
-def test_a_broken_revision_is_rolled_back_by_the_circuit_breaker(lab: Clients, stack: dict[str, str], image: str) -> None:
+def test_a_broken_revision_is_rolled_back_by_the_circuit_breaker(lab: LabClients, stack: dict[str, str], image: str) -> None:
     service(lab, stack, image, count=2, deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}})
     in_service(lab, stack)
     lab.ecs.get_waiter("services_stable").wait(cluster=stack["cluster"], services=["web"], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
@@ -173,13 +151,13 @@ def test_a_broken_revision_is_rolled_back_by_the_circuit_breaker(lab: Clients, s
     assert any("rolling back" in message for message in messages)
 
 
-def test_bad_deployment_percentages_are_refused(lab: Clients, stack: dict[str, str], image: str) -> None:
+def test_bad_deployment_percentages_are_refused(lab: LabClients, stack: dict[str, str], image: str) -> None:
     with pytest.raises(ClientError) as raised:
         service(lab, stack, image, count=2, deploymentConfiguration={"minimumHealthyPercent": 150, "maximumPercent": 200})
     assert raised.value.response["Error"]["Code"] == "InvalidParameterException"
 
 
-def test_a_duplicate_listener_port_is_refused_unless_identical(lab: Clients, stack: dict[str, str]) -> None:
+def test_a_duplicate_listener_port_is_refused_unless_identical(lab: LabClients, stack: dict[str, str]) -> None:
     same = lab.elbv2.create_listener(LoadBalancerArn=stack["lb"], Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": stack["tg"]}])
     assert same["Listeners"][0]["ListenerArn"] == stack["listener"]  # CreateListener is idempotent
     with pytest.raises(ClientError) as raised:
@@ -188,7 +166,7 @@ def test_a_duplicate_listener_port_is_refused_unless_identical(lab: Clients, sta
     assert raised.value.response["Error"]["Code"] == "DuplicateListener"
 
 
-def test_target_tracking_scales_out_under_cpu_load_and_records_activities(lab: Clients, stack: dict[str, str], image: str) -> None:
+def test_target_tracking_scales_out_under_cpu_load_and_records_activities(lab: LabClients, stack: dict[str, str], image: str) -> None:
     # given
     service(lab, stack, image, count=1)
     in_service(lab, stack)
@@ -213,7 +191,7 @@ def test_target_tracking_scales_out_under_cpu_load_and_records_activities(lab: C
     assert activities and activities[0]["StatusCode"] == "Successful" and activities[0]["Description"].startswith("Setting desired count to ")
 
 
-def test_a_scaling_target_for_a_missing_service_is_refused(lab: Clients, stack: dict[str, str]) -> None:
+def test_a_scaling_target_for_a_missing_service_is_refused(lab: LabClients, stack: dict[str, str]) -> None:
     with pytest.raises(ClientError) as raised:
         lab.autoscaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/{stack['cluster']}/nope",
                                                  ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=2)

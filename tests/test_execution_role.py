@@ -14,17 +14,14 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab.config import ACCOUNT_ID, LabConfig
 from ecslab.ecs_validation import problems
-from ecslab.engine import docker_client
 from ecslab.lab.execution_role import ExecutionRoles, parse_value_from
-from tests.conftest import execution_role_arn
+from tests.conftest import LabClients, push_app_image
 
 LAB_REGISTRY = "localhost:5050"
 TRUST_ECS_TASKS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
@@ -107,33 +104,18 @@ def test_the_filler_forgets_a_task_s_secrets_when_it_stops() -> None:
 # -- in a lab ---------------------------------------------------------------------------------------
 
 
-class Clients:
-    def __init__(self, config: LabConfig) -> None:
-        arguments = {"endpoint_url": config.endpoint_url, "region_name": config.region, "aws_access_key_id": "x", "aws_secret_access_key": "x"}
-        self.config = config
-        for name in ("ecs", "ecr", "ec2", "iam", "secretsmanager", "ssm", "logs"):
-            setattr(self, name, boto3.client(name, **arguments))
-        self.docker = docker_client()
-        self.execution_role_arn = execution_role_arn(config)
+@pytest.fixture(scope="module")
+def lab(running_isolated_lab: LabConfig) -> LabClients:
+    return LabClients(running_isolated_lab)
 
 
 @pytest.fixture(scope="module")
-def lab(running_isolated_lab: LabConfig) -> Clients:
-    return Clients(running_isolated_lab)
-
-
-@pytest.fixture(scope="module")
-def image(lab: Any) -> str:
-    from ecslab.images import build_sample_app
-
-    build_sample_app(tag="ecslab-sample:v1", show_progress=False)
-    uri = lab.ecr.create_repository(repositoryName="execution-role-test")["repository"]["repositoryUri"]
-    ecr_tools.push_image(lab.docker, "ecslab-sample:v1", uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=False)
-    return f"{uri}:v1"
+def image(lab: LabClients) -> str:
+    return push_app_image(lab, "execution-role-test")
 
 
 @pytest.fixture
-def cluster(lab: Any, request: pytest.FixtureRequest) -> Iterator[str]:
+def cluster(lab: LabClients, request: pytest.FixtureRequest) -> Iterator[str]:
     name = request.node.name.replace("_", "-")[5:40].strip("-")
     lab.ecs.create_cluster(clusterName=name)
     yield name
@@ -144,7 +126,7 @@ def cluster(lab: Any, request: pytest.FixtureRequest) -> Iterator[str]:
         time.sleep(0.2)
 
 
-def role(lab: Any, name: str, statements: list[dict[str, Any]], trust: dict[str, Any] = TRUST_ECS_TASKS) -> str:
+def role(lab: LabClients, name: str, statements: list[dict[str, Any]], trust: dict[str, Any] = TRUST_ECS_TASKS) -> str:
     """A role with one inline policy (made again from scratch when it exists)."""
     try:
         for policy in lab.iam.list_role_policies(RoleName=name)["PolicyNames"]:
@@ -158,12 +140,11 @@ def role(lab: Any, name: str, statements: list[dict[str, Any]], trust: dict[str,
     return str(arn)
 
 
-def run(lab: Any, cluster: str, definition: dict[str, Any]) -> dict[str, Any]:
+def run(lab: LabClients, cluster: str, definition: dict[str, Any]) -> dict[str, Any]:
     """Register, run on Fargate and wait until the task is RUNNING or STOPPED."""
     arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
-    subnet = lab.ec2.describe_subnets()["Subnets"][0]["SubnetId"]
     task_arn = lab.ecs.run_task(cluster=cluster, taskDefinition=arn, launchType="FARGATE",
-                                networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}})["tasks"][0]["taskArn"]
+                                networkConfiguration={"awsvpcConfiguration": {"subnets": lab.default_subnets(1)}})["tasks"][0]["taskArn"]
     deadline = time.monotonic() + 60
     while True:
         task: dict[str, Any] = lab.ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
@@ -171,7 +152,7 @@ def run(lab: Any, cluster: str, definition: dict[str, Any]) -> dict[str, Any]:
             return task
 
 
-def environment_of(lab: Any, task: dict[str, Any], names: list[str]) -> dict[str, str | None]:
+def environment_of(lab: LabClients, task: dict[str, Any], names: list[str]) -> dict[str, str | None]:
     """The variables as the running container sees them (docker exec), for comparison only."""
     container = lab.docker.containers.list(filters={"label": f"com.amazonaws.ecs.task-arn={task['taskArn']}"})[0]
     script = f"import json, os; print(json.dumps({{n: os.environ.get(n) for n in {names!r}}}))"
@@ -180,24 +161,24 @@ def environment_of(lab: Any, task: dict[str, Any], names: list[str]) -> dict[str
     return dict(json.loads(result.output))
 
 
-def agent_journal(lab: Any) -> str:
+def agent_journal(lab: LabClients) -> str:
     with urllib.request.urlopen(lab.config.control_url + "/ecs/agent-log") as response:
         return response.read().decode()
 
 
-def test_registration_refuses_fargate_from_ecr_without_an_execution_role(lab: Any, image: str) -> None:
+def test_registration_refuses_fargate_from_ecr_without_an_execution_role(lab: LabClients, image: str) -> None:
     with pytest.raises(ClientError) as raised:
         lab.ecs.register_task_definition(**ecs_tools.task_definition("norole", image))
     assert raised.value.response["Error"]["Code"] == "ClientException"
     assert raised.value.response["Error"]["Message"] == "Fargate requires task definition to have execution role ARN to support ECR images."
 
 
-def test_the_standard_execution_role_runs_the_task(lab: Any, cluster: str, image: str) -> None:
+def test_the_standard_execution_role_runs_the_task(lab: LabClients, cluster: str, image: str) -> None:
     task = run(lab, cluster, ecs_tools.task_definition("standard", image, execution_role_arn=lab.execution_role_arn))
     assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
 
 
-def test_a_role_without_ecr_permission_stops_the_task(lab: Any, cluster: str, image: str) -> None:
+def test_a_role_without_ecr_permission_stops_the_task(lab: LabClients, cluster: str, image: str) -> None:
     arn = role(lab, "logs-only", [{"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}])
     task = run(lab, cluster, ecs_tools.task_definition("noecr", image, execution_role_arn=arn))
     assert task["lastStatus"] == "STOPPED" and task["stopCode"] == "TaskFailedToStart"
@@ -210,7 +191,7 @@ def test_a_role_without_ecr_permission_stops_the_task(lab: Any, cluster: str, im
     )
 
 
-def test_a_token_without_the_repository_gives_a_403_on_the_manifest(lab: Any, cluster: str, image: str) -> None:
+def test_a_token_without_the_repository_gives_a_403_on_the_manifest(lab: LabClients, cluster: str, image: str) -> None:
     arn = role(lab, "token-only", [PULL[0]])
     task = run(lab, cluster, ecs_tools.task_definition("norepo", image, execution_role_arn=arn))
     assert task["stopCode"] == "TaskFailedToStart"
@@ -220,7 +201,7 @@ def test_a_token_without_the_repository_gives_a_403_on_the_manifest(lab: Any, cl
     )
 
 
-def test_a_role_ecs_tasks_cannot_assume_stops_the_task(lab: Any, cluster: str, image: str) -> None:
+def test_a_role_ecs_tasks_cannot_assume_stops_the_task(lab: LabClients, cluster: str, image: str) -> None:
     ec2_trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
     arn = role(lab, "for-ec2", PULL, trust=ec2_trust)
     task = run(lab, cluster, ecs_tools.task_definition("wrongtrust", image, execution_role_arn=arn))
@@ -234,7 +215,7 @@ def test_a_role_ecs_tasks_cannot_assume_stops_the_task(lab: Any, cluster: str, i
     )
 
 
-def test_secrets_from_secrets_manager_and_ssm_reach_the_container_and_not_the_journal(lab: Any, cluster: str, image: str) -> None:
+def test_secrets_from_secrets_manager_and_ssm_reach_the_container_and_not_the_journal(lab: LabClients, cluster: str, image: str) -> None:
     # given: a JSON secret, a plain secret and a SecureString parameter the role may read
     password, token, api_key = (secrets.token_hex(12) for _ in range(3))
     database = lab.secretsmanager.create_secret(Name=f"{cluster}/db", SecretString=json.dumps({"username": "app", "password": password}))["ARN"]
@@ -263,7 +244,7 @@ def test_secrets_from_secrets_manager_and_ssm_reach_the_container_and_not_the_jo
     assert all(value not in described for value in (password, token, api_key))
 
 
-def test_a_missing_secret_stops_the_task(lab: Any, cluster: str, image: str) -> None:
+def test_a_missing_secret_stops_the_task(lab: LabClients, cluster: str, image: str) -> None:
     arn = role(lab, "reads-anything", PULL + [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameters"], "Resource": "*"}])
     missing = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT_ID}:secret:{cluster}/gone-AbCdEf"
     definition = ecs_tools.task_definition("gone", image, execution_role_arn=arn)
@@ -282,7 +263,7 @@ def test_a_missing_secret_stops_the_task(lab: Any, cluster: str, image: str) -> 
     )
 
 
-def test_a_missing_json_key_stops_the_task(lab: Any, cluster: str, image: str) -> None:
+def test_a_missing_json_key_stops_the_task(lab: LabClients, cluster: str, image: str) -> None:
     arn = role(lab, "reads-anything", PULL + [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}])
     secret = lab.secretsmanager.create_secret(Name=f"{cluster}/db", SecretString=json.dumps({"username": "app"}))["ARN"]
     definition = ecs_tools.task_definition("nokey", image, execution_role_arn=arn)
@@ -292,7 +273,7 @@ def test_a_missing_json_key_stops_the_task(lab: Any, cluster: str, image: str) -
     )
 
 
-def test_a_role_that_may_not_read_the_secret_stops_the_task(lab: Any, cluster: str, image: str) -> None:
+def test_a_role_that_may_not_read_the_secret_stops_the_task(lab: LabClients, cluster: str, image: str) -> None:
     secret = lab.secretsmanager.create_secret(Name=f"{cluster}/db", SecretString="s3cr3t-" + secrets.token_hex(4))["ARN"]
     definition = ecs_tools.task_definition("denied", image, execution_role_arn=lab.execution_role_arn)  # AmazonECSTaskExecutionRolePolicy: no secrets
     definition["containerDefinitions"][0]["secrets"] = [{"name": "DB_PASSWORD", "valueFrom": secret}]
@@ -310,7 +291,7 @@ def test_a_role_that_may_not_read_the_secret_stops_the_task(lab: Any, cluster: s
     assert "unable to retrieve secrets from ssm: service call has been retried 1 time(s): AccessDeniedException: User: " in run(lab, cluster, parameter_definition)["stoppedReason"]
 
 
-def test_awslogs_needs_create_log_stream(lab: Any, cluster: str, image: str) -> None:
+def test_awslogs_needs_create_log_stream(lab: LabClients, cluster: str, image: str) -> None:
     lab.logs.create_log_group(logGroupName=f"/ecs/{cluster}")
     arn = role(lab, "no-logs", PULL)
     definition = ecs_tools.task_definition("logged", image, execution_role_arn=arn)
@@ -322,7 +303,7 @@ def test_awslogs_needs_create_log_stream(lab: Any, cluster: str, image: str) -> 
     assert reason.endswith(" : exit status 1")
 
 
-def test_awslogs_create_group_needs_create_log_group_which_the_managed_policy_lacks(lab: Any, cluster: str, image: str) -> None:
+def test_awslogs_create_group_needs_create_log_group_which_the_managed_policy_lacks(lab: LabClients, cluster: str, image: str) -> None:
     definition = ecs_tools.task_definition("logged", image, execution_role_arn=lab.execution_role_arn)
     options = {"awslogs-group": f"/ecs/{cluster}", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true"}
     definition["containerDefinitions"][0]["logConfiguration"] = {"logDriver": "awslogs", "options": options}

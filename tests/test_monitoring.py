@@ -8,43 +8,25 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 
-from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab.config import LabConfig
-from ecslab.engine import docker_client
-from tests.conftest import execution_role_arn
-
-
-class Clients:
-    def __init__(self, config: LabConfig) -> None:
-        arguments = {"endpoint_url": config.endpoint_url, "region_name": config.region, "aws_access_key_id": "x", "aws_secret_access_key": "x"}
-        self.config = config
-        for name in ("ecs", "ecr", "ec2", "logs", "cloudwatch"):
-            setattr(self, name, boto3.client(name, **arguments))
-        self.docker = docker_client()
-        self.execution_role_arn = execution_role_arn(config, create_log_groups=True)  # the tests use awslogs-create-group
+from tests.conftest import LabClients, push_app_image
 
 
 @pytest.fixture(scope="module")
-def lab(running_isolated_lab: LabConfig) -> Clients:
-    return Clients(running_isolated_lab)
+def lab(running_isolated_lab: LabConfig) -> LabClients:
+    return LabClients(running_isolated_lab, create_log_groups=True)  # the tests use awslogs-create-group
 
 
 @pytest.fixture(scope="module")
-def image(lab: Clients) -> str:
-    from ecslab.images import build_sample_app
-
-    build_sample_app(tag="ecslab-sample:v1", show_progress=False)
-    uri = lab.ecr.create_repository(repositoryName="monitoring-test")["repository"]["repositoryUri"]  # type: ignore[attr-defined]
-    ecr_tools.push_image(lab.docker, "ecslab-sample:v1", uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=False)  # type: ignore[attr-defined]
-    return f"{uri}:v1"
+def image(lab: LabClients) -> str:
+    return push_app_image(lab, "monitoring-test")
 
 
 @pytest.fixture
-def cluster(lab: Any, request: pytest.FixtureRequest) -> Iterator[str]:
+def cluster(lab: LabClients, request: pytest.FixtureRequest) -> Iterator[str]:
     name = request.node.name.replace("_", "-")[5:35].strip("-")
     lab.ecs.create_cluster(clusterName=name)
     yield name
@@ -52,19 +34,18 @@ def cluster(lab: Any, request: pytest.FixtureRequest) -> Iterator[str]:
         lab.ecs.delete_service(cluster=name, service=arn, force=True)
 
 
-def logged_service(lab: Any, cluster: str, image: str, group: str, create_group: bool = True, count: int = 1) -> None:
+def logged_service(lab: LabClients, cluster: str, image: str, group: str, create_group: bool = True, count: int = 1) -> None:
     definition = ecs_tools.task_definition("logged", image, execution_role_arn=lab.execution_role_arn)
     definition["containerDefinitions"][0]["logConfiguration"] = {
         "logDriver": "awslogs",
         "options": {"awslogs-group": group, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs", "awslogs-create-group": str(create_group).lower()},
     }
     arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
-    subnets = [s["SubnetId"] for s in lab.ec2.describe_subnets()["Subnets"]][:1]
     lab.ecs.create_service(cluster=cluster, serviceName="logged", taskDefinition=arn, desiredCount=count, launchType="FARGATE",
-                           networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}})
+                           networkConfiguration={"awsvpcConfiguration": {"subnets": lab.default_subnets(1)}})
 
 
-def test_a_service_line_reaches_cloudwatch_logs_within_two_seconds(lab: Any, cluster: str, image: str) -> None:
+def test_a_service_line_reaches_cloudwatch_logs_within_two_seconds(lab: LabClients, cluster: str, image: str) -> None:
     # given
     logged_service(lab, cluster, image, f"/ecs/{cluster}")
     lab.ecs.get_waiter("services_stable").wait(cluster=cluster, services=["logged"], WaiterConfig={"Delay": 0.5, "MaxAttempts": 60})
@@ -88,7 +69,7 @@ def test_a_service_line_reaches_cloudwatch_logs_within_two_seconds(lab: Any, clu
     assert any("sample app v1 listening on port 8080" in e["message"] for e in started)
 
 
-def test_a_missing_log_group_without_create_group_stops_the_task(lab: Any, cluster: str, image: str) -> None:
+def test_a_missing_log_group_without_create_group_stops_the_task(lab: LabClients, cluster: str, image: str) -> None:
     logged_service(lab, cluster, image, "/ecs/does-not-exist", create_group=False)
     deadline = time.monotonic() + 20
     stopped: list[dict[str, Any]] = []
@@ -99,12 +80,12 @@ def test_a_missing_log_group_without_create_group_stops_the_task(lab: Any, clust
     assert stopped[0]["stoppedReason"].startswith("ResourceInitializationError:") and "log group does not exist" in stopped[0]["stoppedReason"]
 
 
-def test_ecs_metrics_are_published_and_an_alarm_goes_to_alarm_under_load(lab: Any, cluster: str, image: str) -> None:
+def test_ecs_metrics_are_published_and_an_alarm_goes_to_alarm_under_load(lab: LabClients, cluster: str, image: str) -> None:
     # given
     logged_service(lab, cluster, image, f"/ecs/{cluster}")
     lab.ecs.get_waiter("services_stable").wait(cluster=cluster, services=["logged"], WaiterConfig={"Delay": 0.5, "MaxAttempts": 60})
     dimensions = [{"Name": "ClusterName", "Value": cluster}, {"Name": "ServiceName", "Value": "logged"}]
-    scaling = boto3.client("application-autoscaling", endpoint_url=lab.config.endpoint_url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    scaling = lab.autoscaling
     resource = f"service/{cluster}/logged"
     scaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=3)
     policy = scaling.put_scaling_policy(

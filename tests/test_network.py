@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from ecslab import network
+from ecslab.config import LabConfig
 from ecslab.network import Rule, SecurityGroup, ingress_allows
-from tests.conftest import execution_role_arn
+from tests.conftest import LabClients, push_app_image
 
 
 def group(group_id: str, *permissions: dict[str, Any], name: str = "g") -> dict[str, Any]:
@@ -93,37 +94,14 @@ def test_web_security_groups_are_the_classic_pair_and_idempotent() -> None:
 # -- what the lab enforces: one private lab for these tests ------------------------------------------
 
 
-class Clients:
-    def __init__(self, config: Any) -> None:
-        import boto3
-
-        from ecslab.engine import docker_client
-
-        arguments = {"endpoint_url": config.endpoint_url, "region_name": config.region, "aws_access_key_id": "x", "aws_secret_access_key": "x"}
-        self.config = config
-        self.is_local = True
-        self.ecs = boto3.client("ecs", **arguments)
-        self.ecr = boto3.client("ecr", **arguments)
-        self.ec2 = boto3.client("ec2", **arguments)
-        self.elbv2 = boto3.client("elbv2", **arguments)
-        self.docker = docker_client()
-        self.execution_role_arn = execution_role_arn(config)
+@pytest.fixture(scope="module")
+def lab(running_isolated_lab: LabConfig) -> LabClients:
+    return LabClients(running_isolated_lab)
 
 
 @pytest.fixture(scope="module")
-def lab(running_isolated_lab: Any) -> Clients:
-    return Clients(running_isolated_lab)
-
-
-@pytest.fixture(scope="module")
-def image(lab: Clients) -> str:
-    from ecslab import ecr as ecr_tools
-    from ecslab.images import build_sample_app
-
-    build_sample_app(tag="ecslab-sample:v1", show_progress=False)
-    uri = lab.ecr.create_repository(repositoryName="network-test")["repository"]["repositoryUri"]
-    ecr_tools.push_image(lab.docker, "ecslab-sample:v1", uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=False)
-    return f"{uri}:v1"
+def image(lab: LabClients) -> str:
+    return push_app_image(lab, "network-test")
 
 
 def get(url: str, timeout: float) -> int | str:
@@ -153,14 +131,14 @@ def eventually(check: Any, timeout: float = 5) -> Any:
         time.sleep(0.2)
 
 
-def test_the_default_vpc_looks_like_aws(lab: Clients) -> None:
+def test_the_default_vpc_looks_like_aws(lab: LabClients) -> None:
     found = network.describe_network(lab.ec2)
     assert found.is_default and found.internet_gateway_id and all(s.public for s in found.subnets)
     default = found.default_group()
     assert default is not None and [str(r) for r in default.ingress] == [f"all traffic from {default.group_id}"]
 
 
-def test_a_listener_admits_the_internet_only_when_the_alb_group_does(lab: Clients) -> None:
+def test_a_listener_admits_the_internet_only_when_the_alb_group_does(lab: LabClients) -> None:
     import time
 
     from ecslab import elb as elb_tools
@@ -192,7 +170,7 @@ def test_a_listener_admits_the_internet_only_when_the_alb_group_does(lab: Client
     lab.elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])
 
 
-def test_tasks_whose_group_does_not_admit_the_alb_time_out(lab: Clients, image: str) -> None:
+def test_tasks_whose_group_does_not_admit_the_alb_time_out(lab: LabClients, image: str) -> None:
     import time
 
     from ecslab import ecs as ecs_tools

@@ -20,10 +20,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab.config import LAB_LABEL, LabConfig
-from ecslab.engine import docker_client
 from ecslab.lab.task_roles import (
     RELAY_PURPOSE,
     RELAY_TASK_LABEL,
@@ -33,7 +31,8 @@ from ecslab.lab.task_roles import (
     requested_actions,
     signing_identity,
 )
-from ecslab.security import ensure_execution_role, ensure_task_role
+from ecslab.security import ensure_task_role
+from tests.conftest import AWS_APP, LabClients, push_app_image
 
 BUCKET = "reports"
 LIST_REPORTS = {"Version": "2012-10-17", "Statement": [{"Sid": "ListReports", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{BUCKET}"}]}
@@ -100,41 +99,18 @@ def test_access_denied_speaks_each_protocol() -> None:
 # -- with a lab: tasks, their containers and boto3 in them ---------------------------------------------
 
 
-class Lab:
-    def __init__(self, config: LabConfig) -> None:
-        arguments = {"endpoint_url": config.endpoint_url, "region_name": config.region, "aws_access_key_id": "x", "aws_secret_access_key": "x"}
-        self.config = config
-        self.ecs = boto3.client("ecs", **arguments)
-        self.ecr = boto3.client("ecr", **arguments)
-        self.ec2 = boto3.client("ec2", **arguments)
-        self.iam = boto3.client("iam", **arguments)
-        self.s3 = boto3.client("s3", **arguments)
-        self.docker = docker_client()
-        self.subnet = str(self.ec2.describe_subnets()["Subnets"][0]["SubnetId"])
-        self.execution_role_arn = ensure_execution_role(self.iam)
-
-    def control(self, path: str) -> dict[str, Any]:
-        with urllib.request.urlopen(self.config.control_url + path, timeout=5) as response:
-            return dict(json.loads(response.read()))
+@pytest.fixture(scope="module")
+def lab(running_isolated_lab: LabConfig) -> LabClients:
+    return LabClients(running_isolated_lab)
 
 
 @pytest.fixture(scope="module")
-def lab(running_isolated_lab: LabConfig) -> Lab:
-    return Lab(running_isolated_lab)
+def image_uri(lab: LabClients) -> str:
+    return push_app_image(lab, "aws-app", local=AWS_APP)
 
 
 @pytest.fixture(scope="module")
-def image_uri(lab: Lab) -> str:
-    from ecslab.images import build_aws_app
-
-    build_aws_app(show_progress=False)
-    uri = lab.ecr.create_repository(repositoryName="aws-app")["repository"]["repositoryUri"]
-    ecr_tools.push_image(lab.docker, "ecslab-aws-app:v1", uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=False)
-    return f"{uri}:v1"
-
-
-@pytest.fixture(scope="module")
-def bucket(lab: Lab) -> str:
+def bucket(lab: LabClients) -> str:
     lab.s3.create_bucket(Bucket=BUCKET)
     for key in ("2026/q1.csv", "2026/q2.csv"):
         lab.s3.put_object(Bucket=BUCKET, Key=key, Body=b"region,total\n")
@@ -142,21 +118,21 @@ def bucket(lab: Lab) -> str:
 
 
 @pytest.fixture(scope="module")
-def cluster(lab: Lab) -> Iterator[str]:
+def cluster(lab: LabClients) -> Iterator[str]:
     lab.ecs.create_cluster(clusterName="roles")
     yield "roles"
     for arn in lab.ecs.list_tasks(cluster="roles")["taskArns"]:
         lab.ecs.stop_task(cluster="roles", task=arn)
 
 
-def run(lab: Lab, cluster: str, image: str, family: str, task_role_arn: str | None = None) -> dict[str, Any]:
+def run(lab: LabClients, cluster: str, image: str, family: str, task_role_arn: str | None = None) -> dict[str, Any]:
     """Register a Fargate task definition, run one task, wait until it is RUNNING or STOPPED."""
     definition = ecs_tools.task_definition(family, image, execution_role_arn=lab.execution_role_arn)
     if task_role_arn:
         definition["taskRoleArn"] = task_role_arn
     arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
     task_arn = lab.ecs.run_task(
-        cluster=cluster, taskDefinition=arn, launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {"subnets": [lab.subnet]}}
+        cluster=cluster, taskDefinition=arn, launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {"subnets": lab.default_subnets(1)}}
     )["tasks"][0]["taskArn"]
     deadline = time.monotonic() + 60
     while True:
@@ -166,7 +142,7 @@ def run(lab: Lab, cluster: str, image: str, family: str, task_role_arn: str | No
         time.sleep(0.2)
 
 
-def stop(lab: Lab, cluster: str, task: dict[str, Any]) -> dict[str, Any]:
+def stop(lab: LabClients, cluster: str, task: dict[str, Any]) -> dict[str, Any]:
     lab.ecs.stop_task(cluster=cluster, task=task["taskArn"])
     deadline = time.monotonic() + 30
     while True:
@@ -183,17 +159,17 @@ def call(task: dict[str, Any], path: str) -> tuple[int, dict[str, Any]]:
         return error.code, dict(json.loads(error.read()))
 
 
-def relays(lab: Lab, task_arn: str) -> list[Any]:
+def relays(lab: LabClients, task_arn: str) -> list[Any]:
     labels = [f"{LAB_LABEL}={lab.config.home}", f"{LAB_LABEL}.purpose={RELAY_PURPOSE}", f"{RELAY_TASK_LABEL}={task_arn}"]
     return list(lab.docker.containers.list(all=True, filters={"label": labels}))
 
 
-def app_environment(lab: Lab, task: dict[str, Any]) -> dict[str, str]:
+def app_environment(lab: LabClients, task: dict[str, Any]) -> dict[str, str]:
     container = lab.docker.containers.get(task["containers"][0]["runtimeId"])
     return dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
 
 
-def test_a_task_role_lets_boto3_in_the_container_list_a_bucket_until_the_permission_goes(lab: Lab, cluster: str, image_uri: str, bucket: str) -> None:
+def test_a_task_role_lets_boto3_in_the_container_list_a_bucket_until_the_permission_goes(lab: LabClients, cluster: str, image_uri: str, bucket: str) -> None:
     # given a role that may list the bucket
     role_arn = ensure_task_role(lab.iam, "reports-reader", LIST_REPORTS, policy_name="list-reports")
     task = run(lab, cluster, image_uri, "reports-reader", role_arn)
@@ -231,7 +207,7 @@ def test_a_task_role_lets_boto3_in_the_container_list_a_bucket_until_the_permiss
     stop(lab, cluster, task)
 
 
-def test_gateway_answers_json_services_in_their_own_error_format(lab: Lab, cluster: str, image_uri: str) -> None:
+def test_gateway_answers_json_services_in_their_own_error_format(lab: LabClients, cluster: str, image_uri: str) -> None:
     # given a task whose role may only read one DynamoDB table
     policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "arn:aws:dynamodb:*:*:table/orders"}]}
     role_arn = ensure_task_role(lab.iam, "orders-reader", policy)
@@ -270,7 +246,7 @@ def test_gateway_answers_json_services_in_their_own_error_format(lab: Lab, clust
     assert gone.value.code == 400
 
 
-def test_a_task_without_a_task_role_gets_no_credentials(lab: Lab, cluster: str, image_uri: str) -> None:
+def test_a_task_without_a_task_role_gets_no_credentials(lab: LabClients, cluster: str, image_uri: str) -> None:
     task = run(lab, cluster, image_uri, "no-role")
     assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
     environment = app_environment(lab, task)
@@ -283,7 +259,7 @@ def test_a_task_without_a_task_role_gets_no_credentials(lab: Lab, cluster: str, 
     stop(lab, cluster, task)
 
 
-def test_the_relay_runs_beside_the_task_and_goes_with_it(lab: Lab, cluster: str, image_uri: str) -> None:
+def test_the_relay_runs_beside_the_task_and_goes_with_it(lab: LabClients, cluster: str, image_uri: str) -> None:
     role_arn = ensure_task_role(lab.iam, "relay-check", LIST_REPORTS)
     task = run(lab, cluster, image_uri, "relay-check", role_arn)
     assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
@@ -299,7 +275,7 @@ def test_the_relay_runs_beside_the_task_and_goes_with_it(lab: Lab, cluster: str,
 
 
 @pytest.mark.parametrize("trouble", ["missing", "not-trusting-ecs-tasks"])
-def test_a_role_ecs_cannot_assume_stops_the_task_with_ecs_words(lab: Lab, cluster: str, image_uri: str, trouble: str) -> None:
+def test_a_role_ecs_cannot_assume_stops_the_task_with_ecs_words(lab: LabClients, cluster: str, image_uri: str, trouble: str) -> None:
     if trouble == "missing":
         role_arn = "arn:aws:iam::123456789012:role/no-such-role"
     else:
