@@ -687,6 +687,11 @@ class EcsAgent(GapFiller):
         task.last_status = "DEPROVISIONING"
         for docker_container in (self._containers_by_task() or {}).get(task.task_arn, {}).values():
             _remove(docker_container)
+        for filler in self._hooks():
+            try:
+                filler.task_stopped(task)
+            except Exception:
+                log.exception("%s when task %s stops", filler.name, task.task_arn)
         now = _now()
         for container in task.containers:
             container.last_status = "STOPPED"
@@ -695,11 +700,6 @@ class EcsAgent(GapFiller):
         task.desired_status = "STOPPED"
         task.last_status = "STOPPED"
         self._release_capacity(task)
-        for filler in self._hooks():
-            try:
-                filler.task_stopped(task)
-            except Exception:
-                log.exception("%s after task %s stopped", filler.name, task.task_arn)
         self.note(task, "STOPPED")
 
     def _hooks(self) -> list[GapFiller]:

@@ -75,7 +75,7 @@ class GapFiller:
         return None
 
     def task_stopped(self, task: Any) -> None:
-        """After the task reached STOPPED and its containers were removed."""
+        """While the task deprovisions: its containers are removed, it is not yet STOPPED."""
 
 
 class PinTaskTransitions(GapFiller):
