@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["CheckFailed", "NotDone", "Passed", "expect", "run_student", "ex00", "ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "ex07", "ex08"]
+__all__ = ["CheckFailed", "NotDone", "Passed", "expect", "run_student", "ex00", "ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "ex07", "ex08", "ex09"]
 
 
 class CheckFailed(AssertionError):
@@ -65,4 +65,4 @@ def expect(condition: bool, exercise: str, message: str) -> None:
 
 
 # The per-notebook checkers, importable as ecslab.checks.ex00 etc. after `import ecslab`.
-from ecslab.checks import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08  # noqa: E402
+from ecslab.checks import ex00, ex01, ex02, ex03, ex04, ex05, ex06, ex07, ex08, ex09  # noqa: E402
