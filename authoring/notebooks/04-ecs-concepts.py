@@ -49,7 +49,7 @@ from botocore.exceptions import ClientError
 from IPython.display import display
 
 import ecslab
-from ecslab import containers, images
+from ecslab import containers, images, security
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 
@@ -107,12 +107,27 @@ cluster_arn = cluster["clusterArn"]
 # ## 3. Task definition: the `docker-compose.yml`
 #
 # A task definition says how to run a container: which image, how much CPU and memory, which ports,
-# which environment variables. It is JSON, like a compose file is YAML. `ecs_tools.task_definition`
-# writes the arguments of `register_task_definition` for a one-container task; print them and read
-# them before registering anything:
+# which environment variables. It is JSON, like a compose file is YAML.
+#
+# One thing a compose file never needs: permission to pull. The image is in a private ECR
+# repository, and on Fargate it is ECS, not you, that pulls it (and writes the container's logs),
+# with the permissions of a **task execution role** named in the task definition. Create the
+# execution role ECS uses to pull your image and write your logs; the ECS console does this on
+# first use, with the name `ecsTaskExecutionRole` and AWS's managed policy
+# `AmazonECSTaskExecutionRolePolicy` (notebook 07 looks inside it):
 
 # %%
-definition = ecs_tools.task_definition(FAMILY, f"{repo_uri}:v1", cpu=256, memory=512, container_port=8080, environment={"STAGE": "concepts"})
+execution_role_arn = security.ensure_execution_role(lab.iam)
+execution_role_arn
+
+# %% [markdown]
+# `ecs_tools.task_definition` writes the arguments of `register_task_definition` for a
+# one-container task; print them and read them before registering anything:
+
+# %%
+definition = ecs_tools.task_definition(
+    FAMILY, f"{repo_uri}:v1", cpu=256, memory=512, container_port=8080, environment={"STAGE": "concepts"}, execution_role_arn=execution_role_arn
+)
 definition
 
 # %% [markdown]
@@ -126,13 +141,14 @@ definition
 # | `environment: {STAGE: concepts}` | `environment: [{name, value}]` | environment variables |
 # | `cpus: "0.25"`, `mem_limit: 512m` | `cpu: "256"`, `memory: "512"` | 1 vCPU = 1024 CPU units; memory in MiB |
 # | (none) | `requiresCompatibilities`, `networkMode` | where it may run: Fargate needs `awsvpc` (section 9) |
+# | (none: Docker pulls with your `docker login`) | `executionRoleArn` | who pulls the image and writes the logs: ECS, with this role |
 #
 # Register it. ECS answers with the stored definition, a **family** (the name) and a **revision**:
 
 # %%
 registered = ecs.register_task_definition(**definition)["taskDefinition"]
 task_def_arn = registered["taskDefinitionArn"]
-{key: registered[key] for key in ("family", "status", "requiresCompatibilities", "networkMode", "cpu", "memory")}
+{key: registered[key] for key in ("family", "status", "requiresCompatibilities", "networkMode", "cpu", "memory", "executionRoleArn")}
 
 # %% [markdown]
 # ECS filled in what we left out (`cpu: 0` on the container, empty volume lists, `compatibilities`).
@@ -141,7 +157,7 @@ task_def_arn = registered["taskDefinitionArn"]
 # image this way:
 
 # %%
-definition_v2 = ecs_tools.task_definition(FAMILY, f"{repo_uri}:v2", cpu=256, memory=512, environment={"STAGE": "concepts"})
+definition_v2 = ecs_tools.task_definition(FAMILY, f"{repo_uri}:v2", cpu=256, memory=512, environment={"STAGE": "concepts"}, execution_role_arn=execution_role_arn)
 registered_v2 = ecs.register_task_definition(**definition_v2)["taskDefinition"]
 task_def_v2_arn = registered_v2["taskDefinitionArn"]
 revisions = ecs.list_task_definitions(familyPrefix=FAMILY, status="ACTIVE")["taskDefinitionArns"]
@@ -180,20 +196,22 @@ container_definition
 #
 # Not every blueprint is accepted. Fargate, for example, only offers fixed combinations of CPU and
 # memory. The form below writes a task definition as you change it and shows what ECS would say.
-# Try `memory` 4096 with `cpu units` 256, switch the launch type, put a space in the family name.
+# Try `memory` 4096 with `cpu units` 256, switch the launch type, put a space in the family name,
+# untick the execution role.
 
 # %%
-ecs_tools.task_definition_builder(image=f"{repo_uri}:v1")
+ecs_tools.task_definition_builder(image=f"{repo_uri}:v1", execution_role_arn=execution_role_arn)
 
 # %% [markdown]
 # The lab's ECS refuses the same things at `register_task_definition`, with a `ClientException` in
-# ECS's words. Three broken task definitions, each one change away from ours:
+# ECS's words. Four broken task definitions, each one change away from ours:
 
 # %%
 broken = {
     "memory 4096 with 256 CPU units": definition | {"memory": "4096"},
     "Fargate with bridge networking": definition | {"networkMode": "bridge"},
     "a space and a '!' in the family": definition | {"family": "concepts web!"},
+    "no execution role": {key: value for key, value in definition.items() if key != "executionRoleArn"},
 }
 for what, attempt in broken.items():
     try:
@@ -203,7 +221,9 @@ for what, attempt in broken.items():
         print(f"{what}:\n  {error.response['Error']['Code']}: {error.response['Error']['Message']}")
 
 # %% [markdown]
-# Nothing was registered by these attempts: the family still has its two revisions. The valid
+# Nothing was registered by these attempts: the family still has its two revisions. The last one
+# is the mistake of everyone's first Fargate deployment: ECS refuses it before any task starts,
+# because nobody could pull the image. The valid
 # Fargate sizes are in `ecslab.ecs_validation.FARGATE_SIZES` (from AWS's documentation), e.g.:
 
 # %%
@@ -216,11 +236,13 @@ from ecslab.ecs_validation import FARGATE_SIZES
 #
 # `run_task` starts one task from a task definition, as `docker run` starts one container from an
 # image. Fargate tasks need a network: with `awsvpc`, every task gets its own network interface in
-# a subnet of your VPC. The lab has AWS's default VPC; take its first subnet.
+# a subnet of your VPC. The lab has AWS's default VPC; take its first subnet. A task gets only a
+# private IP unless you ask for a public one (`assignPublicIp`, `DISABLED` by default); we want
+# to call the task from this machine, outside the VPC, so we ask.
 
 # %%
 subnet_id = lab.ec2.describe_subnets()["Subnets"][0]["SubnetId"]
-network = {"awsvpcConfiguration": {"subnets": [subnet_id]}}
+network = {"awsvpcConfiguration": {"subnets": [subnet_id], "assignPublicIp": "ENABLED"}}
 started = ecs.run_task(cluster=CLUSTER, taskDefinition=task_def_arn, launchType="FARGATE", networkConfiguration=network)
 task_arn = started["tasks"][0]["taskArn"]
 {"tasks started": len(started["tasks"]), "failures": started["failures"], "lastStatus": started["tasks"][0]["lastStatus"], "desiredStatus": started["tasks"][0]["desiredStatus"]}
@@ -255,9 +277,13 @@ moments = ["createdAt", "pullStartedAt", "pullStoppedAt", "startedAt"]
 {moment: f"+{(task[moment] - task['createdAt']).total_seconds():.2f} s" for moment in moments}
 
 # %% [markdown]
-# Where is it? Under `awsvpc` on AWS you would call the task's private IP on port 8080. The lab runs
-# the task as a container on this machine and publishes port 8080 on 127.0.0.1; the task says where,
-# in its container's `networkBindings` (the host port is a free one, different on every run):
+# Where is it? On AWS you would call the task's public IP on port 8080 (its private IP answers only
+# inside the VPC), if its security group lets you in: this task is in the VPC's default group (we
+# gave it none), which admits nobody from outside, so on AWS the call would time out. The lab
+# does not filter direct calls to a task (notebook 07 says where it does). It runs the task as a
+# container on this machine and, for a task with a public IP, publishes port 8080 on 127.0.0.1;
+# the task says where, in its container's `networkBindings` (the host port is a free one,
+# different on every run):
 
 # %%
 [(binding["containerPort"], binding["protocol"], f"{binding['bindIP']}:{binding['hostPort']}") for binding in task["containers"][0]["networkBindings"]]
@@ -655,6 +681,7 @@ Quiz([
 #
 # Delete the cluster with everything in it (service, tasks, the simulated hosts), deregister the task
 # definitions, delete the repository and the local names, and remove the plain Docker container.
+# The execution role stays, as on AWS: it is the account's, and the next notebooks' tasks use it.
 # Then look at what is left:
 
 # %%

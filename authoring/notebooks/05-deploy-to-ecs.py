@@ -8,7 +8,7 @@
 #   deployments) and matched it to real containers on this machine;
 # - have killed a task's container and watched the service replace it;
 # - have rolled the service from v1 to v2 without a moment when nothing answers;
-# - recognise three classic mistakes by the words AWS uses for them.
+# - recognise four classic mistakes by the words AWS uses for them.
 #
 # **Time:** about 40 minutes.
 #
@@ -17,7 +17,7 @@
 # | 1 | build the image on your machine (`docker build`) | 2 |
 # | 2 | push it to an ECR repository | 3 |
 # | 3 | create an ECS cluster | 4 |
-# | 4 | register a task definition: image URI, CPU, memory, port | 5 |
+# | 4 | register a task definition: image URI, CPU, memory, port, execution role | 5 |
 # | 5 | create a service: how many copies of the task to keep running | 6 |
 # | 6 | ECS launches the tasks: pulls the image from ECR, starts the containers | 7 |
 # | 7 | call the API | 8 |
@@ -47,7 +47,7 @@ from botocore.exceptions import ClientError
 import ecslab
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
-from ecslab import images
+from ecslab import images, security
 
 lab = ecslab.connect()
 REPOSITORY = "aws-node-demo-05"
@@ -194,17 +194,37 @@ cluster_arn = cluster["clusterArn"]
 # ```
 #
 # The image is the repository URI plus the tag we pushed.
+#
+# The repository is private, and on Fargate it is ECS that pulls from it, not your `docker
+# login`: ECS assumes a **task execution role** named in the task definition, gets an ECR token
+# and pulls the image (and, with the `awslogs` driver, writes the container's logs) with that
+# role's permissions. Create the execution role ECS uses to pull your image and write your logs;
+# the console does this on first use:
+#
+# ```
+# aws iam create-role --role-name ecsTaskExecutionRole \
+#   --assume-role-policy-document '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+#     "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}'
+# aws iam attach-role-policy --role-name ecsTaskExecutionRole \
+#   --policy-arn arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy
+# ```
 
 # %%
-task_def = ecs_tools.task_definition(FAMILY, image=f"{repo_uri}:v1", cpu=256, memory=512, container_port=8080)
+execution_role_arn = security.ensure_execution_role(lab.iam)
+execution_role_arn
+
+# %%
+task_def = ecs_tools.task_definition(FAMILY, image=f"{repo_uri}:v1", cpu=256, memory=512, container_port=8080, execution_role_arn=execution_role_arn)
 print(json.dumps(task_def, indent=2))
 
 # %% [markdown]
 # - `cpu` is in CPU units (1024 = one vCPU) and `memory` in MiB: 256/512 is Fargate's smallest size.
 # - `networkMode: awsvpc` gives each task its own network interface; Fargate allows no other mode.
-# - On AWS a Fargate task that pulls from a private ECR repository also needs an
-#   `executionRoleArn`: a role with the `AmazonECSTaskExecutionRolePolicy`, which lets ECS fetch
-#   the ECR token on the task's behalf. The lab's agent fetches the token itself.
+# - `executionRoleArn`: the role above. Its managed policy `AmazonECSTaskExecutionRolePolicy`
+#   allows `ecr:GetAuthorizationToken`, `ecr:BatchGetImage`, `ecr:GetDownloadUrlForLayer`, ...
+#   and `logs:CreateLogStream`, `logs:PutLogEvents`. Without the role, ECS refuses a Fargate task
+#   definition with an ECR image (section 12); with a role that may not pull, the task stops
+#   before its container starts. The lab checks both, as ECS does (notebook 07 shows how).
 
 # %%
 registered = lab.ecs.register_task_definition(**task_def)["taskDefinition"]
@@ -360,8 +380,10 @@ answers = [call_when_ready(task) for task in tasks]
 #
 # On AWS you would not call tasks one by one. Each Fargate task gets a private IP in its subnet
 # (`attachments` in `describe_tasks`) and, with `assignPublicIp=ENABLED`, a public IP: you could
-# call `http://PUBLIC_IP:8080` (if the security group lets you in). But the IP changes whenever a
-# task is replaced, and you would have to spread the calls yourself. The usual answer is an
+# call `http://PUBLIC_IP:8080` if the security group lets you in. Ours does not: the service gave
+# its tasks no `securityGroups`, so they are in the VPC's default group, which admits nobody from
+# outside; the lab does not filter direct calls to a task (notebook 07 says where it does). And
+# the IP changes whenever a task is replaced, and you would have to spread the calls yourself. The usual answer is an
 # **Application Load Balancer** in front of the service: one stable address, health checks, and
 # calls spread over the healthy tasks. That is notebook 06.
 #
@@ -475,7 +497,7 @@ push_v2 = ecr_tools.push_image(lab.docker, v2.tag, repo_uri, "v2", login)
 # ```
 
 # %%
-registered_v2 = lab.ecs.register_task_definition(**ecs_tools.task_definition(FAMILY, image=f"{repo_uri}:v2"))["taskDefinition"]
+registered_v2 = lab.ecs.register_task_definition(**ecs_tools.task_definition(FAMILY, image=f"{repo_uri}:v2", execution_role_arn=execution_role_arn))["taskDefinition"]
 task_def_v2_arn = registered_v2["taskDefinitionArn"]
 {"image": registered_v2["containerDefinitions"][0]["image"], "the next revision": registered_v2["revision"] == registered["revision"] + 1}
 
@@ -604,14 +626,24 @@ scaled
 #
 # ## 12. When AWS says no
 #
-# Three mistakes everyone makes once, and what AWS answers.
+# Four mistakes everyone makes once, and what AWS answers.
 #
 # **A size Fargate does not offer.** Fargate sells fixed CPU/memory pairs: 256 CPU units go with
 # 512, 1024 or 2048 MiB. `register_task_definition` refuses anything else with a `ClientException`:
 
 # %%
 try:
-    lab.ecs.register_task_definition(**ecs_tools.task_definition(FAMILY, image=f"{repo_uri}:v1", cpu=256, memory=4096))
+    lab.ecs.register_task_definition(**ecs_tools.task_definition(FAMILY, image=f"{repo_uri}:v1", cpu=256, memory=4096, execution_role_arn=execution_role_arn))
+except ClientError as error:
+    print(error)
+
+# %% [markdown]
+# **No execution role.** The same task definition as in section 5, without `executionRoleArn`.
+# Nobody could pull the image, so ECS refuses it at once:
+
+# %%
+try:
+    lab.ecs.register_task_definition(**ecs_tools.task_definition(FAMILY, image=f"{repo_uri}:v1"))
 except ClientError as error:
     print(error)
 
@@ -621,7 +653,7 @@ except ClientError as error:
 # never pushed:
 
 # %%
-missing_def = lab.ecs.register_task_definition(**ecs_tools.task_definition(FAMILY + "-missing", image=f"{repo_uri}:v9"))["taskDefinition"]
+missing_def = lab.ecs.register_task_definition(**ecs_tools.task_definition(FAMILY + "-missing", image=f"{repo_uri}:v9", execution_role_arn=execution_role_arn))["taskDefinition"]
 missing = lab.ecs.run_task(
     cluster=CLUSTER,
     taskDefinition=missing_def["taskDefinitionArn"],
@@ -634,8 +666,10 @@ failed = lab.ecs.describe_tasks(cluster=CLUSTER, tasks=[missing["taskArn"]])["ta
 
 # %% [markdown]
 # `CannotPullContainerError` is the one to recognise: a wrong URI or tag, a repository in another
-# region, or (on AWS) a task execution role that may not pull. In a service, ECS keeps trying,
-# waiting longer each time, and the events say "has started 1 tasks" again and again.
+# region, or an execution role that may get an ECR token but not read this repository (a role
+# that may not even get the token fails earlier, with `ResourceInitializationError`; notebook 07).
+# In a service, ECS keeps trying, waiting longer each time, and the events say "has started 1
+# tasks" again and again.
 #
 # **Deleting a cluster that still has a service:**
 
@@ -688,17 +722,20 @@ Quiz([
 # ## Summary
 #
 # - The seven steps: **build** the image, **push** it to ECR, **create a cluster**, **register a
-#   task definition** (image URI, CPU, memory, port), **create a service** (how many tasks, which
-#   subnets), **ECS launches** the tasks (PROVISIONING → PENDING → RUNNING: pull, start), **call**
-#   them.
+#   task definition** (image URI, CPU, memory, port, execution role), **create a service** (how
+#   many tasks, which subnets), **ECS launches** the tasks (PROVISIONING → PENDING → RUNNING: pull,
+#   start), **call** them.
 # - `describe_services` (counts, deployments, events) and `describe_tasks` (states, timestamps,
 #   `networkBindings`, `stopCode`/`stoppedReason`) say what ECS is doing; the lab's containers
 #   match them one for one.
 # - A service keeps `desiredCount` tasks: a crashed task is replaced by a new one.
 # - A new version is a new revision plus `update_service`; with the default settings the new
 #   tasks start before the old ones stop, so something always answers.
+# - ECS pulls the image (and writes the logs) with the task's **execution role**: a Fargate task
+#   definition with an ECR image must name one in `executionRoleArn`.
 # - ECS answers mistakes in its own words: `ClientException` for a Fargate size that does not
-#   exist, `CannotPullContainerError` for a missing image, and no deleting a cluster with services.
+#   exist or a missing execution role, `CannotPullContainerError` for a missing image, and no
+#   deleting a cluster with services.
 #
 # **Exercise:** `exercises/05-deploy-to-ecs.ipynb`: deploy a Fargate service yourself, find
 # where its tasks answer, and roll it to v2.
@@ -709,7 +746,8 @@ Quiz([
 # its tasks to stop, delete the cluster, then the repository (`force=True`: it holds images).
 # `aws ecs delete-service --cluster demo-cluster --service api-service --force`,
 # `aws ecs delete-cluster --cluster demo-cluster`,
-# `aws ecr delete-repository --repository-name aws-node-demo-05 --force`.
+# `aws ecr delete-repository --repository-name aws-node-demo-05 --force`. The execution role stays:
+# it is the account's, and the next notebooks' tasks use it.
 
 # %%
 # the service's tasks now, and those of the rollout and the scaling above (one may still be stopping)

@@ -13,16 +13,28 @@
 # %%
 import ecslab
 from ecslab import ecs as ecs_tools
+from ecslab import security
 
 lab = ecslab.connect()
 
 # %% [markdown]
+# A Fargate task pulls its image from ECR, and writes its logs, with the permissions of a
+# **task execution role**. Create the execution role ECS uses to pull your image and write your
+# logs (the ECS console does this on first use); exercise 4.1 passes its ARN to your function:
+
+# %%
+execution_role_arn = security.ensure_execution_role(lab.iam)
+execution_role_arn
+
+# %% [markdown]
 # ## Exercise 4.1: a Fargate task definition
 #
-# Complete `fargate_web_task_definition(family, image)` so that it **returns the keyword arguments
-# of `lab.ecs.register_task_definition`** (a dict) for a task that
+# Complete `fargate_web_task_definition(family, image, execution_role_arn)` so that it **returns
+# the keyword arguments of `lab.ecs.register_task_definition`** (a dict) for a task that
 #
 # - runs on **Fargate**, with **0.5 vCPU** and **1 GB** of memory;
+# - pulls its image with the task execution role `execution_role_arn` (the ARN the setup cell
+#   created; ECS refuses a Fargate task definition with an ECR image and no execution role);
 # - has one essential container named `web` running `image`, listening on port **8080** (tcp);
 # - sets the environment variable `STAGE` to `exercise` in that container.
 #
@@ -32,7 +44,7 @@ lab = ecslab.connect()
 # check registers your task definition with the lab's ECS, reads it back, then deregisters it.
 
 # %%
-def fargate_web_task_definition(family, image):
+def fargate_web_task_definition(family, image, execution_role_arn):
     ### BEGIN SOLUTION
     return {
         "family": family,
@@ -40,6 +52,7 @@ def fargate_web_task_definition(family, image):
         "networkMode": "awsvpc",
         "cpu": "512",
         "memory": "1024",
+        "executionRoleArn": execution_role_arn,
         "containerDefinitions": [
             {
                 "name": "web",
@@ -53,15 +66,16 @@ def fargate_web_task_definition(family, image):
     ### END SOLUTION
 
 # %%
-"""Check 4.1: fargate_web_task_definition returns a Fargate task definition (0.5 vCPU, 1 GB, web:8080, STAGE) that ECS registers."""
+"""Check 4.1: fargate_web_task_definition returns a Fargate task definition (0.5 vCPU, 1 GB, execution role, web:8080, STAGE) that ECS registers."""
 ecslab.checks.ex04.check_fargate_task_definition(fargate_web_task_definition, lab)
 
 # %% [markdown]
 # ## Exercise 4.2: one task, until it runs
 #
 # Complete `run_one_task(lab, cluster, task_def_arn, subnet_id)`: start **one** Fargate task of
-# the task definition `task_def_arn` in `cluster`, in the subnet `subnet_id`, and **return the
-# task's ARN once the task is RUNNING** (not before).
+# the task definition `task_def_arn` in `cluster`, in the subnet `subnet_id`, **with a public
+# IP** (`"assignPublicIp": "ENABLED"` in the `awsvpcConfiguration`: the check calls your task
+# from outside its VPC), and **return the task's ARN once the task is RUNNING** (not before).
 #
 # Notebook 04, section 5, does the same step by step: `lab.ecs.run_task(...)` answers at once,
 # while the task is still PROVISIONING; boto3's waiter `lab.ecs.get_waiter("tasks_running")`
@@ -78,7 +92,7 @@ def run_one_task(lab, cluster, task_def_arn, subnet_id):
         cluster=cluster,
         taskDefinition=task_def_arn,
         launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet_id]}},
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet_id], "assignPublicIp": "ENABLED"}},
     )
     task_arn = response["tasks"][0]["taskArn"]
     lab.ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[task_arn], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
@@ -86,7 +100,7 @@ def run_one_task(lab, cluster, task_def_arn, subnet_id):
     ### END SOLUTION
 
 # %%
-"""Check 4.2: run_one_task starts one Fargate task, returns its ARN once RUNNING, and its app answers."""
+"""Check 4.2: run_one_task starts one Fargate task with a public IP, returns its ARN once RUNNING, and its app answers."""
 ecslab.checks.ex04.check_run_one_task(run_one_task, lab)
 
 # %% [markdown]

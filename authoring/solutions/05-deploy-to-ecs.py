@@ -17,6 +17,7 @@
 
 # %% tags=["nbval-ignore-output"]
 import ecslab
+from ecslab import security
 
 lab = ecslab.connect()
 image_uri = ecslab.checks.ex05.prepare_image(lab)
@@ -25,24 +26,36 @@ image_uri = ecslab.checks.ex05.prepare_image(lab)
 image_uri
 
 # %% [markdown]
+# Then create the execution role ECS uses to pull your image and write your logs (the ECS
+# console does this on first use). A Fargate task definition with an image from ECR must name
+# it in `executionRoleArn`, or ECS refuses it; the check of 5.1 gives its ARN to your function as
+# `execution_role_arn`.
+
+# %%
+execution_role_arn = security.ensure_execution_role(lab.iam)
+execution_role_arn
+
+# %% [markdown]
 # ## Exercise 5.1: a Fargate service with two tasks
 #
-# Complete `deploy_service(lab, cluster, service, image_uri)` so that it
+# Complete `deploy_service(lab, cluster, service, image_uri, execution_role_arn)` so that it
 #
 # 1. creates the ECS cluster `cluster`;
 # 2. registers a task definition for Fargate: family `service`, one essential container named
 #    `web` running `image_uri` with port 8080 mapped, task `cpu="256"` and `memory="512"`,
-#    `networkMode="awsvpc"`, `requiresCompatibilities=["FARGATE"]`;
+#    `networkMode="awsvpc"`, `requiresCompatibilities=["FARGATE"]`, and
+#    `executionRoleArn=execution_role_arn` (the role that lets ECS pull `image_uri` from ECR);
 # 3. creates the service `service` in that cluster: that task definition, `desiredCount=2`,
 #    `launchType="FARGATE"`, and a `networkConfiguration` whose `awsvpcConfiguration` lists the
 #    **default VPC's subnets** (`lab.ec2.describe_vpcs` with the filter `isDefault`, then
-#    `lab.ec2.describe_subnets` filtered by that `vpc-id`);
+#    `lab.ec2.describe_subnets` filtered by that `vpc-id`) and gives each task a **public IP**
+#    (`"assignPublicIp": "ENABLED"`: the check calls the tasks from outside the VPC);
 # 4. returns the **service's ARN**.
 #
 # Do not wait for the tasks: the check waits for the steady state, then calls both tasks.
 
 # %%
-def deploy_service(lab, cluster, service, image_uri):
+def deploy_service(lab, cluster, service, image_uri, execution_role_arn):
     ### BEGIN SOLUTION
     lab.ecs.create_cluster(clusterName=cluster)
     task_def_arn = lab.ecs.register_task_definition(
@@ -51,6 +64,7 @@ def deploy_service(lab, cluster, service, image_uri):
         networkMode="awsvpc",
         cpu="256",
         memory="512",
+        executionRoleArn=execution_role_arn,
         containerDefinitions=[{
             "name": "web",
             "image": image_uri,
@@ -116,7 +130,8 @@ ecslab.checks.ex05.check_task_urls(task_urls, lab)
 #    `APP_VERSION=v2` in its `environment`, everything else unchanged. Careful:
 #    `describe_task_definition` returns fields that `register_task_definition` does not accept
 #    (`taskDefinitionArn`, `revision`, `status`, ...): copy only `family`,
-#    `containerDefinitions`, `cpu`, `memory`, `networkMode` and `requiresCompatibilities`;
+#    `containerDefinitions`, `cpu`, `memory`, `networkMode`, `requiresCompatibilities` and
+#    `executionRoleArn` (without the execution role, ECS refuses the new revision);
 # 3. updates the service to the new revision and **waits** until the rollout is over (one
 #    deployment, all tasks running): `lab.ecs.get_waiter("services_stable")` with
 #    `WaiterConfig={"Delay": 1}` (its default is 15 s between polls), or
@@ -131,7 +146,7 @@ def roll_to_v2(lab, cluster, service):
     containers = definition["containerDefinitions"]
     environment = [item for item in containers[0].get("environment", []) if item["name"] != "APP_VERSION"]
     containers[0]["environment"] = environment + [{"name": "APP_VERSION", "value": "v2"}]
-    keep = ("family", "containerDefinitions", "cpu", "memory", "networkMode", "requiresCompatibilities")
+    keep = ("family", "containerDefinitions", "cpu", "memory", "networkMode", "requiresCompatibilities", "executionRoleArn")
     new_arn = lab.ecs.register_task_definition(**{key: definition[key] for key in keep if key in definition})["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.update_service(cluster=cluster, service=service, taskDefinition=new_arn)
     lab.ecs.get_waiter("services_stable").wait(cluster=cluster, services=[service], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
