@@ -508,6 +508,22 @@ iam.put_role_policy(RoleName=TASK_ROLE, PolicyName="read-reports", PolicyDocumen
 show(ask(app_task, f"/s3/{BUCKET}/2026/q3.csv"))
 
 # %% [markdown]
+# **And without a task role?** The same image, a task definition without `taskRoleArn`:
+
+# %%
+no_role_def_arn = lab.ecs.register_task_definition(**ecs_tools.task_definition(FAMILY, app_image, execution_role_arn=execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
+no_role_task = run_one(no_role_def_arn)
+show(ask(no_role_task, f"/s3/{BUCKET}"))
+
+# %% [markdown]
+# No credentials at all: boto3 looked everywhere it knows (environment, files, the container
+# address) and found nothing, so the app cannot call AWS. That is the safe default on Fargate.
+# On the EC2 launch type a container could fall back to the instance's role through the
+# instance metadata service, which is one more reason to give every task its own task role (and
+# to block the metadata service from containers: the ECS agent setting `ECS_AWSVPC_BLOCK_IMDS=true`
+# does it for tasks in awsvpc mode).
+
+# %% [markdown]
 # ## 6. Who may push and pull an ECR repository
 #
 # ECR asks IAM about every call of `docker push` and `docker pull`. A push is five actions, a
@@ -1102,7 +1118,7 @@ Quiz([
 # deletes a secret at once; without it, AWS keeps it for a recovery window of 7 to 30 days.
 
 # %%
-for arn in [task_def_arn, secret_def_arn, *failed_definitions]:
+for arn in [task_def_arn, no_role_def_arn, secret_def_arn, *failed_definitions]:
     lab.ecs.deregister_task_definition(taskDefinition=arn)
 left = clean_up()
 images.remove_images([image.tag, *ecr_tools.local_references(lab.docker, repo_uri)], client=lab.docker, config=lab.config)
