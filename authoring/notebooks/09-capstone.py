@@ -16,10 +16,11 @@
 #   that let only the load balancer reach them;
 # - have rolled v1 → v2 under steady traffic and *measured* the failed requests;
 # - have read the app's logs, its CPU metric and an alarm's verdict;
+# - tell, from a symptom in AWS's words, which step went wrong;
 # - know what changes on real AWS, what this setup costs per hour there, and in which order to
 #   delete it.
 #
-# **Time:** about 30 minutes (the cells themselves run in about two).
+# **Time:** about 30 minutes (the cells themselves run in about a minute).
 #
 # | step | the notes | here | first met in |
 # |---|---|---|---|
@@ -31,7 +32,7 @@
 # | access the API through the load balancer | §6 step 7, §8 | section 7 | notebook 06 |
 # | zero-downtime deployment | §8 | section 8 | notebook 06 |
 # | logs, metrics, an alarm | §10 | section 9 | notebook 08 |
-# | the whole picture | §7, §11 | section 10 | |
+# | the whole picture; which step failed? | §7, §11 | section 10 | |
 #
 # ```
 #                       ┌──────────────── ECR: cap-app (v1, v2) ◄── docker push
@@ -582,6 +583,65 @@ rows = checklist()
 markdown = "| | step | evidence |\n|---|---|---|\n" + "\n".join(f"| {'✅' if ok else '❌'} | {step} | {evidence} |" for step, ok, evidence in rows)
 plain = "\n".join(f"{'ok ' if ok else 'NO '} {step:<30} {evidence}" for step, ok, evidence in rows)
 display({"text/markdown": markdown, "text/plain": plain}, raw=True)
+
+# %% [markdown]
+# **When a step fails.** Each step of this notebook has its typical failure, and AWS names it in
+# its own words. Pick what you see; the explorer says which step it points to, why, and where the
+# course showed it:
+
+# %%
+SYMPTOMS = {
+    "docker push: 'The repository with name ... does not exist in the registry'": (
+        "§3 ECR repository", "the push went to a repository that was never created, or the URI has a typo",
+        "create_repository first, then push to its repositoryUri", "03"),
+    "register_task_definition: ClientException naming executionRoleArn": (
+        "§9 execution role / §6 task definition", "a Fargate task that pulls from ECR or logs with awslogs needs an execution role",
+        "executionRoleArn=security.ensure_execution_role(iam)", "05"),
+    "task STOPPED: CannotPullContainerError": (
+        "§6 ECS launches the task", "wrong image URI or tag, a repository policy that denies the execution role, or (AWS) no route from the subnet to ECR",
+        "compare the image with describe_images; give the task a public IP, or a NAT gateway or VPC endpoints", "05, 07"),
+    "task STOPPED: ResourceInitializationError ... logger": (
+        "§10 logs", "the log group does not exist (and awslogs-create-group is not 'true'), or the execution role may not write logs",
+        "create the log group first (section 6), or allow logs:CreateLogGroup", "08"),
+    "targets unhealthy: Target.Timeout": (
+        "§9 security groups", "the tasks' group does not admit the container port from the ALB's group, so health checks get no answer",
+        "put the tasks in the group that admits 8080 from the ALB's group", "06, 07"),
+    "targets unhealthy: Target.ResponseCodeMismatch": (
+        "§8 target group", "the health check asks for a path the app does not serve (404)",
+        "HealthCheckPath='/health'", "06"),
+    "requests to the listener hang, then fail": (
+        "§9 security groups", "the ALB's group does not admit the listener's port from 0.0.0.0/0 (or the ALB got the VPC's default group)",
+        "SecurityGroups=[the group admitting port 80 from anywhere]", "07"),
+    "the listener answers 503": (
+        "§8 service behind the ALB", "no healthy target: the service has no loadBalancers, or its tasks are not healthy yet",
+        "loadBalancers=[...] in create_service; wait with the target_in_service waiter", "06"),
+    "the app gets AccessDenied from S3": (
+        "§9 task role", "the task role's policy does not allow that action on that resource (AWS's message names the role session)",
+        "add exactly the statement the app needs, nothing more", "07"),
+    "a rollout ends on the old version: deployment FAILED, rolled back": (
+        "§8 deployment", "the new revision's tasks failed to start or failed their health checks; the circuit breaker gave up",
+        "read the stopped tasks' stoppedReason and the service's events", "06"),
+    "the alarm stays INSUFFICIENT_DATA": (
+        "§10 alarm", "no datapoint matches: a typo in the namespace, metric name or dimensions, or no task running",
+        "compare with list_metrics; ClusterName and ServiceName both", "08"),
+}
+
+
+def symptom_explorer():
+    """Pick a symptom; see the step it points to, why, the fix, and the notebook that showed it."""
+    symptom = widgets.Dropdown(options=list(SYMPTOMS), description="you see", layout=widgets.Layout(width="95%"))
+    answer = widgets.HTML()
+
+    def show(_change=None):
+        step, why, fix, where = SYMPTOMS[symptom.value]
+        answer.value = f"<b>step:</b> {step}<br><b>why:</b> {why}<br><b>fix:</b> <code>{fix}</code><br><b>seen in:</b> notebook {where}"
+
+    symptom.observe(show, names="value")
+    show()
+    return widgets.VBox([symptom, answer])
+
+
+symptom_explorer()
 
 # %% [markdown]
 # ## 11. Running it on real AWS
