@@ -9,8 +9,12 @@ import json
 import urllib.request
 from importlib.metadata import version
 
+import botocore.exceptions
+import pytest
+
 from ecslab.config import LabConfig
 from ecslab.lab.fillers import all_fillers
+from tests.conftest import LabClients
 
 
 def test_moto_is_the_pinned_version() -> None:
@@ -34,3 +38,13 @@ def test_task_transitions_are_manual_in_a_running_lab(running_isolated_lab: LabC
     url = f"{running_isolated_lab.endpoint_url}/moto-api/state-manager/get-transition?model_name=ecs::task"
     with urllib.request.urlopen(url) as response:
         assert json.loads(response.read())["progression"] == "manual"
+
+
+def test_create_role_refuses_a_malformed_trust_policy_and_creates_nothing(running_isolated_lab: LabConfig) -> None:
+    iam = LabClients(running_isolated_lab).iam
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        iam.create_role(RoleName="broken-trust", AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": [')
+    assert refused.value.response["Error"]["Code"] == "MalformedPolicyDocument"
+    assert "broken-trust" not in [role["RoleName"] for role in iam.list_roles()["Roles"]]
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    assert iam.create_role(RoleName="good-trust", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["RoleName"] == "good-trust"

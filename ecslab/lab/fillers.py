@@ -103,6 +103,33 @@ class PinTaskTransitions(GapFiller):
         self._pin()
 
 
+class TrustPolicyValidation(GapFiller):
+    """Make ``create_role`` check its trust policy, as ``update_assume_role_policy`` already does."""
+
+    name = "IAM trust policies"
+    gap = "moto's create_role stores any trust policy, even text that is not JSON."
+    fills = (
+        "The lab runs moto's own trust-policy validator on create_role too, so a malformed "
+        "document is refused with IAM's MalformedPolicyDocument words and no role is created."
+    )
+    _patched: ClassVar[bool] = False
+
+    def start(self, context: FillerContext) -> None:
+        from moto.iam.models import IAMBackend
+        from moto.iam.policy_validation import IAMTrustPolicyDocumentValidator
+
+        if TrustPolicyValidation._patched:
+            return
+        original = IAMBackend.create_role
+
+        def create_role_checked(backend: Any, role_name: str, assume_role_policy_document: str, *args: Any, **kwargs: Any) -> Any:
+            IAMTrustPolicyDocumentValidator(assume_role_policy_document).validate()
+            return original(backend, role_name, assume_role_policy_document, *args, **kwargs)
+
+        IAMBackend.create_role = create_role_checked  # type: ignore[method-assign]
+        TrustPolicyValidation._patched = True
+
+
 def all_fillers() -> list[type[GapFiller]]:
     """Every filler the lab runs, in start order."""
     from ecslab.lab.autoscaling import AutoScaling
@@ -113,4 +140,4 @@ def all_fillers() -> list[type[GapFiller]]:
     from ecslab.lab.monitoring import CloudWatch
     from ecslab.lab.task_roles import TaskRoles
 
-    return [PinTaskTransitions, EcrDataPlane, LoadBalancing, CloudWatch, ExecutionRoles, TaskRoles, EcsAgent, AutoScaling]
+    return [PinTaskTransitions, TrustPolicyValidation, EcrDataPlane, LoadBalancing, CloudWatch, ExecutionRoles, TaskRoles, EcsAgent, AutoScaling]
