@@ -433,6 +433,8 @@ def plot_network(network: Network, *, load_balancers: Sequence[dict[str, Any]] =
     ax.axis("off")
     used = {s for b in load_balancers for s in b["subnets"]} | {t["subnet"] for t in tasks}
     subnets = [s for s in network.subnets if s.subnet_id in used] or list(network.subnets)
+    # public subnets first, so a load balancer spanning them is drawn over them alone
+    subnets.sort(key=lambda s: (not s.public, s.availability_zone, s.subnet_id))
     width = 9.4 / max(len(subnets), 1)
     column = {s.subnet_id: index for index, s in enumerate(subnets)}
     ax.add_patch(Rectangle((0.2, 0.2), 9.6, 5.4, fill=False, edgecolor=NAVY, linewidth=1.5))

@@ -126,7 +126,7 @@ class TrustPolicyValidation(GapFiller):
             IAMTrustPolicyDocumentValidator(assume_role_policy_document).validate()
             return original(backend, role_name, assume_role_policy_document, *args, **kwargs)
 
-        IAMBackend.create_role = create_role_checked  # type: ignore[method-assign]
+        IAMBackend.create_role = create_role_checked  # type: ignore[method-assign,assignment]
         TrustPolicyValidation._patched = True
 
 
