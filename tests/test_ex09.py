@@ -191,8 +191,8 @@ def test_the_policy_stub_is_not_done(lab: ecslab.Lab) -> None:
     (lambda bucket: policy(bucket, resource="{bucket}"), "could not read its settings"),
     (lambda bucket: policy(bucket, action="*", resource="*"), "uses no DynamoDB"),
     (lambda bucket: policy(bucket, action="s3:*"), "may also s3:PutObject"),
-    (lambda bucket: policy(bucket, resource="{bucket}/*"), "private/keys.json.*end the Resource with the prefix"),
-    (lambda bucket: policy(bucket, resource="*/settings/*"), "someone-elses-bucket.*name the bucket"),
+    (lambda bucket: policy(bucket, resource="{bucket}/*"), "private/keys.json.*End the Resource with the prefix"),
+    (lambda bucket: policy(bucket, resource="*/settings/*"), "someone-elses-bucket.*Name the bucket"),
     (lambda bucket: policy(bucket, extra=[{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"}]), "lists nothing"),
 ], ids=["json-text", "malformed", "bucket-not-objects", "everything", "all-of-s3", "whole-bucket", "any-bucket", "listing"])
 def test_wrong_policies_are_explained(lab: ecslab.Lab, answer: Callable[[str], Any], message: str) -> None:

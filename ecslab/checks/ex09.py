@@ -171,6 +171,8 @@ def deploy_reference(lab: Any, name: str, image_uri: str, execution_role_arn: st
         cluster=name, serviceName=name, taskDefinition=task_def_arn, desiredCount=count, launchType="FARGATE",
         networkConfiguration={"awsvpcConfiguration": {"subnets": subnets[:2], "securityGroups": [task_group], "assignPublicIp": "ENABLED"}},
         loadBalancers=[{"targetGroupArn": tg_arn, "containerName": "web", "containerPort": 8080}],
+        # AWS's defaults, said out loud: the lab gives a service made again under an old name the percentages of the old one
+        deploymentConfiguration={"maximumPercent": 200, "minimumHealthyPercent": 100},
     )
     lab.ecs.get_waiter("services_stable").wait(cluster=name, services=[name], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
     lab.elbv2.get_waiter("target_in_service").wait(TargetGroupArn=tg_arn, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
