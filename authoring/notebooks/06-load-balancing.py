@@ -30,10 +30,11 @@
 # ## 1. Setup
 #
 # Names of this notebook's own: repository and task family `lb-demo`, cluster `lb-cluster`,
-# service `lb-service`, load balancer `lb-demo-alb`, target group `lb-demo-tg`. The first cell
-# removes whatever an earlier run left, in the order AWS requires: the scaling policy, the
-# service and its tasks, the cluster, the load balancer with its listeners, the target groups
-# (a target group in use cannot be deleted), the repository.
+# service `lb-service`, load balancer `lb-demo-alb`, target group `lb-demo-tg`, security groups
+# `lb-demo-alb` and `lb-demo-tasks`. The first cell removes whatever an earlier run left, in the
+# order AWS requires: the scaling policy, the service and its tasks, the cluster, the load
+# balancer with its listeners, the target groups (a target group in use cannot be deleted), the
+# security groups (the tasks' first: its rule names the other), the repository.
 
 # %%
 import collections
@@ -51,7 +52,7 @@ import ecslab
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab import elb as elb_tools
-from ecslab import images
+from ecslab import images, network, security
 
 lab = ecslab.connect()
 elbv2 = lab.elbv2
@@ -62,6 +63,7 @@ SERVICE = "lb-service"
 ALB_NAME = "lb-demo-alb"
 TG_NAME = "lb-demo-tg"
 TG_404_NAME = "lb-demo-tg-404"  # section 10
+SG_PREFIX = "lb-demo"  # security groups lb-demo-alb and lb-demo-tasks
 RESOURCE_ID = f"service/{CLUSTER}/{SERVICE}"  # how Application Auto Scaling names the service
 
 
@@ -71,6 +73,8 @@ def clean_up():
     ecs_tools.remove_cluster(lab, CLUSTER)
     elb_tools.delete_load_balancer(elbv2, ALB_NAME)
     elb_tools.delete_target_groups(elbv2, [TG_NAME, TG_404_NAME])
+    vpc_id, _ = elb_tools.default_subnets(lab.ec2)
+    elb_tools.delete_security_groups(lab.ec2, vpc_id, [f"{SG_PREFIX}-tasks", f"{SG_PREFIX}-alb"])
     try:
         lab.ecr.delete_repository(repositoryName=REPOSITORY, force=True)
     except lab.ecr.exceptions.RepositoryNotFoundException:
@@ -79,6 +83,7 @@ def clean_up():
         "cluster": [c["clusterName"] for c in lab.ecs.describe_clusters(clusters=[CLUSTER])["clusters"] if c["status"] == "ACTIVE"],
         "load balancer": [b["LoadBalancerName"] for b in elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"] == ALB_NAME],
         "target groups": [g["TargetGroupName"] for g in elbv2.describe_target_groups()["TargetGroups"] if g["TargetGroupName"].startswith(TG_NAME)],
+        "security groups": [g["GroupName"] for g in lab.ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"].startswith(SG_PREFIX + "-")],
         "repository": [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == REPOSITORY],
     }
 
@@ -113,19 +118,42 @@ sorted(tag for image in lab.ecr.describe_images(repositoryName=REPOSITORY)["imag
 # - a **listener**: a port and protocol on the load balancer (HTTP 80) and what to do with the
 #   requests (forward them to the target group).
 #
-# ```
-# aws elbv2 create-load-balancer --name lb-demo-alb --type application --subnets subnet-... subnet-...
-# ```
+# Traffic is filtered by **security groups**, and the lab enforces them as AWS does: a listener
+# admits clients only when a security group of the ALB allows its port from `0.0.0.0/0` (an ALB
+# created without `SecurityGroups` gets the VPC's default group, which admits nobody from
+# outside), and the ALB reaches a task only when a security group of the task admits the ALB's
+# group on the container port (otherwise the health checks time out: `Target.Timeout`). Notebook
+# 07 takes the rules apart. Here we make the classic pair: `lb-demo-alb` admits port 80 from
+# anywhere, `lb-demo-tasks` admits port 8080 from members of `lb-demo-alb` only.
 #
-# On AWS, the ALB also needs a security group that lets port 80 in, and the tasks one that lets
-# the ALB reach port 8080. The lab does not filter traffic.
+# ```
+# aws ec2 create-security-group --group-name lb-demo-alb --description "..." --vpc-id vpc-...
+# aws ec2 authorize-security-group-ingress --group-id sg-ALB --protocol tcp --port 80 --cidr 0.0.0.0/0
+# aws ec2 create-security-group --group-name lb-demo-tasks --description "..." --vpc-id vpc-...
+# aws ec2 authorize-security-group-ingress --group-id sg-TASKS --protocol tcp --port 8080 --source-group sg-ALB
+# ```
 
 # %%
 vpc_id, subnet_ids = elb_tools.default_subnets(lab.ec2)
-alb = elbv2.create_load_balancer(Name=ALB_NAME, Subnets=subnet_ids, Type="application", Scheme="internet-facing")["LoadBalancers"][0]
+alb_sg, task_sg = network.create_web_security_groups(lab.ec2, vpc_id, listener_port=80, container_port=8080, prefix=SG_PREFIX)
+group_names = {alb_sg: f"{SG_PREFIX}-alb", task_sg: f"{SG_PREFIX}-tasks"}
+{group_names[group_id]: [f"{rule.ports} from {group_names.get(rule.source, rule.source)}" for rule in network.security_group(lab.ec2, group_id).ingress]
+ for group_id in (alb_sg, task_sg)}
+
+# %% [markdown]
+# The inbound rules, with each group named by its name (AWS names the source group of a rule by
+# its ID, `sg-...`, which differs from run to run). Now the load balancer, in its security group:
+#
+# ```
+# aws elbv2 create-load-balancer --name lb-demo-alb --type application \
+#   --subnets subnet-... subnet-... --security-groups sg-ALB
+# ```
+
+# %%
+alb = elbv2.create_load_balancer(Name=ALB_NAME, Subnets=subnet_ids, SecurityGroups=[alb_sg], Type="application", Scheme="internet-facing")["LoadBalancers"][0]
 alb_arn = alb["LoadBalancerArn"]
 {"type": alb["Type"], "scheme": alb["Scheme"], "Availability Zones": sorted(zone["ZoneName"] for zone in alb["AvailabilityZones"]),
- "DNS name ends in": alb["DNSName"].split(".", 1)[1]}
+ "DNS name ends in": alb["DNSName"].split(".", 1)[1], "in the group lb-demo-alb": alb["SecurityGroups"] == [alb_sg]}
 
 # %% [markdown]
 # The target group holds the **health check**: every `HealthCheckIntervalSeconds` the ALB sends
@@ -184,6 +212,9 @@ except urllib.error.HTTPError as error:
 # `create_service` takes one more argument than in notebook 05: `loadBalancers` names the target
 # group and which container and port of the task receive the traffic. ECS then registers every
 # task of the service (its IP and port 8080) once it runs, and deregisters it before stopping it.
+# The tasks go in the security group `lb-demo-tasks` (`securityGroups`), so that only the ALB
+# reaches them; their task definition names the execution role that pulls the image from ECR
+# (notebook 05).
 #
 # Two deployment settings for later: the defaults `maximumPercent` 200 and
 # `minimumHealthyPercent` 100 (section 6), and the **deployment circuit breaker** with rollback
@@ -191,7 +222,8 @@ except urllib.error.HTTPError as error:
 
 # %%
 lab.ecs.create_cluster(clusterName=CLUSTER)
-task_def_arn = lab.ecs.register_task_definition(**ecs_tools.task_definition(FAMILY, f"{repo_uri}:v1"))["taskDefinition"]["taskDefinitionArn"]
+execution_role_arn = security.ensure_execution_role(lab.iam)
+task_def_arn = lab.ecs.register_task_definition(**ecs_tools.task_definition(FAMILY, f"{repo_uri}:v1", execution_role_arn=execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
 created_at = time.monotonic()
 service = lab.ecs.create_service(
     cluster=CLUSTER,
@@ -199,7 +231,7 @@ service = lab.ecs.create_service(
     taskDefinition=task_def_arn,
     desiredCount=3,
     launchType="FARGATE",
-    networkConfiguration={"awsvpcConfiguration": {"subnets": subnet_ids, "assignPublicIp": "ENABLED"}},
+    networkConfiguration={"awsvpcConfiguration": {"subnets": subnet_ids, "securityGroups": [task_sg], "assignPublicIp": "ENABLED"}},
     loadBalancers=[{"targetGroupArn": tg_arn, "containerName": "web", "containerPort": 8080}],
     deploymentConfiguration={"maximumPercent": 200, "minimumHealthyPercent": 100, "deploymentCircuitBreaker": {"enable": True, "rollback": True}},
 )["service"]
@@ -379,7 +411,7 @@ bounds
 # look at the deployments, the healthy targets and the tasks.
 
 # %%
-task_def_v2_arn = lab.ecs.register_task_definition(**ecs_tools.task_definition(FAMILY, f"{repo_uri}:v2"))["taskDefinition"]["taskDefinitionArn"]
+task_def_v2_arn = lab.ecs.register_task_definition(**ecs_tools.task_definition(FAMILY, f"{repo_uri}:v2", execution_role_arn=execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
 version_of = {task_def_arn: "v1", task_def_v2_arn: "v2"}
 seen_tasks = set()  # every task ARN a look saw
 
@@ -467,7 +499,7 @@ plt.show()
 # with `rollback` goes back to the last deployment that COMPLETED. Meanwhile, traffic goes on.
 
 # %%
-v3 = ecs_tools.task_definition(FAMILY, f"{repo_uri}:v2", environment={"APP_VERSION": "v3", "PORT": "9090"})
+v3 = ecs_tools.task_definition(FAMILY, f"{repo_uri}:v2", environment={"APP_VERSION": "v3", "PORT": "9090"}, execution_role_arn=execution_role_arn)
 task_def_v3_arn = lab.ecs.register_task_definition(**v3)["taskDefinition"]["taskDefinitionArn"]
 version_of[task_def_v3_arn] = "v3"
 broken_since = datetime.now(UTC)
@@ -652,7 +684,7 @@ for activity in reversed(activities):
 # |---|---|---|
 # | listener | the ALB's DNS name, port 80, nodes in each AZ | one proxy on 127.0.0.1, a port of its own |
 # | targets | each task's IP in your VPC | moto's made-up IPs, mapped to the task's port on 127.0.0.1 |
-# | security groups | decide who may reach the ALB and the tasks | not modelled |
+# | security groups | decide who may reach the ALB and the tasks | enforced at the listener (its port from 0.0.0.0/0) and from the ALB to the targets; not between tasks, nor for direct calls to a task (notebook 07) |
 # | health checks, draining | as configured (we chose 5 s checks, 2 s delay; defaults 30 s and 300 s) | the same, for real |
 # | ECS noticing an unhealthy target | tens of seconds | within a fraction of a second |
 # | metrics for target tracking | CloudWatch, 1-minute datapoints; scale-out after 3 in a row, scale-in after 15 | **compressed**: a sample every 2 s plus the time `docker stats` takes (2–4 s apart), averaged over 10 s |
@@ -783,6 +815,8 @@ Quiz([
 #   for Fargate, port, health check) and a **listener** (port 80, forward). `loadBalancers` in
 #   `create_service` makes ECS register each task as a target when it runs and deregister it
 #   before it stops.
+# - **Security groups** decide who gets in: the ALB's admits port 80 from anywhere, the tasks'
+#   admits 8080 from the ALB's group only, so clients reach the tasks through the ALB alone.
 # - The ALB sends requests **round robin** to the **healthy** targets only; with none at all it
 #   answers 503 itself.
 # - **Health checks** find a target that stops answering after `interval × UnhealthyThreshold`;
@@ -804,8 +838,9 @@ Quiz([
 # ## Cleanup
 #
 # In order: the scaling policy and scalable target, the service and its tasks, the cluster, the
-# load balancer with its listener, the target groups, the repository, then this notebook's task
-# definitions and local images.
+# load balancer with its listener, the target groups, the security groups, the repository, then
+# this notebook's task definitions and local images. The execution role stays: it is the
+# account's, used by every notebook's tasks.
 
 # %%
 left = clean_up()

@@ -62,15 +62,20 @@ ecslab.checks.ex06.check_target_group(create_target_group, lab)
 # ## Exercise 6.2: two tasks behind the load balancer
 #
 # The check gives your function an empty cluster `cluster`, a load balancer without a listener,
-# a target group like yours and a task definition of the sample app (container `web`, port 8080).
+# a target group like yours, a task definition of the sample app (container `web`, port 8080)
+# and the ID of a security group for the tasks. The check made the pair of security groups of
+# notebook 06 (`network.create_web_security_groups`): the load balancer's admits port 80 from
+# anywhere, and `task_security_group` admits port 8080 from the load balancer's group only.
 # Complete `serve_behind_alb(lab, cluster, service, load_balancer_arn, target_group_arn,
-# task_def_arn)` so that it
+# task_def_arn, task_security_group)` so that it
 #
 # 1. creates an HTTP **listener on port 80** that forwards to the target group;
 # 2. creates the Fargate service `service` with **2 tasks** of `task_def_arn`, in the default
-#    VPC's subnets (`elb_tools.default_subnets(lab.ec2)` returns the VPC ID and its subnets), with
-#    `loadBalancers` so that ECS registers each task's container `web`, port 8080, in the target
-#    group;
+#    VPC's subnets (`elb_tools.default_subnets(lab.ec2)` returns the VPC ID and its subnets) and
+#    in the security group `task_security_group` (`securityGroups` in `awsvpcConfiguration`:
+#    without it the tasks are in the VPC's default group, which the load balancer cannot reach),
+#    with `loadBalancers` so that ECS registers each task's container `web`, port 8080, in the
+#    target group;
 # 3. waits until **both targets are healthy**;
 # 4. returns the URL to send requests to: `elb_tools.listener_url(lab, load_balancer_arn)`.
 #
@@ -78,7 +83,7 @@ ecslab.checks.ex06.check_target_group(create_target_group, lab)
 # to answer.
 
 # %%
-def serve_behind_alb(lab, cluster, service, load_balancer_arn, target_group_arn, task_def_arn):
+def serve_behind_alb(lab, cluster, service, load_balancer_arn, target_group_arn, task_def_arn, task_security_group):
     ### BEGIN SOLUTION
     lab.elbv2.create_listener(
         LoadBalancerArn=load_balancer_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group_arn}]
@@ -90,7 +95,7 @@ def serve_behind_alb(lab, cluster, service, load_balancer_arn, target_group_arn,
         taskDefinition=task_def_arn,
         desiredCount=2,
         launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "assignPublicIp": "ENABLED"}},
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [task_security_group], "assignPublicIp": "ENABLED"}},
         loadBalancers=[{"targetGroupArn": target_group_arn, "containerName": "web", "containerPort": 8080}],
     )
     # both tasks RUNNING means both registered; then wait for every registered target to be healthy
@@ -100,7 +105,7 @@ def serve_behind_alb(lab, cluster, service, load_balancer_arn, target_group_arn,
     ### END SOLUTION
 
 # %%
-"""Check 6.2: serve_behind_alb puts 2 tasks behind the ALB and returns the listener's URL once both answer through it."""
+"""Check 6.2: serve_behind_alb puts 2 tasks (in the task security group) behind the ALB and returns the listener's URL once both answer through it."""
 ecslab.checks.ex06.check_serve_behind_alb(serve_behind_alb, lab)
 
 # %% [markdown]
