@@ -54,7 +54,7 @@ from botocore.exceptions import ClientError
 import ecslab
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
-from ecslab import images, monitoring
+from ecslab import images, monitoring, security
 from ecslab.elb import TrafficGenerator
 
 lab = ecslab.connect()
@@ -129,12 +129,22 @@ pushed = lab.ecr.describe_images(repositoryName=REPOSITORY)["imageDetails"]
 # - `awslogs-create-group`: `"true"` lets the driver create a missing group. It is a string, like
 #   every option. Without it the group must exist (section 11 shows what happens when it does not).
 #
-# On AWS, ECS writes the logs with the task's **execution role**: `logs:CreateLogStream` and
-# `logs:PutLogEvents`, both in the managed policy `AmazonECSTaskExecutionRolePolicy`; creating the
-# group also needs `logs:CreateLogGroup`, which that policy does not grant.
-#
+# On Fargate, ECS writes the logs with the task's **execution role** (`executionRoleArn`):
+# `logs:CreateLogStream` and `logs:PutLogEvents`, both in the managed policy
+# `AmazonECSTaskExecutionRolePolicy`; creating the group also needs `logs:CreateLogGroup`, which
+# that policy does not grant. ECS refuses a Fargate task definition that uses `awslogs` (or pulls
+# from ECR) without an execution role, and the lab checks the role's permissions as ECS does.
+# Create the execution role ECS uses to pull your image and write your logs (the console does
+# this on first use; notebook 05 showed the `aws iam` commands):
+
+# %%
+execution_role_arn = security.ensure_execution_role(lab.iam)
+execution_role_arn
+
+# %% [markdown]
 # We create the group ourselves, so we can give it a **retention**: CloudWatch keeps logs forever
-# by default, and charges for storing them.
+# by default, and charges for storing them. That also means the execution role needs no
+# `logs:CreateLogGroup`.
 #
 # ```
 # aws logs create-log-group --log-group-name /ecs/monitoring-demo
@@ -149,7 +159,8 @@ lab.logs.put_retention_policy(logGroupName=LOG_GROUP, retentionInDays=7)
 # %% [markdown]
 # Two services in one cluster, each with its own task definition family. Both log to the same
 # group, each under its own stream prefix. `monitoring.awslogs_configuration` writes the
-# `logConfiguration` above; the rest is notebook 05's Fargate task definition.
+# `logConfiguration` above; the rest is notebook 05's Fargate task definition, execution role
+# included.
 
 # %%
 lab.ecs.create_cluster(clusterName=CLUSTER)
@@ -157,7 +168,7 @@ default_vpc = lab.ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["t
 subnet_ids = [s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [default_vpc]}])["Subnets"]]
 task_def_arns = {}
 for service_name in (BUSY, IDLE):
-    task_def = ecs_tools.task_definition(service_name, image=f"{repo_uri}:v1", cpu=256, memory=512)
+    task_def = ecs_tools.task_definition(service_name, image=f"{repo_uri}:v1", cpu=256, memory=512, execution_role_arn=execution_role_arn)
     task_def["containerDefinitions"][0]["logConfiguration"] = monitoring.awslogs_configuration(LOG_GROUP, lab.config.region, prefix=service_name, create_group=False)
     task_def_arns[service_name] = lab.ecs.register_task_definition(**task_def)["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.create_service(cluster=CLUSTER, serviceName=service_name, taskDefinition=task_def_arns[service_name], desiredCount=1,
@@ -546,7 +557,7 @@ typo_created = time.monotonic()
 # one-off task whose `awslogs-group` is missing, without `awslogs-create-group`:
 
 # %%
-missing_def = ecs_tools.task_definition("monitoring-missing-group", image=f"{repo_uri}:v1")
+missing_def = ecs_tools.task_definition("monitoring-missing-group", image=f"{repo_uri}:v1", execution_role_arn=execution_role_arn)
 missing_def["containerDefinitions"][0]["logConfiguration"] = monitoring.awslogs_configuration("/ecs/no-such-group", lab.config.region, create_group=False)
 missing_def_arn = lab.ecs.register_task_definition(**missing_def)["taskDefinition"]["taskDefinitionArn"]
 missing = lab.ecs.run_task(cluster=CLUSTER, taskDefinition=missing_def_arn, launchType="FARGATE",
@@ -558,7 +569,8 @@ failed = lab.ecs.describe_tasks(cluster=CLUSTER, tasks=[missing["taskArn"]])["ta
 # %% [markdown]
 # `ResourceInitializationError`: ECS could not set up what the task needs before its container
 # starts, so the container never ran. Create the group, or set `"awslogs-create-group": "true"`
-# (and, on AWS, give the execution role `logs:CreateLogGroup`). In a service, ECS would keep
+# and give the execution role `logs:CreateLogGroup` (without it, the task stops with a
+# `ResourceInitializationError` too, naming the permission). In a service, ECS would keep
 # starting tasks that fail the same way.
 #
 # Back to the alarm with the typo:
@@ -668,7 +680,8 @@ Quiz([
 # repository, the task definitions and the local images:
 # `aws cloudwatch delete-alarms --alarm-names ...`, `aws ecs delete-service --force ...`,
 # `aws ecs delete-cluster ...`, `aws logs delete-log-group --log-group-name /ecs/monitoring-demo`,
-# `aws ecr delete-repository --repository-name monitoring-demo --force`.
+# `aws ecr delete-repository --repository-name monitoring-demo --force`. The execution role stays:
+# it is the account's, used by every notebook's tasks.
 
 # %%
 for arn in [*task_def_arns.values(), missing_def_arn]:

@@ -19,12 +19,22 @@
 import time
 
 import ecslab
+from ecslab import security
 
 lab = ecslab.connect()
 image_uri = ecslab.checks.ex08.prepare_image(lab)
 
 # %%
 image_uri
+
+# %% [markdown]
+# Then create the execution role ECS uses to pull your image and write your logs (the ECS
+# console does this on first use). The checks' task definitions name it in `executionRoleArn`:
+# without it ECS refuses a Fargate task definition that pulls from ECR or uses `awslogs`.
+
+# %%
+execution_role_arn = security.ensure_execution_role(lab.iam)
+execution_role_arn
 
 # %% [markdown]
 # ## Exercise 8.1: ship a container's logs
@@ -37,7 +47,9 @@ image_uri
 # Notebook 08, section 3, shows such a configuration. Every option value is a string.
 #
 # The check deletes the group, runs a task whose container has your configuration, sends it one
-# request, and looks for the app's line about it in the task's stream.
+# request, and looks for the app's line about it in the task's stream. Creating a group is
+# `logs:CreateLogGroup`, which `AmazonECSTaskExecutionRolePolicy` does not grant, so the check's
+# task runs with an execution role of its own that also has that permission.
 
 # %%
 def log_configuration(group, prefix, region):
