@@ -376,7 +376,7 @@ def check_roll_out(
         before = _service(lab, name)
         assert before is not None
         old_definition = lab.ecs.describe_task_definition(taskDefinition=before["taskDefinition"])["taskDefinition"]
-        traffic = elb_tools.TrafficGenerator(url, rate=20, concurrency=4, timeout=3)
+        traffic = elb_tools.TrafficGenerator(url, rate=20, concurrency=4)
         traffic.start()
         time.sleep(1)
         began = traffic.elapsed()
