@@ -228,11 +228,11 @@ def role_summary(name):
 # policies, section 4 explains how):
 
 # %%
-repository_arn = f"arn:aws:ecr:{lab.config.region}:{lab.account_id}:repository/{REPOSITORY}"
+repository_arn = f"arn:aws:ecr:{lab.region}:{lab.account_id}:repository/{REPOSITORY}"
 requests = [
     ("ecr:GetAuthorizationToken", "*"),
     ("ecr:BatchGetImage", repository_arn),
-    ("logs:CreateLogStream", f"arn:aws:logs:{lab.config.region}:{lab.account_id}:log-group:/ecs/{FAMILY}:log-stream:"),
+    ("logs:CreateLogStream", f"arn:aws:logs:{lab.region}:{lab.account_id}:log-group:/ecs/{FAMILY}:log-stream:"),
     ("s3:GetObject", f"arn:aws:s3:::{BUCKET}/2026/q3.csv"),
     ("s3:ListBucket", f"arn:aws:s3:::{BUCKET}"),
 ]
@@ -626,7 +626,7 @@ security.decision_table(
     iam,
     DEPLOYER_ROLE,
     [
-        ("ecs:UpdateService", f"arn:aws:ecs:{lab.config.region}:{lab.account_id}:service/{CLUSTER}/reports"),
+        ("ecs:UpdateService", f"arn:aws:ecs:{lab.region}:{lab.account_id}:service/{CLUSTER}/reports"),
         ("iam:PassRole", task_role_arn),
         ("iam:PassRole", f"arn:aws:iam::{lab.account_id}:role/admin"),
         ("ecr:PutImage", repository_arn),
@@ -660,7 +660,7 @@ ec2.create_route(RouteTableId=public_routes, DestinationCidrBlock="0.0.0.0/0", G
 subnet_names = {}
 for name, cidr, zone in [("public-a", "10.20.0.0/24", "a"), ("public-b", "10.20.1.0/24", "b"),
                          ("private-a", "10.20.10.0/24", "a"), ("private-b", "10.20.11.0/24", "b")]:
-    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=lab.config.region + zone)["Subnet"]["SubnetId"]
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=lab.region + zone)["Subnet"]["SubnetId"]
     subnet_names[subnet_id] = name
     if name.startswith("public"):
         ec2.associate_route_table(RouteTableId=public_routes, SubnetId=subnet_id)
@@ -1009,7 +1009,7 @@ run_with_roles(FAMILY + "-no-role", task_role_arn=f"arn:aws:iam::{lab.account_id
 # random characters make exact ARNs awkward), and ask for one that was never created:
 
 # %%
-secrets_prefix = f"arn:aws:secretsmanager:{lab.config.region}:{lab.account_id}:secret:security-demo/"
+secrets_prefix = f"arn:aws:secretsmanager:{lab.region}:{lab.account_id}:secret:security-demo/"
 missing_secret = secrets_prefix + "db-pasword-AbCdEf"
 denied_first = run_with_roles(FAMILY + "-no-secret", task_role_arn=task_role_arn, secret=missing_secret)
 read_secret["Statement"][0]["Resource"] = secrets_prefix + "*"

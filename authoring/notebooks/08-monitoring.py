@@ -169,7 +169,7 @@ subnet_ids = [s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": 
 task_def_arns = {}
 for service_name in (BUSY, IDLE):
     task_def = ecs_tools.task_definition(service_name, image=f"{repo_uri}:v1", cpu=256, memory=512, execution_role_arn=execution_role_arn)
-    task_def["containerDefinitions"][0]["logConfiguration"] = monitoring.awslogs_configuration(LOG_GROUP, lab.config.region, prefix=service_name, create_group=False)
+    task_def["containerDefinitions"][0]["logConfiguration"] = monitoring.awslogs_configuration(LOG_GROUP, lab.region, prefix=service_name, create_group=False)
     task_def_arns[service_name] = lab.ecs.register_task_definition(**task_def)["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.create_service(cluster=CLUSTER, serviceName=service_name, taskDefinition=task_def_arns[service_name], desiredCount=1,
                            launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {"subnets": subnet_ids, "assignPublicIp": "ENABLED"}})
@@ -558,7 +558,7 @@ typo_created = time.monotonic()
 
 # %%
 missing_def = ecs_tools.task_definition("monitoring-missing-group", image=f"{repo_uri}:v1", execution_role_arn=execution_role_arn)
-missing_def["containerDefinitions"][0]["logConfiguration"] = monitoring.awslogs_configuration("/ecs/no-such-group", lab.config.region, create_group=False)
+missing_def["containerDefinitions"][0]["logConfiguration"] = monitoring.awslogs_configuration("/ecs/no-such-group", lab.region, create_group=False)
 missing_def_arn = lab.ecs.register_task_definition(**missing_def)["taskDefinition"]["taskDefinitionArn"]
 missing = lab.ecs.run_task(cluster=CLUSTER, taskDefinition=missing_def_arn, launchType="FARGATE",
                            networkConfiguration={"awsvpcConfiguration": {"subnets": subnet_ids}})["tasks"][0]

@@ -193,7 +193,7 @@ def check_log_configuration(
     line the app writes for one request in the stream ``prefix/web/TASK_ID``.
     """
     image = exercise_image(lab, repository)
-    region = lab.config.region
+    region = lab.region
     configuration = run_student("8.1", log_configuration, group, prefix, region)
     expect(isinstance(configuration, dict), "8.1", f"return a dict like {{'logDriver': 'awslogs', 'options': {{...}}}}, not {type(configuration).__name__}.")
     expect(
@@ -395,7 +395,7 @@ def check_count_health_requests(
     try:
         lab.logs.create_log_group(logGroupName=group)
         lab.ecs.create_cluster(clusterName=cluster)
-        configuration = {"logDriver": "awslogs", "options": {"awslogs-group": group, "awslogs-region": lab.config.region, "awslogs-stream-prefix": COUNT_PREFIX}}
+        configuration = {"logDriver": "awslogs", "options": {"awslogs-group": group, "awslogs-region": lab.region, "awslogs-stream-prefix": COUNT_PREFIX}}
         _service(lab, cluster, SERVICE, image, 2, configuration)
         earlier = datetime.now(UTC) - timedelta(minutes=30)
         gone = f"{COUNT_PREFIX}/web/00000000-earlier-task"
