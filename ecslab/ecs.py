@@ -258,7 +258,10 @@ def kill_task_container(docker: Any, task_arn: str, signal: str = "SIGKILL") -> 
     """Lab only: kill a task's container behind ECS's back (a crash); returns the container name."""
     containers = docker.containers.list(filters={"label": f"com.amazonaws.ecs.task-arn={task_arn}"})
     if not containers:
-        raise ValueError(f"No running container belongs to task {task_arn.split('/')[-1]}.")
+        raise ValueError(
+            f"No running container belongs to task {task_arn.split('/')[-1]} on this machine's Docker engine "
+            "(is it still RUNNING? On real AWS tasks do not run here: use ecs.stop_task instead)."
+        )
     containers[0].kill(signal=signal)
     return str(containers[0].name)
 
