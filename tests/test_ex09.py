@@ -145,7 +145,7 @@ def check_roll(answer: Callable[..., Any], lab: ecslab.Lab) -> Any:
 
 def test_a_right_rollout_passes(lab: ecslab.Lab, images: dict[str, str]) -> None:
     passed = check_roll(roll, lab)
-    assert "no request failed, and every answer after it returned came from v2" in passed.message and nothing_left(lab, ROLL)
+    assert "no request failed, and every answer from 1 s after it returned came from v2" in passed.message and nothing_left(lab, ROLL)
 
 
 @pytest.mark.parametrize("answer, message", [

@@ -109,8 +109,8 @@ ecslab.checks.ex09.check_deploy_behind_alb(deploy_behind_alb, lab)
 # 3. wait until the rollout is over (only the new version answers), and return the new
 #    revision's ARN.
 #
-# The check sends 20 requests a second through the load balancer all along, and 1.5 s more after
-# your function returns: none may fail, and those after the return must all come from v2.
+# The check sends 20 requests a second through the load balancer all along, and 2.5 s more after
+# your function returns: none may fail, and from 1 s after the return on, all must come from v2.
 
 # %%
 def roll_out(lab, cluster, service, new_image_uri):
