@@ -307,3 +307,14 @@ def test_a_fargate_task_definition_without_network_mode_is_refused(lab: LabClien
     del definition["networkMode"]
     with pytest.raises(ClientError, match="Fargate only supports network mode 'awsvpc'."):
         lab.ecs.register_task_definition(**definition)
+
+
+def test_a_service_made_again_under_an_old_name_does_not_inherit_its_percentages(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
+    # given a service with minimumHealthyPercent 0, deleted
+    fargate_service(lab, cluster, image_uri, subnet, count=0, deploymentConfiguration={"maximumPercent": 100, "minimumHealthyPercent": 0})
+    lab.ecs.delete_service(cluster=cluster, service="api", force=True)
+    # when one of the same name is created without deploymentConfiguration
+    fargate_service(lab, cluster, image_uri, subnet, count=0)
+    # then it has AWS's defaults
+    service = lab.ecs.describe_services(cluster=cluster, services=["api"])["services"][0]
+    assert (service["deploymentConfiguration"]["maximumPercent"], service["deploymentConfiguration"]["minimumHealthyPercent"]) == (200, 100)

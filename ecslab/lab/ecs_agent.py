@@ -324,12 +324,12 @@ class EcsAgent(GapFiller):
         create_service_response = EC2ContainerServiceResponse.create_service
         update_service_response = EC2ContainerServiceResponse.update_service
 
-        def remember_deployment_configuration(original: Any) -> Any:
+        def remember_deployment_configuration(original: Any, creating: bool) -> Any:
             def handler(response: Any) -> Any:
                 configuration = response._get_param("deploymentConfiguration") or {}
                 cluster, name = response._get_param("cluster", "default"), response._get_param("serviceName") or response._get_param("service")
-                try:
-                    earlier = getattr(agent.backend()._get_service(cluster, name), "deployment_configuration", {})
+                try:  # a new service never inherits from a deleted one of the same name
+                    earlier = {} if creating else getattr(agent.backend()._get_service(cluster, name), "deployment_configuration", {})
                 except Exception:
                     earlier = {}
                 definition_name = response._get_param("taskDefinition")
@@ -350,8 +350,8 @@ class EcsAgent(GapFiller):
 
             return handler
 
-        self._patch(EC2ContainerServiceResponse, "create_service", remember_deployment_configuration(create_service_response))
-        self._patch(EC2ContainerServiceResponse, "update_service", remember_deployment_configuration(update_service_response))
+        self._patch(EC2ContainerServiceResponse, "create_service", remember_deployment_configuration(create_service_response, creating=True))
+        self._patch(EC2ContainerServiceResponse, "update_service", remember_deployment_configuration(update_service_response, creating=False))
 
         register_instance_response = EC2ContainerServiceResponse.register_container_instance
 
