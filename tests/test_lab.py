@@ -169,13 +169,19 @@ def test_doctor_reports_each_part_with_fixes(isolated_config: LabConfig) -> None
     assert "All good." in manage.render_checks(list(checks.values())) or not all(c.ok for c in checks.values())
 
 
-def test_every_server_binds_loopback_only(isolated_config: LabConfig) -> None:
+def test_every_server_binds_loopback_or_the_docker_bridge_gateway_only(isolated_config: LabConfig) -> None:
+    from ecslab.engine import docker_client
+    from ecslab.lab.task_roles import bridge_gateway
+
     manage.up(isolated_config, **quiet)
     state = json.loads(isolated_config.state_file.read_text())
     listening = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout.splitlines()
     ours = [line for line in listening if f"pid={state['pid']}," in line or f"pid={state['registry_pid']}," in line]
     assert len(ours) >= 3
-    assert all(line.split()[3].startswith("127.0.0.1:") for line in ours), ours
+    # containers reach the task-role gateway through the bridge's gateway; nothing else leaves loopback
+    allowed = ("127.0.0.1:", bridge_gateway(docker_client()) + ":")
+    assert all(line.split()[3].startswith(allowed) for line in ours), ours
+    assert sum(not line.split()[3].startswith("127.0.0.1:") for line in ours) <= 1, ours
 
 
 def test_up_without_a_docker_engine_starts_the_aws_apis_and_says_what_to_do(isolated_config: LabConfig, monkeypatch: pytest.MonkeyPatch) -> None:

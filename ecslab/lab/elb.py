@@ -147,6 +147,8 @@ class LoadBalancing(GapFiller):
             self.rules.read_at = -1.0
 
     def status(self) -> dict[str, Any]:
+        if self.context is None:  # asked before the lab finished starting
+            return {}
         balancers = []
         backend = self.backend()
         for balancer in list(backend.load_balancers.values()):

@@ -196,6 +196,14 @@ class SecurityGroupRules:
         with self.lock:
             if not force and time.monotonic() - self.read_at < CACHE_SECONDS:
                 return
+            from moto.ec2.models import ec2_backends
+
+            # never make the EC2 backend from this thread: made between a reset and its seed, it
+            # would draw the default VPC's IDs from unseeded random numbers
+            if ACCOUNT_ID not in dict.keys(ec2_backends) or self.region not in dict.keys(ec2_backends[ACCOUNT_ID]):
+                self.groups, self.by_address, self.by_instance = {}, {}, {}
+                self.read_at = time.monotonic()
+                return
             backend = ec2_backend(self.region)
             groups = {}
             for by_vpc in list(backend.groups.values()):

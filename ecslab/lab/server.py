@@ -68,6 +68,7 @@ class LabProcess:
         self._moto = _moto_server(self.config.host, self.config.aws_port)
         threading.Thread(target=self._moto.serve_forever, name="moto", daemon=True).start()
         threading.Thread(target=self._control.serve_forever, name="control", daemon=True).start()
+        _make_iam()
         self._seed()
         self.registry.start()
         context = self._filler_context()
@@ -96,6 +97,7 @@ class LabProcess:
         """Fresh AWS state (same seed, so the same IDs again) and an empty registry."""
         with self._lock:
             self._post(f"{self.config.endpoint_url}/moto-api/reset")
+            _make_iam()
             self._seed()
             self.registry.wipe()
             context = self._filler_context()
@@ -196,6 +198,20 @@ def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
     return ControlHandler
 
 
+def _make_iam() -> None:
+    """Make IAM's state (AWS's managed policies: ~0.7 s) before seeding, on start and reset alike.
+
+    Made lazily, it would draw random numbers at a different point after ``up`` than after
+    ``reset``, and IDs made afterwards would not repeat; two first IAM calls at once could
+    also see the managed policies half-loaded."""
+    from moto.backends import get_backend
+
+    from ecslab.config import ACCOUNT_ID
+
+    get_backend("iam")[ACCOUNT_ID]["global"]
+
+
+
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -217,3 +233,4 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))
+
