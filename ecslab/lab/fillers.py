@@ -116,25 +116,7 @@ class TrustPolicyValidation(GapFiller):
     )
     _patched: ClassVar[bool] = False
 
-    def _load(self) -> None:
-        from moto.backends import get_backend
-        from moto.moto_api._internal import mock_random
-
-        from ecslab.config import ACCOUNT_ID
-
-        # moto's reset may or may not have made it already: keep the seeded random numbers where
-        # they were either way, so IDs after `ecslab reset` repeat those after `ecslab up`
-        state = mock_random.getstate()
-        try:
-            get_backend("iam")[ACCOUNT_ID]["global"]
-        finally:
-            mock_random.setstate(state)
-
-    def after_reset(self, context: FillerContext) -> None:
-        self._load()
-
     def start(self, context: FillerContext) -> None:
-        self._load()
         from moto.iam.models import IAMBackend
         from moto.iam.policy_validation import IAMTrustPolicyDocumentValidator
 
