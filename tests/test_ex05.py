@@ -86,7 +86,7 @@ def test_the_stub_is_not_done(lab: ecslab.Lab, image_uri: str) -> None:
     (lambda lab, cluster, service, image, role: deploy_returning_cluster_arn(lab, cluster, service, image, role), "the cluster's ARN"),
     (lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, role, launch_type="EC2"), "launchType='FARGATE'"),
     (lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, role, count=1), "desiredCount=2"),
-    (lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, role, network=False), "networkConfiguration"),
+    (lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, role, network=False), "(?i)network ?configuration must be provided"),
     (lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image.replace(":v1", ":v9"), role), "use the image_uri argument"),
     (lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, None),
      "execution role ARN to support ECR images.* Pass executionRoleArn=execution_role_arn"),

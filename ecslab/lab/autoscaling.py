@@ -81,7 +81,7 @@ class AutoScaling(GapFiller):
             self.thread.join(timeout=5)
         from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 
-        if self._original is None:
+        if self._original is None and hasattr(ApplicationAutoScalingResponse, "describe_scaling_activities"):
             delattr(ApplicationAutoScalingResponse, "describe_scaling_activities")
 
     def after_reset(self, context: FillerContext) -> None:

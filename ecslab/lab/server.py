@@ -32,7 +32,7 @@ from typing import Any
 
 from ecslab.config import SEED, LabConfig
 from ecslab.lab.fillers import FillerContext, GapFiller, all_fillers
-from ecslab.lab.registry import RegistryProcess
+from ecslab.lab.registry import RegistryError, RegistryProcess
 
 log = logging.getLogger("ecslab.lab")
 
@@ -70,7 +70,15 @@ class LabProcess:
         threading.Thread(target=self._control.serve_forever, name="control", daemon=True).start()
         _make_iam()
         self._seed()
-        self.registry.start()
+        for attempt in range(3):
+            try:
+                self.registry.start()
+                break
+            except RegistryError as error:
+                if "address already in use" not in str(error) or attempt == 2:
+                    raise
+                # another process took the private port between choosing it and the registry binding it
+                self.registry.port = _free_port(self.config.host)
         context = self._filler_context()
         for filler in self.fillers:
             filler.start(context)
