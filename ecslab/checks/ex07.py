@@ -31,10 +31,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab import iam_policy, images, security
-from ecslab.checks import CheckFailed, NotDone, Passed, expect, run_student
+from ecslab.checks import CheckFailed, NotDone, Passed, expect, run_student, setup
 
 ACCOUNT = "123456789012"
 EXERCISE_REPOSITORY = "ex07-app"
@@ -57,36 +56,12 @@ START_TIMEOUT = 60.0
 
 def prepare_image(lab: Any, repository: str = EXERCISE_REPOSITORY, show_progress: bool = True) -> str:
     """Setup of the exercise: build the AWS app (boto3 inside) and push it to a fresh ``repository``; returns ``URI:v1``."""
-    _delete_repository(lab, repository)
-    local = f"{repository}:v1"
-    images.build_aws_app(local, client=lab.docker, config=lab.config, show_progress=show_progress)
-    uri = str(lab.ecr.create_repository(repositoryName=repository)["repository"]["repositoryUri"])
-    ecr_tools.push_image(lab.docker, local, uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=show_progress)
-    return f"{uri}:v1"
+    return setup.prepare_image(lab, repository, show_progress=show_progress, aws_app=True)
 
 
 def exercise_image(lab: Any, exercise: str, repository: str = EXERCISE_REPOSITORY) -> str:
     """The image the setup cell pushed (``URI:v1``); fails kindly when it is not there."""
-    try:
-        found = lab.ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": "v1"}])["imageDetails"]
-        uri = lab.ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]["repositoryUri"]
-    except ClientError:
-        found = []
-    if not found:
-        raise CheckFailed(
-            f"Exercise {exercise}: the AWS app is not in the repository {repository!r}. Run the setup cell at the top of the "
-            "notebook (it pushes the image the checks run), then this check again."
-        )
-    return f"{uri}:v1"
-
-
-def _delete_repository(lab: Any, name: str) -> None:
-    try:
-        uri = lab.ecr.describe_repositories(repositoryNames=[name])["repositories"][0]["repositoryUri"]
-    except lab.ecr.exceptions.RepositoryNotFoundException:
-        return
-    lab.ecr.delete_repository(repositoryName=name, force=True)
-    images.remove_images(ecr_tools.local_references(lab.docker, uri), client=lab.docker, config=lab.config)
+    return setup.exercise_image(lab, exercise, repository, app="the AWS app")
 
 
 def delete_role(lab: Any, name: str) -> None:
@@ -142,7 +117,7 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
         delete_role(lab, role)
     delete_bucket(lab, ROLE_BUCKET)
     delete_secret(lab, SECRET_NAME)
-    _delete_repository(lab, repository)
+    setup.delete_repository(lab, repository)
     images.remove_images([f"{repository}:v1"], client=lab.docker, config=lab.config)
     return {
         "repositories left": [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository],

@@ -1,7 +1,7 @@
-"""What the setup cells of exercises 05, 06 and 08 share: the sample app in a repository of the exercise's own.
+"""What the setup cells of exercises 05-09 share: an app image in a repository of the exercise's own.
 
 An exercise's setup cell calls its checker module's ``prepare_image`` (``ex05``, ``ex06``,
-``ex08``), which builds the sample app (v1) and pushes it to a fresh repository
+``ex08``), which builds the sample app (v1; exercise 07: the AWS app, with boto3) and pushes it to a fresh repository
 (``ex05-app``, ...). Every check of that exercise then finds the image with
 :func:`exercise_image`, which says to run the setup cell when the image is not there;
 the notebook's Cleanup cell deletes the repository with :func:`delete_repository`.
@@ -20,17 +20,20 @@ from ecslab.checks import CheckFailed
 __all__ = ["delete_repository", "exercise_image", "prepare_image"]
 
 
-def prepare_image(lab: Any, repository: str, show_progress: bool = True) -> str:
-    """Build the sample app (v1) and push it to a fresh ``repository``; returns ``URI:v1``."""
+def prepare_image(lab: Any, repository: str, show_progress: bool = True, aws_app: bool = False) -> str:
+    """Build the sample app (v1), or with ``aws_app`` the AWS app, and push it to a fresh ``repository``; returns ``URI:v1``."""
     delete_repository(lab, repository)
     local = f"{repository}:v1"
-    images.build_sample_app(local, version="v1", client=lab.docker, config=lab.config, show_progress=show_progress)
+    if aws_app:
+        images.build_aws_app(local, client=lab.docker, config=lab.config, show_progress=show_progress)
+    else:
+        images.build_sample_app(local, version="v1", client=lab.docker, config=lab.config, show_progress=show_progress)
     uri = str(lab.ecr.create_repository(repositoryName=repository)["repository"]["repositoryUri"])
     ecr_tools.push_image(lab.docker, local, uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=show_progress)
     return f"{uri}:v1"
 
 
-def exercise_image(lab: Any, exercise: str, repository: str) -> str:
+def exercise_image(lab: Any, exercise: str, repository: str, app: str = "the sample app") -> str:
     """The image the setup cell of exercise ``exercise`` pushed (``URI:v1``); fails kindly when it is not there."""
     try:
         found = lab.ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": "v1"}])["imageDetails"]
@@ -39,7 +42,7 @@ def exercise_image(lab: Any, exercise: str, repository: str) -> str:
         found = []
     if not found:
         raise CheckFailed(
-            f"Exercise {exercise}: the sample app is not in the repository {repository!r}. Run the setup cell at the top of the "
+            f"Exercise {exercise}: {app} is not in the repository {repository!r}. Run the setup cell at the top of the "
             "notebook (it pushes the image the checks run), then this check again."
         )
     return f"{uri}:v1"
