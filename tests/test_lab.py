@@ -171,7 +171,7 @@ def test_doctor_reports_each_part_with_fixes(isolated_config: LabConfig) -> None
 
 def test_every_server_binds_loopback_or_the_docker_bridge_gateway_only(isolated_config: LabConfig) -> None:
     from ecslab.engine import docker_client
-    from ecslab.lab.task_roles import bridge_gateway
+    from ecslab.lab.bridge import bridge_gateway
 
     manage.up(isolated_config, **quiet)
     state = json.loads(isolated_config.state_file.read_text())

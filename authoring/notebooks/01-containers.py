@@ -109,11 +109,16 @@ twin.stop()
 # fails. That is the point: the app gets exactly what its image ships, nothing from the host can
 # break it, and nothing it needs can be missing on the next machine.
 
-# %%
-{
+# %% tags=["nbval-ignore-output"]
+python_versions = {
     "python in the container": containers.exec_text(app.container, ["python3", "--version"]).strip(),
     "python running this notebook": f"Python {platform.python_version()}",
 }
+python_versions
+
+# %% [markdown]
+# (The notebook's Python is whatever this machine has, so the figure above differs from machine to
+# machine; the container's comes with the image and is the same wherever the image runs.)
 
 # %%
 exit_code, output = app.container.exec_run(["python3", "-c", "import boto3"])
@@ -127,7 +132,7 @@ exit_code, output.decode().strip().splitlines()[-1]
 # *view* of the machine through **namespaces**: its own hostname, its own filesystem (the image's),
 # its own process list. Compare with the host:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 def host_os() -> str:
     release = Path("/etc/os-release")
     return containers.os_release(release.read_text())["PRETTY_NAME"] if release.exists() else platform.platform()
@@ -146,6 +151,18 @@ outside = {
 }
 for key in inside:
     print(f"{key:18} inside: {inside[key]!s:45} host: {outside.get(key, '(see below)')}")
+
+# %% [markdown]
+# The host's side of that table is this machine's own (its name, its distribution), so it differs
+# from one machine to the next. What holds on every machine:
+
+# %%
+{
+    "the hostname inside is the container's ID": app.container.id.startswith(inside["hostname"]),
+    "inside and host have different hostnames": inside["hostname"] != outside["hostname"],
+    "the OS inside is the image's": inside["operating system"],
+    "PID 1 inside": inside["PID 1"],
+}
 
 # %% [markdown]
 # The hostname inside is the container's ID: each container is its own host on the network.
@@ -179,7 +196,7 @@ for row in app.container.top()["Processes"]:
 # every container on a machine makes its system calls to the same Linux kernel, the one the
 # Docker engine runs on. `uname -r` (the kernel's release) proves it:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 kernel = {
     "uname -r inside the container": containers.exec_text(app.container, ["uname", "-r"]).strip(),
     "kernel of the Docker engine": lab.docker.info()["KernelVersion"],
@@ -429,9 +446,16 @@ hog.container.reload()
 #
 # The engine answering this notebook:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 version = lab.docker.version()
 {"engine": version["Version"], "API version": version["ApiVersion"], "runs on": f"{version['Os']}/{version['Arch']}"}
+
+# %% [markdown]
+# Those figures are this machine's engine (Docker Desktop on a laptop, the course image's own engine,
+# or a Linux server's). Whichever it is, it runs Linux containers:
+
+# %%
+version["Os"]
 
 # %% [markdown]
 # ## Knowledge check

@@ -86,6 +86,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ecslab.config import ACCOUNT_ID, LAB_LABEL
+from ecslab.lab.bridge import bridge_gateway
 from ecslab.lab.fillers import FillerContext, GapFiller
 
 log = logging.getLogger("ecslab.lab.task_roles")
@@ -719,16 +720,6 @@ def task_role_arn(task: Any) -> str | None:
     """The role a task runs as: ``overrides.taskRoleArn`` of ``run_task``, else the task definition's."""
     override = (getattr(task, "overrides", None) or {}).get("taskRoleArn")
     return override or getattr(getattr(task, "ecslab_definition", None), "task_role_arn", None) or None
-
-
-def bridge_gateway(docker: Any) -> str:
-    """The gateway address of Docker's default bridge (``docker network inspect bridge``), e.g. 172.17.0.1."""
-    configs = docker.networks.get("bridge").attrs.get("IPAM", {}).get("Config") or []
-    for config in configs:
-        gateway = config.get("Gateway")
-        if gateway and ":" not in gateway:
-            return str(gateway)
-    raise RuntimeError("the bridge network has no IPv4 gateway")
 
 
 def _wait_for_relay(relay: Any, deadline: float) -> str | None:
