@@ -1,0 +1,76 @@
+"""Who may talk to the lab's HTTP servers: programs on this machine, never a web page.
+
+A learner runs the lab on their own laptop while browsing the web. A page in their browser can
+send requests to ``http://127.0.0.1:PORT`` (and, through DNS rebinding, under a name of the
+attacker's that resolves to 127.0.0.1). Two checks stop both:
+
+- **Host**: the request's ``Host`` must name this server by a loopback name or address with the
+  server's own port (``127.0.0.1:4566``, ``localhost:4566``, ``[::1]:4566``, or a name under
+  ``.localhost``, which browsers resolve to loopback themselves). A rebound name fails it.
+- **Origin**: browsers add ``Origin`` to cross-origin requests and to every POST; boto3, the aws
+  CLI, ``urllib`` and dockerd never send it. The AWS endpoint and the control API refuse any
+  request that carries one, JupyterLab's own origin included: notebooks talk to the lab through
+  boto3 in the kernel, never through the browser.
+
+Servers that containers reach (the task-role gateway on the Docker bridge's gateway) pass their
+extra names (``host.docker.internal``, the gateway's address) as ``extra_hosts``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def host_allowed(host_header: str | None, port: int, extra_hosts: Iterable[str] = ()) -> bool:
+    """Whether ``Host: host_header`` names a server on this machine's loopback at ``port``."""
+    if not host_header:
+        return False
+    name, separator, given_port = host_header.strip().lower().rpartition(":")
+    if not separator or given_port != str(port) or not name:
+        return False
+    allowed = {*LOOPBACK_HOSTS, *(host.lower() for host in extra_hosts)}
+    return name in allowed or (name.endswith(".localhost") and all(part for part in name.split(".")))
+
+
+def refusal(headers: Mapping[str, str] | Any, port: int, *, refuse_origin: bool = True, extra_hosts: Iterable[str] = ()) -> str | None:
+    """Why a request with these headers is refused, or ``None`` when it may go on.
+
+    ``headers`` is anything with ``.get`` (an ``http.server`` message, a dict of WSGI headers).
+    """
+    host = headers.get("Host")
+    if not host_allowed(host, port, extra_hosts):
+        return (
+            f"This ecslab server answers only requests addressed to 127.0.0.1:{port} or localhost:{port} "
+            f"(Host was {host!r}). Use the address `ecslab status` prints."
+        )
+    origin = headers.get("Origin")
+    if refuse_origin and origin is not None:
+        return (
+            f"This ecslab server does not answer web pages (Origin {origin!r}). Call it from Python "
+            "(boto3, ecslab) or the aws CLI, not from a browser."
+        )
+    return None
+
+
+class GuardMiddleware:
+    """WSGI middleware that answers 403 to requests :func:`refusal` refuses, before the app sees them."""
+
+    def __init__(self, app: Callable[..., Any], port: int, *, refuse_origin: bool = True) -> None:
+        self.app = app
+        self.port = port
+        self.refuse_origin = refuse_origin
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        headers = {"Host": environ.get("HTTP_HOST")}
+        if "HTTP_ORIGIN" in environ:
+            headers["Origin"] = environ["HTTP_ORIGIN"]
+        reason = refusal(headers, self.port, refuse_origin=self.refuse_origin)
+        if reason is None:
+            return self.app(environ, start_response)
+        body = json.dumps({"__type": "AccessDeniedException", "message": reason}).encode()
+        start_response("403 Forbidden", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
