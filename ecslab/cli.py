@@ -71,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     except (manage.LabError, EngineError, RegistryError, RuntimeError, ValueError) as error:
         print(f"ecslab {args.command}: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a file or process the lab needs: say which, not a traceback
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"ecslab {args.command}: {error.strerror or error}{where}. Check ECSLAB_HOME points at a folder you own "
+              "(`ecslab doctor` checks the rest).", file=sys.stderr)
+        return 2
     return 0
 
 

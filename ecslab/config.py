@@ -37,9 +37,28 @@ def _port(name: str, default: int) -> int:
         port = int(raw)
     except ValueError:
         raise ValueError(f"{name}={raw!r} is not a port number; set it to e.g. {default}") from None
-    if not 1 <= port <= 65535:
-        raise ValueError(f"{name}={port} is outside 1-65535; set it to e.g. {default}")
+    if not 1024 <= port <= 65535:
+        why = "ports below 1024 need root" if port < 1024 else "ports end at 65535"
+        raise ValueError(f"{name}={port} is outside 1024-65535 ({why}); set it to e.g. {default}")
     return port
+
+
+def _region(name: str, default: str) -> str:
+    """The region in ``name``, checked against the regions botocore knows ECS runs in.
+
+    Only a region the learner set is checked (loading botocore's list costs a few tens of ms)."""
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    import boto3
+
+    regions = boto3.session.Session().get_available_regions("ecs")
+    if raw not in regions:
+        raise ValueError(
+            f"{name}={raw!r} is not a region where ECS runs; set it to e.g. {default} "
+            f"(or unset it). ECS regions: {', '.join(regions)}"
+        )
+    return raw
 
 
 @dataclass(frozen=True)
@@ -67,7 +86,7 @@ class LabConfig:
             aws_port=_port("ECSLAB_AWS_PORT", 4566),
             registry_port=_port("ECSLAB_REGISTRY_PORT", 5050),
             control_port=_port("ECSLAB_CONTROL_PORT", 4567),
-            region=os.environ.get("ECSLAB_REGION") or DEFAULT_REGION,
+            region=_region("ECSLAB_REGION", DEFAULT_REGION),
         )
 
     @property
@@ -98,6 +117,11 @@ class LabConfig:
     @property
     def lock_file(self) -> Path:
         return self.home / "up.lock"
+
+    @property
+    def token_file(self) -> Path:
+        """The control API's token (0600): whoever can read it may reset or stop the lab."""
+        return self.home / "control.token"
 
     @property
     def registry_dir(self) -> Path:

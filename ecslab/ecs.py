@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import json
 import time
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -215,6 +214,7 @@ def call_task(task: dict[str, Any], path: str = "/", container_port: int = 8080,
     RUNNING means the container has started, not that the app in it listens yet: a
     refused or reset connection is tried again until ``timeout`` seconds have passed."""
     import urllib.error
+    import urllib.request
 
     url = task_url(task, container_port) + path
     deadline = time.monotonic() + timeout
@@ -312,8 +312,9 @@ def agent_log(lab: Any, last: int = 15) -> list[str]:
     """Lab only: what the lab's ECS agent did lately (pull, start, stop), one line each."""
     if not lab.is_local:
         raise RuntimeError("The agent log is the lab's; on AWS, look at the service's events and the task's stoppedReason.")
-    with urllib.request.urlopen(lab.config.control_url + "/ecs/agent-log", timeout=5) as response:
-        entries = json.loads(response.read())["entries"]
+    from ecslab.lab.manage import control
+
+    entries = control(lab.config, "GET", "/ecs/agent-log", timeout=5)["entries"]
     return [f"{e['time'][11:23]} task {e['task'][:8]}  {e['message']}" for e in entries[-last:]]
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import socket
-import urllib.request
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,9 +81,8 @@ class LabClients(Lab):
         return elb_tools.default_subnets(self.ec2)[1][:count]
 
     def control(self, path: str) -> dict[str, Any]:
-        """What the lab's control API answers at ``path`` (``/status``, ``/ecs/task-roles``...)."""
-        with urllib.request.urlopen(self.config.control_url + path, timeout=5) as response:
-            return dict(json.loads(response.read()))
+        """What the lab's control API answers at ``path`` (``/status``, ``/ecs/task-roles``...), asked with the lab's token."""
+        return manage.control(self.config, "GET", path, timeout=5)
 
 
 def push_app_image(lab: LabClients, repository: str, local: str = SAMPLE_APP, build: bool = True) -> str:

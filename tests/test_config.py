@@ -27,7 +27,10 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert config.home == tmp_path.resolve() and config.aws_port == 4999 and config.region == "ap-south-1"
 
 
-@pytest.mark.parametrize("value, expected", [("abc", "is not a port number"), ("70000", "outside 1-65535")])
+@pytest.mark.parametrize(
+    "value, expected",
+    [("abc", "is not a port number"), ("70000", r"outside 1024-65535 \(ports end at 65535\)"), ("80", r"outside 1024-65535 \(ports below 1024 need root\)")],
+)
 def test_bad_port_names_the_variable_and_a_fix(monkeypatch: pytest.MonkeyPatch, value: str, expected: str) -> None:
     monkeypatch.setenv("ECSLAB_REGISTRY_PORT", value)
     with pytest.raises(ValueError, match=f"ECSLAB_REGISTRY_PORT.*{expected}.*e.g. 5050"):
@@ -37,3 +40,9 @@ def test_bad_port_names_the_variable_and_a_fix(monkeypatch: pytest.MonkeyPatch, 
 def test_json_round_trip(tmp_path: Path) -> None:
     config = LabConfig(home=tmp_path, aws_port=1, registry_port=2, control_port=3, region="eu-west-1")
     assert LabConfig.from_json(config.to_json()) == config
+
+
+def test_an_unknown_region_names_the_variable_and_a_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECSLAB_REGION", "us-east-9")
+    with pytest.raises(ValueError, match=r"ECSLAB_REGION='us-east-9' is not a region where ECS runs; set it to e.g. us-east-1.*eu-west-1"):
+        LabConfig.from_env()

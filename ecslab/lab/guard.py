@@ -57,12 +57,16 @@ def refusal(headers: Mapping[str, str] | Any, port: int, *, refuse_origin: bool 
 
 
 class GuardMiddleware:
-    """WSGI middleware that answers 403 to requests :func:`refusal` refuses, before the app sees them."""
+    """WSGI middleware that answers 403 to requests :func:`refusal` refuses, before the app sees them.
 
-    def __init__(self, app: Callable[..., Any], port: int, *, refuse_origin: bool = True) -> None:
+    With ``strip_cors``, ``Access-Control-*`` headers the app adds (moto's global CORS) never
+    leave: no browser is ever told it may read the answer."""
+
+    def __init__(self, app: Callable[..., Any], port: int, *, refuse_origin: bool = True, strip_cors: bool = False) -> None:
         self.app = app
         self.port = port
         self.refuse_origin = refuse_origin
+        self.strip_cors = strip_cors
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         headers = {"Host": environ.get("HTTP_HOST")}
@@ -70,7 +74,14 @@ class GuardMiddleware:
             headers["Origin"] = environ["HTTP_ORIGIN"]
         reason = refusal(headers, self.port, refuse_origin=self.refuse_origin)
         if reason is None:
-            return self.app(environ, start_response)
+            if not self.strip_cors:
+                return self.app(environ, start_response)
+
+            def without_cors(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                kept = [(name, value) for name, value in response_headers if not name.lower().startswith("access-control-")]
+                return start_response(status, kept, exc_info) if exc_info is not None else start_response(status, kept)
+
+            return self.app(environ, without_cors)
         body = json.dumps({"__type": "AccessDeniedException", "message": reason}).encode()
         start_response("403 Forbidden", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]

@@ -3,6 +3,18 @@
 Every function takes the :class:`~ecslab.config.LabConfig` of the lab it acts on,
 so tests can run a second lab in a folder of their own. ``up`` holds a file lock
 while it works, so two notebooks connecting at once start one lab, not two.
+
+What keeps the lab safe on a learner's laptop (issue 11), here and in
+:mod:`ecslab.lab.server`:
+
+- the state folder is 0700 and the control API's token lives in it (0600, new at every
+  ``up``); :func:`control` is the one way to call the control API, and sends the token;
+- a pid from ``lab.json`` is signalled only when it is proven to be this lab (its start
+  time and command line, recorded by the lab itself; else the control API confirming
+  its pid): a pid recycled by another program is never killed;
+- ``up`` with no live lab first removes what a crashed lab left: its containers (by
+  label, with their anonymous volumes) and its registry processes;
+- ``lab.log`` and ``registry.log`` are rotated (:func:`rotate_log`).
 """
 
 from __future__ import annotations
@@ -11,6 +23,7 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -20,12 +33,20 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ecslab import engine
 from ecslab.config import FAKE_CREDENTIALS, LabConfig
 
 Say = Callable[[str], None]
+
+TOKEN_HEADER = "X-Ecslab-Token"
+"""The header that carries the control API's token (:func:`control`)."""
+
+LOG_LIMIT_BYTES = 2 * 1024 * 1024
+"""A log file is rotated once it is this big; :data:`LOG_BACKUPS` old ones are kept."""
+LOG_BACKUPS = 2
 
 
 class LabError(RuntimeError):
@@ -93,18 +114,99 @@ class LabStatus:
 # -- low-level helpers --------------------------------------------------------
 
 
-def _get_json(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
+def prepare_home(config: LabConfig) -> None:
+    """Make the state folder (0700: it holds the control token) or say why it cannot be used."""
+    home = config.home
+    fix = "Point ECSLAB_HOME at a folder you own (it is made when missing), or unset it to use ~/.ecslab."
+    if home.exists() and not home.is_dir():
+        raise LabError(f"The lab's state folder {home} is a file, not a folder. {fix}")
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if home.stat().st_uid == os.geteuid() and home.stat().st_mode & 0o077:
+            home.chmod(0o700)
+    except OSError as error:
+        raise LabError(f"Cannot make the lab's state folder {home}: {error.strerror or error}. {fix}") from None
+    if not os.access(home, os.W_OK | os.X_OK):
+        raise LabError(f"Cannot write in the lab's state folder {home}. {fix}")
+
+
+def rotate_log(path: Path, limit: int = LOG_LIMIT_BYTES, backups: int = LOG_BACKUPS) -> None:
+    """``path`` to ``path.1`` (``.1`` to ``.2``...) once it is ``limit`` bytes; the oldest goes."""
+    try:
+        if path.stat().st_size < limit:
+            return
+    except OSError:
+        return
+    for number in range(backups, 0, -1):
+        older = path.with_name(f"{path.name}.{number}")
+        newer = path if number == 1 else path.with_name(f"{path.name}.{number - 1}")
+        with contextlib.suppress(OSError):
+            newer.replace(older)
+
+
+def new_token(config: LabConfig) -> str:
+    """A fresh random control token in the state folder, readable by its owner only (0600)."""
+    token = secrets.token_urlsafe(32)
+    tmp = config.token_file.with_name(config.token_file.name + ".tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(token)
+    tmp.replace(config.token_file)
+    return token
+
+
+def read_token(config: LabConfig) -> str:
+    """The running lab's control token; :class:`LabError` saying why when it cannot be read."""
+    try:
+        return config.token_file.read_text().strip()
+    except FileNotFoundError:
+        raise LabError(
+            f"The lab's control token {config.token_file} is missing: the lab was not started by this "
+            "version of `ecslab up`. Run `ecslab down` then `ecslab up`."
+        ) from None
+    except OSError as error:
+        raise LabError(
+            f"Cannot read the lab's control token {config.token_file} ({error.strerror}): only the user "
+            "who started the lab may control it. Run ecslab as that user, or start a lab of your own "
+            "with another ECSLAB_HOME and ports."
+        ) from None
+
+
+def control(config: LabConfig, method: str, path: str, timeout: float = 10.0) -> dict[str, Any]:
+    """Call the lab's control API with the lab's token: the one way every caller does it
+    (the CLI, :func:`ecslab.connect`, :mod:`ecslab.ecs`, tests, benchmarks).
+
+    Raises :class:`LabError` when the lab does not answer or refuses, with what to do."""
+    request = urllib.request.Request(
+        config.control_url + path,
+        data=b"" if method == "POST" else None,
+        method=method,
+        headers={TOKEN_HEADER: read_token(config)},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return dict(json.loads(response.read()))
-    except (urllib.error.URLError, OSError, ValueError):
+    except urllib.error.HTTPError as error:
+        try:
+            message = str(json.loads(error.read()).get("error"))
+        except (ValueError, AttributeError, OSError):
+            message = error.reason
+        raise LabError(f"The lab's control API answered {error.code} to {method} {path}: {message}") from None
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        raise LabError(
+            f"The lab's control API at {config.control_url} did not answer {method} {path} ({reason}). "
+            "Is the lab running? `ecslab status` says; `ecslab up` starts it."
+        ) from None
+
+
+def _status_report(config: LabConfig, timeout: float = 2.0) -> dict[str, Any] | None:
+    try:
+        return control(config, "GET", "/status", timeout=timeout)
+    except LabError:
         return None
-
-
-def _post(url: str, timeout: float = 30.0) -> None:
-    request = urllib.request.Request(url, data=b"", method="POST")
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        response.read()
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -123,13 +225,70 @@ def _pid_alive(pid: int | None) -> bool:
         return True
 
 
-def _runs(pid: int, program: str) -> bool:
-    """Whether ``pid`` still runs ``program``: a recycled pid must never be killed."""
+def process_start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks after boot, from /proc), or ``None`` where there is no /proc.
+
+    With the pid, it names one process for good: a pid the kernel hands out again starts later."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(") ", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _cmdline(pid: int) -> list[str] | None:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            return program.encode() in cmdline.read()
+            return [part.decode(errors="replace") for part in cmdline.read().split(b"\0") if part]
     except OSError:
-        return sys.platform != "linux"
+        return None
+
+
+def _proven(pid: Any, started: Any, *marks: str) -> bool:
+    """Whether ``pid`` is the process recorded with start time ``started`` whose command line
+    holds every one of ``marks``. Without /proc nothing is proven this way."""
+    if not isinstance(pid, int) or pid <= 0 or not _pid_alive(pid):
+        return False
+    start, cmdline = process_start_time(pid), _cmdline(pid)
+    if start is None or cmdline is None or start != started:
+        return False
+    joined = "\0".join(cmdline)
+    return all(mark in joined for mark in marks)
+
+
+def is_this_lab(config: LabConfig, state: dict[str, Any]) -> bool:
+    """Whether ``state["pid"]`` is this lab's process: proven by its start time and command line
+    (Linux), else by the control API answering with that pid to a request carrying the token."""
+    pid = state.get("pid")
+    if _proven(pid, state.get("pid_start"), "ecslab.lab.server", json.dumps(str(config.home))[1:-1]):
+        return True
+    if not isinstance(pid, int) or not _pid_alive(pid) or process_start_time(pid) is not None and "pid_start" in state:
+        return False  # /proc answered and disagreed
+    report = _status_report(config)
+    return report is not None and report.get("pid") == pid
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        raise LabError(
+            f"Not allowed to stop process {pid} (it belongs to another user). Run `ecslab down` as the "
+            "user who started the lab, or give this lab its own ECSLAB_HOME and ports."
+        ) from None
+
+
+def stale_registries(config: LabConfig) -> list[int]:
+    """Registry processes serving this lab's configuration (Linux; none found elsewhere)."""
+    marker = str(config.home / "registry.yml")
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        cmdline = _cmdline(int(entry.name))
+        if cmdline and "serve" in cmdline and marker in cmdline and int(entry.name) != os.getpid():
+            found.append(int(entry.name))
+    return found
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -152,7 +311,7 @@ def _ports(config: LabConfig) -> list[tuple[str, int, str]]:
 
 @contextlib.contextmanager
 def _locked(config: LabConfig) -> Iterator[None]:
-    config.home.mkdir(parents=True, exist_ok=True)
+    prepare_home(config)
     with open(config.lock_file, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
@@ -168,13 +327,20 @@ def _read_state(config: LabConfig) -> dict[str, Any] | None:
         return None
 
 
-def _clear_stale_state(config: LabConfig, state: dict[str, Any]) -> None:
-    """A lab that died without ``down``: stop what it left (its registry) and forget it."""
-    for key, program in (("registry_pid", "registry"), ("pid", "ecslab.lab.server")):
-        pid = state.get(key)
-        if isinstance(pid, int) and _pid_alive(pid) and _runs(pid, program):
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGTERM)
+def _clear_stale_state(config: LabConfig, state: dict[str, Any] | None, say: Say) -> None:
+    """A lab that died or hangs without ``down``: stop what is proven to be its (the lab process,
+    its registries), forget its state, and say when the state named a process that is not the lab."""
+    if state is not None:
+        pid = state.get("pid")
+        if isinstance(pid, int) and is_this_lab(config, state):
+            _signal(pid, signal.SIGTERM)
+        elif isinstance(pid, int) and _pid_alive(pid):
+            say(f"The state file {config.state_file} was stale: its pid {pid} is now another program, left alone.")
+        registry_pid = state.get("registry_pid")
+        if isinstance(registry_pid, int) and _proven(registry_pid, state.get("registry_start"), str(config.home / "registry.yml")):
+            _signal(registry_pid, signal.SIGTERM)
+    for pid in stale_registries(config):
+        _signal(pid, signal.SIGTERM)
     with contextlib.suppress(OSError):
         config.state_file.unlink()
 
@@ -184,7 +350,7 @@ def process_status(config: LabConfig) -> dict[str, Any] | None:
     state = _read_state(config)
     if state is None or not _pid_alive(state.get("pid")):
         return None
-    report = _get_json(config.control_url + "/status")
+    report = _status_report(config)
     if report is None or report.get("pid") != state.get("pid"):
         return None
     return report
@@ -209,11 +375,11 @@ def lab_containers(config: LabConfig, client: Any | None = None) -> list[Any]:
 
 
 def remove_lab_containers(config: LabConfig, client: Any | None = None) -> int:
-    """Remove every container labelled as this lab's; returns how many."""
+    """Remove every container labelled as this lab's, with its anonymous volumes; returns how many."""
     containers = lab_containers(config, client)
     for container in containers:
         with contextlib.suppress(Exception):
-            container.remove(force=True)
+            container.remove(v=True, force=True)
     return len(containers)
 
 
@@ -261,11 +427,15 @@ def up(config: LabConfig, say: Say = print, install_docker: bool = False, timeou
         state = _read_state(config)
         if state is not None:
             say("Found a lab that stopped without `ecslab down`; cleaning up after it.")
-            _clear_stale_state(config, state)
+        _clear_stale_state(config, state, say)
         docker_status = ensure_engine(config, say, install=install_docker)
         if not docker_status.ok:
             say(f"WARNING: no Docker engine answers. {docker_status.fix}\n"
                 "The AWS APIs will start; building and running containers will not work until it does.")
+        else:
+            removed = remove_lab_containers(config)  # a crashed lab's tasks: same seed, same names and ports
+            if removed:
+                say(f"Removed {removed} container(s) a previous lab left running.")
         for what, port, variable in _ports(config):
             if not port_is_free(config.host, port):
                 raise LabError(
@@ -280,10 +450,13 @@ def up(config: LabConfig, say: Say = print, install_docker: bool = False, timeou
 
 
 def _spawn(config: LabConfig, timeout: float) -> None:
-    config.home.mkdir(parents=True, exist_ok=True)
+    prepare_home(config)
+    new_token(config)  # before the lab starts: it reads the token from the file at start
     env = dict(os.environ)
     env.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
     env.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # AmazonECSTaskExecutionRolePolicy and friends (notebook 07)
+    env["MOTO_DISABLE_GLOBAL_CORS"] = "true"  # no Access-Control-Allow-Origin: * for web pages
+    rotate_log(config.log_file)
     with open(config.log_file, "ab") as log:
         log.write(f"\n--- ecslab up at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         log.flush()
@@ -300,7 +473,7 @@ def _spawn(config: LabConfig, timeout: float) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise LabError(f"The lab process stopped at start (exit {process.returncode}):\n{_log_tail(config)}")
-        report = _get_json(config.control_url + "/status", timeout=1)
+        report = _status_report(config, timeout=1)
         if report is not None and report.get("pid") == process.pid and _read_state(config):
             return
         time.sleep(0.05)
@@ -321,18 +494,21 @@ def down(config: LabConfig, say: Say = print, timeout: float = 15.0) -> None:
         state = _read_state(config)
         if state is None or not _pid_alive(state.get("pid")):
             say("The lab is not running; nothing to stop.")
+        elif not is_this_lab(config, state):
+            say(f"The state file {config.state_file} was stale: pid {state['pid']} is not this lab "
+                "(another program has that pid now), so nothing was signalled.")
+            state = {key: value for key, value in state.items() if key != "pid"}
         else:
             pid = state["pid"]
-            with contextlib.suppress(urllib.error.URLError, OSError):
-                _post(config.control_url + "/shutdown", timeout=5)
+            with contextlib.suppress(LabError):
+                control(config, "POST", "/shutdown", timeout=5)
             deadline = time.monotonic() + timeout
             while _pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if _pid_alive(pid):
-                os.kill(pid, signal.SIGKILL)
+            if _pid_alive(pid) and is_this_lab(config, state):
+                _signal(pid, signal.SIGKILL)
             say(f"Stopped the lab (pid {pid}).")
-        if state is not None:
-            _clear_stale_state(config, state)
+        _clear_stale_state(config, state, say)
         removed = remove_lab_containers(config)
         if removed:
             say(f"Removed {removed} lab container(s).")
@@ -342,7 +518,7 @@ def reset(config: LabConfig, say: Say = print) -> None:
     """Fresh AWS state and an empty registry; lab containers removed. The lab keeps running."""
     if not is_running(config):
         raise LabError("The lab is not running, so there is nothing to reset. Start it with `ecslab up`.")
-    _post(config.control_url + "/reset")  # first, so no service restarts what is removed next
+    control(config, "POST", "/reset", timeout=60)  # first, so no service restarts what is removed next
     removed = remove_lab_containers(config)
     say(f"Reset the lab: fresh AWS state, empty registry, {removed} lab container(s) removed.")
 

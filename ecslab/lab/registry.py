@@ -2,21 +2,34 @@
 registry, the same software many private registries run) on 127.0.0.1.
 
 ECR is, underneath, a registry speaking the same HTTP API; the lab pairs this one
-with moto's ECR API (notebook 03). Storage lives under the lab's state folder, so
-``ecslab reset`` can wipe it and ``ecslab down`` leaves nothing running.
+with moto's ECR API (notebook 03). Storage lives under the lab's state folder. It is
+wiped whenever the lab's AWS state starts fresh (``ecslab up``, ``ecslab reset``) and
+when the lab stops (``ecslab down``): moto keeps ECR in memory, so images stored from
+an earlier lab could never be pulled again, only fill the disk. That also reclaims what
+deleted images left (the registry deletes manifests, not blobs).
+
+The registry dies with the lab process, even by SIGKILL (``PR_SET_PDEATHSIG``). Linux
+sends that signal when the *thread* that started the child ends, so every registry is
+started from one thread that lives as long as the lab (:class:`_Launcher`): one started
+from a control-API request's thread died with the request (issue 11).
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 from ecslab.config import LabConfig
 
@@ -75,6 +88,38 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
     os.setsid()
 
 
+class _Launcher:
+    """One thread, alive as long as the lab process, that starts every registry process."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def run(self, job: Callable[[], Any]) -> Any:
+        """Run ``job`` on the launcher thread and return what it returns (or raise what it raised)."""
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, name="registry-launcher", daemon=True)
+                self._thread.start()
+        if threading.current_thread() is self._thread:
+            return job()
+        future: Future[Any] = Future()
+        self._jobs.put((job, future))
+        return future.result()
+
+    def _serve(self) -> None:
+        while True:
+            job, future = self._jobs.get()
+            try:
+                future.set_result(job())
+            except BaseException as error:  # handed to the caller, who reports it
+                future.set_exception(error)
+
+
+_LAUNCHER = _Launcher()
+
+
 class RegistryProcess:
     """One registry child process of the lab."""
 
@@ -88,22 +133,33 @@ class RegistryProcess:
     def url(self) -> str:
         return f"http://{self.config.host}:{self.port}"
 
+    @property
+    def config_path(self) -> Path:
+        """The registry's configuration; its path on the command line tells this lab's registry from others'."""
+        return self.config.home / "registry.yml"
+
     def start(self, timeout: float = 10.0) -> None:
         binary = find_registry_binary()
         if binary is None:
             raise RegistryError(f"No registry program found. {INSTALL_HINT}")
+        from ecslab.lab.manage import rotate_log
+
         self.config.registry_dir.mkdir(parents=True, exist_ok=True)
-        config_path = self.config.home / "registry.yml"
+        config_path = self.config_path
         config_path.write_text(registry_config(self.config, self.port, self.notify_url))
-        log = open(self.config.home / "registry.log", "ab")
-        self.process = subprocess.Popen(
-            [binary, "serve", str(config_path)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
-        )
-        log.close()
+        rotate_log(self.config.home / "registry.log")
+
+        def launch() -> subprocess.Popen[bytes]:
+            with open(self.config.home / "registry.log", "ab") as log:
+                return subprocess.Popen(
+                    [binary, "serve", str(config_path)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    preexec_fn=_die_with_parent,
+                )
+
+        self.process = _LAUNCHER.run(launch)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -140,7 +196,7 @@ class RegistryProcess:
             self.process.wait()
 
     def wipe(self) -> None:
-        """Delete every stored image (used by ``ecslab reset``); restarts the registry."""
+        """Delete every stored image (``ecslab up``, ``reset``, ``down``); a running registry is restarted."""
         running = self.process is not None and self.process.poll() is None
         self.stop()
         shutil.rmtree(self.config.registry_dir, ignore_errors=True)

@@ -14,13 +14,25 @@ and stopped by ``ecslab down``. It binds 127.0.0.1 only:
 
 moto runs in this process (not as a separate ``moto_server``) so that the gap
 fillers can read and change its state directly.
+
+Who may talk to it (issue 11): the AWS API and the control API answer only requests
+addressed to a loopback name with their own port and carrying no ``Origin``
+(:mod:`ecslab.lab.guard`: no web page, no DNS rebinding), and moto's global CORS is
+off. Every POST to the control API (``/reset``, ``/shutdown``, a filler's action) needs
+the lab's token (header ``X-Ecslab-Token``, from ``control.token`` in the state folder,
+0600); a GET that sends a token must send the right one. Control requests carry no
+body worth reading: more than :data:`MAX_CONTROL_BODY` bytes is refused with 413.
 """
 
 from __future__ import annotations
 
+import hmac
+import io
 import json
 import logging
+import logging.handlers
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -32,18 +44,26 @@ from typing import Any
 
 from ecslab.config import SEED, LabConfig
 from ecslab.lab.fillers import FillerContext, GapFiller, all_fillers
+from ecslab.lab.guard import GuardMiddleware, refusal
+from ecslab.lab.manage import LOG_BACKUPS, LOG_LIMIT_BYTES, TOKEN_HEADER, process_start_time
 from ecslab.lab.registry import RegistryError, RegistryProcess
 
 log = logging.getLogger("ecslab.lab")
 
+MAX_CONTROL_BODY = 64 * 1024
+"""The control API's paths take no body; anything bigger than this is refused (413)."""
+
 
 def _moto_server(host: str, port: int) -> Any:
-    """moto's WSGI app on a werkzeug server; raises OSError at once when the port is taken."""
+    """moto's WSGI app, behind the lab's guard, on a werkzeug server; raises OSError at once when the port is taken.
+
+    moto adds ``Access-Control-Allow-Origin: *`` to every answer unless ``MOTO_DISABLE_GLOBAL_CORS``
+    is set before it is imported (``ecslab up`` sets it); the guard also strips such headers."""
     from moto.moto_server.threaded_moto_server import MotoRequestHandler
     from moto.server import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    app = DomainDispatcherApplication(create_backend_app)
+    app = GuardMiddleware(DomainDispatcherApplication(create_backend_app), port, strip_cors=True)
     return make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
@@ -59,11 +79,15 @@ class LabProcess:
         self._moto: Any = None
         self._control: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
+        self.token = b""
 
     # -- start and stop -------------------------------------------------
 
     def start(self) -> None:
-        self.config.home.mkdir(parents=True, exist_ok=True)
+        self.config.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.token = _read_token(self.config)
+        # moto's state is new: images a previous lab stored could never be pulled, only fill the disk
+        shutil.rmtree(self.config.registry_dir, ignore_errors=True)
         self._control = ThreadingHTTPServer((self.config.host, self.config.control_port), _handler(self))
         self._moto = _moto_server(self.config.host, self.config.aws_port)
         threading.Thread(target=self._moto.serve_forever, name="moto", daemon=True).start()
@@ -91,6 +115,7 @@ class LabProcess:
             except Exception:  # one broken filler must not keep the others running
                 log.exception("filler %s failed to stop", filler.name)
         self.registry.stop()
+        shutil.rmtree(self.config.registry_dir, ignore_errors=True)  # nothing could pull it after this lab
         if self._moto is not None:
             self._moto.shutdown()
         if self._control is not None:
@@ -111,6 +136,7 @@ class LabProcess:
             context = self._filler_context()
             for filler in self.fillers:
                 filler.after_reset(context)
+            self._write_state()  # the registry has a new pid
 
     # -- helpers ----------------------------------------------------------
 
@@ -150,7 +176,14 @@ class LabProcess:
         } | {key: value for filler in self.fillers for key, value in filler.status().items()}
 
     def _write_state(self) -> None:
-        state = {"pid": os.getpid(), "registry_pid": self.registry.pid, "config": json.loads(self.config.to_json())}
+        registry_pid = self.registry.pid
+        state = {
+            "pid": os.getpid(),
+            "pid_start": process_start_time(os.getpid()),  # with the pid, proves to `ecslab down` that a pid is this lab
+            "registry_pid": registry_pid,
+            "registry_start": None if registry_pid is None else process_start_time(registry_pid),
+            "config": json.loads(self.config.to_json()),
+        }
         tmp = self.config.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.config.state_file)
@@ -162,6 +195,16 @@ def _free_port(host: str) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def _read_token(config: LabConfig) -> bytes:
+    try:
+        token = config.token_file.read_bytes().strip()
+    except OSError as error:
+        raise RuntimeError(f"cannot read the control token {config.token_file} ({error}); start the lab with `ecslab up`") from None
+    if not token:
+        raise RuntimeError(f"the control token {config.token_file} is empty; start the lab with `ecslab up`")
+    return token
 
 
 def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
@@ -177,7 +220,49 @@ def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _refused(self) -> bool:
+            """Answer and return True when the request may not go on (guard, token, body size)."""
+            reason = refusal(self.headers, lab.config.control_port)
+            if reason is not None:
+                self._reply(403, {"error": reason})
+                return True
+            given = self.headers.get(TOKEN_HEADER)
+            if given is None and self.command == "POST":
+                self._reply(401, {"error": f"The control API needs the lab's token in the {TOKEN_HEADER} header "
+                                           f"(from {lab.config.token_file}). Use `ecslab` or ecslab.lab.manage.control()."})
+                return True
+            if given is not None and not hmac.compare_digest(given.encode("utf-8", "replace"), lab.token):
+                self._reply(403, {"error": f"Wrong control token: it is not the one in {lab.config.token_file}, which "
+                                           "`ecslab up` makes anew for each lab. Read it again, or use `ecslab`."})
+                return True
+            if self.headers.get("Transfer-Encoding") is not None:
+                self._reply(411, {"error": "The control API takes no chunked body; send none."})
+                return True
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_CONTROL_BODY:
+                self._reply(413, {"error": f"The control API takes no request body (at most {MAX_CONTROL_BODY} bytes, "
+                                           f"Content-Length was {self.headers.get('Content-Length')!r}); send none."})
+                return True
+            self.rfile.read(length)
+            return False
+
+        def handle_one_request(self) -> None:
+            try:
+                super().handle_one_request()
+            except Exception as error:  # the client gets a message, the lab log the traceback
+                log.exception("control API: %s %s failed", getattr(self, "command", "?"), getattr(self, "path", "?"))
+                try:
+                    self._reply(500, {"error": f"The lab failed at this request ({type(error).__name__}); see lab.log in {lab.config.home}."})
+                except OSError:
+                    pass
+                self.close_connection = True
+
         def do_GET(self) -> None:
+            if self._refused():
+                return
             if self.path == "/status":
                 self._reply(200, lab.status())
                 return
@@ -189,6 +274,8 @@ def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
             self._reply(404, {"error": f"no such control path {self.path}"})
 
         def do_POST(self) -> None:
+            if self._refused():
+                return
             if self.path == "/reset":
                 lab.reset()
                 self._reply(200, {"reset": True})
@@ -220,10 +307,41 @@ def _make_iam() -> None:
 
 
 
-def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+class RotatingStream(io.TextIOBase):
+    """The lab's ``sys.stdout``/``sys.stderr``: into the same rotating ``lab.log`` as its log
+    records, so tracebacks that threads print (socketserver, threading's excepthook) are bounded too."""
+
+    def __init__(self, handler: logging.handlers.RotatingFileHandler) -> None:
+        self.handler = handler
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.handler.acquire()
+        try:
+            stream: Any = self.handler.stream  # opened at once (delay=False), reopened by doRollover
+            if self.handler.maxBytes and stream.tell() + len(text) >= self.handler.maxBytes:
+                self.handler.doRollover()
+                stream = self.handler.stream
+            stream.write(text)
+            stream.flush()
+        finally:
+            self.handler.release()
+        return len(text)
+
+
+def _log_to(config: LabConfig) -> None:
+    handler = logging.handlers.RotatingFileHandler(config.log_file, maxBytes=LOG_LIMIT_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    sys.stdout = sys.stderr = RotatingStream(handler)
+
+
+def main(argv: list[str]) -> int:
     config = LabConfig.from_json(argv[1])
+    _log_to(config)
     lab = LabProcess(config)
     signal.signal(signal.SIGTERM, lambda *_: lab.shutdown_requested.set())
     signal.signal(signal.SIGINT, lambda *_: lab.shutdown_requested.set())
