@@ -37,11 +37,25 @@ whoever signs it. This filler closes both gaps for the lab:
 - the same server is an AWS API gateway: every task gets ``AWS_REGION`` and
   ``AWS_DEFAULT_REGION`` (ECS sets those too) and ``AWS_ENDPOINT_URL`` pointing at it
   (the lab's addition: on AWS the SDK finds the real endpoints by itself). An IP
-  address in the URL makes S3 use path-style requests. Requests go on to moto
-  unchanged, *unless* they are signed with task-role credentials the lab issued and
-  the role's policies, read afresh on every request (so removing a permission bites
-  at once), do not allow the action on the resource: then the gateway answers
-  AccessDenied in the service's own error format, with AWS's message.
+  address in the URL makes S3 use path-style requests. A request goes on to moto only
+  when it is signed with task-role credentials the lab issued to a task that still
+  runs (access key *and* session token) and the role's policies, read afresh on every
+  request (so removing a permission bites at once), allow the action on the resource;
+  otherwise the gateway answers in the service's own error format, with AWS's words:
+  InvalidClientTokenId / UnrecognizedClientException / InvalidAccessKeyId for keys it
+  did not issue (or whose task stopped), AccessDenied for what the role may not do.
+
+What the gateway refuses before any of that, because a container must not reach past
+its task role (and a web page or another machine must not reach the gateway at all):
+
+- connections from anywhere but the Docker bridge's subnets and this machine itself
+  are closed unanswered (:class:`GatewayServer`);
+- a ``Host`` that is not the gateway's address, ``host.docker.internal`` or a loopback
+  name with the gateway's port, and any ``Origin`` (:func:`ecslab.lab.guard.refusal`);
+- moto's admin API (``/moto-api/...``: state dump with secrets, reset, seed), whatever
+  the credentials; unsigned requests; bodies over ``GATEWAY_BODY_LIMIT`` (413).
+
+Requests reach moto with ``Host`` set to moto's own loopback address and no ``Origin``.
 
 What the gateway checks (:func:`requested_actions`) and what it does not:
 
@@ -60,7 +74,9 @@ What the gateway checks (:func:`requested_actions`) and what it does not:
   to another, which AWS would refuse; REST APIs other than S3 (e.g. Lambda) are not
   checked at all;
 - the lab does not verify signatures: it reads the access key from the SigV4
-  ``Authorization`` header (or ``X-Amz-Credential``) and trusts it. Conditions,
+  ``Authorization`` header (or ``X-Amz-Credential``) and checks that it and the
+  session token are a live task's, so a container that learned another live task's
+  key and token could act as that task (on AWS it would also need the secret key). Conditions,
   permission boundaries, SCPs and session policies are whatever
   :func:`ecslab.iam_policy.evaluate` models; resource policies (bucket policies) are
   not consulted.
@@ -70,7 +86,9 @@ Notebook 07 (``07-security``) uses it.
 
 from __future__ import annotations
 
+import hmac
 import http.client
+import ipaddress
 import json
 import logging
 import re
@@ -80,14 +98,16 @@ import time
 import urllib.parse
 import uuid
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ecslab.config import ACCOUNT_ID, LAB_LABEL
-from ecslab.lab.bridge import bridge_gateway
+from ecslab.lab.bridge import bridge_gateway, is_local_address
 from ecslab.lab.fillers import FillerContext, GapFiller
+from ecslab.lab.guard import refusal
 
 log = logging.getLogger("ecslab.lab.task_roles")
 
@@ -113,6 +133,16 @@ IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses", "elasticloadbalancing"
 """Signing names whose IAM action prefix differs."""
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"}
+
+GATEWAY_BODY_LIMIT = 32 * 1024 * 1024
+"""The largest request body the gateway takes (it reads a body whole to name the IAM action); larger gets 413."""
+
+INVALID_TOKEN = "The security token included in the request is invalid."
+"""AWS's words for credentials it did not issue (InvalidClientTokenId, UnrecognizedClientException)."""
+
+S3_UNKNOWN_KEY = "The AWS Access Key Id you provided does not exist in our records."
+S3_INVALID_TOKEN = "The provided token is malformed or otherwise invalid."
+EC2_AUTH_FAILURE = "AWS was not able to validate the provided access credentials"
 
 RELAY_SCRIPT = r"""
 import http.server, sys, urllib.error, urllib.request
@@ -161,11 +191,13 @@ class TaskCredentials:
 
 @dataclass(frozen=True)
 class IssuedKey:
-    """An access key the lab handed to a task: whose it is and until when it works."""
+    """An access key the lab handed to a task: whose it is, with which session token, until when it works."""
 
     role_arn: str
     principal_arn: str
     expiration: datetime
+    task_arn: str = ""
+    session_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -340,35 +372,62 @@ def requested_actions(request: AwsRequest) -> list[tuple[str, str]]:
 # -- the error AWS would answer ----------------------------------------------------------------------
 
 
-def access_denied_response(request: AwsRequest, message: str) -> tuple[int, dict[str, str], bytes]:
-    """Status, headers and body of AccessDenied in the protocol ``request`` was made in."""
+def aws_error_response(request: AwsRequest, status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body of the error ``code`` in the protocol ``request`` was made in.
+
+    JSON (``X-Amz-Target``) and RPC v2 CBOR get ``{"__type", "message"}``; S3 its REST XML
+    ``<Error>``; EC2 its ``<Response><Errors>``; every other query API ``<ErrorResponse>``."""
     request_id = str(uuid.uuid4())
     if request.header("x-amz-target"):
-        body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
+        body = json.dumps({"__type": code, "message": message}).encode()
         content_type = request.header("content-type") or "application/x-amz-json-1.0"
-        return 400, {"Content-Type": content_type, "x-amzn-RequestId": request_id, "x-amzn-ErrorType": "AccessDeniedException"}, body
+        return status, {"Content-Type": content_type, "x-amzn-RequestId": request_id, "x-amzn-ErrorType": code}, body
     if re.match(r"^/service/[^/]+/operation/", request.path):
-        body = _cbor_map({"__type": "AccessDeniedException", "message": message})
-        return 400, {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor", "x-amzn-RequestId": request_id}, body
+        body = _cbor_map({"__type": code, "message": message})
+        return status, {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor", "x-amzn-RequestId": request_id}, body
     if request.service == "s3":
         text = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
             f"<Message>{_xml_escape(message)}</Message><RequestId>{request_id[:16].upper()}</RequestId>"
             f"<HostId>{secrets.token_urlsafe(48)}</HostId></Error>"
         )
-        return 403, {"Content-Type": "application/xml", "x-amz-request-id": request_id[:16].upper()}, text.encode()
+        return status, {"Content-Type": "application/xml", "x-amz-request-id": request_id[:16].upper()}, text.encode()
     if request.service == "ec2":
         text = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>UnauthorizedOperation</Code>'
-            f"<Message>You are not authorized to perform this operation. {_xml_escape(message)}</Message></Error></Errors>"
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{code}</Code>'
+            f"<Message>{_xml_escape(message)}</Message></Error></Errors>"
             f"<RequestID>{request_id}</RequestID></Response>"
         )
-        return 403, {"Content-Type": "text/xml"}, text.encode()
+        return status, {"Content-Type": "text/xml"}, text.encode()
     text = (
-        "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
         f"<Message>{_xml_escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
     )
-    return 403, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, text.encode()
+    return status, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, text.encode()
+
+
+def access_denied_response(request: AwsRequest, message: str) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body of AccessDenied in the protocol ``request`` was made in."""
+    if request.header("x-amz-target") or re.match(r"^/service/[^/]+/operation/", request.path):
+        return aws_error_response(request, 400, "AccessDeniedException", message)
+    if request.service == "ec2":
+        return aws_error_response(request, 403, "UnauthorizedOperation", f"You are not authorized to perform this operation. {message}")
+    return aws_error_response(request, 403, "AccessDenied", message)
+
+
+def invalid_credentials_response(request: AwsRequest, *, known_key: bool) -> tuple[int, dict[str, str], bytes]:
+    """AWS's answer to credentials it did not issue, in the request's protocol.
+
+    ``known_key``: the access key is one the lab issued, but the session token does not go with it."""
+    if request.header("x-amz-target") or re.match(r"^/service/[^/]+/operation/", request.path):
+        return aws_error_response(request, 400, "UnrecognizedClientException", INVALID_TOKEN)
+    if request.service == "s3":
+        if known_key:
+            return aws_error_response(request, 400, "InvalidToken", S3_INVALID_TOKEN)
+        return aws_error_response(request, 403, "InvalidAccessKeyId", S3_UNKNOWN_KEY)
+    if request.service == "ec2":
+        return aws_error_response(request, 401, "AuthFailure", EC2_AUTH_FAILURE)
+    return aws_error_response(request, 403, "InvalidClientTokenId", INVALID_TOKEN)
 
 
 def _xml_escape(text: str) -> str:
@@ -440,7 +499,8 @@ class TaskRoles(GapFiller):
         self.problem: str | None = None
         self.tasks: dict[str, TaskCredentials] = {}  # task ARN ->
         self.by_id: dict[str, TaskCredentials] = {}  # credentials id ->
-        self.keys: dict[str, IssuedKey] = {}  # access key ID -> (kept after the task stops: AWS sessions outlive their task)
+        self.keys: dict[str, IssuedKey] = {}  # access key ID -> (dropped when its task stops or the key expires)
+        self.allowed_networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []  # who may connect: the bridge's subnets
         self.timings: dict[str, list[float]] = {"credentials_fetch_ms": [], "relay_start_s": []}
         self._clients: dict[str, Any] = {}
 
@@ -458,15 +518,35 @@ class TaskRoles(GapFiller):
             log.warning("task roles disabled: %s", self.problem)
             return
         try:
-            self.server = ThreadingHTTPServer((gateway, 0), _handler(self))
+            networks = bridge_subnets(context.docker.networks.get("bridge").attrs)
+        except Exception as error:
+            networks = []
+            log.warning("reading the Docker bridge's subnets: %s", error)
+        if not networks:
+            self.problem = "the Docker bridge reports no subnet, so the lab cannot tell containers from other callers; check `docker network inspect bridge`"
+            log.warning("task roles disabled: %s", self.problem)
+            return
+        try:
+            self.serve(gateway, 0, networks)
         except OSError as error:
             self.problem = f"cannot listen on the Docker bridge gateway {gateway}: {error}"
             log.warning("task roles disabled: %s", self.problem)
             return
-        self.server.daemon_threads = True
-        self.gateway_ip, self.port = gateway, int(self.server.server_address[1])
-        threading.Thread(target=self.server.serve_forever, name="task-roles", daemon=True).start()
         self._remove_relays(None)  # left by an earlier lab process on this state folder
+
+    def serve(
+        self,
+        address: str,
+        port: int,
+        allowed_networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network],
+        owns_address: Callable[[str], bool] = is_local_address,
+    ) -> None:
+        """Start the gateway on ``address:port`` (0: any free port), taking connections from ``allowed_networks``
+        and this machine only (see :class:`GatewayServer`)."""
+        self.allowed_networks = list(allowed_networks)
+        self.server = GatewayServer((address, port), _handler(self), self.allowed_networks, owns_address)
+        self.gateway_ip, self.port = address, int(self.server.server_address[1])
+        threading.Thread(target=self.server.serve_forever, name="task-roles", daemon=True).start()
 
     def after_reset(self, context: FillerContext) -> None:
         with self.lock:
@@ -551,7 +631,7 @@ class TaskRoles(GapFiller):
         if role["Arn"] != role_arn or not trusted:
             return UNABLE_TO_ASSUME.format(role_arn=role_arn)
         started = time.monotonic()
-        issued = self._assume(role_arn, task.id)
+        issued = self._assume(role_arn, task.id, task.task_arn)
         entry = TaskCredentials(
             task_arn=task.task_arn,
             role_arn=role_arn,
@@ -605,6 +685,8 @@ class TaskRoles(GapFiller):
             entry = self.tasks.pop(task.task_arn, None)
             if entry is not None:
                 self.by_id.pop(entry.credentials_id, None)
+            for key in [key for key, issued in self.keys.items() if issued.task_arn == task.task_arn]:
+                del self.keys[key]  # a stopped task's credentials stop working at the gateway at once
         self._remove_relays(task.task_arn)
 
     # -- helpers ------------------------------------------------------------------------------------
@@ -614,15 +696,32 @@ class TaskRoles(GapFiller):
         if agent is not None and hasattr(agent, "note"):
             agent.note(task, message)
 
-    def _assume(self, role_arn: str, session_name: str) -> dict[str, Any]:
+    def _assume(self, role_arn: str, session_name: str, task_arn: str = "") -> dict[str, Any]:
         issued: dict[str, Any] = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)
         credentials = issued["Credentials"]
         expiration = credentials["Expiration"]
         if expiration.tzinfo is None:
             expiration = expiration.replace(tzinfo=UTC)
+        now = datetime.now(UTC)
         with self.lock:
-            self.keys[credentials["AccessKeyId"]] = IssuedKey(role_arn, issued["AssumedRoleUser"]["Arn"], expiration)
+            for key in [key for key, old in self.keys.items() if old.expiration <= now]:
+                del self.keys[key]
+            self.keys[credentials["AccessKeyId"]] = IssuedKey(
+                role_arn, issued["AssumedRoleUser"]["Arn"], expiration, task_arn, str(credentials.get("SessionToken") or "")
+            )
         return issued
+
+    def issued_key(self, access_key: str, session_token: str | None) -> tuple[IssuedKey | None, bool]:
+        """``(the key, True)`` when the lab issued ``access_key`` with ``session_token`` to a task that still runs.
+
+        ``(None, True)``: the key is the lab's but the token is missing or wrong; ``(None, False)``: unknown or expired."""
+        with self.lock:
+            issued = self.keys.get(access_key)
+        if issued is None or issued.expiration <= datetime.now(UTC):
+            return None, False
+        if not _same_secret(session_token or "", issued.session_token):
+            return None, True
+        return issued, True
 
     def credentials_for(self, credentials_id: str, token: str) -> tuple[int, dict[str, Any]]:
         """The endpoint's answer to ``GET /v2/credentials/<id>`` with ``Authorization: token``."""
@@ -630,13 +729,13 @@ class TaskRoles(GapFiller):
             entry = self.by_id.get(credentials_id)
         if entry is None:
             return 400, {"code": "InvalidIdInRequest", "message": "CredentialsV2Request: Credentials not found"}
-        if not secrets.compare_digest(token, entry.token):
+        if not _same_secret(token, entry.token):
             return 401, {"code": "AccessDenied", "message": "Authorization token does not match the task's credentials"}
         expiration = entry.credentials["Expiration"]
         if expiration.tzinfo is None:
             expiration = expiration.replace(tzinfo=UTC)
         if expiration - datetime.now(UTC) < RENEW_BEFORE:
-            issued = self._assume(entry.role_arn, entry.task_arn.rsplit("/", 1)[-1])
+            issued = self._assume(entry.role_arn, entry.task_arn.rsplit("/", 1)[-1], entry.task_arn)
             entry.credentials = issued["Credentials"]
             expiration = entry.credentials["Expiration"].replace(tzinfo=UTC) if entry.credentials["Expiration"].tzinfo is None else entry.credentials["Expiration"]
         credentials = entry.credentials
@@ -701,11 +800,61 @@ class TaskRoles(GapFiller):
         try:
             for summary in self.context.docker.api.containers(all=True, filters={"label": labels}):
                 try:
-                    self.context.docker.api.remove_container(summary["Id"], force=True)
+                    self.context.docker.api.remove_container(summary["Id"], v=True, force=True)
                 except Exception:
                     pass
         except Exception:
             log.exception("removing credentials relays")
+
+
+def _same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison of a secret from a request (any characters) with one the lab issued.
+
+    ``hmac.compare_digest`` on ``str`` raises TypeError for non-ASCII text, so both sides are bytes."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
+
+
+def bridge_subnets(network: dict[str, Any]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The subnets of a Docker network (``docker network inspect`` output): where its containers' addresses are."""
+    found: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for config in (network.get("IPAM") or {}).get("Config") or []:
+        subnet = config.get("Subnet") if isinstance(config, dict) else None
+        if subnet:
+            try:
+                found.append(ipaddress.ip_network(str(subnet), strict=False))
+            except ValueError:
+                log.warning("the Docker bridge reports an invalid subnet %r", subnet)
+    return found
+
+
+class GatewayServer(ThreadingHTTPServer):
+    """The gateway's HTTP server: a connection is closed unanswered unless it comes from a container on the
+    Docker bridge (its address is in the bridge's subnets) or from this machine itself (one of its own
+    addresses: on Linux the host reaches the gateway from 172.17.0.1, on some VMs from another of its
+    interfaces). ``owns_address`` answers the second question; tests pass their own."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        allowed_networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network],
+        owns_address: Callable[[str], bool] = is_local_address,
+    ) -> None:
+        self.allowed_networks = list(allowed_networks)
+        self.owns_address = owns_address
+        super().__init__(address, handler)
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        try:
+            client = ipaddress.ip_address(str(client_address[0]).split("%")[0])
+        except ValueError:
+            return False
+        if any(client in network for network in self.allowed_networks) or (client.version == 4 and self.owns_address(str(client))):
+            return True
+        log.info("task-role gateway: refused a connection from %s (not on the Docker bridge)", client_address[0])
+        return False
 
 
 def _allowed_somewhere(action: str, policies: list[Any], principal_arn: str) -> bool:
@@ -733,6 +882,10 @@ def _wait_for_relay(relay: Any, deadline: float) -> str | None:
     return f"not listening after {RELAY_START_TIMEOUT:.0f} s"
 
 
+class _BodyTooLarge(Exception):
+    pass
+
+
 def _handler(roles: TaskRoles) -> type[BaseHTTPRequestHandler]:
     class Gateway(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -742,31 +895,60 @@ def _handler(roles: TaskRoles) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             log.debug(format, *args)
 
-        def _reply(self, code: int, headers: dict[str, str], body: bytes) -> None:
+        def _reply(self, code: int, headers: dict[str, str], body: bytes, *, close: bool = False) -> None:
             self.send_response(code)
             for key, value in headers.items():
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(body)))
+            if close:  # the request's body was not read: the connection cannot carry another request
+                self.send_header("Connection", "close")
+                self.close_connection = True
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
 
+        def _refuse(self, code: int, message: str, *, close: bool = False) -> None:
+            self._reply(code, {"Content-Type": "application/json"}, json.dumps({"code": "Refused", "message": message}).encode(), close=close)
+
         def _body(self) -> bytes:
+            """The request's body, at most GATEWAY_BODY_LIMIT bytes (else _BodyTooLarge); ValueError when malformed."""
             if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
                 parts: list[bytes] = []
+                total = 0
                 while True:
-                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
+                    if size < 0:
+                        raise ValueError("negative chunk size")
                     if size == 0:
-                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        while self.rfile.readline(65536) not in (b"\r\n", b"\n", b""):
                             pass
                         return b"".join(parts)
+                    total += size
+                    if total > GATEWAY_BODY_LIMIT:
+                        raise _BodyTooLarge
                     parts.append(self.rfile.read(size))
-                    self.rfile.readline()
+                    self.rfile.readline(1024)
             length = int(self.headers.get("Content-Length") or 0)
+            if length < 0:
+                raise ValueError("negative Content-Length")
+            if length > GATEWAY_BODY_LIMIT:
+                raise _BodyTooLarge
             return self.rfile.read(length) if length else b""
 
         def _handle(self) -> None:
-            body = self._body()
+            assert roles.gateway_ip is not None and roles.port is not None
+            reason = refusal(self.headers, roles.port, extra_hosts=[roles.gateway_ip, "host.docker.internal"])
+            if reason is not None:
+                self._refuse(403, reason, close=True)
+                return
+            try:
+                body = self._body()
+            except _BodyTooLarge:
+                self._refuse(413, f"The lab's AWS gateway takes request bodies up to {GATEWAY_BODY_LIMIT // (1024 * 1024)} MiB; send less per request (for S3, use a multipart upload).", close=True)
+                return
+            except ValueError:
+                self._refuse(400, "Malformed request body (Content-Length or chunked encoding).", close=True)
+                return
             path, _, query_string = self.path.partition("?")
             authorization = self.headers.get("Authorization", "")
             if self.command == "GET" and path.startswith("/v2/credentials/") and not authorization.startswith("AWS4-"):
@@ -775,20 +957,30 @@ def _handler(roles: TaskRoles) -> type[BaseHTTPRequestHandler]:
                 roles._record("credentials_fetch_ms", 1000 * (time.monotonic() - started))
                 self._reply(code, {"Content-Type": "application/json"}, json.dumps(answer).encode())
                 return
+            if _is_admin_path(path):
+                self._refuse(403, "moto's admin API (/moto-api/) is not reachable from containers: the gateway passes AWS API calls only.")
+                return
             query = urllib.parse.parse_qs(query_string, keep_blank_values=True)
             headers = {key.lower(): value for key, value in self.headers.items()}
             identity = signing_identity(headers, query)
-            if identity is not None:
-                access_key, region, service = identity
-                request = AwsRequest(self.command, path, query, headers, body, service, region)
-                try:
-                    message = roles.decide(request, access_key)
-                except Exception as error:  # a broken policy check must not pass a call through
-                    log.exception("task-role check failed")
-                    message = f"The lab could not evaluate the task role's policies: {error}"
-                if message is not None:
-                    self._reply(*access_denied_response(request, message))
-                    return
+            if identity is None:
+                self._reply(*missing_authentication_response(AwsRequest(self.command, path, query, headers, body, _unsigned_service(headers, path), "")))
+                return
+            access_key, region, service = identity
+            request = AwsRequest(self.command, path, query, headers, body, service, region)
+            token = headers.get("x-amz-security-token") or (query.get("X-Amz-Security-Token") or [""])[0]
+            issued, known_key = roles.issued_key(access_key, token)
+            if issued is None:
+                self._reply(*invalid_credentials_response(request, known_key=known_key))
+                return
+            try:
+                message = roles.decide(request, access_key)
+            except Exception as error:  # a broken policy check must not pass a call through
+                log.exception("task-role check failed")
+                message = f"The lab could not evaluate the task role's policies: {error}"
+            if message is not None:
+                self._reply(*access_denied_response(request, message))
+                return
             self._forward(body)
 
         def _forward(self, body: bytes) -> None:
@@ -796,24 +988,57 @@ def _handler(roles: TaskRoles) -> type[BaseHTTPRequestHandler]:
             config = roles.context.config
             connection = http.client.HTTPConnection(config.host, config.aws_port, timeout=60)
             try:
-                headers = {key: value for key, value in self.headers.items() if key.lower() not in HOP_BY_HOP and key.lower() != "content-length"}
+                headers = {key: value for key, value in self.headers.items() if key.lower() not in HOP_BY_HOP | {"content-length", "host", "origin"}}
+                headers["Host"] = f"{config.host}:{config.aws_port}"  # the AWS endpoint answers its own loopback name only
                 headers["Content-Length"] = str(len(body))
                 connection.request(self.command, self.path, body=body, headers=headers)
                 response = connection.getresponse()
-                data = response.read()
                 answer = {key: value for key, value in response.getheaders() if key.lower() not in HOP_BY_HOP and key.lower() != "content-length"}
                 self.send_response(response.status)
                 for key, value in answer.items():
                     self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)) if self.command != "HEAD" or data else response.getheader("Content-Length", "0"))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
+                length = response.getheader("Content-Length")
+                if self.command == "HEAD" or response.status in (204, 304):
+                    self.send_header("Content-Length", length or "0")
+                    self.end_headers()
+                elif length is not None:
+                    self.send_header("Content-Length", length)
+                    self.end_headers()
+                    while piece := response.read(1 << 20):
+                        self.wfile.write(piece)
+                else:
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    while piece := response.read(1 << 20):
+                        self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                    self.wfile.write(b"0\r\n\r\n")
             except OSError as error:
-                self._reply(502, {"Content-Type": "text/plain"}, f"the lab's AWS API did not answer: {error}".encode())
+                self._reply(502, {"Content-Type": "text/plain"}, f"the lab's AWS API did not answer: {error}".encode(), close=True)
             finally:
                 connection.close()
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _handle
 
     return Gateway
+
+
+def _is_admin_path(path: str) -> bool:
+    """Whether moto would take ``path`` (raw, maybe percent-encoded) for its admin API."""
+    decoded = urllib.parse.unquote(path)
+    return re.sub("/+", "/", decoded).lower().startswith("/moto-api")
+
+
+def _unsigned_service(headers: dict[str, str], path: str) -> str:
+    """The protocol family of a request that names no service (no signature): REST (S3) unless it says otherwise."""
+    if headers.get("x-amz-target") or re.match(r"^/service/[^/]+/operation/", path) or "x-www-form-urlencoded" in headers.get("content-type", ""):
+        return ""
+    return "s3"
+
+
+def missing_authentication_response(request: AwsRequest) -> tuple[int, dict[str, str], bytes]:
+    """AWS's answer to a request without credentials, in its protocol (the gateway passes signed calls only)."""
+    if request.header("x-amz-target") or re.match(r"^/service/[^/]+/operation/", request.path):
+        return aws_error_response(request, 400, "MissingAuthenticationTokenException", "Missing Authentication Token")
+    if request.service == "s3":
+        return aws_error_response(request, 403, "AccessDenied", "Access Denied")
+    return aws_error_response(request, 403, "MissingAuthenticationToken", "Request is missing Authentication Token")
