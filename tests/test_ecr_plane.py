@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from ecslab.config import LabConfig
 from ecslab.engine import docker_client
+from ecslab.lab import manage
 
 
 @pytest.fixture(scope="module")
@@ -124,9 +125,7 @@ def test_push_without_login_or_with_a_bad_token_is_refused(ecr: Any, docker: Any
 
 
 def test_an_expired_token_says_so(ecr: Any, docker: Any, repository: dict[str, Any], running_isolated_lab: LabConfig) -> None:
-    request = urllib.request.Request(running_isolated_lab.control_url + "/ecr/expired-token", data=b"", method="POST")
-    with urllib.request.urlopen(request) as response:
-        token = json.loads(response.read())["authorizationToken"]
+    token = manage.control(running_isolated_lab, "POST", "/ecr/expired-token")["authorizationToken"]
     username, password = base64.b64decode(token).decode().split(":", 1)
     error = error_of(push(docker, tiny_image(docker, "old"), repository["repositoryUri"], "x", {"username": username, "password": password}))
     assert error is not None and "Your authorization token has expired. Reauthenticate and try again." in error
@@ -175,7 +174,7 @@ def test_deleting_an_image_removes_it_from_the_registry(ecr: Any, docker: Any, r
     # given
     auth = login(ecr)
     digest = digest_of(push(docker, tiny_image(docker, "doomed"), repository["repositoryUri"], "v1", auth))
-    status = json.loads(urllib.request.urlopen(running_isolated_lab.control_url + "/status").read())
+    status = manage.control(running_isolated_lab, "GET", "/status")
     manifest_url = f"{status['registry']['backend_url']}/v2/{repository['repositoryName']}/manifests/{digest}"
     headers = {"Accept": "application/vnd.docker.distribution.manifest.v2+json"}
     assert urllib.request.urlopen(urllib.request.Request(manifest_url, headers=headers)).status == 200

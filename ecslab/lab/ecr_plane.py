@@ -48,12 +48,30 @@ from moto.core.exceptions import ServiceException
 
 from ecslab.config import ACCOUNT_ID
 from ecslab.lab.fillers import FillerContext, GapFiller
+from ecslab.lab.guard import refusal
 
 log = logging.getLogger("ecslab.lab.ecr")
 
 TOKEN_HOURS = 12
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "authorization", "host"}
-_ROUTE = re.compile(r"^/v2/(?P<name>.+?)/(?P<kind>manifests|blobs|tags)/(?P<rest>[^?]*)")
+_ROUTE = re.compile(r"^/v2/(?P<name>.+)/(?P<kind>manifests|blobs|tags)/(?P<rest>.*)$")
+"""A registry API path: greedy, so the LAST ``/manifests/``, ``/blobs/`` or ``/tags/`` ends the name, as in distribution."""
+_NAME_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*"
+REPOSITORY_NAME = re.compile(rf"{_NAME_COMPONENT}(?:/{_NAME_COMPONENT})*")
+"""distribution's grammar for repository names (reference/regexp.go); at most NAME_MAX characters."""
+NAME_MAX = 255
+_REST = {
+    "manifests": re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[A-Za-z0-9=_-]+"),
+    "blobs": re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[A-Za-z0-9=_-]+|uploads/(?:[A-Za-z0-9_.=-]+)?"),
+    "tags": re.compile(r"list"),
+}
+"""What may follow each kind: a tag or digest; a digest or an upload (``uploads/`` and ``uploads/<uuid>``); ``list``."""
+MANIFEST_LIMIT = 4 * 1024 * 1024
+"""ECR's limit on an image manifest: 4 MiB (``imageManifest``'s maximum length, 4194304, in ECR's API reference)."""
+API_BODY_LIMIT = 1024 * 1024
+"""The largest body the front takes for any other request that is not a blob upload (those have no body in practice)."""
+STREAM_PIECE = 1 << 20
+"""Blob uploads are relayed in pieces of at most this many bytes, never held whole."""
 MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.oci.image.manifest.v1+json",
@@ -79,7 +97,7 @@ class TokenIssuer:
         if username != "AWS" or len(parts) != 3 or parts[0] != "ecslab":
             return "Your authorization token is invalid."
         expected = hmac.new(self.secret, parts[1].encode(), hashlib.sha256).hexdigest()[:40]
-        if not hmac.compare_digest(expected, parts[2]):
+        if not hmac.compare_digest(expected.encode(), parts[2].encode("utf-8", "surrogateescape")):  # bytes: str raises on non-ASCII
             return "Your authorization token is invalid."
         if int(parts[1]) < time.time():
             return "Your authorization token has expired. Reauthenticate and try again."
@@ -88,6 +106,32 @@ class TokenIssuer:
 
 def _registry_error(code: str, message: str) -> bytes:
     return json.dumps({"errors": [{"code": code, "message": message, "detail": None}]}).encode()
+
+
+class InvalidRepositoryName(ValueError):
+    """A registry path whose repository name distribution's grammar refuses."""
+
+
+def parse_route(path: str) -> tuple[str, str, str] | None:
+    """``(repository name, kind, rest)`` of a registry API path (query string removed), or ``None``.
+
+    The name ends at the LAST ``/manifests/``, ``/blobs/`` or ``/tags/`` segment, and what follows must be
+    a route distribution serves (``manifests/<tag or digest>``, ``blobs/<digest>``, ``blobs/uploads/[<uuid>]``,
+    ``tags/list``), so one path names one repository, the same one the registry stores under.
+    Raises :class:`InvalidRepositoryName` when the name is not one distribution accepts."""
+    route = _ROUTE.match(path)
+    if route is None:
+        return None
+    name, kind, rest = route["name"], route["kind"], route["rest"]
+    if not _REST[kind].fullmatch(rest):
+        return None
+    if len(name) > NAME_MAX or not REPOSITORY_NAME.fullmatch(name):
+        raise InvalidRepositoryName(name)
+    return name, kind, rest
+
+
+class _BodyTooLarge(Exception):
+    pass
 
 
 class ImageTagAlreadyExistsException(ServiceException):
@@ -149,6 +193,12 @@ class EcrDataPlane(GapFiller):
         return None
 
     # -- moto ------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The front's own port (the one in ``Host: localhost:PORT`` from dockerd)."""
+        assert self.context is not None
+        return int(self.context.config.registry_port)
 
     @property
     def registry_address(self) -> str:
@@ -355,19 +405,30 @@ def _front_handler(plane: EcrDataPlane) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             log.debug(format, *args)
 
-        def _send(self, code: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        def _send(self, code: int, body: bytes = b"", headers: dict[str, str] | None = None, *, close: bool = False) -> None:
             self.send_response(code)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(body)))
+            if close:  # the request's body was not read: the connection cannot carry another request
+                self.send_header("Connection", "close")
+                self.close_connection = True
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
 
+        def _answer_without_body(self, code: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            """Answer before the body is relayed: read a small one away (keep-alive), close on a large one."""
+            if self._chunked() or self._length() > API_BODY_LIMIT:
+                self._send(code, body, headers, close=True)
+                return
+            self.rfile.read(self._length())
+            self._send(code, body, headers)
+
         def _unauthorized(self, message: str) -> None:
-            self._send(
+            self._answer_without_body(
                 401,
                 _registry_error("UNAUTHORIZED", message),
                 {"WWW-Authenticate": f'Basic realm="ecslab ECR at {plane.registry_address}"'},
@@ -380,76 +441,144 @@ def _front_handler(plane: EcrDataPlane) -> type[BaseHTTPRequestHandler]:
                 return False
             try:
                 username, _, password = base64.b64decode(header[6:]).decode().partition(":")
+                problem = plane.tokens.check(username, password)
             except Exception:
-                self._unauthorized("Your authorization token is invalid.")
-                return False
-            problem = plane.tokens.check(username, password)
+                problem = "Your authorization token is invalid."
             if problem:
                 self._unauthorized(problem)
                 return False
             return True
 
-        def _read_body(self) -> bytes | None:
-            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                return None
-            length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(length) if length else b""
+        def _chunked(self) -> bool:
+            return "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+
+        def _length(self) -> int:
+            length = int(self.headers.get("Content-Length") or 0)  # ValueError: answered 400 by _handle
+            if length < 0:
+                raise ValueError("negative Content-Length")
+            return length
 
         def _chunks(self) -> Any:
+            """The pieces of a chunked body as they arrive, none larger than STREAM_PIECE."""
             while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
+                if size < 0:
+                    raise ValueError("negative chunk size")
                 if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    while self.rfile.readline(65536) not in (b"\r\n", b"\n", b""):
                         pass
                     return
-                yield self.rfile.read(size)
-                self.rfile.readline()
+                remaining = size
+                while remaining > 0:
+                    piece = self.rfile.read(min(remaining, STREAM_PIECE))
+                    if not piece:
+                        raise ConnectionError("the client closed the connection mid-chunk")
+                    remaining -= len(piece)
+                    yield piece
+                self.rfile.readline(1024)
+
+        def _pieces(self) -> Any:
+            """The request's body as it arrives (Content-Length or chunked), in pieces of at most STREAM_PIECE."""
+            if self._chunked():
+                yield from self._chunks()
+                return
+            remaining = self._length()
+            while remaining > 0:
+                piece = self.rfile.read(min(remaining, STREAM_PIECE))
+                if not piece:
+                    raise ConnectionError("the client closed the connection mid-body")
+                remaining -= len(piece)
+                yield piece
+
+        def _bounded_body(self, limit: int) -> bytes:
+            """The whole body, at most ``limit`` bytes (else _BodyTooLarge, before reading what was announced)."""
+            if not self._chunked() and self._length() > limit:
+                raise _BodyTooLarge
+            parts: list[bytes] = []
+            total = 0
+            for piece in self._pieces():
+                total += len(piece)
+                if total > limit:
+                    raise _BodyTooLarge
+                parts.append(piece)
+            return b"".join(parts)
+
+        def _too_large(self, what: str, limit: int) -> None:
+            code = "MANIFEST_INVALID" if what == "manifest" else "SIZE_INVALID"
+            message = (
+                f"The {what} is larger than {limit // (1024 * 1024)} MiB ({limit} bytes), the most "
+                + ("ECR accepts for an image manifest." if what == "manifest" else "the lab's registry front takes for this request.")
+            )
+            self._send(413, _registry_error(code, message), close=True)
 
         def _handle(self) -> None:
-            if not self._authorized():
-                self._drain()
+            reason = refusal(self.headers, plane.port)
+            if reason is not None:
+                self._send(403, _registry_error("DENIED", reason), close=True)
                 return
-            route = _ROUTE.match(self.path)
-            if route:
-                name, kind, rest = route["name"], route["kind"], route["rest"]
-                with plane.lock:
-                    exists = name in plane.backend().repositories
-                if not exists:
-                    self._drain()
-                    self._send(404, _registry_error("NAME_UNKNOWN", f"The repository with name '{name}' does not exist in the registry with id '{ACCOUNT_ID}'"))
-                    return
-                if kind == "manifests" and self.command in ("GET", "HEAD") and not plane.visible(name, rest):
-                    self._send(404, _registry_error("MANIFEST_UNKNOWN", f"Requested image not found: {name}:{rest}"))
-                    return
-                if kind == "manifests" and self.command == "PUT":
-                    self._push_manifest(name, rest)
-                    return
-            self._forward(self._read_body())
+            try:
+                self._route()
+            except ValueError as error:  # a malformed Content-Length or chunk size
+                if not self.wfile.closed:
+                    self._send(400, _registry_error("UNSUPPORTED", f"malformed request: {error}"), close=True)
+            except _BodyTooLarge:
+                self._too_large("request body", API_BODY_LIMIT)
+            except OSError as error:  # the client or the registry went away mid-request: nothing left to answer
+                log.info("registry front: %s %s: %s", self.command, self.path[:200], error)
+                self.close_connection = True
 
-        def _drain(self) -> None:
-            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                for _ in self._chunks():
-                    pass
-            else:
-                self._read_body()
+        def _route(self) -> None:
+            if not self._authorized():
+                return
+            path = self.path.split("?", 1)[0]
+            try:
+                route = parse_route(path)
+            except InvalidRepositoryName as error:
+                self._answer_without_body(400, _registry_error("NAME_INVALID", f"invalid repository name: {str(error)[:300]!r}"))
+                return
+            if route is None:
+                if path in ("/v2/", "/v2", "/v2/_catalog"):
+                    self._forward(self._bounded_body(API_BODY_LIMIT))
+                else:
+                    self._answer_without_body(404, _registry_error("UNSUPPORTED", f"the registry has no API at {path[:300]!r}"))
+                return
+            name, kind, rest = route
+            with plane.lock:
+                exists = name in plane.backend().repositories
+            if not exists:
+                self._answer_without_body(404, _registry_error("NAME_UNKNOWN", f"The repository with name '{name}' does not exist in the registry with id '{ACCOUNT_ID}'"))
+                return
+            if kind == "manifests" and self.command in ("GET", "HEAD") and not plane.visible(name, rest):
+                self._answer_without_body(404, _registry_error("MANIFEST_UNKNOWN", f"Requested image not found: {name}:{rest}"))
+                return
+            if kind == "manifests" and self.command == "PUT":
+                self._push_manifest(name, rest)
+                return
+            if kind == "blobs" and rest.startswith("uploads/"):
+                self._forward(None)  # a layer (~235 MB for a base image): relayed as it arrives, never held whole
+                return
+            self._forward(self._bounded_body(API_BODY_LIMIT))
 
         def _push_manifest(self, name: str, reference: str) -> None:
-            body = self._read_body()
-            if body is None:
-                body = b"".join(self._chunks())
+            try:
+                body = self._bounded_body(MANIFEST_LIMIT)
+            except _BodyTooLarge:
+                self._too_large("manifest", MANIFEST_LIMIT)
+                return
             digest = "sha256:" + hashlib.sha256(body).hexdigest()
             tag = None if reference.startswith("sha256:") else reference
             if tag is not None:
-                refusal = plane.push_refusal(name, tag, digest)
-                if refusal:
-                    self._send(*refusal)
+                refused = plane.push_refusal(name, tag, digest)
+                if refused:
+                    self._send(*refused)
                     return
             status, headers = self._forward(body)
             if status == 201:
                 media_type = self.headers.get("Content-Type", MANIFEST_TYPES[0])
-                plane.record_push(name, tag, headers.get("Docker-Content-Digest", digest), body.decode(), media_type)
+                plane.record_push(name, tag, headers.get("Docker-Content-Digest", digest), body.decode("utf-8", "replace"), media_type)
 
         def _forward(self, body: bytes | None) -> tuple[int, dict[str, str]]:
+            """Relay the request to the registry; ``body`` ``None``: stream the request's own body through."""
             host, port = plane.backend_url.removeprefix("http://").split(":")
             connection = http.client.HTTPConnection(host, int(port), timeout=300)
             try:
@@ -458,12 +587,17 @@ def _front_handler(plane: EcrDataPlane) -> type[BaseHTTPRequestHandler]:
                 for key, value in self.headers.items():
                     if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
                         connection.putheader(key, value)
-                if body is None:
+                if body is None and self._chunked():
                     connection.putheader("Transfer-Encoding", "chunked")
                     connection.endheaders()
                     for chunk in self._chunks():
                         connection.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                     connection.send(b"0\r\n\r\n")
+                elif body is None:
+                    connection.putheader("Content-Length", str(self._length()))
+                    connection.endheaders()
+                    for piece in self._pieces():
+                        connection.send(piece)
                 else:
                     connection.putheader("Content-Length", str(len(body)))
                     connection.endheaders()
@@ -481,7 +615,7 @@ def _front_handler(plane: EcrDataPlane) -> type[BaseHTTPRequestHandler]:
                     self.end_headers()
                     remaining = int(length)
                     while remaining > 0:
-                        piece = response.read(min(remaining, 1 << 20))
+                        piece = response.read(min(remaining, STREAM_PIECE))
                         if not piece:
                             break
                         self.wfile.write(piece)
@@ -489,7 +623,7 @@ def _front_handler(plane: EcrDataPlane) -> type[BaseHTTPRequestHandler]:
                 else:
                     self.send_header("Transfer-Encoding", "chunked")
                     self.end_headers()
-                    while piece := response.read(1 << 20):
+                    while piece := response.read(STREAM_PIECE):
                         self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
                     self.wfile.write(b"0\r\n\r\n")
                 return response.status, headers
