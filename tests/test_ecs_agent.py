@@ -5,9 +5,7 @@ One private lab for the module; the sample app image is pushed to its registry o
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -249,8 +247,7 @@ def test_reset_and_down_leave_no_task_container(isolated_config: LabConfig, imag
 
 
 def test_services_stable_waiter_and_json_status(lab: LabClients) -> None:
-    with urllib.request.urlopen(lab.config.control_url + "/status") as response:
-        names = [filler["name"] for filler in json.loads(response.read())["fillers"]]
+    names = [filler["name"] for filler in lab.control("/status")["fillers"]]
     assert "ECS agent" in names
 
 

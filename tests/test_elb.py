@@ -79,8 +79,7 @@ def test_requests_reach_every_task_round_robin(lab: LabClients, stack: dict[str,
     url = elb_tools.listener_url(lab, stack["lb"])
     # then: the listener is a real server on loopback, in ecslab status --json too
     assert url.startswith("http://127.0.0.1:")
-    with urllib.request.urlopen(lab.config.control_url + "/status") as response:
-        balancers = json.loads(response.read())["load_balancers"]
+    balancers = lab.control("/status")["load_balancers"]
     assert [b["listeners"][0]["url"] for b in balancers if b["arn"] == stack["lb"]] == [url]
     # before any target is healthy, the ALB answers 503
     with pytest.raises(urllib.error.HTTPError) as raised:

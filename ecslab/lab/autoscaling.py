@@ -31,12 +31,16 @@ import time
 from typing import Any
 
 from ecslab.config import ACCOUNT_ID
-from ecslab.lab.fillers import FillerContext, GapFiller
+from ecslab.lab.fillers import FillerContext, GapFiller, QuietErrors
 
 log = logging.getLogger("ecslab.lab.autoscaling")
 
 SAMPLE_SECONDS = 2.0
 WINDOW_SECONDS = 10.0
+ACTIVITY_RETENTION_SECONDS = 6 * 7 * 24 * 3600
+"""Application Auto Scaling shows the scaling activities of the last six weeks (its user guide, "Scaling activities")."""
+MAX_ACTIVITIES = 1000
+"""And the lab keeps the newest 1000 of them, so a service flapping for days does not grow the lab's memory."""
 
 
 class AutoScaling(GapFiller):
@@ -53,7 +57,10 @@ class AutoScaling(GapFiller):
         self.thread: threading.Thread | None = None
         self.samples: dict[str, collections.deque[tuple[float, float]]] = {}
         self.history: collections.deque[dict[str, Any]] = collections.deque(maxlen=2000)
-        self.activities: list[dict[str, Any]] = []
+        self.lock = threading.Lock()  # guards activities: the CloudWatch filler records step scaling from its own thread
+        self.activities: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_ACTIVITIES)
+        self._activity_count = 0
+        self._errors = QuietErrors("autoscaling evaluation", log)
         self.last_scale: dict[str, tuple[str, float]] = {}
         self.request_marks: dict[str, collections.deque[tuple[float, int]]] = {}
         self._original: Any = None
@@ -67,7 +74,7 @@ class AutoScaling(GapFiller):
         def describe_scaling_activities(response: Any) -> str:
             namespace = response._get_param("ServiceNamespace")
             resource = response._get_param("ResourceId")
-            found = [a for a in reversed(filler.activities) if a["ServiceNamespace"] == namespace and (not resource or a["ResourceId"] == resource)]
+            found = [a for a in reversed(filler.recent_activities()) if a["ServiceNamespace"] == namespace and (not resource or a["ResourceId"] == resource)]
             return json.dumps({"ScalingActivities": found})
 
         self._original = ApplicationAutoScalingResponse.__dict__.get("describe_scaling_activities")
@@ -87,7 +94,8 @@ class AutoScaling(GapFiller):
     def after_reset(self, context: FillerContext) -> None:
         self.samples.clear()
         self.history.clear()
-        self.activities.clear()
+        with self.lock:
+            self.activities.clear()
         self.last_scale.clear()
         self.request_marks.clear()
 
@@ -102,8 +110,10 @@ class AutoScaling(GapFiller):
         while not self.stopping.wait(SAMPLE_SECONDS):
             try:
                 self.evaluate()
-            except Exception:
-                log.exception("autoscaling evaluation failed")
+            except Exception as error:  # logged once per distinct error, not every sample
+                self._errors.failed(error)
+            else:
+                self._errors.succeeded()
 
     def evaluate(self) -> None:
         from moto.applicationautoscaling.models import applicationautoscaling_backends
@@ -111,7 +121,11 @@ class AutoScaling(GapFiller):
         assert self.context is not None
         backend = applicationautoscaling_backends[ACCOUNT_ID][self.context.config.region]
         ecs = backend.ecs_backend
-        for policy in list(backend.policies.values()):
+        policies = list(backend.policies.values())
+        live = {policy.policy_arn for policy in policies}
+        for arn in [arn for arn in self.samples if arn not in live]:
+            del self.samples[arn]  # a deleted policy's window
+        for policy in policies:
             configuration = policy.target_tracking_scaling_policy_configuration
             if policy.service_namespace != "ecs" or not configuration:
                 continue
@@ -225,11 +239,10 @@ class AutoScaling(GapFiller):
         alarm = "AlarmHigh" if direction == "out" else "AlarmLow"
         self.record(policy.resource_id, wanted, f"monitor alarm TargetTracking-{policy.resource_id}-{alarm} in state ALARM triggered policy {policy.policy_name}")
 
-    def record(self, resource_id: str, wanted: int, cause: str) -> None:
-        """One scaling activity, as ``describe_scaling_activities`` reports it."""
-        now = time.time()
-        self.activities.append({
-            "ActivityId": f"{int(now * 1000):x}-{len(self.activities)}",
+    def record(self, resource_id: str, wanted: int, cause: str, now: float | None = None) -> None:
+        """One scaling activity, as ``describe_scaling_activities`` reports it (the newest MAX_ACTIVITIES are kept)."""
+        now = time.time() if now is None else now
+        activity = {
             "ServiceNamespace": "ecs",
             "ResourceId": resource_id,
             "ScalableDimension": "ecs:service:DesiredCount",
@@ -239,4 +252,15 @@ class AutoScaling(GapFiller):
             "EndTime": now,
             "StatusCode": "Successful",
             "StatusMessage": f"Successfully set desired count to {wanted}. Change successfully fulfilled by ecs.",
-        })
+        }
+        with self.lock:
+            self._activity_count += 1
+            self.activities.append({"ActivityId": f"{int(now * 1000):x}-{self._activity_count}", **activity})
+
+    def recent_activities(self, now: float | None = None) -> list[dict[str, Any]]:
+        """The activities of the last six weeks, oldest first, as Application Auto Scaling keeps them."""
+        cutoff = (time.time() if now is None else now) - ACTIVITY_RETENTION_SECONDS
+        with self.lock:
+            while self.activities and self.activities[0]["StartTime"] < cutoff:
+                self.activities.popleft()
+            return list(self.activities)

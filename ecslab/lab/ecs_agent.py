@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecslab.config import ACCOUNT_ID, LAB_LABEL
-from ecslab.lab.fillers import FillerContext, GapFiller
+from ecslab.lab.fillers import FillerContext, GapFiller, QuietErrors
 
 log = logging.getLogger("ecslab.lab.ecs")
 
@@ -82,6 +82,40 @@ class LabContainer:
         self.definition = definition
 
 
+class EngineWatch:
+    """Whether the Docker engine answers, logged when that changes: once when it goes, once when it is back.
+
+    The agent asks the engine five times a second; a traceback per failed tick would fill the lab's log
+    (15-20 MB an hour) while dockerd is down."""
+
+    def __init__(self, logger: logging.Logger = log, clock: Any = time.monotonic) -> None:
+        self.logger = logger
+        self.clock = clock
+        self.gone_since: float | None = None
+        self.gone_at: str | None = None
+        self.problem: str | None = None
+
+    def failed(self, error: BaseException) -> None:
+        if self.gone_since is not None:
+            return
+        self.gone_since, self.gone_at = self.clock(), _now().isoformat(timespec="seconds")
+        self.problem = f"{type(error).__name__}: {error}"[:500]
+        self.logger.warning("Docker engine not answering (%s): the ECS agent waits for it; tasks keep their last known state", self.problem)
+
+    def answered(self) -> None:
+        if self.gone_since is None:
+            return
+        self.logger.warning("Docker engine answering again after %.0f s: the ECS agent resumes", self.clock() - self.gone_since)
+        self.gone_since = self.gone_at = self.problem = None
+
+    @property
+    def up(self) -> bool:
+        return self.gone_since is None
+
+    def status(self) -> dict[str, Any]:
+        return {"engine": "answering" if self.up else "not answering", "engine_problem": self.problem, "engine_gone_since": self.gone_at}
+
+
 class EcsAgent(GapFiller):
     name = "ECS agent"
     gap = (
@@ -105,10 +139,15 @@ class EcsAgent(GapFiller):
         self._steady: dict[str, bool] = {}
         self._next_launch: dict[str, float] = {}
         self.journal: collections.deque[dict[str, str]] = collections.deque(maxlen=300)
+        self.engine = EngineWatch()
+        self.tick_errors = QuietErrors("ECS agent tick", log)
 
     def note(self, task: Any, message: str) -> None:
         """One line of the agent's journal (``GET /ecs/agent-log``): what it did, for notebooks to show."""
         self.journal.append({"time": _now().isoformat(timespec="milliseconds"), "task": task.task_arn.split("/")[-1] if task is not None else "", "message": message})
+
+    def status(self) -> dict[str, Any]:
+        return {"ecs_agent": self.engine.status()}
 
     def control(self, method: str, path: str) -> dict[str, Any] | None:
         if method == "GET" and path == "/ecs/agent-log":
@@ -425,10 +464,16 @@ class EcsAgent(GapFiller):
 
     def _loop(self) -> None:
         while not self.stopping.wait(TICK):
-            try:
-                self.tick()
-            except Exception:  # keep the agent alive; the lab log says what happened
-                log.exception("ECS agent tick failed")
+            self.run_tick()
+
+    def run_tick(self) -> None:
+        """One tick, kept alive whatever fails; the lab log says what happened, once per distinct error."""
+        try:
+            self.tick()
+        except Exception as error:
+            self.tick_errors.failed(error)
+        else:
+            self.tick_errors.succeeded()
 
     def tick(self) -> None:
         backend = self.backend()
@@ -437,9 +482,9 @@ class EcsAgent(GapFiller):
         with self.lock:
             busy_before = set(self.busy)
         containers = self._containers_by_task()
+        if containers is None:
+            return  # the engine is gone: nothing can start or stop; services heal when it is back
         for task in tasks:
-            if containers is None:
-                break
             # a launch that finished while the containers were being listed is not in the list yet
             if task.task_arn in self.busy or task.task_arn in busy_before or task.last_status == "STOPPED":
                 continue
@@ -483,9 +528,10 @@ class EcsAgent(GapFiller):
         found: dict[str, dict[str, Any]] = {}
         try:
             summaries = self.docker.api.containers(all=True, filters={"label": [f"{LAB_LABEL}={self.context.config.home}", TASK_LABEL]})
-        except Exception:
-            log.exception("listing task containers failed")
+        except Exception as error:
+            self.engine.failed(error)
             return None
+        self.engine.answered()
         for summary in summaries:
             labels = summary.get("Labels") or {}
             found.setdefault(labels[TASK_LABEL], {})[labels.get("com.amazonaws.ecs.container-name", "")] = _ContainerSummary(self.docker, summary)
@@ -1054,12 +1100,13 @@ class _ContainerSummary:
         self.full().reload()
         self.status = self.full().status
 
-    def remove(self, force: bool = True) -> None:
-        self._docker.api.remove_container(self.id, force=force)
+    def remove(self, v: bool = True, force: bool = True) -> None:
+        self._docker.api.remove_container(self.id, v=v, force=force)
 
 
 def _remove(container: Any) -> None:
+    """Remove a task's container with its anonymous volumes (``docker rm -fv``): a VOLUME in the image must not outlive the task."""
     try:
-        container.remove(force=True)
+        container.remove(v=True, force=True)
     except Exception:
         pass

@@ -14,6 +14,7 @@ that moves what they touch.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -143,3 +144,32 @@ def all_fillers() -> list[type[GapFiller]]:
     from ecslab.lab.task_roles import TaskRoles
 
     return [PinTaskTransitions, TrustPolicyValidation, EcrDataPlane, LoadBalancing, CloudWatch, ExecutionRoles, TaskRoles, EcsAgent, AutoScaling]
+
+
+class QuietErrors:
+    """Log each distinct error of a loop once with its traceback, count repeats, and say how many when it recovers.
+
+    At most ``MAX_KINDS`` distinct errors are logged between two good runs; the rest are only counted."""
+
+    MAX_KINDS = 20
+
+    def __init__(self, what: str, logger: logging.Logger) -> None:
+        self.what = what
+        self.logger = logger
+        self.seen: set[tuple[str, str]] = set()
+        self.repeats = 0
+
+    def failed(self, error: BaseException) -> None:
+        """Call from inside the ``except`` block (the traceback is the one being handled)."""
+        key = (type(error).__name__, str(error)[:200])
+        if key in self.seen or len(self.seen) >= self.MAX_KINDS:
+            self.repeats += 1
+            return
+        self.seen.add(key)
+        self.logger.exception("%s failed", self.what)
+
+    def succeeded(self) -> None:
+        if self.repeats:
+            self.logger.warning("%s failed %d more times with errors logged above; it works again", self.what, self.repeats)
+        self.seen.clear()
+        self.repeats = 0

@@ -37,17 +37,45 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecslab.config import ACCOUNT_ID
-from ecslab.lab.fillers import FillerContext, GapFiller
+from ecslab.lab.fillers import FillerContext, GapFiller, QuietErrors
 
 log = logging.getLogger("ecslab.lab.monitoring")
 
 PERIOD_SECONDS = 10
+METRIC_RETENTION = timedelta(days=15)
+"""CloudWatch keeps one-minute datapoints for 15 days (GetMetricStatistics' API reference); older ones go."""
+MAX_DATAPOINTS = 20_000
+"""And at most this many datapoints in all (about 14 hours of a lab running three services), the oldest go first."""
+MAX_ALARM_HISTORY = 500
+"""State changes kept per alarm (``describe_alarm_history``); an alarm flapping every 10 s would otherwise grow without end."""
 COMPARISONS = {
     "GreaterThanThreshold": (lambda v, t: v > t, "greater than"),
     "GreaterThanOrEqualToThreshold": (lambda v, t: v >= t, "greater than or equal to"),
     "LessThanThreshold": (lambda v, t: v < t, "less than"),
     "LessThanOrEqualToThreshold": (lambda v, t: v <= t, "less than or equal to"),
 }
+
+
+def prune_metric_data(backend: Any, now: datetime, retention: timedelta = METRIC_RETENTION, limit: int = MAX_DATAPOINTS) -> int:
+    """Drop moto's datapoints older than ``retention`` and all but the newest ``limit``; how many went.
+
+    ``backend`` is moto's CloudWatch backend. Requests may append while this runs: only the datapoints
+    present at the start are looked at, and the list is changed in one slice assignment."""
+    data = backend.metric_data
+    snapshot = data[:]
+    cutoff = now - retention
+    kept = [datum for datum in snapshot if _aware(datum.timestamp) >= cutoff]
+    excess = len(kept) + (len(data) - len(snapshot)) - limit
+    if excess > 0:
+        kept = kept[excess:]  # the list is in arrival order: the first are the oldest put
+    data[: len(snapshot)] = kept
+    for alarm in list(backend.alarms.values()):
+        del alarm.history[:-MAX_ALARM_HISTORY]
+    return len(snapshot) - len(kept)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def missing_log_group_reason(group: str) -> str:
@@ -72,6 +100,7 @@ class CloudWatch(GapFiller):
         self.thread: threading.Thread | None = None
         self._clients: dict[str, Any] = {}
         self._request_marks: dict[str, tuple[int, float]] = {}
+        self._errors = {name: QuietErrors(name, log) for name in ("publishing metrics", "evaluating alarms", "pruning metrics")}
 
     def start(self, context: FillerContext) -> None:
         self.context = context
@@ -208,14 +237,20 @@ class CloudWatch(GapFiller):
         next_at = time.monotonic() + PERIOD_SECONDS
         while not self.stopping.wait(max(next_at - time.monotonic(), 0)):
             next_at += PERIOD_SECONDS  # a fixed clock: reading docker stats must not stretch the period
-            try:
-                self.publish_metrics()
-            except Exception:
-                log.exception("publishing metrics failed")
-            try:
-                self.evaluate_alarms()
-            except Exception:
-                log.exception("evaluating alarms failed")
+            for name, step in (("publishing metrics", self.publish_metrics), ("evaluating alarms", self.evaluate_alarms), ("pruning metrics", self.prune)):
+                try:
+                    step()
+                except Exception as error:  # logged once per distinct error, not every 10 s
+                    self._errors[name].failed(error)
+                else:
+                    self._errors[name].succeeded()
+
+    def prune(self) -> None:
+        """Keep moto's metric store bounded (see :func:`prune_metric_data`)."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        assert self.context is not None
+        prune_metric_data(cloudwatch_backends[ACCOUNT_ID][self.context.config.region], datetime.now(UTC))
 
     def publish_metrics(self) -> None:
         from moto.ecs.models import ecs_backends
@@ -262,7 +297,11 @@ class CloudWatch(GapFiller):
         lock = threading.Lock()
 
         def read(task: Any) -> None:
-            for container in docker.containers.list(filters={"label": f"com.amazonaws.ecs.task-arn={task.task_arn}"}, ignore_removed=True):
+            try:
+                containers = docker.containers.list(filters={"label": f"com.amazonaws.ecs.task-arn={task.task_arn}"}, ignore_removed=True)
+            except Exception:
+                return  # the engine is gone: no reading (the ECS agent logs that once)
+            for container in containers:
                 try:
                     stats = container.stats(stream=False)
                 except Exception:
