@@ -8,11 +8,17 @@ The local lab costs nothing; a real account does. When a learner opts into real 
    (``ECSLAB_AWS_ACCOUNT`` or ``connect("aws", account=...)``), and says what the course
    creates there and roughly what an hour of it costs;
 2. **tags everything the course creates** with ``ecslab:course=<course id>``
-   (:data:`TAG_KEY`, :data:`COURSE_ID`): botocore event handlers on every client the aws
-   :class:`~ecslab.session.Lab` makes add the tag to create calls (:data:`TAGGED_OPERATIONS`),
-   never replacing a tag the learner set;
-3. **cleans up** what carries that tag and nothing else (:func:`cleanup`, ``ecslab
-   cleanup``), in dependency order, with a dry run that prints the plan first;
+   (:data:`TAG_KEY`, :data:`COURSE_ID`) and ``ecslab:owner=<who>`` (:data:`OWNER_TAG_KEY`,
+   :func:`owner_id`: the caller's ARN, so learners sharing one account are told apart):
+   botocore event handlers on every client the aws :class:`~ecslab.session.Lab` makes add
+   both tags to create calls (:data:`TAGGED_OPERATIONS`), never replacing a tag the learner
+   set; log groups that ECS would create untagged (``awslogs-create-group``) are created
+   first through the Lab's own, tagging, client (:func:`register_log_group_creation`);
+3. **cleans up** what carries both tags and nothing else (:func:`cleanup`, ``ecslab
+   cleanup``), in dependency order, with a dry run that prints the plan first; the plan is
+   data, and a confirmed plan is what is deleted (nothing re-listed in between); a
+   blocker the course did not make (another learner's task in a course VPC, say) is named
+   at once instead of being waited for;
 4. **estimates costs** (:func:`estimate_hourly_cost`) from AWS's public on-demand prices
    for us-east-1 (:data:`PRICES`, each with its source and date: an estimate, check the
    pricing pages).
@@ -45,6 +51,8 @@ __all__ = [
     "COURSE_FOOTPRINT",
     "COURSE_ID",
     "CLEANUP_ORDER",
+    "OWNER_ENV",
+    "OWNER_TAG_KEY",
     "AccountNotConfirmed",
     "CleanupReport",
     "CostEstimate",
@@ -62,7 +70,9 @@ __all__ = [
     "estimate_hourly_cost",
     "find_course_resources",
     "open_lab",
+    "owner_id",
     "register_course_tagging",
+    "register_log_group_creation",
 ]
 
 TAG_KEY = "ecslab:course"
@@ -71,6 +81,14 @@ TAG_KEY = "ecslab:course"
 COURSE_ID = "ecr-ecs-containers"
 """The tag's value: which course made a resource. ``ECSLAB_COURSE_ID`` overrides it
 (e.g. one value per cohort), see :func:`course_id`."""
+
+OWNER_TAG_KEY = "ecslab:owner"
+"""The second tag key: who made a resource, so that one learner's clean-up in an account a
+class shares never touches another learner's resources (:func:`owner_id` gives the value)."""
+
+OWNER_ENV = "ECSLAB_OWNER"
+"""Overrides the owner tag's value (default: the caller's ARN), e.g. when a learner's role
+session names change from one session to the next; set the same value every time."""
 
 ACCOUNT_ENV = "ECSLAB_AWS_ACCOUNT"
 """The environment variable where a learner confirms the account the course may spend in."""
@@ -86,6 +104,24 @@ WHAT_THE_COURSE_CREATES = (
 def course_id() -> str:
     """The course id in the tag: ``ECSLAB_COURSE_ID`` when set, else :data:`COURSE_ID`."""
     return os.environ.get("ECSLAB_COURSE_ID") or COURSE_ID
+
+
+_TAG_VALUE_UNSAFE = re.compile(r"[^\w .:/=+\-@]")
+
+
+def owner_id(sts: Any) -> str:
+    """The ``ecslab:owner`` tag's value: ``ECSLAB_OWNER`` when set, else the caller's ARN.
+
+    ``sts`` is an STS client (or a Lab). The ARN (``arn:aws:iam::ACCOUNT:user/NAME``, or
+    ``arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`` for a role, where IAM Identity Center
+    puts the user's name in SESSION) is the same every time the same person connects. Characters
+    a tag value may not hold (IAM allows letters, digits, spaces and ``_ . : / = + - @``) become
+    ``_``; at most 256 characters, AWS's limit for a tag value."""
+    value = os.environ.get(OWNER_ENV)
+    if not value:
+        client = sts.client("sts") if hasattr(sts, "client") else sts
+        value = str(client.get_caller_identity()["Arn"])
+    return _TAG_VALUE_UNSAFE.sub("_", value.strip())[:256]
 
 
 # -- prices -------------------------------------------------------------------------------------
@@ -260,7 +296,7 @@ def confirm_account(sts: Any, account: str | None = None) -> str:
     estimate = estimate_hourly_cost(**COURSE_FOOTPRINT)
     raise AccountNotConfirmed(
         f"{first}\n"
-        f"The course creates there, tagged {TAG_KEY}={course_id()}: {WHAT_THE_COURSE_CREATES}.\n"
+        f"The course creates there, tagged {TAG_KEY}={course_id()} and {OWNER_TAG_KEY}=<your ARN>: {WHAT_THE_COURSE_CREATES}.\n"
         f"At its largest (3 Fargate tasks of 0.25 vCPU / 0.5 GB, one ALB, 5 public IPv4 addresses) that is "
         f"{estimate.summary()}: an estimate from us-east-1 on-demand prices, check the pricing pages.\n"
         f"To opt in: export {ACCOUNT_ENV}={actual} before starting JupyterLab, or "
@@ -273,7 +309,8 @@ def banner_html(account_id: str, region: str) -> str:
     return ("<div style='border:2px solid #b00020;background:#fdecea;color:#5f0010;padding:6px 10px;margin:4px 0;"
             f"font-weight:bold'>real AWS: account {html.escape(account_id)}, region {html.escape(region)}. "
             "What you create here is billed to this account; <code>ecslab cleanup</code> removes what the course "
-            f"made (tag <code>{html.escape(TAG_KEY)}={html.escape(course_id())}</code>).</div>")
+            f"made for you (tags <code>{html.escape(TAG_KEY)}={html.escape(course_id())}</code> and "
+            f"<code>{html.escape(OWNER_TAG_KEY)}</code> = your ARN).</div>")
 
 
 def open_lab(session: Any, config: LabConfig, account: str | None = None) -> Lab:
@@ -282,11 +319,13 @@ def open_lab(session: Any, config: LabConfig, account: str | None = None) -> Lab
     Called by :func:`ecslab.connect` for ``target="aws"``."""
     from ecslab.session import Lab
 
-    confirmed = confirm_account(session.client("sts"), account)
-    lab_course = course_id()
-    return Lab("aws", str(session.region_name), None, config, session,
-               _client_hooks=[lambda client: register_course_tagging(client, lab_course)],
-               _confirmed_account=confirmed)
+    sts = session.client("sts")
+    confirmed = confirm_account(sts, account)
+    lab_course, owner = course_id(), owner_id(sts)
+    hooks: list[Callable[[Any], None]] = [lambda client: register_course_tagging(client, lab_course, owner)]
+    lab = Lab("aws", str(session.region_name), None, config, session, _client_hooks=hooks, _confirmed_account=confirmed)
+    hooks.append(lambda client: register_log_group_creation(client, lambda: lab.logs))
+    return lab
 
 
 # -- tagging what the course creates ----------------------------------------------------------
@@ -321,50 +360,64 @@ TAGGED_OPERATIONS: tuple[TagParameter, ...] = (
     TagParameter("iam", "CreatePolicy", "Tags"),
     TagParameter("logs", "CreateLogGroup", "tags", style="map"),
     TagParameter("ec2", "CreateSecurityGroup", "TagSpecifications", style="tag-specifications", resource_type="security-group"),
+    TagParameter("ec2", "CreateVpc", "TagSpecifications", style="tag-specifications", resource_type="vpc"),
+    TagParameter("ec2", "CreateSubnet", "TagSpecifications", style="tag-specifications", resource_type="subnet"),
+    TagParameter("ec2", "CreateInternetGateway", "TagSpecifications", style="tag-specifications", resource_type="internet-gateway"),
+    TagParameter("ec2", "CreateRouteTable", "TagSpecifications", style="tag-specifications", resource_type="route-table"),
+    TagParameter("application-autoscaling", "RegisterScalableTarget", "Tags", style="map"),
     TagParameter("secretsmanager", "CreateSecret", "Tags"),
     TagParameter("ssm", "PutParameter", "Tags"),
     TagParameter("cloudwatch", "PutMetricAlarm", "Tags"),
 )
-"""Create calls that take tags, and how. S3's CreateBucket is tagged after the call (PutBucketTagging)."""
+"""Create calls that take tags, and how. S3's CreateBucket is tagged after the call (PutBucketTagging).
+Application Auto Scaling's PutScalingPolicy takes no tags: a scaling policy goes with its
+scalable target (DeregisterScalableTarget deletes it), which is tagged."""
 
 PROPAGATE_TAGS_OPERATIONS = (("ecs", "CreateService"), ("ecs", "RunTask"))
 """ECS calls given ``propagateTags=TASK_DEFINITION`` when the learner left it unset, so tasks carry the tag."""
 
 
-def add_course_tag(params: dict[str, Any], spec: TagParameter, course: str | None = None) -> None:
-    """Add ``ecslab:course`` to ``params`` for the call ``spec`` describes, keeping every tag already there.
+def add_course_tag(params: dict[str, Any], spec: TagParameter, course: str | None = None, owner: str | None = None) -> None:
+    """Add ``ecslab:course`` (and ``ecslab:owner`` when ``owner`` is given) to ``params`` for the call ``spec`` describes.
 
-    A tag the learner set under the same key wins. SSM's PutParameter with ``Overwrite``
-    updates a parameter and AWS refuses tags there, so it is left as it is.
+    Every tag already there stays, and a tag the learner set under the same key wins. SSM's
+    PutParameter with ``Overwrite`` updates a parameter and AWS refuses tags there, so it is
+    left as it is.
     """
-    course = course or course_id()
+    wanted = {TAG_KEY: course or course_id()}
+    if owner:
+        wanted[OWNER_TAG_KEY] = owner
     if (spec.service, spec.operation) in PROPAGATE_TAGS_OPERATIONS:
         params.setdefault("propagateTags", "TASK_DEFINITION")
     if spec.service == "ssm" and spec.operation == "PutParameter" and params.get("Overwrite"):
         return
     if spec.style == "map":
         tags = dict(params.get(spec.parameter) or {})
-        tags.setdefault(TAG_KEY, course)
+        for key, value in wanted.items():
+            tags.setdefault(key, value)
         params[spec.parameter] = tags
-    elif spec.style == "tag-specifications":
+        return
+    if spec.style == "tag-specifications":
         specs = [dict(s) for s in params.get(spec.parameter) or []]
         mine = next((s for s in specs if s.get("ResourceType") == spec.resource_type), None)
         if mine is None:
             mine = {"ResourceType": spec.resource_type, "Tags": []}
             specs.append(mine)
-        tags_list = list(mine.get("Tags") or [])
-        if not any(tag.get("Key") == TAG_KEY for tag in tags_list):
-            tags_list.append({"Key": TAG_KEY, "Value": course})
-        mine["Tags"] = tags_list
+        mine["Tags"] = _with_tags(mine.get("Tags"), wanted, "Key", "Value")
         params[spec.parameter] = specs
-    else:
-        tags_list = list(params.get(spec.parameter) or [])
-        if not any(tag.get(spec.key_name) == TAG_KEY for tag in tags_list):
-            tags_list.append({spec.key_name: TAG_KEY, spec.value_name: course})
-        params[spec.parameter] = tags_list
+        return
+    params[spec.parameter] = _with_tags(params.get(spec.parameter), wanted, spec.key_name, spec.value_name)
 
 
-def _bucket_tagger(client: Any, course: str) -> Callable[..., None]:
+def _with_tags(tags: Iterable[dict[str, Any]] | None, wanted: dict[str, str], key: str, value: str) -> list[dict[str, Any]]:
+    tags_list = list(tags or [])
+    present = {tag.get(key) for tag in tags_list}
+    return tags_list + [{key: k, value: v} for k, v in wanted.items() if k not in present]
+
+
+def _bucket_tagger(client: Any, course: str, owner: str | None) -> Callable[..., None]:
+    wanted = {TAG_KEY: course, **({OWNER_TAG_KEY: owner} if owner else {})}
+
     def tag_bucket(http_response: Any, context: dict[str, Any], **_kwargs: Any) -> None:
         bucket = context.pop("ecslab_new_bucket", None)
         if bucket is None or getattr(http_response, "status_code", 500) >= 300:
@@ -378,8 +431,9 @@ def _bucket_tagger(client: Any, course: str) -> Callable[..., None]:
                 if error.response["Error"]["Code"] != "NoSuchTagSet":
                     raise
                 tag_set = []
-            if not any(tag["Key"] == TAG_KEY for tag in tag_set):
-                client.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [*tag_set, {"Key": TAG_KEY, "Value": course}]})
+            new_set = _with_tags(tag_set, wanted, "Key", "Value")
+            if new_set != tag_set:
+                client.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": new_set})
         except ClientError as error:
             warnings.warn(f"Bucket {bucket} was created but could not be tagged {TAG_KEY}={course} ({error}): "
                           "`ecslab cleanup` will not find it; delete it yourself when done.", stacklevel=2)
@@ -387,11 +441,12 @@ def _bucket_tagger(client: Any, course: str) -> Callable[..., None]:
     return tag_bucket
 
 
-def register_course_tagging(client: Any, course: str | None = None) -> None:
+def register_course_tagging(client: Any, course: str | None = None, owner: str | None = None) -> None:
     """Register the tag handlers on one boto3 client (any service; those without create calls get none).
 
     Handlers hang on ``before-parameter-build.<service>.<Operation>`` (S3's CreateBucket also on
-    ``after-call``); registering twice replaces rather than doubles them."""
+    ``after-call``); registering twice replaces rather than doubles them. ``owner`` (see
+    :func:`owner_id`) adds the ``ecslab:owner`` tag."""
     course = course or course_id()
     service_model = client.meta.service_model
     service, event_service = service_model.service_name, service_model.service_id.hyphenize()
@@ -400,7 +455,7 @@ def register_course_tagging(client: Any, course: str | None = None) -> None:
             continue
 
         def handler(params: dict[str, Any], spec: TagParameter = spec, **_kwargs: Any) -> None:
-            add_course_tag(params, spec, course)
+            add_course_tag(params, spec, course, owner)
 
         client.meta.events.register(f"before-parameter-build.{event_service}.{spec.operation}", handler,
                                     unique_id=f"ecslab-course-tag-{service}-{spec.operation}")
@@ -410,13 +465,67 @@ def register_course_tagging(client: Any, course: str | None = None) -> None:
 
         client.meta.events.register(f"before-parameter-build.{event_service}.CreateBucket", remember_bucket,
                                     unique_id="ecslab-course-tag-s3-CreateBucket")
-        client.meta.events.register(f"after-call.{event_service}.CreateBucket", _bucket_tagger(client, course),
+        client.meta.events.register(f"after-call.{event_service}.CreateBucket", _bucket_tagger(client, course, owner),
                                     unique_id="ecslab-course-tag-s3-CreateBucket-after")
+
+
+AWSLOGS_OPERATIONS = ("RegisterTaskDefinition", "RunTask", "StartTask", "CreateService", "UpdateService")
+"""ECS calls before which a missing ``awslogs-create-group`` log group is made through the Lab's client."""
+
+
+def awslogs_groups_to_create(container_definitions: Iterable[dict[str, Any]], region: str) -> list[str]:
+    """The log groups ECS would create itself (``awslogs`` with ``awslogs-create-group`` "true", in ``region``)."""
+    groups: list[str] = []
+    for container in container_definitions:
+        configuration = container.get("logConfiguration") or {}
+        options = configuration.get("options") or {}
+        if configuration.get("logDriver") != "awslogs" or str(options.get("awslogs-create-group", "")).lower() != "true":
+            continue
+        group = options.get("awslogs-group")
+        if group and options.get("awslogs-region", region) == region and group not in groups:
+            groups.append(group)
+    return groups
+
+
+def register_log_group_creation(client: Any, logs: Callable[[], Any]) -> None:
+    """On an ECS client: before a task definition with ``awslogs-create-group`` is registered or run, create its log group.
+
+    ECS's own CreateLogGroup (made with the execution role) tags nothing, so `ecslab cleanup`
+    would never find the group. ``logs()`` returns the Lab's logs client, which tags it; a group
+    that exists is left as it is. Other clients get no handler."""
+    service_model = client.meta.service_model
+    if service_model.service_name != "ecs":
+        return
+    event_service = service_model.service_id.hyphenize()
+
+    def ensure_groups(params: dict[str, Any], model: Any, **_kwargs: Any) -> None:
+        from botocore.exceptions import ClientError
+
+        definitions = params.get("containerDefinitions")
+        if definitions is None and params.get("taskDefinition"):
+            try:
+                described = client.describe_task_definition(taskDefinition=params["taskDefinition"])
+            except ClientError:
+                return  # ECS answers the call itself with the reason
+            definitions = described["taskDefinition"].get("containerDefinitions", [])
+        logs_client = logs()
+        for group in awslogs_groups_to_create(definitions or [], str(logs_client.meta.region_name)):
+            try:
+                logs_client.create_log_group(logGroupName=group)
+            except ClientError as error:
+                if _error_code(error) != "ResourceAlreadyExistsException":
+                    warnings.warn(f"Could not create log group {group} through the Lab ({error}); ECS will create it "
+                                  "untagged and `ecslab cleanup` will not find it.", stacklevel=2)
+
+    for operation in AWSLOGS_OPERATIONS:
+        client.meta.events.register(f"before-parameter-build.{event_service}.{operation}", ensure_groups,
+                                    unique_id=f"ecslab-awslogs-group-{operation}")
 
 
 # -- finding what the course made ----------------------------------------------------------------
 
 CLEANUP_ORDER: tuple[tuple[str, str], ...] = (
+    ("application-autoscaling scalable target", "deregister (its scaling policies go with it)"),
     ("ecs service", "scale to 0, delete"),
     ("ecs task", "stop"),
     ("ecs task definition", "deregister"),
@@ -425,6 +534,10 @@ CLEANUP_ORDER: tuple[tuple[str, str], ...] = (
     ("elbv2 load balancer", "delete"),
     ("elbv2 target group", "delete"),
     ("ec2 security group", "delete (retried while the ALB's network interfaces go)"),
+    ("ec2 route table", "disassociate from its subnets, delete"),
+    ("ec2 internet gateway", "detach from its VPC, delete"),
+    ("ec2 subnet", "delete (retried while network interfaces go)"),
+    ("ec2 vpc", "delete (its default security group, main route table and network ACL go with it)"),
     ("ecr repository", "delete with its images"),
     ("logs log group", "delete with its logs"),
     ("cloudwatch alarm", "delete"),
@@ -441,20 +554,28 @@ _ORDER = {kind: index for index, (kind, _) in enumerate(CLEANUP_ORDER)}
 
 @dataclass(frozen=True)
 class CourseResource:
-    """One resource carrying the course tag (or belonging to one that does, e.g. a tagged ALB's listener)."""
+    """One resource carrying the course and owner tags (or belonging to one that does, e.g. a tagged ALB's listener)."""
 
     kind: str
     arn: str
     name: str
-    parent: str = ""  # the cluster of a service or task
+    parent: str = ""  # the cluster of a service or task; the VPC of a subnet, route table or internet gateway
     action: str = ""
+
+    @property
+    def resource_id(self) -> str:
+        """The ID an API takes: ``sg-...``, ``vpc-...``, ``subnet-...``; the name otherwise."""
+        return self.arn.rsplit("/", 1)[-1] if self.kind.startswith("ec2 ") else self.name
 
     def row(self) -> tuple[str, str, str]:
         return (self.kind, self.name if self.name == self.arn else f"{self.name}  ({self.arn})", self.action)
 
 
-def _tagged(tags: Iterable[dict[str, Any]] | None, course: str, key: str = "Key", value: str = "Value") -> bool:
-    return any(tag.get(key) == TAG_KEY and tag.get(value) == course for tag in tags or [])
+def _tagged(tags: Iterable[dict[str, Any]] | dict[str, str] | None, course: str, owner: str | None,
+            key: str = "Key", value: str = "Value") -> bool:
+    """Whether ``tags`` say course ``course`` and, unless ``owner`` is None, owner ``owner``."""
+    found = dict(tags) if isinstance(tags, dict) else {tag.get(key): tag.get(value) for tag in tags or []}
+    return found.get(TAG_KEY) == course and (owner is None or found.get(OWNER_TAG_KEY) == owner)
 
 
 def _pages(client: Any, operation: str, result_key: str, **kwargs: Any) -> Iterator[Any]:
@@ -480,8 +601,10 @@ def _from_arn(arn: str) -> CourseResource | None:
             return CourseResource("elbv2 target group", arn, resource.split("/")[1])
         if resource.startswith("listener/"):
             return CourseResource("elbv2 listener", arn, arn)
-    elif service == "ec2" and resource.startswith("security-group/"):
-        return CourseResource("ec2 security group", arn, resource.split("/", 1)[1])
+    elif service == "ec2" and "/" in resource:
+        kind = {"security-group": "ec2 security group", "vpc": "ec2 vpc", "subnet": "ec2 subnet",
+                "route-table": "ec2 route table", "internet-gateway": "ec2 internet gateway"}.get(resource.split("/", 1)[0])
+        return CourseResource(kind, arn, resource.split("/", 1)[1]) if kind else None
     elif service == "logs" and resource.startswith("log-group:"):
         name = resource[len("log-group:"):]
         return CourseResource("logs log group", arn, name[:-2] if name.endswith(":*") else name)
@@ -494,21 +617,30 @@ def _from_arn(arn: str) -> CourseResource | None:
     return None
 
 
-def find_course_resources(lab: Any, course: str | None = None, notes: list[str] | None = None) -> list[CourseResource]:
-    """Everything in ``lab``'s account and region carrying ``ecslab:course=<course>``, in :data:`CLEANUP_ORDER`.
+def find_course_resources(lab: Any, course: str | None = None, notes: list[str] | None = None,
+                          owner: str | None = None) -> list[CourseResource]:
+    """Everything in ``lab``'s account and region tagged ``ecslab:course=<course>`` and ``ecslab:owner=<owner>``, in :data:`CLEANUP_ORDER`.
 
-    The Resource Groups Tagging API finds most of it; ECS, ECR, IAM (global), SSM and EC2 are
-    listed service by service as well, because the tagging API misses some of them (task
-    definitions, IAM) or lags behind. What could not be listed is said in ``notes``."""
+    ``owner`` defaults to this caller's (:func:`owner_id`): another learner's resources in a
+    shared account carry another owner and are never listed. The Resource Groups Tagging API
+    finds most of it; ECS, ECR, IAM (global), SSM, EC2 and Application Auto Scaling are listed
+    service by service as well, because the tagging API misses some of them (task definitions,
+    IAM) or lags behind. A scalable target also counts as the course's when the service it
+    scales does (AWS keeps no scalable target of a deleted service). What could not be listed,
+    and how many course resources belong to someone else, is said in ``notes``."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     course = course or course_id()
+    owner = owner or owner_id(lab)
     notes = notes if notes is not None else []
     found: dict[str, CourseResource] = {}
 
     def add(resource: CourseResource | None) -> None:
         if resource is not None and resource.arn not in found and resource.kind in _ORDER:
             found[resource.arn] = resource
+
+    def ours(tags: Iterable[dict[str, Any]] | dict[str, str] | None, key: str = "Key", value: str = "Value") -> bool:
+        return _tagged(tags, course, owner, key, value)
 
     def listing(what: str, run: Callable[[], None]) -> None:
         try:
@@ -518,49 +650,93 @@ def find_course_resources(lab: Any, course: str | None = None, notes: list[str] 
 
     def tagging_api() -> None:
         tagging = lab.client("resourcegroupstaggingapi")
+        others = 0
         for mapping in _pages(tagging, "get_resources", "ResourceTagMappingList", TagFilters=[{"Key": TAG_KEY, "Values": [course]}]):
-            add(_from_arn(mapping["ResourceARN"]))
+            if ours(mapping.get("Tags")):
+                add(_from_arn(mapping["ResourceARN"]))
+            else:
+                others += 1
+        if others:
+            notes.append(f"{others} other resource(s) tagged {TAG_KEY}={course} belong to another owner (or to none): "
+                         "not listed, never touched")
 
     def ecs() -> None:
         client = lab.ecs
         cluster_arns = list(_pages(client, "list_clusters", "clusterArns"))
         for chunk in _chunks(cluster_arns, 100):
             for cluster in client.describe_clusters(clusters=chunk, include=["TAGS"])["clusters"]:
-                if cluster.get("status") == "ACTIVE" and _tagged(cluster.get("tags"), course, "key", "value"):
+                if cluster.get("status") == "ACTIVE" and ours(cluster.get("tags"), "key", "value"):
                     add(CourseResource("ecs cluster", cluster["clusterArn"], cluster["clusterName"]))
         for cluster_arn in cluster_arns:
             cluster_name = cluster_arn.rsplit("/", 1)[-1]
             service_arns = list(_pages(client, "list_services", "serviceArns", cluster=cluster_arn))
             for chunk in _chunks(service_arns, 10):
                 for service in client.describe_services(cluster=cluster_arn, services=chunk, include=["TAGS"])["services"]:
-                    if service.get("status") != "INACTIVE" and _tagged(service.get("tags"), course, "key", "value"):
+                    if service.get("status") != "INACTIVE" and ours(service.get("tags"), "key", "value"):
                         add(CourseResource("ecs service", service["serviceArn"], service["serviceName"], parent=cluster_arn))
             task_arns = list(_pages(client, "list_tasks", "taskArns", cluster=cluster_arn, desiredStatus="RUNNING"))
             for chunk in _chunks(task_arns, 100):
                 for task in client.describe_tasks(cluster=cluster_arn, tasks=chunk, include=["TAGS"])["tasks"]:
-                    if _tagged(task.get("tags"), course, "key", "value"):
+                    if ours(task.get("tags"), "key", "value"):
                         add(CourseResource("ecs task", task["taskArn"], f"{cluster_name}/{task['taskArn'].rsplit('/', 1)[-1]}", parent=cluster_arn))
         for arn in _pages(client, "list_task_definitions", "taskDefinitionArns", status="ACTIVE"):
             described = client.describe_task_definition(taskDefinition=arn, include=["TAGS"])
-            if _tagged(described.get("tags"), course, "key", "value"):
+            if ours(described.get("tags"), "key", "value"):
                 add(CourseResource("ecs task definition", arn, arn.rsplit("/", 1)[-1]))
+
+    def autoscaling() -> None:
+        client = lab.client("application-autoscaling")
+        services = {f"service/{r.parent.rsplit('/', 1)[-1]}/{r.name}" for r in found.values() if r.kind == "ecs service"}
+        for target in _pages(client, "describe_scalable_targets", "ScalableTargets", ServiceNamespace="ecs"):
+            mine = target["ResourceId"] in services
+            if not mine and target.get("ScalableTargetARN"):
+                try:
+                    mine = ours(client.list_tags_for_resource(ResourceARN=target["ScalableTargetARN"]).get("Tags"))
+                except Exception:  # an endpoint without tagging (moto): the service decides alone
+                    mine = False
+            if mine:
+                add(CourseResource("application-autoscaling scalable target",
+                                   target.get("ScalableTargetARN") or f"{target['ResourceId']}|{target['ScalableDimension']}",
+                                   target["ResourceId"], parent=target["ScalableDimension"]))
 
     def ecr() -> None:
         for repository in _pages(lab.ecr, "describe_repositories", "repositories"):
-            if _tagged(lab.ecr.list_tags_for_resource(resourceArn=repository["repositoryArn"]).get("tags"), course):
+            if ours(lab.ecr.list_tags_for_resource(resourceArn=repository["repositoryArn"]).get("tags")):
                 add(CourseResource("ecr repository", repository["repositoryArn"], repository["repositoryName"]))
 
     def ec2() -> None:
-        for group in _pages(lab.ec2, "describe_security_groups", "SecurityGroups",
-                            Filters=[{"Name": f"tag:{TAG_KEY}", "Values": [course]}]):
-            arn = f"arn:aws:ec2:{lab.region}:{group['OwnerId']}:security-group/{group['GroupId']}"
-            found.pop(arn, None)  # the tagging API knows only its ID; this name says which group it is
-            add(CourseResource("ec2 security group", arn, f"{group['GroupName']} ({group['GroupId']})"))
+        where = [{"Name": f"tag:{TAG_KEY}", "Values": [course]}, {"Name": f"tag:{OWNER_TAG_KEY}", "Values": [owner]}]
+        prefix = f"arn:aws:ec2:{lab.region}:{lab.account_id}"
+
+        def named(item: dict[str, Any], item_id: str) -> str:
+            name = next((t["Value"] for t in item.get("Tags", []) if t["Key"] == "Name"), "")
+            return f"{name} ({item_id})" if name else item_id
+
+        def replace(resource: CourseResource) -> None:
+            found.pop(resource.arn, None)  # the tagging API knows only the ID; this name says which it is
+            add(resource)
+
+        for group in _pages(lab.ec2, "describe_security_groups", "SecurityGroups", Filters=where):
+            replace(CourseResource("ec2 security group", f"arn:aws:ec2:{lab.region}:{group['OwnerId']}:security-group/{group['GroupId']}",
+                                   f"{group['GroupName']} ({group['GroupId']})", parent=group.get("VpcId", "")))
+        for vpc in _pages(lab.ec2, "describe_vpcs", "Vpcs", Filters=where):
+            replace(CourseResource("ec2 vpc", f"{prefix}:vpc/{vpc['VpcId']}", named(vpc, vpc["VpcId"]), parent=vpc["VpcId"]))
+        for subnet in _pages(lab.ec2, "describe_subnets", "Subnets", Filters=where):
+            replace(CourseResource("ec2 subnet", f"{prefix}:subnet/{subnet['SubnetId']}",
+                                   named(subnet, subnet["SubnetId"]), parent=subnet["VpcId"]))
+        for table in _pages(lab.ec2, "describe_route_tables", "RouteTables", Filters=where):
+            replace(CourseResource("ec2 route table", f"{prefix}:route-table/{table['RouteTableId']}",
+                                   named(table, table["RouteTableId"]), parent=table["VpcId"]))
+        for gateway in _pages(lab.ec2, "describe_internet_gateways", "InternetGateways", Filters=where):
+            vpcs = [a["VpcId"] for a in gateway.get("Attachments", [])]
+            replace(CourseResource("ec2 internet gateway", f"{prefix}:internet-gateway/{gateway['InternetGatewayId']}",
+                                   named(gateway, gateway["InternetGatewayId"]), parent=",".join(vpcs)))
 
     def ssm() -> None:
         client = lab.client("ssm")
         for parameter in _pages(client, "describe_parameters", "Parameters",
-                                ParameterFilters=[{"Key": f"tag:{TAG_KEY}", "Values": [course]}]):
+                                ParameterFilters=[{"Key": f"tag:{TAG_KEY}", "Values": [course]},
+                                                  {"Key": f"tag:{OWNER_TAG_KEY}", "Values": [owner]}]):
             name = parameter["Name"]
             arn = parameter.get("ARN") or f"arn:aws:ssm:{lab.region}:{lab.account_id}:parameter/{name.lstrip('/')}"
             found.pop(arn, None)
@@ -570,16 +746,17 @@ def find_course_resources(lab: Any, course: str | None = None, notes: list[str] 
         for role in _pages(lab.iam, "list_roles", "Roles"):
             if role["Path"].startswith("/aws-service-role/"):
                 continue
-            if _tagged(lab.iam.list_role_tags(RoleName=role["RoleName"]).get("Tags"), course):
+            if ours(lab.iam.list_role_tags(RoleName=role["RoleName"]).get("Tags")):
                 add(CourseResource("iam role", role["Arn"], role["RoleName"]))
         for policy in _pages(lab.iam, "list_policies", "Policies", Scope="Local"):
-            if _tagged(lab.iam.list_policy_tags(PolicyArn=policy["Arn"]).get("Tags"), course):
+            if ours(lab.iam.list_policy_tags(PolicyArn=policy["Arn"]).get("Tags")):
                 add(CourseResource("iam policy", policy["Arn"], policy["PolicyName"]))
 
     listing("tagged resources (resourcegroupstaggingapi)", tagging_api)
     listing("ECS clusters, services, tasks and task definitions", ecs)
+    listing("Application Auto Scaling scalable targets", autoscaling)
     listing("ECR repositories", ecr)
-    listing("security groups", ec2)
+    listing("security groups, VPCs, subnets, route tables and internet gateways", ec2)
     listing("SSM parameters", ssm)
     listing("IAM roles and policies", iam)
 
@@ -599,7 +776,7 @@ def find_course_resources(lab: Any, course: str | None = None, notes: list[str] 
 
 @dataclass
 class CleanupReport:
-    """The plan (dry run) or the outcome of :func:`cleanup`: deleted, and not deleted with the reason."""
+    """The plan (dry run) or the outcome of :func:`cleanup`: deleted, already gone, and not deleted with the reason."""
 
     account: str
     region: str
@@ -609,36 +786,45 @@ class CleanupReport:
     deleted: list[tuple[CourseResource, str]] = field(default_factory=list)
     failed: list[tuple[CourseResource, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    owner: str = ""
+    gone: list[CourseResource] = field(default_factory=list)  # in the plan, but gone before its turn came
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
+    @property
+    def head(self) -> str:
+        owner = f", {OWNER_TAG_KEY}={self.owner}" if self.owner else ""
+        return f"{TAG_KEY}={self.course}{owner} in account {self.account}, region {self.region}"
+
     def render(self) -> str:
-        head = f"{TAG_KEY}={self.course} in account {self.account}, region {self.region}"
         lines: list[str] = []
         if self.dry_run:
             lines.append(self.render_plan())
             lines.append("Dry run: nothing was deleted. `ecslab cleanup` (or cleanup(lab, dry_run=False)) does it.")
         else:
-            lines.append(f"Clean-up of {head}: {len(self.deleted)} deleted, {len(self.failed)} not deleted.")
+            lines.append(f"Clean-up of {self.head}: {len(self.deleted)} deleted, {len(self.gone)} already gone, "
+                         f"{len(self.failed)} not deleted.")
             if self.deleted:
                 lines.append("Deleted:")
                 lines.extend(_table(("type", "name", "result"), [(r.kind, r.name, note) for r, note in self.deleted]))
+            if self.gone:
+                lines.append("Already gone when their turn came (deleted meanwhile, not by this clean-up):")
+                lines.extend(_table(("type", "name", "result"), [(r.kind, r.name, "nothing to do") for r in self.gone]))
             if self.failed:
                 lines.append("Not deleted (still there, may still cost money):")
                 lines.extend(_table(("type", "name", "reason"), [(r.kind, r.name, reason) for r, reason in self.failed]))
         lines.extend(f"Note: {note}" for note in self.notes)
-        lines.append("Only resources tagged by the course are touched; IAM is global, the rest is this region's.")
+        lines.append("Only resources carrying both tags are touched; IAM is global, the rest is this region's.")
         return "\n".join(lines)
 
     def render_plan(self) -> str:
         """The plan as a table: type, name / ARN, action."""
-        head = f"{TAG_KEY}={self.course} in account {self.account}, region {self.region}"
         if not self.plan:
-            return f"Nothing tagged {head}: nothing to delete."
+            return f"Nothing tagged {self.head}: nothing to delete."
         rows = _table(("type", "name / ARN", "action"), [r.row() for r in self.plan])
-        return "\n".join([f"The plan for {head}: {len(self.plan)} resources, in this order", *rows])
+        return "\n".join([f"The plan for {self.head}: {len(self.plan)} resources, in this order", *rows])
 
     def __str__(self) -> str:
         return self.render()
@@ -658,6 +844,14 @@ class _Retry(Exception):
     """Raised by a deletion that AWS refused for now (a dependency still going away)."""
 
 
+class _Gone(Exception):
+    """Raised by a deletion whose resource is no longer there."""
+
+
+class Blocked(RuntimeError):
+    """A deletion is refused because of something the course did not make: waiting would not help."""
+
+
 RETRY_CODES = {
     "DependencyViolation", "ResourceInUse", "ClusterContainsServicesException", "ClusterContainsTasksException",
     "UpdateInProgressException", "ConcurrentModification", "DeleteConflict",
@@ -665,7 +859,8 @@ RETRY_CODES = {
 GONE_CODES = {
     "ResourceNotFoundException", "ParameterNotFound", "NoSuchEntity", "NoSuchBucket", "InvalidGroup.NotFound",
     "LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound", "RepositoryNotFoundException",
-    "ClusterNotFoundException", "ServiceNotFoundException", "ServiceNotActiveException",
+    "ClusterNotFoundException", "ServiceNotFoundException", "ServiceNotActiveException", "InvalidVpcID.NotFound",
+    "InvalidSubnetID.NotFound", "InvalidRouteTableID.NotFound", "InvalidInternetGatewayID.NotFound", "ObjectNotFoundException",
 }
 
 
@@ -681,33 +876,52 @@ def cleanup(
     say: Callable[[str], None] = print,
     sleep: Callable[[float], None] = time.sleep,
     patience_seconds: float = 600.0,
+    plan: CleanupReport | Iterable[CourseResource] | None = None,
+    owner: str | None = None,
 ) -> CleanupReport:
-    """Delete what carries ``ecslab:course=<course>`` in ``lab``'s account and region; a dry run by default.
+    """Delete what carries ``ecslab:course=<course>`` and ``ecslab:owner=<owner>`` in ``lab``'s account and region; a dry run by default.
 
-    Order (:data:`CLEANUP_ORDER`): ECS services scaled to 0 and deleted, tagged tasks stopped,
-    task definitions deregistered, clusters; listeners, load balancers, target groups;
-    security groups once the ALB's network interfaces are gone (retried with backoff on
-    DependencyViolation, up to ``patience_seconds``); ECR repositories with their images; log
-    groups; alarms; secrets (scheduled for deletion in 7 days, or at once and unrecoverably
-    with ``force_delete_secrets``); SSM parameters; IAM roles (their policies detached or
-    deleted first) and policies; S3 buckets emptied then deleted. Untagged resources are never
-    touched: one standing in the way (an untagged task in a tagged cluster) is reported.
-    The dry run returns the plan; a real run reports progress through ``say`` and returns
-    what was deleted and what could not be, with AWS's reason.
+    ``owner`` defaults to this caller's (:func:`owner_id`). ``plan``: a plan shown earlier (a dry
+    run's report, or its resources): exactly that is deleted, nothing is listed again, and what
+    vanished since is reported as gone. Without it the resources are listed now.
+
+    Order (:data:`CLEANUP_ORDER`): scalable targets deregistered (their scaling policies go
+    with them); ECS services scaled to 0 and deleted, tagged tasks stopped, task definitions
+    deregistered, clusters; listeners, load balancers, target groups; security groups once the
+    ALB's network interfaces are gone (rules in the course's other groups that name them are
+    revoked first); a course VPC's route tables, internet gateway and subnets, then the VPC; ECR
+    repositories with their images; log groups; alarms; secrets (scheduled for deletion in 7 days,
+    or at once and unrecoverably with ``force_delete_secrets``); SSM parameters; IAM roles (their
+    policies detached or deleted first) and policies; S3 buckets emptied then deleted.
+
+    What AWS refuses for now (DependencyViolation, ...) is retried with backoff, up to
+    ``patience_seconds``, while it can still go by itself (an ALB's network interfaces after the
+    ALB); a blocker the course did not make (an untagged task, a network interface of someone
+    else's load balancer or instance, a subnet someone added to the course VPC) is named at once
+    and not waited for. Untagged resources are never touched.
     """
     course = course or course_id()
+    owner = owner or owner_id(lab)
     notes: list[str] = []
-    plan = find_course_resources(lab, course, notes)
-    steps = [_secret_step(lab, r, force_delete_secrets, notes) if r.kind == "secretsmanager secret" else r for r in plan]
-    plan = [r for r in steps if r is not None]
-    report = CleanupReport(str(lab.account_id), str(lab.region), course, plan, dry_run, notes=notes)
+    if plan is None:
+        found = find_course_resources(lab, course, notes, owner=owner)
+        steps = [_secret_step(lab, r, force_delete_secrets, notes) if r.kind == "secretsmanager secret" else r for r in found]
+        resources = [r for r in steps if r is not None]
+    elif isinstance(plan, CleanupReport):
+        resources, notes = list(plan.plan), list(plan.notes)
+    else:
+        resources = list(plan)
+    report = CleanupReport(str(lab.account_id), str(lab.region), course, resources, dry_run, notes=notes, owner=owner)
     if dry_run:
         return report
-    deleter = _Deleter(lab, force_delete_secrets, sleep, patience_seconds)
-    for number, resource in enumerate(plan, 1):
-        say(f"[{number}/{len(plan)}] {resource.kind} {resource.name}: {resource.action} ...")
+    deleter = _Deleter(lab, force_delete_secrets, sleep, patience_seconds, resources)
+    for number, resource in enumerate(resources, 1):
+        say(f"[{number}/{len(resources)}] {resource.kind} {resource.name}: {resource.action} ...")
         try:
             note = deleter.delete(resource)
+        except _Gone:
+            report.gone.append(resource)
+            say("    already gone")
         except Exception as error:  # every failure is reported, none stops the rest
             reason = str(error) or type(error).__name__
             report.failed.append((resource, reason))
@@ -735,16 +949,25 @@ def _secret_step(lab: Any, secret: CourseResource, force: bool, notes: list[str]
     return secret
 
 
-class _Deleter:
-    """How each kind of resource is deleted; retries what AWS refuses while a dependency goes away."""
+_NETWORK_KINDS = ("ec2 security group", "ec2 route table", "ec2 internet gateway", "ec2 subnet", "ec2 vpc")
 
-    def __init__(self, lab: Any, force_delete_secrets: bool, sleep: Callable[[float], None], patience_seconds: float) -> None:
+
+class _Deleter:
+    """How each kind of resource is deleted; retries what AWS refuses while a dependency goes away, names what will not."""
+
+    def __init__(self, lab: Any, force_delete_secrets: bool, sleep: Callable[[float], None], patience_seconds: float,
+                 plan: Iterable[CourseResource] = ()) -> None:
         self.lab, self.force_delete_secrets, self.sleep, self.patience = lab, force_delete_secrets, sleep, patience_seconds
+        self.plan = list(plan)
+        self._foreign_cache: dict[str, str] | None = None
+
+    def _in_plan(self, kind: str) -> list[CourseResource]:
+        return [r for r in self.plan if r.kind == kind]
 
     def delete(self, resource: CourseResource) -> str:
         from botocore.exceptions import ClientError
 
-        method = getattr(self, "_" + resource.kind.replace(" ", "_"))
+        method = getattr(self, "_" + resource.kind.replace(" ", "_").replace("-", "_"))
         waited, delay = 0.0, 2.0
         while True:
             try:
@@ -752,16 +975,113 @@ class _Deleter:
             except ClientError as error:
                 code = _error_code(error)
                 if code in GONE_CODES:
-                    return "already gone"
+                    raise _Gone() from None
+                message = f"{code}: {error.response['Error'].get('Message', error)}"
+                if code in RETRY_CODES and resource.kind in _NETWORK_KINDS:
+                    blockers = self.network_blockers(resource)
+                    if blockers:
+                        raise Blocked(f"{message}; blocked by {'; '.join(blockers)}, which the course did not make: "
+                                      "remove or move it yourself (not waiting for it)") from None
                 if code not in RETRY_CODES or waited >= self.patience:
-                    raise RuntimeError(f"{code}: {error.response['Error'].get('Message', error)}"
-                                       + (f" (still refused after {waited:.0f} s)" if code in RETRY_CODES else "")) from None
+                    raise RuntimeError(message + (f" (still refused after {waited:.0f} s)" if code in RETRY_CODES else "")) from None
             except _Retry as why:
                 if waited >= self.patience:
                     raise RuntimeError(f"{why} (still so after {waited:.0f} s)") from None
             self.sleep(delay)
             waited += delay
             delay = min(delay * 2, 60.0)
+
+    # -- what blocks a network deletion, and whether it goes by itself --------------------------
+
+    def network_blockers(self, resource: CourseResource) -> list[str]:
+        """What stands in ``resource``'s way and is not the course's (so it will never go by itself)."""
+        ec2, rid = self.lab.ec2, resource.resource_id
+        blockers: list[str] = []
+        if resource.kind == "ec2 security group":
+            interfaces = list(_pages(ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=[{"Name": "group-id", "Values": [rid]}]))
+            planned = {r.resource_id for r in self._in_plan("ec2 security group")}
+            for group in ec2.describe_security_groups()["SecurityGroups"]:
+                if group["GroupId"] in planned or group["GroupId"] == rid:
+                    continue
+                if any(pair.get("GroupId") == rid for permission in group.get("IpPermissions", []) + group.get("IpPermissionsEgress", [])
+                       for pair in permission.get("UserIdGroupPairs", [])):
+                    blockers.append(f"a rule of security group {group['GroupName']} ({group['GroupId']}) that names it")
+        elif resource.kind == "ec2 subnet":
+            interfaces = list(_pages(ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=[{"Name": "subnet-id", "Values": [rid]}]))
+        else:
+            vpc_id = rid if resource.kind == "ec2 vpc" else resource.parent.split(",")[0]
+            interfaces = list(_pages(ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])) if vpc_id else []
+            if resource.kind == "ec2 vpc":
+                blockers += self._foreign_in_vpc(rid)
+        blockers += [why for why in (self._interface_blocker(i) for i in interfaces) if why]
+        return blockers
+
+    def _foreign_in_vpc(self, vpc_id: str) -> list[str]:
+        ec2, where = self.lab.ec2, [{"Name": "vpc-id", "Values": [vpc_id]}]
+        planned = {r.resource_id for r in self.plan}
+        found = [f"subnet {s['SubnetId']}" for s in ec2.describe_subnets(Filters=where)["Subnets"] if s["SubnetId"] not in planned]
+        found += [f"security group {g['GroupName']} ({g['GroupId']})" for g in ec2.describe_security_groups(Filters=where)["SecurityGroups"]
+                  if g["GroupName"] != "default" and g["GroupId"] not in planned]
+        found += [f"route table {t['RouteTableId']}" for t in ec2.describe_route_tables(Filters=where)["RouteTables"]
+                  if t["RouteTableId"] not in planned and not any(a.get("Main") for a in t.get("Associations", []))]
+        found += [f"internet gateway {g['InternetGatewayId']}" for g in ec2.describe_internet_gateways(
+            Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])["InternetGateways"] if g["InternetGatewayId"] not in planned]
+        return found
+
+    def _interface_blocker(self, interface: dict[str, Any]) -> str | None:
+        """None when a network interface goes by itself (its ALB or task is the course's and is going); else what it is."""
+        from botocore.exceptions import ClientError
+
+        eni, description = interface["NetworkInterfaceId"], interface.get("Description", "")
+        if description.startswith("ELB app/"):
+            name = description.split("/")[1]
+            if name in {r.name for r in self._in_plan("elbv2 load balancer")}:
+                return None
+            try:
+                self.lab.elbv2.describe_load_balancers(Names=[name])
+            except ClientError:
+                return None  # the load balancer is gone: its interface follows within minutes
+            return f"network interface {eni} of load balancer {name}"
+        if description.startswith("arn:aws:ecs:") and ":attachment/" in description:
+            attachment = description.rsplit("/", 1)[-1]
+            foreign = self._foreign_task_attachments()
+            return f"network interface {eni} of ECS task {foreign[attachment]}" if attachment in foreign else None
+        what = interface.get("InterfaceType") or "interface"
+        owner = (interface.get("Attachment") or {}).get("InstanceId") or description or interface.get("RequesterId", "")
+        return f"network interface {eni} ({what}{', ' + owner if owner else ''})"
+
+    def _foreign_task_attachments(self) -> dict[str, str]:
+        """Attachment ID to task, for running tasks this clean-up does not stop (not tagged, not of a planned service)."""
+        if self._foreign_cache is None:
+            ecs, foreign = self.lab.ecs, {}
+            planned_tasks = {r.arn for r in self._in_plan("ecs task")}
+            planned_services = {(r.parent, r.name) for r in self._in_plan("ecs service")}
+            for cluster_arn in _pages(ecs, "list_clusters", "clusterArns"):
+                arns = list(_pages(ecs, "list_tasks", "taskArns", cluster=cluster_arn, desiredStatus="RUNNING"))
+                for chunk in _chunks(arns, 100):
+                    for task in ecs.describe_tasks(cluster=cluster_arn, tasks=chunk)["tasks"]:
+                        group = task.get("group", "")
+                        if task["taskArn"] in planned_tasks or (group.startswith("service:") and (cluster_arn, group[8:]) in planned_services):
+                            continue
+                        for attachment in task.get("attachments", []):
+                            foreign[attachment["id"]] = f"{cluster_arn.rsplit('/', 1)[-1]}/{task['taskArn'].rsplit('/', 1)[-1]}"
+            self._foreign_cache = foreign
+        return self._foreign_cache
+
+    # -- one method per kind ----------------------------------------------------------------------
+
+    def _application_autoscaling_scalable_target(self, r: CourseResource) -> str:
+        client = self.lab.client("application-autoscaling")
+        dimension = r.parent or "ecs:service:DesiredCount"
+        if not client.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[r.name], ScalableDimension=dimension)["ScalableTargets"]:
+            raise _Gone()
+        # AWS deletes a target's policies with it; deleting them first says so and works where that is not modelled
+        policies = client.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=r.name, ScalableDimension=dimension)["ScalingPolicies"]
+        for policy in policies:
+            client.delete_scaling_policy(PolicyName=policy["PolicyName"], ServiceNamespace="ecs", ResourceId=r.name,
+                                         ScalableDimension=dimension)
+        client.deregister_scalable_target(ServiceNamespace="ecs", ResourceId=r.name, ScalableDimension=dimension)
+        return f"{len(policies)} scaling policies deleted, deregistered"
 
     def _ecs_service(self, r: CourseResource) -> str:
         ecs = self.lab.ecs
@@ -779,15 +1099,29 @@ class _Deleter:
 
     def _ecs_cluster(self, r: CourseResource) -> str:
         ecs = self.lab.ecs
+        clusters = ecs.describe_clusters(clusters=[r.arn])["clusters"]
+        if not clusters or clusters[0].get("status") == "INACTIVE":
+            raise _Gone()
+        planned_services = {s.arn for s in self._in_plan("ecs service")}
         services = list(_pages(ecs, "list_services", "serviceArns", cluster=r.arn))
-        if services:
-            statuses = [s["status"] for chunk in _chunks(services, 10)
-                        for s in ecs.describe_services(cluster=r.arn, services=chunk)["services"]]
-            if any(status != "INACTIVE" for status in statuses):
-                raise _Retry(f"services still active or draining in {r.name} (untagged ones are left to you)")
+        active = [s for chunk in _chunks(services, 10) for s in ecs.describe_services(cluster=r.arn, services=chunk)["services"]
+                  if s["status"] != "INACTIVE"]
+        foreign = [s["serviceName"] for s in active if s["serviceArn"] not in planned_services]
+        if foreign:
+            raise Blocked(f"service(s) {', '.join(foreign)} in {r.name} are not the course's (or not yours): "
+                          "delete them yourself (not waiting for them)")
+        if active:
+            raise _Retry(f"services still draining in {r.name}")
         running = list(_pages(ecs, "list_tasks", "taskArns", cluster=r.arn, desiredStatus="RUNNING"))
         if running:
-            raise _Retry(f"{len(running)} task(s) still running in {r.name} (untagged ones are left to you: stop them)")
+            planned_tasks = {t.arn for t in self._in_plan("ecs task")}
+            described = [t for chunk in _chunks(running, 100) for t in ecs.describe_tasks(cluster=r.arn, tasks=chunk)["tasks"]]
+            foreign = [t["taskArn"].rsplit("/", 1)[-1] for t in described
+                       if t["taskArn"] not in planned_tasks and not t.get("group", "").startswith("service:")]
+            if foreign:
+                raise Blocked(f"{len(foreign)} task(s) still running in {r.name} that are not the course's ({', '.join(foreign)}): "
+                              "stop them yourself (not waiting for them)")
+            raise _Retry(f"{len(running)} task(s) still stopping in {r.name}")
         ecs.delete_cluster(cluster=r.arn)
         return "deleted"
 
@@ -804,7 +1138,47 @@ class _Deleter:
         return "deleted"
 
     def _ec2_security_group(self, r: CourseResource) -> str:
-        self.lab.ec2.delete_security_group(GroupId=r.arn.rsplit("/", 1)[-1])
+        ec2, group_id = self.lab.ec2, r.resource_id
+        # The course's other groups may name this one in a rule (the tasks' group names the ALB's): revoke those first.
+        others = [g.resource_id for g in self._in_plan("ec2 security group") if g.resource_id != group_id]
+        if others:
+            from botocore.exceptions import ClientError
+
+            try:
+                groups = ec2.describe_security_groups(GroupIds=others)["SecurityGroups"]
+            except ClientError:
+                groups = []  # one of them is gone already; its rules went with it
+            for group in groups:
+                for key, revoke in (("IpPermissions", ec2.revoke_security_group_ingress), ("IpPermissionsEgress", ec2.revoke_security_group_egress)):
+                    naming = [p for p in group.get(key, []) if any(pair.get("GroupId") == group_id for pair in p.get("UserIdGroupPairs", []))]
+                    if naming:
+                        revoke(GroupId=group["GroupId"], IpPermissions=naming)
+        ec2.delete_security_group(GroupId=group_id)
+        return "deleted"
+
+    def _ec2_route_table(self, r: CourseResource) -> str:
+        ec2 = self.lab.ec2
+        table = ec2.describe_route_tables(RouteTableIds=[r.resource_id])["RouteTables"][0]
+        for association in table.get("Associations", []):
+            if not association.get("Main"):
+                ec2.disassociate_route_table(AssociationId=association["RouteTableAssociationId"])
+        ec2.delete_route_table(RouteTableId=r.resource_id)
+        return "disassociated and deleted"
+
+    def _ec2_internet_gateway(self, r: CourseResource) -> str:
+        ec2 = self.lab.ec2
+        gateway = ec2.describe_internet_gateways(InternetGatewayIds=[r.resource_id])["InternetGateways"][0]
+        for attachment in gateway.get("Attachments", []):
+            ec2.detach_internet_gateway(InternetGatewayId=r.resource_id, VpcId=attachment["VpcId"])
+        ec2.delete_internet_gateway(InternetGatewayId=r.resource_id)
+        return "detached and deleted"
+
+    def _ec2_subnet(self, r: CourseResource) -> str:
+        self.lab.ec2.delete_subnet(SubnetId=r.resource_id)
+        return "deleted"
+
+    def _ec2_vpc(self, r: CourseResource) -> str:
+        self.lab.ec2.delete_vpc(VpcId=r.resource_id)
         return "deleted"
 
     def _ecr_repository(self, r: CourseResource) -> str:
@@ -816,6 +1190,8 @@ class _Deleter:
         return "deleted"
 
     def _cloudwatch_alarm(self, r: CourseResource) -> str:
+        if not self.lab.cloudwatch.describe_alarms(AlarmNames=[r.name])["MetricAlarms"]:
+            raise _Gone()  # DeleteAlarms answers success for a name that does not exist
         self.lab.cloudwatch.delete_alarms(AlarmNames=[r.name])
         return "deleted"
 
@@ -837,8 +1213,8 @@ class _Deleter:
         iam = self.lab.iam
         profiles = [p["InstanceProfileName"] for p in _pages(iam, "list_instance_profiles_for_role", "InstanceProfiles", RoleName=r.name)]
         if profiles:
-            raise RuntimeError(f"the role is in instance profile(s) {', '.join(profiles)}, which the course did not make: "
-                               "remove it from them yourself")
+            raise Blocked(f"the role is in instance profile(s) {', '.join(profiles)}, which the course did not make: "
+                          "remove it from them yourself")
         for policy in _pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=r.name):
             iam.detach_role_policy(RoleName=r.name, PolicyArn=policy["PolicyArn"])
         for name in _pages(iam, "list_role_policies", "PolicyNames", RoleName=r.name):
@@ -853,8 +1229,8 @@ class _Deleter:
         groups = [g["GroupName"] for g in entities.get("PolicyGroups", [])]
         roles = [x["RoleName"] for x in entities.get("PolicyRoles", [])]
         if users or groups or roles:
-            raise RuntimeError(f"still attached to {', '.join(users + groups + roles)}, which the course did not make: "
-                               "detach it there first")
+            raise Blocked(f"still attached to {', '.join(users + groups + roles)}, which the course did not make: "
+                          "detach it there first")
         for version in _pages(iam, "list_policy_versions", "Versions", PolicyArn=r.arn):
             if not version["IsDefaultVersion"]:
                 iam.delete_policy_version(PolicyArn=r.arn, VersionId=version["VersionId"])
@@ -875,7 +1251,7 @@ class _Deleter:
 
 def run_cleanup_command(target: str | None, account: str | None, dry_run: bool, yes: bool,
                         force_delete_secrets: bool, ask: Callable[[str], str] | None = None) -> int:
-    """``ecslab cleanup``: the plan, a confirmation (unless ``--yes``), the deletions, the summary."""
+    """``ecslab cleanup``: the plan, a confirmation (unless ``--yes``), the deletion of exactly that plan, the summary."""
     from ecslab.session import connect
 
     target = (target or os.environ.get("ECSLAB_TARGET") or "aws").lower()
@@ -896,6 +1272,6 @@ def run_cleanup_command(target: str | None, account: str | None, dry_run: bool, 
         if answer.strip().lower() != "yes":
             print("Nothing deleted (answer yes, or pass --yes).")
             return 1
-    report = cleanup(lab, dry_run=False, force_delete_secrets=force_delete_secrets)
+    report = cleanup(lab, dry_run=False, force_delete_secrets=force_delete_secrets, plan=plan, owner=plan.owner)
     print(report.render())
     return 0 if report.ok else 1

@@ -20,9 +20,10 @@ from moto import mock_aws
 
 import ecslab
 from ecslab import aws_target, cli
-from ecslab.aws_target import COURSE_ID, TAG_KEY, TAGGED_OPERATIONS, AccountNotConfirmed, TagParameter
+from ecslab.aws_target import COURSE_ID, OWNER_TAG_KEY, TAG_KEY, TAGGED_OPERATIONS, AccountNotConfirmed, TagParameter
 
 MOTO_ACCOUNT = "123456789012"
+MOTO_CALLER = f"arn:aws:sts::{MOTO_ACCOUNT}:user/moto"  # moto's STS answer for keys it did not issue
 REGION = "us-east-1"
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
@@ -107,6 +108,8 @@ EXPECTED_OPERATIONS = {
     ("ecs", "RunTask"), ("elbv2", "CreateLoadBalancer"), ("elbv2", "CreateTargetGroup"), ("iam", "CreateRole"),
     ("iam", "CreatePolicy"), ("logs", "CreateLogGroup"), ("ec2", "CreateSecurityGroup"), ("secretsmanager", "CreateSecret"),
     ("ssm", "PutParameter"), ("cloudwatch", "PutMetricAlarm"),
+    ("ec2", "CreateVpc"), ("ec2", "CreateSubnet"), ("ec2", "CreateInternetGateway"), ("ec2", "CreateRouteTable"),
+    ("application-autoscaling", "RegisterScalableTarget"),
 }
 
 
@@ -207,6 +210,7 @@ def test_what_the_lab_creates_carries_the_course_tag_and_the_learners_own(lab: e
 
     for what, found in tags.items():
         assert found.get(TAG_KEY) == COURSE_ID, f"{what} is not tagged: {found}"
+        assert found.get(OWNER_TAG_KEY) == MOTO_CALLER, f"{what} does not say whose it is: {found}"
     for what in ("ecr", "ecs cluster", "elbv2 load balancer", "iam policy", "secret"):
         assert tags[what]["team"] == "a", f"{what} lost the learner's tag"
 
@@ -214,9 +218,10 @@ def test_what_the_lab_creates_carries_the_course_tag_and_the_learners_own(lab: e
 def test_a_course_tag_the_learner_set_is_not_overwritten(lab: ecslab.Lab) -> None:
     lab.ecr.create_repository(repositoryName="their-app", tags=[{"Key": TAG_KEY, "Value": "their-course"}])
     arn = lab.ecr.describe_repositories(repositoryNames=["their-app"])["repositories"][0]["repositoryArn"]
-    assert lab.ecr.list_tags_for_resource(resourceArn=arn)["tags"] == [{"Key": TAG_KEY, "Value": "their-course"}]
-    lab.logs.create_log_group(logGroupName="/theirs", tags={TAG_KEY: "their-course"})
-    assert lab.logs.list_tags_log_group(logGroupName="/theirs")["tags"] == {TAG_KEY: "their-course"}
+    assert lab.ecr.list_tags_for_resource(resourceArn=arn)["tags"] == [{"Key": TAG_KEY, "Value": "their-course"},
+                                                                        {"Key": OWNER_TAG_KEY, "Value": MOTO_CALLER}]
+    lab.logs.create_log_group(logGroupName="/theirs", tags={TAG_KEY: "their-course", OWNER_TAG_KEY: "someone"})
+    assert lab.logs.list_tags_log_group(logGroupName="/theirs")["tags"] == {TAG_KEY: "their-course", OWNER_TAG_KEY: "someone"}
 
 
 def test_the_local_lab_adds_no_tags(aws: None) -> None:
@@ -310,7 +315,8 @@ def test_cleanup_dry_run_plans_the_tagged_resources_in_dependency_order(lab: ecs
             "/course/greeting", "course-exec", "course-read", "course-bucket"} <= names
     assert not names & {"mine", "/mine", "mine-bucket", "/other-course", "mine:1"}
     text = report.render()
-    assert text.startswith(f"The plan for ecslab:course={COURSE_ID} in account {MOTO_ACCOUNT}, region {REGION}: 17 resources")
+    assert text.startswith(f"The plan for ecslab:course={COURSE_ID}, ecslab:owner={MOTO_CALLER} in account {MOTO_ACCOUNT}, "
+                           f"region {REGION}: 17 resources")
     assert "scale to 0, delete" in text and "Dry run: nothing was deleted." in text
     assert report.deleted == [] and report.failed == []
     assert lab.ecr.describe_repositories(repositoryNames=["course-app"])["repositories"]  # nothing deleted
@@ -348,7 +354,7 @@ def test_cleanup_deletes_the_tagged_resources_in_dependency_order(lab: ecslab.La
                               "service": "arn:aws:ecs:us-east-1:123456789012:service/course/web", "desiredCount": 0}) in calls
     assert next(p for n, p in calls if n == "DeleteSecret")["RecoveryWindowInDays"] == 7
     assert progress[0].startswith("[1/17] ecs service web: scale to 0, delete")
-    assert "17 deleted, 0 not deleted" in report.render()
+    assert "17 deleted, 0 already gone, 0 not deleted" in report.render()
 
     assert lab.ecr.describe_repositories()["repositories"] == [plain("ecr").describe_repositories(repositoryNames=["mine"])["repositories"][0]]
     remaining_groups = {g["GroupId"] for g in lab.ec2.describe_security_groups()["SecurityGroups"]}
@@ -415,9 +421,12 @@ def test_an_untagged_task_keeps_its_tagged_cluster_and_is_named(lab: ecslab.Lab)
     plain("ecs").register_task_definition(family="theirs", containerDefinitions=[{"name": "m", "image": "nginx", "memory": 128}])
     plain("ecs").run_task(cluster="course", taskDefinition="theirs", launchType="FARGATE",
                           networkConfiguration={"awsvpcConfiguration": {"subnets": subnets[:1], "securityGroups": []}})
-    report = aws_target.cleanup(lab, dry_run=False, say=lambda _m: None, sleep=lambda _s: None, patience_seconds=10)
+    slept: list[float] = []
+    report = aws_target.cleanup(lab, dry_run=False, say=lambda _m: None, sleep=slept.append)
     assert [r.kind for r, _ in report.failed] == ["ecs cluster"]
-    assert "1 task(s) still running in course (untagged ones are left to you: stop them)" in report.failed[0][1]
+    assert slept == []  # a blocker the course did not make is named at once, not waited for
+    assert "1 task(s) still running in course that are not the course's" in report.failed[0][1]
+    assert "stop them yourself (not waiting for them)" in report.failed[0][1]
     assert plain("ecs").list_tasks(cluster="course")["taskArns"]
 
 
@@ -442,7 +451,7 @@ def test_cli_cleanup_asks_first_and_deletes_with_yes(aws: None, monkeypatch: pyt
     assert "Nothing deleted" in capsys.readouterr().out
     assert plain("ecr").describe_repositories()["repositories"]
     assert cli.main(["cleanup", "--account", MOTO_ACCOUNT, "--yes"]) == 0
-    assert "1 deleted, 0 not deleted" in capsys.readouterr().out
+    assert "1 deleted, 0 already gone, 0 not deleted" in capsys.readouterr().out
     assert plain("ecr").describe_repositories()["repositories"] == []
 
 
