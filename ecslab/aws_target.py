@@ -96,8 +96,8 @@ ACCOUNT_ENV = "ECSLAB_AWS_ACCOUNT"
 WHAT_THE_COURSE_CREATES = (
     "ECR repositories (and the images you push), ECS clusters, task definitions, services and "
     "Fargate tasks, an Application Load Balancer with its target groups, CloudWatch log groups "
-    "and alarms, IAM roles and policies, security groups, and for notebook 07 a Secrets Manager "
-    "secret and an SSM parameter"
+    "and alarms, IAM roles and policies, security groups, a Service Auto Scaling target and policy (notebook 06), "
+    "and for notebook 07 a VPC with subnets, a route table and an internet gateway, a Secrets Manager secret and an SSM parameter"
 )
 
 
@@ -949,6 +949,13 @@ def _secret_step(lab: Any, secret: CourseResource, force: bool, notes: list[str]
     return secret
 
 
+_LONG_LIVED_INTERFACES = {
+    "natGateway", "vpc_endpoint", "lambda", "network_load_balancer", "gateway_load_balancer", "gateway_load_balancer_endpoint",
+    "transit_gateway", "efa", "efa-only", "quicksight", "api_gateway_managed", "global_accelerator_managed",
+    "iot_rules_managed", "aws_codestar_connections_managed",
+}
+"""Network interface types (EC2's NetworkInterfaceType) whose owner lives on after the course's resources are gone."""
+
 _NETWORK_KINDS = ("ec2 security group", "ec2 route table", "ec2 internet gateway", "ec2 subnet", "ec2 vpc")
 
 
@@ -1029,10 +1036,17 @@ class _Deleter:
         return found
 
     def _interface_blocker(self, interface: dict[str, Any]) -> str | None:
-        """None when a network interface goes by itself (its ALB or task is the course's and is going); else what it is."""
+        """None when a network interface goes by itself, or may (its ALB or task is the course's and going); else what it is.
+
+        An ALB's interfaces are described ``ELB app/NAME/ID``; a Fargate task's belong to the
+        task's ``attachments``. An interface of an instance, of a running task or load balancer
+        this clean-up leaves alone, or of a long-lived kind (NAT gateway, VPC endpoint, Lambda,
+        ...) never goes by itself. A requester-managed interface that cannot be told apart is
+        waited for, as before."""
         from botocore.exceptions import ClientError
 
         eni, description = interface["NetworkInterfaceId"], interface.get("Description", "")
+        kind = interface.get("InterfaceType") or "interface"
         if description.startswith("ELB app/"):
             name = description.split("/")[1]
             if name in {r.name for r in self._in_plan("elbv2 load balancer")}:
@@ -1042,16 +1056,21 @@ class _Deleter:
             except ClientError:
                 return None  # the load balancer is gone: its interface follows within minutes
             return f"network interface {eni} of load balancer {name}"
-        if description.startswith("arn:aws:ecs:") and ":attachment/" in description:
-            attachment = description.rsplit("/", 1)[-1]
-            foreign = self._foreign_task_attachments()
-            return f"network interface {eni} of ECS task {foreign[attachment]}" if attachment in foreign else None
-        what = interface.get("InterfaceType") or "interface"
-        owner = (interface.get("Attachment") or {}).get("InstanceId") or description or interface.get("RequesterId", "")
-        return f"network interface {eni} ({what}{', ' + owner if owner else ''})"
+        foreign = self._foreign_task_attachments()
+        attachment = description.rsplit("/", 1)[-1] if description.startswith("arn:aws:ecs:") else ""
+        if eni in foreign or attachment in foreign:
+            return f"network interface {eni} of ECS task {foreign.get(eni) or foreign[attachment]}"
+        if attachment:
+            return None  # a task this clean-up stops
+        instance = (interface.get("Attachment") or {}).get("InstanceId")
+        if instance:
+            return f"network interface {eni} of instance {instance}"
+        if kind in _LONG_LIVED_INTERFACES or not interface.get("RequesterManaged", True):
+            return f"network interface {eni} ({kind}{', ' + description if description else ''})"
+        return None
 
     def _foreign_task_attachments(self) -> dict[str, str]:
-        """Attachment ID to task, for running tasks this clean-up does not stop (not tagged, not of a planned service)."""
+        """Attachment and network interface IDs to task, for running tasks this clean-up does not stop (not tagged, not of a planned service)."""
         if self._foreign_cache is None:
             ecs, foreign = self.lab.ecs, {}
             planned_tasks = {r.arn for r in self._in_plan("ecs task")}
@@ -1063,8 +1082,12 @@ class _Deleter:
                         group = task.get("group", "")
                         if task["taskArn"] in planned_tasks or (group.startswith("service:") and (cluster_arn, group[8:]) in planned_services):
                             continue
+                        name = f"{cluster_arn.rsplit('/', 1)[-1]}/{task['taskArn'].rsplit('/', 1)[-1]}"
                         for attachment in task.get("attachments", []):
-                            foreign[attachment["id"]] = f"{cluster_arn.rsplit('/', 1)[-1]}/{task['taskArn'].rsplit('/', 1)[-1]}"
+                            foreign[attachment["id"]] = name
+                            for detail in attachment.get("details", []):
+                                if detail.get("name") == "networkInterfaceId":
+                                    foreign[detail["value"]] = name
             self._foreign_cache = foreign
         return self._foreign_cache
 

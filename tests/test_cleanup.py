@@ -358,3 +358,32 @@ def test_remove_in_the_lab_deletes_by_name_in_awss_order(aws: None) -> None:
     assert not any(cleanup.remove(local, everything).values())
     assert plain("secretsmanager").list_secrets()["SecretList"] == []  # the lab only: deleted at once, by name
     assert plain("ecs").list_task_definitions(familyPrefix="lb-demo-other")["taskDefinitionArns"]  # another family stays
+
+
+def test_the_checkers_clean_ups_on_aws_touch_only_the_courses(lab: ecslab.Lab) -> None:
+    from ecslab.checks import ex06, ex07, ex09, setup
+
+    plain("secretsmanager").create_secret(Name=ex07.SECRET_NAME, SecretString="the learner's own")
+    plain("iam").create_role(RoleName=ex07.TASK_ROLE, AssumeRolePolicyDocument=TRUST)
+    plain("ecs").create_cluster(clusterName=ex06.CLUSTER)
+    plain("ecr").create_repository(repositoryName="ex09-app")
+    lab.iam.create_role(RoleName=ex09.TASK_ROLE, AssumeRolePolicyDocument=TRUST)  # the course's: goes
+    ex07.delete_secret(lab, ex07.SECRET_NAME)
+    ex07.delete_role(lab, ex07.TASK_ROLE)
+    ex07.delete_cluster(lab, ex06.CLUSTER)
+    ex06.remove_check_objects(lab, ex06.CLUSTER, ex06.ALB_NAME, [ex06.TARGET_GROUP])
+    ex09._delete_role(lab, ex09.TASK_ROLE)
+    assert setup.delete_repository(lab, "ex09-app") is False
+    assert "DeletedDate" not in plain("secretsmanager").describe_secret(SecretId=ex07.SECRET_NAME)
+    assert plain("iam").get_role(RoleName=ex07.TASK_ROLE)["Role"]
+    assert plain("ecs").describe_clusters(clusters=[ex06.CLUSTER])["clusters"][0]["status"] == "ACTIVE"
+    assert plain("ecr").describe_repositories(repositoryNames=["ex09-app"])["repositories"]
+    assert [r["RoleName"] for r in plain("iam").list_roles()["Roles"] if r["RoleName"] == ex09.TASK_ROLE] == []
+
+
+def test_a_checkers_secret_on_aws_keeps_its_recovery_window(lab: ecslab.Lab) -> None:
+    from ecslab.checks import ex07
+
+    lab.client("secretsmanager").create_secret(Name=ex07.SECRET_NAME, SecretString="made by the check")
+    ex07.delete_secret(lab, ex07.SECRET_NAME)
+    assert "DeletedDate" in plain("secretsmanager").describe_secret(SecretId=ex07.SECRET_NAME)  # scheduled, recoverable

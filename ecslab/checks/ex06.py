@@ -19,9 +19,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ecslab import cleanup, images, network, security
 from ecslab import ecs as ecs_tools
 from ecslab import elb as elb_tools
-from ecslab import images, network, security
 from ecslab.checks import CheckFailed, NotDone, Passed, expect, run_student, setup
 
 EXERCISE_REPOSITORY = "ex06-app"
@@ -50,18 +50,17 @@ def exercise_image(lab: Any, repository: str = EXERCISE_REPOSITORY) -> str:
 def remove_check_objects(lab: Any, cluster: str, alb_name: str, target_groups: list[str]) -> None:
     """Delete a check's cluster (services, tasks), load balancer (listeners), target groups and security groups, in AWS's order.
 
-    The security groups are those :func:`_alb_for_the_check` makes, named after the cluster."""
+    The security groups are those :func:`_alb_for_the_check` makes, named after the cluster.
+    With :func:`ecslab.cleanup.remove`: by name in the lab, only what the course made for this
+    learner on AWS. In the lab the task definitions the services ran are deregistered too."""
+    definitions: set[str] = set()
     described = lab.ecs.describe_clusters(clusters=[cluster])["clusters"]
-    definitions = set()
-    if described and described[0]["status"] == "ACTIVE":
+    if lab.is_local and described and described[0]["status"] == "ACTIVE":
         arns = lab.ecs.list_services(cluster=cluster)["serviceArns"]
         if arns:
             definitions = {s["taskDefinition"] for s in lab.ecs.describe_services(cluster=cluster, services=arns)["services"]}
-        ecs_tools.remove_cluster(lab, cluster)
-    elb_tools.delete_load_balancer(lab.elbv2, alb_name)
-    elb_tools.delete_target_groups(lab.elbv2, target_groups)
-    vpc_id, _ = elb_tools.default_subnets(lab.ec2)
-    elb_tools.delete_security_groups(lab.ec2, vpc_id, [f"{cluster}-tasks", f"{cluster}-alb"])
+    cleanup.remove(lab, cleanup.CourseResources(clusters=[cluster], load_balancers=[alb_name], target_groups=target_groups,
+                                                security_groups=[f"{cluster}-tasks", f"{cluster}-alb"]), say=setup.quiet)
     for definition in definitions:
         try:
             lab.ecs.deregister_task_definition(taskDefinition=definition)

@@ -31,8 +31,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ecslab import cleanup, iam_policy, images, security
 from ecslab import ecs as ecs_tools
-from ecslab import iam_policy, images, security
 from ecslab.checks import CheckFailed, NotDone, Passed, expect, run_student, setup
 
 ACCOUNT = "123456789012"
@@ -65,37 +65,25 @@ def exercise_image(lab: Any, exercise: str, repository: str = EXERCISE_REPOSITOR
 
 
 def delete_role(lab: Any, name: str) -> None:
-    """Delete role ``name`` with its inline and attached policies (IAM wants them gone first)."""
-    iam = lab.iam
-    try:
-        for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-            iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
-        for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
-            iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
-        iam.delete_role(RoleName=name)
-    except iam.exceptions.NoSuchEntityException:
-        pass
+    """Delete role ``name`` with its inline and attached policies (IAM wants them gone first); on AWS only the course's."""
+    cleanup.remove(lab, cleanup.CourseResources(roles=[name]), say=setup.quiet)
 
 
 def delete_bucket(lab: Any, bucket: str) -> None:
-    s3 = lab.client("s3")
-    if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
-        return
-    for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
-        s3.delete_object(Bucket=bucket, Key=item["Key"])
-    s3.delete_bucket(Bucket=bucket)
+    """Empty and delete ``bucket``; on AWS only the course's."""
+    cleanup.remove(lab, cleanup.CourseResources(buckets=[bucket]), say=setup.quiet)
 
 
 def delete_secret(lab: Any, name: str) -> None:
-    secretsmanager = lab.client("secretsmanager")
-    try:
-        secretsmanager.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
-    except secretsmanager.exceptions.ResourceNotFoundException:
-        pass
+    """Delete secret ``name``: at once in the lab; on AWS only the course's, with its 7-day recovery window."""
+    cleanup.remove(lab, cleanup.CourseResources(secrets=[name]), say=setup.quiet)
 
 
 def delete_cluster(lab: Any, cluster: str) -> None:
-    """The cluster with its tasks, and the task definitions its tasks ran."""
+    """The cluster with its tasks, and (in the lab) the task definitions its tasks ran; on AWS only the course's."""
+    if not lab.is_local:
+        cleanup.remove(lab, cleanup.CourseResources(clusters=[cluster]), say=setup.quiet)
+        return
     described = lab.ecs.describe_clusters(clusters=[cluster])["clusters"]
     if not described or described[0]["status"] != "ACTIVE":
         return

@@ -21,10 +21,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ecslab import cleanup, images, network, security
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab import elb as elb_tools
-from ecslab import images, network, security
 from ecslab.checks import CheckFailed, NotDone, Passed, expect, run_student, setup
 from ecslab.iam_policy import MalformedPolicyDocument, parse_policy
 
@@ -84,8 +84,17 @@ def remove_check_objects(lab: Any, name: str) -> None:
     named ``name`` or ``name-...``, security groups whose names start with ``name`` (their rules
     first, since one may name another), task definitions of the families ``name...`` and log
     groups ``/ecs/name...``. The target groups' deregistration delay is set to 0 first: with the
-    default 300 s, ECS would wait five minutes for each task to drain before stopping it."""
+    default 300 s, ECS would wait five minutes for each task to drain before stopping it.
+    On AWS only what the course made for this learner goes (:func:`ecslab.cleanup.remove`)."""
     target_groups = [g for g in lab.elbv2.describe_target_groups()["TargetGroups"] if g["TargetGroupName"] == name or g["TargetGroupName"].startswith(name + "-")]
+    if not lab.is_local:
+        families = {arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] for arn in lab.ecs.list_task_definitions(familyPrefix=name, status="ACTIVE")["taskDefinitionArns"]}
+        cleanup.remove(lab, cleanup.CourseResources(
+            clusters=[name], load_balancers=[name], target_groups=[g["TargetGroupName"] for g in target_groups],
+            security_groups=[g["GroupName"] for g in _groups_named(lab, name)], task_families=sorted(families),
+            log_groups=[g["logGroupName"] for g in lab.logs.describe_log_groups(logGroupNamePrefix=f"/ecs/{name}")["logGroups"]],
+        ), say=setup.quiet)
+        return
     for group in target_groups:
         arn = group["TargetGroupArn"]
         lab.elbv2.modify_target_group_attributes(TargetGroupArn=arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "0"}])
@@ -111,6 +120,9 @@ def remove_check_objects(lab: Any, name: str) -> None:
 
 
 def _delete_role(lab: Any, name: str) -> None:
+    if not lab.is_local:
+        cleanup.remove(lab, cleanup.CourseResources(roles=[name]), say=setup.quiet)
+        return
     try:
         for policy_name in lab.iam.list_role_policies(RoleName=name)["PolicyNames"]:
             lab.iam.delete_role_policy(RoleName=name, PolicyName=policy_name)

@@ -13,11 +13,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ecslab import cleanup, images
 from ecslab import ecr as ecr_tools
-from ecslab import images
 from ecslab.checks import CheckFailed
 
-__all__ = ["delete_repository", "exercise_image", "prepare_image"]
+__all__ = ["delete_repository", "exercise_image", "prepare_image", "quiet"]
+
+
+def quiet(_message: str) -> None:
+    """A ``say`` for :func:`ecslab.cleanup.remove` that says nothing: a check's clean-up is not the learner's business."""
 
 
 def prepare_image(lab: Any, repository: str, show_progress: bool = True, aws_app: bool = False) -> str:
@@ -49,7 +53,11 @@ def exercise_image(lab: Any, exercise: str, repository: str, app: str = "the sam
 
 
 def delete_repository(lab: Any, repository: str) -> bool:
-    """Delete ``repository`` (with its images) and the local names that point into it; False when there is none."""
+    """Delete ``repository`` (with its images) and the local names that point into it; False when there is none.
+
+    On AWS only a repository the course made for this learner (:func:`ecslab.cleanup.remove`)."""
+    if not lab.is_local:
+        return not cleanup.remove(lab, cleanup.CourseResources(repositories=[repository]), say=quiet)["repositories"]
     try:
         uri = lab.ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]["repositoryUri"]
     except lab.ecr.exceptions.RepositoryNotFoundException:
