@@ -244,26 +244,27 @@ def _cmdline(pid: int) -> list[str] | None:
         return None
 
 
-def _proven(pid: Any, started: Any, *marks: str) -> bool:
-    """Whether ``pid`` is the process recorded with start time ``started`` whose command line
-    holds every one of ``marks``. Without /proc nothing is proven this way."""
-    if not isinstance(pid, int) or pid <= 0 or not _pid_alive(pid):
+def _proven(pid: int, started: Any, *marks: str) -> bool:
+    """Whether ``pid`` runs a command line holding every one of ``marks`` and, when a start time was
+    recorded (``started``), started then. Without /proc nothing is proven this way."""
+    if pid <= 0 or not _pid_alive(pid):
         return False
-    start, cmdline = process_start_time(pid), _cmdline(pid)
-    if start is None or cmdline is None or start != started:
+    cmdline = _cmdline(pid)
+    if not cmdline or (started is not None and process_start_time(pid) != started):
         return False
     joined = "\0".join(cmdline)
     return all(mark in joined for mark in marks)
 
 
 def is_this_lab(config: LabConfig, state: dict[str, Any]) -> bool:
-    """Whether ``state["pid"]`` is this lab's process: proven by its start time and command line
-    (Linux), else by the control API answering with that pid to a request carrying the token."""
+    """Whether ``state["pid"]`` is this lab's process. Where /proc answers, its command line (the lab
+    server with this state folder) and start time decide; elsewhere the control API must answer
+    with that pid."""
     pid = state.get("pid")
-    if _proven(pid, state.get("pid_start"), "ecslab.lab.server", json.dumps(str(config.home))[1:-1]):
-        return True
-    if not isinstance(pid, int) or not _pid_alive(pid) or process_start_time(pid) is not None and "pid_start" in state:
-        return False  # /proc answered and disagreed
+    if not isinstance(pid, int) or pid <= 0 or not _pid_alive(pid):
+        return False
+    if _cmdline(pid) is not None:
+        return _proven(pid, state.get("pid_start"), "ecslab.lab.server", json.dumps(str(config.home))[1:-1])
     report = _status_report(config)
     return report is not None and report.get("pid") == pid
 
