@@ -85,3 +85,14 @@ def test_task_containers_are_removed_with_their_anonymous_volumes() -> None:
     removed: list[dict[str, Any]] = []
     _remove(SimpleNamespace(remove=lambda **kwargs: removed.append(kwargs)))  # a docker SDK Container
     assert removed == [{"v": True, "force": True}]
+
+
+def test_a_deleted_services_bookkeeping_goes_with_it() -> None:
+    engine = FlakyEngine()
+    engine.down = False
+    agent = agent_with(engine)
+    gone = "arn:aws:ecs:us-east-1:123456789012:service/web/deleted-long-ago"
+    agent._steady[gone] = True
+    agent._next_launch[gone] = 0.0
+    agent.run_tick()
+    assert gone not in agent._steady and gone not in agent._next_launch

@@ -494,8 +494,14 @@ class EcsAgent(GapFiller):
                 self._spawn(self.launch_task, task)
             elif task.last_status == "RUNNING":
                 self._check_containers(task, containers.get(task.task_arn, {}))
-        for service in list(backend.services.values()):
+        services = list(backend.services.values())
+        for service in services:
             self.reconcile(backend, service, tasks)
+        live = {service.arn for service in services}
+        with self.lock:  # a deleted service's bookkeeping goes with it
+            for bookkeeping in (self._steady, self._next_launch):
+                for arn in [arn for arn in bookkeeping if arn not in live]:
+                    del bookkeeping[arn]
 
     def _spawn(self, work: Any, task: Any) -> None:
         with self.lock:

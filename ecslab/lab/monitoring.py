@@ -334,6 +334,8 @@ class CloudWatch(GapFiller):
         data = []
         with alb.lock:  # type: ignore[attr-defined]
             groups = {arn: list(states.values()) for arn, states in alb.targets.items()}  # type: ignore[attr-defined]
+        for arn in [arn for arn in self._request_marks if arn not in groups]:
+            del self._request_marks[arn]  # a deleted target group's last count
         for arn, states in groups.items():
             group = elbv2.target_groups.get(arn)
             if group is None or not group.load_balancer_arns:
