@@ -31,10 +31,13 @@
 #
 # Names of this notebook's own: repository and task family `lb-demo`, cluster `lb-cluster`,
 # service `lb-service`, load balancer `lb-demo-alb`, target group `lb-demo-tg`, security groups
-# `lb-demo-alb` and `lb-demo-tasks`. The first cell removes whatever an earlier run left, in the
-# order AWS requires: the scaling policy, the service and its tasks, the cluster, the load
+# `lb-demo-alb` and `lb-demo-tasks`. The first cell lists them in `MADE_HERE` and removes
+# whatever an earlier run left with `ecslab.cleanup.remove`, in the order AWS requires: the
+# scalable target with its scaling policy, the service and its tasks, the cluster, the load
 # balancer with its listeners, the target groups (a target group in use cannot be deleted), the
-# security groups (the tasks' first: its rule names the other), the repository.
+# security groups (the tasks' first: its rule names the other), the repository. In the lab it
+# deletes by name; on AWS only what the course tagged as yours (`ecslab:course` and
+# `ecslab:owner`), so a resource of yours that happens to share a name is never touched.
 
 # %%
 import collections
@@ -52,7 +55,7 @@ import ecslab
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab import elb as elb_tools
-from ecslab import images, network, security
+from ecslab import cleanup, images, network, security
 
 lab = ecslab.connect()
 elbv2 = lab.elbv2
@@ -67,25 +70,10 @@ SG_PREFIX = "lb-demo"  # security groups lb-demo-alb and lb-demo-tasks
 RESOURCE_ID = f"service/{CLUSTER}/{SERVICE}"  # how Application Auto Scaling names the service
 
 
-def clean_up():
-    """Delete everything this notebook makes, in AWS's order; returns what is left of it."""
-    elb_tools.remove_scaling(autoscaling, RESOURCE_ID)
-    ecs_tools.remove_cluster(lab, CLUSTER)
-    elb_tools.delete_load_balancer(elbv2, ALB_NAME)
-    elb_tools.delete_target_groups(elbv2, [TG_NAME, TG_404_NAME])
-    vpc_id, _ = elb_tools.default_subnets(lab.ec2)
-    elb_tools.delete_security_groups(lab.ec2, vpc_id, [f"{SG_PREFIX}-tasks", f"{SG_PREFIX}-alb"])
-    try:
-        lab.ecr.delete_repository(repositoryName=REPOSITORY, force=True)
-    except lab.ecr.exceptions.RepositoryNotFoundException:
-        pass
-    return {
-        "cluster": [c["clusterName"] for c in lab.ecs.describe_clusters(clusters=[CLUSTER])["clusters"] if c["status"] == "ACTIVE"],
-        "load balancer": [b["LoadBalancerName"] for b in elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"] == ALB_NAME],
-        "target groups": [g["TargetGroupName"] for g in elbv2.describe_target_groups()["TargetGroups"] if g["TargetGroupName"].startswith(TG_NAME)],
-        "security groups": [g["GroupName"] for g in lab.ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"].startswith(SG_PREFIX + "-")],
-        "repository": [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == REPOSITORY],
-    }
+MADE_HERE = cleanup.CourseResources(  # what this notebook makes, in the order it is deleted
+    scalable_targets=[RESOURCE_ID], clusters=[CLUSTER], load_balancers=[ALB_NAME], target_groups=[TG_NAME, TG_404_NAME],
+    security_groups=[f"{SG_PREFIX}-tasks", f"{SG_PREFIX}-alb"], repositories=[REPOSITORY],
+)
 
 
 def without_ids(message):
@@ -93,7 +81,7 @@ def without_ids(message):
     return re.sub(r"\((task|deployment|target-group) [^)]+\)", r"(\1 …)", message)
 
 
-clean_up()
+cleanup.remove(lab, MADE_HERE)
 
 # %% [markdown]
 # Build the sample app as v1 and v2 and push both to ECR (notebooks 02, 03 and 05 took these
@@ -837,13 +825,14 @@ Quiz([
 #
 # ## Cleanup
 #
-# In order: the scaling policy and scalable target, the service and its tasks, the cluster, the
-# load balancer with its listener, the target groups, the security groups, the repository, then
-# this notebook's task definitions and local images. The execution role stays: it is the
+# In order (`MADE_HERE`, removed by `ecslab.cleanup.remove`): the scalable target with its scaling
+# policy, the service and its tasks, the cluster, the load balancer with its listener, the target
+# groups, the security groups, the repository, then this notebook's task definitions and local
+# images. What it returns is what is left under those names: nothing. The execution role stays: it is the
 # account's, used by every notebook's tasks.
 
 # %%
-left = clean_up()
+left = cleanup.remove(lab, MADE_HERE)
 for arn in version_of:
     lab.ecs.deregister_task_definition(taskDefinition=arn)
 images.remove_images([f"{REPOSITORY}:v1", f"{REPOSITORY}:v2", *ecr_tools.local_references(lab.docker, repo_uri)], client=lab.docker, config=lab.config)
