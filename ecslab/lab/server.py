@@ -252,6 +252,8 @@ def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
         def handle_one_request(self) -> None:
             try:
                 super().handle_one_request()
+            except ConnectionError:  # the client left (e.g. `ecslab up` polling with a short timeout): nothing to answer
+                self.close_connection = True
             except Exception as error:  # the client gets a message, the lab log the traceback
                 log.exception("control API: %s %s failed", getattr(self, "command", "?"), getattr(self, "path", "?"))
                 try:
