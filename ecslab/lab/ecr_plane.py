@@ -40,6 +40,7 @@ import shutil
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -572,13 +573,17 @@ def _front_handler(plane: EcrDataPlane) -> type[BaseHTTPRequestHandler]:
                 if refused:
                     self._send(*refused)
                     return
-            status, headers = self._forward(body)
-            if status == 201:
-                media_type = self.headers.get("Content-Type", MANIFEST_TYPES[0])
-                plane.record_push(name, tag, headers.get("Docker-Content-Digest", digest), body.decode("utf-8", "replace"), media_type)
+            def record(status: int, headers: dict[str, str]) -> None:
+                if status == 201:  # recorded before docker hears 201, so describe_images right after the push shows it
+                    media_type = self.headers.get("Content-Type", MANIFEST_TYPES[0])
+                    plane.record_push(name, tag, headers.get("Docker-Content-Digest", digest), body.decode("utf-8", "replace"), media_type)
 
-        def _forward(self, body: bytes | None) -> tuple[int, dict[str, str]]:
-            """Relay the request to the registry; ``body`` ``None``: stream the request's own body through."""
+            self._forward(body, before_reply=record)
+
+        def _forward(self, body: bytes | None, before_reply: Callable[[int, dict[str, str]], None] | None = None) -> None:
+            """Relay the request to the registry; ``body`` ``None``: stream the request's own body through.
+
+            ``before_reply(status, headers)`` runs once the registry answered, before the client hears it."""
             host, port = plane.backend_url.removeprefix("http://").split(":")
             connection = http.client.HTTPConnection(host, int(port), timeout=300)
             try:
@@ -605,6 +610,11 @@ def _front_handler(plane: EcrDataPlane) -> type[BaseHTTPRequestHandler]:
                         connection.send(body)
                 response = connection.getresponse()
                 headers = {key: value for key, value in response.getheaders() if key.lower() not in HOP_BY_HOP}
+                if before_reply is not None:
+                    try:
+                        before_reply(response.status, headers)
+                    except Exception:  # the registry has the push: docker must hear so; the log says what moto missed
+                        log.exception("recording %s %s in ECR", self.command, self.path[:200])
                 self.send_response(response.status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -626,7 +636,6 @@ def _front_handler(plane: EcrDataPlane) -> type[BaseHTTPRequestHandler]:
                     while piece := response.read(STREAM_PIECE):
                         self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
                     self.wfile.write(b"0\r\n\r\n")
-                return response.status, headers
             finally:
                 connection.close()
 
