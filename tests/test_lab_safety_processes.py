@@ -218,3 +218,19 @@ def test_a_lab_process_of_another_user_is_a_clear_error_not_a_traceback() -> Non
         root_process.kill()
         root_process.wait()
         shutil.rmtree(folder)
+
+
+def test_up_replaces_a_hung_lab(isolated_config: LabConfig) -> None:
+    # given: a lab that no longer answers (stopped, as a hung process would be) and holds its ports
+    manage.up(isolated_config, **quiet)
+    old = _state(isolated_config)
+    os.kill(old["pid"], signal.SIGSTOP)
+    try:
+        # when
+        result = manage.up(isolated_config, **quiet)
+        # then: the hung lab was stopped for good and a new one answers on the same ports
+        assert result.running and result.to_dict()["pid"] != old["pid"]
+        assert not manage._pid_alive(old["pid"]) and not manage._pid_alive(old["registry_pid"])
+    finally:
+        if manage._pid_alive(old["pid"]):
+            os.kill(old["pid"], signal.SIGKILL)

@@ -331,17 +331,26 @@ def _read_state(config: LabConfig) -> dict[str, Any] | None:
 def _clear_stale_state(config: LabConfig, state: dict[str, Any] | None, say: Say) -> None:
     """A lab that died or hangs without ``down``: stop what is proven to be its (the lab process,
     its registries), forget its state, and say when the state named a process that is not the lab."""
+    stopping: list[int] = []
     if state is not None:
         pid = state.get("pid")
         if isinstance(pid, int) and is_this_lab(config, state):
-            _signal(pid, signal.SIGTERM)
+            stopping.append(pid)
         elif isinstance(pid, int) and _pid_alive(pid):
             say(f"The state file {config.state_file} was stale: its pid {pid} is now another program, left alone.")
         registry_pid = state.get("registry_pid")
         if isinstance(registry_pid, int) and _proven(registry_pid, state.get("registry_start"), str(config.home / "registry.yml")):
-            _signal(registry_pid, signal.SIGTERM)
-    for pid in stale_registries(config):
+            stopping.append(registry_pid)
+    stopping += [pid for pid in stale_registries(config) if pid not in stopping]
+    started_at = {pid: process_start_time(pid) for pid in stopping}
+    for pid in stopping:
         _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5  # their ports must be free before a new lab binds them
+    while any(_pid_alive(pid) for pid in stopping) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid, started in started_at.items():
+        if _pid_alive(pid) and process_start_time(pid) == started:  # still the same process, not a reused pid
+            _signal(pid, signal.SIGKILL)
     with contextlib.suppress(OSError):
         config.state_file.unlink()
 
