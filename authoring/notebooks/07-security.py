@@ -35,8 +35,11 @@
 # ## 1. Setup
 #
 # Names of this notebook's own: repository `security-demo`, cluster `security-cluster`, bucket
-# `security-demo-reports`, roles `security-demo-...`, secret `security-demo/db-password`. The
-# first cell removes whatever an earlier run left.
+# `security-demo-reports`, roles `security-demo-...`, secret `security-demo/db-password`, VPC
+# `security-demo`. The first cell lists them in `MADE_HERE` and removes whatever an earlier run
+# left with `ecslab.cleanup.remove`: in the lab by name; on AWS only what the course tagged as
+# yours (`ecslab:course` and `ecslab:owner`), so a role or secret of yours that happens to share a
+# name is never touched.
 
 # %%
 import json
@@ -53,7 +56,7 @@ import ecslab
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab import elb as elb_tools
-from ecslab import iam_policy, images, network, security
+from ecslab import cleanup, iam_policy, images, network, security
 
 lab = ecslab.connect()
 iam, ec2, elbv2 = lab.iam, lab.ec2, lab.elbv2
@@ -74,73 +77,11 @@ EC2_ROLE = "security-demo-ec2"  # section 9
 ROLES = [TASK_ROLE, EXECUTION_ROLE, CI_ROLE, DEPLOYER_ROLE, EC2_ROLE]
 
 
-def delete_role(name):
-    """A role goes last: first its inline policies, then its attached ones."""
-    try:
-        for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-            iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
-        for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
-            iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
-        iam.delete_role(RoleName=name)
-    except iam.exceptions.NoSuchEntityException:
-        pass
-
-
-def delete_vpc(name):
-    """The VPC of section 7 and what is in it, in the order EC2 requires."""
-    for vpc_id in [v["VpcId"] for v in ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [name]}])["Vpcs"]]:
-        where = [{"Name": "vpc-id", "Values": [vpc_id]}]
-        for group in ec2.describe_security_groups(Filters=where)["SecurityGroups"]:
-            if group["IpPermissions"] and group["GroupName"] != "default":  # rules that name other groups go first
-                ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
-        for group in ec2.describe_security_groups(Filters=where)["SecurityGroups"]:
-            if group["GroupName"] != "default":
-                ec2.delete_security_group(GroupId=group["GroupId"])
-        for table in ec2.describe_route_tables(Filters=where)["RouteTables"]:
-            if not any(association.get("Main") for association in table["Associations"]):
-                for association in table["Associations"]:
-                    ec2.disassociate_route_table(AssociationId=association["RouteTableAssociationId"])
-                ec2.delete_route_table(RouteTableId=table["RouteTableId"])
-        for subnet in ec2.describe_subnets(Filters=where)["Subnets"]:
-            ec2.delete_subnet(SubnetId=subnet["SubnetId"])
-        for gateway in ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])["InternetGateways"]:
-            ec2.detach_internet_gateway(InternetGatewayId=gateway["InternetGatewayId"], VpcId=vpc_id)
-            ec2.delete_internet_gateway(InternetGatewayId=gateway["InternetGatewayId"])
-        ec2.delete_vpc(VpcId=vpc_id)
-
-
-def clean_up():
-    """Delete everything this notebook makes; returns what is left of it."""
-    ecs_tools.remove_cluster(lab, CLUSTER)
-    elb_tools.delete_load_balancer(elbv2, ALB_NAME)
-    elb_tools.delete_target_groups(elbv2, [TG_NAME])
-    delete_vpc(VPC_NAME)
-    for name in ROLES:
-        delete_role(name)
-    try:
-        secretsmanager.delete_secret(SecretId=SECRET_NAME, ForceDeleteWithoutRecovery=True)
-    except secretsmanager.exceptions.ResourceNotFoundException:
-        pass
-    if BUCKET in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
-        for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
-            s3.delete_object(Bucket=BUCKET, Key=item["Key"])
-        s3.delete_bucket(Bucket=BUCKET)
-    try:
-        lab.ecr.delete_repository(repositoryName=REPOSITORY, force=True)
-    except lab.ecr.exceptions.RepositoryNotFoundException:
-        pass
-    return {
-        "cluster": [c["clusterName"] for c in lab.ecs.describe_clusters(clusters=[CLUSTER])["clusters"] if c["status"] == "ACTIVE"],
-        "load balancer": [b["LoadBalancerName"] for b in elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"] == ALB_NAME],
-        "VPC": [v["VpcId"] for v in ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [VPC_NAME]}])["Vpcs"]],
-        "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"] in ROLES],
-        "secrets": [s["Name"] for s in secretsmanager.list_secrets()["SecretList"] if s["Name"] == SECRET_NAME],
-        "bucket": [b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"] == BUCKET],
-        "repository": [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == REPOSITORY],
-    }
-
-
-clean_up()
+MADE_HERE = cleanup.CourseResources(  # what this notebook makes, in the order it is deleted
+    clusters=[CLUSTER], load_balancers=[ALB_NAME], target_groups=[TG_NAME], vpcs=[VPC_NAME], roles=ROLES,
+    secrets=[SECRET_NAME], buckets=[BUCKET], repositories=[REPOSITORY],
+)
+cleanup.remove(lab, MADE_HERE)
 
 # %% [markdown]
 # ## 2. Two roles for one task
@@ -1110,16 +1051,19 @@ Quiz([
 # ## Cleanup
 
 # %% [markdown]
-# In AWS's order: the service and its tasks, the cluster, the load balancer and its target
-# group, the VPC (security groups, subnets, route table, internet gateway), the roles (their
-# policies first), the secret, the bucket (its objects first), the repository; then the task
-# definitions and the local images.
+# In AWS's order (`MADE_HERE`, removed by `ecslab.cleanup.remove`): the service and its tasks,
+# the cluster, the load balancer and its target group, the VPC (security groups, route table,
+# internet gateway, subnets), the roles (their policies first), the secret, the bucket (its
+# objects first), the repository; then the task definitions and the local images.
 # `aws secretsmanager delete-secret --secret-id security-demo/db-password --force-delete-without-recovery`
-# deletes a secret at once; without it, AWS keeps it for a recovery window of 7 to 30 days.
+# deletes a secret at once; without it, AWS keeps it for a recovery window of 7 to 30 days. The
+# lab deletes it at once; on AWS `cleanup.remove` never does: it schedules the deletion with a
+# 7-day window, during which the name stays taken (`secretsmanager.restore_secret` gives the
+# secret back, for a second run).
 
 # %%
 for arn in [task_def_arn, no_role_def_arn, secret_def_arn, *failed_definitions]:
     lab.ecs.deregister_task_definition(taskDefinition=arn)
-left = clean_up()
+left = cleanup.remove(lab, MADE_HERE)
 images.remove_images([image.tag, *ecr_tools.local_references(lab.docker, repo_uri)], client=lab.docker, config=lab.config)
 left
