@@ -124,3 +124,16 @@ def test_a_big_control_body_is_refused_with_413_and_the_lab_keeps_answering(runn
     assert status == 413
     assert "takes no request body" in json.loads(body)["error"]
     assert manage.control(running_isolated_lab, "GET", "/status")["pid"]
+
+
+def test_the_guard_strips_cors_headers_the_app_adds() -> None:
+    from ecslab.lab.guard import GuardMiddleware
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Access-Control-Allow-Origin", "*"), ("access-control-allow-methods", "POST"), ("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    seen: list[list[tuple[str, str]]] = []
+    guarded = GuardMiddleware(app, 4566, strip_cors=True)
+    assert guarded({"HTTP_HOST": "127.0.0.1:4566"}, lambda status, headers: seen.append(headers)) == [b"ok"]
+    assert seen == [[("Content-Type", "text/plain")]]
