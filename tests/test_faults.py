@@ -112,6 +112,10 @@ def kill_9(config: LabConfig, timeout: float = 10) -> dict[str, Any]:
     while (alive(state["pid"]) or alive(state.get("registry_pid"))) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(state["pid"]), "the lab survived SIGKILL"
+    # a killed thread group shows as a zombie before its last thread has let go of the sockets
+    ports = (config.aws_port, config.registry_port, config.control_port)
+    while not all(manage.port_is_free(config.host, port) for port in ports) and time.monotonic() < deadline:
+        time.sleep(0.05)
     return state
 
 
@@ -201,10 +205,10 @@ def test_engine_gone_is_reported_logged_briefly_and_the_service_heals(engine2: S
         assert answering_versions(lab) == ["v1", "v1"]
         problems: list[str] = []
         # when: the engine stops (its containers stop with it, ~10 s: the app ignores SIGTERM)
-        lines_before = log_lines(config)
+        lines_before, log_offset = log_lines(config), config.log_file.stat().st_size
         engine2.stop()
         gone_at = time.monotonic()
-        lines_while_stopping = log_lines(config) - lines_before
+        lines_when_gone = log_lines(config)
         # then: status and doctor say so, and the lab keeps answering
         status = manage.status(config)
         if status.docker is None or status.docker.ok or "NOT ANSWERING" not in status.render():
@@ -215,12 +219,19 @@ def test_engine_gone_is_reported_logged_briefly_and_the_service_heals(engine2: S
         if doctor["Docker engine"].ok or not doctor["Docker engine"].fix:
             problems.append(f"doctor does not report the engine gone: {doctor['Docker engine']}")
         time.sleep(max(0.0, 10 - (time.monotonic() - gone_at)))
-        logged = log_lines(config) - lines_before
-        print(f"lab.log grew by {logged} lines while the engine stopped and stayed gone for {time.monotonic() - gone_at:.1f} s "
-              f"({lines_while_stopping} of them while it was stopping)")
-        if logged > 20:
-            tail = "\n".join(config.log_file.read_text(errors="replace").splitlines()[-12:])
-            problems.append(f"the lab logged {logged} lines while the engine stopped and stayed gone 10 s (a handful expected); it ends:\n{tail}")
+        logged_gone = log_lines(config) - lines_when_gone
+        logged_stopping = lines_when_gone - lines_before
+        with open(config.log_file, "rb") as log:
+            log.seek(log_offset)
+            logged_text = log.read().decode(errors="replace")
+        print(f"lab.log: {logged_stopping} lines while the engine stopped, {logged_gone} lines in the {time.monotonic() - gone_at:.1f} s "
+              f"it stayed gone, {logged_text.count('Traceback (most recent call last)')} tracebacks")
+        if logged_gone > 10:
+            problems.append(f"the lab logged {logged_gone} lines in 10 s without an engine (a handful expected); it ends:\n{logged_text[-1500:]}")
+        if "Traceback (most recent call last)" in logged_text:
+            first = logged_text[logged_text.index("Traceback (most recent call last)") - 200:][:1500]
+            problems.append(f"the lab logged {logged_text.count('Traceback (most recent call last)')} Python tracebacks "
+                            f"({logged_stopping + logged_gone} lines) while the engine stopped and stayed gone; one line each expected. The first:\n{first}")
         # when: the engine is back
         engine2.start()
         healed_at = time.monotonic()
@@ -386,8 +397,8 @@ async function attack(targets) {
 
 
 @contextlib.contextmanager
-def page_server(root: Path) -> Iterator[str]:
-    """A static page on 127.0.0.1:<free port>: another origin than every lab port."""
+def page_server(root: Path, port: int = 0) -> Iterator[str]:
+    """A static page on 127.0.0.1:``port`` (0: a free one, another origin than every lab port)."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "index.html").write_text(PAGE)
 
@@ -398,7 +409,7 @@ def page_server(root: Path) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -468,6 +479,60 @@ def test_a_page_on_another_origin_can_neither_read_nor_change_the_lab(isolated_c
         clusters = lab.ecs.describe_clusters(clusters=["precious"])["clusters"]
         if [cluster["status"] for cluster in clusters] != ["ACTIVE"]:
             problems.append(f"the learner's cluster is gone after the page's visit: {clusters}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.browser
+def test_a_dns_rebinding_page_can_neither_read_nor_change_the_lab(isolated_config: LabConfig, tmp_path: Path) -> None:
+    """The attacker's name first resolves to the attacker's server, which serves the page on the port the
+    lab will use; then it resolves to 127.0.0.1, so the page's same-origin requests (no CORS, no preflight)
+    reach the lab with ``Host: rebind.ecslab.test:PORT``. chromium's resolver rule maps the name to
+    127.0.0.1 throughout: the page server stands for the attacker's, and the lab takes its port after it."""
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    from tests.test_browser import CHROMIUM_ARGS
+
+    config = isolated_config
+    name = "rebind.ecslab.test"
+    json_call = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonEC2ContainerServiceV20141113."}
+    targets = [
+        {"name": "read: ECS ListClusters", "url": "/", "method": "POST", "mode": "same-origin",
+         "headers": {**json_call, "X-Amz-Target": json_call["X-Amz-Target"] + "ListClusters"}, "body": "{}"},
+        {"name": "read: moto's data.json", "url": "/moto-api/data.json", "method": "GET", "mode": "same-origin", "headers": {}, "body": None},
+        {"name": "change: ECS DeleteCluster", "url": "/", "method": "POST", "mode": "same-origin",
+         "headers": {**json_call, "X-Amz-Target": json_call["X-Amz-Target"] + "DeleteCluster"}, "body": json.dumps({"cluster": "precious"})},
+        {"name": "change: moto reset", "url": "/moto-api/reset", "method": "POST", "mode": "same-origin", "headers": {}, "body": ""},
+    ]
+    with playwright_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(chromium), headless=True,
+            args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {name} 127.0.0.1"],
+        )
+        try:
+            page = context.new_page()
+            # given: the learner opened the attacker's page, served on the port the lab is about to use
+            with page_server(tmp_path / "site", port=config.aws_port) as url:
+                page.goto(url.replace("127.0.0.1", name), timeout=30_000)
+            # and the lab now answers on that port, holding something of the learner's
+            manage.up(config, **quiet)
+            lab = LabClients(config)
+            lab.ecs.create_cluster(clusterName="precious")
+            pid = lab_state(config)["pid"]
+            # when: the page calls "its own" server again
+            results = page.evaluate("targets => attack(targets)", targets)
+        finally:
+            context.close()
+    for result in results:
+        print(result)
+    # then
+    problems = [f"{r['name']}: the page got {r['status']} {r.get('text')!r}" for r in results
+                if r["outcome"] == "response" and (200 <= r["status"] < 300 or "precious" in (r.get("text") or ""))]
+    if not alive(pid) or not manage.is_running(config):
+        problems.append("the lab is gone after the page's visit")
+    elif [cluster["status"] for cluster in lab.ecs.describe_clusters(clusters=["precious"])["clusters"]] != ["ACTIVE"]:
+        problems.append("the learner's cluster is gone after the page's visit")
     assert not problems, "\n".join(problems)
 
 
