@@ -137,3 +137,11 @@ def test_the_guard_strips_cors_headers_the_app_adds() -> None:
     guarded = GuardMiddleware(app, 4566, strip_cors=True)
     assert guarded({"HTTP_HOST": "127.0.0.1:4566"}, lambda status, headers: seen.append(headers)) == [b"ok"]
     assert seen == [[("Content-Type", "text/plain")]]
+
+
+def test_a_browser_request_without_origin_is_refused_too(running_isolated_lab: LabConfig) -> None:
+    # an <img> or no-cors GET from a page: no Origin, but browsers mark it with Sec-Fetch-*
+    marks = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}
+    for port, path in ((running_isolated_lab.aws_port, "/moto-api/data.json"), (running_isolated_lab.control_port, "/status")):
+        status, _, body = _request(port, "GET", path, {"Host": f"127.0.0.1:{port}", **marks})
+        assert status == 403 and b"does not answer web pages" in body, (port, body)

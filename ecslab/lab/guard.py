@@ -7,10 +7,11 @@ attacker's that resolves to 127.0.0.1). Two checks stop both:
 - **Host**: the request's ``Host`` must name this server by a loopback name or address with the
   server's own port (``127.0.0.1:4566``, ``localhost:4566``, ``[::1]:4566``, or a name under
   ``.localhost``, which browsers resolve to loopback themselves). A rebound name fails it.
-- **Origin**: browsers add ``Origin`` to cross-origin requests and to every POST; boto3, the aws
-  CLI, ``urllib`` and dockerd never send it. The AWS endpoint and the control API refuse any
-  request that carries one, JupyterLab's own origin included: notebooks talk to the lab through
-  boto3 in the kernel, never through the browser.
+- **Origin**: browsers add ``Origin`` to cross-origin requests and to every POST, and
+  ``Sec-Fetch-Site``/``Sec-Fetch-Mode`` to every request to a loopback address (an ``<img>`` or a
+  no-cors GET included); boto3, the aws CLI, ``urllib`` and dockerd send none of them. The AWS
+  endpoint and the control API refuse any request that carries one, JupyterLab's own origin
+  included: notebooks talk to the lab through boto3 in the kernel, never through the browser.
 
 Servers that containers reach (the task-role gateway on the Docker bridge's gateway) pass their
 extra names (``host.docker.internal``, the gateway's address) as ``extra_hosts``.
@@ -53,6 +54,13 @@ def refusal(headers: Mapping[str, str] | Any, port: int, *, refuse_origin: bool 
             f"This ecslab server does not answer web pages (Origin {origin!r}). Call it from Python "
             "(boto3, ecslab) or the aws CLI, not from a browser."
         )
+    fetch_site = headers.get("Sec-Fetch-Site") or headers.get("Sec-Fetch-Mode")
+    if refuse_origin and fetch_site is not None:
+        # browsers mark every request to a loopback address (an <img>, a no-cors GET: no Origin) with Sec-Fetch-*
+        return (
+            f"This ecslab server does not answer web pages (Sec-Fetch-* {fetch_site!r}). Call it from Python "
+            "(boto3, ecslab) or the aws CLI, not from a browser."
+        )
     return None
 
 
@@ -70,8 +78,10 @@ class GuardMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         headers = {"Host": environ.get("HTTP_HOST")}
-        if "HTTP_ORIGIN" in environ:
-            headers["Origin"] = environ["HTTP_ORIGIN"]
+        for name in ("Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode"):
+            key = "HTTP_" + name.upper().replace("-", "_")
+            if key in environ:
+                headers[name] = environ[key]
         reason = refusal(headers, self.port, refuse_origin=self.refuse_origin)
         if reason is None:
             if not self.strip_cors:
