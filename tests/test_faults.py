@@ -348,7 +348,8 @@ def test_a_push_to_a_full_registry_disk_fails_clearly_and_the_lab_keeps_answerin
                 ecr_tools.push_image(docker, big, uri, "big", login, show_progress=False)
             took = time.monotonic() - started
             message = str(raised.value)
-            print(f"push to a full disk failed after {took:.1f} s: {message!r}")
+            usage = shutil.disk_usage(config.registry_dir)
+            print(f"push to a full disk failed after {took:.1f} s: {message!r}; the registry's disk is then {usage.used * 100 // usage.total}% used")
             # then: the error says why, and every part of the lab still answers
             problems = []
             if not any(word in message.lower() for word in ("no space", "disk", "storage", "full")):
@@ -670,7 +671,7 @@ def malformed_targets(config: LabConfig, lab: LabClients) -> dict[str, tuple[tup
 
 def barrage(address: tuple[str, int], path: str, rng: random.Random, count: int = 200, seconds: float = 30) -> dict[str, Any]:
     """``count`` malformed requests to ``address`` (at most ``seconds``), then a well-formed one: what came back."""
-    result: dict[str, Any] = {"before": good_request(address, path), "sent": 0, "silent": 0, "statuses": {}, "tracebacks": [], "refused": None}
+    result: dict[str, Any] = {"before": good_request(address, path), "sent": 0, "silent": 0, "statuses": {}, "tracebacks": [], "refused": None, "server_errors": []}
     deadline = time.monotonic() + seconds
     for index in range(count):
         if time.monotonic() > deadline:
@@ -687,6 +688,9 @@ def barrage(address: tuple[str, int], path: str, rng: random.Random, count: int 
             continue
         status = answer.split(b" ", 2)[1].decode(errors="replace") if answer.startswith(b"HTTP/1.") and b" " in answer else "no status line"
         result["statuses"][status] = result["statuses"].get(status, 0) + 1
+        case = f"case {index % len(CASES)}"
+        if status.startswith("5") and status not in ("501", "503") and case not in result["server_errors"]:
+            result["server_errors"].append(case)
         if any(marker in answer for marker in TRACEBACK_MARKERS):
             result["tracebacks"].append(f"{payload[:80]!r} -> {answer[:300]!r}")
     result["after"] = good_request(address, path)
@@ -695,7 +699,8 @@ def barrage(address: tuple[str, int], path: str, rng: random.Random, count: int 
 
 def judge(name: str, result: dict[str, Any], problems: list[str], measured: list[str], count: int = 200) -> None:
     statuses = dict(sorted(result["statuses"].items()))
-    measured.append(f"{name}: {result['sent']} sent, {result['silent']} silent; statuses {statuses}; well-formed before/after: {result['before']}/{result['after']}")
+    measured.append(f"{name}: {result['sent']} sent, {result['silent']} silent; statuses {statuses}; well-formed before/after: {result['before']}/{result['after']}"
+                    + (f"; 5xx for e.g. {', '.join(result['server_errors'])}" if result["server_errors"] else ""))
     problems.extend(f"{name}: a Python traceback came back: {text}" for text in result["tracebacks"])
     if result["refused"]:
         problems.append(f"{name}: refused a connection mid-way ({result['refused']})")
