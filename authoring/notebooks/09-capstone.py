@@ -50,8 +50,10 @@
 #
 # Everything this notebook makes is named `cap-...` (the log group `/ecs/cap-app`); the execution
 # role `ecsTaskExecutionRole` is the account's, shared by every notebook, and stays. `clean_up`
-# deletes the rest in the order AWS requires (section 11 explains the order); the first call
-# removes whatever an earlier run left, so the notebook always starts from the same place.
+# deletes the rest (`MADE_HERE`) with `ecslab.cleanup.remove`, in the order AWS requires (section
+# 11 explains the order): in the lab by name; on AWS only what the course tagged as yours
+# (`ecslab:course` and `ecslab:owner`). The first call removes whatever an earlier run left, so
+# the notebook always starts from the same place.
 
 # %%
 import json
@@ -68,7 +70,7 @@ import ecslab
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab import elb as elb_tools
-from ecslab import images, monitoring, network, security
+from ecslab import cleanup, images, monitoring, network, security
 
 lab = ecslab.connect()
 ecr, ecs, elbv2, iam, logs, cloudwatch, ec2 = lab.ecr, lab.ecs, lab.elbv2, lab.iam, lab.logs, lab.cloudwatch, lab.ec2
@@ -87,49 +89,18 @@ DESIRED = 3
 vpc_id, subnet_ids = elb_tools.default_subnets(ec2)
 
 
-def delete_role(name):
-    """A role goes last: first its inline policies, then its attached ones."""
-    try:
-        for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-            iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
-        for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
-            iam.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
-        iam.delete_role(RoleName=name)
-    except iam.exceptions.NoSuchEntityException:
-        pass
+MADE_HERE = cleanup.CourseResources(  # what this notebook makes, in the order it is deleted (section 11)
+    alarms=[ALARM], clusters=[CLUSTER], load_balancers=[ALB_NAME], target_groups=[TG_NAME],
+    security_groups=[f"{SG_PREFIX}-tasks", f"{SG_PREFIX}-alb"],  # the tasks' group names the ALB's
+    log_groups=[LOG_GROUP], roles=[TASK_ROLE], task_families=[FAMILY], repositories=[REPOSITORY],
+)
 
 
 def clean_up():
-    """Delete everything this notebook makes, in AWS's order; returns what is left of it."""
-    if cloudwatch.describe_alarms(AlarmNames=[ALARM])["MetricAlarms"]:
-        cloudwatch.delete_alarms(AlarmNames=[ALARM])
-    ecs_tools.remove_cluster(lab, CLUSTER)  # the service (forced), its tasks (waited for), the cluster
-    elb_tools.delete_load_balancer(elbv2, ALB_NAME)  # with its listener
-    elb_tools.delete_target_groups(elbv2, [TG_NAME])
-    elb_tools.delete_security_groups(ec2, vpc_id, [f"{SG_PREFIX}-tasks", f"{SG_PREFIX}-alb"])  # the tasks' group names the ALB's
-    if logs.describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"]:
-        logs.delete_log_group(logGroupName=LOG_GROUP)
-    delete_role(TASK_ROLE)
-    for arn in ecs.list_task_definitions(familyPrefix=FAMILY, status="ACTIVE")["taskDefinitionArns"]:
-        ecs.deregister_task_definition(taskDefinition=arn)
-    try:
-        uri = ecr.describe_repositories(repositoryNames=[REPOSITORY])["repositories"][0]["repositoryUri"]
-        ecr.delete_repository(repositoryName=REPOSITORY, force=True)
-        images.remove_images(ecr_tools.local_references(lab.docker, uri), client=lab.docker, config=lab.config)
-    except ecr.exceptions.RepositoryNotFoundException:
-        pass
+    """Delete what this notebook made (`MADE_HERE`, with `ecslab.cleanup.remove`) and its local images; returns what is left of it."""
+    left = cleanup.remove(lab, MADE_HERE)
     images.remove_images([f"{REPOSITORY}:v1", f"{REPOSITORY}:v2"], client=lab.docker, config=lab.config)
-    return {
-        "alarm": [a["AlarmName"] for a in cloudwatch.describe_alarms(AlarmNames=[ALARM])["MetricAlarms"]],
-        "cluster": [c["clusterName"] for c in ecs.describe_clusters(clusters=[CLUSTER])["clusters"] if c["status"] == "ACTIVE"],
-        "load balancer": [b["LoadBalancerName"] for b in elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"] == ALB_NAME],
-        "target group": [g["TargetGroupName"] for g in elbv2.describe_target_groups()["TargetGroups"] if g["TargetGroupName"] == TG_NAME],
-        "security groups": [g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"].startswith(SG_PREFIX + "-")],
-        "log group": [g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"]],
-        "task role": [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"] == TASK_ROLE],
-        "task definitions": ecs.list_task_definitions(familyPrefix=FAMILY, status="ACTIVE")["taskDefinitionArns"],
-        "repository": [r["repositoryName"] for r in ecr.describe_repositories()["repositories"] if r["repositoryName"] == REPOSITORY],
-    }
+    return left
 
 
 run_started = datetime.now(UTC)  # metrics of an earlier run stay in CloudWatch: charts start here
@@ -848,9 +819,11 @@ Quiz([
 #
 # Everything this notebook made, in the order above, then the local images. Run the notebook again
 # from the top and it starts from the same place. On AWS, where the ALB's network interfaces linger
-# a minute or two after it, `aws_target.cleanup` deletes whatever the course tagged (this
-# notebook's resources and any an earlier notebook left) in that order, and retries the security
-# groups until AWS lets them go; its dry run, the default, only lists them.
+# a minute or two after it, `aws_target.cleanup` deletes whatever the course tagged as yours
+# (this notebook's resources and any an earlier notebook left; never another learner's in a
+# shared account) in that order, and retries the security groups while the ALB's interfaces go;
+# something in the way that the course did not make is named at once, not waited for. Its dry
+# run, the default, only lists them.
 
 # %%
 if not lab.is_local:
