@@ -28,6 +28,8 @@ SOCKET = Path("/run/ecslab-test-dockerd.sock")
 EXEC_ROOT = Path("/run/ecslab-test-dockerd")
 """Fixed and short: containerd's sockets live under it (a unix socket path has ~108 bytes), and a
 leftover engine of a crashed run is found by the pid file in it."""
+LOCK = Path("/run/ecslab-test-dockerd.lock")
+"""Held while a second engine runs: two test runs at once (a CI rehearsal and a developer) take turns."""
 BRIDGE = "ecslabt0"
 CANDIDATE_SUBNETS = ("10.213.77.0/24", "10.213.78.0/24", "172.31.213.0/24", "192.168.213.0/24")
 NAMESPACE = "ecslab-test"
@@ -193,9 +195,38 @@ def _unmount_under(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def second_engine(root: Path) -> Iterator[SecondEngine]:
-    """A second dockerd with its own bridge, data under ``root``; everything removed afterwards."""
-    leftover = _leftover_pid()
+def _turn(wait: float) -> Iterator[None]:
+    """The machine-wide turn to run a second engine (its socket, exec root and bridge have fixed names)."""
+    import fcntl
+
+    with open(LOCK, "w") as lock:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"another test run held {LOCK} for {wait:.0f} s") from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def second_engine(root: Path, wait: float = 300) -> Iterator[SecondEngine]:
+    """A second dockerd with its own bridge, data under ``root``; everything removed afterwards.
+
+    Waits up to ``wait`` seconds for another test run's second engine to finish."""
+    with _turn(wait), _second_engine(root) as engine:
+        yield engine
+
+
+@contextlib.contextmanager
+def _second_engine(root: Path) -> Iterator[SecondEngine]:
+    leftover = _leftover_pid()  # with the turn held, only a crashed run can have left one
     if leftover is not None:
         _stop_pid(leftover, wait=15)
     _remove_bridge()
