@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from ecslab.config import LabConfig
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted([*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("solutions/*.ipynb")])
 IGNORED = "nbval-ignore-output"
@@ -32,6 +34,8 @@ def machine_facts() -> dict[str, str]:
         "kernel release": platform.release(),
         "hostname": socket.gethostname(),
         "Python version of the notebooks' kernel": platform.python_version(),
+        "home folder": str(Path.home()),
+        "lab state folder": str(LabConfig.from_env().home),
     }
     try:
         from ecslab.engine import docker_client
