@@ -73,12 +73,13 @@ def compared_outputs(path: Path) -> list[tuple[int, str]]:
             continue
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
-                text = "".join(output["text"])
-            else:
-                text = "".join(output.get("data", {}).get("text/plain", ""))
-            for pattern, replacement in rules:
-                text = pattern.sub(replacement, text)
-            found.append((number, text))
+                texts = ["".join(output["text"])]
+            else:  # nbval compares every text format an output has (HTML tables included), not images
+                texts = ["".join(value) for mime, value in output.get("data", {}).items() if mime.startswith("text/")]
+            for text in texts:
+                for pattern, replacement in rules:
+                    text = pattern.sub(replacement, text)
+                found.append((number, text))
     return found
 
 
