@@ -503,6 +503,7 @@ class TaskRoles(GapFiller):
         self.allowed_networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []  # who may connect: the bridge's subnets
         self.timings: dict[str, list[float]] = {"credentials_fetch_ms": [], "relay_start_s": []}
         self._clients: dict[str, Any] = {}
+        self._relay_removal_failing = False
 
     # -- life ---------------------------------------------------------------------------------
 
@@ -803,8 +804,14 @@ class TaskRoles(GapFiller):
                     self.context.docker.api.remove_container(summary["Id"], v=True, force=True)
                 except Exception:
                     pass
-        except Exception:
-            log.exception("removing credentials relays")
+        except Exception as error:
+            # the engine is gone (stopping, restarting): relays left now are removed by label at the
+            # next reset, down or up. One line until it works again, not a traceback per stopping task.
+            if not self._relay_removal_failing:
+                log.warning("cannot remove credentials relays (%s: %s); they go at the next reset, down or up", type(error).__name__, error)
+            self._relay_removal_failing = True
+        else:
+            self._relay_removal_failing = False
 
 
 def _same_secret(given: str, expected: str) -> bool:
