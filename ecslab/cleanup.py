@@ -23,7 +23,7 @@ from typing import Any
 
 from ecslab import aws_target
 
-__all__ = ["CourseResources", "left", "plan_on_aws", "remove"]
+__all__ = ["CourseResources", "left", "plan_on_aws", "remove", "restore_scheduled_secret"]
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,27 @@ def plan_on_aws(lab: Any, resources: CourseResources) -> list[aws_target.CourseR
         return r.name in by_kind.get(r.kind, ())
 
     return [r for r in found if named(r)]
+
+
+def restore_scheduled_secret(lab: Any, name: str) -> str | None:
+    """On AWS: the ARN of secret ``name`` after restoring it, when it is this learner's course secret scheduled for deletion.
+
+    :func:`remove` never deletes a secret at once on AWS, so for 7 days its name stays taken and
+    ``create_secret`` with it fails; a second run restores it and puts the new value instead.
+    None in the lab, or when there is no such secret (then create it)."""
+    from botocore.exceptions import ClientError
+
+    if lab.is_local:
+        return None
+    client = lab.client("secretsmanager")
+    try:
+        described = client.describe_secret(SecretId=name)
+    except ClientError:
+        return None
+    if not described.get("DeletedDate") or not aws_target._tagged(described.get("Tags"), aws_target.course_id(), aws_target.owner_id(lab)):
+        return None
+    client.restore_secret(SecretId=described["ARN"])
+    return str(described["ARN"])
 
 
 def _label(name: str) -> str:

@@ -387,3 +387,15 @@ def test_a_checkers_secret_on_aws_keeps_its_recovery_window(lab: ecslab.Lab) -> 
     lab.client("secretsmanager").create_secret(Name=ex07.SECRET_NAME, SecretString="made by the check")
     ex07.delete_secret(lab, ex07.SECRET_NAME)
     assert "DeletedDate" in plain("secretsmanager").describe_secret(SecretId=ex07.SECRET_NAME)  # scheduled, recoverable
+
+
+def test_a_scheduled_course_secret_is_restored_for_a_second_run_and_no_other(lab: ecslab.Lab) -> None:
+    lab.client("secretsmanager").create_secret(Name="course-secret", SecretString="first")
+    cleanup.remove(lab, cleanup.CourseResources(secrets=["course-secret"]), say=lambda _m: None)
+    plain("secretsmanager").create_secret(Name="theirs", SecretString="x")
+    plain("secretsmanager").delete_secret(SecretId="theirs", RecoveryWindowInDays=7)
+    arn = cleanup.restore_scheduled_secret(lab, "course-secret")
+    assert arn and "DeletedDate" not in plain("secretsmanager").describe_secret(SecretId="course-secret")
+    assert cleanup.restore_scheduled_secret(lab, "theirs") is None  # not the course's: left scheduled
+    assert "DeletedDate" in plain("secretsmanager").describe_secret(SecretId="theirs")
+    assert cleanup.restore_scheduled_secret(lab, "no-such-secret") is None
