@@ -15,7 +15,8 @@ front of Debian's registry (which listens on a private port):
 - ``get_authorization_token`` issues a 12-hour token (user ``AWS``) that the front
   checks on every request, as ECR does; a wrong or expired token gets ECR's words;
 - a push to a repository that does not exist is refused with ECR's error;
-  pushing an existing tag to an IMMUTABLE repository is refused at push time;
+  pushing an existing tag to an IMMUTABLE repository is refused at push time,
+  even with the same digest, as ECR does;
 - each pushed manifest is recorded in moto with the registry's digest, the real
   compressed size (sum of layers) and the push time; a tag pushed again moves;
 - pulls see only what moto lists (a deleted tag cannot be pulled any more);
@@ -211,6 +212,21 @@ class EcrDataPlane(GapFiller):
         assert self.context is not None and self.context.registry_url
         return str(self.context.registry_url)
 
+    def storage_full(self, reserve: int = 8 * 2**20) -> str | None:
+        """Why the registry's storage cannot take more (a sentence for the learner), or ``None``."""
+        assert self.context is not None
+        folder = self.context.config.registry_dir
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:
+            return None
+        if free >= reserve:
+            return None
+        return (
+            f"The lab's registry storage is full ({free / 2**20:.1f} MiB free in {folder}). Free disk space, "
+            "delete images you no longer need (ecr batch_delete_image), or run `ecslab reset`, then push again."
+        )
+
     def backend(self) -> Any:
         from moto.ecr.models import ecr_backends
 
@@ -377,9 +393,10 @@ class EcrDataPlane(GapFiller):
             repository = backend.repositories.get(repository_name)
             if repository is None:
                 return None
-            holders = [image for image in repository.images if tag in image.image_tags]
-            if not holders or holders[0].get_image_digest() == digest:
+            if not any(tag in image.image_tags for image in repository.images):
                 return None
+            # ECR refuses an existing tag in an IMMUTABLE repository even when the digest is the same
+            # (a re-run of the same push fails): the check does not look at ``digest``.
             try:
                 backend._resolve_image_tag_mutability(repository, tag)
             except ImageTagAlreadyExistsException as error:
@@ -609,6 +626,13 @@ def _front_handler(plane: EcrDataPlane) -> type[BaseHTTPRequestHandler]:
                     if body:
                         connection.send(body)
                 response = connection.getresponse()
+                full = plane.storage_full() if response.status >= 500 and self.command in ("PUT", "PATCH", "POST") else None
+                if full is not None:
+                    # docker hides a 5xx answer's body and retries for about a minute; a 4xx with the
+                    # registry's error body makes it stop and print the reason ("denied: ...")
+                    response.read()
+                    self._send(403, _registry_error("DENIED", full), close=True)
+                    return
                 headers = {key: value for key, value in response.getheaders() if key.lower() not in HOP_BY_HOP}
                 if before_reply is not None:
                     try:
