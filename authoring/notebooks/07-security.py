@@ -785,7 +785,11 @@ plt.show()
 import hashlib
 
 db_password = secrets.token_urlsafe(24)
-secret_arn = secretsmanager.create_secret(Name=SECRET_NAME, SecretString=db_password, Description="The reports database's password")["ARN"]
+secret_arn = cleanup.restore_scheduled_secret(lab, SECRET_NAME)  # AWS only: an earlier run's secret, still in its recovery window
+if secret_arn:
+    secretsmanager.put_secret_value(SecretId=secret_arn, SecretString=db_password)
+else:
+    secret_arn = secretsmanager.create_secret(Name=SECRET_NAME, SecretString=db_password, Description="The reports database's password")["ARN"]
 secret_suffix = secret_arn.rsplit("-", 1)[1]  # Secrets Manager adds six random characters to the name
 
 
@@ -1058,8 +1062,8 @@ Quiz([
 # `aws secretsmanager delete-secret --secret-id security-demo/db-password --force-delete-without-recovery`
 # deletes a secret at once; without it, AWS keeps it for a recovery window of 7 to 30 days. The
 # lab deletes it at once; on AWS `cleanup.remove` never does: it schedules the deletion with a
-# 7-day window, during which the name stays taken (`secretsmanager.restore_secret` gives the
-# secret back, for a second run).
+# 7-day window, during which the name stays taken: section 8's cell then restores it
+# (`cleanup.restore_scheduled_secret`, which calls `restore_secret`) and stores the new value.
 
 # %%
 for arn in [task_def_arn, no_role_def_arn, secret_def_arn, *failed_definitions]:
