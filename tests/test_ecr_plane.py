@@ -156,8 +156,12 @@ def test_an_immutable_tag_is_refused_at_push_time(ecr: Any, docker: Any, reposit
     name = repository["repositoryName"]
     assert error is not None and f"The image tag 'v1' already exists in the '{name}' repository and cannot be overwritten because the repository is immutable." in error
     assert [d["imageDigest"] for d in ecr.describe_images(repositoryName=name)["imageDetails"]] == [first]
-    # pushing the very same image again changes nothing and is accepted
-    assert error_of(push(docker, tiny_image(docker, "first"), repository["repositoryUri"], "v1", auth)) is None
+    # pushing the very same image again is refused too: ECR does not compare digests (aws/containers-roadmap#2179)
+    again = error_of(push(docker, tiny_image(docker, "first"), repository["repositoryUri"], "v1", auth))
+    assert again is not None and "tag invalid" in again and "cannot be overwritten because the repository is immutable." in again
+    assert [d["imageDigest"] for d in ecr.describe_images(repositoryName=name)["imageDetails"]] == [first]
+    # a new tag for the same image is fine
+    assert error_of(push(docker, tiny_image(docker, "first"), repository["repositoryUri"], "v1-again", auth)) is None
 
 
 @pytest.mark.parametrize("repository", ["IMMUTABLE"], indirect=True)
@@ -168,6 +172,9 @@ def test_put_image_on_an_immutable_tag_uses_aws_error_code(ecr: Any, repository:
     with pytest.raises(ClientError) as raised:
         ecr.put_image(repositoryName=repository["repositoryName"], imageManifest=other, imageTag="v1")
     assert raised.value.response["Error"]["Code"] == "ImageTagAlreadyExistsException"
+    with pytest.raises(ClientError) as same:  # the identical manifest under the same tag: refused as well
+        ecr.put_image(repositoryName=repository["repositoryName"], imageManifest=manifest, imageTag="v1")
+    assert same.value.response["Error"]["Code"] == "ImageTagAlreadyExistsException"
 
 
 def test_deleting_an_image_removes_it_from_the_registry(ecr: Any, docker: Any, repository: dict[str, Any], running_isolated_lab: LabConfig) -> None:
