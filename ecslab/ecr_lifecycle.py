@@ -5,18 +5,30 @@ module is the evaluator: the lab answers ``start_lifecycle_policy_preview`` /
 ``get_lifecycle_policy_preview`` with it, and :func:`ecslab.ecr.apply_lifecycle_policy`
 deletes what it selects. Notebook 03 plays with it.
 
-The rules, from ECR's documentation ("How lifecycle policies work"):
+The rules, from ECR's documentation ("Lifecycle policy properties in Amazon ECR",
+https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html):
 
 - rules are evaluated by ``rulePriority``, lowest number first;
 - ``tagStatus`` is ``tagged`` (needs ``tagPrefixList`` or ``tagPatternList``;
-  an image is selected when, for every prefix/pattern, one of its tags matches),
-  ``untagged`` or ``any`` (which must be the rule with the highest priority number);
+  an image is selected when, for every prefix/pattern, one of its tags matches;
+  ``*`` is the wildcard of a pattern), ``untagged`` or ``any`` (which must be the rule
+  with the highest priority number);
+- ``storageClass`` (``standard``, the default, or ``archive``) says which images a rule
+  looks at: ``sinceImageTransitioned`` needs ``archive``, the other count types ``standard``;
 - ``countType`` ``imageCountMoreThan`` keeps the newest ``countNumber`` selected
-  images and expires the rest; ``sinceImagePushed`` expires selected images pushed
-  more than ``countNumber`` ``countUnit`` (days) ago;
-- an image is expired by at most one rule, and an image whose tags a rule selects
-  cannot be expired by a rule of lower priority (but still counts for it);
-- older images always expire before newer ones.
+  images and acts on the rest; ``sinceImagePushed``, ``sinceImagePulled`` and
+  ``sinceImageTransitioned`` act on selected images pushed, last pulled, or archived more
+  than ``countNumber`` ``countUnit`` (``days``) ago;
+- ``action`` is ``expire`` (delete) or ``transition`` with ``targetStorageClass``
+  ``archive`` (move to the cheaper archive class, where an image cannot be pulled);
+  ``sinceImageTransitioned`` rules can only expire;
+- an image gets at most one action, and an image whose tags a rule selects
+  cannot be acted on by a rule of lower priority (but still counts for it);
+- older images always go before newer ones.
+
+Where the documentation is silent the lab chooses, and says so: an image never pulled
+counts for ``sinceImagePulled`` from its push time. The lab keeps no pull times (every image
+counts from its push) and has no archive: ``transition`` is previewed, never applied.
 """
 
 from __future__ import annotations
@@ -32,6 +44,10 @@ class LifecyclePolicyError(ValueError):
     """The policy text breaks one of ECR's rules; the message says which, in ECR's words where it has them."""
 
 
+COUNT_TYPES = ("imageCountMoreThan", "sinceImagePushed", "sinceImagePulled", "sinceImageTransitioned")
+STORAGE_CLASSES = ("standard", "archive")
+
+
 @dataclass(frozen=True)
 class Rule:
     priority: int
@@ -42,6 +58,9 @@ class Rule:
     tag_patterns: tuple[str, ...] = ()
     count_unit: str | None = None
     description: str = ""
+    storage_class: str = "standard"
+    action: str = "expire"
+    """``expire`` or ``transition`` (to the archive storage class)."""
 
     def selects(self, tags: list[str]) -> bool:
         """Whether the rule's tag requirement selects an image with these tags."""
@@ -64,6 +83,20 @@ class ImageRecord:
     tags: list[str]
     pushed_at: datetime
     size: int = 0
+    last_pulled_at: datetime | None = None
+    """ECR's ``lastRecordedPullTime``; ``None``: never pulled (counts from the push)."""
+    storage_class: str = "standard"
+    """``standard`` or ``archive`` (ECR's ``imageStatus`` ARCHIVED)."""
+    transitioned_at: datetime | None = None
+    """When the image was archived (ECR's ``lastArchivedAt``)."""
+
+    def since(self, count_type: str) -> datetime:
+        """The moment a ``since...`` count type measures from."""
+        if count_type == "sinceImagePulled":
+            return self.last_pulled_at or self.pushed_at
+        if count_type == "sinceImageTransitioned":
+            return self.transitioned_at or self.pushed_at
+        return self.pushed_at
 
 
 @dataclass
@@ -73,12 +106,16 @@ class Verdict:
 
     def to_preview(self) -> dict[str, Any]:
         """The shape of one entry of ECR's ``previewResults``."""
+        action: dict[str, str] = {"type": self.rule.action.upper()}
+        if self.rule.action == "transition":
+            action["targetStorageClass"] = "ARCHIVE"
         return {
             "imageTags": list(self.image.tags),
             "imageDigest": self.image.digest,
             "imagePushedAt": self.image.pushed_at,
-            "action": {"type": "EXPIRE"},
+            "action": action,
             "appliedRulePriority": self.rule.priority,
+            "storageClass": self.image.storage_class.upper(),
         }
 
 
@@ -123,8 +160,16 @@ def _parse_rule(raw: Any) -> Rule:
     action = raw.get("action")
     if not isinstance(selection, dict):
         raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority} has no \"selection\".")
-    if not isinstance(action, dict) or action.get("type") != "expire":
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority} needs \"action\": {{\"type\": \"expire\"}}.")
+    if not isinstance(action, dict) or action.get("type") not in ("expire", "transition"):
+        raise LifecyclePolicyError(
+            f"Lifecycle policy validation failure: rule {priority} needs \"action\": {{\"type\": \"expire\"}} "
+            "or {\"type\": \"transition\", \"targetStorageClass\": \"archive\"}."
+        )
+    action_type = str(action["type"])
+    if action_type == "transition" and action.get("targetStorageClass") != "archive":
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: a transition needs \"targetStorageClass\": \"archive\".")
+    if action_type == "expire" and "targetStorageClass" in action:
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: targetStorageClass is only allowed with \"type\": \"transition\".")
     tag_status = selection.get("tagStatus")
     if tag_status not in ("tagged", "untagged", "any"):
         raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: tagStatus must be \"tagged\", \"untagged\" or \"any\", not {tag_status!r}.")
@@ -138,30 +183,42 @@ def _parse_rule(raw: Any) -> Rule:
         raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: use tagPrefixList or tagPatternList, not both.")
     count_type = selection.get("countType")
     count_number = selection.get("countNumber")
-    if count_type not in ("imageCountMoreThan", "sinceImagePushed"):
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: countType must be \"imageCountMoreThan\" or \"sinceImagePushed\".")
+    if count_type not in COUNT_TYPES:
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: countType must be one of {', '.join(COUNT_TYPES)}.")
     if not isinstance(count_number, int) or count_number < 1:
         raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: countNumber must be an integer of 1 or more.")
     count_unit = selection.get("countUnit")
-    if count_type == "sinceImagePushed" and count_unit != "days":
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: sinceImagePushed needs \"countUnit\": \"days\".")
+    if count_type != "imageCountMoreThan" and count_unit != "days":
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: {count_type} needs \"countUnit\": \"days\".")
     if count_type == "imageCountMoreThan" and count_unit is not None:
         raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: countUnit is not allowed with imageCountMoreThan.")
-    return Rule(priority, tag_status, count_type, count_number, prefixes, patterns, count_unit, str(raw.get("description", "")))
+    storage_class = selection.get("storageClass", "archive" if count_type == "sinceImageTransitioned" else "standard")
+    if storage_class not in STORAGE_CLASSES:
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: storageClass must be \"standard\" or \"archive\".")
+    if count_type == "sinceImageTransitioned" and storage_class != "archive":
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: sinceImageTransitioned selects archived images: \"storageClass\": \"archive\".")
+    if count_type != "sinceImageTransitioned" and storage_class != "standard":
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: {count_type} selects images in the \"standard\" storage class.")
+    if action_type == "transition" and count_type == "sinceImageTransitioned":
+        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: archived images can only expire, not transition again.")
+    return Rule(
+        priority, tag_status, count_type, count_number, prefixes, patterns, count_unit, str(raw.get("description", "")), storage_class, action_type
+    )
 
 
 def evaluate(policy: str | list[Rule], images: list[ImageRecord], now: datetime) -> Evaluation:
-    """Which images the policy expires, and by which rule."""
+    """Which images the policy acts on (expires or archives), and by which rule."""
     rules = parse_policy(policy) if isinstance(policy, str) else sorted(policy, key=lambda rule: rule.priority)
     claimed: set[str] = set()  # digests selected by a higher-priority rule
     expired: dict[str, Verdict] = {}
     for rule in rules:
-        selected = sorted((image for image in images if rule.selects(image.tags)), key=lambda image: image.pushed_at, reverse=True)
+        in_class = (image for image in images if image.storage_class == rule.storage_class)
+        selected = sorted((image for image in in_class if rule.selects(image.tags)), key=lambda image: image.pushed_at, reverse=True)
         if rule.count_type == "imageCountMoreThan":
             candidates = selected[rule.count_number :]
         else:
             cutoff = now - timedelta(days=rule.count_number)
-            candidates = [image for image in selected if image.pushed_at < cutoff]
+            candidates = [image for image in selected if image.since(rule.count_type) < cutoff]
         for image in candidates:
             if image.digest not in claimed and image.digest not in expired:
                 expired[image.digest] = Verdict(image, rule)

@@ -84,3 +84,72 @@ def test_bad_policies_say_what_is_wrong(rules: list[dict[str, object]], message:
 def test_invalid_json() -> None:
     with pytest.raises(LifecyclePolicyError, match="invalid JSON"):
         parse_policy("{rules: [")
+
+
+# -- 2023-2025 additions to ECR's lifecycle rules: patterns, pull time, archive ----------------
+
+
+def transition(priority: int, tag_status: str, count_type: str, number: int, **extra: object) -> dict[str, object]:
+    return {**rule(priority, tag_status, count_type, number, **extra), "action": {"type": "transition", "targetStorageClass": "archive"}}
+
+
+def pulled(name: str, pushed_days_ago: float, pulled_days_ago: float | None, *tags: str) -> ImageRecord:
+    last = NOW - timedelta(days=pulled_days_ago) if pulled_days_ago is not None else None
+    return ImageRecord(f"sha256:{name}", list(tags), NOW - timedelta(days=pushed_days_ago), last_pulled_at=last)
+
+
+def test_tag_pattern_list_keeps_the_newest_n_matching() -> None:
+    # given prod-1, prod-2, prod-3 (and beta-1, which the pattern does not match)
+    rules = [rule(1, "tagged", "imageCountMoreThan", 1, tagPatternList=["prod-*"])]
+    # then the two older prod images go, newest first kept
+    assert expired(rules, IMAGES) == [("a", 1), ("b", 1)]
+
+
+def test_since_image_pulled_counts_from_the_last_pull() -> None:
+    # given images pushed long ago; one pulled yesterday, one pulled 20 days ago, one never pulled
+    images = [pulled("old-busy", 90, 1, "v1"), pulled("old-idle", 90, 20, "v2"), pulled("never", 30, None, "v3")]
+    # when images not pulled for 14 days expire
+    rules = [rule(1, "any", "sinceImagePulled", 14, countUnit="days")]
+    # then the busy one stays although it was pushed 90 days ago; the never-pulled one counts from its push
+    assert expired(rules, images) == [("old-idle", 1), ("never", 1)]
+
+
+def test_transition_archives_instead_of_deleting() -> None:
+    # given a rule that archives all but the newest 2 images
+    result = evaluate(json.dumps({"rules": [transition(1, "any", "imageCountMoreThan", 2)]}), IMAGES, NOW)
+    previews = [verdict.to_preview() for verdict in result.expired]
+    # then the 4 oldest are TRANSITIONed to ARCHIVE, not expired
+    assert [p["imageDigest"] for p in previews] == ["sha256:a", "sha256:b", "sha256:c", "sha256:d"]
+    assert {json.dumps(p["action"], sort_keys=True) for p in previews} == {'{"targetStorageClass": "ARCHIVE", "type": "TRANSITION"}'}
+    assert {p["storageClass"] for p in previews} == {"STANDARD"}
+
+
+def test_since_image_transitioned_expires_archived_images_only() -> None:
+    # given two archived images (archived 100 and 10 days ago) and a standard one pushed long ago
+    archived_long = ImageRecord("sha256:x", ["v1"], NOW - timedelta(days=400), storage_class="archive", transitioned_at=NOW - timedelta(days=100))
+    archived_recent = ImageRecord("sha256:y", ["v2"], NOW - timedelta(days=300), storage_class="archive", transitioned_at=NOW - timedelta(days=10))
+    standard = ImageRecord("sha256:z", ["v3"], NOW - timedelta(days=500))
+    rules = [rule(1, "any", "sinceImageTransitioned", 90, countUnit="days", storageClass="archive")]
+    # then only the image archived more than 90 days ago expires
+    assert expired(rules, [archived_long, archived_recent, standard]) == [("x", 1)]
+
+
+def test_standard_rules_do_not_see_archived_images() -> None:
+    archived = ImageRecord("sha256:x", [], NOW - timedelta(days=400), storage_class="archive", transitioned_at=NOW - timedelta(days=100))
+    assert expired([rule(1, "untagged", "sinceImagePushed", 1, countUnit="days")], [archived]) == []
+
+
+@pytest.mark.parametrize(
+    "rules, message",
+    [
+        ([rule(1, "any", "sinceImagePulled", 3)], "sinceImagePulled needs \"countUnit\": \"days\""),
+        ([rule(1, "any", "sinceImageTransitioned", 90, countUnit="days", storageClass="standard")], "storageClass\": \"archive"),
+        ([rule(1, "any", "sinceImagePushed", 9, countUnit="days", storageClass="archive")], "\"standard\" storage class"),
+        ([transition(1, "any", "sinceImageTransitioned", 90, countUnit="days", storageClass="archive")], "can only expire"),
+        ([{**rule(1, "any", "imageCountMoreThan", 1), "action": {"type": "transition"}}], "targetStorageClass"),
+        ([{**rule(1, "any", "imageCountMoreThan", 1), "action": {"type": "archive"}}], "needs \"action\""),
+    ],
+)
+def test_bad_new_rules_say_what_is_wrong(rules: list[dict[str, object]], message: str) -> None:
+    with pytest.raises(LifecyclePolicyError, match=message):
+        parse_policy(json.dumps({"rules": rules}))
