@@ -50,6 +50,7 @@ __all__ = [
     "build_sample_app",
     "cache_explorer",
     "config_digest",
+    "id_names",
     "copy_sample_app",
     "dockerfile_instructions",
     "human_size",
@@ -864,6 +865,31 @@ def config_digest(image: Any, max_bytes: int = 100_000_000) -> str:
     if config_file is None:
         raise ValueError(f"docker save gave no {config_name}")
     return "sha256:" + hashlib.sha256(config_file.read()).hexdigest()
+
+
+def id_names(image: Any, max_bytes: int = 100_000_000) -> str:
+    """Which file of the image its ID is the SHA-256 of: ``"config"``, ``"manifest"`` or ``"index"``.
+
+    Notebook 02. With Docker's classic image store (Docker Engine up to 28 by default, this lab's
+    engine) the ID is the digest of the image's *config*. With the containerd image store (Docker
+    Desktop's default, and Docker Engine 29's on fresh installs) ``docker images`` shows the digest
+    of the image's manifest or index instead. Both are digests of content; this says which one, by
+    hashing what ``docker save`` exports. Raises ``ValueError`` when neither matches.
+    """
+    size = int(image.attrs.get("Size", 0))
+    if size > max_bytes:
+        raise ValueError(f"{image.tags or image.id} is {human_size(size)}; id_names reads the whole image, use one under {human_size(max_bytes)}.")
+    if config_digest(image, max_bytes) == image.id:
+        return "config"
+    archive = tarfile.open(fileobj=io.BytesIO(b"".join(image.save(named=False))))
+    try:
+        blob = archive.extractfile(f"blobs/sha256/{image.id.removeprefix('sha256:')}")
+    except KeyError:  # the classic store's docker save has no blobs/ folder
+        blob = None
+    if blob is not None:
+        media_type = str(json.load(blob).get("mediaType", ""))
+        return "index" if "index" in media_type or "manifest.list" in media_type else "manifest"
+    raise ValueError(f"the ID {image.id} is the digest of neither the config nor a manifest that docker save exported")
 
 
 @dataclass(frozen=True)

@@ -83,9 +83,18 @@ for instruction in images.dockerfile_instructions(dockerfile):
 #
 # ## 3. Build
 #
-# `docker build` runs the instructions in order, each in a throw-away container, and saves the
-# result of each step as an image: the last one is the image we asked for. Watch it go step by
-# step (the table under the bar says what the builder did for each step):
+# `docker build` runs the instructions in order and saves the result of each step: the last one is
+# the image we asked for. Watch it go step by step (the table under the bar says what the builder
+# did for each step):
+#
+# > **Two builders, two looks.** Since Docker Engine 23.0, `docker build` in a terminal uses
+# > **BuildKit** (Docker's docs: "BuildKit is the default builder for users on Docker Desktop, and
+# > Docker Engine as of version 23.0"). Its output reads `#6 [3/5] COPY app.py .` and
+# > `#6 CACHED`, and it may run independent steps in parallel. The *classic* builder prints
+# > `Step 3/9 : COPY app.py .`, `---> Running in …` and `---> Using cache`. ecslab builds through
+# > the Docker SDK, which asks the engine for the classic builder, so the table below looks the
+# > classic way on every engine; this lab's engine (20.10) uses the classic builder in a terminal too.
+# > Both builders reuse a step under the same rule (section 5); only the words differ.
 
 # %% tags=["nbval-ignore-output"]
 v1 = images.build_sample_app("ecslab-sample:v1", version="v1", client=lab.docker, config=lab.config)
@@ -157,10 +166,10 @@ our_bytes = sum(layer.size for layer in layers if layer.source != "base image")
 #
 # ## 5. Layers and caching: change one line, rebuild
 #
-# Before running a step, the builder looks for an image it made earlier from **the same parent
+# Before running a step, the builder looks for a result it made earlier from **the same parent
 # layer with the same instruction** (for `COPY`: the same file content). If it finds one, it
-# reuses it (`---> Using cache`). From the first step that misses, every later step runs again,
-# because its parent is new.
+# reuses it (the classic builder says `---> Using cache`, BuildKit says `CACHED`). From the first
+# step that misses, every later step runs again, because its parent is new.
 #
 # Below, each change is really made to a fresh copy of the sample app, which is then rebuilt
 # (an earlier image of the same change is removed first, so the result is the same every run):
@@ -314,14 +323,24 @@ snapshot = first.commit(repository="ecslab-02-snapshot", tag="latest")
 
 # %% [markdown]
 # **The image ID is a digest of the content.** An image's *config* is a small JSON file: the
-# digests of its layers, its environment, command, labels, history and creation time. The ID is
-# the SHA-256 of that file. Check it on a tiny image, a single text file `FROM scratch` (the
-# empty base), small enough to export whole with `docker save`:
+# digests of its layers, its environment, command, labels, history and creation time. Its
+# *manifest* lists the config and the layers by digest. Which of the two the ID is the SHA-256 of
+# depends on where your engine keeps images:
+#
+# | image store | who has it | the ID is the SHA-256 of |
+# |---|---|---|
+# | classic (overlay2 and other graph drivers) | Docker Engine up to 28, upgraded engines, this lab | the **config** |
+# | containerd image store | Docker Desktop (default since 4.34 on fresh installs), Docker Engine 29+ on fresh installs | the **manifest** (or the index, for multi-platform images) |
+#
+# Either way, change one byte and the ID changes. Check it on a tiny image, a single text file
+# `FROM scratch` (the empty base), small enough to export whole with `docker save`:
+# `images.id_names` hashes what `docker save` exports and says which file the ID is the digest
+# of. Here it says `'config'`; on Docker Desktop, expect `'manifest'` or `'index'`.
 
 # %%
 NOTE_DOCKERFILE = "FROM scratch\nCOPY note.txt /note.txt\n"
 draft = images.build_from_text(NOTE_DOCKERFILE, "ecslab-02-note:latest", files={"note.txt": "first draft\n"}, client=lab.docker, config=lab.config)
-images.config_digest(draft.image) == draft.image_id
+images.id_names(draft.image)
 
 # %% [markdown]
 # So the same content gives the same ID, and different content a different one:
@@ -432,7 +451,8 @@ Quiz([
 # - A **Dockerfile** lists instructions; `docker build` runs them in order, one cached step each.
 #   `ARG` before `FROM` lets the base be chosen at build time.
 # - An **image** is a stack of read-only layers plus a config; its ID is the SHA-256 of that
-#   config, so the same content gives the same ID and any change gives a new image.
+#   config (classic image store) or of its manifest (containerd image store, Docker Desktop), so
+#   the same content gives the same ID and any change gives a new image.
 # - The **build cache** reuses a step when its parent and instruction (and copied files) are the
 #   same; after the first miss, everything runs again. Put what changes often last.
 # - A **container** is a running instance of an image with its own hostname and writable layer;
