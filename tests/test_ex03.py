@@ -43,27 +43,56 @@ def create(lab: ecslab.Lab, name: str, **settings: Any) -> dict[str, Any]:
     return dict(lab.ecr.create_repository(repositoryName=name, **settings)["repository"])
 
 
-RELEASE = {"imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {"scanOnPush": True}}
+RELEASE = {"imageTagMutability": "IMMUTABLE"}
 
 
-def test_the_right_repository_passes(lab: ecslab.Lab, no_leftovers: None) -> None:
-    passed = ex03.check_release_repository(lambda lab, name: create(lab, name, **RELEASE)["repositoryUri"], lab)
-    assert "IMMUTABLE" in passed.message
+def scan_on_push(lab: ecslab.Lab, pattern: str, scan_type: str = "BASIC", frequency: str = "SCAN_ON_PUSH") -> None:
+    lab.ecr.put_registry_scanning_configuration(scanType=scan_type, rules=[{"scanFrequency": frequency, "repositoryFilters": [{"filter": pattern, "filterType": "WILDCARD"}]}])
+
+
+def release(lab: ecslab.Lab, name: str, pattern: str | None = None, **scanning: str) -> dict[str, Any]:
+    repository = create(lab, name, **RELEASE)
+    scan_on_push(lab, pattern or name, **scanning)
+    return repository
+
+
+@pytest.fixture
+def registry_scanning_restored(lab: ecslab.Lab) -> Any:
+    """Given the registry's scanning configuration, when a check runs, then it is the same afterwards."""
+    before = lab.ecr.get_registry_scanning_configuration()["scanningConfiguration"]
+    yield
+    assert lab.ecr.get_registry_scanning_configuration()["scanningConfiguration"] == before
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda lab, name: release(lab, name)["repositoryUri"],
+        lambda lab, name: release(lab, name, pattern="ex03-check-*")["repositoryUri"],
+        lambda lab, name: release(lab, name, scan_type="ENHANCED", frequency="CONTINUOUS_SCAN")["repositoryUri"],
+    ],
+    ids=["basic-exact", "basic-wildcard", "enhanced-continuous"],
+)
+def test_the_right_repository_passes(lab: ecslab.Lab, no_leftovers: None, registry_scanning_restored: None, answer: Any) -> None:
+    passed = ex03.check_release_repository(answer, lab)
+    assert "IMMUTABLE" in passed.message and "scans it on push" in passed.message
 
 
 @pytest.mark.parametrize(
     "answer, message",
     [
-        (lambda lab, name: create(lab, name, **RELEASE)["repositoryArn"], "ARN"),
-        (lambda lab, name: create(lab, name, **RELEASE) and f"{lab.account_id}.dkr.ecr.{lab.region}.amazonaws.com/{name}", "rather than building it yourself"),
-        (lambda lab, name: create(lab, name, imageScanningConfiguration={"scanOnPush": True})["repositoryUri"], "imageTagMutability='IMMUTABLE'"),
-        (lambda lab, name: create(lab, name, imageTagMutability="IMMUTABLE")["repositoryUri"], "scanOnPush"),
-        (lambda lab, name: create(lab, "ex03-check-other", **RELEASE)["repositoryUri"], "no repository named 'ex03-check-releases'"),
-        (lambda lab, name: create(lab, name, **RELEASE), "as a string"),
+        (lambda lab, name: release(lab, name)["repositoryArn"], "ARN"),
+        (lambda lab, name: release(lab, name) and f"{lab.account_id}.dkr.ecr.{lab.region}.amazonaws.com/{name}", "rather than building it yourself"),
+        (lambda lab, name: create(lab, name)["repositoryUri"], "imageTagMutability='IMMUTABLE'"),
+        (lambda lab, name: create(lab, name, imageTagMutability="IMMUTABLE", imageScanningConfiguration={"scanOnPush": True})["repositoryUri"], "deprecat"),
+        (lambda lab, name: create(lab, name, **RELEASE)["repositoryUri"], "does not scan"),
+        (lambda lab, name: release(lab, name, pattern="other-*")["repositoryUri"], "does not scan"),
+        (lambda lab, name: release(lab, "ex03-check-other")["repositoryUri"], "no repository named 'ex03-check-releases'"),
+        (lambda lab, name: release(lab, name), "as a string"),
     ],
-    ids=["arn", "hand-built-uri", "mutable", "no-scan", "wrong-name", "whole-response"],
+    ids=["arn", "hand-built-uri", "mutable", "deprecated-scan-on-push", "no-scan", "filter-misses", "wrong-name", "whole-response"],
 )
-def test_wrong_repositories_are_explained(lab: ecslab.Lab, answer: Any, message: str) -> None:
+def test_wrong_repositories_are_explained(lab: ecslab.Lab, registry_scanning_restored: None, answer: Any, message: str) -> None:
     try:
         with pytest.raises(CheckFailed, match=message):
             ex03.check_release_repository(answer, lab)

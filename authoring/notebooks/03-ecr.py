@@ -6,10 +6,13 @@
 # - know what ECR's authorization token is, what it contains and when it expires, and log Docker in with it;
 # - push an image with the four steps (create → authenticate → tag → push) and find the very same
 #   image, by digest, in `describe_images`;
+# - run the notes' own commands (`aws ecr ...`, `docker login`, `docker tag`, `docker push`) against
+#   the lab, beside the same steps in Python;
 # - see a tag move when you push a new version, and see an IMMUTABLE repository refuse it;
-# - write a lifecycle policy, preview what it would delete, and apply it;
-# - know what scan-on-push is, which IAM actions pushing and pulling need, and what ECR says
-#   when something is wrong.
+# - write a lifecycle policy (expire or archive, by count, age or last pull), preview what it
+#   would do, and apply it;
+# - know how ECR scans images (the registry's BASIC or ENHANCED scanning), which IAM actions
+#   pushing and pulling need, and what ECR says when something is wrong.
 #
 # **Time:** about 40 minutes.
 #
@@ -31,8 +34,8 @@
 # %% [markdown]
 # ## 1. Connect
 #
-# The notebook makes two repositories, `aws-node-demo` and `aws-node-demo-prod`. The first cell
-# deletes them if an earlier run left them, so the notebook always starts from the same place;
+# The notebook makes three repositories, `aws-node-demo`, `aws-node-demo-cli` and
+# `aws-node-demo-prod`. The first cell deletes them if an earlier run left them, so the notebook always starts from the same place;
 # the Cleanup cell at the end deletes them again.
 
 # %%
@@ -49,12 +52,13 @@ from ecslab import images
 lab = ecslab.connect()
 REPOSITORY = "aws-node-demo"
 PROD_REPOSITORY = "aws-node-demo-prod"
-for name in (REPOSITORY, PROD_REPOSITORY):
+CLI_REPOSITORY = "aws-node-demo-cli"
+for name in (REPOSITORY, PROD_REPOSITORY, CLI_REPOSITORY):
     try:
         lab.ecr.delete_repository(repositoryName=name, force=True)
     except lab.ecr.exceptions.RepositoryNotFoundException:
         pass
-[repository["repositoryName"] for repository in lab.ecr.describe_repositories()["repositories"] if repository["repositoryName"] in (REPOSITORY, PROD_REPOSITORY)]
+[repository["repositoryName"] for repository in lab.ecr.describe_repositories()["repositories"] if repository["repositoryName"] in (REPOSITORY, PROD_REPOSITORY, CLI_REPOSITORY)]
 
 # %% [markdown]
 # We push the course's sample app (notebook 02 built it), in two versions that differ only in the
@@ -210,12 +214,20 @@ described = lab.ecr.describe_images(repositoryName=REPOSITORY, imageIds=[{"image
 {"local image (docker images)": images.human_size(v1.image.attrs["Size"]), "in ECR (imageSizeInBytes)": images.human_size(described["imageSizeInBytes"])}
 
 # %% [markdown]
-# Two digests, two things: the local **image ID** is the digest of the image's *config*; the ECR
-# **digest** is the digest of the *manifest* that lists the config and the compressed layers.
-# Both are fingerprints of the content, but of different files:
+# Two digests, two files: the ECR **digest** is the SHA-256 of the *manifest*, which lists the
+# image's *config* and its compressed layers by their digests. The local **image ID** depends on
+# Docker's image store (notebook 02, section 8): with the classic store (this lab's engine) it is
+# the config's digest, so it differs from the ECR digest; with the containerd image store (Docker
+# Desktop's default) it is the manifest's digest, and may equal it. The manifest ECR holds says
+# which:
 
 # %%
-{"image ID": v1.image_id[:19] + "…", "ECR digest": described["imageDigest"][:19] + "…", "equal": v1.image_id == described["imageDigest"]}
+manifest = json.loads(lab.ecr.batch_get_image(repositoryName=REPOSITORY, imageIds=[{"imageDigest": described["imageDigest"]}])["images"][0]["imageManifest"])
+{
+    "the config's digest, from the manifest": manifest["config"]["digest"][:19] + "…",
+    "the ECR digest (the manifest's)": described["imageDigest"][:19] + "…",
+    "the local image ID is one of them": v1.image_id in (manifest["config"]["digest"], described["imageDigest"]),
+}
 
 # %% [markdown]
 # The ECR console shows a repository as a table: tags, digest, size, push time. `images_table`
@@ -223,6 +235,55 @@ described = lab.ecr.describe_images(repositoryName=REPOSITORY, imageIds=[{"image
 
 # %%
 ecr_tools.images_table(lab.ecr, REPOSITORY)
+
+# %% [markdown]
+# ### The same four steps, as the notes write them
+#
+# The notes teach these steps as shell commands. They run here as written, in `%%bash` cells,
+# with the AWS CLI (version 1, installed with the course) and the `docker` command. One line
+# points them at the lab: `eval "$(ecslab env)"` sets `AWS_ENDPOINT_URL`, test credentials and the
+# region (run `ecslab env` in a terminal to see them). Against a real account you leave that line
+# out and the same commands reach ECR. The first cell makes the course's programs (`aws`,
+# `ecslab`) visible to `%%bash`, whichever way JupyterLab was started:
+
+# %%
+import os
+import sys
+
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
+
+# %% [markdown]
+# Step 1, create the repository, and ask for nothing but its URI (`--query` filters the answer,
+# `--output text` drops the JSON quotes):
+
+# %%
+# %%bash
+eval "$(ecslab env)"
+aws ecr create-repository --repository-name aws-node-demo-cli --query repository.repositoryUri --output text
+
+# %% [markdown]
+# Steps 2 to 4. `get-login-password` prints the token's password; `docker login` reads it from
+# standard input (only its last line, `Login Succeeded`, is kept: before it, Docker may warn that
+# it stores the password unencrypted in your home folder). `docker push --quiet` prints only the
+# name it pushed. Then `describe-images`, as in Python:
+
+# %%
+# %%bash
+eval "$(ecslab env)"
+REPO_URI=$(aws ecr describe-repositories --repository-names aws-node-demo-cli --query 'repositories[0].repositoryUri' --output text)
+REGISTRY=${REPO_URI%%/*}
+aws ecr get-login-password --region us-east-1 | docker login --username AWS --password-stdin "$REGISTRY" 2>&1 | tail -n 1
+docker tag aws-node-demo:v1 "$REPO_URI:latest"
+docker push --quiet "$REPO_URI:latest"
+aws ecr describe-images --repository-name aws-node-demo-cli --query 'imageDetails[].[imageTags[0], imageDigest]' --output text
+
+# %% [markdown]
+# The same image, so the same digest as the Python push in the repository next door (the
+# digest names the content, not the repository):
+
+# %%
+cli_digest = lab.ecr.describe_images(repositoryName=CLI_REPOSITORY)["imageDetails"][0]["imageDigest"]
+cli_digest == push_v1.digest
 
 # %% [markdown]
 # ## 6. Push a new version: the tag moves
@@ -287,15 +348,11 @@ plt.show()
 #
 # A moving `latest` is handy while developing and dangerous in production: what ran yesterday
 # under `v1` should be what runs under `v1` today. A repository created with
-# `imageTagMutability="IMMUTABLE"` refuses to move a tag that exists. Make a production
-# repository that way (and with scan-on-push, section 9), and push v1 as `v1`:
+# `imageTagMutability="IMMUTABLE"` refuses every push to a tag that exists. Make a production
+# repository that way, and push v1 as `v1`:
 
 # %%
-prod = lab.ecr.create_repository(
-    repositoryName=PROD_REPOSITORY,
-    imageTagMutability="IMMUTABLE",
-    imageScanningConfiguration={"scanOnPush": True},
-)["repository"]
+prod = lab.ecr.create_repository(repositoryName=PROD_REPOSITORY, imageTagMutability="IMMUTABLE")["repository"]
 prod_uri = prod["repositoryUri"]
 push_prod = ecr_tools.push_image(lab.docker, "aws-node-demo:v1", prod_uri, "v1", login, show_progress=False)
 {"mutability": prod["imageTagMutability"], "same digest as in aws-node-demo": push_prod.digest == push_v1.digest}
@@ -316,15 +373,42 @@ prod_images = lab.ecr.describe_images(repositoryName=PROD_REPOSITORY)["imageDeta
 [(image["imageTags"], image["imageDigest"] == push_v1.digest) for image in prod_images]
 
 # %% [markdown]
-# `v1` still points at the v1 image. To release v2 there, push it as `v2`. (Pushing the *same*
-# image again under `v1` is accepted: nothing would move.)
+# `v1` still points at the v1 image. And pushing the *same* image again under `v1`, as a CI
+# pipeline does when a job is re-run? Nothing would move, but ECR does not compare digests: a
+# tag that exists in an IMMUTABLE repository is refused, full stop (AWS's docs: "the
+# ImageTagAlreadyExistsException error is returned if you push an image with a tag that is
+# already in the repository").
+
+# %%
+try:
+    ecr_tools.push_image(lab.docker, "aws-node-demo:v1", prod_uri, "v1", login, show_progress=False)
+except ecr_tools.EcrError as error:
+    print(error)
+
+# %% [markdown]
+# So a pipeline that pushes to an IMMUTABLE repository checks first whether the tag exists
+# (`describe_images(imageIds=[{"imageTag": "v1"}])`) and skips the push when it does. To release
+# v2, push it as `v2`. (ECR also offers `IMMUTABLE_WITH_EXCLUSION`: immutable except for tags that
+# match filters you list, such as `latest`; the lab's moto stores that setting too.)
 #
 # ## 8. Lifecycle policies: deleting old images by rule
 #
 # Every push adds an image, and ECR bills storage by the gigabyte-month. A **lifecycle policy**
-# is a list of rules, each selecting images (by tag status and tag prefix) and expiring them by
-# count ("keep the newest N") or by age ("older than N days"). Give the repository two more
-# releases, a second apart, so that it holds a real history:
+# is a list of rules. Each rule **selects** images, by tag status (`tagged`, `untagged`, `any`)
+# and, for tagged images, by tag prefix (`tagPrefixList`: `["v"]`) or tag pattern
+# (`tagPatternList`: `["v*", "release-*-final"]`, `*` matching anything); then it **counts**:
+#
+# | `countType` | acts on the selected images... |
+# |---|---|
+# | `imageCountMoreThan` | beyond the newest `countNumber` |
+# | `sinceImagePushed` | pushed more than `countNumber` days ago |
+# | `sinceImagePulled` | not pulled for `countNumber` days (ECR records each image's `lastRecordedPullTime`) |
+# | `sinceImageTransitioned` | archived more than `countNumber` days ago (with `"storageClass": "archive"`) |
+#
+# and **acts**: `expire` deletes; `transition` (with `"targetStorageClass": "archive"`) moves the
+# image to ECR's cheaper *archive* storage class, where it is still listed but cannot be pulled
+# until it is restored. Give the repository two more releases, a second apart, so that it holds a
+# real history:
 
 # %%
 for version in ("v3", "v4"):
@@ -381,25 +465,85 @@ expired = ecr_tools.apply_lifecycle_policy(lab.ecr, REPOSITORY)
 ecr_tools.images_table(lab.ecr, REPOSITORY)
 
 # %% [markdown]
-# The v1 image is gone from ECR and from the registry behind it. Asking for its manifest by
+# Archiving instead of deleting: a policy that moves releases nobody pulled for 90 days to the
+# archive, and deletes what sat a year in the archive. `check_policy` validates it as ECR would:
+
+# %%
+archive_policy = json.dumps({
+    "rules": [
+        {
+            "rulePriority": 1,
+            "description": "archive releases not pulled for 90 days",
+            "selection": {"tagStatus": "tagged", "tagPatternList": ["v*"], "countType": "sinceImagePulled", "countUnit": "days", "countNumber": 90},
+            "action": {"type": "transition", "targetStorageClass": "archive"},
+        },
+        {
+            "rulePriority": 2,
+            "description": "delete what sat a year in the archive",
+            "selection": {"tagStatus": "any", "storageClass": "archive", "countType": "sinceImageTransitioned", "countUnit": "days", "countNumber": 365},
+            "action": {"type": "expire"},
+        },
+    ]
+})
+ecr_tools.check_policy(archive_policy)
+
+# %% [markdown]
+# Today it would do nothing: the images are seconds old. The evaluator the lab uses
+# (`ecslab.ecr_lifecycle.evaluate`) can look 100 days ahead, with the repository's real images
+# (none of them pulled since, so each counts from its push):
+
+# %%
+from datetime import UTC, datetime, timedelta
+
+from ecslab import ecr_lifecycle
+
+in_100_days = ecr_lifecycle.evaluate(archive_policy, ecr_tools.image_records(lab.ecr, REPOSITORY), now=datetime.now(UTC) + timedelta(days=100))
+[(verdict.image.tags, verdict.to_preview()["action"]) for verdict in in_100_days.expired]
+
+# %% [markdown]
+# What the lab does **not** do: it records no pull times (every image counts from its push) and
+# has no archive. `get_lifecycle_policy_preview` lists `TRANSITION` actions as ECR would, but
+# `apply_lifecycle_policy` only deletes what expires and says what AWS would have archived.
+#
+# Back to the expired v1 image: it is gone from ECR and from the registry behind it. Asking for its manifest by
 # digest (`batch_get_image`, what a pull does first) now fails:
 
 # %%
 [(failure["failureCode"], failure["failureReason"]) for failure in lab.ecr.batch_get_image(repositoryName=REPOSITORY, imageIds=[{"imageDigest": push_v1.digest}])["failures"]]
 
 # %% [markdown]
-# ## 9. Scan on push
+# ## 9. Image scanning: a setting of the registry
 #
-# ECR can scan an image for known vulnerabilities (CVEs) in its operating-system packages when it
-# is pushed: `imageScanningConfiguration={"scanOnPush": True}`, which the production repository
-# has. The results are read with `describe_image_scan_findings`.
+# ECR can scan images for known vulnerabilities (CVEs). You may meet the old way in tutorials:
+# `create_repository(imageScanningConfiguration={"scanOnPush": True})`, one repository at a time.
+# AWS's API reference now says that parameter "is being deprecated, in favor of specifying the
+# image scanning configuration at the registry level". The registry's **scanning configuration**
+# has a type and rules:
+#
+# | `scanType` | what scans | when (`scanFrequency`) |
+# |---|---|---|
+# | `BASIC` (the default) | ECR itself, operating-system packages | `SCAN_ON_PUSH` for the repositories the rule's filters match, or `MANUAL` (`start_image_scan`) |
+# | `ENHANCED` | Amazon Inspector (billed by Inspector): OS packages **and** language packages (pip, npm, ...) | `SCAN_ON_PUSH` or `CONTINUOUS_SCAN` (re-scanned when new CVEs are published) |
+#
+# Read the registry's configuration, then scan on push every repository whose name starts with
+# `aws-node-demo-prod` (a `WILDCARD` filter):
 
 # %%
-lab.ecr.describe_repositories(repositoryNames=[PROD_REPOSITORY])["repositories"][0]["imageScanningConfiguration"]
+lab.ecr.get_registry_scanning_configuration()["scanningConfiguration"]
+
+# %%
+scan_rules = [{"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": [{"filter": f"{PROD_REPOSITORY}*", "filterType": "WILDCARD"}]}]
+lab.ecr.put_registry_scanning_configuration(scanType="BASIC", rules=scan_rules)["registryScanningConfiguration"]
 
 # %% [markdown]
-# Be clear about what the lab can do here: **it has no scanner**. A push does not start a scan,
-# so asking for findings first gets ECR's "no scan" error:
+# With `scanType="ENHANCED"` the same call hands scanning to Inspector (on AWS, it must be
+# enabled for the account first). The results are read the same way in both cases, with
+# `describe_image_scan_findings`.
+
+# %% [markdown]
+# Be clear about what the lab can do here: **it has no scanner**. It stores the scanning
+# configuration, but a push does not start a scan, so asking for findings first gets ECR's
+# "no scan" error:
 
 # %%
 try:
@@ -477,7 +621,7 @@ except ClientError as error:
     print(ecr_tools.explain(error))
 
 # %% [markdown]
-# A push to a repository that was never created (ECR does not create repositories on push):
+# A push to a repository that was never created:
 
 # %%
 registry = ecr_tools.parse_image_uri(repo_uri).registry
@@ -487,6 +631,24 @@ except ecr_tools.EcrError as error:
     print(error)
 
 # %% [markdown]
+# By default ECR does not create repositories on push. But a registry may have
+# **repository creation templates**: a template for a name prefix (or `ROOT`, for every name) with
+# `appliedFor=["CREATE_ON_PUSH"]` makes ECR create a missing repository when an image is pushed to
+# it, with the template's settings (tag mutability, lifecycle policy, tags, encryption):
+#
+# ```python
+# ecr.create_repository_creation_template(
+#     prefix="team-a",                      # repositories named team-a/...
+#     appliedFor=["CREATE_ON_PUSH"],        # also: PULL_THROUGH_CACHE, REPLICATION
+#     imageTagMutability="IMMUTABLE",
+#     lifecyclePolicy=policy_text,
+# )
+# ```
+#
+# **The lab does not model templates**: its moto has no such API, and its registry refuses pushes
+# to unknown repositories, as ECR does without a template. Creating repositories explicitly, as
+# this course does, works the same everywhere.
+#
 # Deleting a repository that still holds images, without `force=True`:
 
 # %%
@@ -539,10 +701,15 @@ Quiz([
 #   **digest** is its permanent, content-derived name; the **URI** is `registry/repository:tag`.
 # - The four steps: `create_repository` → `get_authorization_token` + `docker login` (user `AWS`, a
 #   12-hour password) → `docker tag` → `docker push`. Only layers the repository lacks travel.
+# - The notes' commands (`aws ecr get-login-password | docker login --password-stdin`, `docker tag`,
+#   `docker push`) do the same steps from a shell; `eval "$(ecslab env)"` points them at the lab.
 # - `describe_images` shows what you pushed: same digest, compressed size, push time. Pushing a tag
-#   again moves it and leaves the old image untagged; IMMUTABLE repositories refuse that.
-# - Lifecycle policies delete old images by count or age; preview them first.
-# - Scan-on-push finds known CVEs (the lab's finding is moto's fake); IAM decides who may push and pull.
+#   again moves it and leaves the old image untagged; IMMUTABLE repositories refuse any push to an
+#   existing tag, even of the same image.
+# - Lifecycle policies select images by tag status, prefix or pattern, count them (how many, days
+#   since push, since last pull, since archived) and expire or archive them; preview them first.
+# - Scanning is the registry's setting (BASIC, or ENHANCED with Inspector), not the deprecated
+#   per-repository scan-on-push; the lab's finding is moto's fake. IAM decides who may push and pull.
 # - The lab's URI is `localhost:5050/NAME` for a reason you can explain; the code is the same on AWS.
 #
 # **Exercise:** `exercises/03-ecr.ipynb`: create a release repository, push to it, and write a
@@ -550,12 +717,15 @@ Quiz([
 #
 # ## Cleanup
 #
-# Delete both repositories (with `force=True`, since they hold images) and the local names this
+# Delete the three repositories (with `force=True`, since they hold images), put the registry's
+# scanning configuration back to its default (BASIC, no rules), and remove the local names this
 # notebook made. `ecslab-sample:v1` from notebook 02 stays.
 
 # %%
-deleted = [lab.ecr.delete_repository(repositoryName=name, force=True)["repository"]["repositoryName"] for name in (REPOSITORY, PROD_REPOSITORY)]
-pushed_to = [repo_uri, prod_uri, f"{registry}/no-such-repo"]
+deleted = [lab.ecr.delete_repository(repositoryName=name, force=True)["repository"]["repositoryName"] for name in (REPOSITORY, PROD_REPOSITORY, CLI_REPOSITORY)]
+lab.ecr.put_registry_scanning_configuration(scanType="BASIC", rules=[])
+cli_uri = f"{registry}/{CLI_REPOSITORY}"
+pushed_to = [repo_uri, prod_uri, cli_uri, f"{registry}/no-such-repo"]
 local_names = [f"aws-node-demo:{version}" for version in ("v1", "v2", "v3", "v4")]
 local_names += [reference for uri in pushed_to for reference in ecr_tools.local_references(lab.docker, uri)]
 images.remove_images(local_names, client=lab.docker, config=lab.config)

@@ -21,24 +21,30 @@ lab = ecslab.connect()
 # ## Exercise 3.1: a repository for releases
 #
 # Complete `create_release_repository(lab, name)`: create an ECR repository called `name` whose
-# tags can never be overwritten (**IMMUTABLE**) and whose images are **scanned on push**, then
+# tags can never be overwritten (**IMMUTABLE**), make the registry **scan it on push**, then
 # **return its URI** (the one `docker push` needs).
 #
-# Notebook 03, sections 3 and 7, shows the arguments of `lab.ecr.create_repository`.
+# Scanning is a setting of the *registry*, not of one repository (the repository's own
+# `scanOnPush` is deprecated): `lab.ecr.put_registry_scanning_configuration(scanType="BASIC",
+# rules=[...])`, with one rule whose `scanFrequency` is `"SCAN_ON_PUSH"` and whose
+# `repositoryFilters` holds a `WILDCARD` filter matching `name`. (That call replaces the
+# registry's rules; the check puts the old configuration back afterwards.)
+#
+# Notebook 03, sections 3, 7 and 9, shows the calls.
 
 # %%
 def create_release_repository(lab, name):
     ### BEGIN SOLUTION
-    response = lab.ecr.create_repository(
-        repositoryName=name,
-        imageTagMutability="IMMUTABLE",
-        imageScanningConfiguration={"scanOnPush": True},
+    response = lab.ecr.create_repository(repositoryName=name, imageTagMutability="IMMUTABLE")
+    lab.ecr.put_registry_scanning_configuration(
+        scanType="BASIC",
+        rules=[{"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": [{"filter": name, "filterType": "WILDCARD"}]}],
     )
     return response["repository"]["repositoryUri"]
     ### END SOLUTION
 
 # %%
-"""Check 3.1: create_release_repository makes an IMMUTABLE, scan-on-push repository and returns its URI."""
+"""Check 3.1: create_release_repository makes an IMMUTABLE repository that the registry scans on push, and returns its URI."""
 ecslab.checks.ex03.check_release_repository(create_release_repository, lab)
 
 # %% [markdown]

@@ -1,4 +1,4 @@
-"""Checks for exercises/03-ecr.ipynb: a release repository, the four push steps, a lifecycle policy.
+"""Checks for exercises/03-ecr.ipynb: a release repository scanned on push, the four push steps, a lifecycle policy.
 
 Each checker works in repositories of its own (``ex03-check-...``), deleted before and
 after the check, and pushes small ``FROM scratch`` images it builds itself, so a check
@@ -7,6 +7,7 @@ takes seconds and leaves nothing behind: no repository, no local tag.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -60,10 +61,34 @@ def _remove_tiny_images(lab: Any, names: list[str]) -> None:
 # -- 3.1 ---------------------------------------------------------------------------------
 
 
+def _registry_scanning(lab: Any) -> dict[str, Any]:
+    return dict(lab.ecr.get_registry_scanning_configuration()["scanningConfiguration"])
+
+
+def _restore_registry_scanning(lab: Any, saved: dict[str, Any]) -> None:
+    lab.ecr.put_registry_scanning_configuration(scanType=saved.get("scanType", "BASIC"), rules=saved.get("rules", []))
+
+
+def scans_on_push(configuration: dict[str, Any], name: str) -> bool:
+    """Whether the registry's scanning configuration scans repository ``name`` when an image is pushed.
+
+    A rule counts when its frequency is ``SCAN_ON_PUSH`` (or ``CONTINUOUS_SCAN`` with ENHANCED scanning,
+    which scans on push too) and one of its ``WILDCARD`` filters matches the name (``*`` matches anything)."""
+    frequencies = {"SCAN_ON_PUSH"} | ({"CONTINUOUS_SCAN"} if configuration.get("scanType") == "ENHANCED" else set())
+    for rule in configuration.get("rules", []):
+        if rule.get("scanFrequency") not in frequencies:
+            continue
+        for repository_filter in rule.get("repositoryFilters", []):
+            if repository_filter.get("filterType", "WILDCARD") == "WILDCARD" and fnmatch.fnmatchcase(name, repository_filter.get("filter", "")):
+                return True
+    return False
+
+
 def check_release_repository(create_release_repository: Callable[[Any, str], str], lab: Any) -> Passed:
-    """3.1: ``create_release_repository(lab, name)`` makes an IMMUTABLE, scan-on-push repository and returns its URI."""
+    """3.1: ``create_release_repository(lab, name)`` makes an IMMUTABLE repository the registry scans on push, and returns its URI."""
     name = RELEASE_REPOSITORY
     _delete_repository(lab, name)
+    saved = _registry_scanning(lab)
     try:
         uri = run_student("3.1", create_release_repository, lab, name)
         try:
@@ -87,14 +112,23 @@ def check_release_repository(create_release_repository: Callable[[Any, str], str
             "3.1",
             f"the repository's tags are {repository['imageTagMutability']}, so a push could move v1; pass imageTagMutability='IMMUTABLE' to create_repository.",
         )
-        expect(
-            repository.get("imageScanningConfiguration", {}).get("scanOnPush") is True,
-            "3.1",
-            "scan on push is off; pass imageScanningConfiguration={'scanOnPush': True} to create_repository.",
-        )
+        scanning = _registry_scanning(lab)
+        if not scans_on_push(scanning, name):
+            if repository.get("imageScanningConfiguration", {}).get("scanOnPush") is True:
+                raise CheckFailed(
+                    "Exercise 3.1: you turned on the repository's own scanOnPush, which AWS is deprecating. Set it on the registry instead: "
+                    "lab.ecr.put_registry_scanning_configuration(scanType='BASIC', rules=[{'scanFrequency': 'SCAN_ON_PUSH', "
+                    "'repositoryFilters': [{'filter': name, 'filterType': 'WILDCARD'}]}])."
+                )
+            raise CheckFailed(
+                f"Exercise 3.1: the registry's scanning configuration ({scanning.get('scanType')}, rules {scanning.get('rules', [])}) does not scan {name!r} "
+                "on push. Add a rule with 'scanFrequency': 'SCAN_ON_PUSH' and a WILDCARD filter matching the name, through "
+                "lab.ecr.put_registry_scanning_configuration(scanType='BASIC', rules=[...])."
+            )
     finally:
         _delete_repository(lab, name)
-    return Passed("3.1", f"{name} has IMMUTABLE tags and scans on push; its URI is {uri}.")
+        _restore_registry_scanning(lab, saved)
+    return Passed("3.1", f"{name} has IMMUTABLE tags and the registry scans it on push ({scanning.get('scanType')}); its URI is {uri}.")
 
 
 # -- 3.2 ---------------------------------------------------------------------------------
