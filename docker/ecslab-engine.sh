@@ -32,6 +32,11 @@ cgroup_version() { [ -f /sys/fs/cgroup/cgroup.controllers ] && echo 2 || echo 1;
 missing_privileges() {  # prints what is missing, one item a line
     has_cap 21 || echo "CAP_SYS_ADMIN (mounts and namespaces for the inner containers)"
     has_cap 12 || echo "CAP_NET_ADMIN (the inner engine's bridge and iptables rules)"
+    # Docker's default seccomp profile refuses keyctl, which runc needs for every inner container
+    # ("unable to join session keyring"). Under a user namespace (sysbox) the runtime handles it.
+    if [ "$(awk '/^Seccomp:/ {print $2}' /proc/self/status)" = 2 ] && grep -qE '^ *0 +0 +4294967295$' /proc/self/uid_map; then
+        echo "an unconfined seccomp profile (the default one refuses what the inner containers need)"
+    fi
     local where=/sys/fs/cgroup
     [ "$(cgroup_version)" = 1 ] && where=/sys/fs/cgroup/memory
     case "$(mount_options "$where")" in

@@ -74,6 +74,7 @@ port_free() {
     python3 - "$1" <<'EOF' 2>/dev/null
 import socket, sys
 with socket.socket() as s:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as docker's proxy does: TIME_WAIT is no conflict
     s.bind(("127.0.0.1", int(sys.argv[1])))
 EOF
 }

@@ -9,6 +9,11 @@ and checks what a learner would see: figures, the target explorer's toggle
 The kernel's ``ecslab.connect()`` uses the default lab (``ECSLAB_HOME`` as set for
 the test run), starting it when it is not running, as a learner's notebook would.
 Run with ``python -m pytest tests/test_browser.py -m browser``; about 15-20 s.
+
+With ``ECSLAB_BROWSER_TEST_URL`` set to a running JupyterLab's URL with its token (the course
+image's, ``http://127.0.0.1:PORT/lab?token=...``; see scripts/test-course-image.sh), the same test
+drives that server instead of starting one: it writes a copy of ``00-setup.ipynb`` without outputs
+to ``browser-test/`` in that server's folder through the contents API and runs it there.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,6 +53,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+REMOTE_URL_ENV = "ECSLAB_BROWSER_TEST_URL"
+"""A running JupyterLab to test instead of a private one (``http://HOST:PORT/lab?token=TOKEN``)."""
+REMOTE_FOLDER = "browser-test"
 TIMEOUT_S = 60.0
 """Generous on purpose: a busy 2-core machine can be several times slower than usual."""
 
@@ -65,6 +74,8 @@ class JupyterLabServer:
     url: str
     token: str
     root_dir: Path
+    setup_notebook: str = "00-setup.ipynb"
+    """The path of the notebook under test, relative to the server's root folder."""
 
     def lab_url(self, notebook: str) -> str:
         return f"{self.url}/lab/tree/{notebook}?token={self.token}"
@@ -76,17 +87,20 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _without_outputs(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    notebook.metadata.pop("widgets", None)
+    return notebook
+
+
 def _copy_notebooks_without_outputs(source: Path, target: Path) -> None:
     """Copy the notebooks folder, clearing outputs so only this run's outputs are on the page."""
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     for path in target.glob("*.ipynb"):
-        notebook = nbformat.read(path, as_version=4)
-        for cell in notebook.cells:
-            if cell.cell_type == "code":
-                cell.outputs = []
-                cell.execution_count = None
-        notebook.metadata.pop("widgets", None)
-        nbformat.write(notebook, path)
+        nbformat.write(_without_outputs(nbformat.read(path, as_version=4)), path)
 
 
 def _wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
@@ -174,8 +188,49 @@ def running_jupyterlab(tmp_path: Path) -> Iterator[JupyterLabServer]:
         _stop(process)
 
 
+def _api(url: str, token: str, method: str, path: str, body: object) -> None:
+    request = urllib.request.Request(
+        f"{url}{path}",
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+        response.read()
+
+
+def remote_jupyterlab(address: str) -> JupyterLabServer:
+    """A JupyterLab already running at ``address`` (with ``?token=``), given the test's notebook and
+    settings through its REST API: notebook 00 without outputs in ``browser-test/``, USER_SETTINGS."""
+    parts = urllib.parse.urlsplit(address)
+    token = urllib.parse.parse_qs(parts.query).get("token", [""])[0]
+    url = f"{parts.scheme}://{parts.netloc}"
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as response:
+                if response.status == 200:
+                    break
+        except (urllib.error.URLError, OSError):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the JupyterLab in {REMOTE_URL_ENV} ({url}) does not answer") from None
+        time.sleep(0.5)
+    for relative, values in USER_SETTINGS.items():
+        plugin = relative.removesuffix(".jupyterlab-settings").replace("/", ":").replace(":", "/", 1)
+        _api(url, token, "PUT", f"/lab/api/settings/{plugin}", {"raw": json.dumps(values)})
+    _api(url, token, "PUT", f"/api/contents/{REMOTE_FOLDER}", {"type": "directory"})
+    notebook = _without_outputs(nbformat.read(NOTEBOOKS / "00-setup.ipynb", as_version=4))
+    path = f"{REMOTE_FOLDER}/00-setup.ipynb"
+    _api(url, token, "PUT", f"/api/contents/{path}", {"type": "notebook", "format": "json", "content": notebook})
+    return JupyterLabServer(url=url, token=token, root_dir=Path(REMOTE_FOLDER), setup_notebook=path)
+
+
 @pytest.fixture
 def jupyterlab_server(tmp_path: Path) -> Iterator[JupyterLabServer]:
+    remote = os.environ.get(REMOTE_URL_ENV)
+    if remote:
+        yield remote_jupyterlab(remote)
+        return
     with running_jupyterlab(tmp_path) as server:
         yield server
 
@@ -238,7 +293,7 @@ def test_setup_notebook_runs_in_jupyterlab(jupyterlab_server: JupyterLabServer, 
             browser.set_default_timeout(TIMEOUT_S * 1000)
             expect.set_options(timeout=TIMEOUT_S * 1000)
             page = browser.pages[0] if browser.pages else browser.new_page()
-            page.goto(jupyterlab_server.lab_url("00-setup.ipynb"))
+            page.goto(jupyterlab_server.lab_url(jupyterlab_server.setup_notebook))
 
             run_all_cells(page, tmp_path)
 
