@@ -231,6 +231,76 @@ def call_task(task: dict[str, Any], path: str = "/", container_port: int = 8080,
             time.sleep(0.1)
 
 
+# -- the task lifecycle, observed ---------------------------------------------------------------
+
+TASK_LIFECYCLE: tuple[tuple[str, str], ...] = (
+    ("PROVISIONING", "ECS prepares what the task needs before launch, e.g. the network interface of an awsvpc task"),
+    ("PENDING", "waiting for the container agent (and for free resources)"),
+    ("ACTIVATING", "after launch, before RUNNING: images pulled, containers created, networking, load balancer target groups, service discovery"),
+    ("RUNNING", "the task is running"),
+    ("DEACTIVATING", "before stopping: e.g. deregistering from load balancer target groups (draining)"),
+    ("STOPPING", "the containers are being stopped (SIGTERM, then SIGKILL after stopTimeout)"),
+    ("DEPROVISIONING", "ECS cleans up after the task, e.g. detaches and deletes the network interface"),
+    ("STOPPED", "the task has stopped; it stays visible for a while"),
+)
+"""The states of AWS's "Amazon ECS task lifecycle" page (developerguide/task-lifecycle-explanation.html), in order."""
+
+LIFECYCLE_ORDER = [state for state, _ in TASK_LIFECYCLE]
+
+
+def watch_task(
+    ecs: Any, cluster: str, task_arn: str, until: str = "RUNNING", timeout: float = 60, interval: float = 0.02, origin: float | None = None
+) -> list[tuple[float, str]]:
+    """Poll ``describe_tasks`` until the task's ``lastStatus`` is ``until`` (or STOPPED); returns each change seen.
+
+    Notebook 04. Each entry is ``(seconds since origin, lastStatus)``; ``origin`` is a ``time.monotonic()`` value
+    (default: now), the first entry the status found at once. A state shorter than one poll can slip by unseen:
+    the result is what *this* run observed, nothing more.
+    """
+    started = time.monotonic() if origin is None else origin
+    deadline = time.monotonic() + timeout
+    seen: list[tuple[float, str]] = []
+    while True:
+        status = str(ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]["lastStatus"])
+        if not seen or seen[-1][1] != status:
+            seen.append((round(time.monotonic() - started, 3), status))
+        if status in (until, "STOPPED") or time.monotonic() > deadline:
+            return seen
+        time.sleep(interval)
+
+
+def merge_changes(*observations: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """Several :func:`watch_task` results as one life: a status repeated where one watch ends and the next begins counts once."""
+    merged: list[tuple[float, str]] = []
+    for moment, status in sorted((change for observed in observations for change in observed), key=lambda change: change[0]):
+        if not merged or merged[-1][1] != status:
+            merged.append((moment, status))
+    return merged
+
+
+def in_lifecycle_order(statuses: list[str]) -> bool:
+    """Whether ``statuses`` follow AWS's documented lifecycle order (states may be missing, never out of order)."""
+    positions = [LIFECYCLE_ORDER.index(status) for status in statuses]
+    return positions == sorted(positions)
+
+
+def plot_task_timeline(changes: list[tuple[float, str]], ax: Any | None = None) -> Any:
+    """Notebook 04: the states one task went through, as observed, on a time axis (a bar per state)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 2.6))
+    end = changes[-1][0] + max(0.2, 0.05 * changes[-1][0])
+    rows = {state: index for index, state in enumerate(LIFECYCLE_ORDER)}
+    for (moment, status), following in zip(changes, [*changes[1:], (end, "")], strict=True):
+        ax.barh(rows[status], following[0] - moment, left=moment, height=0.6, color="#1b7f3b" if status == "RUNNING" else "#6b8fc7")
+    ax.set_yticks(range(len(LIFECYCLE_ORDER)), LIFECYCLE_ORDER, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds")
+    ax.set_title("one task's lastStatus, as describe_tasks reported it (unseen states have no bar)", fontsize=9)
+    return ax
+
+
 def wait_for_steady_state(ecs: Any, cluster: str, service: str, timeout: float = 120, show_progress: bool = True) -> dict[str, Any]:
     """Poll ``describe_services`` until one deployment runs ``desiredCount`` tasks; shows progress.
 

@@ -243,6 +243,7 @@ from ecslab.ecs_validation import FARGATE_SIZES
 # %%
 subnet_id = lab.ec2.describe_subnets()["Subnets"][0]["SubnetId"]
 network = {"awsvpcConfiguration": {"subnets": [subnet_id], "assignPublicIp": "ENABLED"}}
+run_at = time.monotonic()  # the timeline below counts from here
 started = ecs.run_task(cluster=CLUSTER, taskDefinition=task_def_arn, launchType="FARGATE", networkConfiguration=network)
 task_arn = started["tasks"][0]["taskArn"]
 {"tasks started": len(started["tasks"]), "failures": started["failures"], "lastStatus": started["tasks"][0]["lastStatus"], "desiredStatus": started["tasks"][0]["desiredStatus"]}
@@ -252,21 +253,26 @@ task_arn = started["tasks"][0]["taskArn"]
 # runs yet. Ask `describe_tasks` until the task is `RUNNING` and note each state seen on the way:
 
 # %% tags=["nbval-ignore-output"]
-seen = ["PROVISIONING"]
-deadline = time.monotonic() + 60
-while seen[-1] != "RUNNING" and time.monotonic() < deadline:
-    status = ecs.describe_tasks(cluster=CLUSTER, tasks=[task_arn])["tasks"][0]["lastStatus"]
-    if status != seen[-1]:
-        seen.append(status)
-    time.sleep(0.05)
-" → ".join(seen)
+start_changes = ecs_tools.watch_task(ecs, CLUSTER, task_arn, until="RUNNING", origin=run_at)
+" → ".join(status for _, status in start_changes)
 
 # %% [markdown]
-# Usually you see PROVISIONING → PENDING → RUNNING (a state that lasts less than one poll can slip
-# by). On AWS, PROVISIONING is where ECS finds capacity and attaches the task's network interface;
-# PENDING is the agent's turn: it pulls the image and starts the container; RUNNING means the
-# container has started (not that the app in it answers yet: load balancer health checks are for
-# that). The task keeps its own record, in timestamps:
+# `watch_task` polls every 20 ms and keeps each change it sees; a state shorter than one poll can
+# slip by. AWS's page *Amazon ECS task lifecycle* names eight states, in this order:
+#
+# | `lastStatus` | what happens there (AWS's words, shortened) | in the lab |
+# |---|---|---|
+# | `PROVISIONING` | additional steps before launch, e.g. the `awsvpc` task's network interface | the agent takes the task |
+# | `PENDING` | waiting on the container agent; a task stays here until resources are free | image pulled, container created |
+# | `ACTIVATING` | after launch, before RUNNING: images, containers, networking, **load balancer target groups**, service discovery | **not reported**: the lab's agent goes from PENDING to RUNNING |
+# | `RUNNING` | the task runs | the container runs |
+# | `DEACTIVATING` | before stopping: e.g. **deregistering from target groups** (the load balancer drains it, notebook 06) | deregistration, then on at once |
+# | `STOPPING` | the containers are stopped (SIGTERM, then SIGKILL after `stopTimeout`) | `docker stop` |
+# | `DEPROVISIONING` | clean-up after the task, e.g. the network interface is detached | the container is removed |
+# | `STOPPED` | done; the task stays visible for a while | the same |
+#
+# RUNNING means the container has started, not that the app in it answers yet: load balancer
+# health checks are for that. The task also keeps its own record, in timestamps:
 
 # %%
 task = ecs.describe_tasks(cluster=CLUSTER, tasks=[task_arn])["tasks"][0]
@@ -313,7 +319,7 @@ container = lab.docker.containers.list(filters={"label": f"com.amazonaws.ecs.tas
 
 # %%
 ecs.stop_task(cluster=CLUSTER, task=task_arn, reason="done looking at it")
-ecs.get_waiter("tasks_stopped").wait(cluster=CLUSTER, tasks=[task_arn], WaiterConfig={"Delay": 0.5, "MaxAttempts": 60})
+stop_changes = ecs_tools.watch_task(ecs, CLUSTER, task_arn, until="STOPPED", origin=run_at)
 stopped = ecs.describe_tasks(cluster=CLUSTER, tasks=[task_arn])["tasks"][0]
 {key: stopped[key] for key in ("lastStatus", "stopCode", "stoppedReason")} | {"exit code": stopped["containers"][0]["exitCode"]}
 
@@ -323,6 +329,24 @@ stopped = ecs.describe_tasks(cluster=CLUSTER, tasks=[task_arn])["tasks"][0]
 
 # %%
 lab.docker.containers.list(all=True, filters={"label": f"com.amazonaws.ecs.task-arn={task_arn}"})
+
+# %% [markdown]
+# The task's whole life, as `describe_tasks` reported it while we watched, starting and stopping
+# (the gap between is the time we spent looking at it). Your run's bars differ in length; which
+# states appear depends on how long each lasted:
+
+# %% tags=["nbval-ignore-output"]
+life = ecs_tools.merge_changes(start_changes, stop_changes)
+ecs_tools.plot_task_timeline(life)
+plt.show()
+" → ".join(status for _, status in life)
+
+# %% [markdown]
+# What is true on every run: the states seen follow AWS's order, and the task ended STOPPED.
+
+# %%
+statuses = [status for _, status in life]
+{"passed through RUNNING": "RUNNING" in statuses, "last": statuses[-1], "in the lifecycle's order": ecs_tools.in_lifecycle_order(statuses)}
 
 # %% [markdown]
 # ## 6. Service: the supervisor
@@ -445,14 +469,21 @@ plain.container.reload()
 # |---|---|---|
 # | choose the instance types, launch the hosts, add more when full | you | AWS |
 # | patch the host's operating system, the Docker engine, the ECS agent | you | AWS |
-# | decide which host a task goes on | ECS, among *your* hosts, if one has room | AWS (there is always room) |
+# | decide which host a task goes on | ECS, among *your* hosts, if one has room | AWS, from its own capacity (usually there is room, but not always: see below) |
 # | sizes a task may have | anything that fits on a host | fixed CPU/memory pairs (section 4) |
 # | network modes | `bridge`, `host`, `awsvpc` | `awsvpc` only: each task has its own IP |
-# | what you pay for | instances, per hour, busy or idle | each task's vCPU and memory, per second |
+# | what you pay for | instances, running or idle (Linux on-demand: per second, at least 60 s) | each task's vCPU and memory, per second |
 # | the image, the task definition, the service | you | you |
 #
 # Most new deployments use Fargate, because nobody has to run servers. EC2 can be cheaper for
 # steady, dense workloads, and allows GPUs and special instance types.
+#
+# Fargate's "AWS finds room" has two limits. AWS's capacity in an Availability Zone can run out:
+# `run_task` then fails with "Capacity is unavailable at this time. Please try again later or in a
+# different availability zone" (retry, and give the task subnets in several zones). And your
+# account has quotas, such as *Fargate On-Demand vCPU resource count* per region: past it, ECS
+# refuses to place more tasks until you stop some or ask for a higher quota (Service Quotas). The
+# lab has neither limit.
 #
 # **What is real in the lab:** Fargate tasks are containers on this machine's Docker engine. For
 # EC2, the lab **simulates the capacity**: `add_container_instances` records an EC2 instance in the
@@ -552,8 +583,10 @@ steps = ("pulling", "RUNNING", "stopping", "STOPPED")
 # %% [markdown]
 # ## 11. What it costs: Fargate or EC2
 #
-# Fargate bills each task's vCPU and memory by the second; EC2 bills whole instances by the hour,
-# however full they are. Pick a task size, a number of tasks and an instance type; the estimate uses
+# Fargate bills each task's vCPU and memory by the second; EC2 bills each instance for as long as
+# it runs, however full it is (Linux on-demand instances by the second, with a 60-second minimum;
+# AWS's pricing page says which others differ). Pick a task size, a number of tasks and an
+# instance type; the estimate uses
 # the published on-demand prices below (compute only: no load balancer, storage or data transfer).
 
 # %%
@@ -659,7 +692,8 @@ Quiz([
 # - A task definition is registered as `family:revision`; a new registration is a new revision, never
 #   an edit. Its **container definitions** hold image, ports, environment, CPU and memory. ECS refuses
 #   invalid ones with a `ClientException` (e.g. a Fargate size that does not exist).
-# - A **task** goes PROVISIONING → PENDING → RUNNING → ... → STOPPED, with timestamps, `networkBindings`,
+# - A **task** goes PROVISIONING → PENDING → ACTIVATING → RUNNING → DEACTIVATING → STOPPING → DEPROVISIONING → STOPPED
+#   (the lab skips ACTIVATING; a short state can slip between two polls), with timestamps, `networkBindings`,
 #   a `stopCode` and a `stoppedReason`. In the lab it is a real container on this machine.
 # - A **service** keeps `desiredCount` tasks running, replaces tasks that die and rolls to new revisions;
 #   a **load balancer** (notebook 06) gives its tasks one address.
