@@ -54,7 +54,8 @@ if [ $# -eq 0 ]; then
     # 0.0.0.0 inside the container so port publishing reaches it; the host side is published on
     # 127.0.0.1 only (compose.yaml, scripts/course-image.sh).
     jupyter lab --no-browser --allow-root --ip=0.0.0.0 --port=8888 \
-        --ServerApp.port_retries=0 --ServerApp.root_dir="$COURSE_DIR" &
+        --ServerApp.port_retries=0 --ServerApp.root_dir="$COURSE_DIR" \
+        --ServerApp.custom_display_url="http://127.0.0.1:${HOST_PORT}" &
     child=$!
     say "ready in $(( $(date +%s) - started )) s. JupyterLab (give it a few seconds):"
     say "    $url"

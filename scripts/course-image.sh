@@ -63,7 +63,7 @@ build() {
     local started=$SECONDS
     DOCKER_BUILDKIT=0 docker build -t "$IMAGE" \
         --build-arg BASE="$base" --build-arg SAMPLE_BASE="$sample" \
-        --label ecslab-course.base="$base" . 2>&1 | grep -v -e 'DEPRECATED: The legacy builder' -e 'BuildKit is currently disabled' -e 'Install the buildx component' -e 'https://docs.docker.com/go/buildx' -e '^ *$'
+        --label ecslab-course.base="$base" . 2>&1 | grep -v -e 'DEPRECATED: The legacy builder' -e 'BuildKit is currently disabled' -e 'Install the buildx component' -e 'https://docs.docker.com/go/buildx' -e '^ *$' -e '^ *environment-variable.$'
     local rc=${PIPESTATUS[0]}
     rm -f "$copied"
     [ "$rc" = 0 ] || die "the build failed (see above)"

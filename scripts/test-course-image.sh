@@ -31,7 +31,7 @@ cleanup() {
         say "FAILED (exit $rc); the container's last lines:"
         docker logs --tail 30 "$name" 2>&1 | sed 's/^/    /' || true
     fi
-    docker rm -f "$name" >/dev/null 2>&1 || true
+    docker rm -f "$name" "$name-refused" >/dev/null 2>&1 || true
     docker volume rm "$name-work" "$name-engine" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -39,6 +39,15 @@ trap cleanup EXIT
 t=$SECONDS
 bash scripts/course-image.sh build
 measured "build: $((SECONDS - t)) s (warm when the layers are cached); image $(docker image inspect -f '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1 / 1e6}')"
+
+say "without privileges it stops at once and says what to add"
+set +e
+refused=$(docker run --rm --name "$name-refused" "$image" 2>&1)
+refused_rc=$?
+set -e
+docker rm -f "$name-refused" >/dev/null 2>&1 || true
+[ "$refused_rc" = 3 ] && grep -q -- '--privileged' <<<"$refused" && grep -q 'CAP_SYS_ADMIN' <<<"$refused" \
+    || { say "expected exit 3 naming --privileged and CAP_SYS_ADMIN, got $refused_rc:"; echo "$refused"; exit 1; }
 
 t=$SECONDS
 url=$(bash scripts/course-image.sh run --detach | tail -n1)
@@ -69,6 +78,7 @@ t=$SECONDS
 docker exec -w /opt/ecslab/course "$name" python -m pytest --nbval solutions/05-deploy-to-ecs.ipynb \
     --nbval-sanitize-with tests/nbval-sanitize.cfg -q -p no:cacheprovider
 measured "nbval on notebook 05 inside: $((SECONDS - t)) s; memory after it: $(docker stats --no-stream --format '{{.MemUsage}}' "$name" | cut -d/ -f1)"
+measured "engine volume after notebook 05: $(docker exec "$name" du -sm /var/lib/docker | cut -f1) MB"
 
 say "the real-browser test against the container's JupyterLab"
 ECSLAB_BROWSER_TEST_URL="$url" "$python" -m pytest tests/test_browser.py -m browser -q -p no:cacheprovider

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test of the course: lint and types, notebooks against their sources, unit tests,
-# blank exercises (must fail), the real-browser test, and nbval on notebooks and solutions
-# (strict: stored outputs must repeat). Sets the machine up first when needed.
+# blank exercises (must fail), the real-browser test, nbval on notebooks and solutions
+# (strict: stored outputs must repeat), and the course image (built, started, notebook 05 and the
+# browser test inside it; ECSLAB_SKIP_COURSE_IMAGE=1 skips it). Sets the machine up first when needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --for-tests
@@ -22,3 +23,11 @@ echo "== unit tests, blank exercises, browser"
 python -m pytest tests -q -p no:cacheprovider
 echo "== notebooks and solutions (nbval, strict)"
 python -m pytest --nbval notebooks solutions --nbval-sanitize-with tests/nbval-sanitize.cfg -q -p no:cacheprovider
+echo "== course image"
+if [ -n "${ECSLAB_SKIP_COURSE_IMAGE:-}" ]; then
+  echo "skipped (ECSLAB_SKIP_COURSE_IMAGE is set)"
+else
+  course_image_started=$SECONDS
+  bash scripts/test-course-image.sh
+  echo "course image: $((SECONDS - course_image_started)) s"
+fi
