@@ -118,7 +118,10 @@ def test_up_removes_containers_and_registries_a_crashed_lab_left(isolated_config
         assert result.running
         assert [c.id for c in manage.lab_containers(isolated_config)] == []
         assert volume not in [v.name for v in docker.volumes.list()]
-        assert old_registry.wait(timeout=5) is not None
+        try:
+            old_registry.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the old registry {old_registry.pid} still runs; found now: {manage.stale_registries(isolated_config)}; said: {messages}")
         assert any("Removed 1 container(s) a previous lab left running." == message for message in messages), messages
     finally:
         if old_registry.poll() is None:

@@ -218,11 +218,13 @@ def _pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    try:  # a zombie child of ours counts as gone
+    try:  # a zombie child of ours counts as gone, once its other threads (and their sockets) are gone too
         with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ")[-1][:1] != "Z"
+            if stat.read().split(") ")[-1][:1] != "Z":
+                return True
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
     except OSError:
-        return True
+        return sys.platform != "linux"
 
 
 def process_start_time(pid: int) -> int | None:
@@ -341,16 +343,23 @@ def _clear_stale_state(config: LabConfig, state: dict[str, Any] | None, say: Say
         registry_pid = state.get("registry_pid")
         if isinstance(registry_pid, int) and _proven(registry_pid, state.get("registry_start"), str(config.home / "registry.yml")):
             stopping.append(registry_pid)
-    stopping += [pid for pid in stale_registries(config) if pid not in stopping]
-    started_at = {pid: process_start_time(pid) for pid in stopping}
-    for pid in stopping:
-        _signal(pid, signal.SIGTERM)
+    started_at: dict[int, int | None] = {}
     deadline = time.monotonic() + 5  # their ports must be free before a new lab binds them
-    while any(_pid_alive(pid) for pid in stopping) and time.monotonic() < deadline:
+    while True:
+        for pid in [*stopping, *stale_registries(config)]:
+            if pid not in started_at:
+                started_at[pid] = process_start_time(pid)
+                _signal(pid, signal.SIGTERM)
+        if not any(_pid_alive(pid) for pid in started_at) or time.monotonic() > deadline:
+            break
         time.sleep(0.05)
+    stopping = list(started_at)
     for pid, started in started_at.items():
         if _pid_alive(pid) and process_start_time(pid) == started:  # still the same process, not a reused pid
             _signal(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while any(_pid_alive(pid) for pid in stopping) and time.monotonic() < deadline:
+        time.sleep(0.05)
     with contextlib.suppress(OSError):
         config.state_file.unlink()
 
@@ -446,7 +455,10 @@ def up(config: LabConfig, say: Say = print, install_docker: bool = False, timeou
             removed = remove_lab_containers(config)  # a crashed lab's tasks: same seed, same names and ports
             if removed:
                 say(f"Removed {removed} container(s) a previous lab left running.")
+        grace = time.monotonic() + (5 if state is not None else 0)  # a lab that just died may hold its ports a moment
         for what, port, variable in _ports(config):
+            while not port_is_free(config.host, port) and time.monotonic() < grace:
+                time.sleep(0.05)
             if not port_is_free(config.host, port):
                 raise LabError(
                     f"Port {port} on {config.host} (the lab's {what}) is taken by another program. "
