@@ -128,6 +128,14 @@ pushed = lab.ecr.describe_images(repositoryName=REPOSITORY)["imageDetails"]
 #   from its ID. Fargate requires a prefix.
 # - `awslogs-create-group`: `"true"` lets the driver create a missing group. It is a string, like
 #   every option. Without it the group must exist (section 11 shows what happens when it does not).
+# - `mode`: what happens when the logs cannot leave as fast as the app writes them. `"blocking"`:
+#   the app's writes to stdout/stderr wait, and a stuck log stream can hang the app. `"non-blocking"`:
+#   lines wait in a buffer of `max-buffer-size` (default `10m`), and when it is full **lines are
+#   lost**. On 25 June 2025 ECS changed the default from blocking to non-blocking ("to prioritize
+#   task availability over logging", AWS's API reference); the account setting
+#   `defaultLogDriverMode` or `"mode": "blocking"` in the options brings blocking back. Choose
+#   knowingly: an audit log may prefer blocking, a web API non-blocking with a larger buffer
+#   (`"max-buffer-size": "25m"`). The lab's driver never drops lines, in either mode.
 #
 # On Fargate, ECS writes the logs with the task's **execution role** (`executionRoleArn`):
 # `logs:CreateLogStream` and `logs:PutLogEvents`, both in the managed policy
@@ -233,6 +241,14 @@ print(f"request → line in CloudWatch Logs: median {statistics.median(delays):.
 # in batches, by default one every 5 seconds, so there expect a line within about 5 seconds: fine
 # for reading logs, too slow for a test that waits on them without a timeout.
 #
+# Two CloudWatch Logs tools you will meet on AWS (as of 2026) and that the lab does not run:
+# **Live Tail** (`start_live_tail`, the console's *Live tail* button) streams new lines of one or
+# more groups as they arrive, like `tail -f`; **Logs Insights** (`start_query`, then
+# `get_query_results`) runs a query language over groups, e.g.
+# `fields @timestamp, @message | filter @message like /GET \/health/ | stats count() by bin(1m)`.
+# Both are billed (per minute of session, per GB scanned). Below, the lab's `filter_log_events`
+# does the searching.
+#
 # **A whole group, `filter_log_events`**: search every stream of a group at once with a
 # **filter pattern**. Send 4 requests to `/health` on busy-api and 2 on idle-api, then count the
 # lines with the phrase `GET /health` per stream prefix (that is, per service):
@@ -305,11 +321,21 @@ while len(published()) < 6 and time.monotonic() < deadline:
 published()
 
 # %% [markdown]
+# On AWS, ECS publishes these metrics **once a minute**: each datapoint covers a minute, and a
+# period shorter than 60 s is meaningless for them (periods under a minute exist only for
+# high-resolution custom metrics). The lab publishes every 10 seconds, so that a lesson can watch
+# them change. Code that must run on both takes the period from the target, once:
+
+# %%
+PERIOD = 10 if lab.is_local else 60  # seconds: the lab's publishing period, or AWS/ECS's minute
+PERIOD
+
+# %% [markdown]
 # `monitoring.metric_series` reads one of them with `get_metric_data`: the values of a statistic,
 # one per period, since this run began. idle-api's CPU so far, in percent:
 
 # %% tags=["nbval-ignore-output"]
-def series(metric, service_name, statistic="Average", period=10):
+def series(metric, service_name, statistic="Average", period=PERIOD):
     return monitoring.metric_series(lab.cloudwatch, "AWS/ECS", metric, monitoring.service_dimensions(CLUSTER, service_name), statistic, period, since=run_started)[1]
 
 
@@ -323,9 +349,7 @@ series("CPUUtilization", IDLE)
 # A metric is known by its namespace, name and **all** its dimensions: a query or an alarm that
 # gives only `ServiceName` finds nothing (section 11).
 #
-# On AWS each datapoint covers a minute. In the lab each covers 10 seconds, so `Period=10` works
-# here; on AWS use `Period=60` or more for these metrics (periods under a minute exist only for
-# high-resolution custom metrics).
+# Every alarm and chart below uses `PERIOD`: 10 s here, 60 s when the same cells run on AWS.
 #
 # ## 6. An alarm that goes to ALARM under load, and back to OK
 #
@@ -334,7 +358,7 @@ series("CPUUtilization", IDLE)
 #
 # | setting | here | means |
 # |---|---|---|
-# | `Statistic`, `Period` | Average, 10 s | one number per 10 s: the average of the datapoints in it |
+# | `Statistic`, `Period` | Average, `PERIOD` (10 s here, 60 s on AWS) | one number per period: the average of the datapoints in it |
 # | `Threshold`, `ComparisonOperator` | 50, GreaterThanThreshold | a period breaches when that number is above 50% |
 # | `EvaluationPeriods`, `DatapointsToAlarm` | 1, 1 | ALARM when 1 of the last 1 periods breaches |
 # | `TreatMissingData` | missing | a period without data neither breaches nor counts as fine |
@@ -346,7 +370,7 @@ series("CPUUtilization", IDLE)
 # ```
 # aws cloudwatch put-metric-alarm --alarm-name monitoring-busy-api-cpu-high --namespace AWS/ECS \
 #   --metric-name CPUUtilization --dimensions Name=ClusterName,Value=monitoring-cluster Name=ServiceName,Value=busy-api \
-#   --statistic Average --period 10 --evaluation-periods 1 --threshold 50 --comparison-operator GreaterThanThreshold
+#   --statistic Average --period 60 --evaluation-periods 1 --threshold 50 --comparison-operator GreaterThanThreshold
 # ```
 
 # %%
@@ -357,7 +381,7 @@ lab.cloudwatch.put_metric_alarm(
     MetricName="CPUUtilization",
     Dimensions=monitoring.service_dimensions(CLUSTER, BUSY),
     Statistic="Average",
-    Period=10,
+    Period=PERIOD,
     EvaluationPeriods=1,
     DatapointsToAlarm=1,
     Threshold=50.0,
@@ -429,7 +453,7 @@ history = monitoring.alarm_history(lab.cloudwatch, ALARM)
 # span is the load.
 
 # %%
-dashboard = monitoring.plot_dashboard(lab.cloudwatch, CLUSTER, [BUSY, IDLE], period=10, since=run_started, highlight=(load_from, load_until))
+dashboard = monitoring.plot_dashboard(lab.cloudwatch, CLUSTER, [BUSY, IDLE], period=PERIOD, since=run_started, highlight=(load_from, load_until))
 plt.show()
 
 # %% [markdown]
@@ -547,7 +571,7 @@ monitoring.push_history(lab.ecr, REPOSITORY)
 # %%
 lab.cloudwatch.put_metric_alarm(
     AlarmName="monitoring-typo-cpu-high", Namespace="AWS/ECS", MetricName="CPUUtilization",
-    Dimensions=monitoring.service_dimensions(CLUSTER, "busy-apl"), Statistic="Average", Period=10,
+    Dimensions=monitoring.service_dimensions(CLUSTER, "busy-apl"), Statistic="Average", Period=PERIOD,
     EvaluationPeriods=1, Threshold=50.0, ComparisonOperator="GreaterThanThreshold",
 )
 typo_created = time.monotonic()
