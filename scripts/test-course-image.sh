@@ -19,6 +19,8 @@ ECSLAB_IMAGE_PORT=$("$python" -c 'import socket; s = socket.socket(); s.bind(("1
 export ECSLAB_IMAGE_PORT
 JUPYTER_TOKEN=$("$python" -c 'import secrets; print(secrets.token_hex(24))')
 export JUPYTER_TOKEN
+# A memory limit on the course container must hold for what runs inside it too (checked below).
+export ECSLAB_IMAGE_MEMORY=${ECSLAB_IMAGE_MEMORY:-2g}
 name=$ECSLAB_IMAGE_CONTAINER
 image=${ECSLAB_IMAGE:-ecslab-course:latest}
 say() { printf '\033[1m[test-course-image]\033[0m %s\n' "$*"; }
@@ -61,6 +63,9 @@ say "inside: ecslab status --json, and plain boto3 with eval \"\$(ecslab env)\""
 docker exec "$name" sh -c 'ecslab status --json' | "$python" -c 'import json, sys; s = json.load(sys.stdin); assert s, s'
 docker exec "$name" bash -c 'eval "$(ecslab env)" && python -c "import boto3; print(boto3.client(\"ecs\").list_clusters()[\"clusterArns\"])"' >/dev/null
 
+sleep 5
+measured "idle memory after first start: $(docker stats --no-stream --format '{{.MemUsage}}' "$name" | cut -d/ -f1)"
+
 say "inside: inner containers are placed under the course container's cgroup"
 docker exec "$name" sh -c '
     docker run -d --name cgroup-probe --memory 64m "$(cat /opt/ecslab/sample-base.name)" sleep 60 >/dev/null
@@ -69,9 +74,13 @@ docker exec "$name" sh -c '
     outer=$(awk -F: "\$2 ~ /(^|,)memory(,|\$)/ {print \$3}" /proc/1/cgroup)
     docker rm -f cgroup-probe >/dev/null
     case "$inner" in "$outer"/*) echo "  $inner" ;; *) echo "  inner $inner is not under $outer"; exit 1 ;; esac'
+say "inside: an inner container with no limit of its own is held by the course container's $ECSLAB_IMAGE_MEMORY"
+set +e
+docker exec "$name" sh -c 'docker run --rm "$(cat /opt/ecslab/sample-base.name)" python3 -c "a = b\"x\" * (2200 << 20)"' 2>/dev/null
+oom_rc=$?
+set -e
+[ "$oom_rc" = 137 ] || { say "expected the 2.2 GB allocation to be killed (137), got exit $oom_rc"; exit 1; }
 
-sleep 5
-measured "idle memory after first start: $(docker stats --no-stream --format '{{.MemUsage}}' "$name" | cut -d/ -f1)"
 
 say "inside: nbval (strict) on solutions/05-deploy-to-ecs.ipynb"
 t=$SECONDS
