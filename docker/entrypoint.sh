@@ -59,7 +59,11 @@ if [ $# -eq 0 ]; then
     child=$!
     say "ready in $(( $(date +%s) - started )) s. JupyterLab (give it a few seconds):"
     say "    $url"
-    say "Your work is in $COURSE_DIR (a volume: it stays when the container stops)."
+    if [ "$COURSE_DIR" = /course ]; then
+        say "Your work is in /course (a volume: it stays when the container stops)."
+    else
+        say "Your work is in $COURSE_DIR."
+    fi
 else
     "$@" &
     child=$!
