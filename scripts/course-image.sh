@@ -157,7 +157,7 @@ run() {
     else
         say "container: $NAME; Ctrl-C stops it (your work stays in the volume $NAME-work)"
         trap 'echo; docker stop -t 30 "$NAME" >/dev/null; exit 0' INT TERM
-        docker logs -f --since 10s "$NAME" &
+        docker logs -f --since "$(docker container inspect -f '{{.State.StartedAt}}' "$NAME")" "$NAME" &
         wait $!
     fi
 }
