@@ -30,10 +30,11 @@ def listener_url(lab: Any, load_balancer_arn: str, port: int = 80, timeout: floa
     if not lab.is_local:
         balancer = lab.elbv2.describe_load_balancers(LoadBalancerArns=[load_balancer_arn])["LoadBalancers"][0]
         return f"http://{balancer['DNSName']}:{port}"
+    from ecslab.lab.manage import control
+
     deadline = time.monotonic() + timeout
     while True:
-        with urllib.request.urlopen(lab.config.control_url + "/status", timeout=5) as response:
-            status = json.loads(response.read())
+        status = control(lab.config, "GET", "/status", timeout=5)
         for balancer in status.get("load_balancers", []):
             if balancer["arn"] == load_balancer_arn:
                 for listener in balancer["listeners"]:
@@ -422,8 +423,9 @@ def autoscaling_history(lab: Any, resource_id: str, since: float | None = None) 
     """
     if not lab.is_local:
         raise RuntimeError("The sampling history is the lab's; on AWS read CloudWatch's AWS/ECS metrics and describe_scaling_activities.")
-    with urllib.request.urlopen(lab.config.control_url + "/autoscaling/history", timeout=5) as response:
-        samples = json.loads(response.read())["samples"]
+    from ecslab.lab.manage import control
+
+    samples = control(lab.config, "GET", "/autoscaling/history", timeout=5)["samples"]
     return [s for s in samples if s.get("resource") == resource_id and (since is None or s["time"] >= since)]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import secrets
 import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +19,7 @@ from botocore.exceptions import ClientError
 from ecslab import ecs as ecs_tools
 from ecslab.config import ACCOUNT_ID, LabConfig
 from ecslab.ecs_validation import problems
+from ecslab.lab import manage
 from ecslab.lab.execution_role import ExecutionRoles, parse_value_from
 from tests.conftest import LabClients, push_app_image
 
@@ -162,8 +162,7 @@ def environment_of(lab: LabClients, task: dict[str, Any], names: list[str]) -> d
 
 
 def agent_journal(lab: LabClients) -> str:
-    with urllib.request.urlopen(lab.config.control_url + "/ecs/agent-log") as response:
-        return response.read().decode()
+    return json.dumps(manage.control(lab.config, "GET", "/ecs/agent-log"))
 
 
 def test_registration_refuses_fargate_from_ecr_without_an_execution_role(lab: LabClients, image: str) -> None:

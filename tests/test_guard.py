@@ -46,3 +46,17 @@ def test_the_wsgi_middleware_answers_403_before_the_app_runs() -> None:
     body = guarded({"HTTP_HOST": "127.0.0.1:4566", "HTTP_ORIGIN": "https://evil.example"}, lambda status, headers: statuses.append(status))
     assert statuses == ["200 OK", "403 Forbidden"] and called == [True]
     assert b"AccessDeniedException" in b"".join(body)
+
+
+def test_the_wsgi_middleware_refuses_a_body_over_its_limit_before_the_app_reads_it() -> None:
+    statuses: list[str] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    guarded = GuardMiddleware(app, 4566, max_body=1024)
+    assert guarded({"HTTP_HOST": "127.0.0.1:4566", "CONTENT_LENGTH": "1024"}, lambda status, headers: statuses.append(status)) == [b"ok"]
+    body = b"".join(guarded({"HTTP_HOST": "127.0.0.1:4566", "CONTENT_LENGTH": "1025"}, lambda status, headers: statuses.append(status)))
+    assert statuses == ["200 OK", "413 Request Entity Too Large"]
+    assert b"multipart upload" in body and b"RequestEntityTooLarge" in body

@@ -70,11 +70,14 @@ class GuardMiddleware:
     With ``strip_cors``, ``Access-Control-*`` headers the app adds (moto's global CORS) never
     leave: no browser is ever told it may read the answer."""
 
-    def __init__(self, app: Callable[..., Any], port: int, *, refuse_origin: bool = True, strip_cors: bool = False) -> None:
+    def __init__(
+        self, app: Callable[..., Any], port: int, *, refuse_origin: bool = True, strip_cors: bool = False, max_body: int | None = None
+    ) -> None:
         self.app = app
         self.port = port
         self.refuse_origin = refuse_origin
         self.strip_cors = strip_cors
+        self.max_body = max_body
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         headers = {"Host": environ.get("HTTP_HOST")}
@@ -83,6 +86,11 @@ class GuardMiddleware:
             if key in environ:
                 headers[name] = environ[key]
         reason = refusal(headers, self.port, refuse_origin=self.refuse_origin)
+        too_large = self._too_large(environ.get("CONTENT_LENGTH"))
+        if reason is None and too_large is not None:
+            body = json.dumps({"__type": "RequestEntityTooLarge", "message": too_large}).encode()
+            start_response("413 Request Entity Too Large", [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Connection", "close")])
+            return [body]
         if reason is None:
             if not self.strip_cors:
                 return self.app(environ, start_response)
@@ -95,3 +103,19 @@ class GuardMiddleware:
         body = json.dumps({"__type": "AccessDeniedException", "message": reason}).encode()
         start_response("403 Forbidden", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
+
+    def _too_large(self, content_length: str | None) -> str | None:
+        """Why a body of ``Content-Length`` is refused, or ``None``: the app (moto) reads bodies whole."""
+        if self.max_body is None or not content_length:
+            return None
+        try:
+            length = int(content_length)
+        except ValueError:
+            return None  # the server itself answers 400 to a malformed length
+        if length <= self.max_body:
+            return None
+        return (
+            f"The lab's AWS endpoint takes request bodies up to {self.max_body // 2**20} MiB (this one: "
+            f"{length / 2**20:.1f} MiB). For a large S3 object use a multipart upload (boto3's upload_file "
+            "does it by itself)."
+        )

@@ -49,6 +49,9 @@ from ecslab.lab.manage import LOG_BACKUPS, LOG_LIMIT_BYTES, TOKEN_HEADER, proces
 from ecslab.lab.registry import RegistryError, RegistryProcess
 
 log = logging.getLogger("ecslab.lab")
+# moto reads every request body whole into memory: bodies over this are refused with 413 first
+# (S3 multipart parts are 5 MiB to 5 GiB on AWS; boto3 switches to multipart at 8 MiB by default).
+MAX_AWS_BODY = 32 * 2**20
 
 MAX_CONTROL_BODY = 64 * 1024
 """The control API's paths take no body; anything bigger than this is refused (413)."""
@@ -63,7 +66,7 @@ def _moto_server(host: str, port: int) -> Any:
     from moto.server import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    app = GuardMiddleware(DomainDispatcherApplication(create_backend_app), port, strip_cors=True)
+    app = GuardMiddleware(DomainDispatcherApplication(create_backend_app), port, strip_cors=True, max_body=MAX_AWS_BODY)
     return make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
@@ -227,7 +230,7 @@ def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
                 self._reply(403, {"error": reason})
                 return True
             given = self.headers.get(TOKEN_HEADER)
-            if given is None and self.command == "POST":
+            if given is None:
                 self._reply(401, {"error": f"The control API needs the lab's token in the {TOKEN_HEADER} header "
                                            f"(from {lab.config.token_file}). Use `ecslab` or ecslab.lab.manage.control()."})
                 return True
