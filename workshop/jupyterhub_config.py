@@ -93,7 +93,7 @@ def host_config_for(mode: str) -> tuple[dict, dict]:
                 "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
             },
             # cgroup v1 hosts: the inner engine creates its containers' cgroups under this
-            # container's own (docker/ecslab-engine.sh sets --cgroup-parent), so the limits below
+            # container's own (course-image/ecslab-engine.sh sets --cgroup-parent), so the limits below
             # bind everything a learner runs. The whole host tree is writable from inside: see
             # the trust model in the README.
             {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}},
