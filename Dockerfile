@@ -28,9 +28,9 @@ RUN if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then \
         && rm -rf /var/lib/apt/lists/*; \
     fi \
     && python3 -m venv /opt/ecslab/venv
-# Extra CA certificates for a TLS-intercepting network (docker/ca/*.crt; none by default), added
+# Extra CA certificates for a TLS-intercepting network (course-image/ca/*.crt; none by default), added
 # to pip's own bundle. This stage is thrown away: no certificate reaches the course image.
-COPY docker/ca/ /tmp/ca/
+COPY course-image/ca/ /tmp/ca/
 RUN cat "$(/opt/ecslab/venv/bin/python -c 'import pip._vendor.certifi as c; print(c.where())')" \
         $(ls /tmp/ca/*.crt 2>/dev/null) > /tmp/ca/bundle.pem
 ENV PIP_CERT=/tmp/ca/bundle.pem REQUESTS_CA_BUNDLE=/tmp/ca/bundle.pem \
@@ -67,13 +67,13 @@ RUN /opt/ecslab/venv/bin/pip install -q --no-deps --no-index --no-cache-dir --di
         --root-user-action=ignore /tmp/wheels/*.whl \
     && rm -rf /tmp/wheels
 # No "Jupyter news?" pop-up for learners.
-COPY docker/jupyter-overrides.json /opt/ecslab/venv/share/jupyter/lab/settings/overrides.json
+COPY course-image/jupyter-overrides.json /opt/ecslab/venv/share/jupyter/lab/settings/overrides.json
 COPY notebooks /opt/ecslab/course/notebooks
 COPY exercises /opt/ecslab/course/exercises
 COPY solutions /opt/ecslab/course/solutions
 COPY tests/nbval-sanitize.cfg /opt/ecslab/course/tests/nbval-sanitize.cfg
-COPY docker/entrypoint.sh /usr/local/bin/ecslab-course-entrypoint
-COPY docker/ecslab-engine.sh /usr/local/bin/ecslab-engine
+COPY course-image/entrypoint.sh /usr/local/bin/ecslab-course-entrypoint
+COPY course-image/ecslab-engine.sh /usr/local/bin/ecslab-engine
 
 # ECSLAB_ENGINE_RESTART: how to restart the inner engine when it died (for `ecslab doctor`).
 ENV PATH=/opt/ecslab/venv/bin:$PATH \

@@ -60,6 +60,9 @@ def how_to_get_an_engine() -> str:
     """The one instruction that fits this machine."""
     if os.environ.get("DOCKER_HOST"):
         return f"DOCKER_HOST={os.environ['DOCKER_HOST']} does not answer: start that engine, or unset DOCKER_HOST to use the local one."
+    restart = os.environ.get("ECSLAB_ENGINE_RESTART")
+    if restart and not _dockerd_running():  # set by the course image, whose engine runs beside the lab
+        return f"The Docker engine inside the course image stopped: run `{restart}` in a terminal (then `ecslab up`)."
     if _dockerd_running():
         return "dockerd is running but does not answer on /var/run/docker.sock: see its log, or restart it (sudo systemctl restart docker)."
     if shutil.which("dockerd"):

@@ -52,11 +52,11 @@ build() {
         if present_or_pulled "$REAL_SAMPLE_BASE"; then sample=$REAL_SAMPLE_BASE; else offline_base; sample=$OFFLINE_BASE; fi
     fi
     local bundle=${ECSLAB_IMAGE_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
-    copied=docker/ca/build-host-bundle.crt
+    copied=course-image/ca/build-host-bundle.crt
     rm -f "$copied"
     if [ "$bundle" != none ] && [ -f "$bundle" ]; then
         cp "$bundle" "$copied"
-        trap 'rm -f docker/ca/build-host-bundle.crt' EXIT
+        trap 'rm -f course-image/ca/build-host-bundle.crt' EXIT
         say "CA bundle for pip in the build stage (not in the image): $bundle"
     fi
     say "building $IMAGE from $base (sample app base: $sample)"

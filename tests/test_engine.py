@@ -32,3 +32,17 @@ def test_the_fix_fits_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine, "_dockerd_running", lambda: True)
     assert "dockerd is running but does not answer" in engine.how_to_get_an_engine()
     assert engine.can_start_dockerd() is False
+
+
+def test_inside_the_course_image_the_fix_names_its_engine_script(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: the course image says how its own engine restarts, and no dockerd runs
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.setenv("ECSLAB_ENGINE_RESTART", "ecslab-engine start")
+    monkeypatch.setattr(engine, "_dockerd_running", lambda: False)
+    # then
+    assert engine.how_to_get_an_engine() == (
+        "The Docker engine inside the course image stopped: run `ecslab-engine start` in a terminal (then `ecslab up`)."
+    )
+    # and a dockerd that runs but does not answer is another problem, told as before
+    monkeypatch.setattr(engine, "_dockerd_running", lambda: True)
+    assert "does not answer" in engine.how_to_get_an_engine()

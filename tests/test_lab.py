@@ -55,7 +55,7 @@ def test_second_up_is_idempotent(isolated_config: LabConfig) -> None:
     second = manage.up(isolated_config, say=messages.append)
     # then
     assert second.to_dict()["pid"] == first.to_dict()["pid"]
-    assert messages == ["The lab is already running; nothing to start."]
+    assert messages == ["The lab is already running; nothing else to start."]
 
 
 def test_env_exports_make_plain_boto3_and_cli_talk_to_the_lab(isolated_config: LabConfig) -> None:

@@ -441,7 +441,10 @@ def up(config: LabConfig, say: Say = print, install_docker: bool = False, timeou
     """Start the lab in the background and return when every part answers. Idempotent."""
     with _locked(config):
         if is_running(config):
-            say("The lab is already running; nothing to start.")
+            # the engine may have stopped under a running lab (inside the course image, or after a
+            # restart): starting it where this machine allows is what `ecslab up` promises
+            docker_status = ensure_engine(config, say, install=install_docker)
+            say("The lab is already running; nothing else to start." if docker_status.ok else f"The lab is running, but no Docker engine answers: {docker_status.fix}")
             return status(config)
         state = _read_state(config)
         if state is not None:
