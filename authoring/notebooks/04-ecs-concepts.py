@@ -655,12 +655,14 @@ Quiz([
         ("Nothing until you run the task again", "ECS stops that task and starts a new one", "The service is deleted"),
         1,
         "A service keeps desiredCount tasks running: the crashed task stops (EssentialContainerExited) and a replacement starts, as in section 6.",
+        why_not=("That is a lone task's fate; a service replaces its tasks by itself.", "", "A crash never deletes a service; only delete_service does."),
     ),
     Question(
         "You register the family web twice, with image v1 then v2. What does ECS hold?",
         ("web:1 changed to v2", "web:1 (v1) and web:2 (v2), both usable", "Only web:2"),
         1,
         "Task definitions are immutable; each registration is a new revision, and old revisions stay available for rollbacks.",
+        why_not=("A revision never changes once registered.", "", "Registering never removes earlier revisions; deregister_task_definition does, one at a time."),
     ),
     Question(
         "run_task with the EC2 launch type answers a failure with reason RESOURCE:MEMORY. What does it mean?",
@@ -671,6 +673,14 @@ Quiz([
         ),
         1,
         "Placement failed before anything ran: add hosts or make the task smaller. An out-of-memory container stops with OutOfMemoryError instead.",
+        why_not=("Nothing ran yet: a container out of memory stops with OutOfMemoryError, not a placement failure.", "", "A size Fargate does not offer is refused at register_task_definition, with a ClientException."),
+    ),
+    Question(
+        "You stop a task that sits behind a load balancer. In which lastStatus is it deregistered from the target group (and drained)?",
+        ("STOPPING", "DEACTIVATING", "DEPROVISIONING"),
+        1,
+        "AWS's task lifecycle: DEACTIVATING comes first, for steps such as deregistering from target groups; then STOPPING stops the containers, and DEPROVISIONING cleans up (the network interface).",
+        why_not=("STOPPING is when the containers get SIGTERM; by then the load balancer already stopped sending requests.", "", "DEPROVISIONING cleans up after the containers stopped, e.g. the network interface."),
     ),
     Question(
         "What is the ECS agent?",
@@ -681,6 +691,7 @@ Quiz([
         ),
         0,
         "It is the messenger between the ECS control plane and the host's Docker engine; on Fargate, AWS runs it for you.",
+        why_not=("", "The console is a web page for the ECS API; the agent runs on the hosts.", "Load balancers spread requests; the agent starts and reports containers."),
     ),
 ])
 
