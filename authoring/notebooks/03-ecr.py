@@ -665,16 +665,32 @@ from ecslab.quiz import Question, Quiz
 
 Quiz([
     Question(
+        "You want every repository of the registry scanned for CVEs when images are pushed. Where do you say so today?",
+        ("In each create_repository call: imageScanningConfiguration={'scanOnPush': True}", "Once, in the registry's scanning configuration (put_registry_scanning_configuration)", "In the task definition"),
+        1,
+        "Scanning is a registry setting: BASIC (ECR) or ENHANCED (Inspector), with rules whose filters pick the repositories; the repository-level scanOnPush is being deprecated.",
+        why_not=("That per-repository parameter is being deprecated in favour of the registry's configuration.", "", "Task definitions say how to run an image, not how to scan it."),
+    ),
+    Question(
         "You push v2 as `latest` to a MUTABLE repository where `latest` was v1. What happens to the v1 image?",
         ("It is deleted", "It stays, untagged, reachable by its digest", "It is renamed latest-1"),
         1,
         "A push only moves the tag. The old image stays (and is billed) until you or a lifecycle policy delete it.",
+        why_not=("ECR deletes nothing on a push; only batch_delete_image or a lifecycle policy do.", "", "ECR never invents tags; the old image simply has none left."),
     ),
     Question(
         "What is inside ECR's authorization token?",
         ("Your IAM access key", "base64 of AWS:PASSWORD, a password valid for 12 hours", "A password that never expires"),
         1,
         "The user is always AWS; the password is temporary. Your IAM credentials only serve to ask for it.",
+        why_not=("Your keys sign the get_authorization_token call; they never go to Docker.", "", "It expires after 12 hours; then docker push says the token has expired."),
+    ),
+    Question(
+        "A CI job re-runs and pushes the very same image again as v1 to an IMMUTABLE repository that already has v1. What does ECR answer?",
+        ("Nothing happens: same digest, so the push is accepted", "The push is refused: the tag v1 already exists", "v1 moves to a copy of the image"),
+        1,
+        "ECR refuses any push to an existing tag of an IMMUTABLE repository, even of the same image (ImageTagAlreadyExistsException, 'tag invalid' in docker). Check whether the tag exists before pushing.",
+        why_not=("ECR does not compare digests for an existing tag: it refuses.", "", "Tags never move in an IMMUTABLE repository, and ECR makes no copies."),
     ),
     Question(
         "Why does the lab's repositoryUri start with localhost:5050 instead of ACCOUNT.dkr.ecr.REGION.amazonaws.com?",
@@ -685,12 +701,14 @@ Quiz([
         ),
         0,
         "Without HTTPS and a certificate, only localhost-like names work without root or engine settings; code that uses repositoryUri runs unchanged on AWS.",
+        why_not=("", "The URI names your account and region, never your machine.", "moto stores whatever URI it is given; the lab chose localhost on purpose."),
     ),
     Question(
         "A service must run exactly the image you tested, even after someone pushes a new latest. What do you reference?",
         ("URI:latest", "URI@sha256:<digest>", "The local image ID"),
         1,
-        "A digest names content and cannot move; a tag can (unless the repository is IMMUTABLE); the local image ID is the config's digest, unknown to the registry as a reference.",
+        "A digest names content and cannot move; a tag can (unless the repository is IMMUTABLE). The local image ID belongs to your Docker engine (the config's digest with the classic image store), not to the registry.",
+        why_not=("latest moves with every push to a MUTABLE repository.", "", "ECS pulls from the registry by tag or manifest digest; your engine's image ID is no registry reference."),
     ),
 ])
 
