@@ -646,12 +646,14 @@ Quiz([
         ),
         1,
         "The log driver is set up before the container starts; without the group (or awslogs-create-group \"true\" and logs:CreateLogGroup) the task fails to start, as section 11 showed.",
+        why_not=("The driver must reach its group before the container starts; without it the task does not run at all.", "", "Only with awslogs-create-group \"true\" (and logs:CreateLogGroup) is a group created."),
     ),
     Question(
         "An alarm watches AWS/ECS CPUUtilization with the single dimension ServiceName=api. The service is busy. What state will the alarm be in?",
         ("ALARM", "OK", "INSUFFICIENT_DATA"),
         2,
         "ECS publishes service metrics with both ClusterName and ServiceName; a metric is found only with all its dimensions, so the alarm sees no data at all.",
+        why_not=("The alarm finds no datapoints, so it cannot breach.", "Without data it cannot say OK either.", ""),
     ),
     Question(
         "A service's task was replaced and you want to know why the old one stopped. Where do you look?",
@@ -662,6 +664,14 @@ Quiz([
         ),
         1,
         "ECS keeps a stopped task's details for a while (about an hour on AWS) and the service's events say what it did; the task's log stream stays in CloudWatch Logs for as long as the group's retention.",
+        why_not=("A stopped task stays visible for a while, and its logs stay in CloudWatch Logs.", "", "ECR holds images, not what happened to tasks."),
+    ),
+    Question(
+        "Since June 2025, what can happen to a task's log lines on AWS when CloudWatch Logs cannot take them fast enough, if the task definition sets no mode?",
+        ("The app's writes to stdout block until the lines are sent", "Lines wait in a buffer (max-buffer-size) and are lost when it is full", "ECS stops the task"),
+        1,
+        "ECS's default awslogs mode became non-blocking on 25 June 2025: the app keeps running and lines beyond the buffer are dropped. Set \"mode\": \"blocking\" (or the defaultLogDriverMode account setting) when no line may be lost.",
+        why_not=("That is blocking mode, the default before June 2025 and still available with \"mode\": \"blocking\".", "", "ECS does not stop a task over logging back pressure."),
     ),
     Question(
         "An alarm has Period=60, EvaluationPeriods=3, DatapointsToAlarm=2. When does it go to ALARM?",
@@ -672,6 +682,7 @@ Quiz([
         ),
         1,
         "'M out of N': DatapointsToAlarm of the last EvaluationPeriods periods must breach. It ignores a single spike without waiting for a whole streak.",
+        why_not=("One breaching period is not enough: 2 of the last 3 must breach.", "", "2 of 3 suffice; a streak of 3 is not needed."),
     ),
 ])
 
