@@ -23,6 +23,8 @@
 #                                     PREFIX-USER-engine, the network PREFIX       (ecslab-hub)
 #   ECSLAB_HUB_STATE                  the hub's database, cookie secret, logs     (workshop/state)
 #   ECSLAB_HUB_API_PORT               the hub's internal API port (on the learners' bridge) (8081)
+#   ECSLAB_HUB_PROXY_API_PORT         the proxy's API port, on 127.0.0.1                  (PORT + 1)
+#   ECSLAB_HUB_NETWORK                the learners' bridge network                          (PREFIX)
 #   ECSLAB_HUB_ACTIVITY_INTERVAL      how often activity reaches the hub, seconds (300; tests: 5)
 import os
 import shutil
