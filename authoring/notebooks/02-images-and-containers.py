@@ -425,12 +425,24 @@ Quiz([
         ("Only COPY app.py", "COPY app.py and every step after it", "Every step, from FROM on", "None: the cache keeps the old app.py"),
         1,
         "COPY's cache key includes the file's content, so it misses; every later step has a new parent and misses too. Steps above it are reused.",
+        why_not=(
+            "The steps after COPY have a new parent layer, so their cache misses too.",
+            "",
+            "Steps above COPY have the same parent and instruction as before: they come from the cache.",
+            "COPY compares the file's content, so the edit is seen.",
+        ),
     ),
     Question(
         "Two containers run from one image. One of them writes /app/note.txt. Where can you read the file?",
         ("In both containers", "In the image, so in every new container", "Only in the container that wrote it", "Nowhere: images are read-only"),
         2,
         "Each container has its own writable layer on top of the shared, read-only image layers; the image and the other containers never see it.",
+        why_not=(
+            "The other container has a writable layer of its own; it never sees this one.",
+            "The image is read-only; a container's writes never reach it (docker commit would make a new image).",
+            "",
+            "The image is read-only, but each container can write into its own top layer.",
+        ),
     ),
     Question(
         "You rebuild with a change and tag the result myapp:v1 again. What happens to the image v1 pointed at before?",
@@ -442,6 +454,12 @@ Quiz([
         ),
         1,
         "Images never change: the ID is a digest of the content. The old image stays (untagged) until removed; only the name moved.",
+        why_not=(
+            "An image is never edited: new content means a new image with a new ID.",
+            "",
+            "docker build does not delete the old image; it is left untagged (dangling) until you remove it.",
+            "Local tags always move; only an IMMUTABLE ECR repository refuses that (notebook 03).",
+        ),
     ),
 ])
 
