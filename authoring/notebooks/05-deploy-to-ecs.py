@@ -64,10 +64,12 @@ if [c for c in lab.ecs.describe_clusters(clusters=[CLUSTER])["clusters"] if c["s
     if leftover_tasks:
         lab.ecs.get_waiter("tasks_stopped").wait(cluster=CLUSTER, tasks=leftover_tasks, WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
     lab.ecs.delete_cluster(cluster=CLUSTER)
-try:
-    lab.ecr.delete_repository(repositoryName=REPOSITORY, force=True)
-except lab.ecr.exceptions.RepositoryNotFoundException:
-    pass
+ecs_tools.remove_cluster(lab, "demo-cluster-cli")  # section 13's, the terminal path
+for name in (REPOSITORY, "aws-node-demo-cli"):
+    try:
+        lab.ecr.delete_repository(repositoryName=name, force=True)
+    except lab.ecr.exceptions.RepositoryNotFoundException:
+        pass
 {"cluster left": CLUSTER in [c["clusterName"] for c in lab.ecs.describe_clusters(clusters=[CLUSTER])["clusters"] if c["status"] == "ACTIVE"],
  "repository left": REPOSITORY in [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"]]}
 
@@ -620,9 +622,15 @@ for count in (3, 2):
 scaled
 
 # %% [markdown]
-# Scaling in stops the newest tasks first. With a load balancer in front, ECS first stops
-# sending them requests; scaling by load (CPU, requests) is Application Auto Scaling's job. Both
-# are notebook 06.
+# Which task goes when a service scales in? Not simply "the newest": ECS keeps the service
+# balanced across Availability Zones. Its default placement for Fargate services spreads tasks by
+# zone, and since 30 June 2025 new services also have `availabilityZoneRebalancing` ENABLED by
+# default: when zones get uneven, ECS starts tasks in the emptiest zone and stops tasks in the
+# fullest (`describe_services` shows the setting; the service's events say
+# "AZ Rebalancing in progress"). The lab's agent does not balance zones: it stops the newest task,
+# so do not build on which one it picks. With a load balancer in front, ECS first stops sending a
+# task requests; scaling by load (CPU, requests) is Application Auto Scaling's job. Both are
+# notebook 06.
 #
 # ## 12. When AWS says no
 #
@@ -682,6 +690,103 @@ except ClientError as error:
 # %% [markdown]
 # Delete (or scale to 0 and delete) the services first; the Cleanup section does it in order.
 #
+# ## 13. The seven steps from a terminal, as the notes write them
+#
+# Everything above ran through boto3. The notes teach the same flow as shell commands, and they run
+# here as written, in `%%bash` cells: the AWS CLI (version 1, installed with the course) and
+# `docker`, pointed at the lab by `eval "$(ecslab env)"` (on a real account you leave that line
+# out). The names are the notes' own plus `-cli`, so the boto3 service above is not touched. The
+# Python cell first makes the course's programs visible to the shell, and tells it two facts the
+# boto3 path knew: where the sample app's folder is, and which base image builds here (this
+# machine cannot pull `python:3.12-slim`; ecslab made an offline one).
+
+# %%
+import os
+import sys
+import tempfile
+
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
+os.environ["APP_DIR"] = str(images.sample_app_dir())
+os.environ["BASE_IMAGE"] = images.base_image(lab.docker)
+os.environ["CLI_FOLDER"] = cli_folder = tempfile.mkdtemp(prefix="ecslab-05-cli-")  # for files the commands read or write
+
+# %% [markdown]
+# Steps 1 to 3: build, push, cluster. `docker build -q` prints only the new image's ID (what the
+# builder says on its error stream, such as this engine's notice that the classic builder is
+# deprecated, goes to `build.log`, shown only if the build fails), and `docker push --quiet` only
+# the name it pushed; `docker login`'s last line is kept (Docker may warn before it that it stores
+# the password unencrypted):
+
+# %% language="bash"
+# eval "$(ecslab env)"
+# set -e
+# cd "$APP_DIR"
+# docker build -q -t aws-node-demo-cli:latest --build-arg BASE_IMAGE="$BASE_IMAGE" . 2> "$CLI_FOLDER/build.log" || { cat "$CLI_FOLDER/build.log"; exit 1; }
+# REPO_URI=$(aws ecr create-repository --repository-name aws-node-demo-cli --query repository.repositoryUri --output text)
+# aws ecr get-login-password --region us-east-1 | docker login --username AWS --password-stdin "${REPO_URI%%/*}" 2>&1 | tail -n 1
+# docker tag aws-node-demo-cli:latest "$REPO_URI:latest"
+# docker push --quiet "$REPO_URI:latest"
+# aws ecs create-cluster --cluster-name demo-cluster-cli --query 'cluster.[clusterName, status]' --output text
+
+
+# %% [markdown]
+# Step 4 reads the task definition from a file, `--cli-input-json file://taskdef.json`. The
+# Python cell writes that file: the same JSON as section 5, with the new image:
+
+# %%
+cli_repo_uri = lab.ecr.describe_repositories(repositoryNames=["aws-node-demo-cli"])["repositories"][0]["repositoryUri"]
+cli_task_def = ecs_tools.task_definition("aws-node-demo-cli", image=f"{cli_repo_uri}:latest", execution_role_arn=execution_role_arn)
+with open(os.path.join(cli_folder, "taskdef.json"), "w") as file:
+    json.dump(cli_task_def, file, indent=2)
+os.environ["SUBNETS"] = ",".join(subnet_ids)
+sorted(cli_task_def)
+
+# %% [markdown]
+# Steps 4 to 6: register the task definition, create the service, and wait until it is stable
+# (`aws ecs wait services-stable` polls `describe-services` as `wait_for_steady_state` did):
+
+# %% language="bash"
+# eval "$(ecslab env)"
+# set -e
+# cd "$CLI_FOLDER"
+# aws ecs register-task-definition --cli-input-json file://taskdef.json --query 'taskDefinition.[family, status]' --output text
+# aws ecs create-service --cluster demo-cluster-cli --service-name api-service-cli \
+#   --task-definition aws-node-demo-cli --desired-count 2 --launch-type FARGATE \
+#   --network-configuration "awsvpcConfiguration={subnets=[$SUBNETS],assignPublicIp=ENABLED}" \
+#   --query 'service.[serviceName, desiredCount]' --output text
+# aws ecs wait services-stable --cluster demo-cluster-cli --services api-service-cli
+# aws ecs describe-services --cluster demo-cluster-cli --services api-service-cli --query 'services[0].[status, runningCount, desiredCount]' --output text
+
+
+# %% [markdown]
+# Step 7: call the API. The tasks are the same kind of object boto3 returned, so the same helper
+# finds where each answers:
+
+# %%
+cli_tasks = ecs_tools.service_tasks(lab.ecs, "demo-cluster-cli", "api-service-cli")
+sorted(call_when_ready(task)["version"] for task in cli_tasks)
+
+# %% [markdown]
+# And down again, the notes' way: the service (`--force` stops its tasks), then the cluster, the
+# repository, the task definition and the local images. `aws ecs wait tasks-stopped` waits for the
+# tasks, as the boto3 waiter does (`$ECSLAB_REGISTRY`, the lab's registry, comes from `ecslab env`):
+
+# %% language="bash"
+# eval "$(ecslab env)"
+# set -e
+# TASKS=$(aws ecs list-tasks --cluster demo-cluster-cli --query 'taskArns' --output text)
+# aws ecs delete-service --cluster demo-cluster-cli --service api-service-cli --force --query 'service.serviceName' --output text
+# aws ecs wait tasks-stopped --cluster demo-cluster-cli --tasks $TASKS
+# aws ecs delete-cluster --cluster demo-cluster-cli --query 'cluster.status' --output text
+# aws ecr delete-repository --repository-name aws-node-demo-cli --force --query 'repository.repositoryName' --output text
+# for ARN in $(aws ecs list-task-definitions --family-prefix aws-node-demo-cli --status ACTIVE --query 'taskDefinitionArns' --output text); do
+#   aws ecs deregister-task-definition --task-definition "$ARN" --query 'taskDefinition.status' --output text
+# done
+# docker rmi aws-node-demo-cli:latest "$ECSLAB_REGISTRY/aws-node-demo-cli:latest" > /dev/null && echo "local images removed"
+# rm -r "$CLI_FOLDER"
+
+
+# %% [markdown]
 # ## Knowledge check
 
 # %%
@@ -693,12 +798,14 @@ Quiz([
         ("Restarts the same container", "Starts a new task, with a new task ID, until runningCount is desiredCount again", "Nothing until you call update_service"),
         1,
         "The stopped task stays STOPPED (its stopCode and stoppedReason say why); the service's scheduler starts a replacement, as section 9 showed.",
+        why_not=("ECS never restarts a container in place: the whole task is replaced.", "", "The service acts by itself; update_service is for changing what it runs."),
     ),
     Question(
         "desiredCount is 2 and the deployment settings are the defaults (maximumPercent 200, minimumHealthyPercent 100). During update_service to a new revision, how many tasks may run at once?",
         ("2: old tasks stop before new ones start", "Up to 4: new tasks start first, old ones stop once the new ones run", "1: ECS replaces tasks one by one"),
         1,
         "200% of 2 is 4, and 100% of 2 must stay running, so ECS starts the new tasks before it stops the old ones: no moment without an answer.",
+        why_not=("minimumHealthyPercent 100 forbids going below 2 running tasks, so the old ones cannot stop first.", "", "maximumPercent 200 allows 4 at once, so ECS need not go one by one."),
     ),
     Question(
         "You push a different image under the tag v1, which the running service uses. What changes?",
@@ -709,12 +816,21 @@ Quiz([
         ),
         1,
         "A container keeps the image it started with. On AWS, ECS even resolves the tag to a digest when a deployment starts, so all its tasks run the same image; tags that never move (or digests) avoid the surprise.",
+        why_not=("A running container never changes its image.", "", "A MUTABLE repository accepts it; only an IMMUTABLE one refuses a push to an existing tag."),
+    ),
+    Question(
+        "A Fargate service runs 4 tasks over two Availability Zones, 2 in each, and you scale it to 2. Which tasks does ECS stop?",
+        ("The 2 newest tasks, wherever they run", "Tasks chosen so that the service stays balanced: one per zone remains", "The 2 oldest tasks"),
+        1,
+        "ECS keeps a service balanced across Availability Zones (its spread placement, and AZ rebalancing, on by default for new services since June 2025); age is not the rule.",
+        why_not=("Age is not ECS's rule; if both newest ran in one zone, that zone would be emptied. (The lab's agent does stop the newest: do not build on it.)", "", "Age is not the rule; balance across zones is."),
     ),
     Question(
         "On AWS, what is the usual way for clients to reach a service's Fargate tasks?",
         ("Each task's public IP", "An Application Load Balancer in front of the service", "127.0.0.1 and the hostPort"),
         1,
         "Task IPs change whenever a task is replaced; a load balancer gives one stable address and only sends calls to healthy tasks. 127.0.0.1 is how the lab publishes tasks on your machine.",
+        why_not=("It works for one task, but the IP changes with every replacement and there is no health check.", "", "That is the lab's way on your machine, not AWS's."),
     ),
 ])
 
