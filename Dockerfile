@@ -36,10 +36,13 @@ RUN cat "$(/opt/ecslab/venv/bin/python -c 'import pip._vendor.certifi as c; prin
 ENV PIP_CERT=/tmp/ca/bundle.pem REQUESTS_CA_BUNDLE=/tmp/ca/bundle.pem \
     PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore
 # Dependencies first (a stub package), so a change in ecslab's code reuses this layer.
+# JUPYTERHUB: the single-user server must be on the hub's major version (workshop/start.sh runs
+# JupyterHub 6; the Zero to JupyterHub chart checked runs 5.5: build with "jupyterhub>=5.5,<6").
+ARG JUPYTERHUB="jupyterhub>=5,<7"
 COPY pyproject.toml /src/pyproject.toml
 RUN cd /src && mkdir ecslab && touch ecslab/__init__.py README.md \
     && /opt/ecslab/venv/bin/pip install -q . \
-        "jupyterhub>=5,<7" \
+        "${JUPYTERHUB}" \
         "pytest>=8,<10" "nbval>=0.11,<0.12" \
     && /opt/ecslab/venv/bin/pip uninstall -q -y ecslab && rm -rf /src
 # jupyterhub: its single-user server (`jupyterhub-singleuser`), so a JupyterHub can spawn this

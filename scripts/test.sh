@@ -15,7 +15,7 @@ ecslab status >/dev/null 2>&1 && lab_was_running=1
 ecslab up
 
 echo "== lint and types"
-ruff check ecslab tests benchmarks
+ruff check ecslab tests benchmarks workshop
 mypy
 echo "== notebooks match their sources"
 python -m ecslab.authoring check
