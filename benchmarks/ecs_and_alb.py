@@ -25,9 +25,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.report import Goal, free_ports, machine_header, print_series, print_value
+
+if TYPE_CHECKING:
+    from ecslab.config import LabConfig
 
 START_GOAL = Goal(5, "s")
 ROLL_GOAL = Goal(15, "s")
@@ -35,19 +38,15 @@ FAILED_GOAL = Goal(0, "failed requests")
 ADDED_P99_GOAL = Goal(5, "ms")
 
 
-def _lab(home: Path) -> Any:
+def _lab(config: LabConfig) -> Any:
+    """Clients, the sample app pushed as ``bench:v1`` and the execution role, in the running lab ``config`` describes."""
     import boto3
 
     from ecslab import ecr as ecr_tools
     from ecslab import security
-    from ecslab.config import LabConfig
     from ecslab.engine import docker_client
     from ecslab.images import build_sample_app
-    from ecslab.lab import manage
 
-    aws, registry, control = free_ports(3)
-    config = LabConfig(home=home, aws_port=aws, registry_port=registry, control_port=control)
-    manage.up(config, say=lambda _m: None)
     arguments = {"endpoint_url": config.endpoint_url, "region_name": config.region, "aws_access_key_id": "x", "aws_secret_access_key": "x"}
 
     class Lab:
@@ -181,33 +180,30 @@ def nginx_over(lab: Any, tg: str) -> tuple[subprocess.Popen[bytes], int] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ecslab.lab import manage
+    from ecslab.lab.private import PrivateLab
 
     print(machine_header("ECS services and the ALB"))
-    with tempfile.TemporaryDirectory(prefix="ecslab-bench-") as home:
-        lab = _lab(Path(home) / "lab")
-        try:
-            print_series("service of 3 tasks, create to all RUNNING", service_start(lab), START_GOAL)
-            alb = load_balanced(lab)
-            duration, summary = rolling_deploy(lab, alb["url"])
-            print_value("rolling deploy v1 -> v2, 3 tasks, 50 req/s", duration, "s", ROLL_GOAL)
-            print_value("failed requests during it", summary["failed"], "requests", FAILED_GOAL, note=f"of {summary['requests']}; {summary['by_version']}")
-            lab_port = int(alb["url"].rsplit(":", 1)[1])
-            nginx = nginx_over(lab, alb["tg"])
-            lab_rps, lab_p99 = hammer("127.0.0.1", lab_port)
-            if nginx is None:
-                print_value("lab listener throughput", lab_rps, "req/s", note="nginx not installed: apt-get install nginx to compare")
-                print_value("lab listener p99", lab_p99, "ms")
-            else:
-                process, port = nginx
-                try:
-                    nginx_rps, nginx_p99 = hammer("127.0.0.1", port)
-                finally:
-                    process.terminate()
-                print_value("lab listener throughput / nginx", lab_rps / nginx_rps, "x", note=f"lab {lab_rps:.0f} req/s, nginx {nginx_rps:.0f} req/s; goal ≥ 0.5x")
-                print_value("added p99 latency vs nginx", lab_p99 - nginx_p99, "ms", ADDED_P99_GOAL, note=f"lab {lab_p99:.1f} ms, nginx {nginx_p99:.1f} ms")
-        finally:
-            manage.down(lab.config, say=lambda _m: None)
+    with PrivateLab() as private_lab:  # own temp folder and reserved ports; down, containers removed, at the end
+        lab = _lab(private_lab.config)
+        print_series("service of 3 tasks, create to all RUNNING", service_start(lab), START_GOAL)
+        alb = load_balanced(lab)
+        duration, summary = rolling_deploy(lab, alb["url"])
+        print_value("rolling deploy v1 -> v2, 3 tasks, 50 req/s", duration, "s", ROLL_GOAL)
+        print_value("failed requests during it", summary["failed"], "requests", FAILED_GOAL, note=f"of {summary['requests']}; {summary['by_version']}")
+        lab_port = int(alb["url"].rsplit(":", 1)[1])
+        nginx = nginx_over(lab, alb["tg"])
+        lab_rps, lab_p99 = hammer("127.0.0.1", lab_port)
+        if nginx is None:
+            print_value("lab listener throughput", lab_rps, "req/s", note="nginx not installed: apt-get install nginx to compare")
+            print_value("lab listener p99", lab_p99, "ms")
+        else:
+            process, port = nginx
+            try:
+                nginx_rps, nginx_p99 = hammer("127.0.0.1", port)
+            finally:
+                process.terminate()
+            print_value("lab listener throughput / nginx", lab_rps / nginx_rps, "x", note=f"lab {lab_rps:.0f} req/s, nginx {nginx_rps:.0f} req/s; goal ≥ 0.5x")
+            print_value("added p99 latency vs nginx", lab_p99 - nginx_p99, "ms", ADDED_P99_GOAL, note=f"lab {lab_p99:.1f} ms, nginx {nginx_p99:.1f} ms")
     return 0
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import Goal, free_ports, load_average, machine_header, print_series, print_value, python_bin
+from benchmarks.report import Goal, load_average, machine_header, print_series, print_value, python_bin
 
 UP_GOAL = Goal(1.5, "s")
 MEMORY_GOAL = Goal(300, "MB")
@@ -42,14 +42,17 @@ class ProcessMemory:
 
 
 def lab_env(home: Path) -> dict[str, str]:
-    """The environment of a private lab: its own state folder and three free ports."""
-    aws_port, registry_port, control_port = free_ports(3)
+    """The environment of a private lab: its own state folder and three ports reserved for it until
+    this process ends (:func:`ecslab.lab.private.private_config`), as ``ECSLAB_*`` settings."""
+    from ecslab.lab import private
+
+    config = private.private_config(home)
     env = dict(os.environ)
-    env.update(
-        ECSLAB_HOME=str(home),
-        ECSLAB_AWS_PORT=str(aws_port),
-        ECSLAB_REGISTRY_PORT=str(registry_port),
-        ECSLAB_CONTROL_PORT=str(control_port),
+    env.update(  # not ECSLAB_REGION: checking a region the learner set costs time `ecslab up` would be timed with
+        ECSLAB_HOME=str(config.home),
+        ECSLAB_AWS_PORT=str(config.aws_port),
+        ECSLAB_REGISTRY_PORT=str(config.registry_port),
+        ECSLAB_CONTROL_PORT=str(config.control_port),
     )
     return env
 

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
 import statistics
 import sys
 import time
 from collections.abc import Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -79,12 +77,11 @@ def print_value(name: str, value: float, unit: str, goal: Goal | None = None, no
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """``count`` distinct free ports (held open together, so the OS cannot hand one out twice)."""
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind((host, 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
+    """``count`` distinct free ports, reserved for the rest of this process
+    (:func:`ecslab.lab.private.reserve_port`): no other process, benchmark or test gets them meanwhile."""
+    from ecslab.lab import private
+
+    return [private.reserve_port(host) for _ in range(count)]
 
 
 def python_bin(name: str) -> str:

@@ -1,8 +1,9 @@
 """Fixtures shared by the unit tests.
 
 ``lab``: the default lab (started when needed), as a notebook would get it.
-``isolated_config``: settings for a second, private lab in a temp folder on free
-ports, for tests that start, break and stop labs without touching the default one.
+``isolated_config``: settings for a second, private lab in a temp folder on ports reserved
+for it (``ecslab.lab.private``: race-free across test processes and xdist workers), for tests
+that start, break and stop labs without touching the default one.
 ``running_isolated_lab``: one such private lab, running, for the tests of a module.
 :class:`LabClients`: the clients (boto3, Docker) of a private lab, as ``ecslab.connect()``
 gives them for the default one. :func:`push_app_image`: an app image in a private lab's
@@ -14,7 +15,6 @@ definition pulling from the lab's registry (ECR) needs, as on AWS.
 from __future__ import annotations
 
 import json
-import socket
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +24,7 @@ import pytest
 
 import ecslab
 from ecslab.config import LabConfig
-from ecslab.lab import manage
+from ecslab.lab import manage, private
 from ecslab.session import Lab
 
 SAMPLE_APP = "ecslab-sample:v1"
@@ -133,9 +133,9 @@ def remove_registry_names(config: LabConfig) -> None:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free 127.0.0.1 port, reserved for this test process's life (:func:`ecslab.lab.private.reserve_port`):
+    no other test process or worker gets it, as one could when a port 0 bind was closed and its number handed on."""
+    return private.reserve_port()
 
 
 @pytest.fixture(scope="session")
@@ -145,18 +145,24 @@ def lab() -> ecslab.Lab:
 
 @pytest.fixture
 def isolated_config(tmp_path: Path) -> Iterator[LabConfig]:
-    config = LabConfig(home=tmp_path / "lab", aws_port=free_port(), registry_port=free_port(), control_port=free_port())
-    yield config
-    manage.down(config, say=lambda _message: None)
-    remove_registry_names(config)
+    """Settings for a private lab in a temp folder on ports reserved for it (:func:`ecslab.lab.private.private_config`);
+    the test starts and stops it as it likes. Afterwards the lab is down and its ports released."""
+    config = private.private_config(tmp_path / "lab")
+    try:
+        yield config
+    finally:
+        try:
+            manage.down(config, say=lambda _message: None)
+            remove_registry_names(config)
+        finally:
+            private.release_config(config)
 
 
 @pytest.fixture(scope="module")
 def running_isolated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabConfig]:
     """One private lab shared by the tests of a module that only read from it."""
     home = tmp_path_factory.mktemp("shared-lab")
-    config = LabConfig(home=home, aws_port=free_port(), registry_port=free_port(), control_port=free_port())
-    manage.up(config, say=lambda _message: None)
-    yield config
-    manage.down(config, say=lambda _message: None)
+    with private.PrivateLab(home) as private_lab:
+        yield private_lab.config
+        config = private_lab.config
     remove_registry_names(config)
