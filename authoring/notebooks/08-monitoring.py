@@ -246,8 +246,7 @@ print(f"request → line in CloudWatch Logs: median {statistics.median(delays):.
 # more groups as they arrive, like `tail -f`; **Logs Insights** (`start_query`, then
 # `get_query_results`) runs a query language over groups, e.g.
 # `fields @timestamp, @message | filter @message like /GET \/health/ | stats count() by bin(1m)`.
-# Both are billed (per minute of session, per GB scanned). Below, the lab's `filter_log_events`
-# does the searching.
+# Below, the lab's `filter_log_events` does the searching.
 #
 # **A whole group, `filter_log_events`**: search every stream of a group at once with a
 # **filter pattern**. Send 4 requests to `/health` on busy-api and 2 on idle-api, then count the
@@ -321,10 +320,12 @@ while len(published()) < 6 and time.monotonic() < deadline:
 published()
 
 # %% [markdown]
-# On AWS, ECS publishes these metrics **once a minute**: each datapoint covers a minute, and a
-# period shorter than 60 s is meaningless for them (periods under a minute exist only for
-# high-resolution custom metrics). The lab publishes every 10 seconds, so that a lesson can watch
-# them change. Code that must run on both takes the period from the target, once:
+# On AWS, ECS publishes these metrics **once a minute** by default ("Amazon ECS sends metrics to
+# CloudWatch at one-minute intervals"): each datapoint covers a minute, so an alarm period under
+# 60 s would find periods without data. (A service can ask for a finer resolution of its
+# `CPUUtilization` and `MemoryUtilization`: `monitoringConfiguration` with `resolutionSeconds` 20;
+# the lab does not model it.) The lab publishes every 10 seconds, so that a lesson can watch them
+# change. Code that must run on both takes the period from the target, once:
 
 # %%
 PERIOD = 10 if lab.is_local else 60  # seconds: the lab's publishing period, or AWS/ECS's minute
