@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import boto3
 import pytest
@@ -195,3 +197,22 @@ def test_up_without_a_docker_engine_starts_the_aws_apis_and_says_what_to_do(isol
     warning = next(message for message in messages if message.startswith("WARNING"))
     assert "DOCKER_HOST=unix:///nonexistent/docker.sock does not answer" in warning
     assert "NOT ANSWERING" in result.render()
+
+
+def test_doctor_says_when_a_disk_is_nearly_full_and_what_to_do(tmp_path: Path) -> None:
+    # given: a folder on a disk with some free space
+    free_now = shutil.disk_usage(tmp_path).free
+    # when the minimum is above what is free, the line fails and names the fix
+    full = manage.disk_check("disk for the Docker engine", tmp_path, "Free disk space.", minimum=free_now + 2**40)
+    assert not full.ok and full.fix == "Free disk space." and "no space left on device" in full.detail
+    # and below it, it passes with the figure
+    roomy = manage.disk_check("disk for the Docker engine", tmp_path, "Free disk space.", minimum=1)
+    assert roomy.ok and str(tmp_path) in roomy.detail and "GiB free" in roomy.detail
+    # a path that cannot be read is a failed line, not a traceback
+    missing = manage.disk_check("disk for the lab's state", tmp_path / "nowhere", "Free disk space.")
+    assert not missing.ok and "cannot read the free space" in missing.detail
+
+
+def test_doctor_checks_the_disks_of_the_lab_and_the_engine(isolated_config: LabConfig) -> None:
+    names = [check.name for check in manage.doctor(isolated_config)]
+    assert "disk for the lab's state" in names and "disk for the Docker engine" in names

@@ -562,6 +562,31 @@ def env_exports(config: LabConfig) -> str:
     return "\n".join(lines)
 
 
+MIN_FREE_DISK = 2 * 2**30  # a build or a push of the sample app needs a few hundred MB; keep room
+
+
+def disk_check(what: str, path: Path, fix: str, minimum: int = MIN_FREE_DISK) -> Check:
+    """A doctor line for the free space on the disk holding ``path``: not ok under ``minimum`` bytes."""
+    import shutil
+
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError as error:
+        return Check(what, False, f"cannot read the free space of {path} ({error.strerror})", fix)
+    detail = f"{free / 2**30:.1f} GiB free in {path}"
+    if free < minimum:
+        return Check(what, False, f"{detail}: under {minimum / 2**30:.0f} GiB, builds, pushes and tasks will fail with 'no space left on device'", fix)
+    return Check(what, True, detail)
+
+
+def _engine_data_root() -> Path | None:
+    try:
+        root = engine.docker_client(timeout=5).info().get("DockerRootDir")
+    except Exception:
+        return None
+    return Path(root) if root else None
+
+
 def doctor(config: LabConfig) -> list[Check]:
     """Check each part of the lab and say how to fix what is wrong."""
     from ecslab import images
@@ -587,6 +612,25 @@ def doctor(config: LabConfig) -> list[Check]:
     checks.append(Check("Docker engine", engine_state.ok, engine_state.detail, engine_state.fix))
     binary = find_registry_binary()
     checks.append(Check("registry program", binary is not None, binary or "not found", None if binary else INSTALL_HINT))
+    checks.append(
+        disk_check(
+            "disk for the lab's state",
+            config.home if config.home.exists() else config.home.parent,
+            "Free disk space there, or point ECSLAB_HOME at a disk with room; `ecslab reset` empties the registry.",
+        )
+    )
+    if engine_state.ok:
+        root = _engine_data_root()
+        if root is not None and root.exists():  # a local engine (not Docker Desktop's VM)
+            checks.append(
+                disk_check(
+                    "disk for the Docker engine",
+                    root,
+                    "Free disk space: `docker system prune` removes stopped containers and unused images "
+                    "(in the course image, its engine's volume is full: give it a bigger disk, or remove the "
+                    "ecslab-course-engine volume to start it afresh).",
+                )
+            )
     if engine_state.ok:
         base = images.base_image()
         present = images.image_present(base)
