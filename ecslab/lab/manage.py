@@ -562,7 +562,7 @@ def env_exports(config: LabConfig) -> str:
     return "\n".join(lines)
 
 
-MIN_FREE_DISK = 2 * 2**30  # a build or a push of the sample app needs a few hundred MB; keep room
+MIN_FREE_DISK = 2**30  # a build or a push of the sample app needs a few hundred MB; keep room
 
 
 def disk_check(what: str, path: Path, fix: str, minimum: int = MIN_FREE_DISK) -> Check:
