@@ -328,9 +328,9 @@ def local_references(docker: Any, repository_uri: str) -> list[str]:
     recorded by ``docker push`` and ``docker pull``). Notebook 03's cleanup removes them.
     """
     references: list[str] = []
-    for image in docker.images.list():
-        references += [tag for tag in image.tags if tag.startswith(f"{repository_uri}:")]
-        references += [digest for digest in image.attrs.get("RepoDigests") or [] if digest.startswith(f"{repository_uri}@")]
+    for image in docker.api.images():  # one call: images.list() inspects each image and fails when one goes meanwhile
+        references += [tag for tag in image.get("RepoTags") or [] if tag.startswith(f"{repository_uri}:")]
+        references += [digest for digest in image.get("RepoDigests") or [] if digest.startswith(f"{repository_uri}@")]
     return references
 
 

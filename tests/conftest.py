@@ -120,8 +120,10 @@ def remove_registry_names(config: LabConfig) -> None:
     except EngineError:
         return
     prefix = config.registry_address + "/"
-    for image in docker.images.list():
-        for reference in [*image.tags, *(image.attrs.get("RepoDigests") or [])]:
+    # the low-level list: images.list() inspects each image after listing, and fails when another
+    # process removes one in between
+    for image in docker.api.images():
+        for reference in [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]:
             if not reference.startswith(prefix):
                 continue
             try:
