@@ -133,6 +133,13 @@ def test_a_broken_revision_is_rolled_back_by_the_circuit_breaker(lab: LabClients
     service(lab, stack, image, count=2, deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}})
     in_service(lab, stack)
     lab.ecs.get_waiter("services_stable").wait(cluster=stack["cluster"], services=["web"], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    # the rollback goes to the last deployment that COMPLETED: wait for the first one to be that
+    # (services_stable counts running tasks; COMPLETED also needs them healthy behind the ALB, a
+    # tick later: a CI run that updated in between had nothing to roll back to)
+    deadline = time.monotonic() + 30
+    while lab.ecs.describe_services(cluster=stack["cluster"], services=["web"])["services"][0]["deployments"][0]["rolloutState"] != "COMPLETED":
+        assert time.monotonic() < deadline, "the first deployment never COMPLETED"
+        time.sleep(0.2)
     good = lab.ecs.describe_services(cluster=stack["cluster"], services=["web"])["services"][0]["taskDefinition"]
     broken = ecs_tools.task_definition("web", image, execution_role_arn=lab.execution_role_arn)
     broken["containerDefinitions"][0]["command"] = ["python3", "-c", "raise SystemExit(3)"]
