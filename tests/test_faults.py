@@ -138,6 +138,21 @@ def fresh_lab_clients(config: LabConfig, timeout: float = 10) -> LabClients:
 # -- 1. kill -9 during a rolling deployment, then up ------------------------------------------------
 
 
+
+def deploy_again_problems(config: LabConfig, what: str) -> list[str]:
+    """What is wrong with a fresh push, service and steady state on the lab (empty when it works)."""
+    try:
+        lab = fresh_lab_clients(config)
+        image = push_app_image(lab, "faults-app", build=False)
+        create_service(lab, image)
+        service = wait_stable(lab)
+        if (service["runningCount"], answering_versions(lab)) != (2, ["v1", "v1"]):
+            return [f"the new deployment runs {service['runningCount']} tasks answering {answering_versions(lab)}"]
+    except Exception as error:
+        return [f"{what} failed: {type(error).__name__}: {error}"[:600]]
+    return []
+
+
 def test_kill_9_during_a_deployment_then_up_leaves_no_orphan_and_deploys_again(isolated_config: LabConfig) -> None:
     config = isolated_config
     # given: a service rolling from v1 to v2 when the lab process is killed
@@ -162,15 +177,7 @@ def test_kill_9_during_a_deployment_then_up_leaves_no_orphan_and_deploys_again(i
     if taken:
         problems.append(f"ports the killed lab's tasks published are still taken: {taken}")
     # and the notebook's sequence runs again: push, register, create service, wait stable
-    try:
-        lab = fresh_lab_clients(config)
-        image = push_app_image(lab, "faults-app", build=False)
-        create_service(lab, image)
-        service = wait_stable(lab)
-        if (service["runningCount"], answering_versions(lab)) != (2, ["v1", "v1"]):
-            problems.append(f"the new deployment runs {service['runningCount']} tasks answering {answering_versions(lab)}")
-    except Exception as error:
-        problems.append(f"deploying again after up failed: {type(error).__name__}: {error}"[:600])
+    problems += deploy_again_problems(config, "deploying again after up")
     assert not problems, "\n".join(problems)
 
 
@@ -293,15 +300,7 @@ def test_reset_during_a_rolling_deployment_answers_and_leaves_no_orphan(isolated
     if lab.ecs.list_clusters()["clusterArns"]:
         problems.append("clusters survived the reset")
     # and a new deployment works: push, register, create service, wait stable
-    try:
-        lab = fresh_lab_clients(config)
-        image = push_app_image(lab, "faults-app", build=False)
-        create_service(lab, image)
-        service = wait_stable(lab)
-        if (service["runningCount"], answering_versions(lab)) != (2, ["v1", "v1"]):
-            problems.append(f"the new deployment runs {service['runningCount']} tasks answering {answering_versions(lab)}")
-    except Exception as error:
-        problems.append(f"deploying after reset failed: {type(error).__name__}: {error}"[:600])
+    problems += deploy_again_problems(config, "deploying after reset")
     assert not problems, "\n".join(problems)
 
 
