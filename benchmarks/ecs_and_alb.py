@@ -47,7 +47,12 @@ def _lab(config: LabConfig) -> Any:
     from ecslab.engine import docker_client
     from ecslab.images import build_sample_app
 
-    arguments = {"endpoint_url": config.endpoint_url, "region_name": config.region, "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    arguments = {
+        "endpoint_url": config.endpoint_url,
+        "region_name": config.region,
+        "aws_access_key_id": "x",
+        "aws_secret_access_key": "x",
+    }
 
     class Lab:
         pass
@@ -70,13 +75,21 @@ def service_start(lab: Any, runs: int = 3) -> list[float]:
     from ecslab import ecs as ecs_tools
 
     durations = []
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("start", lab.image, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
+    definition = lab.ecs.register_task_definition(
+        **ecs_tools.task_definition("start", lab.image, execution_role_arn=lab.execution_role_arn)
+    )["taskDefinition"]["taskDefinitionArn"]
     for run in range(runs):
         cluster = f"start-{run}"
         lab.ecs.create_cluster(clusterName=cluster)
         started = time.monotonic()
-        lab.ecs.create_service(cluster=cluster, serviceName="s", taskDefinition=definition, desiredCount=3, launchType="FARGATE",
-                               networkConfiguration={"awsvpcConfiguration": {"subnets": lab.subnets}})
+        lab.ecs.create_service(
+            cluster=cluster,
+            serviceName="s",
+            taskDefinition=definition,
+            desiredCount=3,
+            launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": lab.subnets}},
+        )
         while lab.ecs.describe_services(cluster=cluster, services=["s"])["services"][0]["runningCount"] < 3:
             time.sleep(0.05)
         durations.append(time.monotonic() - started)
@@ -91,18 +104,48 @@ def load_balanced(lab: Any) -> dict[str, str]:
 
     vpc = lab.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     lab.ecs.create_cluster(clusterName="alb")
-    alb_group, task_group = network.create_web_security_groups(lab.ec2, vpc, prefix="bench")  # the listener admits no one without them
+    alb_group, task_group = network.create_web_security_groups(
+        lab.ec2, vpc, prefix="bench"
+    )  # the listener admits no one without them
     balancer = lab.elbv2.create_load_balancer(Name="bench", Subnets=lab.subnets, SecurityGroups=[alb_group])["LoadBalancers"][0]
-    group = lab.elbv2.create_target_group(Name="bench", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", HealthCheckPath="/health",
-                                          HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2)["TargetGroups"][0]
-    lab.elbv2.modify_target_group_attributes(TargetGroupArn=group["TargetGroupArn"], Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}])
-    lab.elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("web", lab.image, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
-    lab.ecs.create_service(cluster="alb", serviceName="web", taskDefinition=definition, desiredCount=3, launchType="FARGATE",
-                           # a public IP: nginx_over calls the tasks directly, as a reverse proxy outside the VPC would
-                           networkConfiguration={"awsvpcConfiguration": {"subnets": lab.subnets, "securityGroups": [task_group], "assignPublicIp": "ENABLED"}},
-                           loadBalancers=[{"targetGroupArn": group["TargetGroupArn"], "containerName": "web", "containerPort": 8080}])
-    lab.elbv2.get_waiter("target_in_service").wait(TargetGroupArn=group["TargetGroupArn"], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    group = lab.elbv2.create_target_group(
+        Name="bench",
+        Protocol="HTTP",
+        Port=8080,
+        VpcId=vpc,
+        TargetType="ip",
+        HealthCheckPath="/health",
+        HealthCheckIntervalSeconds=5,
+        HealthCheckTimeoutSeconds=2,
+        HealthyThresholdCount=2,
+    )["TargetGroups"][0]
+    lab.elbv2.modify_target_group_attributes(
+        TargetGroupArn=group["TargetGroupArn"], Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}]
+    )
+    lab.elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
+    )
+    definition = lab.ecs.register_task_definition(
+        **ecs_tools.task_definition("web", lab.image, execution_role_arn=lab.execution_role_arn)
+    )["taskDefinition"]["taskDefinitionArn"]
+    lab.ecs.create_service(
+        cluster="alb",
+        serviceName="web",
+        taskDefinition=definition,
+        desiredCount=3,
+        launchType="FARGATE",
+        # a public IP: nginx_over calls the tasks directly, as a reverse proxy outside the VPC would
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": lab.subnets, "securityGroups": [task_group], "assignPublicIp": "ENABLED"}
+        },
+        loadBalancers=[{"targetGroupArn": group["TargetGroupArn"], "containerName": "web", "containerPort": 8080}],
+    )
+    lab.elbv2.get_waiter("target_in_service").wait(
+        TargetGroupArn=group["TargetGroupArn"], WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
     return {"url": elb_tools.listener_url(lab, balancer["LoadBalancerArn"]), "tg": group["TargetGroupArn"]}
 
 
@@ -110,7 +153,11 @@ def rolling_deploy(lab: Any, url: str) -> tuple[float, dict[str, Any]]:
     from ecslab import ecs as ecs_tools
     from ecslab import elb as elb_tools
 
-    second = lab.ecs.register_task_definition(**ecs_tools.task_definition("web", lab.image, environment={"APP_VERSION": "v2"}, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
+    second = lab.ecs.register_task_definition(
+        **ecs_tools.task_definition(
+            "web", lab.image, environment={"APP_VERSION": "v2"}, execution_role_arn=lab.execution_role_arn
+        )
+    )["taskDefinition"]["taskDefinitionArn"]
     with elb_tools.TrafficGenerator(url, rate=50, concurrency=5) as traffic:
         time.sleep(2)
         started = time.monotonic()
@@ -170,7 +217,7 @@ def nginx_over(lab: Any, tg: str) -> tuple[subprocess.Popen[bytes], int] | None:
     (folder / "nginx.conf").write_text(
         f"worker_processes 1; pid {folder}/nginx.pid; error_log {folder}/error.log;\n"
         "events { worker_connections 256; }\n"
-        f"http {{ access_log off; client_body_temp_path {folder}; proxy_temp_path {folder}; fastcgi_temp_path {folder}; uwsgi_temp_path {folder}; scgi_temp_path {folder};\n"
+        f"http {{ access_log off; client_body_temp_path {folder}; proxy_temp_path {folder}; fastcgi_temp_path {folder}; uwsgi_temp_path {folder}; scgi_temp_path {folder};\n"  # noqa: E501 (nginx.conf, one line)
         f"  upstream tasks {{ {upstreams} }}\n"
         f"  server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://tasks; }} }} }}\n"
     )
@@ -189,7 +236,13 @@ def main(argv: list[str] | None = None) -> int:
         alb = load_balanced(lab)
         duration, summary = rolling_deploy(lab, alb["url"])
         print_value("rolling deploy v1 -> v2, 3 tasks, 50 req/s", duration, "s", ROLL_GOAL)
-        print_value("failed requests during it", summary["failed"], "requests", FAILED_GOAL, note=f"of {summary['requests']}; {summary['by_version']}")
+        print_value(
+            "failed requests during it",
+            summary["failed"],
+            "requests",
+            FAILED_GOAL,
+            note=f"of {summary['requests']}; {summary['by_version']}",
+        )
         lab_port = int(alb["url"].rsplit(":", 1)[1])
         nginx = nginx_over(lab, alb["tg"])
         lab_rps, lab_p99 = hammer("127.0.0.1", lab_port)
@@ -202,8 +255,19 @@ def main(argv: list[str] | None = None) -> int:
                 nginx_rps, nginx_p99 = hammer("127.0.0.1", port)
             finally:
                 process.terminate()
-            print_value("lab listener throughput / nginx", lab_rps / nginx_rps, "x", note=f"lab {lab_rps:.0f} req/s, nginx {nginx_rps:.0f} req/s; goal ≥ 0.5x")
-            print_value("added p99 latency vs nginx", lab_p99 - nginx_p99, "ms", ADDED_P99_GOAL, note=f"lab {lab_p99:.1f} ms, nginx {nginx_p99:.1f} ms")
+            print_value(
+                "lab listener throughput / nginx",
+                lab_rps / nginx_rps,
+                "x",
+                note=f"lab {lab_rps:.0f} req/s, nginx {nginx_rps:.0f} req/s; goal ≥ 0.5x",
+            )
+            print_value(
+                "added p99 latency vs nginx",
+                lab_p99 - nginx_p99,
+                "ms",
+                ADDED_P99_GOAL,
+                note=f"lab {lab_p99:.1f} ms, nginx {nginx_p99:.1f} ms",
+            )
     return 0
 
 

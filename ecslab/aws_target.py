@@ -141,20 +141,36 @@ _TAKEN = "2026-03 (AWS's pricing pages as quoted by dated copies; not re-checked
 
 PRICES: dict[str, Price] = {
     # Fargate's two prices are the ones notebook 04's EC2-vs-Fargate widget uses (ecslab.ecs.PRICES).
-    "fargate_vcpu_hour": Price(ECS_PRICES["fargate_vcpu_hour"], "per vCPU-hour, Fargate Linux/x86",
-                               "https://aws.amazon.com/fargate/pricing/", _TAKEN),
-    "fargate_gb_hour": Price(ECS_PRICES["fargate_gb_hour"], "per GB of memory-hour, Fargate Linux/x86",
-                             "https://aws.amazon.com/fargate/pricing/", _TAKEN),
-    "alb_hour": Price(0.0225, "per Application Load Balancer-hour (a partial hour counts as one)",
-                      "https://aws.amazon.com/elasticloadbalancing/pricing/", _TAKEN),
-    "alb_lcu_hour": Price(0.008, "per load balancer capacity unit (LCU)-hour",
-                          "https://aws.amazon.com/elasticloadbalancing/pricing/", _TAKEN),
-    "public_ipv4_hour": Price(0.005, "per public IPv4 address-hour (each task with a public IP, each ALB zone)",
-                              "https://aws.amazon.com/vpc/pricing/", _TAKEN),
-    "cloudwatch_alarm_month": Price(0.10, "per standard-resolution alarm metric-month",
-                                    "https://aws.amazon.com/cloudwatch/pricing/", _TAKEN),
-    "cloudwatch_logs_ingested_gb": Price(0.50, "per GB of logs ingested (standard class)",
-                                         "https://aws.amazon.com/cloudwatch/pricing/", _TAKEN),
+    "fargate_vcpu_hour": Price(
+        ECS_PRICES["fargate_vcpu_hour"], "per vCPU-hour, Fargate Linux/x86", "https://aws.amazon.com/fargate/pricing/", _TAKEN
+    ),
+    "fargate_gb_hour": Price(
+        ECS_PRICES["fargate_gb_hour"],
+        "per GB of memory-hour, Fargate Linux/x86",
+        "https://aws.amazon.com/fargate/pricing/",
+        _TAKEN,
+    ),
+    "alb_hour": Price(
+        0.0225,
+        "per Application Load Balancer-hour (a partial hour counts as one)",
+        "https://aws.amazon.com/elasticloadbalancing/pricing/",
+        _TAKEN,
+    ),
+    "alb_lcu_hour": Price(
+        0.008, "per load balancer capacity unit (LCU)-hour", "https://aws.amazon.com/elasticloadbalancing/pricing/", _TAKEN
+    ),
+    "public_ipv4_hour": Price(
+        0.005,
+        "per public IPv4 address-hour (each task with a public IP, each ALB zone)",
+        "https://aws.amazon.com/vpc/pricing/",
+        _TAKEN,
+    ),
+    "cloudwatch_alarm_month": Price(
+        0.10, "per standard-resolution alarm metric-month", "https://aws.amazon.com/cloudwatch/pricing/", _TAKEN
+    ),
+    "cloudwatch_logs_ingested_gb": Price(
+        0.50, "per GB of logs ingested (standard class)", "https://aws.amazon.com/cloudwatch/pricing/", _TAKEN
+    ),
     "secret_month": Price(0.40, "per secret-month", "https://aws.amazon.com/secrets-manager/pricing/", _TAKEN),
     "ecr_storage_gb_month": Price(0.10, "per GB-month of images stored", "https://aws.amazon.com/ecr/pricing/", _TAKEN),
 }
@@ -181,8 +197,10 @@ class CostEstimate:
         return self.per_hour * HOURS_PER_MONTH
 
     def summary(self) -> str:
-        return (f"about ${self.per_hour:.2f} an hour while it runs (${self.per_day:.2f} a day, "
-                f"${self.per_month:.0f} a month if forgotten)")
+        return (
+            f"about ${self.per_hour:.2f} an hour while it runs (${self.per_day:.2f} a day, "
+            f"${self.per_month:.0f} a month if forgotten)"
+        )
 
     def render(self) -> str:
         width = max([len(item) for item, _ in self.lines] + [5])
@@ -195,13 +213,17 @@ class CostEstimate:
         return self.render()
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><td>{html.escape(item)}</td><td style='text-align:right'>${usd:.4f}</td></tr>" for item, usd in self.lines)
+        rows = "".join(
+            f"<tr><td>{html.escape(item)}</td><td style='text-align:right'>${usd:.4f}</td></tr>" for item, usd in self.lines
+        )
         sources = sorted({price.source for price in PRICES.values()})
         links = " ".join(f"<a href='{s}'>{html.escape(s)}</a>" for s in sources)
-        return (f"<table><tr><th>item</th><th>USD per hour</th></tr>{rows}"
-                f"<tr><th>total</th><th style='text-align:right'>${self.per_hour:.4f}</th></tr></table>"
-                f"<p>{html.escape(self.summary())}.</p><small>Estimate from AWS's on-demand prices for us-east-1 "
-                f"taken {html.escape(_TAKEN)}; check the pricing pages: {links}</small>")
+        return (
+            f"<table><tr><th>item</th><th>USD per hour</th></tr>{rows}"
+            f"<tr><th>total</th><th style='text-align:right'>${self.per_hour:.4f}</th></tr></table>"
+            f"<p>{html.escape(self.summary())}.</p><small>Estimate from AWS's on-demand prices for us-east-1 "
+            f"taken {html.escape(_TAKEN)}; check the pricing pages: {links}</small>"
+        )
 
 
 def estimate_hourly_cost(
@@ -234,8 +256,12 @@ def estimate_hourly_cost(
         per_task = cpu / 1024 * p["fargate_vcpu_hour"] + memory / 1024 * p["fargate_gb_hour"]
         lines.append((f"{tasks} Fargate task(s), {cpu / 1024:g} vCPU / {memory / 1024:g} GB each", tasks * per_task))
     if load_balancers:
-        lines.append((f"{load_balancers} Application Load Balancer(s), {lcus_per_load_balancer:g} LCU each",
-                      load_balancers * (p["alb_hour"] + lcus_per_load_balancer * p["alb_lcu_hour"])))
+        lines.append(
+            (
+                f"{load_balancers} Application Load Balancer(s), {lcus_per_load_balancer:g} LCU each",
+                load_balancers * (p["alb_hour"] + lcus_per_load_balancer * p["alb_lcu_hour"]),
+            )
+        )
     if public_ips:
         lines.append((f"{public_ips} public IPv4 address(es)", public_ips * p["public_ipv4_hour"]))
     if alarms:
@@ -263,8 +289,10 @@ class AccountNotConfirmed(RuntimeError):
 def _normalise_account(account: str) -> str:
     digits = re.sub(r"[\s-]", "", str(account))
     if not re.fullmatch(r"\d{12}", digits):
-        raise AccountNotConfirmed(f"{account!r} is not an AWS account ID: it has 12 digits, e.g. 123456789012 "
-                                  "(`aws sts get-caller-identity --query Account` prints yours).")
+        raise AccountNotConfirmed(
+            f"{account!r} is not an AWS account ID: it has 12 digits, e.g. 123456789012 "
+            "(`aws sts get-caller-identity --query Account` prints yours)."
+        )
     return digits
 
 
@@ -280,19 +308,25 @@ def confirm_account(sts: Any, account: str | None = None) -> str:
     try:
         identity = sts.get_caller_identity()
     except (ClientError, BotoCoreError) as error:
-        raise AccountNotConfirmed(f"Could not ask AWS whose credentials these are ({error}); fix the credentials "
-                                  "(`aws sts get-caller-identity` must work) or use the local lab.") from None
+        raise AccountNotConfirmed(
+            f"Could not ask AWS whose credentials these are ({error}); fix the credentials "
+            "(`aws sts get-caller-identity` must work) or use the local lab."
+        ) from None
     actual = str(identity["Account"])
     wanted = account if account is not None else os.environ.get(ACCOUNT_ENV)
     if wanted and _normalise_account(wanted) == actual:
         return actual
     region = getattr(getattr(sts, "meta", None), "region_name", None) or "your region"
     if wanted:
-        first = (f"You confirmed account {_normalise_account(wanted)}, but these credentials ({identity.get('Arn', '?')}) "
-                 f"belong to account {actual}. Switch AWS_PROFILE to the account you meant, or confirm {actual}.")
+        first = (
+            f"You confirmed account {_normalise_account(wanted)}, but these credentials ({identity.get('Arn', '?')}) "
+            f"belong to account {actual}. Switch AWS_PROFILE to the account you meant, or confirm {actual}."
+        )
     else:
-        first = (f"Real AWS spends real money, so ecslab asks you to name the account first. These credentials "
-                 f"({identity.get('Arn', '?')}) belong to account {actual}, region {region}.")
+        first = (
+            f"Real AWS spends real money, so ecslab asks you to name the account first. These credentials "
+            f"({identity.get('Arn', '?')}) belong to account {actual}, region {region}."
+        )
     estimate = estimate_hourly_cost(**COURSE_FOOTPRINT)
     raise AccountNotConfirmed(
         f"{first}\n"
@@ -306,11 +340,13 @@ def confirm_account(sts: Any, account: str | None = None) -> str:
 
 def banner_html(account_id: str, region: str) -> str:
     """The banner on an aws Lab's HTML repr: whose money, where."""
-    return ("<div style='border:2px solid #b00020;background:#fdecea;color:#5f0010;padding:6px 10px;margin:4px 0;"
-            f"font-weight:bold'>real AWS: account {html.escape(account_id)}, region {html.escape(region)}. "
-            "What you create here is billed to this account; <code>ecslab cleanup</code> removes what the course "
-            f"made for you (tags <code>{html.escape(TAG_KEY)}={html.escape(course_id())}</code> and "
-            f"<code>{html.escape(OWNER_TAG_KEY)}</code> = your ARN).</div>")
+    return (
+        "<div style='border:2px solid #b00020;background:#fdecea;color:#5f0010;padding:6px 10px;margin:4px 0;"
+        f"font-weight:bold'>real AWS: account {html.escape(account_id)}, region {html.escape(region)}. "
+        "What you create here is billed to this account; <code>ecslab cleanup</code> removes what the course "
+        f"made for you (tags <code>{html.escape(TAG_KEY)}={html.escape(course_id())}</code> and "
+        f"<code>{html.escape(OWNER_TAG_KEY)}</code> = your ARN).</div>"
+    )
 
 
 def open_lab(session: Any, config: LabConfig, account: str | None = None) -> Lab:
@@ -362,7 +398,9 @@ TAGGED_OPERATIONS: tuple[TagParameter, ...] = (
     TagParameter("ec2", "CreateSecurityGroup", "TagSpecifications", style="tag-specifications", resource_type="security-group"),
     TagParameter("ec2", "CreateVpc", "TagSpecifications", style="tag-specifications", resource_type="vpc"),
     TagParameter("ec2", "CreateSubnet", "TagSpecifications", style="tag-specifications", resource_type="subnet"),
-    TagParameter("ec2", "CreateInternetGateway", "TagSpecifications", style="tag-specifications", resource_type="internet-gateway"),
+    TagParameter(
+        "ec2", "CreateInternetGateway", "TagSpecifications", style="tag-specifications", resource_type="internet-gateway"
+    ),
     TagParameter("ec2", "CreateRouteTable", "TagSpecifications", style="tag-specifications", resource_type="route-table"),
     TagParameter("application-autoscaling", "RegisterScalableTarget", "Tags", style="map"),
     TagParameter("secretsmanager", "CreateSecret", "Tags"),
@@ -435,8 +473,11 @@ def _bucket_tagger(client: Any, course: str, owner: str | None) -> Callable[...,
             if new_set != tag_set:
                 client.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": new_set})
         except ClientError as error:
-            warnings.warn(f"Bucket {bucket} was created but could not be tagged {TAG_KEY}={course} ({error}): "
-                          "`ecslab cleanup` will not find it; delete it yourself when done.", stacklevel=2)
+            warnings.warn(
+                f"Bucket {bucket} was created but could not be tagged {TAG_KEY}={course} ({error}): "
+                "`ecslab cleanup` will not find it; delete it yourself when done.",
+                stacklevel=2,
+            )
 
     return tag_bucket
 
@@ -457,16 +498,24 @@ def register_course_tagging(client: Any, course: str | None = None, owner: str |
         def handler(params: dict[str, Any], spec: TagParameter = spec, **_kwargs: Any) -> None:
             add_course_tag(params, spec, course, owner)
 
-        client.meta.events.register(f"before-parameter-build.{event_service}.{spec.operation}", handler,
-                                    unique_id=f"ecslab-course-tag-{service}-{spec.operation}")
+        client.meta.events.register(
+            f"before-parameter-build.{event_service}.{spec.operation}",
+            handler,
+            unique_id=f"ecslab-course-tag-{service}-{spec.operation}",
+        )
     if service == "s3":
+
         def remember_bucket(params: dict[str, Any], context: dict[str, Any], **_kwargs: Any) -> None:
             context["ecslab_new_bucket"] = params.get("Bucket")
 
-        client.meta.events.register(f"before-parameter-build.{event_service}.CreateBucket", remember_bucket,
-                                    unique_id="ecslab-course-tag-s3-CreateBucket")
-        client.meta.events.register(f"after-call.{event_service}.CreateBucket", _bucket_tagger(client, course, owner),
-                                    unique_id="ecslab-course-tag-s3-CreateBucket-after")
+        client.meta.events.register(
+            f"before-parameter-build.{event_service}.CreateBucket", remember_bucket, unique_id="ecslab-course-tag-s3-CreateBucket"
+        )
+        client.meta.events.register(
+            f"after-call.{event_service}.CreateBucket",
+            _bucket_tagger(client, course, owner),
+            unique_id="ecslab-course-tag-s3-CreateBucket-after",
+        )
 
 
 AWSLOGS_OPERATIONS = ("RegisterTaskDefinition", "RunTask", "StartTask", "CreateService", "UpdateService")
@@ -514,12 +563,16 @@ def register_log_group_creation(client: Any, logs: Callable[[], Any]) -> None:
                 logs_client.create_log_group(logGroupName=group)
             except ClientError as error:
                 if _error_code(error) != "ResourceAlreadyExistsException":
-                    warnings.warn(f"Could not create log group {group} through the Lab ({error}); ECS will create it "
-                                  "untagged and `ecslab cleanup` will not find it.", stacklevel=2)
+                    warnings.warn(
+                        f"Could not create log group {group} through the Lab ({error}); ECS will create it "
+                        "untagged and `ecslab cleanup` will not find it.",
+                        stacklevel=2,
+                    )
 
     for operation in AWSLOGS_OPERATIONS:
-        client.meta.events.register(f"before-parameter-build.{event_service}.{operation}", ensure_groups,
-                                    unique_id=f"ecslab-awslogs-group-{operation}")
+        client.meta.events.register(
+            f"before-parameter-build.{event_service}.{operation}", ensure_groups, unique_id=f"ecslab-awslogs-group-{operation}"
+        )
 
 
 # -- finding what the course made ----------------------------------------------------------------
@@ -571,8 +624,9 @@ class CourseResource:
         return (self.kind, self.name if self.name == self.arn else f"{self.name}  ({self.arn})", self.action)
 
 
-def _tagged(tags: Iterable[dict[str, Any]] | dict[str, str] | None, course: str, owner: str | None,
-            key: str = "Key", value: str = "Value") -> bool:
+def _tagged(
+    tags: Iterable[dict[str, Any]] | dict[str, str] | None, course: str, owner: str | None, key: str = "Key", value: str = "Value"
+) -> bool:
     """Whether ``tags`` say course ``course`` and, unless ``owner`` is None, owner ``owner``."""
     found = dict(tags) if isinstance(tags, dict) else {tag.get(key): tag.get(value) for tag in tags or []}
     return found.get(TAG_KEY) == course and (owner is None or found.get(OWNER_TAG_KEY) == owner)
@@ -585,7 +639,7 @@ def _pages(client: Any, operation: str, result_key: str, **kwargs: Any) -> Itera
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _from_arn(arn: str) -> CourseResource | None:
@@ -602,23 +656,29 @@ def _from_arn(arn: str) -> CourseResource | None:
         if resource.startswith("listener/"):
             return CourseResource("elbv2 listener", arn, arn)
     elif service == "ec2" and "/" in resource:
-        kind = {"security-group": "ec2 security group", "vpc": "ec2 vpc", "subnet": "ec2 subnet",
-                "route-table": "ec2 route table", "internet-gateway": "ec2 internet gateway"}.get(resource.split("/", 1)[0])
+        kind = {
+            "security-group": "ec2 security group",
+            "vpc": "ec2 vpc",
+            "subnet": "ec2 subnet",
+            "route-table": "ec2 route table",
+            "internet-gateway": "ec2 internet gateway",
+        }.get(resource.split("/", 1)[0])
         return CourseResource(kind, arn, resource.split("/", 1)[1]) if kind else None
     elif service == "logs" and resource.startswith("log-group:"):
-        name = resource[len("log-group:"):]
+        name = resource[len("log-group:") :]
         return CourseResource("logs log group", arn, name[:-2] if name.endswith(":*") else name)
     elif service == "cloudwatch" and resource.startswith("alarm:"):
-        return CourseResource("cloudwatch alarm", arn, resource[len("alarm:"):])
+        return CourseResource("cloudwatch alarm", arn, resource[len("alarm:") :])
     elif service == "secretsmanager" and resource.startswith("secret:"):
-        return CourseResource("secretsmanager secret", arn, resource[len("secret:"):-7] or resource)
+        return CourseResource("secretsmanager secret", arn, resource[len("secret:") : -7] or resource)
     elif service == "s3" and resource and "/" not in resource:
         return CourseResource("s3 bucket", arn, resource)
     return None
 
 
-def find_course_resources(lab: Any, course: str | None = None, notes: list[str] | None = None,
-                          owner: str | None = None) -> list[CourseResource]:
+def find_course_resources(
+    lab: Any, course: str | None = None, notes: list[str] | None = None, owner: str | None = None
+) -> list[CourseResource]:
     """Everything in ``lab``'s account and region tagged ``ecslab:course=<course>`` and ``ecslab:owner=<owner>``, in :data:`CLEANUP_ORDER`.
 
     ``owner`` defaults to this caller's (:func:`owner_id`): another learner's resources in a
@@ -651,14 +711,18 @@ def find_course_resources(lab: Any, course: str | None = None, notes: list[str] 
     def tagging_api() -> None:
         tagging = lab.client("resourcegroupstaggingapi")
         others = 0
-        for mapping in _pages(tagging, "get_resources", "ResourceTagMappingList", TagFilters=[{"Key": TAG_KEY, "Values": [course]}]):
+        for mapping in _pages(
+            tagging, "get_resources", "ResourceTagMappingList", TagFilters=[{"Key": TAG_KEY, "Values": [course]}]
+        ):
             if ours(mapping.get("Tags")):
                 add(_from_arn(mapping["ResourceARN"]))
             else:
                 others += 1
         if others:
-            notes.append(f"{others} other resource(s) tagged {TAG_KEY}={course} belong to another owner (or to none): "
-                         "not listed, never touched")
+            notes.append(
+                f"{others} other resource(s) tagged {TAG_KEY}={course} belong to another owner (or to none): "
+                "not listed, never touched"
+            )
 
     def ecs() -> None:
         client = lab.ecs
@@ -678,7 +742,14 @@ def find_course_resources(lab: Any, course: str | None = None, notes: list[str] 
             for chunk in _chunks(task_arns, 100):
                 for task in client.describe_tasks(cluster=cluster_arn, tasks=chunk, include=["TAGS"])["tasks"]:
                     if ours(task.get("tags"), "key", "value"):
-                        add(CourseResource("ecs task", task["taskArn"], f"{cluster_name}/{task['taskArn'].rsplit('/', 1)[-1]}", parent=cluster_arn))
+                        add(
+                            CourseResource(
+                                "ecs task",
+                                task["taskArn"],
+                                f"{cluster_name}/{task['taskArn'].rsplit('/', 1)[-1]}",
+                                parent=cluster_arn,
+                            )
+                        )
         for arn in _pages(client, "list_task_definitions", "taskDefinitionArns", status="ACTIVE"):
             described = client.describe_task_definition(taskDefinition=arn, include=["TAGS"])
             if ours(described.get("tags"), "key", "value"):
@@ -695,9 +766,14 @@ def find_course_resources(lab: Any, course: str | None = None, notes: list[str] 
                 except Exception:  # an endpoint without tagging (moto): the service decides alone
                     mine = False
             if mine:
-                add(CourseResource("application-autoscaling scalable target",
-                                   target.get("ScalableTargetARN") or f"{target['ResourceId']}|{target['ScalableDimension']}",
-                                   target["ResourceId"], parent=target["ScalableDimension"]))
+                add(
+                    CourseResource(
+                        "application-autoscaling scalable target",
+                        target.get("ScalableTargetARN") or f"{target['ResourceId']}|{target['ScalableDimension']}",
+                        target["ResourceId"],
+                        parent=target["ScalableDimension"],
+                    )
+                )
 
     def ecr() -> None:
         for repository in _pages(lab.ecr, "describe_repositories", "repositories"):
@@ -717,26 +793,53 @@ def find_course_resources(lab: Any, course: str | None = None, notes: list[str] 
             add(resource)
 
         for group in _pages(lab.ec2, "describe_security_groups", "SecurityGroups", Filters=where):
-            replace(CourseResource("ec2 security group", f"arn:aws:ec2:{lab.region}:{group['OwnerId']}:security-group/{group['GroupId']}",
-                                   f"{group['GroupName']} ({group['GroupId']})", parent=group.get("VpcId", "")))
+            replace(
+                CourseResource(
+                    "ec2 security group",
+                    f"arn:aws:ec2:{lab.region}:{group['OwnerId']}:security-group/{group['GroupId']}",
+                    f"{group['GroupName']} ({group['GroupId']})",
+                    parent=group.get("VpcId", ""),
+                )
+            )
         for vpc in _pages(lab.ec2, "describe_vpcs", "Vpcs", Filters=where):
             replace(CourseResource("ec2 vpc", f"{prefix}:vpc/{vpc['VpcId']}", named(vpc, vpc["VpcId"]), parent=vpc["VpcId"]))
         for subnet in _pages(lab.ec2, "describe_subnets", "Subnets", Filters=where):
-            replace(CourseResource("ec2 subnet", f"{prefix}:subnet/{subnet['SubnetId']}",
-                                   named(subnet, subnet["SubnetId"]), parent=subnet["VpcId"]))
+            replace(
+                CourseResource(
+                    "ec2 subnet",
+                    f"{prefix}:subnet/{subnet['SubnetId']}",
+                    named(subnet, subnet["SubnetId"]),
+                    parent=subnet["VpcId"],
+                )
+            )
         for table in _pages(lab.ec2, "describe_route_tables", "RouteTables", Filters=where):
-            replace(CourseResource("ec2 route table", f"{prefix}:route-table/{table['RouteTableId']}",
-                                   named(table, table["RouteTableId"]), parent=table["VpcId"]))
+            replace(
+                CourseResource(
+                    "ec2 route table",
+                    f"{prefix}:route-table/{table['RouteTableId']}",
+                    named(table, table["RouteTableId"]),
+                    parent=table["VpcId"],
+                )
+            )
         for gateway in _pages(lab.ec2, "describe_internet_gateways", "InternetGateways", Filters=where):
             vpcs = [a["VpcId"] for a in gateway.get("Attachments", [])]
-            replace(CourseResource("ec2 internet gateway", f"{prefix}:internet-gateway/{gateway['InternetGatewayId']}",
-                                   named(gateway, gateway["InternetGatewayId"]), parent=",".join(vpcs)))
+            replace(
+                CourseResource(
+                    "ec2 internet gateway",
+                    f"{prefix}:internet-gateway/{gateway['InternetGatewayId']}",
+                    named(gateway, gateway["InternetGatewayId"]),
+                    parent=",".join(vpcs),
+                )
+            )
 
     def ssm() -> None:
         client = lab.client("ssm")
-        for parameter in _pages(client, "describe_parameters", "Parameters",
-                                ParameterFilters=[{"Key": f"tag:{TAG_KEY}", "Values": [course]},
-                                                  {"Key": f"tag:{OWNER_TAG_KEY}", "Values": [owner]}]):
+        for parameter in _pages(
+            client,
+            "describe_parameters",
+            "Parameters",
+            ParameterFilters=[{"Key": f"tag:{TAG_KEY}", "Values": [course]}, {"Key": f"tag:{OWNER_TAG_KEY}", "Values": [owner]}],
+        ):
             name = parameter["Name"]
             arn = parameter.get("ARN") or f"arn:aws:ssm:{lab.region}:{lab.account_id}:parameter/{name.lstrip('/')}"
             found.pop(arn, None)
@@ -761,6 +864,7 @@ def find_course_resources(lab: Any, course: str | None = None, notes: list[str] 
     listing("IAM roles and policies", iam)
 
     for resource in [r for r in found.values() if r.kind == "elbv2 load balancer"]:
+
         def listeners(resource: CourseResource = resource) -> None:
             for listener in _pages(lab.elbv2, "describe_listeners", "Listeners", LoadBalancerArn=resource.arn):
                 add(CourseResource("elbv2 listener", listener["ListenerArn"], f"{resource.name}:{listener['Port']}"))
@@ -804,8 +908,10 @@ class CleanupReport:
             lines.append(self.render_plan())
             lines.append("Dry run: nothing was deleted. `ecslab cleanup` (or cleanup(lab, dry_run=False)) does it.")
         else:
-            lines.append(f"Clean-up of {self.head}: {len(self.deleted)} deleted, {len(self.gone)} already gone, "
-                         f"{len(self.failed)} not deleted.")
+            lines.append(
+                f"Clean-up of {self.head}: {len(self.deleted)} deleted, {len(self.gone)} already gone, "
+                f"{len(self.failed)} not deleted."
+            )
             if self.deleted:
                 lines.append("Deleted:")
                 lines.extend(_table(("type", "name", "result"), [(r.kind, r.name, note) for r, note in self.deleted]))
@@ -853,14 +959,32 @@ class Blocked(RuntimeError):
 
 
 RETRY_CODES = {
-    "DependencyViolation", "ResourceInUse", "ClusterContainsServicesException", "ClusterContainsTasksException",
-    "UpdateInProgressException", "ConcurrentModification", "DeleteConflict",
+    "DependencyViolation",
+    "ResourceInUse",
+    "ClusterContainsServicesException",
+    "ClusterContainsTasksException",
+    "UpdateInProgressException",
+    "ConcurrentModification",
+    "DeleteConflict",
 }
 GONE_CODES = {
-    "ResourceNotFoundException", "ParameterNotFound", "NoSuchEntity", "NoSuchBucket", "InvalidGroup.NotFound",
-    "LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound", "RepositoryNotFoundException",
-    "ClusterNotFoundException", "ServiceNotFoundException", "ServiceNotActiveException", "InvalidVpcID.NotFound",
-    "InvalidSubnetID.NotFound", "InvalidRouteTableID.NotFound", "InvalidInternetGatewayID.NotFound", "ObjectNotFoundException",
+    "ResourceNotFoundException",
+    "ParameterNotFound",
+    "NoSuchEntity",
+    "NoSuchBucket",
+    "InvalidGroup.NotFound",
+    "LoadBalancerNotFound",
+    "TargetGroupNotFound",
+    "ListenerNotFound",
+    "RepositoryNotFoundException",
+    "ClusterNotFoundException",
+    "ServiceNotFoundException",
+    "ServiceNotActiveException",
+    "InvalidVpcID.NotFound",
+    "InvalidSubnetID.NotFound",
+    "InvalidRouteTableID.NotFound",
+    "InvalidInternetGatewayID.NotFound",
+    "ObjectNotFoundException",
 }
 
 
@@ -943,16 +1067,29 @@ def _secret_step(lab: Any, secret: CourseResource, force: bool, notes: list[str]
     if force:
         return CourseResource(secret.kind, secret.arn, secret.name, secret.parent, "delete now, without recovery")
     if deleted:
-        notes.append(f"secret {secret.name} is already scheduled for deletion on {deleted:%Y-%m-%d} "
-                     "(--force-delete-secrets deletes it now)")
+        notes.append(
+            f"secret {secret.name} is already scheduled for deletion on {deleted:%Y-%m-%d} "
+            "(--force-delete-secrets deletes it now)"
+        )
         return None
     return secret
 
 
 _LONG_LIVED_INTERFACES = {
-    "natGateway", "vpc_endpoint", "lambda", "network_load_balancer", "gateway_load_balancer", "gateway_load_balancer_endpoint",
-    "transit_gateway", "efa", "efa-only", "quicksight", "api_gateway_managed", "global_accelerator_managed",
-    "iot_rules_managed", "aws_codestar_connections_managed",
+    "natGateway",
+    "vpc_endpoint",
+    "lambda",
+    "network_load_balancer",
+    "gateway_load_balancer",
+    "gateway_load_balancer_endpoint",
+    "transit_gateway",
+    "efa",
+    "efa-only",
+    "quicksight",
+    "api_gateway_managed",
+    "global_accelerator_managed",
+    "iot_rules_managed",
+    "aws_codestar_connections_managed",
 }
 """Network interface types (EC2's NetworkInterfaceType) whose owner lives on after the course's resources are gone."""
 
@@ -962,8 +1099,14 @@ _NETWORK_KINDS = ("ec2 security group", "ec2 route table", "ec2 internet gateway
 class _Deleter:
     """How each kind of resource is deleted; retries what AWS refuses while a dependency goes away, names what will not."""
 
-    def __init__(self, lab: Any, force_delete_secrets: bool, sleep: Callable[[float], None], patience_seconds: float,
-                 plan: Iterable[CourseResource] = ()) -> None:
+    def __init__(
+        self,
+        lab: Any,
+        force_delete_secrets: bool,
+        sleep: Callable[[float], None],
+        patience_seconds: float,
+        plan: Iterable[CourseResource] = (),
+    ) -> None:
         self.lab, self.force_delete_secrets, self.sleep, self.patience = lab, force_delete_secrets, sleep, patience_seconds
         self.plan = list(plan)
         self._foreign_cache: dict[str, str] | None = None
@@ -987,10 +1130,14 @@ class _Deleter:
                 if code in RETRY_CODES and resource.kind in _NETWORK_KINDS:
                     blockers = self.network_blockers(resource)
                     if blockers:
-                        raise Blocked(f"{message}; blocked by {'; '.join(blockers)}, which the course did not make: "
-                                      "remove or move it yourself (not waiting for it)") from None
+                        raise Blocked(
+                            f"{message}; blocked by {'; '.join(blockers)}, which the course did not make: "
+                            "remove or move it yourself (not waiting for it)"
+                        ) from None
                 if code not in RETRY_CODES or waited >= self.patience:
-                    raise RuntimeError(message + (f" (still refused after {waited:.0f} s)" if code in RETRY_CODES else "")) from None
+                    raise RuntimeError(
+                        message + (f" (still refused after {waited:.0f} s)" if code in RETRY_CODES else "")
+                    ) from None
             except _Retry as why:
                 if waited >= self.patience:
                     raise RuntimeError(f"{why} (still so after {waited:.0f} s)") from None
@@ -1005,19 +1152,34 @@ class _Deleter:
         ec2, rid = self.lab.ec2, resource.resource_id
         blockers: list[str] = []
         if resource.kind == "ec2 security group":
-            interfaces = list(_pages(ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=[{"Name": "group-id", "Values": [rid]}]))
+            interfaces = list(
+                _pages(ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=[{"Name": "group-id", "Values": [rid]}])
+            )
             planned = {r.resource_id for r in self._in_plan("ec2 security group")}
             for group in ec2.describe_security_groups()["SecurityGroups"]:
                 if group["GroupId"] in planned or group["GroupId"] == rid:
                     continue
-                if any(pair.get("GroupId") == rid for permission in group.get("IpPermissions", []) + group.get("IpPermissionsEgress", [])
-                       for pair in permission.get("UserIdGroupPairs", [])):
+                if any(
+                    pair.get("GroupId") == rid
+                    for permission in group.get("IpPermissions", []) + group.get("IpPermissionsEgress", [])
+                    for pair in permission.get("UserIdGroupPairs", [])
+                ):
                     blockers.append(f"a rule of security group {group['GroupName']} ({group['GroupId']}) that names it")
         elif resource.kind == "ec2 subnet":
-            interfaces = list(_pages(ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=[{"Name": "subnet-id", "Values": [rid]}]))
+            interfaces = list(
+                _pages(ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=[{"Name": "subnet-id", "Values": [rid]}])
+            )
         else:
             vpc_id = rid if resource.kind == "ec2 vpc" else resource.parent.split(",")[0]
-            interfaces = list(_pages(ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])) if vpc_id else []
+            interfaces = (
+                list(
+                    _pages(
+                        ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]
+                    )
+                )
+                if vpc_id
+                else []
+            )
             if resource.kind == "ec2 vpc":
                 blockers += self._foreign_in_vpc(rid)
         blockers += [why for why in (self._interface_blocker(i) for i in interfaces) if why]
@@ -1026,13 +1188,26 @@ class _Deleter:
     def _foreign_in_vpc(self, vpc_id: str) -> list[str]:
         ec2, where = self.lab.ec2, [{"Name": "vpc-id", "Values": [vpc_id]}]
         planned = {r.resource_id for r in self.plan}
-        found = [f"subnet {s['SubnetId']}" for s in ec2.describe_subnets(Filters=where)["Subnets"] if s["SubnetId"] not in planned]
-        found += [f"security group {g['GroupName']} ({g['GroupId']})" for g in ec2.describe_security_groups(Filters=where)["SecurityGroups"]
-                  if g["GroupName"] != "default" and g["GroupId"] not in planned]
-        found += [f"route table {t['RouteTableId']}" for t in ec2.describe_route_tables(Filters=where)["RouteTables"]
-                  if t["RouteTableId"] not in planned and not any(a.get("Main") for a in t.get("Associations", []))]
-        found += [f"internet gateway {g['InternetGatewayId']}" for g in ec2.describe_internet_gateways(
-            Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])["InternetGateways"] if g["InternetGatewayId"] not in planned]
+        found = [
+            f"subnet {s['SubnetId']}" for s in ec2.describe_subnets(Filters=where)["Subnets"] if s["SubnetId"] not in planned
+        ]
+        found += [
+            f"security group {g['GroupName']} ({g['GroupId']})"
+            for g in ec2.describe_security_groups(Filters=where)["SecurityGroups"]
+            if g["GroupName"] != "default" and g["GroupId"] not in planned
+        ]
+        found += [
+            f"route table {t['RouteTableId']}"
+            for t in ec2.describe_route_tables(Filters=where)["RouteTables"]
+            if t["RouteTableId"] not in planned and not any(a.get("Main") for a in t.get("Associations", []))
+        ]
+        found += [
+            f"internet gateway {g['InternetGatewayId']}"
+            for g in ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])[
+                "InternetGateways"
+            ]
+            if g["InternetGatewayId"] not in planned
+        ]
         return found
 
     def _interface_blocker(self, interface: dict[str, Any]) -> str | None:
@@ -1080,7 +1255,9 @@ class _Deleter:
                 for chunk in _chunks(arns, 100):
                     for task in ecs.describe_tasks(cluster=cluster_arn, tasks=chunk)["tasks"]:
                         group = task.get("group", "")
-                        if task["taskArn"] in planned_tasks or (group.startswith("service:") and (cluster_arn, group[8:]) in planned_services):
+                        if task["taskArn"] in planned_tasks or (
+                            group.startswith("service:") and (cluster_arn, group[8:]) in planned_services
+                        ):
                             continue
                         name = f"{cluster_arn.rsplit('/', 1)[-1]}/{task['taskArn'].rsplit('/', 1)[-1]}"
                         for attachment in task.get("attachments", []):
@@ -1096,13 +1273,18 @@ class _Deleter:
     def _application_autoscaling_scalable_target(self, r: CourseResource) -> str:
         client = self.lab.client("application-autoscaling")
         dimension = r.parent or "ecs:service:DesiredCount"
-        if not client.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[r.name], ScalableDimension=dimension)["ScalableTargets"]:
+        if not client.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[r.name], ScalableDimension=dimension)[
+            "ScalableTargets"
+        ]:
             raise _Gone()
         # AWS deletes a target's policies with it; deleting them first says so and works where that is not modelled
-        policies = client.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=r.name, ScalableDimension=dimension)["ScalingPolicies"]
+        policies = client.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=r.name, ScalableDimension=dimension)[
+            "ScalingPolicies"
+        ]
         for policy in policies:
-            client.delete_scaling_policy(PolicyName=policy["PolicyName"], ServiceNamespace="ecs", ResourceId=r.name,
-                                         ScalableDimension=dimension)
+            client.delete_scaling_policy(
+                PolicyName=policy["PolicyName"], ServiceNamespace="ecs", ResourceId=r.name, ScalableDimension=dimension
+            )
         client.deregister_scalable_target(ServiceNamespace="ecs", ResourceId=r.name, ScalableDimension=dimension)
         return f"{len(policies)} scaling policies deleted, deregistered"
 
@@ -1127,23 +1309,34 @@ class _Deleter:
             raise _Gone()
         planned_services = {s.arn for s in self._in_plan("ecs service")}
         services = list(_pages(ecs, "list_services", "serviceArns", cluster=r.arn))
-        active = [s for chunk in _chunks(services, 10) for s in ecs.describe_services(cluster=r.arn, services=chunk)["services"]
-                  if s["status"] != "INACTIVE"]
+        active = [
+            s
+            for chunk in _chunks(services, 10)
+            for s in ecs.describe_services(cluster=r.arn, services=chunk)["services"]
+            if s["status"] != "INACTIVE"
+        ]
         foreign = [s["serviceName"] for s in active if s["serviceArn"] not in planned_services]
         if foreign:
-            raise Blocked(f"service(s) {', '.join(foreign)} in {r.name} are not the course's (or not yours): "
-                          "delete them yourself (not waiting for them)")
+            raise Blocked(
+                f"service(s) {', '.join(foreign)} in {r.name} are not the course's (or not yours): "
+                "delete them yourself (not waiting for them)"
+            )
         if active:
             raise _Retry(f"services still draining in {r.name}")
         running = list(_pages(ecs, "list_tasks", "taskArns", cluster=r.arn, desiredStatus="RUNNING"))
         if running:
             planned_tasks = {t.arn for t in self._in_plan("ecs task")}
             described = [t for chunk in _chunks(running, 100) for t in ecs.describe_tasks(cluster=r.arn, tasks=chunk)["tasks"]]
-            foreign = [t["taskArn"].rsplit("/", 1)[-1] for t in described
-                       if t["taskArn"] not in planned_tasks and not t.get("group", "").startswith("service:")]
+            foreign = [
+                t["taskArn"].rsplit("/", 1)[-1]
+                for t in described
+                if t["taskArn"] not in planned_tasks and not t.get("group", "").startswith("service:")
+            ]
             if foreign:
-                raise Blocked(f"{len(foreign)} task(s) still running in {r.name} that are not the course's ({', '.join(foreign)}): "
-                              "stop them yourself (not waiting for them)")
+                raise Blocked(
+                    f"{len(foreign)} task(s) still running in {r.name} that are not the course's ({', '.join(foreign)}): "
+                    "stop them yourself (not waiting for them)"
+                )
             raise _Retry(f"{len(running)} task(s) still stopping in {r.name}")
         ecs.delete_cluster(cluster=r.arn)
         return "deleted"
@@ -1172,8 +1365,15 @@ class _Deleter:
             except ClientError:
                 groups = []  # one of them is gone already; its rules went with it
             for group in groups:
-                for key, revoke in (("IpPermissions", ec2.revoke_security_group_ingress), ("IpPermissionsEgress", ec2.revoke_security_group_egress)):
-                    naming = [p for p in group.get(key, []) if any(pair.get("GroupId") == group_id for pair in p.get("UserIdGroupPairs", []))]
+                for key, revoke in (
+                    ("IpPermissions", ec2.revoke_security_group_ingress),
+                    ("IpPermissionsEgress", ec2.revoke_security_group_egress),
+                ):
+                    naming = [
+                        p
+                        for p in group.get(key, [])
+                        if any(pair.get("GroupId") == group_id for pair in p.get("UserIdGroupPairs", []))
+                    ]
                     if naming:
                         revoke(GroupId=group["GroupId"], IpPermissions=naming)
         ec2.delete_security_group(GroupId=group_id)
@@ -1234,10 +1434,14 @@ class _Deleter:
 
     def _iam_role(self, r: CourseResource) -> str:
         iam = self.lab.iam
-        profiles = [p["InstanceProfileName"] for p in _pages(iam, "list_instance_profiles_for_role", "InstanceProfiles", RoleName=r.name)]
+        profiles = [
+            p["InstanceProfileName"] for p in _pages(iam, "list_instance_profiles_for_role", "InstanceProfiles", RoleName=r.name)
+        ]
         if profiles:
-            raise Blocked(f"the role is in instance profile(s) {', '.join(profiles)}, which the course did not make: "
-                          "remove it from them yourself")
+            raise Blocked(
+                f"the role is in instance profile(s) {', '.join(profiles)}, which the course did not make: "
+                "remove it from them yourself"
+            )
         for policy in _pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=r.name):
             iam.detach_role_policy(RoleName=r.name, PolicyArn=policy["PolicyArn"])
         for name in _pages(iam, "list_role_policies", "PolicyNames", RoleName=r.name):
@@ -1252,8 +1456,9 @@ class _Deleter:
         groups = [g["GroupName"] for g in entities.get("PolicyGroups", [])]
         roles = [x["RoleName"] for x in entities.get("PolicyRoles", [])]
         if users or groups or roles:
-            raise Blocked(f"still attached to {', '.join(users + groups + roles)}, which the course did not make: "
-                          "detach it there first")
+            raise Blocked(
+                f"still attached to {', '.join(users + groups + roles)}, which the course did not make: detach it there first"
+            )
         for version in _pages(iam, "list_policy_versions", "Versions", PolicyArn=r.arn):
             if not version["IsDefaultVersion"]:
                 iam.delete_policy_version(PolicyArn=r.arn, VersionId=version["VersionId"])
@@ -1264,23 +1469,32 @@ class _Deleter:
         s3 = self.lab.client("s3")
         removed = 0
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=r.name):
-            objects = [{"Key": o["Key"], "VersionId": o["VersionId"]} for o in page.get("Versions", []) + page.get("DeleteMarkers", [])]
-            for chunk in [objects[i:i + 1000] for i in range(0, len(objects), 1000)]:
+            objects = [
+                {"Key": o["Key"], "VersionId": o["VersionId"]} for o in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            for chunk in [objects[i : i + 1000] for i in range(0, len(objects), 1000)]:
                 s3.delete_objects(Bucket=r.name, Delete={"Objects": chunk, "Quiet": True})
                 removed += len(chunk)
         s3.delete_bucket(Bucket=r.name)
         return f"emptied ({removed} object versions) and deleted"
 
 
-def run_cleanup_command(target: str | None, account: str | None, dry_run: bool, yes: bool,
-                        force_delete_secrets: bool, ask: Callable[[str], str] | None = None) -> int:
+def run_cleanup_command(
+    target: str | None,
+    account: str | None,
+    dry_run: bool,
+    yes: bool,
+    force_delete_secrets: bool,
+    ask: Callable[[str], str] | None = None,
+) -> int:
     """``ecslab cleanup``: the plan, a confirmation (unless ``--yes``), the deletion of exactly that plan, the summary."""
     from ecslab.session import connect
 
     target = (target or os.environ.get("ECSLAB_TARGET") or "aws").lower()
     if target != "aws":
-        raise RuntimeError("the local lab needs no clean-up (`ecslab reset` starts it afresh); "
-                           "`ecslab cleanup` is for real AWS: --target aws.")
+        raise RuntimeError(
+            "the local lab needs no clean-up (`ecslab reset` starts it afresh); `ecslab cleanup` is for real AWS: --target aws."
+        )
     lab = connect("aws", account=account)
     plan = cleanup(lab, dry_run=True, force_delete_secrets=force_delete_secrets)
     if dry_run or not plan.plan:
@@ -1289,7 +1503,9 @@ def run_cleanup_command(target: str | None, account: str | None, dry_run: bool, 
     print(plan.render_plan())
     if not yes:
         try:
-            answer = (ask or input)(f"Delete these {len(plan.plan)} resources from account {plan.account}, region {plan.region}? Type yes: ")
+            answer = (ask or input)(
+                f"Delete these {len(plan.plan)} resources from account {plan.account}, region {plan.region}? Type yes: "
+            )
         except EOFError:
             answer = ""
         if answer.strip().lower() != "yes":

@@ -53,9 +53,19 @@ class CourseResources:
 
 
 LABELS = {
-    "alarms": "alarms", "scalable_targets": "scalable targets", "clusters": "clusters", "load_balancers": "load balancers",
-    "target_groups": "target groups", "security_groups": "security groups", "vpcs": "VPCs", "log_groups": "log groups",
-    "roles": "roles", "task_families": "task definitions", "secrets": "secrets", "buckets": "buckets", "repositories": "repositories",
+    "alarms": "alarms",
+    "scalable_targets": "scalable targets",
+    "clusters": "clusters",
+    "load_balancers": "load balancers",
+    "target_groups": "target groups",
+    "security_groups": "security groups",
+    "vpcs": "VPCs",
+    "log_groups": "log groups",
+    "roles": "roles",
+    "task_families": "task definitions",
+    "secrets": "secrets",
+    "buckets": "buckets",
+    "repositories": "repositories",
 }
 """How :func:`left` names each kind."""
 
@@ -108,8 +118,14 @@ def plan_on_aws(lab: Any, resources: CourseResources) -> list[aws_target.CourseR
             return r.resource_id in vpc_ids
         if r.kind in ("ec2 subnet", "ec2 route table", "ec2 internet gateway"):
             return bool(set(r.parent.split(",")) & vpc_ids)
-        by_kind = {"logs log group": resources.log_groups, "cloudwatch alarm": resources.alarms, "iam role": resources.roles,
-                   "secretsmanager secret": resources.secrets, "s3 bucket": resources.buckets, "ecr repository": resources.repositories}
+        by_kind = {
+            "logs log group": resources.log_groups,
+            "cloudwatch alarm": resources.alarms,
+            "iam role": resources.roles,
+            "secretsmanager secret": resources.secrets,
+            "s3 bucket": resources.buckets,
+            "ecr repository": resources.repositories,
+        }
         return r.name in by_kind.get(r.kind, ())
 
     return [r for r in found if named(r)]
@@ -130,7 +146,9 @@ def restore_scheduled_secret(lab: Any, name: str) -> str | None:
         described = client.describe_secret(SecretId=name)
     except ClientError:
         return None
-    if not described.get("DeletedDate") or not aws_target._tagged(described.get("Tags"), aws_target.course_id(), aws_target.owner_id(lab)):
+    if not described.get("DeletedDate") or not aws_target._tagged(
+        described.get("Tags"), aws_target.course_id(), aws_target.owner_id(lab)
+    ):
         return None
     client.restore_secret(SecretId=described["ARN"])
     return str(described["ARN"])
@@ -217,7 +235,9 @@ def delete_vpc(ec2: Any, name: str) -> None:
                 ec2.delete_route_table(RouteTableId=table["RouteTableId"])
         for subnet in ec2.describe_subnets(Filters=where)["Subnets"]:
             ec2.delete_subnet(SubnetId=subnet["SubnetId"])
-        for gateway in ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])["InternetGateways"]:
+        for gateway in ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])[
+            "InternetGateways"
+        ]:
             ec2.detach_internet_gateway(InternetGatewayId=gateway["InternetGatewayId"], VpcId=vpc_id)
             ec2.delete_internet_gateway(InternetGatewayId=gateway["InternetGatewayId"])
         ec2.delete_vpc(VpcId=vpc_id)
@@ -241,8 +261,11 @@ def _forget_local_names(lab: Any, repository_uri: str) -> None:
 
 
 def _active_revisions(ecs: Any, family: str) -> list[str]:
-    arns = [arn for page in ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, status="ACTIVE")
-            for arn in page["taskDefinitionArns"]]
+    arns = [
+        arn
+        for page in ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, status="ACTIVE")
+        for arn in page["taskDefinitionArns"]
+    ]
     return [arn for arn in arns if arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family]
 
 
@@ -263,21 +286,40 @@ def left(lab: Any, resources: CourseResources) -> dict[str, list[str]]:
         if item.name == "alarms":
             still = [a["AlarmName"] for a in lab.cloudwatch.describe_alarms(AlarmNames=names)["MetricAlarms"]]
         elif item.name == "scalable_targets":
-            still = [t["ResourceId"] for t in lab.client("application-autoscaling").describe_scalable_targets(
-                ServiceNamespace="ecs", ResourceIds=names)["ScalableTargets"]]
+            still = [
+                t["ResourceId"]
+                for t in lab.client("application-autoscaling").describe_scalable_targets(
+                    ServiceNamespace="ecs", ResourceIds=names
+                )["ScalableTargets"]
+            ]
         elif item.name == "clusters":
             still = [c["clusterName"] for c in lab.ecs.describe_clusters(clusters=names)["clusters"] if c["status"] == "ACTIVE"]
         elif item.name == "load_balancers":
-            still = [b["LoadBalancerName"] for b in _all(lab.elbv2, "describe_load_balancers", "LoadBalancers") if b["LoadBalancerName"] in names]
+            still = [
+                b["LoadBalancerName"]
+                for b in _all(lab.elbv2, "describe_load_balancers", "LoadBalancers")
+                if b["LoadBalancerName"] in names
+            ]
         elif item.name == "target_groups":
-            still = [g["TargetGroupName"] for g in _all(lab.elbv2, "describe_target_groups", "TargetGroups") if g["TargetGroupName"] in names]
+            still = [
+                g["TargetGroupName"]
+                for g in _all(lab.elbv2, "describe_target_groups", "TargetGroups")
+                if g["TargetGroupName"] in names
+            ]
         elif item.name == "security_groups":
-            still = [g["GroupName"] for g in lab.ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": names}])["SecurityGroups"]]
+            still = [
+                g["GroupName"]
+                for g in lab.ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": names}])["SecurityGroups"]
+            ]
         elif item.name == "vpcs":
             still = [v["VpcId"] for v in lab.ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": names}])["Vpcs"]]
         elif item.name == "log_groups":
-            still = [g["logGroupName"] for name in names for g in lab.logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
-                     if g["logGroupName"] == name]
+            still = [
+                g["logGroupName"]
+                for name in names
+                for g in lab.logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+                if g["logGroupName"] == name
+            ]
         elif item.name == "roles":
             still = [r["RoleName"] for r in _all(lab.iam, "list_roles", "Roles") if r["RoleName"] in names]
         elif item.name == "task_families":
@@ -288,7 +330,11 @@ def left(lab: Any, resources: CourseResources) -> dict[str, list[str]]:
             still = [b["Name"] for b in lab.client("s3").list_buckets()["Buckets"] if b["Name"] in names]
         else:
             try:
-                still = [r["repositoryName"] for r in _all(lab.ecr, "describe_repositories", "repositories") if r["repositoryName"] in names]
+                still = [
+                    r["repositoryName"]
+                    for r in _all(lab.ecr, "describe_repositories", "repositories")
+                    if r["repositoryName"] in names
+                ]
             except ClientError:
                 still = []
         found[LABELS[item.name]] = still

@@ -15,7 +15,9 @@ from ecslab.config import LabConfig
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ecslab", description="The ecslab course's local lab (AWS APIs, registry, containers on 127.0.0.1).")
+    parser = argparse.ArgumentParser(
+        prog="ecslab", description="The ecslab course's local lab (AWS APIs, registry, containers on 127.0.0.1)."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the lab in the background (idempotent)")
     up.add_argument("--install-docker", action="store_true", help="on Debian/Ubuntu as root: apt-get install docker.io first")
@@ -27,12 +29,18 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("env", help='shell exports for plain boto3 / aws CLI: eval "$(ecslab env)"')
     base = sub.add_parser("base-image", help="make the sample app's base image offline (debootstrap), or reuse it")
     base.add_argument("--mirror", help="Debian mirror (default http://deb.debian.org/debian or ECSLAB_DEBIAN_MIRROR)")
-    clean = sub.add_parser("cleanup", help="real AWS: delete what the course made there (tagged ecslab:course), after showing the plan")
+    clean = sub.add_parser(
+        "cleanup", help="real AWS: delete what the course made there (tagged ecslab:course), after showing the plan"
+    )
     clean.add_argument("--target", choices=["aws", "local"], help="aws (default; the local lab needs `ecslab reset` instead)")
-    clean.add_argument("--account", help="the 12-digit account to clean (default ECSLAB_AWS_ACCOUNT); must match your credentials")
+    clean.add_argument(
+        "--account", help="the 12-digit account to clean (default ECSLAB_AWS_ACCOUNT); must match your credentials"
+    )
     clean.add_argument("--dry-run", action="store_true", help="print the plan, delete nothing")
     clean.add_argument("--yes", action="store_true", help="delete without asking")
-    clean.add_argument("--force-delete-secrets", action="store_true", help="delete secrets at once, without the 7-day recovery window")
+    clean.add_argument(
+        "--force-delete-secrets", action="store_true", help="delete secrets at once, without the 7-day recovery window"
+    )
     return parser
 
 
@@ -73,8 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OSError as error:  # a file or process the lab needs: say which, not a traceback
         where = f" ({error.filename})" if error.filename else ""
-        print(f"ecslab {args.command}: {error.strerror or error}{where}. Check ECSLAB_HOME points at a folder you own "
-              "(`ecslab doctor` checks the rest).", file=sys.stderr)
+        print(
+            f"ecslab {args.command}: {error.strerror or error}{where}. Check ECSLAB_HOME points at a folder you own "
+            "(`ecslab doctor` checks the rest).",
+            file=sys.stderr,
+        )
         return 2
     return 0
 

@@ -205,7 +205,9 @@ def stop_container(container: Any, timeout: int = 2) -> None:
         pass
 
 
-def list_containers(purpose: str | None = None, client: Any | None = None, config: LabConfig | None = None) -> list[dict[str, Any]]:
+def list_containers(
+    purpose: str | None = None, client: Any | None = None, config: LabConfig | None = None
+) -> list[dict[str, Any]]:
     """Like ``docker ps -a`` for the lab's containers: name, image, status, ports."""
     client = client or docker_client()
     home = str((config or LabConfig.from_env()).home)
@@ -214,7 +216,9 @@ def list_containers(purpose: str | None = None, client: Any | None = None, confi
     for container in client.containers.list(all=True, ignore_removed=True, filters=filters):
         ports = container.attrs["NetworkSettings"]["Ports"] or {}
         published = [f"{b['HostIp']}:{b['HostPort']}->{p}" for p, binds in ports.items() for b in (binds or [])]
-        rows.append({"name": container.name, "image": container.attrs["Config"]["Image"], "status": container.status, "ports": published})
+        rows.append(
+            {"name": container.name, "image": container.attrs["Config"]["Image"], "status": container.status, "ports": published}
+        )
     return sorted(rows, key=lambda row: row["name"])
 
 
@@ -231,7 +235,9 @@ def remove_containers(purpose: str, client: Any | None = None, config: LabConfig
     """Remove the lab's containers started for ``purpose`` (a notebook's cleanup cell); returns how many."""
     client = client or docker_client()
     home = str((config or LabConfig.from_env()).home)
-    containers = client.containers.list(all=True, ignore_removed=True, filters={"label": [f"{LAB_LABEL}={home}", f"{LAB_LABEL}.purpose={purpose}"]})
+    containers = client.containers.list(
+        all=True, ignore_removed=True, filters={"label": [f"{LAB_LABEL}={home}", f"{LAB_LABEL}.purpose={purpose}"]}
+    )
     stop_containers(containers, timeout=1)
     return len(containers)
 

@@ -47,7 +47,16 @@ def lab_map(status: dict[str, Any], ax: Any | None = None) -> Any:
     ax.text(3.2, 4.6, "the lab, on 127.0.0.1 (nothing leaves this machine)", fontsize=8, color=NAVY)
     _box(ax, 3.5, 3.1, 2.8, 1.1, "AWS APIs (moto)", status["aws_api"]["url"], ORANGE)
     _box(ax, 3.5, 1.6, 2.8, 1.1, "Registry", "ECR's data plane\n" + status["registry"]["url"], ORANGE)
-    _box(ax, 3.5, 0.35, 2.8, 0.95, "Docker engine", "real containers" if docker.get("ok") else "NOT ANSWERING", ORANGE if docker.get("ok") else "#f4cccc")
+    _box(
+        ax,
+        3.5,
+        0.35,
+        2.8,
+        0.95,
+        "Docker engine",
+        "real containers" if docker.get("ok") else "NOT ANSWERING",
+        ORANGE if docker.get("ok") else "#f4cccc",
+    )
     _box(ax, 7.0, 1.6, 2.6, 2.6, "Gap fillers", "\n".join(f"- {f['name']}" for f in fillers) or "(none yet)", "#fdebd0")
     _arrow(ax, (2.4, 2.7), (3.5, 3.6), "AWS calls")
     _arrow(ax, (2.4, 2.4), (3.5, 2.1), "push / pull")

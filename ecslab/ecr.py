@@ -26,7 +26,17 @@ REPOSITORY_NAME = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 """Docker's rule for tags: up to 128 characters, no leading dot or dash."""
 
-REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-south-1", "ap-southeast-1", "ap-northeast-1", "sa-east-1")
+REGIONS = (
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "ap-south-1",
+    "ap-southeast-1",
+    "ap-northeast-1",
+    "sa-east-1",
+)
 
 
 class EcrError(RuntimeError):
@@ -47,7 +57,9 @@ def repository_name_problems(name: str) -> list[str]:
     if bad:
         problems.append("it may only contain a-z, 0-9, '.', '_', '-' and '/' (not " + " ".join(repr(c) for c in bad) + ")")
     if not bad and name == name.lower() and name and not REPOSITORY_NAME.fullmatch(name):
-        problems.append("each part must start and end with a letter or digit, with single '.', '_' or '-' between (e.g. team/aws-node-demo)")
+        problems.append(
+            "each part must start and end with a letter or digit, with single '.', '_' or '-' between (e.g. team/aws-node-demo)"
+        )
     return problems
 
 
@@ -109,7 +121,9 @@ def parse_image_uri(uri: str) -> ImageReference:
     return ImageReference(registry, repository, tag or None, digest)
 
 
-def uri_builder(account_id: str = "123456789012", region: str = "ap-south-1", repository: str = "aws-node-demo", tag: str = "latest") -> Any:
+def uri_builder(
+    account_id: str = "123456789012", region: str = "ap-south-1", repository: str = "aws-node-demo", tag: str = "latest"
+) -> Any:
     """A widget: type an account, region, repository and tag; see the URI or what is wrong."""
     import ipywidgets as widgets
 
@@ -128,7 +142,8 @@ def uri_builder(account_id: str = "123456789012", region: str = "ap-south-1", re
         parts = parse_image_uri(uri)
         result.value = (
             f"<code style='font-size:110%'>{html.escape(uri)}</code><br>"
-            f"registry <code>{html.escape(parts.registry)}</code> · repository <code>{html.escape(parts.repository)}</code> · tag <code>{html.escape(parts.tag or '')}</code>"
+            f"registry <code>{html.escape(parts.registry)}</code> · repository <code>{html.escape(parts.repository)}</code> · tag "
+            f"<code>{html.escape(parts.tag or '')}</code>"
         )
 
     for box in (account, region_box, repo, tag_box):
@@ -163,7 +178,10 @@ class RegistryLogin:
         return (self.expires_at - (now or datetime.now(UTC))).total_seconds()
 
     def __repr__(self) -> str:
-        return f"RegistryLogin(username={self.username!r}, password={self.masked_password!r}, registry={self.registry!r}, expires_at={self.expires_at.isoformat(timespec='seconds')!r})"
+        return (
+            f"RegistryLogin(username={self.username!r}, "
+            f"password={self.masked_password!r}, registry={self.registry!r}, expires_at={self.expires_at.isoformat(timespec='seconds')!r})"
+        )
 
 
 def decode_token(authorization_data: dict[str, Any]) -> RegistryLogin:
@@ -243,7 +261,9 @@ class PushResult:
         return f"PushResult({self.image_uri!r}, digest={self.digest[:19]}…, layers: {self.summary()})"
 
 
-def push_image(docker: Any, image: str, repository_uri: str, tag: str, login: RegistryLogin, show_progress: bool = True) -> PushResult:
+def push_image(
+    docker: Any, image: str, repository_uri: str, tag: str, login: RegistryLogin, show_progress: bool = True
+) -> PushResult:
     """``docker tag IMAGE URI:TAG`` then ``docker push URI:TAG``, with per-layer progress.
 
     Raises :class:`EcrError` with the registry's words and a hint when the push is refused.
@@ -288,9 +308,14 @@ def layer_sizes(ecr: Any, repository: str, digest: str, image: Any) -> dict[str,
     of the uncompressed layer, ``image.attrs["RootFS"]["Layers"]``); the manifest ECR
     keeps (``batch_get_image``) lists the same layers, in the same order, compressed.
     """
-    manifest = json.loads(ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageDigest": digest}])["images"][0]["imageManifest"])
+    manifest = json.loads(
+        ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageDigest": digest}])["images"][0]["imageManifest"]
+    )
     diff_ids = image.attrs["RootFS"]["Layers"]
-    return {diff_id.removeprefix("sha256:")[:12]: int(layer["size"]) for diff_id, layer in zip(diff_ids, manifest["layers"], strict=True)}
+    return {
+        diff_id.removeprefix("sha256:")[:12]: int(layer["size"])
+        for diff_id, layer in zip(diff_ids, manifest["layers"], strict=True)
+    }
 
 
 def plot_pushes(pushes: dict[str, PushResult], sizes: dict[str, int] | None = None, ax: Any | None = None) -> Any:
@@ -307,7 +332,10 @@ def plot_pushes(pushes: dict[str, PushResult], sizes: dict[str, int] | None = No
     labels = list(pushes)
     left = [0.0] * len(labels)
     for fate, colour in PUSH_FATES:
-        amounts = [sum(sizes.get(layer, 0) / 1e6 if sizes is not None else 1.0 for layer in push.fates()[fate]) for push in pushes.values()]
+        amounts = [
+            sum(sizes.get(layer, 0) / 1e6 if sizes is not None else 1.0 for layer in push.fates()[fate])
+            for push in pushes.values()
+        ]
         ax.barh(range(len(labels)), amounts, left=left, color=colour, label=fate)
         left = [a + b for a, b in zip(left, amounts, strict=True)]
     for index, push in enumerate(pushes.values()):
@@ -387,7 +415,11 @@ def plot_repository(repository: str, records: list[ImageRecord], ax: Any | None 
     ax.set_xlim(0, max(width, 5.0))
     ax.set_ylim(0, 4.2)
     ax.axis("off")
-    ax.add_patch(FancyBboxPatch((0.1, 0.15), max(width, 5.0) - 0.2, 2.75, boxstyle="round,pad=0.02", fill=False, edgecolor=NAVY, linestyle="--"))
+    ax.add_patch(
+        FancyBboxPatch(
+            (0.1, 0.15), max(width, 5.0) - 0.2, 2.75, boxstyle="round,pad=0.02", fill=False, edgecolor=NAVY, linestyle="--"
+        )
+    )
     ax.text(0.25, 2.7, f"repository {repository}", fontsize=9, fontweight="bold", color=NAVY, va="center")
     if not records:
         ax.text(max(width, 5.0) / 2, 1.4, "(no images)", ha="center", fontsize=9, color=NAVY)
@@ -402,7 +434,15 @@ def plot_repository(repository: str, records: list[ImageRecord], ax: Any | None 
             ax.text(x + 1.0, 3.45, "(untagged)", ha="center", fontsize=8, style="italic", color=NAVY)
         for slot, tag in enumerate(tags):
             tag_x = x + 1.0 + (slot - (len(tags) - 1) / 2) * 0.9
-            ax.text(tag_x, 3.45, tag, ha="center", va="center", fontsize=8, bbox={"boxstyle": "round", "facecolor": ORANGE, "edgecolor": NAVY})
+            ax.text(
+                tag_x,
+                3.45,
+                tag,
+                ha="center",
+                va="center",
+                fontsize=8,
+                bbox={"boxstyle": "round", "facecolor": ORANGE, "edgecolor": NAVY},
+            )
             ax.annotate("", xy=(x + 1.0, 2.08), xytext=(tag_x, 3.25), arrowprops={"arrowstyle": "->", "color": NAVY})
     ax.set_title("tags (movable names) → images (content, named by digest), oldest left", fontsize=10)
     return ax
@@ -442,7 +482,9 @@ def apply_lifecycle_policy(ecr: Any, repository: str) -> list[str]:
     results = lifecycle_preview(ecr, repository)
     archived = [result["imageDigest"] for result in results if result["action"]["type"] == "TRANSITION"]
     if archived:  # AWS would move these to the archive class; the lab has none, and says so instead of pretending
-        print(f"{len(archived)} image(s) would be archived on AWS (a 'transition' rule); the lab has no archive and leaves them as they are.")
+        print(
+            f"{len(archived)} image(s) would be archived on AWS (a 'transition' rule); the lab has no archive and leaves them as they are."
+        )
     digests = [result["imageDigest"] for result in results if result["action"]["type"] == "EXPIRE"]
     if digests:
         ecr.batch_delete_image(repositoryName=repository, imageIds=[{"imageDigest": digest} for digest in digests])
@@ -467,7 +509,11 @@ def lifecycle_playground(images: Iterable[ImageRecord], now: datetime | None = N
     now = now or datetime.now(UTC)
     status = widgets.Dropdown(options=["tagged", "untagged", "any"], value="tagged", description="tagStatus")
     prefix = widgets.Text(value="v", description="prefix")
-    count_type = widgets.Dropdown(options=["imageCountMoreThan", "sinceImagePushed", "sinceImagePulled"], value="imageCountMoreThan", description="countType")
+    count_type = widgets.Dropdown(
+        options=["imageCountMoreThan", "sinceImagePushed", "sinceImagePulled"],
+        value="imageCountMoreThan",
+        description="countType",
+    )
     number = widgets.IntSlider(value=2, min=1, max=10, description="countNumber")
     verdict = widgets.HTML()
     chart = widgets.Output()
@@ -491,7 +537,14 @@ def lifecycle_playground(images: Iterable[ImageRecord], now: datetime | None = N
             colour = "#b3261e" if record.digest in gone else "#1b7f3b"
             when = float(date2num(record.pushed_at))
             ax.scatter([when], [0], s=160, color=colour, zorder=3)
-            ax.annotate(", ".join(record.tags) or "untagged", (when, 0), xytext=(0, 12 if index % 2 else -18), textcoords="offset points", ha="center", fontsize=8)
+            ax.annotate(
+                ", ".join(record.tags) or "untagged",
+                (when, 0),
+                xytext=(0, 12 if index % 2 else -18),
+                textcoords="offset points",
+                ha="center",
+                fontsize=8,
+            )
         ax.xaxis_date()
         ax.set_yticks([])
         ax.set_title("pushed images, oldest left: red expires, green stays", fontsize=9)
@@ -513,7 +566,9 @@ def lifecycle_playground(images: Iterable[ImageRecord], now: datetime | None = N
         names = ", ".join(", ".join(r.tags) or f"untagged {r.digest[7:19]}" for r in records if r.digest in gone) or "none"
         selection = json.dumps(json.loads(policy())["rules"][0]["selection"])
         summary["text"] = f"{selection} would expire {len(gone)}: {names}"
-        verdict.value = f"<pre>{html.escape(selection)}</pre><b>{len(gone)} of {len(records)} images would expire</b>: {html.escape(names)}"
+        verdict.value = (
+            f"<pre>{html.escape(selection)}</pre><b>{len(gone)} of {len(records)} images would expire</b>: {html.escape(names)}"
+        )
         chart.outputs = ()
         chart.append_display_data(Image(data=draw(gone), format="png"))
 
@@ -526,7 +581,8 @@ def lifecycle_playground(images: Iterable[ImageRecord], now: datetime | None = N
 def check_policy(policy_text: str) -> list[str]:
     """Validate a lifecycle policy locally; returns the rules' descriptions in evaluation order."""
     return [
-        f"rule {rule.priority}: {rule.tag_status}, {rule.count_type} {rule.count_number}" + (" → archive" if rule.action == "transition" else "")
+        f"rule {rule.priority}: {rule.tag_status}, {rule.count_type} {rule.count_number}"
+        + (" → archive" if rule.action == "transition" else "")
         for rule in parse_policy(policy_text)
     ]
 
@@ -534,18 +590,40 @@ def check_policy(policy_text: str) -> list[str]:
 # -- errors --------------------------------------------------------------------------------
 
 _HINTS = [
-    ("no basic auth credentials", "log in first: login = ecslab.ecr.get_login(lab.ecr); ecslab.ecr.docker_login(lab.docker, login) (CLI: aws ecr get-login-password | docker login --username AWS --password-stdin REGISTRY)."),
+    (
+        "no basic auth credentials",
+        "log in first: login = ecslab.ecr.get_login(lab.ecr); ecslab.ecr.docker_login(lab.docker, login) (CLI: aws ecr get-login-password | docker "
+        "login --username AWS --password-stdin REGISTRY).",
+    ),
     ("authentication required", "log in first with the token from get_authorization_token (user AWS)."),
     ("token has expired", "tokens last 12 hours: call get_authorization_token again and log in with the new token."),
-    ("token is invalid", "the password is the part after 'AWS:' of the base64-decoded authorizationToken; get a fresh one with get_authorization_token."),
-    ("does not exist in the registry", "create the repository first: lab.ecr.create_repository(repositoryName=...), then push to its repositoryUri."),
-    ("repository is immutable", "tags in an IMMUTABLE repository never move: push under a new tag (e.g. v2), or make it MUTABLE with put_image_tag_mutability."),
+    (
+        "token is invalid",
+        "the password is the part after 'AWS:' of the base64-decoded authorizationToken; get a fresh one with get_authorization_token.",
+    ),
+    (
+        "does not exist in the registry",
+        "create the repository first: lab.ecr.create_repository(repositoryName=...), then push to its repositoryUri.",
+    ),
+    (
+        "repository is immutable",
+        "tags in an IMMUTABLE repository never move: push under a new tag (e.g. v2), or make it MUTABLE with put_image_tag_mutability.",
+    ),
     ("cannot be deleted because it still contains images", "delete its images first, or pass force=True to delete_repository."),
     ("already exists in the registry", "use describe_repositories(repositoryNames=[...]) to get the existing repository's URI."),
-    ("failed to satisfy constraint: 'must satisfy regular expression", "repository names are lower case: letters, digits and single '.', '_', '-' between them, '/' for namespaces (e.g. team/aws-node-demo)."),
-    ("Lifecycle policy validation failure", "see the rule named in the message; ecslab.ecr.check_policy(text) checks a policy before you put it."),
+    (
+        "failed to satisfy constraint: 'must satisfy regular expression",
+        "repository names are lower case: letters, digits and single '.', '_', '-' between them, '/' for namespaces (e.g. team/aws-node-demo).",
+    ),
+    (
+        "Lifecycle policy validation failure",
+        "see the rule named in the message; ecslab.ecr.check_policy(text) checks a policy before you put it.",
+    ),
     ("does not exist within the repository", "list what is there with describe_images(repositoryName=...)."),
-    ("Image scan does not exist", "no scan has run for this image yet: start one with start_image_scan(repositoryName=..., imageId=...)."),
+    (
+        "Image scan does not exist",
+        "no scan has run for this image yet: start one with start_image_scan(repositoryName=..., imageId=...).",
+    ),
 ]
 
 

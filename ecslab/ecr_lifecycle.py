@@ -130,10 +130,12 @@ def parse_policy(text: str) -> list[Rule]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise LifecyclePolicyError(f"Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: invalid JSON ({error.msg})'") from None
+        raise LifecyclePolicyError(
+            f"Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: invalid JSON ({error.msg})'"
+        ) from None
     raw_rules = document.get("rules") if isinstance(document, dict) else None
     if not isinstance(raw_rules, list) or not raw_rules:
-        raise LifecyclePolicyError("Lifecycle policy validation failure: the policy needs a non-empty \"rules\" list.")
+        raise LifecyclePolicyError('Lifecycle policy validation failure: the policy needs a non-empty "rules" list.')
     rules = [_parse_rule(raw) for raw in raw_rules]
     priorities = [rule.priority for rule in rules]
     if len(set(priorities)) != len(priorities):
@@ -143,7 +145,9 @@ def parse_policy(text: str) -> list[Rule]:
         raise LifecyclePolicyError("Lifecycle policy validation failure: only one rule may select untagged images.")
     anys = [rule for rule in rules if rule.tag_status == "any"]
     if anys and rules[-1].tag_status != "any":
-        raise LifecyclePolicyError("Lifecycle policy validation failure: a rule with tagStatus \"any\" must have the highest rulePriority.")
+        raise LifecyclePolicyError(
+            'Lifecycle policy validation failure: a rule with tagStatus "any" must have the highest rulePriority.'
+        )
     prefixes = [prefix for rule in rules for prefix in rule.tag_prefixes]
     if len(set(prefixes)) != len(prefixes):
         raise LifecyclePolicyError("Lifecycle policy validation failure: each tag prefix may appear in one rule only.")
@@ -159,50 +163,87 @@ def _parse_rule(raw: Any) -> Rule:
     selection = raw.get("selection")
     action = raw.get("action")
     if not isinstance(selection, dict):
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority} has no \"selection\".")
+        raise LifecyclePolicyError(f'Lifecycle policy validation failure: rule {priority} has no "selection".')
     if not isinstance(action, dict) or action.get("type") not in ("expire", "transition"):
         raise LifecyclePolicyError(
-            f"Lifecycle policy validation failure: rule {priority} needs \"action\": {{\"type\": \"expire\"}} "
-            "or {\"type\": \"transition\", \"targetStorageClass\": \"archive\"}."
+            f'Lifecycle policy validation failure: rule {priority} needs "action": {{"type": "expire"}} '
+            'or {"type": "transition", "targetStorageClass": "archive"}.'
         )
     action_type = str(action["type"])
     if action_type == "transition" and action.get("targetStorageClass") != "archive":
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: a transition needs \"targetStorageClass\": \"archive\".")
+        raise LifecyclePolicyError(
+            f'Lifecycle policy validation failure: rule {priority}: a transition needs "targetStorageClass": "archive".'
+        )
     if action_type == "expire" and "targetStorageClass" in action:
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: targetStorageClass is only allowed with \"type\": \"transition\".")
+        raise LifecyclePolicyError(
+            f'Lifecycle policy validation failure: rule {priority}: targetStorageClass is only allowed with "type": "transition".'
+        )
     tag_status = selection.get("tagStatus")
     if tag_status not in ("tagged", "untagged", "any"):
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: tagStatus must be \"tagged\", \"untagged\" or \"any\", not {tag_status!r}.")
+        raise LifecyclePolicyError(
+            f'Lifecycle policy validation failure: rule {priority}: tagStatus must be "tagged", "untagged" or "any", not {tag_status!r}.'
+        )
     prefixes = tuple(selection.get("tagPrefixList") or ())
     patterns = tuple(selection.get("tagPatternList") or ())
     if tag_status == "tagged" and not prefixes and not patterns:
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: tagStatus \"tagged\" needs a tagPrefixList or tagPatternList.")
+        raise LifecyclePolicyError(
+            f'Lifecycle policy validation failure: rule {priority}: tagStatus "tagged" needs a tagPrefixList or tagPatternList.'
+        )
     if tag_status != "tagged" and (prefixes or patterns):
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: tagPrefixList and tagPatternList are only allowed with tagStatus \"tagged\".")
+        raise LifecyclePolicyError(
+            f'Lifecycle policy validation failure: rule {priority}: tagPrefixList and tagPatternList are only allowed with tagStatus "tagged".'
+        )
     if prefixes and patterns:
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: use tagPrefixList or tagPatternList, not both.")
+        raise LifecyclePolicyError(
+            f"Lifecycle policy validation failure: rule {priority}: use tagPrefixList or tagPatternList, not both."
+        )
     count_type = selection.get("countType")
     count_number = selection.get("countNumber")
     if count_type not in COUNT_TYPES:
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: countType must be one of {', '.join(COUNT_TYPES)}.")
+        raise LifecyclePolicyError(
+            f"Lifecycle policy validation failure: rule {priority}: countType must be one of {', '.join(COUNT_TYPES)}."
+        )
     if not isinstance(count_number, int) or count_number < 1:
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: countNumber must be an integer of 1 or more.")
+        raise LifecyclePolicyError(
+            f"Lifecycle policy validation failure: rule {priority}: countNumber must be an integer of 1 or more."
+        )
     count_unit = selection.get("countUnit")
     if count_type != "imageCountMoreThan" and count_unit != "days":
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: {count_type} needs \"countUnit\": \"days\".")
+        raise LifecyclePolicyError(
+            f'Lifecycle policy validation failure: rule {priority}: {count_type} needs "countUnit": "days".'
+        )
     if count_type == "imageCountMoreThan" and count_unit is not None:
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: countUnit is not allowed with imageCountMoreThan.")
+        raise LifecyclePolicyError(
+            f"Lifecycle policy validation failure: rule {priority}: countUnit is not allowed with imageCountMoreThan."
+        )
     storage_class = selection.get("storageClass", "archive" if count_type == "sinceImageTransitioned" else "standard")
     if storage_class not in STORAGE_CLASSES:
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: storageClass must be \"standard\" or \"archive\".")
+        raise LifecyclePolicyError(
+            f'Lifecycle policy validation failure: rule {priority}: storageClass must be "standard" or "archive".'
+        )
     if count_type == "sinceImageTransitioned" and storage_class != "archive":
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: sinceImageTransitioned selects archived images: \"storageClass\": \"archive\".")
+        raise LifecyclePolicyError(
+            f'Lifecycle policy validation failure: rule {priority}: sinceImageTransitioned selects archived images: "storageClass": "archive".'
+        )
     if count_type != "sinceImageTransitioned" and storage_class != "standard":
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: {count_type} selects images in the \"standard\" storage class.")
+        raise LifecyclePolicyError(
+            f'Lifecycle policy validation failure: rule {priority}: {count_type} selects images in the "standard" storage class.'
+        )
     if action_type == "transition" and count_type == "sinceImageTransitioned":
-        raise LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: archived images can only expire, not transition again.")
+        raise LifecyclePolicyError(
+            f"Lifecycle policy validation failure: rule {priority}: archived images can only expire, not transition again."
+        )
     return Rule(
-        priority, tag_status, count_type, count_number, prefixes, patterns, count_unit, str(raw.get("description", "")), storage_class, action_type
+        priority,
+        tag_status,
+        count_type,
+        count_number,
+        prefixes,
+        patterns,
+        count_unit,
+        str(raw.get("description", "")),
+        storage_class,
+        action_type,
     )
 
 
@@ -213,7 +254,9 @@ def evaluate(policy: str | list[Rule], images: list[ImageRecord], now: datetime)
     expired: dict[str, Verdict] = {}
     for rule in rules:
         in_class = (image for image in images if image.storage_class == rule.storage_class)
-        selected = sorted((image for image in in_class if rule.selects(image.tags)), key=lambda image: image.pushed_at, reverse=True)
+        selected = sorted(
+            (image for image in in_class if rule.selects(image.tags)), key=lambda image: image.pushed_at, reverse=True
+        )
         if rule.count_type == "imageCountMoreThan":
             candidates = selected[rule.count_number :]
         else:

@@ -87,7 +87,8 @@ def cost_widget() -> Any:
             f"<table><tr><th>Fargate</th><td>${fargate:,.2f} / month</td><td>AWS runs the hosts</td></tr>"
             f"<tr><th>EC2</th><td>{ec2} / month</td><td>you run, patch and scale the hosts</td></tr></table>"
             f"<small>Compute only, {html.escape(PRICES['region'])}, prices as published {PRICES['as_of']}: "
-            + " ".join(f"<a href='{s}'>{s}</a>" for s in PRICES["sources"]) + "</small>"
+            + " ".join(f"<a href='{s}'>{s}</a>" for s in PRICES["sources"])
+            + "</small>"
         )
 
     cpu.observe(sizes, names="value")
@@ -145,13 +146,20 @@ def task_definition_builder(
     cpu = widgets.Dropdown(options=list(FARGATE_SIZES), value=256, description="cpu units")
     memory = widgets.BoundedIntText(value=512, min=0, max=122880, step=256, description="memory MiB")
     port = widgets.BoundedIntText(value=8080, min=0, max=70000, description="port")
-    role = widgets.Checkbox(value=execution_role_arn is not None, description="execution role", disabled=execution_role_arn is None)
+    role = widgets.Checkbox(
+        value=execution_role_arn is not None, description="execution role", disabled=execution_role_arn is None
+    )
     verdict = widgets.HTML()
     document = widgets.HTML()
 
     def show(_change: Any = None) -> None:
         definition = task_definition(
-            family.value, image_box.value, cpu.value, memory.value, port.value or None, launch_type=launch.value,
+            family.value,
+            image_box.value,
+            cpu.value,
+            memory.value,
+            port.value or None,
+            launch_type=launch.value,
             execution_role_arn=execution_role_arn if role.value else None,
         )
         found = problems(definition)
@@ -193,7 +201,9 @@ def task_url(task: dict[str, Any], container_port: int = 8080) -> str:
         for binding in container.get("networkBindings", []):
             if binding["containerPort"] == container_port:
                 if binding.get("bindIP") not in ("127.0.0.1", "localhost"):
-                    raise ValueError(f"Task port {container_port} is bound on {binding.get('bindIP')}: the course only calls 127.0.0.1.")
+                    raise ValueError(
+                        f"Task port {container_port} is bound on {binding.get('bindIP')}: the course only calls 127.0.0.1."
+                    )
                 return f"http://127.0.0.1:{binding['hostPort']}"
     task_id = task["taskArn"].split("/")[-1]
     has_interface = any(a.get("type") == "ElasticNetworkInterface" for a in task.get("attachments", []))
@@ -236,7 +246,10 @@ def call_task(task: dict[str, Any], path: str = "/", container_port: int = 8080,
 TASK_LIFECYCLE: tuple[tuple[str, str], ...] = (
     ("PROVISIONING", "ECS prepares what the task needs before launch, e.g. the network interface of an awsvpc task"),
     ("PENDING", "waiting for the container agent (and for free resources)"),
-    ("ACTIVATING", "after launch, before RUNNING: images pulled, containers created, networking, load balancer target groups, service discovery"),
+    (
+        "ACTIVATING",
+        "after launch, before RUNNING: images pulled, containers created, networking, load balancer target groups, service discovery",
+    ),
     ("RUNNING", "the task is running"),
     ("DEACTIVATING", "before stopping: e.g. deregistering from load balancer target groups (draining)"),
     ("STOPPING", "the containers are being stopped (SIGTERM, then SIGKILL after stopTimeout)"),
@@ -249,7 +262,13 @@ LIFECYCLE_ORDER = [state for state, _ in TASK_LIFECYCLE]
 
 
 def watch_task(
-    ecs: Any, cluster: str, task_arn: str, until: str = "RUNNING", timeout: float = 60, interval: float = 0.02, origin: float | None = None
+    ecs: Any,
+    cluster: str,
+    task_arn: str,
+    until: str = "RUNNING",
+    timeout: float = 60,
+    interval: float = 0.02,
+    origin: float | None = None,
 ) -> list[tuple[float, str]]:
     """Poll ``describe_tasks`` until the task's ``lastStatus`` is ``until`` (or STOPPED); returns each change seen.
 
@@ -293,7 +312,9 @@ def plot_task_timeline(changes: list[tuple[float, str]], ax: Any | None = None) 
     end = changes[-1][0] + max(0.2, 0.05 * changes[-1][0])
     rows = {state: index for index, state in enumerate(LIFECYCLE_ORDER)}
     for (moment, status), following in zip(changes, [*changes[1:], (end, "")], strict=True):
-        ax.barh(rows[status], following[0] - moment, left=moment, height=0.6, color="#1b7f3b" if status == "RUNNING" else "#6b8fc7")
+        ax.barh(
+            rows[status], following[0] - moment, left=moment, height=0.6, color="#1b7f3b" if status == "RUNNING" else "#6b8fc7"
+        )
     ax.set_yticks(range(len(LIFECYCLE_ORDER)), LIFECYCLE_ORDER, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("seconds")
@@ -301,7 +322,9 @@ def plot_task_timeline(changes: list[tuple[float, str]], ax: Any | None = None) 
     return ax
 
 
-def wait_for_steady_state(ecs: Any, cluster: str, service: str, timeout: float = 120, show_progress: bool = True) -> dict[str, Any]:
+def wait_for_steady_state(
+    ecs: Any, cluster: str, service: str, timeout: float = 120, show_progress: bool = True
+) -> dict[str, Any]:
     """Poll ``describe_services`` until one deployment runs ``desiredCount`` tasks; shows progress.
 
     The same condition as boto3's ``services_stable`` waiter, with something to look at."""
@@ -313,14 +336,20 @@ def wait_for_steady_state(ecs: Any, cluster: str, service: str, timeout: float =
     while True:
         described = ecs.describe_services(cluster=cluster, services=[service])["services"][0]
         running, desired = described["runningCount"], described["desiredCount"]
-        progress.update(running, max(desired, 1), f"{running}/{desired} running, {described['pendingCount']} pending, {len(described['deployments'])} deployment(s)")
+        progress.update(
+            running,
+            max(desired, 1),
+            f"{running}/{desired} running, {described['pendingCount']} pending, {len(described['deployments'])} deployment(s)",
+        )
         if len(described["deployments"]) == 1 and running == desired:
             progress.done(f"steady: {running}/{desired} running after {time.monotonic() - started:.1f} s")
             return dict(described)
         if time.monotonic() > deadline:
             message = described["events"][0]["message"] if described["events"] else "no events"
             progress.done("not steady")
-            raise TimeoutError(f"Service {service} is not steady after {timeout:.0f} s ({running}/{desired} running). Latest event: {message}")
+            raise TimeoutError(
+                f"Service {service} is not steady after {timeout:.0f} s ({running}/{desired} running). Latest event: {message}"
+            )
         time.sleep(0.3)
 
 
@@ -358,7 +387,11 @@ def remove_cluster(lab: Any, cluster: str, timeout: float = 30) -> dict[str, int
     deadline = time.monotonic() + timeout
     while True:
         arns = ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]
-        described = [task for start in range(0, len(arns), 100) for task in ecs.describe_tasks(cluster=cluster, tasks=arns[start:start + 100])["tasks"]]
+        described = [
+            task
+            for start in range(0, len(arns), 100)
+            for task in ecs.describe_tasks(cluster=cluster, tasks=arns[start : start + 100])["tasks"]
+        ]
         running = ecs.list_tasks(cluster=cluster, desiredStatus="RUNNING")["taskArns"]
         if not running and all(task["lastStatus"] == "STOPPED" for task in described):
             break
@@ -399,7 +432,9 @@ def add_container_instances(lab: Any, cluster: str, count: int = 1, instance_typ
         raise RuntimeError("On AWS, launch EC2 instances with the ECS-optimized AMI and the cluster name in /etc/ecs/ecs.config.")
     vcpu, gib, _ = PRICES["ec2"][instance_type]
     images = lab.ec2.describe_images(Owners=["amazon"])["Images"]
-    instances = lab.ec2.run_instances(ImageId=images[0]["ImageId"], MinCount=count, MaxCount=count, InstanceType=instance_type)["Instances"]
+    instances = lab.ec2.run_instances(ImageId=images[0]["ImageId"], MinCount=count, MaxCount=count, InstanceType=instance_type)[
+        "Instances"
+    ]
     arns = []
     for instance in instances:
         document = json.dumps({"instanceId": instance["InstanceId"], "instanceType": instance_type, "region": lab.region})
@@ -424,12 +459,14 @@ def capacity(ecs: Any, cluster: str) -> list[dict[str, Any]]:
     for instance in ecs.describe_container_instances(cluster=cluster, containerInstances=arns)["containerInstances"]:
         registered = {r["name"]: r.get("integerValue", 0) for r in instance["registeredResources"]}
         remaining = {r["name"]: r.get("integerValue", 0) for r in instance["remainingResources"]}
-        rows.append({
-            "instance": instance["containerInstanceArn"].split("/")[-1][:8],
-            "cpu": f"{remaining['CPU']}/{registered['CPU']}",
-            "memory": f"{remaining['MEMORY']}/{registered['MEMORY']}",
-            "running tasks": instance.get("runningTasksCount", 0),
-        })
+        rows.append(
+            {
+                "instance": instance["containerInstanceArn"].split("/")[-1][:8],
+                "cpu": f"{remaining['CPU']}/{registered['CPU']}",
+                "memory": f"{remaining['MEMORY']}/{registered['MEMORY']}",
+                "running tasks": instance.get("runningTasksCount", 0),
+            }
+        )
     return rows
 
 
@@ -443,21 +480,23 @@ def cluster_state(ecs: Any, cluster: str) -> dict[str, Any]:
     state: dict[str, Any] = {"cluster": cluster, "services": []}
     for service in services:
         tasks = service_tasks(ecs, cluster, service["serviceName"])
-        state["services"].append({
-            "name": service["serviceName"],
-            "desired": service["desiredCount"],
-            "running": service["runningCount"],
-            "launch_type": service.get("launchType", "EC2"),
-            "tasks": [
-                {
-                    "id": task["taskArn"].split("/")[-1][:8],
-                    "status": task["lastStatus"],
-                    "revision": task["taskDefinitionArn"].split("/")[-1],
-                    "image": task["containers"][0].get("image", ""),
-                }
-                for task in tasks
-            ],
-        })
+        state["services"].append(
+            {
+                "name": service["serviceName"],
+                "desired": service["desiredCount"],
+                "running": service["runningCount"],
+                "launch_type": service.get("launchType", "EC2"),
+                "tasks": [
+                    {
+                        "id": task["taskArn"].split("/")[-1][:8],
+                        "status": task["lastStatus"],
+                        "revision": task["taskDefinitionArn"].split("/")[-1],
+                        "image": task["containers"][0].get("image", ""),
+                    }
+                    for task in tasks
+                ],
+            }
+        )
     return state
 
 
@@ -478,7 +517,16 @@ def architecture_diagram(state: dict[str, Any], ax: Any | None = None) -> Any:
     x = 0.2
     for service in services:
         span = max(len(service["tasks"]), 1) * 2.3
-        _box(ax, x + span / 2 - 1.5, 3.6, 3, 0.9, f"service {service['name']}", f"{service['running']}/{service['desired']} running", ORANGE)
+        _box(
+            ax,
+            x + span / 2 - 1.5,
+            3.6,
+            3,
+            0.9,
+            f"service {service['name']}",
+            f"{service['running']}/{service['desired']} running",
+            ORANGE,
+        )
         _arrow(ax, (width / 2, 5.0), (x + span / 2, 4.5))
         for index, task in enumerate(service["tasks"]):
             tx = x + index * 2.3
@@ -486,7 +534,16 @@ def architecture_diagram(state: dict[str, Any], ax: Any | None = None) -> Any:
             image = task["image"].rsplit("/", 1)[-1]  # repository:tag, as in the notes' "Image: from ECR"
             _box(ax, tx, 1.9, 2.1, 1.1, f"task {task['id']}", f"{task['revision']}\nimage {image}\n{task['status']}", colour)
             _arrow(ax, (x + span / 2, 3.6), (tx + 1.05, 3.0))
-        _box(ax, x + 0.1, 0.3, span - 0.4, 0.9, "Fargate" if service["launch_type"] == "FARGATE" else "EC2 hosts", "containers on this machine's Docker engine (lab)", "#eeeeee")
+        _box(
+            ax,
+            x + 0.1,
+            0.3,
+            span - 0.4,
+            0.9,
+            "Fargate" if service["launch_type"] == "FARGATE" else "EC2 hosts",
+            "containers on this machine's Docker engine (lab)",
+            "#eeeeee",
+        )
         x += span
     ax.set_title("Cluster → service → tasks → where they run, from describe_services/describe_tasks", fontsize=10, color=NAVY)
     return ax

@@ -99,8 +99,14 @@ def problems(definition: dict[str, Any], registry_address: str | None = None) ->
             found.append("Fargate requires that 'memory' be defined at the task level.")
         if cpu is not None and memory is not None and memory not in FARGATE_SIZES.get(cpu, []):
             valid = FARGATE_SIZES.get(cpu)
-            hint = f" With {cpu} CPU units, memory can be {', '.join(str(m) for m in valid)} MiB." if valid and len(valid) <= 8 else (
-                f" With {cpu} CPU units, memory can be {valid[0]} to {valid[-1]} MiB." if valid else f" CPU must be one of {', '.join(str(c) for c in FARGATE_SIZES)}."
+            hint = (
+                f" With {cpu} CPU units, memory can be {', '.join(str(m) for m in valid)} MiB."
+                if valid and len(valid) <= 8
+                else (
+                    f" With {cpu} CPU units, memory can be {valid[0]} to {valid[-1]} MiB."
+                    if valid
+                    else f" CPU must be one of {', '.join(str(c) for c in FARGATE_SIZES)}."
+                )
             )
             found.append(f"No Fargate configuration exists for given values: {cpu} CPU, {memory} memory.{hint}")
     essential = 0
@@ -117,15 +123,21 @@ def problems(definition: dict[str, Any], registry_address: str | None = None) ->
         if not image:
             found.append(f"Container.image should not be null or empty (container '{name}').")
         elif not IMAGE.fullmatch(image):
-            found.append(f"Invalid image reference format for container '{name}': {image!r} (expected [registry/]repository[:tag][@digest], repository in lower case).")
+            found.append(
+                f"Invalid image reference format for container '{name}': {image!r} (expected [registry/]repository[:tag][@digest], repository in lower case)."
+            )
         if container.get("essential", True):
             essential += 1
         container_memory = container.get("memory")
         reservation = container.get("memoryReservation")
         if memory is None and container_memory is None and reservation is None:
-            found.append(f"Invalid setting for container '{name}'. At least one of 'memory' or 'memoryReservation' must be specified.")
+            found.append(
+                f"Invalid setting for container '{name}'. At least one of 'memory' or 'memoryReservation' must be specified."
+            )
         if container_memory is not None and reservation is not None and reservation > container_memory:
-            found.append(f"Invalid setting for container '{name}': memoryReservation ({reservation}) must be less than or equal to memory ({container_memory}).")
+            found.append(
+                f"Invalid setting for container '{name}': memoryReservation ({reservation}) must be less than or equal to memory ({container_memory})."
+            )
         total_memory += container_memory or reservation or 0
         for mapping in container.get("portMappings") or []:
             port = mapping.get("containerPort")
@@ -138,7 +150,9 @@ def problems(definition: dict[str, Any], registry_address: str | None = None) ->
     if containers and essential == 0:
         found.append("A task definition must have at least one essential container.")
     if memory is not None and total_memory > memory:
-        found.append(f"The sum of the containers' memory ({total_memory} MiB) exceeds the task's memory ({memory} MiB); lower a container's memory or raise the task's.")
+        found.append(
+            f"The sum of the containers' memory ({total_memory} MiB) exceeds the task's memory ({memory} MiB); lower a container's memory or raise the task's."
+        )
     return found
 
 
@@ -160,7 +174,9 @@ def secrets_problems(container: dict[str, Any]) -> list[str]:
     environment = {item.get("name") for item in container.get("environment") or []}
     shared = [name for name in dict.fromkeys(names) if name in environment]
     if shared:
-        found.append(f"The secret name must be unique and not shared with any new or existing environment variables set on the container, such as '{shared[0]}'.")
+        found.append(
+            f"The secret name must be unique and not shared with any new or existing environment variables set on the container, such as '{shared[0]}'."
+        )
     return found
 
 

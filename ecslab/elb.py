@@ -41,7 +41,9 @@ def listener_url(lab: Any, load_balancer_arn: str, port: int = 80, timeout: floa
                     if listener["port"] == port and listener["url"]:
                         return str(listener["url"])
         if time.monotonic() > deadline:
-            raise ValueError(f"No HTTP listener on port {port} for {load_balancer_arn.split('/')[-2]}: create one with create_listener.")
+            raise ValueError(
+                f"No HTTP listener on port {port} for {load_balancer_arn.split('/')[-2]}: create one with create_listener."
+            )
         time.sleep(0.1)
 
 
@@ -99,11 +101,13 @@ def target_health(elbv2: Any, target_group_arn: str) -> list[dict[str, str]]:
     """``describe_target_health`` flattened: target, state, reason."""
     rows = []
     for entry in elbv2.describe_target_health(TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]:
-        rows.append({
-            "target": f"{entry['Target']['Id']}:{entry['Target'].get('Port', '')}",
-            "state": entry["TargetHealth"]["State"],
-            "reason": entry["TargetHealth"].get("Reason", ""),
-        })
+        rows.append(
+            {
+                "target": f"{entry['Target']['Id']}:{entry['Target'].get('Port', '')}",
+                "state": entry["TargetHealth"]["State"],
+                "reason": entry["TargetHealth"].get("Reason", ""),
+            }
+        )
     return sorted(rows, key=lambda row: row["target"])
 
 
@@ -151,7 +155,10 @@ def health_check_timing(interval: int, timeout: int, healthy_threshold: int, unh
         raise ValueError("HealthCheckTimeoutSeconds must be at least 2 and less than the interval.")
     if not (2 <= healthy_threshold <= 10 and 2 <= unhealthy_threshold <= 10):
         raise ValueError("Threshold counts must be between 2 and 10.")
-    return {"healthy_after": interval * (healthy_threshold - 1) + timeout, "unhealthy_after": interval * unhealthy_threshold + timeout}
+    return {
+        "healthy_after": interval * (healthy_threshold - 1) + timeout,
+        "unhealthy_after": interval * unhealthy_threshold + timeout,
+    }
 
 
 def health_check_widget() -> Any:
@@ -326,7 +333,9 @@ class TrafficGenerator:
         return {
             "requests": len(responses),
             "failed": len(failed),
-            "by_version": {v: sum(r.version == v for r in responses) for v in sorted({r.version for r in responses if r.version})},
+            "by_version": {
+                v: sum(r.version == v for r in responses) for v in sorted({r.version for r in responses if r.version})
+            },
             "tasks_seen": len({r.hostname for r in responses if r.hostname}),
             "p50_ms": round(1000 * times[len(times) // 2], 1) if times else None,
             "p99_ms": round(1000 * times[int(len(times) * 0.99) - 1], 1) if len(times) >= 100 else None,
@@ -340,7 +349,9 @@ class TrafficGenerator:
                 counts[response.hostname] = counts.get(response.hostname, 0) + 1
         return dict(sorted(counts.items()))
 
-    def plot_timeline(self, ax: Any | None = None, bucket: float = 0.5, by: str = "version", names: dict[str, str] | None = None) -> Any:
+    def plot_timeline(
+        self, ax: Any | None = None, bucket: float = 0.5, by: str = "version", names: dict[str, str] | None = None
+    ) -> Any:
         """Responses per time bucket, stacked by version (``by="version"``) or by task (``by="task"``), failures in red.
 
         ``names`` relabels versions or hostnames in the legend (e.g. ``{"3f2a...": "task 1"}``).
@@ -406,7 +417,9 @@ def remove_scaling(autoscaling: Any, resource_id: str) -> int:
     dimension = "ecs:service:DesiredCount"
     policies = autoscaling.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=resource_id)["ScalingPolicies"]
     for policy in policies:
-        autoscaling.delete_scaling_policy(PolicyName=policy["PolicyName"], ServiceNamespace="ecs", ResourceId=resource_id, ScalableDimension=dimension)
+        autoscaling.delete_scaling_policy(
+            PolicyName=policy["PolicyName"], ServiceNamespace="ecs", ResourceId=resource_id, ScalableDimension=dimension
+        )
     if autoscaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource_id])["ScalableTargets"]:
         autoscaling.deregister_scalable_target(ServiceNamespace="ecs", ResourceId=resource_id, ScalableDimension=dimension)
     return len(policies)
@@ -422,14 +435,18 @@ def autoscaling_history(lab: Any, resource_id: str, since: float | None = None) 
     ``describe_scaling_activities``.
     """
     if not lab.is_local:
-        raise RuntimeError("The sampling history is the lab's; on AWS read CloudWatch's AWS/ECS metrics and describe_scaling_activities.")
+        raise RuntimeError(
+            "The sampling history is the lab's; on AWS read CloudWatch's AWS/ECS metrics and describe_scaling_activities."
+        )
     from ecslab.lab.manage import control
 
     samples = control(lab.config, "GET", "/autoscaling/history", timeout=5)["samples"]
     return [s for s in samples if s.get("resource") == resource_id and (since is None or s["time"] >= since)]
 
 
-def plot_autoscaling(samples: list[dict[str, Any]], since: float, marks: dict[str, float] | None = None, axes: Any | None = None) -> Any:
+def plot_autoscaling(
+    samples: list[dict[str, Any]], since: float, marks: dict[str, float] | None = None, axes: Any | None = None
+) -> Any:
     """Two panes on one time axis (seconds after ``since``, a Unix time): desired vs running tasks, and the metric vs its target.
 
     ``marks`` draws labelled vertical lines, e.g. ``{"load on": 0, "load off": 30}``.

@@ -78,7 +78,7 @@ VM_FIGURES: dict[str, CitedFigure] = {
         "EC2 Linux instance: RunInstances call until SSH answers (example run, c5.xlarge)",
         29.0,
         "s",
-        "Colin Percival, \"EC2 boot time benchmarking\" (1.5 + 4.9 + 17.2 + 5.6 s in his example output)",
+        'Colin Percival, "EC2 boot time benchmarking" (1.5 + 4.9 + 17.2 + 5.6 s in his example output)',
         "https://daemonology.net/blog/2021-08-12-EC2-boot-time-benchmarking.html",
         "2021-08-12",
         "Until the OS answers; your app starts after that.",
@@ -87,7 +87,7 @@ VM_FIGURES: dict[str, CitedFigure] = {
         "EC2 Linux instance: a reasonable expectation of first availability",
         120.0,
         "s",
-        "\"Comparing startup times of Linux distros in the cloud\", ADMIN magazine issue 65 (\"one to two minutes\")",
+        '"Comparing startup times of Linux distros in the cloud", ADMIN magazine issue 65 ("one to two minutes")',
         "https://www.admin-magazine.com/Articles/Comparing-startup-times-of-Linux-distros-in-the-cloud",
         "2021",
         "The upper end of the article's range.",
@@ -96,7 +96,7 @@ VM_FIGURES: dict[str, CitedFigure] = {
         "Firecracker microVM (runs Lambda and Fargate): starts user-space code in as little as",
         0.125,
         "s",
-        "Firecracker project site; Agache et al., \"Firecracker: Lightweight Virtualization for Serverless Applications\", NSDI '20",
+        'Firecracker project site; Agache et al., "Firecracker: Lightweight Virtualization for Serverless Applications", NSDI \'20',
         "https://firecracker-microvm.github.io/",
         "2020-02",
         "A VM cut down to the bone: each copy still boots its own guest kernel.",
@@ -105,22 +105,37 @@ VM_FIGURES: dict[str, CitedFigure] = {
         "Firecracker microVM: memory overhead of the VM monitor, on top of the guest's own RAM",
         5.0,
         "MiB",
-        "Firecracker project site (\"less than 5 MiB\")",
+        'Firecracker project site ("less than 5 MiB")',
         "https://firecracker-microvm.github.io/",
         "2020-02",
         "Excludes the memory given to the guest OS.",
     ),
     "t3.nano": CitedFigure(
-        "EC2 t3.nano: memory a VM of this size reserves", 0.5, "GiB", "AWS, Amazon EC2 T3 instances (sizes table)",
-        "https://aws.amazon.com/ec2/instance-types/t3/", "2018-08", "T3 family launched August 2018; sizes unchanged since.",
+        "EC2 t3.nano: memory a VM of this size reserves",
+        0.5,
+        "GiB",
+        "AWS, Amazon EC2 T3 instances (sizes table)",
+        "https://aws.amazon.com/ec2/instance-types/t3/",
+        "2018-08",
+        "T3 family launched August 2018; sizes unchanged since.",
     ),
     "t3.micro": CitedFigure(
-        "EC2 t3.micro: memory a VM of this size reserves", 1.0, "GiB", "AWS, Amazon EC2 T3 instances (sizes table)",
-        "https://aws.amazon.com/ec2/instance-types/t3/", "2018-08", "T3 family launched August 2018; sizes unchanged since.",
+        "EC2 t3.micro: memory a VM of this size reserves",
+        1.0,
+        "GiB",
+        "AWS, Amazon EC2 T3 instances (sizes table)",
+        "https://aws.amazon.com/ec2/instance-types/t3/",
+        "2018-08",
+        "T3 family launched August 2018; sizes unchanged since.",
     ),
     "t3.small": CitedFigure(
-        "EC2 t3.small: memory a VM of this size reserves", 2.0, "GiB", "AWS, Amazon EC2 T3 instances (sizes table)",
-        "https://aws.amazon.com/ec2/instance-types/t3/", "2018-08", "T3 family launched August 2018; sizes unchanged since.",
+        "EC2 t3.small: memory a VM of this size reserves",
+        2.0,
+        "GiB",
+        "AWS, Amazon EC2 T3 instances (sizes table)",
+        "https://aws.amazon.com/ec2/instance-types/t3/",
+        "2018-08",
+        "T3 family launched August 2018; sizes unchanged since.",
     ),
 }
 """Published VM figures, keyed by what they are. Never measured here; always shown with their source."""
@@ -283,7 +298,11 @@ def plot_start_and_memory(starts: Sequence[Footprint], axes: Sequence[Any] | Non
     middle = statistics.median(seconds)
     fast, typical, micro = VM_FIGURES["vm_start_fast"], VM_FIGURES["vm_start_typical"], VM_FIGURES["microvm_start"]
 
-    labels = [f"container\n(measured, median of {len(starts)})", f"Firecracker microVM\n({micro.label})", f"EC2 Linux VM\n({fast.label})"]
+    labels = [
+        f"container\n(measured, median of {len(starts)})",
+        f"Firecracker microVM\n({micro.label})",
+        f"EC2 Linux VM\n({fast.label})",
+    ]
     left.bar(0, middle, color=MEASURED_COLOUR, edgecolor=NAVY)
     left.errorbar(0, middle, yerr=[[middle - min(seconds)], [max(seconds) - middle]], color=NAVY, capsize=4)
     left.bar(1, micro.value, color=CITED_COLOUR, edgecolor=NAVY, hatch="//")
@@ -336,19 +355,44 @@ def plot_copies(
     per_copy = per_copy_memory(points)
     vm_bytes = _bytes(VM_FIGURES[vm_size])
     counts = list(range(1, max_copies + 1))
-    ax.plot(counts, [n * vm_bytes / GiB for n in counts], color=NAVY, linestyle="--", label=f"{vm_size} VMs: N x {vm_bytes / GiB:g} GiB ({VM_FIGURES[vm_size].label})")
-    ax.plot(counts, [n * per_copy / GiB for n in counts], color=MEASURED_COLOUR, label=f"containers: N x {per_copy / MiB:.0f} MiB (from the measured points)")
-    ax.scatter([p.copies for p in points], [p.memory_bytes / GiB for p in points], color=MEASURED_COLOUR, edgecolor=NAVY, zorder=3, label=f"containers measured (1 to {len(points)} copies)")
+    ax.plot(
+        counts,
+        [n * vm_bytes / GiB for n in counts],
+        color=NAVY,
+        linestyle="--",
+        label=f"{vm_size} VMs: N x {vm_bytes / GiB:g} GiB ({VM_FIGURES[vm_size].label})",
+    )
+    ax.plot(
+        counts,
+        [n * per_copy / GiB for n in counts],
+        color=MEASURED_COLOUR,
+        label=f"containers: N x {per_copy / MiB:.0f} MiB (from the measured points)",
+    )
+    ax.scatter(
+        [p.copies for p in points],
+        [p.memory_bytes / GiB for p in points],
+        color=MEASURED_COLOUR,
+        edgecolor=NAVY,
+        zorder=3,
+        label=f"containers measured (1 to {len(points)} copies)",
+    )
     ax.axhline(host_memory_bytes / GiB, color="#b3261e", linewidth=1)
-    ax.text(1, host_memory_bytes / GiB * 1.15, f"this machine's RAM: {host_memory_bytes / GiB:.1f} GiB", color="#b3261e", fontsize=8)
+    ax.text(
+        1, host_memory_bytes / GiB * 1.15, f"this machine's RAM: {host_memory_bytes / GiB:.1f} GiB", color="#b3261e", fontsize=8
+    )
     ax.axvline(copies, color="#888888", linewidth=0.8)
-    ax.scatter([copies, copies], [copies * per_copy / GiB, copies * vm_bytes / GiB], color=[MEASURED_COLOUR, NAVY], s=60, zorder=4)
+    ax.scatter(
+        [copies, copies], [copies * per_copy / GiB, copies * vm_bytes / GiB], color=[MEASURED_COLOUR, NAVY], s=60, zorder=4
+    )
     ax.set_yscale("log")
     ax.set_ylim(0.001, max(max_copies * vm_bytes / GiB, host_memory_bytes / GiB) * 3)
     ax.set_xlim(0, max_copies + 1)
     ax.set_xlabel("copies of the app (N)")
     ax.set_ylabel("total memory, GiB (log scale)")
-    ax.set_title(f"{copies} copies: containers {copies * per_copy / GiB:.2f} GiB vs {vm_size} VMs {copies * vm_bytes / GiB:g} GiB", fontsize=10)
+    ax.set_title(
+        f"{copies} copies: containers {copies * per_copy / GiB:.2f} GiB vs {vm_size} VMs {copies * vm_bytes / GiB:g} GiB",
+        fontsize=10,
+    )
     ax.legend(fontsize=8, loc="lower right")
     return figure
 
@@ -388,7 +432,11 @@ class CopiesExplorer:
         self.max_copies = max_copies
         self.image_disk_bytes = min(point.disk_bytes for point in self.points)
         self.slider = widgets.IntSlider(value=copies, min=1, max=max_copies, description="copies", continuous_update=False)
-        self.vm_size = widgets.Dropdown(options=[(f"{name} ({VM_FIGURES[name].value:g} GiB)", name) for name in VM_SIZES], value=vm_size, description="VM size")
+        self.vm_size = widgets.Dropdown(
+            options=[(f"{name} ({VM_FIGURES[name].value:g} GiB)", name) for name in VM_SIZES],
+            value=vm_size,
+            description="VM size",
+        )
         self.chart = widgets.HTML()
         self.summary = widgets.HTML()
         self.widget = widgets.VBox([widgets.HBox([self.slider, self.vm_size]), self.summary, self.chart])
@@ -400,7 +448,9 @@ class CopiesExplorer:
         """The numbers behind the summary line for ``copies`` copies and VMs of ``vm_size``."""
         per_copy = per_copy_memory(self.points)
         vm_bytes = _bytes(VM_FIGURES[vm_size])
-        writes = max(point.disk_bytes - self.image_disk_bytes for point in self.points) / max(point.copies for point in self.points)
+        writes = max(point.disk_bytes - self.image_disk_bytes for point in self.points) / max(
+            point.copies for point in self.points
+        )
         return {
             "copies": copies,
             "container_memory_bytes": copies * per_copy,
@@ -432,4 +482,3 @@ class CopiesExplorer:
 
     def __repr__(self) -> str:
         return f"CopiesExplorer(copies 1 to {self.max_copies}, VM sizes {', '.join(VM_SIZES)})"
-

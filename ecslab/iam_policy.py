@@ -265,7 +265,9 @@ def _is_string_or_strings(value: Any) -> bool:
 def _is_principal(value: Any) -> bool:
     if value == "*":
         return True
-    return isinstance(value, dict) and bool(value) and all(isinstance(k, str) and _is_string_or_strings(v) for k, v in value.items())
+    return (
+        isinstance(value, dict) and bool(value) and all(isinstance(k, str) and _is_string_or_strings(v) for k, v in value.items())
+    )
 
 
 def _check_action(action: str) -> None:
@@ -315,7 +317,9 @@ def _statement(raw: dict[str, Any], index: int, policy: str, kind: PolicyKind) -
         resources=_strings(raw.get("Resource", [])),
         not_resources=_strings(raw.get("NotResource", [])),
         principals=_principal(raw.get("Principal")),
-        conditions={op: {key: _strings(values) for key, values in block.items()} for op, block in raw.get("Condition", {}).items()},
+        conditions={
+            op: {key: _strings(values) for key, values in block.items()} for op, block in raw.get("Condition", {}).items()
+        },
         policy=policy,
         index=index,
         not_principals=_principal(raw.get("NotPrincipal")),
@@ -362,7 +366,9 @@ _SESSION = re.compile(r"arn:(?P<partition>[^:]+):sts::(?P<account>\d{12}):assume
 _IAM_ARN = re.compile(r"arn:(?P<partition>[^:]+):iam::(?P<account>\d{12}):(?P<rest>.+)")
 
 
-def _principal_match(spec: dict[str, tuple[str, ...]] | str | None, principal_arn: str | None) -> Literal["direct", "account"] | None:
+def _principal_match(
+    spec: dict[str, tuple[str, ...]] | str | None, principal_arn: str | None
+) -> Literal["direct", "account"] | None:
     """Whether ``spec`` (a Principal element) names ``principal_arn``: directly, through its account, or not."""
     if spec is None:
         return None
@@ -386,7 +392,12 @@ def _principal_match(spec: dict[str, tuple[str, ...]] | str | None, principal_ar
         account = session["account"]
         for value in aws:
             iam = _IAM_ARN.fullmatch(value)
-            if iam and iam["account"] == account and iam["rest"].startswith("role/") and iam["rest"].rsplit("/", 1)[-1] == session["role"]:
+            if (
+                iam
+                and iam["account"] == account
+                and iam["rest"].startswith("role/")
+                and iam["rest"].rsplit("/", 1)[-1] == session["role"]
+            ):
                 return "direct"
     else:
         iam = _IAM_ARN.fullmatch(principal_arn)
@@ -529,7 +540,9 @@ def evaluate(
             " to the account's identity-based policies."
         )
     elif resource_policy is not None:
-        explanation += f' Resource-based policy "{resource_policy.name}" does not allow it for {_principal_words(principal_arn)} either.'
+        explanation += (
+            f' Resource-based policy "{resource_policy.name}" does not allow it for {_principal_words(principal_arn)} either.'
+        )
     return Decision(False, "implicit deny", None, explanation + notes, tuple(not_applied))
 
 

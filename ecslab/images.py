@@ -136,7 +136,9 @@ def make_offline_base_image(
             "image you can pull: `export ECSLAB_BASE_IMAGE=python:3.12-slim`."
         )
     if os.geteuid() != 0:
-        raise RuntimeError("debootstrap needs root: run `sudo ecslab base-image`, or `export ECSLAB_BASE_IMAGE=python:3.12-slim` where you can pull.")
+        raise RuntimeError(
+            "debootstrap needs root: run `sudo ecslab base-image`, or `export ECSLAB_BASE_IMAGE=python:3.12-slim` where you can pull."
+        )
     mirror = mirror or os.environ.get("ECSLAB_DEBIAN_MIRROR") or "http://deb.debian.org/debian"
     with tempfile.TemporaryDirectory(prefix="ecslab-base-") as workdir:
         rootfs = Path(workdir) / "rootfs"
@@ -386,10 +388,19 @@ def build_image(
         if steps:
             steps[-1].seconds = time.monotonic() - step_started
             last = steps[-1]
-            progress.update(last.number, total, f"step {last.number}/{total}: {_shorten(last.instruction, 50)} · {_STATUS_TEXT[last.status]}")
+            progress.update(
+                last.number, total, f"step {last.number}/{total}: {_shorten(last.instruction, 50)} · {_STATUS_TEXT[last.status]}"
+            )
 
     for chunk in client.api.build(
-        path=str(path), tag=tag, buildargs=buildargs or {}, labels=labels or {}, rm=True, forcerm=True, decode=True, nocache=nocache
+        path=str(path),
+        tag=tag,
+        buildargs=buildargs or {},
+        labels=labels or {},
+        rm=True,
+        forcerm=True,
+        decode=True,
+        nocache=nocache,
     ):
         if "error" in chunk or "errorDetail" in chunk:
             message = chunk.get("error") or chunk.get("errorDetail", {}).get("message", "unknown error")
@@ -423,7 +434,9 @@ def build_image(
     seconds = time.monotonic() - started
     result = BuildResult(image=client.images.get(image_id), tag=tag, steps=steps, seconds=seconds)
     counts = result.counts()
-    progress.done(f"built {tag} in {seconds:.1f} s: {len(steps)} steps, {counts['reused']} reused from cache, {counts['rebuilt']} rebuilt")
+    progress.done(
+        f"built {tag} in {seconds:.1f} s: {len(steps)} steps, {counts['reused']} reused from cache, {counts['rebuilt']} rebuilt"
+    )
     return result
 
 
@@ -500,28 +513,57 @@ def make_wheel_base_image(
     if image_present(name, client):
         return name
     base = base or base_image(client)
-    version = client.containers.run(
-        base, ["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], remove=True, labels=lab_image_labels(config)
-    ).decode().strip()
+    version = (
+        client.containers.run(
+            base,
+            ["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            remove=True,
+            labels=lab_image_labels(config),
+        )
+        .decode()
+        .strip()
+    )
     with tempfile.TemporaryDirectory(prefix="ecslab-wheels-") as folder:
         context = Path(folder)
         wheels = context / "wheels"
         download = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--python-version", version, "-d", str(wheels), "pip", *packages],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--only-binary=:all:",
+                "--python-version",
+                version,
+                "-d",
+                str(wheels),
+                "pip",
+                *packages,
+            ],
             capture_output=True,
             text=True,
         )
         if download.returncode != 0:
-            raise BuildError(f"pip download {' '.join(packages)} failed on this machine (exit {download.returncode}):\n{download.stderr[-1500:]}")
+            raise BuildError(
+                f"pip download {' '.join(packages)} failed on this machine (exit {download.returncode}):\n{download.stderr[-1500:]}"
+            )
         (context / "Dockerfile").write_text(
             "ARG BASE_IMAGE\n"
             "FROM ${BASE_IMAGE}\n"
             "COPY wheels/ /wheels/\n"
-            "RUN python3 \"$(ls /wheels/pip-*.whl)/pip\" install --quiet --no-index --find-links /wheels --no-cache-dir --break-system-packages pip \\\n"
+            'RUN python3 "$(ls /wheels/pip-*.whl)/pip" install --quiet --no-index --find-links /wheels --no-cache-dir --break-system-packages pip \\\n'
             " && rm -f /usr/lib/python3*/EXTERNALLY-MANAGED\n"
             "ENV PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1\n"
         )
-        build_image(context, name, buildargs={"BASE_IMAGE": base}, client=client, labels=lab_image_labels(config), show_progress=show_progress)
+        build_image(
+            context,
+            name,
+            buildargs={"BASE_IMAGE": base},
+            client=client,
+            labels=lab_image_labels(config),
+            show_progress=show_progress,
+        )
     return name
 
 
@@ -546,7 +588,10 @@ def build_aws_app(
     base = base_image(client)
     buildargs = {"BASE_IMAGE": base}
     if base != REAL_BASE_IMAGE:
-        buildargs = {"BASE_IMAGE": make_wheel_base_image(base, client=client, config=config, show_progress=show_progress), "PIP_OPTIONS": OFFLINE_PIP_OPTIONS}
+        buildargs = {
+            "BASE_IMAGE": make_wheel_base_image(base, client=client, config=config, show_progress=show_progress),
+            "PIP_OPTIONS": OFFLINE_PIP_OPTIONS,
+        }
     return build_image(
         context or aws_app_dir(),
         tag,
@@ -625,7 +670,9 @@ class Change:
         path = folder / self.file
         text = path.read_text()
         if self.old not in text:
-            raise ValueError(f"Change {self.label!r}: {self.old!r} is not in {self.file}; the sample app changed, update the change.")
+            raise ValueError(
+                f"Change {self.label!r}: {self.old!r} is not in {self.file}; the sample app changed, update the change."
+            )
         path.write_text(text.replace(self.old, self.new, 1))
 
 
@@ -678,7 +725,9 @@ def build_changed_sample_app(
         context = copy_sample_app(folder)
         change.apply(context)
         buildargs = {"BASE_IMAGE": base_image(client), "APP_VERSION": "v1", **dict(change.buildargs)}
-        return build_image(context, tag, buildargs=buildargs, client=client, labels=lab_image_labels(config), show_progress=show_progress)
+        return build_image(
+            context, tag, buildargs=buildargs, client=client, labels=lab_image_labels(config), show_progress=show_progress
+        )
 
 
 def cache_explorer(results: Mapping[str, BuildResult]) -> Any:
@@ -691,7 +740,9 @@ def cache_explorer(results: Mapping[str, BuildResult]) -> Any:
 
     if not results:
         raise ValueError("cache_explorer needs at least one build: build_changed_sample_app(...) for each change.")
-    choice = widgets.Dropdown(options=list(results), description="I change", layout=widgets.Layout(width="560px"), style={"description_width": "70px"})
+    choice = widgets.Dropdown(
+        options=list(results), description="I change", layout=widgets.Layout(width="560px"), style={"description_width": "70px"}
+    )
     table = widgets.HTML()
 
     def show(_change: Any = None) -> None:
@@ -782,7 +833,14 @@ def image_layers(image: Any, client: Any | None = None, base: str | None = None)
         else:
             source = "Dockerfile"
         layers.append(
-            Layer(created_by, int(entry.get("Size", 0)), entry.get("Id", ""), source, entry.get("Comment", "") or "", tuple(entry.get("Tags") or ()))
+            Layer(
+                created_by,
+                int(entry.get("Size", 0)),
+                entry.get("Id", ""),
+                source,
+                entry.get("Comment", "") or "",
+                tuple(entry.get("Tags") or ()),
+            )
         )
     return layers
 
@@ -855,7 +913,9 @@ def config_digest(image: Any, max_bytes: int = 100_000_000) -> str:
     """
     size = int(image.attrs.get("Size", 0))
     if size > max_bytes:
-        raise ValueError(f"{image.tags or image.id} is {human_size(size)}; config_digest reads the whole image, use one under {human_size(max_bytes)}.")
+        raise ValueError(
+            f"{image.tags or image.id} is {human_size(size)}; config_digest reads the whole image, use one under {human_size(max_bytes)}."
+        )
     archive = tarfile.open(fileobj=io.BytesIO(b"".join(image.save(named=False))))
     manifest_file = archive.extractfile("manifest.json")
     if manifest_file is None:
@@ -878,7 +938,9 @@ def id_names(image: Any, max_bytes: int = 100_000_000) -> str:
     """
     size = int(image.attrs.get("Size", 0))
     if size > max_bytes:
-        raise ValueError(f"{image.tags or image.id} is {human_size(size)}; id_names reads the whole image, use one under {human_size(max_bytes)}.")
+        raise ValueError(
+            f"{image.tags or image.id} is {human_size(size)}; id_names reads the whole image, use one under {human_size(max_bytes)}."
+        )
     if config_digest(image, max_bytes) == image.id:
         return "config"
     archive = tarfile.open(fileobj=io.BytesIO(b"".join(image.save(named=False))))

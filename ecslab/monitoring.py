@@ -20,7 +20,12 @@ def awslogs_configuration(group: str, region: str, prefix: str = "ecs", create_g
     """A container definition's ``logConfiguration`` for the awslogs driver."""
     return {
         "logDriver": "awslogs",
-        "options": {"awslogs-group": group, "awslogs-region": region, "awslogs-stream-prefix": prefix, "awslogs-create-group": str(create_group).lower()},
+        "options": {
+            "awslogs-group": group,
+            "awslogs-region": region,
+            "awslogs-stream-prefix": prefix,
+            "awslogs-create-group": str(create_group).lower(),
+        },
     }
 
 
@@ -44,7 +49,10 @@ def search_logs(logs: Any, group: str, pattern: str, minutes: int = 60) -> list[
         if not page.get("nextToken") or not page["events"]:
             break
         request["nextToken"] = page["nextToken"]
-    return [{"stream": e["logStreamName"], "time": datetime.fromtimestamp(e["timestamp"] / 1000, UTC), "message": e["message"]} for e in events]
+    return [
+        {"stream": e["logStreamName"], "time": datetime.fromtimestamp(e["timestamp"] / 1000, UTC), "message": e["message"]}
+        for e in events
+    ]
 
 
 def service_dimensions(cluster: str, service: str) -> list[dict[str, str]]:
@@ -52,8 +60,16 @@ def service_dimensions(cluster: str, service: str) -> list[dict[str, str]]:
     return [{"Name": "ClusterName", "Value": cluster}, {"Name": "ServiceName", "Value": service}]
 
 
-def metric_series(cloudwatch: Any, namespace: str, metric: str, dimensions: list[dict[str, str]], statistic: str = "Average",
-                  period: int = 60, minutes: int = 15, since: datetime | None = None) -> tuple[list[datetime], list[float]]:
+def metric_series(
+    cloudwatch: Any,
+    namespace: str,
+    metric: str,
+    dimensions: list[dict[str, str]],
+    statistic: str = "Average",
+    period: int = 60,
+    minutes: int = 15,
+    since: datetime | None = None,
+) -> tuple[list[datetime], list[float]]:
     """One metric over the last ``minutes`` (or from ``since`` on) as (times, values), from ``get_metric_data``.
 
     Metrics outlive the services that published them: a service deleted and created again
@@ -61,15 +77,34 @@ def metric_series(cloudwatch: Any, namespace: str, metric: str, dimensions: list
     """
     now = datetime.now(UTC)
     answer = cloudwatch.get_metric_data(
-        MetricDataQueries=[{"Id": "m", "MetricStat": {"Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dimensions}, "Period": period, "Stat": statistic}}],
-        StartTime=since or now - timedelta(minutes=minutes), EndTime=now,
+        MetricDataQueries=[
+            {
+                "Id": "m",
+                "MetricStat": {
+                    "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dimensions},
+                    "Period": period,
+                    "Stat": statistic,
+                },
+            }
+        ],
+        StartTime=since or now - timedelta(minutes=minutes),
+        EndTime=now,
     )["MetricDataResults"][0]
     pairs = sorted(zip(answer["Timestamps"], answer["Values"], strict=True))
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def plot_dashboard(cloudwatch: Any, cluster: str, services: list[str], period: int = 10, minutes: int = 10, statistic: str = "Average",
-                   since: datetime | None = None, highlight: tuple[datetime, datetime] | None = None, highlight_label: str = "load") -> Any:
+def plot_dashboard(
+    cloudwatch: Any,
+    cluster: str,
+    services: list[str],
+    period: int = 10,
+    minutes: int = 10,
+    statistic: str = "Average",
+    since: datetime | None = None,
+    highlight: tuple[datetime, datetime] | None = None,
+    highlight_label: str = "load",
+) -> Any:
     """CPU and memory utilization of each service, one panel each, like a CloudWatch dashboard.
 
     ``highlight`` shades a time span (when load was applied, say). Returns the figure; call
@@ -80,7 +115,9 @@ def plot_dashboard(cloudwatch: Any, cluster: str, services: list[str], period: i
     figure, axes = plt.subplots(1, 2, figsize=(11, 3.2), sharex=True)
     for ax, metric in zip(axes, ("CPUUtilization", "MemoryUtilization"), strict=True):
         for service in services:
-            times, values = metric_series(cloudwatch, "AWS/ECS", metric, service_dimensions(cluster, service), statistic, period, minutes, since)
+            times, values = metric_series(
+                cloudwatch, "AWS/ECS", metric, service_dimensions(cluster, service), statistic, period, minutes, since
+            )
             ax.plot(times, values, marker=".", label=service)
         if highlight is not None:
             ax.axvspan(highlight[0], highlight[1], color="#ff9900", alpha=0.15, label=highlight_label)
@@ -128,8 +165,16 @@ class MetricWidget:
         import matplotlib.pyplot as plt
         from IPython.display import Image
 
-        times, values = metric_series(self.cloudwatch, "AWS/ECS", self.metric.value, service_dimensions(self.cluster, self.service),
-                                      self.statistic.value, self.period.value, self.minutes, self.since)
+        times, values = metric_series(
+            self.cloudwatch,
+            "AWS/ECS",
+            self.metric.value,
+            service_dimensions(self.cluster, self.service),
+            self.statistic.value,
+            self.period.value,
+            self.minutes,
+            self.since,
+        )
         self.points = len(values)
         self.title = f"{self.service}: {self.metric.value}, {self.statistic.value} per {self.period.value} s"
         figure, ax = plt.subplots(figsize=(8, 2.6))
@@ -163,12 +208,14 @@ def alarm_history(cloudwatch: Any, alarm: str) -> list[dict[str, Any]]:
     rows = []
     for item in sorted(items, key=lambda i: i["Timestamp"]):
         data = json.loads(item.get("HistoryData") or "{}")
-        rows.append({
-            "time": item["Timestamp"],
-            "from": data.get("oldState", {}).get("stateValue"),
-            "to": data.get("newState", {}).get("stateValue"),
-            "summary": item["HistorySummary"],
-        })
+        rows.append(
+            {
+                "time": item["Timestamp"],
+                "from": data.get("oldState", {}).get("stateValue"),
+                "to": data.get("newState", {}).get("stateValue"),
+                "summary": item["HistorySummary"],
+            }
+        )
     return rows
 
 
@@ -185,8 +232,12 @@ def stopped_tasks(ecs: Any, cluster: str, service: str) -> list[dict[str, Any]]:
         return []
     tasks = ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]
     return [
-        {"task": t["taskArn"].split("/")[-1][:8], "stopCode": t.get("stopCode"), "reason": t.get("stoppedReason"),
-         "exitCodes": [c.get("exitCode") for c in t["containers"]]}
+        {
+            "task": t["taskArn"].split("/")[-1][:8],
+            "stopCode": t.get("stopCode"),
+            "reason": t.get("stoppedReason"),
+            "exitCodes": [c.get("exitCode") for c in t["containers"]],
+        }
         for t in sorted(tasks, key=lambda t: t["createdAt"])
     ]
 

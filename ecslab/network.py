@@ -163,8 +163,17 @@ class Network:
 
     def rows(self) -> list[dict[str, str]]:
         """Subnets as table rows: subnet, AZ, CIDR, public/private and why."""
-        return [{"subnet": s.subnet_id, "az": s.availability_zone, "cidr": s.cidr, "kind": s.kind, "why": s.why,
-                 "MapPublicIpOnLaunch": str(s.map_public_ip_on_launch)} for s in self.subnets]
+        return [
+            {
+                "subnet": s.subnet_id,
+                "az": s.availability_zone,
+                "cidr": s.cidr,
+                "kind": s.kind,
+                "why": s.why,
+                "MapPublicIpOnLaunch": str(s.map_public_ip_on_launch),
+            }
+            for s in self.subnets
+        ]
 
 
 def normalise_permissions(group_id: str, permissions: Iterable[dict[str, Any]]) -> list[Rule]:
@@ -175,14 +184,18 @@ def normalise_permissions(group_id: str, permissions: Iterable[dict[str, Any]]) 
         protocol = _PROTOCOLS.get(protocol, protocol)
         low = permission.get("FromPort")
         high = permission.get("ToPort")
-        ports = (None, None) if protocol == "-1" else (int(low) if low is not None else None, int(high) if high is not None else None)
+        ports = (
+            (None, None) if protocol == "-1" else (int(low) if low is not None else None, int(high) if high is not None else None)
+        )
         for item in permission.get("IpRanges", []):
             rules.append(Rule(group_id, protocol, *ports, cidr=item["CidrIp"], description=item.get("Description", "")))
         for item in permission.get("Ipv6Ranges", []):
             rules.append(Rule(group_id, protocol, *ports, cidr=item["CidrIpv6"], description=item.get("Description", "")))
         for item in permission.get("UserIdGroupPairs", []):
             if item.get("GroupId"):
-                rules.append(Rule(group_id, protocol, *ports, source_group_id=item["GroupId"], description=item.get("Description", "")))
+                rules.append(
+                    Rule(group_id, protocol, *ports, source_group_id=item["GroupId"], description=item.get("Description", ""))
+                )
     return rules
 
 
@@ -262,7 +275,11 @@ def describe_network(ec2: Any, vpc_id: str | None = None) -> Network:
     def internet_route(table: dict[str, Any] | None) -> str | None:
         for route in (table or {}).get("Routes", []):
             destination = route.get("DestinationCidrBlock") or route.get("DestinationIpv6CidrBlock")
-            if destination in ("0.0.0.0/0", "::/0") and str(route.get("GatewayId", "")).startswith("igw-") and route.get("State", "active") == "active":
+            if (
+                destination in ("0.0.0.0/0", "::/0")
+                and str(route.get("GatewayId", "")).startswith("igw-")
+                and route.get("State", "active") == "active"
+            ):
                 return str(route["GatewayId"])
         return None
 
@@ -270,16 +287,26 @@ def describe_network(ec2: Any, vpc_id: str | None = None) -> Network:
     for subnet in ec2.describe_subnets(Filters=where)["Subnets"]:
         table = by_subnet.get(subnet["SubnetId"], main)
         gateway = internet_route(table)
-        subnets.append(Subnet(
-            subnet_id=str(subnet["SubnetId"]), availability_zone=str(subnet["AvailabilityZone"]), cidr=str(subnet["CidrBlock"]),
-            public=gateway is not None, map_public_ip_on_launch=bool(subnet.get("MapPublicIpOnLaunch")),
-            route_table_id=table["RouteTableId"] if table else None, internet_gateway_id=gateway,
-        ))
+        subnets.append(
+            Subnet(
+                subnet_id=str(subnet["SubnetId"]),
+                availability_zone=str(subnet["AvailabilityZone"]),
+                cidr=str(subnet["CidrBlock"]),
+                public=gateway is not None,
+                map_public_ip_on_launch=bool(subnet.get("MapPublicIpOnLaunch")),
+                route_table_id=table["RouteTableId"] if table else None,
+                internet_gateway_id=gateway,
+            )
+        )
     subnets.sort(key=lambda s: (s.availability_zone, s.cidr))
     groups = {g.group_id: g for g in map(SecurityGroup.from_aws, ec2.describe_security_groups(Filters=where)["SecurityGroups"])}
     return Network(
-        vpc_id=vpc_id, cidr=str(vpc["CidrBlock"]), is_default=bool(vpc.get("IsDefault")), subnets=subnets,
-        security_groups=groups, internet_gateway_id=str(gateways[0]["InternetGatewayId"]) if gateways else None,
+        vpc_id=vpc_id,
+        cidr=str(vpc["CidrBlock"]),
+        is_default=bool(vpc.get("IsDefault")),
+        subnets=subnets,
+        security_groups=groups,
+        internet_gateway_id=str(gateways[0]["InternetGatewayId"]) if gateways else None,
     )
 
 
@@ -292,16 +319,27 @@ def security_group(ec2: Any, group_id: str) -> SecurityGroup:
 
 
 def _group_id(ec2: Any, vpc_id: str, name: str, description: str) -> str:
-    found = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": [name]}])["SecurityGroups"]
+    found = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": [name]}]
+    )["SecurityGroups"]
     if found:
         return str(found[0]["GroupId"])
     return str(ec2.create_security_group(GroupName=name, Description=description, VpcId=vpc_id)["GroupId"])
 
 
-def _allow(ec2: Any, group_id: str, port: int, *, cidr: str | None = None, source_group_id: str | None = None, description: str = "") -> None:
+def _allow(
+    ec2: Any, group_id: str, port: int, *, cidr: str | None = None, source_group_id: str | None = None, description: str = ""
+) -> None:
     """Add one inbound TCP rule unless an identical one is there."""
     current = security_group(ec2, group_id)
-    if any(r.protocol == "tcp" and r.from_port == port and r.to_port == port and r.cidr == cidr and r.source_group_id == source_group_id for r in current.ingress):
+    if any(
+        r.protocol == "tcp"
+        and r.from_port == port
+        and r.to_port == port
+        and r.cidr == cidr
+        and r.source_group_id == source_group_id
+        for r in current.ingress
+    ):
         return
     permission: dict[str, Any] = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port}
     if cidr:
@@ -311,7 +349,9 @@ def _allow(ec2: Any, group_id: str, port: int, *, cidr: str | None = None, sourc
     ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[permission])
 
 
-def create_web_security_groups(ec2: Any, vpc_id: str, *, listener_port: int = 80, container_port: int = 8080, prefix: str = "ecslab") -> tuple[str, str]:
+def create_web_security_groups(
+    ec2: Any, vpc_id: str, *, listener_port: int = 80, container_port: int = 8080, prefix: str = "ecslab"
+) -> tuple[str, str]:
     """The classic pair for a web service behind an ALB; returns ``(alb_group_id, task_group_id)``.
 
     ``{prefix}-alb`` admits TCP ``listener_port`` from anywhere (``0.0.0.0/0``): give it to
@@ -354,7 +394,12 @@ def task_view(ec2: Any, task: dict[str, Any], container_port: int = 8080) -> dic
 
     ``describe_tasks`` names the task's network interface; its security groups and public IP
     are the interface's (``describe_network_interfaces``), as on AWS."""
-    details = {d["name"]: d["value"] for a in task.get("attachments", []) if a.get("type") == "ElasticNetworkInterface" for d in a.get("details", [])}
+    details = {
+        d["name"]: d["value"]
+        for a in task.get("attachments", [])
+        if a.get("type") == "ElasticNetworkInterface"
+        for d in a.get("details", [])
+    }
     groups: list[str] = []
     public_ip = None
     if details.get("networkInterfaceId"):
@@ -371,7 +416,9 @@ def task_view(ec2: Any, task: dict[str, Any], container_port: int = 8080) -> dic
     }
 
 
-def reachability(network: Network, *, load_balancers: Sequence[dict[str, Any]] = (), tasks: Sequence[dict[str, Any]] = ()) -> list[dict[str, str]]:
+def reachability(
+    network: Network, *, load_balancers: Sequence[dict[str, Any]] = (), tasks: Sequence[dict[str, Any]] = ()
+) -> list[dict[str, str]]:
     """One row per path: the internet to each listener, and each load balancer to each task.
 
     ``load_balancers`` and ``tasks`` are :func:`load_balancer_view` and :func:`task_view`
@@ -384,7 +431,14 @@ def reachability(network: Network, *, load_balancers: Sequence[dict[str, Any]] =
                 allowed, why = False, "blocked: an internal load balancer has no public address"
             else:
                 allowed, why = ingress_allows(network.groups(balancer["security_groups"]), port, source_cidr=INTERNET)
-            rows.append({"from": "internet", "to": f"{balancer['name']}:{port}", "verdict": "allowed" if allowed else "blocked", "why": why})
+            rows.append(
+                {
+                    "from": "internet",
+                    "to": f"{balancer['name']}:{port}",
+                    "verdict": "allowed" if allowed else "blocked",
+                    "why": why,
+                }
+            )
     for balancer in load_balancers:
         cidrs = [subnet.cidr for subnet in (network.subnet(s) for s in balancer["subnets"]) if subnet]
         for task in tasks:
@@ -396,27 +450,44 @@ def reachability(network: Network, *, load_balancers: Sequence[dict[str, Any]] =
                     break
             if not allowed:
                 allowed, why = ingress_allows(groups, task["port"], source_group_ids=balancer["security_groups"])
-            rows.append({"from": balancer["name"], "to": f"{task['name']}:{task['port']}", "verdict": "allowed" if allowed else "blocked", "why": why})
+            rows.append(
+                {
+                    "from": balancer["name"],
+                    "to": f"{task['name']}:{task['port']}",
+                    "verdict": "allowed" if allowed else "blocked",
+                    "why": why,
+                }
+            )
     return rows
 
 
 def network_diagram(lab: Any, cluster: str | None = None, container_port: int = 8080, ax: Any | None = None) -> Any:
     """:func:`plot_network` of the default VPC with its load balancers and the RUNNING tasks of ``cluster`` (or every cluster)."""
     found = describe_network(lab.ec2)
-    balancers = [load_balancer_view(lab.elbv2, b) for b in lab.elbv2.describe_load_balancers()["LoadBalancers"] if b.get("VpcId") == found.vpc_id]
+    balancers = [
+        load_balancer_view(lab.elbv2, b)
+        for b in lab.elbv2.describe_load_balancers()["LoadBalancers"]
+        if b.get("VpcId") == found.vpc_id
+    ]
     clusters = [cluster] if cluster else lab.ecs.list_clusters()["clusterArns"]
     tasks = []
     for name in clusters:
         arns = lab.ecs.list_tasks(cluster=name, desiredStatus="RUNNING")["taskArns"]
         for start in range(0, len(arns), 100):
-            for task in lab.ecs.describe_tasks(cluster=name, tasks=arns[start:start + 100])["tasks"]:
+            for task in lab.ecs.describe_tasks(cluster=name, tasks=arns[start : start + 100])["tasks"]:
                 view = task_view(lab.ec2, task, container_port)
                 if view["subnet"] and found.subnet(view["subnet"]):
                     tasks.append(view)
     return plot_network(found, load_balancers=balancers, tasks=tasks, ax=ax)
 
 
-def plot_network(network: Network, *, load_balancers: Sequence[dict[str, Any]] = (), tasks: Sequence[dict[str, Any]] = (), ax: Any | None = None) -> Any:
+def plot_network(
+    network: Network,
+    *,
+    load_balancers: Sequence[dict[str, Any]] = (),
+    tasks: Sequence[dict[str, Any]] = (),
+    ax: Any | None = None,
+) -> Any:
     """The VPC, its subnets per AZ (public or private), the load balancers and tasks in them, and what can reach what.
 
     Green arrows are allowed by a security group, red dashed ones blocked (:func:`reachability` says why).
@@ -438,25 +509,63 @@ def plot_network(network: Network, *, load_balancers: Sequence[dict[str, Any]] =
     width = 9.4 / max(len(subnets), 1)
     column = {s.subnet_id: index for index, s in enumerate(subnets)}
     ax.add_patch(Rectangle((0.2, 0.2), 9.6, 5.4, fill=False, edgecolor=NAVY, linewidth=1.5))
-    ax.text(0.3, 5.4, f"VPC {network.vpc_id}  {network.cidr}" + ("  (default VPC)" if network.is_default else ""), fontsize=8.5, fontweight="bold", color=NAVY, va="top")
+    ax.text(
+        0.3,
+        5.4,
+        f"VPC {network.vpc_id}  {network.cidr}" + ("  (default VPC)" if network.is_default else ""),
+        fontsize=8.5,
+        fontweight="bold",
+        color=NAVY,
+        va="top",
+    )
     gateway = network.internet_gateway_id or "no internet gateway"
     ax.add_patch(FancyBboxPatch((4.0, 6.35), 2.0, 0.8, boxstyle="round,pad=0.02", facecolor="#ffffff", edgecolor=NAVY))
     ax.text(5.0, 6.85, "the internet", ha="center", fontsize=9, fontweight="bold", color=NAVY)
     ax.text(5.0, 6.5, f"(your machine) via {gateway}", ha="center", fontsize=6.5, color=NAVY)
     for subnet in subnets:
         x = 0.3 + column[subnet.subnet_id] * width
-        ax.add_patch(FancyBboxPatch((x + 0.05, 0.35), width - 0.1, 4.6, boxstyle="round,pad=0.02",
-                                    facecolor="#e3f1e6" if subnet.public else GREY, edgecolor=NAVY, linewidth=0.8, alpha=0.6))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x + 0.05, 0.35),
+                width - 0.1,
+                4.6,
+                boxstyle="round,pad=0.02",
+                facecolor="#e3f1e6" if subnet.public else GREY,
+                edgecolor=NAVY,
+                linewidth=0.8,
+                alpha=0.6,
+            )
+        )
         ax.text(x + width / 2, 4.8, f"{subnet.kind} subnet", ha="center", va="top", fontsize=7.5, fontweight="bold", color=NAVY)
-        ax.text(x + width / 2, 4.5, f"{subnet.availability_zone}\n{subnet.subnet_id}\n{subnet.cidr}", ha="center", va="top", fontsize=6, color=NAVY)
+        ax.text(
+            x + width / 2,
+            4.5,
+            f"{subnet.availability_zone}\n{subnet.subnet_id}\n{subnet.cidr}",
+            ha="center",
+            va="top",
+            fontsize=6,
+            color=NAVY,
+        )
 
     def group_names(ids: Sequence[str]) -> str:
         return ", ".join(network.security_groups[g].name if g in network.security_groups else g for g in ids) or "no group"
 
     def arrow(start: tuple[float, float], end: tuple[float, float], allowed: bool, label: str) -> None:
         colour = "#1b7f3b" if allowed else "#b3261e"
-        ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.6, "linestyle": "-" if allowed else "--"})
-        ax.text((start[0] + end[0]) / 2 + 0.06, (start[1] + end[1]) / 2, label + (" ✓" if allowed else " ✗"), fontsize=7, color=colour, fontweight="bold")
+        ax.annotate(
+            "",
+            xy=end,
+            xytext=start,
+            arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.6, "linestyle": "-" if allowed else "--"},
+        )
+        ax.text(
+            (start[0] + end[0]) / 2 + 0.06,
+            (start[1] + end[1]) / 2,
+            label + (" ✓" if allowed else " ✗"),
+            fontsize=7,
+            color=colour,
+            fontweight="bold",
+        )
 
     rows = reachability(network, load_balancers=load_balancers, tasks=tasks)
     verdict = {(r["from"], r["to"]): r["verdict"] == "allowed" for r in rows}
@@ -471,7 +580,12 @@ def plot_network(network: Network, *, load_balancers: Sequence[dict[str, Any]] =
         ax.text(x + w / 2, y + 0.18, f"SG: {group_names(balancer['security_groups'])}", ha="center", fontsize=6.5, color=NAVY)
         centres[balancer["name"]] = (x + w / 2, y)
         for port in balancer["ports"]:
-            arrow((5.0 + 0.3 * index, 6.35), (x + w / 2, y + 0.75), verdict.get(("internet", f"{balancer['name']}:{port}"), False), f"HTTP {port}")
+            arrow(
+                (5.0 + 0.3 * index, 6.35),
+                (x + w / 2, y + 0.75),
+                verdict.get(("internet", f"{balancer['name']}:{port}"), False),
+                f"HTTP {port}",
+            )
     per_subnet: dict[str, int] = {}
     for task in tasks:
         if task["subnet"] not in column:
@@ -483,10 +597,22 @@ def plot_network(network: Network, *, load_balancers: Sequence[dict[str, Any]] =
         w = width - 0.3 - 0.12 * slot
         ax.add_patch(FancyBboxPatch((x, y), w, 0.8, boxstyle="round,pad=0.02", facecolor="#fdebd0", edgecolor=NAVY))
         ax.text(x + w / 2, y + 0.55, task["name"], ha="center", fontsize=7, fontweight="bold", color=NAVY)
-        ax.text(x + w / 2, y + 0.35, f"{task.get('private_ip') or ''}" + ("" if task.get("public_ip") else "  (no public IP)"), ha="center", fontsize=6, color=NAVY)
+        ax.text(
+            x + w / 2,
+            y + 0.35,
+            f"{task.get('private_ip') or ''}" + ("" if task.get("public_ip") else "  (no public IP)"),
+            ha="center",
+            fontsize=6,
+            color=NAVY,
+        )
         ax.text(x + w / 2, y + 0.12, f"SG: {group_names(task['security_groups'])}", ha="center", fontsize=6, color=NAVY)
         for balancer in load_balancers:
             start = centres[balancer["name"]]
-            arrow(start, (x + w / 2, y + 0.8), verdict.get((balancer["name"], f"{task['name']}:{task['port']}"), False), f"{task['port']}")
+            arrow(
+                start,
+                (x + w / 2, y + 0.8),
+                verdict.get((balancer["name"], f"{task['name']}:{task['port']}"), False),
+                f"{task['port']}",
+            )
     ax.set_title("Security groups decide what can reach what (green: allowed, red: blocked)", fontsize=10)
     return ax

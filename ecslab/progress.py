@@ -83,10 +83,15 @@ class LayerProgress:
     def _html(self, footer: str) -> str:
         rows = []
         for layer, (status, current, total) in self.rows.items():
-            percent = 100 if status in ("Pushed", "Layer already exists", "Pull complete", "Already exists") else (100 * current / total if total else 0)
+            percent = (
+                100
+                if status in ("Pushed", "Layer already exists", "Pull complete", "Already exists")
+                else (100 * current / total if total else 0)
+            )
             rows.append(
                 f"<tr><td><code>{html.escape(layer)}</code></td><td>{html.escape(status)}</td>"
-                f"<td><div style='background:#eee;width:160px;height:8px'><div style='background:#ff9900;width:{percent:.0f}%;height:8px'></div></div></td></tr>"
+                "<td><div style='background:#eee;width:160px;height:8px'><div "
+                f"style='background:#ff9900;width:{percent:.0f}%;height:8px'></div></div></td></tr>"
             )
         return f"<div style='font-family:monospace'><b>{html.escape(self.title)}</b><table>{''.join(rows)}</table>{html.escape(footer)}</div>"
 

@@ -146,8 +146,14 @@ def role_policies(iam: Any, role_name_or_arn: str) -> list[Policy]:
     name = role_name(role_name_or_arn)
     policies: list[Policy] = []
     try:
-        inline_names = [n for page in iam.get_paginator("list_role_policies").paginate(RoleName=name) for n in page["PolicyNames"]]
-        attached = [p for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name) for p in page["AttachedPolicies"]]
+        inline_names = [
+            n for page in iam.get_paginator("list_role_policies").paginate(RoleName=name) for n in page["PolicyNames"]
+        ]
+        attached = [
+            p
+            for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+            for p in page["AttachedPolicies"]
+        ]
     except Exception as error:
         if _error_code(error) == "NoSuchEntity":
             _role(iam, name)  # raises IamError in IAM's words
@@ -182,7 +188,14 @@ def simulate(
     ``resource_policy`` is the policy on the resource, e.g. ``repository_policy(ecr, "web")``.
     """
     arn = _role(iam, role_name(role))["Arn"]
-    return evaluate(action, resource, role_policies(iam, role), resource_policy=_resource_policy(resource_policy), principal_arn=arn, context=context)
+    return evaluate(
+        action,
+        resource,
+        role_policies(iam, role),
+        resource_policy=_resource_policy(resource_policy),
+        principal_arn=arn,
+        context=context,
+    )
 
 
 # -- making the two roles ----------------------------------------------------------------------------
@@ -190,7 +203,9 @@ def simulate(
 
 def _create_role(iam: Any, name: str, description: str) -> str:
     try:
-        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(ECS_TASKS_TRUST_POLICY), Description=description)["Role"]
+        role = iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(ECS_TASKS_TRUST_POLICY), Description=description
+        )["Role"]
         return str(role["Arn"])
     except Exception as error:
         if _error_code(error) == "EntityAlreadyExists":  # created meanwhile by another caller
@@ -297,7 +312,9 @@ class DecisionTable:
         cells = []
         for action, resource, decision in self.rows:
             verdict = "allowed" if decision.allowed else f"DENIED ({decision.kind})"
-            cells.append((action, resource, verdict, decision.statement.label if decision.statement else "no statement allows it"))
+            cells.append(
+                (action, resource, verdict, decision.statement.label if decision.statement else "no statement allows it")
+            )
         return cells
 
     def __str__(self) -> str:
@@ -359,7 +376,11 @@ def policy_explorer(iam: Any, roles: list[str] | None = None, ecr: Any = None) -
         roles = sorted(r["RoleName"] for page in iam.get_paginator("list_roles").paginate() for r in page["Roles"])
     role_box = widgets.Dropdown(options=roles, value=roles[0] if roles else None, description="role")
     action_box = widgets.Combobox(
-        options=list(COMMON_ACTIONS), value="ecr:GetAuthorizationToken", placeholder="service:Action", description="action", ensure_option=False
+        options=list(COMMON_ACTIONS),
+        value="ecr:GetAuthorizationToken",
+        placeholder="service:Action",
+        description="action",
+        ensure_option=False,
     )
     resource_box = widgets.Text(value="*", placeholder="arn:aws:...", description="resource", layout=widgets.Layout(width="70%"))
     answer = widgets.HTML()

@@ -81,11 +81,16 @@ class Lab:
             "region": self.region,
             "account_id": self.account_id,
             "aws_endpoint": self.endpoint_url or "AWS's own endpoints",
-            "registry": self.config.registry_address if self.is_local else f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com",
+            "registry": self.config.registry_address
+            if self.is_local
+            else f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com",
         }
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th style='text-align:left'>{key}</th><td><code>{value}</code></td></tr>" for key, value in self.describe().items())
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{key}</th><td><code>{value}</code></td></tr>"
+            for key, value in self.describe().items()
+        )
         if self.is_local:
             return f"<table>{rows}</table>"
         from ecslab.aws_target import banner_html
@@ -108,7 +113,9 @@ def connect(target: str | None = None, config: LabConfig | None = None, quiet: b
     if target == "aws":
         session = boto3.Session(region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or config.region)
         if session.get_credentials() is None:
-            raise RuntimeError("target 'aws' needs AWS credentials: run `aws configure` or set AWS_PROFILE; or use the local lab.")
+            raise RuntimeError(
+                "target 'aws' needs AWS credentials: run `aws configure` or set AWS_PROFILE; or use the local lab."
+            )
         from ecslab.aws_target import open_lab
 
         return open_lab(session, config, account=account)
@@ -160,7 +167,9 @@ def target_explorer(config: LabConfig | None = None) -> Any:
     table = widgets.HTML()
 
     def show(change: Any = None) -> None:
-        rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{html.escape(v)}</td></tr>" for k, v in facts[toggle.value].items())
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{k}</th><td>{html.escape(v)}</td></tr>" for k, v in facts[toggle.value].items()
+        )
         table.value = f"<table>{rows}</table><p>The code, identical for both targets:</p><pre>{html.escape(code)}</pre>"
 
     toggle.observe(show, names="value")

@@ -16,6 +16,7 @@ ecslab up
 
 echo "== lint and types"
 ruff check ecslab tests benchmarks workshop
+ruff format --check ecslab tests benchmarks workshop scripts
 mypy
 echo "== notebooks match their sources"
 python -m ecslab.authoring check

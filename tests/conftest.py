@@ -42,13 +42,18 @@ def execution_role_arn(config: LabConfig, create_log_groups: bool = False) -> st
 
     from ecslab.security import ensure_execution_role
 
-    iam = boto3.client("iam", endpoint_url=config.endpoint_url, region_name=config.region, aws_access_key_id="x", aws_secret_access_key="x")
+    iam = boto3.client(
+        "iam", endpoint_url=config.endpoint_url, region_name=config.region, aws_access_key_id="x", aws_secret_access_key="x"
+    )
     if not create_log_groups:
         return str(ensure_execution_role(iam))
     arn = ensure_execution_role(iam, name="ecsTaskExecutionRoleWithLogGroups")
     statement = {"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": "*"}
-    iam.put_role_policy(RoleName="ecsTaskExecutionRoleWithLogGroups", PolicyName="create-log-groups",
-                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    iam.put_role_policy(
+        RoleName="ecsTaskExecutionRoleWithLogGroups",
+        PolicyName="create-log-groups",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+    )
     return str(arn)
 
 

@@ -14,7 +14,10 @@ def test_solution_block_becomes_an_indented_stub() -> None:
 
 def test_several_blocks_and_top_level_blocks() -> None:
     source = "### BEGIN SOLUTION\na = 1\n### END SOLUTION\nb = 2\n### BEGIN SOLUTION\nc = 3\n### END SOLUTION"
-    assert authoring.strip_solutions(source) == "# YOUR CODE HERE\nraise NotImplementedError()\nb = 2\n# YOUR CODE HERE\nraise NotImplementedError()"
+    assert (
+        authoring.strip_solutions(source)
+        == "# YOUR CODE HERE\nraise NotImplementedError()\nb = 2\n# YOUR CODE HERE\nraise NotImplementedError()"
+    )
 
 
 def test_unmatched_marker_is_an_error() -> None:

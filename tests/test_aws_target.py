@@ -25,8 +25,12 @@ from ecslab.aws_target import COURSE_ID, OWNER_TAG_KEY, TAG_KEY, TAGGED_OPERATIO
 MOTO_ACCOUNT = "123456789012"
 MOTO_CALLER = f"arn:aws:sts::{MOTO_ACCOUNT}:user/moto"  # moto's STS answer for keys it did not issue
 REGION = "us-east-1"
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+)
 POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
 
 
@@ -36,9 +40,14 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for name in list(os.environ):
         if name.startswith(("AWS_", "ECSLAB_")):
             monkeypatch.delenv(name)
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-                        "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-                        "ECSLAB_HOME": str(tmp_path / "ecslab-home")}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "ECSLAB_HOME": str(tmp_path / "ecslab-home"),
+    }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         yield
@@ -75,8 +84,15 @@ def test_connect_aws_refuses_until_the_account_is_named(aws: None) -> None:
         ecslab.connect("aws")
     message = str(refusal.value)
     assert f"belong to account {MOTO_ACCOUNT}" in message
-    for created in ("ECR repositories", "Fargate tasks", "Application Load Balancer", "CloudWatch log groups",
-                    "alarms", "IAM roles", "security groups"):
+    for created in (
+        "ECR repositories",
+        "Fargate tasks",
+        "Application Load Balancer",
+        "CloudWatch log groups",
+        "alarms",
+        "IAM roles",
+        "security groups",
+    ):
         assert created in message
     assert "an hour" in message and "$0." in message and "check the pricing pages" in message
     assert f"ECSLAB_AWS_ACCOUNT={MOTO_ACCOUNT}" in message
@@ -104,11 +120,24 @@ def test_connect_aws_accepts_the_confirmed_account_and_shows_a_banner(aws: None,
 # -- tags: against the service model ----------------------------------------------------------------
 
 EXPECTED_OPERATIONS = {
-    ("ecr", "CreateRepository"), ("ecs", "CreateCluster"), ("ecs", "CreateService"), ("ecs", "RegisterTaskDefinition"),
-    ("ecs", "RunTask"), ("elbv2", "CreateLoadBalancer"), ("elbv2", "CreateTargetGroup"), ("iam", "CreateRole"),
-    ("iam", "CreatePolicy"), ("logs", "CreateLogGroup"), ("ec2", "CreateSecurityGroup"), ("secretsmanager", "CreateSecret"),
-    ("ssm", "PutParameter"), ("cloudwatch", "PutMetricAlarm"),
-    ("ec2", "CreateVpc"), ("ec2", "CreateSubnet"), ("ec2", "CreateInternetGateway"), ("ec2", "CreateRouteTable"),
+    ("ecr", "CreateRepository"),
+    ("ecs", "CreateCluster"),
+    ("ecs", "CreateService"),
+    ("ecs", "RegisterTaskDefinition"),
+    ("ecs", "RunTask"),
+    ("elbv2", "CreateLoadBalancer"),
+    ("elbv2", "CreateTargetGroup"),
+    ("iam", "CreateRole"),
+    ("iam", "CreatePolicy"),
+    ("logs", "CreateLogGroup"),
+    ("ec2", "CreateSecurityGroup"),
+    ("secretsmanager", "CreateSecret"),
+    ("ssm", "PutParameter"),
+    ("cloudwatch", "PutMetricAlarm"),
+    ("ec2", "CreateVpc"),
+    ("ec2", "CreateSubnet"),
+    ("ec2", "CreateInternetGateway"),
+    ("ec2", "CreateRouteTable"),
     ("application-autoscaling", "RegisterScalableTarget"),
 }
 
@@ -153,8 +182,9 @@ def test_add_course_tag_keeps_what_the_learner_set() -> None:
     assert "Tags" not in params
     params = {"TagSpecifications": [{"ResourceType": "security-group", "Tags": [{"Key": "team", "Value": "a"}]}]}
     aws_target.add_course_tag(params, by_name["ec2", "CreateSecurityGroup"], "course")
-    assert params["TagSpecifications"] == [{"ResourceType": "security-group",
-                                            "Tags": [{"Key": "team", "Value": "a"}, {"Key": TAG_KEY, "Value": "course"}]}]
+    assert params["TagSpecifications"] == [
+        {"ResourceType": "security-group", "Tags": [{"Key": "team", "Value": "a"}, {"Key": TAG_KEY, "Value": "course"}]}
+    ]
     params = {"logGroupName": "/x", "tags": {"team": "a"}}
     aws_target.add_course_tag(params, by_name["logs", "CreateLogGroup"], "course")
     assert params["tags"] == {"team": "a", TAG_KEY: "course"}
@@ -172,20 +202,37 @@ def test_what_the_lab_creates_carries_the_course_tag_and_the_learners_own(lab: e
     cluster = lab.ecs.create_cluster(clusterName="course", tags=[{"key": "team", "value": "a"}])["cluster"]
     tags["ecs cluster"] = tag_map(lab.ecs.list_tags_for_resource(resourceArn=cluster["clusterArn"])["tags"], "key", "value")
     task_def = lab.ecs.register_task_definition(
-        family="web", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
-        containerDefinitions=[{"name": "web", "image": "nginx", "memory": 512}])["taskDefinition"]
-    tags["ecs task definition"] = tag_map(lab.ecs.list_tags_for_resource(resourceArn=task_def["taskDefinitionArn"])["tags"], "key", "value")
+        family="web",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "web", "image": "nginx", "memory": 512}],
+    )["taskDefinition"]
+    tags["ecs task definition"] = tag_map(
+        lab.ecs.list_tags_for_resource(resourceArn=task_def["taskDefinitionArn"])["tags"], "key", "value"
+    )
     network = {"awsvpcConfiguration": {"subnets": subnets[:1], "securityGroups": [], "assignPublicIp": "ENABLED"}}
-    service = lab.ecs.create_service(cluster="course", serviceName="web", taskDefinition="web", desiredCount=1,
-                                     launchType="FARGATE", networkConfiguration=network)["service"]
+    service = lab.ecs.create_service(
+        cluster="course",
+        serviceName="web",
+        taskDefinition="web",
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration=network,
+    )["service"]
     assert service["propagateTags"] == "TASK_DEFINITION"
     tags["ecs service"] = tag_map(lab.ecs.list_tags_for_resource(resourceArn=service["serviceArn"])["tags"], "key", "value")
-    task = lab.ecs.run_task(cluster="course", taskDefinition="web", launchType="FARGATE", networkConfiguration=network)["tasks"][0]
+    task = lab.ecs.run_task(cluster="course", taskDefinition="web", launchType="FARGATE", networkConfiguration=network)["tasks"][
+        0
+    ]
     tags["ecs task"] = tag_map(lab.ecs.list_tags_for_resource(resourceArn=task["taskArn"])["tags"], "key", "value")
     group_id = lab.ec2.create_security_group(GroupName="course-alb", Description="ALB", VpcId=vpc)["GroupId"]
     group = lab.ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
     tags["ec2 security group"] = tag_map(group["Tags"])
-    lb = lab.elbv2.create_load_balancer(Name="course-alb", Subnets=subnets[:2], SecurityGroups=[group_id], Tags=mine)["LoadBalancers"][0]
+    lb = lab.elbv2.create_load_balancer(Name="course-alb", Subnets=subnets[:2], SecurityGroups=[group_id], Tags=mine)[
+        "LoadBalancers"
+    ][0]
     tg = lab.elbv2.create_target_group(Name="course-tg", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")["TargetGroups"][0]
     described = lab.elbv2.describe_tags(ResourceArns=[lb["LoadBalancerArn"], tg["TargetGroupArn"]])["TagDescriptions"]
     tags["elbv2 load balancer"], tags["elbv2 target group"] = (tag_map(d["Tags"]) for d in described)
@@ -201,8 +248,16 @@ def test_what_the_lab_creates_carries_the_course_tag_and_the_learners_own(lab: e
     ssm.put_parameter(Name="/course/greeting", Value="hello", Type="String")
     ssm.put_parameter(Name="/course/greeting", Value="hello again", Type="String", Overwrite=True)  # no tags on overwrite
     tags["ssm"] = tag_map(ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId="/course/greeting")["TagList"])
-    lab.cloudwatch.put_metric_alarm(AlarmName="course-cpu", MetricName="CPUUtilization", Namespace="AWS/ECS", Statistic="Average",
-                                    Period=60, EvaluationPeriods=1, Threshold=80, ComparisonOperator="GreaterThanThreshold")
+    lab.cloudwatch.put_metric_alarm(
+        AlarmName="course-cpu",
+        MetricName="CPUUtilization",
+        Namespace="AWS/ECS",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=80,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     alarm_arn = lab.cloudwatch.describe_alarms(AlarmNames=["course-cpu"])["MetricAlarms"][0]["AlarmArn"]
     tags["alarm"] = tag_map(lab.cloudwatch.list_tags_for_resource(ResourceARN=alarm_arn)["Tags"])
     lab.client("s3").create_bucket(Bucket="course-bucket")
@@ -218,8 +273,10 @@ def test_what_the_lab_creates_carries_the_course_tag_and_the_learners_own(lab: e
 def test_a_course_tag_the_learner_set_is_not_overwritten(lab: ecslab.Lab) -> None:
     lab.ecr.create_repository(repositoryName="their-app", tags=[{"Key": TAG_KEY, "Value": "their-course"}])
     arn = lab.ecr.describe_repositories(repositoryNames=["their-app"])["repositories"][0]["repositoryArn"]
-    assert lab.ecr.list_tags_for_resource(resourceArn=arn)["tags"] == [{"Key": TAG_KEY, "Value": "their-course"},
-                                                                        {"Key": OWNER_TAG_KEY, "Value": MOTO_CALLER}]
+    assert lab.ecr.list_tags_for_resource(resourceArn=arn)["tags"] == [
+        {"Key": TAG_KEY, "Value": "their-course"},
+        {"Key": OWNER_TAG_KEY, "Value": MOTO_CALLER},
+    ]
     lab.logs.create_log_group(logGroupName="/theirs", tags={TAG_KEY: "their-course", OWNER_TAG_KEY: "someone"})
     assert lab.logs.list_tags_log_group(logGroupName="/theirs")["tags"] == {TAG_KEY: "their-course", OWNER_TAG_KEY: "someone"}
 
@@ -246,21 +303,49 @@ def make_course_resources(lab: ecslab.Lab) -> dict[str, str]:
     lab.iam.put_role_policy(RoleName="course-exec", PolicyName="inline", PolicyDocument=POLICY)
     alb_group = lab.ec2.create_security_group(GroupName="course-alb", Description="ALB", VpcId=vpc)["GroupId"]
     task_group = lab.ec2.create_security_group(GroupName="course-task", Description="tasks", VpcId=vpc)["GroupId"]
-    lab.ec2.authorize_security_group_ingress(GroupId=task_group, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 8000, "ToPort": 8000, "UserIdGroupPairs": [{"GroupId": alb_group}]}])
-    lb_arn = lab.elbv2.create_load_balancer(Name="course-alb", Subnets=subnets[:2], SecurityGroups=[alb_group])["LoadBalancers"][0]["LoadBalancerArn"]
-    tg_arn = lab.elbv2.create_target_group(Name="course-tg", Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
-    lab.elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+    lab.ec2.authorize_security_group_ingress(
+        GroupId=task_group,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8000, "ToPort": 8000, "UserIdGroupPairs": [{"GroupId": alb_group}]}],
+    )
+    lb_arn = lab.elbv2.create_load_balancer(Name="course-alb", Subnets=subnets[:2], SecurityGroups=[alb_group])["LoadBalancers"][
+        0
+    ]["LoadBalancerArn"]
+    tg_arn = lab.elbv2.create_target_group(Name="course-tg", Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip")[
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
+    lab.elbv2.create_listener(
+        LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}]
+    )
     lab.ecs.create_cluster(clusterName="course")
-    lab.ecs.register_task_definition(family="web", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
-                                     containerDefinitions=[{"name": "web", "image": "nginx", "memory": 512}])
+    lab.ecs.register_task_definition(
+        family="web",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "web", "image": "nginx", "memory": 512}],
+    )
     network = {"awsvpcConfiguration": {"subnets": subnets[:1], "securityGroups": [task_group], "assignPublicIp": "ENABLED"}}
-    lab.ecs.create_service(cluster="course", serviceName="web", taskDefinition="web", desiredCount=1, launchType="FARGATE",
-                           networkConfiguration=network)
+    lab.ecs.create_service(
+        cluster="course",
+        serviceName="web",
+        taskDefinition="web",
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration=network,
+    )
     lab.ecs.run_task(cluster="course", taskDefinition="web", launchType="FARGATE", networkConfiguration=network)
     lab.logs.create_log_group(logGroupName="/ecs/web")
-    lab.cloudwatch.put_metric_alarm(AlarmName="course-cpu", MetricName="CPUUtilization", Namespace="AWS/ECS", Statistic="Average",
-                                    Period=60, EvaluationPeriods=1, Threshold=80, ComparisonOperator="GreaterThanThreshold")
+    lab.cloudwatch.put_metric_alarm(
+        AlarmName="course-cpu",
+        MetricName="CPUUtilization",
+        Namespace="AWS/ECS",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=80,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     lab.client("secretsmanager").create_secret(Name="course-secret", SecretString="s3cret")
     lab.client("ssm").put_parameter(Name="/course/greeting", Value="hello", Type="String")
     lab.client("s3").create_bucket(Bucket="course-bucket")
@@ -280,8 +365,16 @@ def make_untagged_resources() -> dict[str, str]:
     plain("secretsmanager").create_secret(Name="mine", SecretString="x")
     plain("ssm").put_parameter(Name="/mine", Value="x", Type="String")
     plain("s3").create_bucket(Bucket="mine-bucket")
-    plain("cloudwatch").put_metric_alarm(AlarmName="mine", MetricName="m", Namespace="n", Statistic="Average", Period=60,
-                                         EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    plain("cloudwatch").put_metric_alarm(
+        AlarmName="mine",
+        MetricName="m",
+        Namespace="n",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     # tagged by someone else's course: not ours either
     plain("logs").create_log_group(logGroupName="/other-course", tags={TAG_KEY: "another-course"})
     return {"group": group}
@@ -306,17 +399,46 @@ def test_cleanup_dry_run_plans_the_tagged_resources_in_dependency_order(lab: ecs
     report = aws_target.cleanup(lab)  # dry run by default
     kinds = [r.kind for r in report.plan]
     assert kinds == [
-        "ecs service", "ecs task", "ecs task definition", "ecs cluster", "elbv2 listener", "elbv2 load balancer",
-        "elbv2 target group", "ec2 security group", "ec2 security group", "ecr repository", "logs log group",
-        "cloudwatch alarm", "secretsmanager secret", "ssm parameter", "iam role", "iam policy", "s3 bucket",
+        "ecs service",
+        "ecs task",
+        "ecs task definition",
+        "ecs cluster",
+        "elbv2 listener",
+        "elbv2 load balancer",
+        "elbv2 target group",
+        "ec2 security group",
+        "ec2 security group",
+        "ecr repository",
+        "logs log group",
+        "cloudwatch alarm",
+        "secretsmanager secret",
+        "ssm parameter",
+        "iam role",
+        "iam policy",
+        "s3 bucket",
     ]
     names = {r.name for r in report.plan}
-    assert {"web", "course", "web:1", "course-alb", "course-tg", "course-app", "/ecs/web", "course-cpu", "course-secret",
-            "/course/greeting", "course-exec", "course-read", "course-bucket"} <= names
+    assert {
+        "web",
+        "course",
+        "web:1",
+        "course-alb",
+        "course-tg",
+        "course-app",
+        "/ecs/web",
+        "course-cpu",
+        "course-secret",
+        "/course/greeting",
+        "course-exec",
+        "course-read",
+        "course-bucket",
+    } <= names
     assert not names & {"mine", "/mine", "mine-bucket", "/other-course", "mine:1"}
     text = report.render()
-    assert text.startswith(f"The plan for ecslab:course={COURSE_ID}, ecslab:owner={MOTO_CALLER} in account {MOTO_ACCOUNT}, "
-                           f"region {REGION}: 17 resources")
+    assert text.startswith(
+        f"The plan for ecslab:course={COURSE_ID}, ecslab:owner={MOTO_CALLER} in account {MOTO_ACCOUNT}, "
+        f"region {REGION}: 17 resources"
+    )
     assert "scale to 0, delete" in text and "Dry run: nothing was deleted." in text
     assert report.deleted == [] and report.failed == []
     assert lab.ecr.describe_repositories(repositoryNames=["course-app"])["repositories"]  # nothing deleted
@@ -342,21 +464,49 @@ def test_cleanup_deletes_the_tagged_resources_in_dependency_order(lab: ecslab.La
     report = aws_target.cleanup(lab, dry_run=False, say=progress.append, sleep=lambda _s: None)
     assert report.failed == [], report.render()
     assert len(report.deleted) == len(report.plan) == 17
-    deletions = [name for name, _ in calls if name.startswith(("Delete", "Deregister", "Stop", "Detach"))
-                 or name == "UpdateService"]
-    order = ["UpdateService", "DeleteService", "StopTask", "DeregisterTaskDefinition", "DeleteCluster", "DeleteListener",
-             "DeleteLoadBalancer", "DeleteTargetGroup", "DeleteSecurityGroup", "DeleteRepository", "DeleteLogGroup",
-             "DeleteAlarms", "DeleteSecret", "DeleteParameter", "DetachRolePolicy", "DeleteRolePolicy", "DeleteRole",
-             "DeletePolicyVersion", "DeletePolicy", "DeleteObjects", "DeleteBucket"]
+    deletions = [
+        name for name, _ in calls if name.startswith(("Delete", "Deregister", "Stop", "Detach")) or name == "UpdateService"
+    ]
+    order = [
+        "UpdateService",
+        "DeleteService",
+        "StopTask",
+        "DeregisterTaskDefinition",
+        "DeleteCluster",
+        "DeleteListener",
+        "DeleteLoadBalancer",
+        "DeleteTargetGroup",
+        "DeleteSecurityGroup",
+        "DeleteRepository",
+        "DeleteLogGroup",
+        "DeleteAlarms",
+        "DeleteSecret",
+        "DeleteParameter",
+        "DetachRolePolicy",
+        "DeleteRolePolicy",
+        "DeleteRole",
+        "DeletePolicyVersion",
+        "DeletePolicy",
+        "DeleteObjects",
+        "DeleteBucket",
+    ]
     first = [deletions.index(name) for name in order]
     assert first == sorted(first), deletions
-    assert ("UpdateService", {"cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/course",
-                              "service": "arn:aws:ecs:us-east-1:123456789012:service/course/web", "desiredCount": 0}) in calls
+    assert (
+        "UpdateService",
+        {
+            "cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/course",
+            "service": "arn:aws:ecs:us-east-1:123456789012:service/course/web",
+            "desiredCount": 0,
+        },
+    ) in calls
     assert next(p for n, p in calls if n == "DeleteSecret")["RecoveryWindowInDays"] == 7
     assert progress[0].startswith("[1/17] ecs service web: scale to 0, delete")
     assert "17 deleted, 0 already gone, 0 not deleted" in report.render()
 
-    assert lab.ecr.describe_repositories()["repositories"] == [plain("ecr").describe_repositories(repositoryNames=["mine"])["repositories"][0]]
+    assert lab.ecr.describe_repositories()["repositories"] == [
+        plain("ecr").describe_repositories(repositoryNames=["mine"])["repositories"][0]
+    ]
     remaining_groups = {g["GroupId"] for g in lab.ec2.describe_security_groups()["SecurityGroups"]}
     assert not remaining_groups & set(groups.values())
     assert lab.elbv2.describe_load_balancers()["LoadBalancers"] == []
@@ -385,7 +535,9 @@ def fail_first(lab: ecslab.Lab, service: str, operation: str, code: str, times: 
         if left[0] == 0:
             return None
         left[0] -= 1
-        return AWSResponse("https://example.invalid", 400, {}, None), {"Error": {"Code": code, "Message": "resource has a dependent object"}}
+        return AWSResponse("https://example.invalid", 400, {}, None), {
+            "Error": {"Code": code, "Message": "resource has a dependent object"}
+        }
 
     client = lab.client(service)
     client.meta.events.register(f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}", refuse)
@@ -419,8 +571,12 @@ def test_an_untagged_task_keeps_its_tagged_cluster_and_is_named(lab: ecslab.Lab)
     subnets, _ = subnets_and_vpc()
     lab.ecs.create_cluster(clusterName="course")
     plain("ecs").register_task_definition(family="theirs", containerDefinitions=[{"name": "m", "image": "nginx", "memory": 128}])
-    plain("ecs").run_task(cluster="course", taskDefinition="theirs", launchType="FARGATE",
-                          networkConfiguration={"awsvpcConfiguration": {"subnets": subnets[:1], "securityGroups": []}})
+    plain("ecs").run_task(
+        cluster="course",
+        taskDefinition="theirs",
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets[:1], "securityGroups": []}},
+    )
     slept: list[float] = []
     report = aws_target.cleanup(lab, dry_run=False, say=lambda _m: None, sleep=slept.append)
     assert [r.kind for r, _ in report.failed] == ["ecs cluster"]
@@ -433,7 +589,9 @@ def test_an_untagged_task_keeps_its_tagged_cluster_and_is_named(lab: ecslab.Lab)
 # -- the command -------------------------------------------------------------------------------------
 
 
-def test_cli_cleanup_dry_run_prints_the_plan(aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_cleanup_dry_run_prints_the_plan(
+    aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("ECSLAB_AWS_ACCOUNT", MOTO_ACCOUNT)
     make_course_resources(ecslab.connect("aws"))
     assert cli.main(["cleanup", "--dry-run"]) == 0
@@ -442,8 +600,9 @@ def test_cli_cleanup_dry_run_prints_the_plan(aws: None, monkeypatch: pytest.Monk
     assert plain("ecr").describe_repositories(repositoryNames=["course-app"])["repositories"]
 
 
-def test_cli_cleanup_asks_first_and_deletes_with_yes(aws: None, monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_cleanup_asks_first_and_deletes_with_yes(
+    aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     lab = ecslab.connect("aws", account=MOTO_ACCOUNT)
     lab.ecr.create_repository(repositoryName="course-app")
     monkeypatch.setattr("builtins.input", lambda _prompt: "no")

@@ -21,11 +21,15 @@ class FlakyEngine:
     def __init__(self) -> None:
         self.down = True
         self.removed: list[tuple[str, dict[str, Any]]] = []
-        self.api = SimpleNamespace(containers=self.containers, remove_container=lambda container, **kwargs: self.removed.append((container, kwargs)))
+        self.api = SimpleNamespace(
+            containers=self.containers, remove_container=lambda container, **kwargs: self.removed.append((container, kwargs))
+        )
 
     def containers(self, **_: Any) -> list[dict[str, Any]]:
         if self.down:
-            raise ConnectionError("Error while fetching server API version: ('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))")
+            raise ConnectionError(
+                "Error while fetching server API version: ('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))"
+            )
         return []
 
 

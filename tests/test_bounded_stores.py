@@ -15,7 +15,17 @@ from ecslab.lab.monitoring import MAX_ALARM_HISTORY, METRIC_RETENTION, prune_met
 
 
 def put(backend: CloudWatchBackend, when: datetime, value: float) -> None:
-    backend.put_metric_data("AWS/ECS", [{"MetricName": "CPUUtilization", "Value": value, "Timestamp": when, "Dimensions": [{"Name": "ClusterName", "Value": "web"}]}])
+    backend.put_metric_data(
+        "AWS/ECS",
+        [
+            {
+                "MetricName": "CPUUtilization",
+                "Value": value,
+                "Timestamp": when,
+                "Dimensions": [{"Name": "ClusterName", "Value": "web"}],
+            }
+        ],
+    )
 
 
 def test_datapoints_older_than_cloudwatchs_retention_go() -> None:
@@ -54,9 +64,24 @@ def test_pruning_keeps_datapoints_put_while_it_runs() -> None:
 def test_alarm_history_is_bounded() -> None:
     backend = CloudWatchBackend("us-east-1", "123456789012")
     backend.put_metric_alarm(
-        name="cpu-high", namespace="AWS/ECS", metric_name="CPUUtilization", metric_data_queries=None, comparison_operator="GreaterThanThreshold",
-        evaluation_periods=1, datapoints_to_alarm=None, period=60, threshold=70.0, statistic="Average", extended_statistic=None, description="",
-        dimensions=[], alarm_actions=[], ok_actions=[], insufficient_data_actions=[], unit=None, actions_enabled=True,
+        name="cpu-high",
+        namespace="AWS/ECS",
+        metric_name="CPUUtilization",
+        metric_data_queries=None,
+        comparison_operator="GreaterThanThreshold",
+        evaluation_periods=1,
+        datapoints_to_alarm=None,
+        period=60,
+        threshold=70.0,
+        statistic="Average",
+        extended_statistic=None,
+        description="",
+        dimensions=[],
+        alarm_actions=[],
+        ok_actions=[],
+        insufficient_data_actions=[],
+        unit=None,
+        actions_enabled=True,
     )
     for index in range(MAX_ALARM_HISTORY * 2):
         backend.set_alarm_state("cpu-high", "reason", "{}", "ALARM" if index % 2 else "OK")

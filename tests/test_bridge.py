@@ -32,7 +32,9 @@ def test_the_gateway_key_wins_when_the_engine_reports_it() -> None:
 
 
 def test_an_ipv6_config_first_is_skipped_for_the_ipv4_gateway() -> None:
-    attrs = network([{"Subnet": "fd00:dead:beef::/48", "Gateway": "fd00:dead:beef::1"}, {"Subnet": "10.99.0.0/16", "Gateway": "10.99.0.1"}])
+    attrs = network(
+        [{"Subnet": "fd00:dead:beef::/48", "Gateway": "fd00:dead:beef::1"}, {"Subnet": "10.99.0.0/16", "Gateway": "10.99.0.1"}]
+    )
     assert gateway_from_inspect(attrs, interface_address=no_interface, owns_address=owns_nothing) == "10.99.0.1"
 
 

@@ -26,7 +26,9 @@ def test_the_image_is_pushed_found_and_deleted(lab: ecslab.Lab) -> None:
         assert setup.delete_repository(lab, REPOSITORY) is True
         assert not ecr_tools.local_references(lab.docker, uri.rsplit(":", 1)[0])
         assert setup.delete_repository(lab, REPOSITORY) is False
-        with pytest.raises(CheckFailed, match=f"Exercise 9: the sample app is not in the repository '{REPOSITORY}'. Run the setup cell"):
+        with pytest.raises(
+            CheckFailed, match=f"Exercise 9: the sample app is not in the repository '{REPOSITORY}'. Run the setup cell"
+        ):
             setup.exercise_image(lab, "9", REPOSITORY)
     finally:
         setup.delete_repository(lab, REPOSITORY)

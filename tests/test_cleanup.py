@@ -26,7 +26,9 @@ def learner(name: str) -> ecslab.Lab:
     iam = plain("iam")
     iam.create_user(UserName=name)
     key = iam.create_access_key(UserName=name)["AccessKey"]
-    session = boto3.Session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=REGION)
+    session = boto3.Session(
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=REGION
+    )
     return aws_target.open_lab(session, ecslab.LabConfig.from_env(), account=MOTO_ACCOUNT)
 
 
@@ -52,7 +54,9 @@ def test_two_learners_in_one_account_each_clean_up_only_their_own(aws: None) -> 
     make_some(bob, "bob")
     arn = plain("ecr").describe_repositories(repositoryNames=["bob-app"])["repositories"][0]["repositoryArn"]
     assert tag_map(plain("ecr").list_tags_for_resource(resourceArn=arn)["tags"]) == {
-        TAG_KEY: COURSE_ID, OWNER_TAG_KEY: f"arn:aws:iam::{MOTO_ACCOUNT}:user/bob"}
+        TAG_KEY: COURSE_ID,
+        OWNER_TAG_KEY: f"arn:aws:iam::{MOTO_ACCOUNT}:user/bob",
+    }
 
     plan = aws_target.cleanup(alice)
     assert names(plan) == {"alice-app", "alice-role", "/ecs/alice", "alice-alb", "alice-cluster"}
@@ -103,8 +107,9 @@ def test_cleanup_deletes_exactly_the_plan_it_was_given(lab: ecslab.Lab) -> None:
     assert [r["repositoryName"] for r in plain("ecr").describe_repositories()["repositories"]] == ["made-after-the-plan"]
 
 
-def test_the_cleanup_command_deletes_the_plan_it_showed(aws: None, monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cleanup_command_deletes_the_plan_it_showed(
+    aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from ecslab import cli
 
     lab = ecslab.connect("aws", account=MOTO_ACCOUNT)
@@ -127,13 +132,17 @@ def test_the_cleanup_command_deletes_the_plan_it_showed(aws: None, monkeypatch: 
 def make_course_vpc(lab: ecslab.Lab, name: str = "security-demo") -> dict[str, Any]:
     """Notebook 07's network, as it makes it: VPC, internet gateway, public route table, two public and two private subnets."""
     ec2 = lab.ec2
-    vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": name}]}])["Vpc"]["VpcId"]
+    vpc_id = ec2.create_vpc(
+        CidrBlock="10.20.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": name}]}]
+    )["Vpc"]["VpcId"]
     gateway_id = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
     ec2.attach_internet_gateway(InternetGatewayId=gateway_id, VpcId=vpc_id)
     table_id = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
     ec2.create_route(RouteTableId=table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway_id)
     subnets = []
-    for index, (cidr, zone) in enumerate([("10.20.0.0/24", "a"), ("10.20.1.0/24", "b"), ("10.20.10.0/24", "a"), ("10.20.11.0/24", "b")]):
+    for index, (cidr, zone) in enumerate(
+        [("10.20.0.0/24", "a"), ("10.20.1.0/24", "b"), ("10.20.10.0/24", "a"), ("10.20.11.0/24", "b")]
+    ):
         subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=REGION + zone)["Subnet"]["SubnetId"]
         subnets.append(subnet_id)
         if index < 2:
@@ -145,24 +154,43 @@ def make_course_vpc(lab: ecslab.Lab, name: str = "security-demo") -> dict[str, A
 def test_a_course_vpc_is_tagged_and_torn_down_in_dependency_order(lab: ecslab.Lab) -> None:
     made = make_course_vpc(lab)
     theirs = plain("ec2").create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
-    for kind, described in (("vpc", lab.ec2.describe_vpcs(VpcIds=[made["vpc"]])["Vpcs"]),
-                            ("internet gateway", lab.ec2.describe_internet_gateways(InternetGatewayIds=[made["gateway"]])["InternetGateways"]),
-                            ("route table", lab.ec2.describe_route_tables(RouteTableIds=[made["table"]])["RouteTables"]),
-                            ("subnets", lab.ec2.describe_subnets(SubnetIds=made["subnets"])["Subnets"])):
+    for kind, described in (
+        ("vpc", lab.ec2.describe_vpcs(VpcIds=[made["vpc"]])["Vpcs"]),
+        ("internet gateway", lab.ec2.describe_internet_gateways(InternetGatewayIds=[made["gateway"]])["InternetGateways"]),
+        ("route table", lab.ec2.describe_route_tables(RouteTableIds=[made["table"]])["RouteTables"]),
+        ("subnets", lab.ec2.describe_subnets(SubnetIds=made["subnets"])["Subnets"]),
+    ):
         for item in described:
             tags = tag_map(item["Tags"])
             assert tags[TAG_KEY] == COURSE_ID and OWNER_TAG_KEY in tags, f"{kind}: {tags}"
-    assert tag_map(lab.ec2.describe_vpcs(VpcIds=[made["vpc"]])["Vpcs"][0]["Tags"])["Name"] == "security-demo"  # the learner's tag stays
+    assert (
+        tag_map(lab.ec2.describe_vpcs(VpcIds=[made["vpc"]])["Vpcs"][0]["Tags"])["Name"] == "security-demo"
+    )  # the learner's tag stays
 
     calls: list[str] = []
     lab.ec2.meta.events.register("before-parameter-build.ec2", lambda model, **_k: calls.append(model.name))
     report = aws_target.cleanup(lab, dry_run=False, say=lambda _m: None, sleep=lambda _s: None)
     assert report.failed == [], report.render()
-    assert [r.kind for r in report.plan] == ["ec2 security group", "ec2 route table", "ec2 internet gateway",
-                                             "ec2 subnet", "ec2 subnet", "ec2 subnet", "ec2 subnet", "ec2 vpc"]
+    assert [r.kind for r in report.plan] == [
+        "ec2 security group",
+        "ec2 route table",
+        "ec2 internet gateway",
+        "ec2 subnet",
+        "ec2 subnet",
+        "ec2 subnet",
+        "ec2 subnet",
+        "ec2 vpc",
+    ]
     assert "security-demo (" + made["vpc"] + ")" in {r.name for r in report.plan}
-    order = ["DeleteSecurityGroup", "DisassociateRouteTable", "DeleteRouteTable", "DetachInternetGateway",
-             "DeleteInternetGateway", "DeleteSubnet", "DeleteVpc"]
+    order = [
+        "DeleteSecurityGroup",
+        "DisassociateRouteTable",
+        "DeleteRouteTable",
+        "DetachInternetGateway",
+        "DeleteInternetGateway",
+        "DeleteSubnet",
+        "DeleteVpc",
+    ]
     first = [calls.index(name) for name in order]
     assert first == sorted(first), calls
     assert [v["VpcId"] for v in plain("ec2").describe_vpcs(VpcIds=[theirs])["Vpcs"]] == [theirs]
@@ -184,7 +212,9 @@ def test_a_subnet_someone_else_added_to_the_course_vpc_is_named_and_not_waited_f
 def test_a_security_group_waits_for_a_deleted_albs_interface_but_not_for_an_instance(lab: ecslab.Lab) -> None:
     subnets, vpc = subnets_and_vpc()
     group = lab.ec2.create_security_group(GroupName="course-alb", Description="ALB", VpcId=vpc)["GroupId"]
-    lingering = plain("ec2").create_network_interface(SubnetId=subnets[0], Groups=[group], Description="ELB app/course-alb/50dc6c495c0c9188")
+    lingering = plain("ec2").create_network_interface(
+        SubnetId=subnets[0], Groups=[group], Description="ELB app/course-alb/50dc6c495c0c9188"
+    )
     fail_first(lab, "ec2", "DeleteSecurityGroup", "DependencyViolation", times=2)
     slept: list[float] = []
     report = aws_target.cleanup(lab, dry_run=False, say=lambda _m: None, sleep=slept.append)
@@ -192,8 +222,9 @@ def test_a_security_group_waits_for_a_deleted_albs_interface_but_not_for_an_inst
 
     plain("ec2").delete_network_interface(NetworkInterfaceId=lingering["NetworkInterface"]["NetworkInterfaceId"])
     group = lab.ec2.create_security_group(GroupName="course-tasks", Description="tasks", VpcId=vpc)["GroupId"]
-    instance = plain("ec2").run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=subnets[0],
-                                          SecurityGroupIds=[group])["Instances"][0]["InstanceId"]
+    instance = plain("ec2").run_instances(
+        ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=subnets[0], SecurityGroupIds=[group]
+    )["Instances"][0]["InstanceId"]
     fail_first(lab, "ec2", "DeleteSecurityGroup", "DependencyViolation", times=100)
     slept.clear()
     report = aws_target.cleanup(lab, dry_run=False, say=lambda _m: None, sleep=slept.append)
@@ -220,14 +251,27 @@ def test_scalable_targets_are_tagged_and_go_before_their_service(lab: ecslab.Lab
     lab.ecs.create_service(cluster="lb-cluster", serviceName="lb-service", taskDefinition="web", desiredCount=1)
     autoscaling = lab.client("application-autoscaling")
     sent: list[dict[str, Any]] = []
-    autoscaling.meta.events.register("before-call.application-auto-scaling.RegisterScalableTarget",
-                                     lambda params, **_k: sent.append(params))
-    autoscaling.register_scalable_target(ServiceNamespace="ecs", ResourceId="service/lb-cluster/lb-service",
-                                         ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=4)
-    autoscaling.put_scaling_policy(PolicyName="cpu", ServiceNamespace="ecs", ResourceId="service/lb-cluster/lb-service",
-                                   ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",
-                                   TargetTrackingScalingPolicyConfiguration={"TargetValue": 50.0, "PredefinedMetricSpecification": {
-                                       "PredefinedMetricType": "ECSServiceAverageCPUUtilization"}})
+    autoscaling.meta.events.register(
+        "before-call.application-auto-scaling.RegisterScalableTarget", lambda params, **_k: sent.append(params)
+    )
+    autoscaling.register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId="service/lb-cluster/lb-service",
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=1,
+        MaxCapacity=4,
+    )
+    autoscaling.put_scaling_policy(
+        PolicyName="cpu",
+        ServiceNamespace="ecs",
+        ResourceId="service/lb-cluster/lb-service",
+        ScalableDimension="ecs:service:DesiredCount",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 50.0,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+        },
+    )
     assert json.loads(sent[0]["body"])["Tags"] == {TAG_KEY: COURSE_ID, OWNER_TAG_KEY: aws_target.owner_id(lab)}
 
     report = aws_target.cleanup(lab, dry_run=False, say=lambda _m: None, sleep=lambda _s: None)
@@ -243,12 +287,19 @@ def test_a_scalable_target_tagged_for_this_owner_is_found_by_its_tags(lab: ecsla
     plain("ecs").register_task_definition(family="web", containerDefinitions=[{"name": "web", "image": "nginx", "memory": 128}])
     plain("ecs").create_service(cluster="theirs", serviceName="svc", taskDefinition="web", desiredCount=1)
     autoscaling = lab.client("application-autoscaling")
-    autoscaling.register_scalable_target(ServiceNamespace="ecs", ResourceId="service/theirs/svc",
-                                         ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=2)
+    autoscaling.register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId="service/theirs/svc",
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=1,
+        MaxCapacity=2,
+    )
     assert aws_target.cleanup(lab).plan == []  # moto keeps no tags here, and the service is not the course's
     tags = {TAG_KEY: COURSE_ID, OWNER_TAG_KEY: aws_target.owner_id(lab)}
-    autoscaling.meta.events.register("before-call.application-auto-scaling.ListTagsForResource",
-                                     lambda **_k: (botocore.awsrequest.AWSResponse("https://x", 200, {}, None), {"Tags": tags}))
+    autoscaling.meta.events.register(
+        "before-call.application-auto-scaling.ListTagsForResource",
+        lambda **_k: (botocore.awsrequest.AWSResponse("https://x", 200, {}, None), {"Tags": tags}),
+    )
     assert [r.name for r in aws_target.cleanup(lab).plan] == ["service/theirs/svc"]
 
 
@@ -260,8 +311,22 @@ def test_the_tag_parameter_of_register_scalable_target_is_a_map_in_the_service_m
 
 
 def awslogs_definition(group: str, create: str) -> list[dict[str, Any]]:
-    return [{"name": "web", "image": "nginx", "memory": 128, "logConfiguration": {"logDriver": "awslogs", "options": {
-        "awslogs-group": group, "awslogs-region": REGION, "awslogs-stream-prefix": "web", "awslogs-create-group": create}}}]
+    return [
+        {
+            "name": "web",
+            "image": "nginx",
+            "memory": 128,
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": group,
+                    "awslogs-region": REGION,
+                    "awslogs-stream-prefix": "web",
+                    "awslogs-create-group": create,
+                },
+            },
+        }
+    ]
 
 
 def test_a_log_group_ecs_would_create_is_created_tagged_by_the_lab_first(lab: ecslab.Lab) -> None:
@@ -275,10 +340,16 @@ def test_a_log_group_ecs_would_create_is_created_tagged_by_the_lab_first(lab: ec
     plain("logs").delete_log_group(logGroupName="/ecs/made-for-ecs")  # gone before the task runs: made again
     lab.ecs.create_cluster(clusterName="c")
     subnets, _ = subnets_and_vpc()
-    lab.ecs.run_task(cluster="c", taskDefinition="web", launchType="FARGATE",
-                     networkConfiguration={"awsvpcConfiguration": {"subnets": subnets[:1], "securityGroups": []}})
+    lab.ecs.run_task(
+        cluster="c",
+        taskDefinition="web",
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets[:1], "securityGroups": []}},
+    )
     assert plain("logs").describe_log_groups(logGroupNamePrefix="/ecs/made-for-ecs")["logGroups"]
-    assert aws_target.awslogs_groups_to_create(awslogs_definition("/x", "TRUE"), "eu-west-1") == []  # another region: not ours to make
+    assert (
+        aws_target.awslogs_groups_to_create(awslogs_definition("/x", "TRUE"), "eu-west-1") == []
+    )  # another region: not ours to make
 
 
 def test_the_local_lab_makes_no_log_groups_for_ecs(aws: None) -> None:
@@ -290,8 +361,13 @@ def test_the_local_lab_makes_no_log_groups_for_ecs(aws: None) -> None:
 # -- 4. the notebooks' clean-up helper ----------------------------------------------------------------
 
 SECURITY_DEMO = cleanup.CourseResources(
-    clusters=["security-cluster"], vpcs=["security-demo"], roles=["security-demo-task"], secrets=["security-demo/db-password"],
-    buckets=["security-demo-reports"], repositories=["security-demo"], log_groups=["/ecs/security-demo"],
+    clusters=["security-cluster"],
+    vpcs=["security-demo"],
+    roles=["security-demo-task"],
+    secrets=["security-demo/db-password"],
+    buckets=["security-demo-reports"],
+    repositories=["security-demo"],
+    log_groups=["/ecs/security-demo"],
 )
 
 
@@ -300,7 +376,9 @@ def test_remove_on_aws_never_touches_a_learners_own_resource_of_the_same_name(la
     plain("secretsmanager").create_secret(Name="security-demo/db-password", SecretString="theirs")
     plain("s3").create_bucket(Bucket="security-demo-reports")
     plain("ecs").create_cluster(clusterName="security-cluster")
-    plain("ec2").create_vpc(CidrBlock="10.40.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "security-demo"}]}])
+    plain("ec2").create_vpc(
+        CidrBlock="10.40.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "security-demo"}]}]
+    )
     plain("logs").create_log_group(logGroupName="/ecs/security-demo")
     before = cleanup.left(lab, SECURITY_DEMO)
     assert cleanup.plan_on_aws(lab, SECURITY_DEMO) == []
@@ -311,16 +389,22 @@ def test_remove_on_aws_never_touches_a_learners_own_resource_of_the_same_name(la
 def test_remove_on_aws_deletes_the_courses_and_keeps_the_secrets_recovery_window(lab: ecslab.Lab) -> None:
     made = make_course_vpc(lab)
     lab.iam.create_role(RoleName="security-demo-task", AssumeRolePolicyDocument=TRUST)
-    lab.iam.put_role_policy(RoleName="security-demo-task", PolicyName="p", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+    lab.iam.put_role_policy(
+        RoleName="security-demo-task",
+        PolicyName="p",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+        ),
+    )
     lab.client("secretsmanager").create_secret(Name="security-demo/db-password", SecretString="s3cret")
     lab.client("s3").create_bucket(Bucket="security-demo-reports")
     lab.ecs.create_cluster(clusterName="security-cluster")
     lab.logs.create_log_group(logGroupName="/ecs/security-demo")
     lab.ecr.create_repository(repositoryName="elsewhere")  # the course's, but not named: stays
     calls: list[tuple[str, dict[str, Any]]] = []
-    lab.client("secretsmanager").meta.events.register("before-parameter-build.secrets-manager",
-                                                      lambda model, params, **_k: calls.append((model.name, dict(params))))
+    lab.client("secretsmanager").meta.events.register(
+        "before-parameter-build.secrets-manager", lambda model, params, **_k: calls.append((model.name, dict(params)))
+    )
     said: list[str] = []
     left = cleanup.remove(lab, SECURITY_DEMO, say=said.append)
     assert left == {"clusters": [], "VPCs": [], "log groups": [], "roles": [], "secrets": [], "buckets": [], "repositories": []}
@@ -343,17 +427,31 @@ def test_remove_in_the_lab_deletes_by_name_in_awss_order(aws: None) -> None:
     local.ecs.create_cluster(clusterName="security-cluster")
     local.logs.create_log_group(logGroupName="/ecs/security-demo")
     local.ecs.register_task_definition(family="lb-demo", containerDefinitions=[{"name": "web", "image": "nginx", "memory": 128}])
-    local.ecs.register_task_definition(family="lb-demo-other", containerDefinitions=[{"name": "web", "image": "nginx", "memory": 128}])
+    local.ecs.register_task_definition(
+        family="lb-demo-other", containerDefinitions=[{"name": "web", "image": "nginx", "memory": 128}]
+    )
     alb = local.ec2.create_security_group(GroupName="lb-demo-alb", Description="ALB", VpcId=vpc)["GroupId"]
     local.ec2.create_security_group(GroupName="lb-demo-tasks", Description="tasks", VpcId=vpc)
     local.elbv2.create_load_balancer(Name="lb-demo-alb", Subnets=subnets[:2], SecurityGroups=[alb])
     local.elbv2.create_target_group(Name="lb-demo-tg", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")
-    local.cloudwatch.put_metric_alarm(AlarmName="cap-app-cpu-high", MetricName="CPUUtilization", Namespace="AWS/ECS", Statistic="Average",
-                                      Period=60, EvaluationPeriods=1, Threshold=80, ComparisonOperator="GreaterThanThreshold")
+    local.cloudwatch.put_metric_alarm(
+        AlarmName="cap-app-cpu-high",
+        MetricName="CPUUtilization",
+        Namespace="AWS/ECS",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=80,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     everything = cleanup.CourseResources(
-        alarms=["cap-app-cpu-high"], load_balancers=["lb-demo-alb"], target_groups=["lb-demo-tg"],
-        security_groups=["lb-demo-tasks", "lb-demo-alb"], task_families=["lb-demo"], **{
-            k: getattr(SECURITY_DEMO, k) for k in ("clusters", "vpcs", "roles", "secrets", "buckets", "log_groups")})
+        alarms=["cap-app-cpu-high"],
+        load_balancers=["lb-demo-alb"],
+        target_groups=["lb-demo-tg"],
+        security_groups=["lb-demo-tasks", "lb-demo-alb"],
+        task_families=["lb-demo"],
+        **{k: getattr(SECURITY_DEMO, k) for k in ("clusters", "vpcs", "roles", "secrets", "buckets", "log_groups")},
+    )
     assert all(cleanup.left(local, everything).values())
     assert not any(cleanup.remove(local, everything).values())
     assert plain("secretsmanager").list_secrets()["SecretList"] == []  # the lab only: deleted at once, by name

@@ -50,11 +50,21 @@ def test_env_prints_exports(use_config: LabConfig, capsys: pytest.CaptureFixture
     "variable, value, expected",
     [
         ("ECSLAB_REGION", "mars-1", "ecslab up: ECSLAB_REGION='mars-1' is not a region where ECS runs; set it to e.g. us-east-1"),
-        ("ECSLAB_AWS_PORT", "443", "ecslab up: ECSLAB_AWS_PORT=443 is outside 1024-65535 (ports below 1024 need root); set it to e.g. 4566"),
+        (
+            "ECSLAB_AWS_PORT",
+            "443",
+            "ecslab up: ECSLAB_AWS_PORT=443 is outside 1024-65535 (ports below 1024 need root); set it to e.g. 4566",
+        ),
     ],
 )
-def test_bad_settings_are_one_line_with_the_fix(use_config: LabConfig, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                                               variable: str, value: str, expected: str) -> None:
+def test_bad_settings_are_one_line_with_the_fix(
+    use_config: LabConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+    value: str,
+    expected: str,
+) -> None:
     monkeypatch.setenv(variable, value)
     assert cli.main(["up"]) == 2
     error = capsys.readouterr().err

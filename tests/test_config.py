@@ -29,7 +29,11 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 @pytest.mark.parametrize(
     "value, expected",
-    [("abc", "is not a port number"), ("70000", r"outside 1024-65535 \(ports end at 65535\)"), ("80", r"outside 1024-65535 \(ports below 1024 need root\)")],
+    [
+        ("abc", "is not a port number"),
+        ("70000", r"outside 1024-65535 \(ports end at 65535\)"),
+        ("80", r"outside 1024-65535 \(ports below 1024 need root\)"),
+    ],
 )
 def test_bad_port_names_the_variable_and_a_fix(monkeypatch: pytest.MonkeyPatch, value: str, expected: str) -> None:
     monkeypatch.setenv("ECSLAB_REGISTRY_PORT", value)
@@ -44,5 +48,7 @@ def test_json_round_trip(tmp_path: Path) -> None:
 
 def test_an_unknown_region_names_the_variable_and_a_fix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ECSLAB_REGION", "us-east-9")
-    with pytest.raises(ValueError, match=r"ECSLAB_REGION='us-east-9' is not a region where ECS runs; set it to e.g. us-east-1.*eu-west-1"):
+    with pytest.raises(
+        ValueError, match=r"ECSLAB_REGION='us-east-9' is not a region where ECS runs; set it to e.g. us-east-1.*eu-west-1"
+    ):
         LabConfig.from_env()

@@ -150,7 +150,10 @@ def test_start_and_memory_chart_labels_cited_figures_as_cited() -> None:
     labels = [tick.get_text() for axis in (left, right) for tick in axis.get_xticklabels()]
     assert sum("cited" in label for label in labels) == 4
     assert sum("measured" in label for label in labels) == 2
-    assert [text.get_text() for text in right.get_legend().get_texts()] == ["measured on this machine", "cited, not measured here"]
+    assert [text.get_text() for text in right.get_legend().get_texts()] == [
+        "measured on this machine",
+        "cited, not measured here",
+    ]
 
 
 def test_copies_explorer_redraws_without_printing(capsys: pytest.CaptureFixture[str]) -> None:
@@ -170,7 +173,11 @@ def test_copies_explorer_redraws_without_printing(capsys: pytest.CaptureFixture[
     assert facts["vm_memory_bytes"] == 80 * 2**30
     assert facts["vms_that_fit"] == 2 and facts["containers_that_fit"] == 409
     # and its text form is the same every run (the stored notebook output must repeat)
-    assert explorer._repr_mimebundle_()["text/plain"] == repr(explorer) == "CopiesExplorer(copies 1 to 50, VM sizes t3.nano, t3.micro, t3.small)"
+    assert (
+        explorer._repr_mimebundle_()["text/plain"]
+        == repr(explorer)
+        == "CopiesExplorer(copies 1 to 50, VM sizes t3.nano, t3.micro, t3.small)"
+    )
 
 
 # -- real containers ---------------------------------------------------------------------------
@@ -191,8 +198,12 @@ def test_run_container_publishes_on_loopback_only_and_answers(lab: ecslab.Lab, i
 
 def test_list_and_remove_containers_touch_only_their_purpose(lab: ecslab.Lab, image: str, cleanup: None) -> None:
     # given one container for this purpose and one for another
-    ours = containers.run_container(image, purpose=PURPOSE, client=lab.docker, config=lab.config, container_port=None, wait_for_http=None)
-    other = containers.run_container(image, purpose=PURPOSE + "-other", client=lab.docker, config=lab.config, container_port=None, wait_for_http=None)
+    ours = containers.run_container(
+        image, purpose=PURPOSE, client=lab.docker, config=lab.config, container_port=None, wait_for_http=None
+    )
+    other = containers.run_container(
+        image, purpose=PURPOSE + "-other", client=lab.docker, config=lab.config, container_port=None, wait_for_http=None
+    )
     try:
         # when listing and removing by purpose
         listed = containers.list_containers(PURPOSE, client=lab.docker, config=lab.config)
@@ -201,7 +212,9 @@ def test_list_and_remove_containers_touch_only_their_purpose(lab: ecslab.Lab, im
         assert [row["name"] for row in listed] == [ours.name]
         assert removed == 1
         assert containers.list_containers(PURPOSE, client=lab.docker, config=lab.config) == []
-        assert [row["name"] for row in containers.list_containers(PURPOSE + "-other", client=lab.docker, config=lab.config)] == [other.name]
+        assert [row["name"] for row in containers.list_containers(PURPOSE + "-other", client=lab.docker, config=lab.config)] == [
+            other.name
+        ]
     finally:
         containers.remove_containers(PURPOSE + "-other", client=lab.docker, config=lab.config)
 
@@ -218,8 +231,12 @@ def test_exec_text_returns_output_and_raises_with_output_on_failure(lab: ecslab.
 
 def test_cgroup_memory_limit_is_what_docker_applied(lab: ecslab.Lab, image: str, cleanup: None) -> None:
     # given one container limited to 64 MiB and one without a limit
-    limited = containers.run_container(image, purpose=PURPOSE, client=lab.docker, config=lab.config, mem_limit="64m", container_port=None, wait_for_http=None)
-    free = containers.run_container(image, purpose=PURPOSE, client=lab.docker, config=lab.config, container_port=None, wait_for_http=None)
+    limited = containers.run_container(
+        image, purpose=PURPOSE, client=lab.docker, config=lab.config, mem_limit="64m", container_port=None, wait_for_http=None
+    )
+    free = containers.run_container(
+        image, purpose=PURPOSE, client=lab.docker, config=lab.config, container_port=None, wait_for_http=None
+    )
     # then the kernel enforces 64 MiB on the first and nothing on the second
     assert containers.cgroup_memory_limit(limited.container) == 64 * MiB == limited.container.attrs["HostConfig"]["Memory"]
     assert containers.cgroup_memory_limit(free.container) is None
@@ -228,11 +245,18 @@ def test_cgroup_memory_limit_is_what_docker_applied(lab: ecslab.Lab, image: str,
 def test_writable_layer_counts_only_what_the_container_wrote(lab: ecslab.Lab, image: str, cleanup: None) -> None:
     # given a container that writes 3 MiB and one that writes nothing
     writer = containers.run_container(
-        image, purpose=PURPOSE, client=lab.docker, config=lab.config, container_port=None, wait_for_http=None,
+        image,
+        purpose=PURPOSE,
+        client=lab.docker,
+        config=lab.config,
+        container_port=None,
+        wait_for_http=None,
         command=["python3", "-c", "open('/tmp/blob', 'wb').write(b'x' * 3 * 2**20); import time; time.sleep(60)"],
     )
     idle = containers.run_container(image, purpose=PURPOSE, client=lab.docker, config=lab.config)
-    containers.exec_text(writer.container, ["sh", "-c", "while [ ! -s /tmp/blob ] || [ $(wc -c < /tmp/blob) -lt 3145728 ]; do sleep 0.05; done"])
+    containers.exec_text(
+        writer.container, ["sh", "-c", "while [ ! -s /tmp/blob ] || [ $(wc -c < /tmp/blob) -lt 3145728 ]; do sleep 0.05; done"]
+    )
     # then the writer's layer holds its 3 MiB, the idle one's nothing, and neither counts the image
     assert 3 * MiB <= containers.writable_layer_bytes(writer.container, lab.docker) < 4 * MiB
     assert containers.writable_layer_bytes(idle.container, lab.docker) < MiB

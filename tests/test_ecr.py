@@ -38,15 +38,23 @@ def test_uri_of_the_notes() -> None:
     uri = ecr_tools.ecr_uri("123456789012", "ap-south-1", "aws-node-demo", "latest")
     assert uri == "123456789012.dkr.ecr.ap-south-1.amazonaws.com/aws-node-demo:latest"
     parts = ecr_tools.parse_image_uri(uri)
-    assert (parts.account_id, parts.region, parts.repository, parts.tag) == ("123456789012", "ap-south-1", "aws-node-demo", "latest")
+    assert (parts.account_id, parts.region, parts.repository, parts.tag) == (
+        "123456789012",
+        "ap-south-1",
+        "aws-node-demo",
+        "latest",
+    )
 
 
-@pytest.mark.parametrize("account, region, repo, tag, message", [
-    ("12345", "us-east-1", "demo", "v1", "12 digits"),
-    ("123456789012", "mars", "demo", "v1", "not a region"),
-    ("123456789012", "us-east-1", "Demo", "v1", "lower case"),
-    ("123456789012", "us-east-1", "demo", "-v1", "cannot start with"),
-])
+@pytest.mark.parametrize(
+    "account, region, repo, tag, message",
+    [
+        ("12345", "us-east-1", "demo", "v1", "12 digits"),
+        ("123456789012", "mars", "demo", "v1", "not a region"),
+        ("123456789012", "us-east-1", "Demo", "v1", "lower case"),
+        ("123456789012", "us-east-1", "demo", "-v1", "cannot start with"),
+    ],
+)
 def test_uri_errors(account: str, region: str, repo: str, tag: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ecr_tools.ecr_uri(account, region, repo, tag)
@@ -54,7 +62,13 @@ def test_uri_errors(account: str, region: str, repo: str, tag: str, message: str
 
 def test_decode_token_masks_the_password() -> None:
     token = base64.b64encode(b"AWS:secret-password-123").decode()
-    login = ecr_tools.decode_token({"authorizationToken": token, "proxyEndpoint": "https://1.dkr.ecr.x.amazonaws.com", "expiresAt": datetime(2030, 1, 1, tzinfo=UTC)})
+    login = ecr_tools.decode_token(
+        {
+            "authorizationToken": token,
+            "proxyEndpoint": "https://1.dkr.ecr.x.amazonaws.com",
+            "expiresAt": datetime(2030, 1, 1, tzinfo=UTC),
+        }
+    )
     assert (login.username, login.password, login.registry) == ("AWS", "secret-password-123", "1.dkr.ecr.x.amazonaws.com")
     assert "secret-password-123" not in repr(login) and "secret…(19 characters)" in repr(login)
 
@@ -68,13 +82,21 @@ def test_uri_builder_widget_validates_as_you_type() -> None:
 
 
 def test_hints_name_the_fix() -> None:
-    assert "create_repository" in ecr_tools.explain_message("name unknown: The repository with name 'x' does not exist in the registry with id '1'")
+    assert "create_repository" in ecr_tools.explain_message(
+        "name unknown: The repository with name 'x' does not exist in the registry with id '1'"
+    )
     assert "put_image_tag_mutability" in ecr_tools.explain_message("tag invalid: ... because the repository is immutable.")
 
 
 @pytest.fixture(scope="module")
 def lab_ecr(running_isolated_lab: LabConfig) -> Any:
-    return boto3.client("ecr", endpoint_url=running_isolated_lab.endpoint_url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    return boto3.client(
+        "ecr",
+        endpoint_url=running_isolated_lab.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
 
 
 def test_login_push_and_lifecycle_against_the_lab(lab_ecr: Any, running_isolated_lab: LabConfig) -> None:
@@ -91,7 +113,9 @@ def test_login_push_and_lifecycle_against_the_lab(lab_ecr: Any, running_isolated
                 info.size = len(text)
                 archive.addfile(info, io.BytesIO(text.encode()))
         buffer.seek(0)
-        image, _ = docker.images.build(fileobj=buffer, custom_context=True, tag=f"ecslab-test/tiny-ecr:{content}", labels={"ecslab.test": "ecr"})
+        image, _ = docker.images.build(
+            fileobj=buffer, custom_context=True, tag=f"ecslab-test/tiny-ecr:{content}", labels={"ecslab.test": "ecr"}
+        )
         return str(image.id)
 
     uri = lab_ecr.create_repository(repositoryName="helpers-demo")["repository"]["repositoryUri"]
@@ -110,7 +134,10 @@ def test_login_push_and_lifecycle_against_the_lab(lab_ecr: Any, running_isolated
             lab_ecr.put_image_tag_mutability(repositoryName="helpers-demo", imageTagMutability="IMMUTABLE")
             ecr_tools.push_image(docker, tiny("three"), uri, "v1", login, show_progress=False)
         assert "already exists" in str(raised.value)
-        policy = '{"rules": [{"rulePriority": 1, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1}, "action": {"type": "expire"}}]}'
+        policy = (
+            '{"rules": [{"rulePriority": 1, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", '
+            '"countNumber": 1}, "action": {"type": "expire"}}]}'
+        )
         lab_ecr.put_lifecycle_policy(repositoryName="helpers-demo", lifecyclePolicyText=policy)
         assert [r["imageDigest"] for r in ecr_tools.lifecycle_preview(lab_ecr, "helpers-demo")] == [first.digest]
         assert ecr_tools.apply_lifecycle_policy(lab_ecr, "helpers-demo") == [first.digest]

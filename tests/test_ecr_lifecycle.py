@@ -56,11 +56,17 @@ def test_all_prefixes_must_match_one_of_the_tags() -> None:
 
 
 def test_tag_pattern_wildcards() -> None:
-    assert expired([rule(1, "tagged", "sinceImagePushed", 15, tagPatternList=["*-1"], countUnit="days")], IMAGES) == [("a", 1), ("c", 1)]
+    assert expired([rule(1, "tagged", "sinceImagePushed", 15, tagPatternList=["*-1"], countUnit="days")], IMAGES) == [
+        ("a", 1),
+        ("c", 1),
+    ]
 
 
 def test_oldest_expire_first_and_each_image_once() -> None:
-    rules = [rule(1, "tagged", "imageCountMoreThan", 1, tagPrefixList=["prod"]), rule(2, "tagged", "imageCountMoreThan", 1, tagPrefixList=["beta"])]
+    rules = [
+        rule(1, "tagged", "imageCountMoreThan", 1, tagPrefixList=["prod"]),
+        rule(2, "tagged", "imageCountMoreThan", 1, tagPrefixList=["beta"]),
+    ]
     assert expired(rules, IMAGES) == [("a", 1), ("b", 1)]
 
 
@@ -68,8 +74,14 @@ def test_oldest_expire_first_and_each_image_once() -> None:
     "rules, message",
     [
         ([rule(1, "tagged", "imageCountMoreThan", 1)], "needs a tagPrefixList or tagPatternList"),
-        ([rule(1, "any", "imageCountMoreThan", 1), rule(2, "untagged", "imageCountMoreThan", 1)], "must have the highest rulePriority"),
-        ([rule(1, "untagged", "imageCountMoreThan", 1), rule(1, "tagged", "imageCountMoreThan", 1, tagPrefixList=["v"])], "unique"),
+        (
+            [rule(1, "any", "imageCountMoreThan", 1), rule(2, "untagged", "imageCountMoreThan", 1)],
+            "must have the highest rulePriority",
+        ),
+        (
+            [rule(1, "untagged", "imageCountMoreThan", 1), rule(1, "tagged", "imageCountMoreThan", 1, tagPrefixList=["v"])],
+            "unique",
+        ),
         ([rule(1, "untagged", "sinceImagePushed", 3)], "countUnit"),
         ([rule(1, "untagged", "imageCountMoreThan", 0)], "countNumber must be an integer of 1 or more"),
         ([rule(1, "sometimes", "imageCountMoreThan", 1)], "tagStatus must be"),
@@ -90,7 +102,10 @@ def test_invalid_json() -> None:
 
 
 def transition(priority: int, tag_status: str, count_type: str, number: int, **extra: object) -> dict[str, object]:
-    return {**rule(priority, tag_status, count_type, number, **extra), "action": {"type": "transition", "targetStorageClass": "archive"}}
+    return {
+        **rule(priority, tag_status, count_type, number, **extra),
+        "action": {"type": "transition", "targetStorageClass": "archive"},
+    }
 
 
 def pulled(name: str, pushed_days_ago: float, pulled_days_ago: float | None, *tags: str) -> ImageRecord:
@@ -120,14 +135,20 @@ def test_transition_archives_instead_of_deleting() -> None:
     previews = [verdict.to_preview() for verdict in result.expired]
     # then the 4 oldest are TRANSITIONed to ARCHIVE, not expired
     assert [p["imageDigest"] for p in previews] == ["sha256:a", "sha256:b", "sha256:c", "sha256:d"]
-    assert {json.dumps(p["action"], sort_keys=True) for p in previews} == {'{"targetStorageClass": "ARCHIVE", "type": "TRANSITION"}'}
+    assert {json.dumps(p["action"], sort_keys=True) for p in previews} == {
+        '{"targetStorageClass": "ARCHIVE", "type": "TRANSITION"}'
+    }
     assert {p["storageClass"] for p in previews} == {"STANDARD"}
 
 
 def test_since_image_transitioned_expires_archived_images_only() -> None:
     # given two archived images (archived 100 and 10 days ago) and a standard one pushed long ago
-    archived_long = ImageRecord("sha256:x", ["v1"], NOW - timedelta(days=400), storage_class="archive", transitioned_at=NOW - timedelta(days=100))
-    archived_recent = ImageRecord("sha256:y", ["v2"], NOW - timedelta(days=300), storage_class="archive", transitioned_at=NOW - timedelta(days=10))
+    archived_long = ImageRecord(
+        "sha256:x", ["v1"], NOW - timedelta(days=400), storage_class="archive", transitioned_at=NOW - timedelta(days=100)
+    )
+    archived_recent = ImageRecord(
+        "sha256:y", ["v2"], NOW - timedelta(days=300), storage_class="archive", transitioned_at=NOW - timedelta(days=10)
+    )
     standard = ImageRecord("sha256:z", ["v3"], NOW - timedelta(days=500))
     rules = [rule(1, "any", "sinceImageTransitioned", 90, countUnit="days", storageClass="archive")]
     # then only the image archived more than 90 days ago expires
@@ -135,19 +156,21 @@ def test_since_image_transitioned_expires_archived_images_only() -> None:
 
 
 def test_standard_rules_do_not_see_archived_images() -> None:
-    archived = ImageRecord("sha256:x", [], NOW - timedelta(days=400), storage_class="archive", transitioned_at=NOW - timedelta(days=100))
+    archived = ImageRecord(
+        "sha256:x", [], NOW - timedelta(days=400), storage_class="archive", transitioned_at=NOW - timedelta(days=100)
+    )
     assert expired([rule(1, "untagged", "sinceImagePushed", 1, countUnit="days")], [archived]) == []
 
 
 @pytest.mark.parametrize(
     "rules, message",
     [
-        ([rule(1, "any", "sinceImagePulled", 3)], "sinceImagePulled needs \"countUnit\": \"days\""),
-        ([rule(1, "any", "sinceImageTransitioned", 90, countUnit="days", storageClass="standard")], "storageClass\": \"archive"),
-        ([rule(1, "any", "sinceImagePushed", 9, countUnit="days", storageClass="archive")], "\"standard\" storage class"),
+        ([rule(1, "any", "sinceImagePulled", 3)], 'sinceImagePulled needs "countUnit": "days"'),
+        ([rule(1, "any", "sinceImageTransitioned", 90, countUnit="days", storageClass="standard")], 'storageClass": "archive'),
+        ([rule(1, "any", "sinceImagePushed", 9, countUnit="days", storageClass="archive")], '"standard" storage class'),
         ([transition(1, "any", "sinceImageTransitioned", 90, countUnit="days", storageClass="archive")], "can only expire"),
         ([{**rule(1, "any", "imageCountMoreThan", 1), "action": {"type": "transition"}}], "targetStorageClass"),
-        ([{**rule(1, "any", "imageCountMoreThan", 1), "action": {"type": "archive"}}], "needs \"action\""),
+        ([{**rule(1, "any", "imageCountMoreThan", 1), "action": {"type": "archive"}}], 'needs "action"'),
     ],
 )
 def test_bad_new_rules_say_what_is_wrong(rules: list[dict[str, object]], message: str) -> None:

@@ -29,7 +29,11 @@ from ecslab.lab import manage
 @pytest.fixture(scope="module")
 def ecr(running_isolated_lab: LabConfig) -> Any:
     return boto3.client(
-        "ecr", endpoint_url=running_isolated_lab.endpoint_url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+        "ecr",
+        endpoint_url=running_isolated_lab.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
     )
 
 
@@ -81,7 +85,7 @@ def digest_of(events: list[dict[str, Any]]) -> str:
 @pytest.fixture
 def repository(ecr: Any, request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     mutability = getattr(request, "param", "MUTABLE")
-    name = "test-" + request.node.name.split('[')[0].replace('_', '-')[:40].strip('-')
+    name = "test-" + request.node.name.split("[")[0].replace("_", "-")[:40].strip("-")
     repo = ecr.create_repository(repositoryName=name, imageTagMutability=mutability)["repository"]
     yield repo
     ecr.delete_repository(repositoryName=name, force=True)
@@ -108,7 +112,11 @@ def test_push_shows_up_in_describe_images_with_the_pushed_digest(ecr: Any, docke
     assert error_of(events) is None
     details = ecr.describe_images(repositoryName=repository["repositoryName"])["imageDetails"]
     assert [(d["imageDigest"], d["imageTags"]) for d in details] == [(digest_of(events), ["v1"])]
-    manifest = json.loads(ecr.batch_get_image(repositoryName=repository["repositoryName"], imageIds=[{"imageTag": "v1"}])["images"][0]["imageManifest"])
+    manifest = json.loads(
+        ecr.batch_get_image(repositoryName=repository["repositoryName"], imageIds=[{"imageTag": "v1"}])["images"][0][
+            "imageManifest"
+        ]
+    )
     assert details[0]["imageSizeInBytes"] == sum(layer["size"] for layer in manifest["layers"]) > 0
     assert before <= details[0]["imagePushedAt"] <= datetime.now(UTC) + timedelta(seconds=1)
 
@@ -121,20 +129,27 @@ def test_push_without_login_or_with_a_bad_token_is_refused(ecr: Any, docker: Any
     image = tiny_image(docker, "auth")
     assert "no basic auth credentials" in (error_of(push(docker, image, repository["repositoryUri"], "x", None)) or "")
     wrong = {"username": "AWS", "password": "not-a-token"}
-    assert "Your authorization token is invalid." in (error_of(push(docker, image, repository["repositoryUri"], "x", wrong)) or "")
+    assert "Your authorization token is invalid." in (
+        error_of(push(docker, image, repository["repositoryUri"], "x", wrong)) or ""
+    )
 
 
 def test_an_expired_token_says_so(ecr: Any, docker: Any, repository: dict[str, Any], running_isolated_lab: LabConfig) -> None:
     token = manage.control(running_isolated_lab, "POST", "/ecr/expired-token")["authorizationToken"]
     username, password = base64.b64decode(token).decode().split(":", 1)
-    error = error_of(push(docker, tiny_image(docker, "old"), repository["repositoryUri"], "x", {"username": username, "password": password}))
+    error = error_of(
+        push(docker, tiny_image(docker, "old"), repository["repositoryUri"], "x", {"username": username, "password": password})
+    )
     assert error is not None and "Your authorization token has expired. Reauthenticate and try again." in error
 
 
 def test_push_to_a_missing_repository_is_refused_in_ecr_words(ecr: Any, docker: Any, running_isolated_lab: LabConfig) -> None:
     uri = f"localhost:{running_isolated_lab.registry_port}/no-such-repo"
     error = error_of(push(docker, tiny_image(docker, "lost"), uri, "v1", login(ecr)))
-    assert error is not None and "The repository with name 'no-such-repo' does not exist in the registry with id '123456789012'" in error
+    assert (
+        error is not None
+        and "The repository with name 'no-such-repo' does not exist in the registry with id '123456789012'" in error
+    )
 
 
 def test_a_tag_pushed_twice_moves_in_a_mutable_repository(ecr: Any, docker: Any, repository: dict[str, Any]) -> None:
@@ -154,7 +169,11 @@ def test_an_immutable_tag_is_refused_at_push_time(ecr: Any, docker: Any, reposit
     first = digest_of(push(docker, tiny_image(docker, "first"), repository["repositoryUri"], "v1", auth))
     error = error_of(push(docker, tiny_image(docker, "second"), repository["repositoryUri"], "v1", auth))
     name = repository["repositoryName"]
-    assert error is not None and f"The image tag 'v1' already exists in the '{name}' repository and cannot be overwritten because the repository is immutable." in error
+    assert (
+        error is not None
+        and f"The image tag 'v1' already exists in the '{name}' repository and cannot be overwritten because the repository is immutable."
+        in error
+    )
     assert [d["imageDigest"] for d in ecr.describe_images(repositoryName=name)["imageDetails"]] == [first]
     # pushing the very same image again is refused too: ECR does not compare digests (aws/containers-roadmap#2179)
     again = error_of(push(docker, tiny_image(docker, "first"), repository["repositoryUri"], "v1", auth))
@@ -166,7 +185,14 @@ def test_an_immutable_tag_is_refused_at_push_time(ecr: Any, docker: Any, reposit
 
 @pytest.mark.parametrize("repository", ["IMMUTABLE"], indirect=True)
 def test_put_image_on_an_immutable_tag_uses_aws_error_code(ecr: Any, repository: dict[str, Any]) -> None:
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "config": {}, "layers": [{"digest": "sha256:" + "a" * 64, "size": 1}]})
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {},
+            "layers": [{"digest": "sha256:" + "a" * 64, "size": 1}],
+        }
+    )
     other = manifest.replace("a" * 64, "b" * 64)
     ecr.put_image(repositoryName=repository["repositoryName"], imageManifest=manifest, imageTag="v1")
     with pytest.raises(ClientError) as raised:
@@ -177,7 +203,9 @@ def test_put_image_on_an_immutable_tag_uses_aws_error_code(ecr: Any, repository:
     assert same.value.response["Error"]["Code"] == "ImageTagAlreadyExistsException"
 
 
-def test_deleting_an_image_removes_it_from_the_registry(ecr: Any, docker: Any, repository: dict[str, Any], running_isolated_lab: LabConfig) -> None:
+def test_deleting_an_image_removes_it_from_the_registry(
+    ecr: Any, docker: Any, repository: dict[str, Any], running_isolated_lab: LabConfig
+) -> None:
     # given
     auth = login(ecr)
     digest = digest_of(push(docker, tiny_image(docker, "doomed"), repository["repositoryUri"], "v1", auth))
@@ -194,7 +222,9 @@ def test_deleting_an_image_removes_it_from_the_registry(ecr: Any, docker: Any, r
     assert raised.value.code == 404
 
 
-def test_deleting_a_repository_needs_force_and_then_removes_storage(ecr: Any, docker: Any, running_isolated_lab: LabConfig) -> None:
+def test_deleting_a_repository_needs_force_and_then_removes_storage(
+    ecr: Any, docker: Any, running_isolated_lab: LabConfig
+) -> None:
     name = "test-delete-repo"
     uri = ecr.create_repository(repositoryName=name)["repository"]["repositoryUri"]
     push(docker, tiny_image(docker, "stored"), uri, "v1", login(ecr))
@@ -214,10 +244,27 @@ def test_lifecycle_preview_through_plain_boto3(ecr: Any, docker: Any, repository
         time.sleep(1.1)  # push times have one-second resolution
     moved = digest_of(push(docker, tiny_image(docker, "old latest"), uri, "latest", auth))
     push(docker, tiny_image(docker, "new latest"), uri, "latest", auth)
-    policy = json.dumps({"rules": [
-        {"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 1}, "action": {"type": "expire"}},
-        {"rulePriority": 2, "selection": {"tagStatus": "tagged", "tagPrefixList": ["v"], "countType": "imageCountMoreThan", "countNumber": 1}, "action": {"type": "expire"}},
-    ]})
+    policy = json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "selection": {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 1},
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "selection": {
+                        "tagStatus": "tagged",
+                        "tagPrefixList": ["v"],
+                        "countType": "imageCountMoreThan",
+                        "countNumber": 1,
+                    },
+                    "action": {"type": "expire"},
+                },
+            ]
+        }
+    )
     # when
     ecr.start_lifecycle_policy_preview(repositoryName=name, lifecyclePolicyText=policy)
     preview = ecr.get_lifecycle_policy_preview(repositoryName=name)
@@ -228,7 +275,17 @@ def test_lifecycle_preview_through_plain_boto3(ecr: Any, docker: Any, repository
 
 
 def test_a_bad_lifecycle_rule_is_refused(ecr: Any, repository: dict[str, Any]) -> None:
-    policy = json.dumps({"rules": [{"rulePriority": 1, "selection": {"tagStatus": "tagged", "countType": "imageCountMoreThan", "countNumber": 1}, "action": {"type": "expire"}}]})
+    policy = json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "selection": {"tagStatus": "tagged", "countType": "imageCountMoreThan", "countNumber": 1},
+                    "action": {"type": "expire"},
+                }
+            ]
+        }
+    )
     with pytest.raises(ClientError) as raised:
         ecr.start_lifecycle_policy_preview(repositoryName=repository["repositoryName"], lifecyclePolicyText=policy)
     assert raised.value.response["Error"]["Code"] == "InvalidParameterException"

@@ -45,8 +45,12 @@ def cluster(lab: LabClients, request: pytest.FixtureRequest) -> Iterator[str]:
         time.sleep(0.2)
 
 
-def fargate_service(lab: LabClients, cluster: str, image: str, subnet: str, count: int = 2, name: str = "api", **extra: Any) -> str:
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition(name, image, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
+def fargate_service(
+    lab: LabClients, cluster: str, image: str, subnet: str, count: int = 2, name: str = "api", **extra: Any
+) -> str:
+    definition = lab.ecs.register_task_definition(
+        **ecs_tools.task_definition(name, image, execution_role_arn=lab.execution_role_arn)
+    )["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.create_service(
         cluster=cluster,
         serviceName=name,
@@ -60,7 +64,9 @@ def fargate_service(lab: LabClients, cluster: str, image: str, subnet: str, coun
 
 
 def stable(lab: LabClients, cluster: str, service: str = "api") -> dict[str, Any]:
-    lab.ecs.get_waiter("services_stable").wait(cluster=cluster, services=[service], WaiterConfig={"Delay": 0.5, "MaxAttempts": 60})
+    lab.ecs.get_waiter("services_stable").wait(
+        cluster=cluster, services=[service], WaiterConfig={"Delay": 0.5, "MaxAttempts": 60}
+    )
     return dict(lab.ecs.describe_services(cluster=cluster, services=[service])["services"][0])
 
 
@@ -98,7 +104,9 @@ def test_list_tasks_by_service_returns_only_its_tasks(lab: LabClients, cluster: 
     assert len(one) == 1 and len(two) == 2 and not set(one) & set(two)
 
 
-def test_a_killed_container_stops_its_task_and_the_service_heals(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
+def test_a_killed_container_stops_its_task_and_the_service_heals(
+    lab: LabClients, cluster: str, image_uri: str, subnet: str
+) -> None:
     # given
     fargate_service(lab, cluster, image_uri, subnet, count=2)
     stable(lab, cluster)
@@ -118,10 +126,19 @@ def test_a_killed_container_stops_its_task_and_the_service_heals(lab: LabClients
 
 
 def test_stop_task_walks_aws_states_and_removes_the_container(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("oneoff", image_uri, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
-    task = lab.ecs.run_task(cluster=cluster, taskDefinition=definition, launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}})["tasks"][0]
+    definition = lab.ecs.register_task_definition(
+        **ecs_tools.task_definition("oneoff", image_uri, execution_role_arn=lab.execution_role_arn)
+    )["taskDefinition"]["taskDefinitionArn"]
+    task = lab.ecs.run_task(
+        cluster=cluster,
+        taskDefinition=definition,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
+    )["tasks"][0]
     assert task["lastStatus"] == "PROVISIONING"
-    lab.ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[task["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40})
+    lab.ecs.get_waiter("tasks_running").wait(
+        cluster=cluster, tasks=[task["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40}
+    )
     lab.ecs.stop_task(cluster=cluster, task=task["taskArn"], reason="done for today")
     seen = set()
     deadline = time.monotonic() + 15
@@ -131,7 +148,11 @@ def test_stop_task_walks_aws_states_and_removes_the_container(lab: LabClients, c
         if described["lastStatus"] == "STOPPED":
             break
         time.sleep(0.05)
-    assert described["lastStatus"] == "STOPPED" and described["stopCode"] == "UserInitiated" and described["stoppedReason"] == "done for today"
+    assert (
+        described["lastStatus"] == "STOPPED"
+        and described["stopCode"] == "UserInitiated"
+        and described["stoppedReason"] == "done for today"
+    )
     assert seen <= {"RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED"}
     assert not lab.docker.containers.list(all=True, filters={"label": f"com.amazonaws.ecs.task-arn={task['taskArn']}"})
     assert task["taskArn"] in lab.ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]
@@ -141,22 +162,33 @@ def test_stop_task_walks_aws_states_and_removes_the_container(lab: LabClients, c
 def test_update_service_rolls_to_the_new_revision(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
     first = fargate_service(lab, cluster, image_uri, subnet, count=2)
     stable(lab, cluster)
-    second = lab.ecs.register_task_definition(**ecs_tools.task_definition("api", image_uri, environment={"APP_VERSION": "v2"}, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
+    second = lab.ecs.register_task_definition(
+        **ecs_tools.task_definition(
+            "api", image_uri, environment={"APP_VERSION": "v2"}, execution_role_arn=lab.execution_role_arn
+        )
+    )["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.update_service(cluster=cluster, service="api", taskDefinition=second)
     during = lab.ecs.describe_services(cluster=cluster, services=["api"])["services"][0]["deployments"]
     assert [(d["status"], d["taskDefinition"]) for d in during] == [("PRIMARY", second), ("ACTIVE", first)]
     service = stable(lab, cluster)
-    assert [(d["status"], d["taskDefinition"], d["rolloutState"]) for d in service["deployments"]] == [("PRIMARY", second, "COMPLETED")]
+    assert [(d["status"], d["taskDefinition"], d["rolloutState"]) for d in service["deployments"]] == [
+        ("PRIMARY", second, "COMPLETED")
+    ]
     versions = {ecs_tools.call_task(task)["version"] for task in ecs_tools.service_tasks(lab.ecs, cluster, "api")}
     assert versions == {"v2"}
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"memory": "4096"}, "No Fargate configuration exists for given values: 256 CPU, 4096 memory."),
-    ({"networkMode": "bridge"}, "Fargate only supports network mode 'awsvpc'."),
-    ({"family": "my app!"}, "Family name can be up to 255 letters"),
-])
-def test_invalid_fargate_task_definitions_are_refused_in_ecs_words(lab: LabClients, image_uri: str, changes: dict[str, str], message: str) -> None:
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"memory": "4096"}, "No Fargate configuration exists for given values: 256 CPU, 4096 memory."),
+        ({"networkMode": "bridge"}, "Fargate only supports network mode 'awsvpc'."),
+        ({"family": "my app!"}, "Family name can be up to 255 letters"),
+    ],
+)
+def test_invalid_fargate_task_definitions_are_refused_in_ecs_words(
+    lab: LabClients, image_uri: str, changes: dict[str, str], message: str
+) -> None:
     definition = ecs_tools.task_definition("checked", image_uri, execution_role_arn=lab.execution_role_arn) | changes
     with pytest.raises(ClientError) as raised:
         lab.ecs.register_task_definition(**definition)
@@ -164,11 +196,22 @@ def test_invalid_fargate_task_definitions_are_refused_in_ecs_words(lab: LabClien
     assert message in raised.value.response["Error"]["Message"]
 
 
-def test_an_image_missing_from_the_registry_stops_with_cannot_pull(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
+def test_an_image_missing_from_the_registry_stops_with_cannot_pull(
+    lab: LabClients, cluster: str, image_uri: str, subnet: str
+) -> None:
     missing = image_uri.rsplit(":", 1)[0] + ":no-such-tag"
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("missing", missing, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
-    task = lab.ecs.run_task(cluster=cluster, taskDefinition=definition, launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}})["tasks"][0]
-    lab.ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[task["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40})
+    definition = lab.ecs.register_task_definition(
+        **ecs_tools.task_definition("missing", missing, execution_role_arn=lab.execution_role_arn)
+    )["taskDefinition"]["taskDefinitionArn"]
+    task = lab.ecs.run_task(
+        cluster=cluster,
+        taskDefinition=definition,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
+    )["tasks"][0]
+    lab.ecs.get_waiter("tasks_stopped").wait(
+        cluster=cluster, tasks=[task["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40}
+    )
     stopped = lab.ecs.describe_tasks(cluster=cluster, tasks=[task["taskArn"]])["tasks"][0]
     assert stopped["stopCode"] == "TaskFailedToStart"
     assert stopped["stoppedReason"].startswith("CannotPullContainerError:")
@@ -176,24 +219,37 @@ def test_an_image_missing_from_the_registry_stops_with_cannot_pull(lab: LabClien
 
 def test_ec2_placement_honours_capacity(lab: LabClients, cluster: str, image_uri: str) -> None:
     ecs_tools.add_container_instances(lab, cluster, count=1, instance_type="t3.small")  # 2 vCPU, 1792 MiB for tasks
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("big", image_uri, cpu=512, memory=1024, launch_type="EC2"))["taskDefinition"]["taskDefinitionArn"]
+    definition = lab.ecs.register_task_definition(
+        **ecs_tools.task_definition("big", image_uri, cpu=512, memory=1024, launch_type="EC2")
+    )["taskDefinition"]["taskDefinitionArn"]
     result = lab.ecs.run_task(cluster=cluster, taskDefinition=definition, launchType="EC2", count=2)
     assert len(result["tasks"]) == 1
     assert [failure["reason"] for failure in result["failures"]] == ["RESOURCE:MEMORY"]
-    lab.ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[result["tasks"][0]["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40})
-    assert ecs_tools.call_task(result["tasks"][0] | lab.ecs.describe_tasks(cluster=cluster, tasks=[result["tasks"][0]["taskArn"]])["tasks"][0])["version"] == "v1"
+    lab.ecs.get_waiter("tasks_running").wait(
+        cluster=cluster, tasks=[result["tasks"][0]["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40}
+    )
+    assert (
+        ecs_tools.call_task(
+            result["tasks"][0] | lab.ecs.describe_tasks(cluster=cluster, tasks=[result["tasks"][0]["taskArn"]])["tasks"][0]
+        )["version"]
+        == "v1"
+    )
     lab.ecs.stop_task(cluster=cluster, task=result["tasks"][0]["taskArn"])
 
 
 def test_ec2_without_instances_says_so(lab: LabClients, cluster: str, image_uri: str) -> None:
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("hostless", image_uri, launch_type="EC2"))["taskDefinition"]["taskDefinitionArn"]
+    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("hostless", image_uri, launch_type="EC2"))[
+        "taskDefinition"
+    ]["taskDefinitionArn"]
     with pytest.raises(ClientError, match="No Container Instances were found in your cluster."):
         lab.ecs.run_task(cluster=cluster, taskDefinition=definition, launchType="EC2")
 
 
 def test_a_service_too_big_for_its_instances_reports_an_event(lab: LabClients, cluster: str, image_uri: str) -> None:
     ecs_tools.add_container_instances(lab, cluster, count=1, instance_type="t3.small")
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("tight", image_uri, cpu=512, memory=1024, launch_type="EC2"))["taskDefinition"]["taskDefinitionArn"]
+    definition = lab.ecs.register_task_definition(
+        **ecs_tools.task_definition("tight", image_uri, cpu=512, memory=1024, launch_type="EC2")
+    )["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.create_service(cluster=cluster, serviceName="tight", taskDefinition=definition, desiredCount=2, launchType="EC2")
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -202,15 +258,28 @@ def test_a_service_too_big_for_its_instances_reports_an_event(lab: LabClients, c
             break
         time.sleep(0.3)
     assert service["runningCount"] == 1
-    assert any("was unable to place a task because no container instance met all of its requirements" in e["message"] for e in service["events"])
+    assert any(
+        "was unable to place a task because no container instance met all of its requirements" in e["message"]
+        for e in service["events"]
+    )
 
 
-def test_bad_deployment_percentages_are_refused_and_nothing_is_created(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("pct", image_uri, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
+def test_bad_deployment_percentages_are_refused_and_nothing_is_created(
+    lab: LabClients, cluster: str, image_uri: str, subnet: str
+) -> None:
+    definition = lab.ecs.register_task_definition(
+        **ecs_tools.task_definition("pct", image_uri, execution_role_arn=lab.execution_role_arn)
+    )["taskDefinition"]["taskDefinitionArn"]
     with pytest.raises(ClientError, match="maximumPercent must be greater than minimumHealthyPercent"):
-        lab.ecs.create_service(cluster=cluster, serviceName="pct", taskDefinition=definition, desiredCount=1, launchType="FARGATE",
-                               networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
-                               deploymentConfiguration={"maximumPercent": 100, "minimumHealthyPercent": 100})
+        lab.ecs.create_service(
+            cluster=cluster,
+            serviceName="pct",
+            taskDefinition=definition,
+            desiredCount=1,
+            launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
+            deploymentConfiguration={"maximumPercent": 100, "minimumHealthyPercent": 100},
+        )
     assert lab.ecs.list_services(cluster=cluster)["serviceArns"] == []
 
 
@@ -263,7 +332,9 @@ def test_a_fixed_host_port_already_taken_stops_the_task_with_docker_words(lab: L
         definition["containerDefinitions"][0]["portMappings"] = [{"containerPort": 8080, "hostPort": port}]
         arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
         task = lab.ecs.run_task(cluster=cluster, taskDefinition=arn, launchType="EC2")["tasks"][0]
-        lab.ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[task["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40})
+        lab.ecs.get_waiter("tasks_stopped").wait(
+            cluster=cluster, tasks=[task["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40}
+        )
     stopped = lab.ecs.describe_tasks(cluster=cluster, tasks=[task["taskArn"]])["tasks"][0]
     assert stopped["stopCode"] == "TaskFailedToStart"
     assert stopped["stoppedReason"].startswith("CannotStartContainerError:") and str(port) in stopped["stoppedReason"]
@@ -271,10 +342,21 @@ def test_a_fixed_host_port_already_taken_stops_the_task_with_docker_words(lab: L
 
 def test_out_of_memory_gives_aws_reason(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
     definition = ecs_tools.task_definition("hungry", image_uri, execution_role_arn=lab.execution_role_arn)
-    definition["containerDefinitions"][0]["command"] = ["python3", "-c", "x = bytearray(800 * 1024 * 1024); import time; time.sleep(5)"]
+    definition["containerDefinitions"][0]["command"] = [
+        "python3",
+        "-c",
+        "x = bytearray(800 * 1024 * 1024); import time; time.sleep(5)",
+    ]
     arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
-    task = lab.ecs.run_task(cluster=cluster, taskDefinition=arn, launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}})["tasks"][0]
-    lab.ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[task["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40})
+    task = lab.ecs.run_task(
+        cluster=cluster,
+        taskDefinition=arn,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
+    )["tasks"][0]
+    lab.ecs.get_waiter("tasks_stopped").wait(
+        cluster=cluster, tasks=[task["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 40}
+    )
     stopped = lab.ecs.describe_tasks(cluster=cluster, tasks=[task["taskArn"]])["tasks"][0]
     assert stopped["stopCode"] == "EssentialContainerExited", stopped
     assert stopped["containers"][0].get("reason") == "OutOfMemoryError: Container killed due to memory usage"
@@ -282,9 +364,13 @@ def test_out_of_memory_gives_aws_reason(lab: LabClients, cluster: str, image_uri
 
 
 def test_an_awsvpc_service_needs_a_network_configuration(lab: LabClients, cluster: str, image_uri: str) -> None:
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("nonet", image_uri, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
+    definition = lab.ecs.register_task_definition(
+        **ecs_tools.task_definition("nonet", image_uri, execution_role_arn=lab.execution_role_arn)
+    )["taskDefinition"]["taskDefinitionArn"]
     with pytest.raises(ClientError, match="Network Configuration must be provided when networkMode 'awsvpc' is specified."):
-        lab.ecs.create_service(cluster=cluster, serviceName="nonet", taskDefinition=definition, desiredCount=1, launchType="FARGATE")
+        lab.ecs.create_service(
+            cluster=cluster, serviceName="nonet", taskDefinition=definition, desiredCount=1, launchType="FARGATE"
+        )
     assert lab.ecs.list_services(cluster=cluster)["serviceArns"] == []
 
 
@@ -306,12 +392,19 @@ def test_a_fargate_task_definition_without_network_mode_is_refused(lab: LabClien
         lab.ecs.register_task_definition(**definition)
 
 
-def test_a_service_made_again_under_an_old_name_does_not_inherit_its_percentages(lab: LabClients, cluster: str, image_uri: str, subnet: str) -> None:
+def test_a_service_made_again_under_an_old_name_does_not_inherit_its_percentages(
+    lab: LabClients, cluster: str, image_uri: str, subnet: str
+) -> None:
     # given a service with minimumHealthyPercent 0, deleted
-    fargate_service(lab, cluster, image_uri, subnet, count=0, deploymentConfiguration={"maximumPercent": 100, "minimumHealthyPercent": 0})
+    fargate_service(
+        lab, cluster, image_uri, subnet, count=0, deploymentConfiguration={"maximumPercent": 100, "minimumHealthyPercent": 0}
+    )
     lab.ecs.delete_service(cluster=cluster, service="api", force=True)
     # when one of the same name is created without deploymentConfiguration
     fargate_service(lab, cluster, image_uri, subnet, count=0)
     # then it has AWS's defaults
     service = lab.ecs.describe_services(cluster=cluster, services=["api"])["services"][0]
-    assert (service["deploymentConfiguration"]["maximumPercent"], service["deploymentConfiguration"]["minimumHealthyPercent"]) == (200, 100)
+    assert (
+        service["deploymentConfiguration"]["maximumPercent"],
+        service["deploymentConfiguration"]["minimumHealthyPercent"],
+    ) == (200, 100)

@@ -21,7 +21,16 @@ class FakeEcs:
 
 
 def test_the_lifecycle_has_aws_eight_states_in_order() -> None:
-    assert ecs_tools.LIFECYCLE_ORDER == ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED"]
+    assert ecs_tools.LIFECYCLE_ORDER == [
+        "PROVISIONING",
+        "PENDING",
+        "ACTIVATING",
+        "RUNNING",
+        "DEACTIVATING",
+        "STOPPING",
+        "DEPROVISIONING",
+        "STOPPED",
+    ]
 
 
 def test_watch_task_keeps_each_change_once_and_stops_at_the_target() -> None:

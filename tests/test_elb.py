@@ -42,15 +42,38 @@ def stack(lab: LabClients, request: pytest.FixtureRequest) -> Iterator[dict[str,
     vpc = lab.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     lab.ecs.create_cluster(clusterName=name)
     alb_group, task_group = network.create_web_security_groups(lab.ec2, vpc)
-    balancer = lab.elbv2.create_load_balancer(Name=name, Subnets=subnets, SecurityGroups=[alb_group], Type="application")["LoadBalancers"][0]
+    balancer = lab.elbv2.create_load_balancer(Name=name, Subnets=subnets, SecurityGroups=[alb_group], Type="application")[
+        "LoadBalancers"
+    ][0]
     group = lab.elbv2.create_target_group(
-        Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip", HealthCheckPath=getattr(request, "param", "/health"),
-        HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2, UnhealthyThresholdCount=2,
+        Name=name,
+        Protocol="HTTP",
+        Port=8080,
+        VpcId=vpc,
+        TargetType="ip",
+        HealthCheckPath=getattr(request, "param", "/health"),
+        HealthCheckIntervalSeconds=5,
+        HealthCheckTimeoutSeconds=2,
+        HealthyThresholdCount=2,
+        UnhealthyThresholdCount=2,
     )["TargetGroups"][0]
-    lab.elbv2.modify_target_group_attributes(TargetGroupArn=group["TargetGroupArn"], Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}])
-    listener = lab.elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
-                                         DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])["Listeners"][0]
-    yield {"cluster": name, "subnets": ",".join(subnets), "lb": balancer["LoadBalancerArn"], "tg": group["TargetGroupArn"], "listener": listener["ListenerArn"], "task_group": task_group}
+    lab.elbv2.modify_target_group_attributes(
+        TargetGroupArn=group["TargetGroupArn"], Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}]
+    )
+    listener = lab.elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
+    )["Listeners"][0]
+    yield {
+        "cluster": name,
+        "subnets": ",".join(subnets),
+        "lb": balancer["LoadBalancerArn"],
+        "tg": group["TargetGroupArn"],
+        "listener": listener["ListenerArn"],
+        "task_group": task_group,
+    }
     for arn in lab.ecs.list_services(cluster=name)["serviceArns"]:
         lab.ecs.delete_service(cluster=name, service=arn, force=True)
     deadline = time.monotonic() + 20
@@ -59,11 +82,27 @@ def stack(lab: LabClients, request: pytest.FixtureRequest) -> Iterator[dict[str,
     lab.elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])
 
 
-def service(lab: LabClients, stack: dict[str, str], image: str, count: int = 3, name: str = "web", environment: dict[str, str] | None = None, **extra: Any) -> None:
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition(name, image, environment=environment, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
+def service(
+    lab: LabClients,
+    stack: dict[str, str],
+    image: str,
+    count: int = 3,
+    name: str = "web",
+    environment: dict[str, str] | None = None,
+    **extra: Any,
+) -> None:
+    definition = lab.ecs.register_task_definition(
+        **ecs_tools.task_definition(name, image, environment=environment, execution_role_arn=lab.execution_role_arn)
+    )["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.create_service(
-        cluster=stack["cluster"], serviceName=name, taskDefinition=definition, desiredCount=count, launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": stack["subnets"].split(","), "securityGroups": [stack["task_group"]]}},
+        cluster=stack["cluster"],
+        serviceName=name,
+        taskDefinition=definition,
+        desiredCount=count,
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": stack["subnets"].split(","), "securityGroups": [stack["task_group"]]}
+        },
         loadBalancers=[{"targetGroupArn": stack["tg"], "containerName": "web", "containerPort": 8080}],
         **extra,
     )
@@ -95,7 +134,9 @@ def test_requests_reach_every_task_round_robin(lab: LabClients, stack: dict[str,
 
 
 @pytest.mark.parametrize("stack", ["/missing"], indirect=True)
-def test_a_health_path_that_404s_makes_targets_unhealthy_with_aws_reason(lab: LabClients, stack: dict[str, str], image: str) -> None:
+def test_a_health_path_that_404s_makes_targets_unhealthy_with_aws_reason(
+    lab: LabClients, stack: dict[str, str], image: str
+) -> None:
     service(lab, stack, image, count=1, healthCheckGracePeriodSeconds=120)
     deadline = time.monotonic() + 30
     rows: list[dict[str, str]] = []
@@ -112,13 +153,17 @@ def test_rolling_update_under_load_has_zero_failed_requests(lab: LabClients, sta
     service(lab, stack, image, count=3)
     in_service(lab, stack)
     url = elb_tools.listener_url(lab, stack["lb"])
-    second = lab.ecs.register_task_definition(**ecs_tools.task_definition("web", image, environment={"APP_VERSION": "v2"}, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
+    second = lab.ecs.register_task_definition(
+        **ecs_tools.task_definition("web", image, environment={"APP_VERSION": "v2"}, execution_role_arn=lab.execution_role_arn)
+    )["taskDefinition"]["taskDefinitionArn"]
     # when
     with elb_tools.TrafficGenerator(url, rate=40, concurrency=4) as traffic:
         time.sleep(1)
         lab.ecs.update_service(cluster=stack["cluster"], service="web", taskDefinition=second)
         time.sleep(1)
-        lab.ecs.get_waiter("services_stable").wait(cluster=stack["cluster"], services=["web"], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        lab.ecs.get_waiter("services_stable").wait(
+            cluster=stack["cluster"], services=["web"], WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
         time.sleep(1)
     # then
     summary = traffic.summary()
@@ -132,18 +177,27 @@ def test_rolling_update_under_load_has_zero_failed_requests(lab: LabClients, sta
 def test_a_broken_revision_is_rolled_back_by_the_circuit_breaker(lab: LabClients, stack: dict[str, str], image: str) -> None:
     service(lab, stack, image, count=2, deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}})
     in_service(lab, stack)
-    lab.ecs.get_waiter("services_stable").wait(cluster=stack["cluster"], services=["web"], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    lab.ecs.get_waiter("services_stable").wait(
+        cluster=stack["cluster"], services=["web"], WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
     # the rollback goes to the last deployment that COMPLETED: wait for the first one to be that
     # (services_stable counts running tasks; COMPLETED also needs them healthy behind the ALB, a
     # tick later: a CI run that updated in between had nothing to roll back to)
     deadline = time.monotonic() + 30
-    while lab.ecs.describe_services(cluster=stack["cluster"], services=["web"])["services"][0]["deployments"][0]["rolloutState"] != "COMPLETED":
+    while (
+        lab.ecs.describe_services(cluster=stack["cluster"], services=["web"])["services"][0]["deployments"][0]["rolloutState"]
+        != "COMPLETED"
+    ):
         assert time.monotonic() < deadline, "the first deployment never COMPLETED"
         time.sleep(0.2)
     good = lab.ecs.describe_services(cluster=stack["cluster"], services=["web"])["services"][0]["taskDefinition"]
     broken = ecs_tools.task_definition("web", image, execution_role_arn=lab.execution_role_arn)
     broken["containerDefinitions"][0]["command"] = ["python3", "-c", "raise SystemExit(3)"]
-    lab.ecs.update_service(cluster=stack["cluster"], service="web", taskDefinition=lab.ecs.register_task_definition(**broken)["taskDefinition"]["taskDefinitionArn"])
+    lab.ecs.update_service(
+        cluster=stack["cluster"],
+        service="web",
+        taskDefinition=lab.ecs.register_task_definition(**broken)["taskDefinition"]["taskDefinitionArn"],
+    )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         described = lab.ecs.describe_services(cluster=stack["cluster"], services=["web"])["services"][0]
@@ -164,24 +218,47 @@ def test_bad_deployment_percentages_are_refused(lab: LabClients, stack: dict[str
 
 
 def test_a_duplicate_listener_port_is_refused_unless_identical(lab: LabClients, stack: dict[str, str]) -> None:
-    same = lab.elbv2.create_listener(LoadBalancerArn=stack["lb"], Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": stack["tg"]}])
+    same = lab.elbv2.create_listener(
+        LoadBalancerArn=stack["lb"], Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": stack["tg"]}]
+    )
     assert same["Listeners"][0]["ListenerArn"] == stack["listener"]  # CreateListener is idempotent
     with pytest.raises(ClientError) as raised:
-        lab.elbv2.create_listener(LoadBalancerArn=stack["lb"], Protocol="HTTP", Port=80,
-                                  DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200", "MessageBody": "hi", "ContentType": "text/plain"}}])
+        lab.elbv2.create_listener(
+            LoadBalancerArn=stack["lb"],
+            Protocol="HTTP",
+            Port=80,
+            DefaultActions=[
+                {
+                    "Type": "fixed-response",
+                    "FixedResponseConfig": {"StatusCode": "200", "MessageBody": "hi", "ContentType": "text/plain"},
+                }
+            ],
+        )
     assert raised.value.response["Error"]["Code"] == "DuplicateListener"
 
 
-def test_target_tracking_scales_out_under_cpu_load_and_records_activities(lab: LabClients, stack: dict[str, str], image: str) -> None:
+def test_target_tracking_scales_out_under_cpu_load_and_records_activities(
+    lab: LabClients, stack: dict[str, str], image: str
+) -> None:
     # given
     service(lab, stack, image, count=1)
     in_service(lab, stack)
     resource = f"service/{stack['cluster']}/web"
-    lab.autoscaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=3)
+    lab.autoscaling.register_scalable_target(
+        ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=3
+    )
     lab.autoscaling.put_scaling_policy(
-        PolicyName="cpu50", ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",
-        TargetTrackingScalingPolicyConfiguration={"TargetValue": 50.0, "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
-                                                  "ScaleOutCooldown": 5, "ScaleInCooldown": 5},
+        PolicyName="cpu50",
+        ServiceNamespace="ecs",
+        ResourceId=resource,
+        ScalableDimension="ecs:service:DesiredCount",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 50.0,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+            "ScaleOutCooldown": 5,
+            "ScaleInCooldown": 5,
+        },
     )
     url = elb_tools.listener_url(lab, stack["lb"])
     # when: about one busy core of load on a 0.25 vCPU task
@@ -194,11 +271,20 @@ def test_target_tracking_scales_out_under_cpu_load_and_records_activities(lab: L
     # then
     assert lab.ecs.describe_services(cluster=stack["cluster"], services=["web"])["services"][0]["desiredCount"] > 1
     activities = lab.autoscaling.describe_scaling_activities(ServiceNamespace="ecs", ResourceId=resource)["ScalingActivities"]
-    assert activities and activities[0]["StatusCode"] == "Successful" and activities[0]["Description"].startswith("Setting desired count to ")
+    assert (
+        activities
+        and activities[0]["StatusCode"] == "Successful"
+        and activities[0]["Description"].startswith("Setting desired count to ")
+    )
 
 
 def test_a_scaling_target_for_a_missing_service_is_refused(lab: LabClients, stack: dict[str, str]) -> None:
     with pytest.raises(ClientError) as raised:
-        lab.autoscaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/{stack['cluster']}/nope",
-                                                 ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=2)
+        lab.autoscaling.register_scalable_target(
+            ServiceNamespace="ecs",
+            ResourceId=f"service/{stack['cluster']}/nope",
+            ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=1,
+            MaxCapacity=2,
+        )
     assert raised.value.response["Error"]["Code"] == "ValidationException"

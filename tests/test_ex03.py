@@ -47,7 +47,10 @@ RELEASE = {"imageTagMutability": "IMMUTABLE"}
 
 
 def scan_on_push(lab: ecslab.Lab, pattern: str, scan_type: str = "BASIC", frequency: str = "SCAN_ON_PUSH") -> None:
-    lab.ecr.put_registry_scanning_configuration(scanType=scan_type, rules=[{"scanFrequency": frequency, "repositoryFilters": [{"filter": pattern, "filterType": "WILDCARD"}]}])
+    lab.ecr.put_registry_scanning_configuration(
+        scanType=scan_type,
+        rules=[{"scanFrequency": frequency, "repositoryFilters": [{"filter": pattern, "filterType": "WILDCARD"}]}],
+    )
 
 
 def release(lab: ecslab.Lab, name: str, pattern: str | None = None, **scanning: str) -> dict[str, Any]:
@@ -82,15 +85,32 @@ def test_the_right_repository_passes(lab: ecslab.Lab, no_leftovers: None, regist
     "answer, message",
     [
         (lambda lab, name: release(lab, name)["repositoryArn"], "ARN"),
-        (lambda lab, name: release(lab, name) and f"{lab.account_id}.dkr.ecr.{lab.region}.amazonaws.com/{name}", "rather than building it yourself"),
+        (
+            lambda lab, name: release(lab, name) and f"{lab.account_id}.dkr.ecr.{lab.region}.amazonaws.com/{name}",
+            "rather than building it yourself",
+        ),
         (lambda lab, name: create(lab, name)["repositoryUri"], "imageTagMutability='IMMUTABLE'"),
-        (lambda lab, name: create(lab, name, imageTagMutability="IMMUTABLE", imageScanningConfiguration={"scanOnPush": True})["repositoryUri"], "deprecat"),
+        (
+            lambda lab, name: create(lab, name, imageTagMutability="IMMUTABLE", imageScanningConfiguration={"scanOnPush": True})[
+                "repositoryUri"
+            ],
+            "deprecat",
+        ),
         (lambda lab, name: create(lab, name, **RELEASE)["repositoryUri"], "does not scan"),
         (lambda lab, name: release(lab, name, pattern="other-*")["repositoryUri"], "does not scan"),
         (lambda lab, name: release(lab, "ex03-check-other")["repositoryUri"], "no repository named 'ex03-check-releases'"),
         (lambda lab, name: release(lab, name), "as a string"),
     ],
-    ids=["arn", "hand-built-uri", "mutable", "deprecated-scan-on-push", "no-scan", "filter-misses", "wrong-name", "whole-response"],
+    ids=[
+        "arn",
+        "hand-built-uri",
+        "mutable",
+        "deprecated-scan-on-push",
+        "no-scan",
+        "filter-misses",
+        "wrong-name",
+        "whole-response",
+    ],
 )
 def test_wrong_repositories_are_explained(lab: ecslab.Lab, registry_scanning_restored: None, answer: Any, message: str) -> None:
     try:
@@ -138,22 +158,41 @@ def policy(**selection: Any) -> str:
 
 
 def test_the_right_policy_passes(lab: ecslab.Lab, no_leftovers: None) -> None:
-    passed = ex03.check_lifecycle_policy(lambda: policy(tagStatus="tagged", tagPrefixList=["v"], countType="imageCountMoreThan", countNumber=2), lab)
+    passed = ex03.check_lifecycle_policy(
+        lambda: policy(tagStatus="tagged", tagPrefixList=["v"], countType="imageCountMoreThan", countNumber=2), lab
+    )
     assert "expires v1 and v2" in passed.message
 
 
 def test_a_pattern_list_passes_too(lab: ecslab.Lab) -> None:
-    ex03.check_lifecycle_policy(lambda: policy(tagStatus="tagged", tagPatternList=["v*"], countType="imageCountMoreThan", countNumber=2), lab)
+    ex03.check_lifecycle_policy(
+        lambda: policy(tagStatus="tagged", tagPatternList=["v*"], countType="imageCountMoreThan", countNumber=2), lab
+    )
 
 
 @pytest.mark.parametrize(
     "text, message",
     [
-        (policy(tagStatus="any", countType="imageCountMoreThan", countNumber=2), "Only images with a tag starting with 'v' may go"),
-        (policy(tagStatus="tagged", tagPrefixList=["v"], countType="imageCountMoreThan", countNumber=3), "expires only v1; v1 and v2 should both go"),
-        (policy(tagStatus="tagged", tagPrefixList=["v"], countType="imageCountMoreThan", countNumber=1), "v3 and v4\\) must stay"),
-        (policy(tagStatus="tagged", tagPrefixList=["v"], countType="sinceImagePushed", countNumber=2, countUnit="days"), "seconds old"),
-        (policy(tagStatus="tagged", tagPrefixList=["v1", "v2"], countType="imageCountMoreThan", countNumber=2), "matching \\*every\\* entry"),
+        (
+            policy(tagStatus="any", countType="imageCountMoreThan", countNumber=2),
+            "Only images with a tag starting with 'v' may go",
+        ),
+        (
+            policy(tagStatus="tagged", tagPrefixList=["v"], countType="imageCountMoreThan", countNumber=3),
+            "expires only v1; v1 and v2 should both go",
+        ),
+        (
+            policy(tagStatus="tagged", tagPrefixList=["v"], countType="imageCountMoreThan", countNumber=1),
+            "v3 and v4\\) must stay",
+        ),
+        (
+            policy(tagStatus="tagged", tagPrefixList=["v"], countType="sinceImagePushed", countNumber=2, countUnit="days"),
+            "seconds old",
+        ),
+        (
+            policy(tagStatus="tagged", tagPrefixList=["v1", "v2"], countType="imageCountMoreThan", countNumber=2),
+            "matching \\*every\\* entry",
+        ),
         (policy(tagStatus="untagged", countType="imageCountMoreThan", countNumber=2), "selects no image tagged v"),
     ],
     ids=["any", "keeps-three", "keeps-one", "by-age", "two-prefixes", "untagged"],
@@ -167,7 +206,10 @@ def test_wrong_policies_are_explained(lab: ecslab.Lab, no_leftovers: None, text:
     "answer, message",
     [
         (lambda: {"rules": []}, "json.dumps"),
-        (lambda: policy(tagStatus="tagged", countType="imageCountMoreThan", countNumber=2), "ECR would refuse this policy: .*tagPrefixList or tagPatternList"),
+        (
+            lambda: policy(tagStatus="tagged", countType="imageCountMoreThan", countNumber=2),
+            "ECR would refuse this policy: .*tagPrefixList or tagPatternList",
+        ),
         (lambda: "{not json", "ECR would refuse this policy: .*invalid JSON"),
     ],
     ids=["dict", "tagged-without-prefix", "not-json"],

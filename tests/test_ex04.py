@@ -72,24 +72,33 @@ def test_ecs_units_spelled_out_are_accepted(lab: ecslab.Lab) -> None:
     assert isinstance(ex04.check_fargate_task_definition(changed(cpu="0.5 vCPU", memory="1 GB"), lab), Passed)
 
 
-@pytest.mark.parametrize("answer, message", [
-    (changed(cpu="0.5"), "0.5 vCPU is '512' CPU units"),
-    (changed(memory="1"), "1 GB is '1024' MiB"),
-    (changed(cpu=512), "as strings"),
-    (changed(networkMode=None), "Fargate only supports 'awsvpc'"),
-    (changed(networkMode="bridge"), "Fargate only supports 'awsvpc'"),
-    (changed(requiresCompatibilities=None), "requiresCompatibilities=\\['FARGATE'\\]"),
-    (changed(family="something-else"), "use the `family` argument"),
-    (changed(executionRoleArn=None), "add executionRoleArn=execution_role_arn.*'Fargate requires task definition to have execution role ARN"),
-    (changed(executionRoleArn=None, taskRoleArn="arn:aws:iam::123456789012:role/ecsTaskExecutionRole"), "taskRoleArn is another role"),
-    (changed(executionRoleArn="arn:aws:iam::123456789012:role/some-other-role"), "use the `execution_role_arn` argument"),
-    (changed_container(name="app"), "name it 'web'"),
-    (changed_container(image="nginx:latest"), "use the `image` argument"),
-    (changed_container(portMappings=[{"containerPort": "8080"}]), "ECS wants a number"),
-    (changed_container(portMappings=[]), "add portMappings"),
-    (changed_container(environment={"STAGE": "exercise"}), "not a dict"),
-    (changed_container(environment=[{"name": "STAGE", "value": "prod"}]), "STAGE to 'exercise'"),
-])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (changed(cpu="0.5"), "0.5 vCPU is '512' CPU units"),
+        (changed(memory="1"), "1 GB is '1024' MiB"),
+        (changed(cpu=512), "as strings"),
+        (changed(networkMode=None), "Fargate only supports 'awsvpc'"),
+        (changed(networkMode="bridge"), "Fargate only supports 'awsvpc'"),
+        (changed(requiresCompatibilities=None), "requiresCompatibilities=\\['FARGATE'\\]"),
+        (changed(family="something-else"), "use the `family` argument"),
+        (
+            changed(executionRoleArn=None),
+            "add executionRoleArn=execution_role_arn.*'Fargate requires task definition to have execution role ARN",
+        ),
+        (
+            changed(executionRoleArn=None, taskRoleArn="arn:aws:iam::123456789012:role/ecsTaskExecutionRole"),
+            "taskRoleArn is another role",
+        ),
+        (changed(executionRoleArn="arn:aws:iam::123456789012:role/some-other-role"), "use the `execution_role_arn` argument"),
+        (changed_container(name="app"), "name it 'web'"),
+        (changed_container(image="nginx:latest"), "use the `image` argument"),
+        (changed_container(portMappings=[{"containerPort": "8080"}]), "ECS wants a number"),
+        (changed_container(portMappings=[]), "add portMappings"),
+        (changed_container(environment={"STAGE": "exercise"}), "not a dict"),
+        (changed_container(environment=[{"name": "STAGE", "value": "prod"}]), "STAGE to 'exercise'"),
+    ],
+)
 def test_wrong_task_definitions_are_explained(lab: ecslab.Lab, answer: Any, message: str) -> None:
     with pytest.raises(CheckFailed, match=message):
         ex04.check_fargate_task_definition(answer, lab)
@@ -118,7 +127,9 @@ def network(subnet_id: str, public_ip: str = "ENABLED") -> dict[str, Any]:
 
 
 def run_and_wait(lab: Any, cluster: str, task_def_arn: str, subnet_id: str, public_ip: str = "ENABLED") -> str:
-    response = lab.ecs.run_task(cluster=cluster, taskDefinition=task_def_arn, launchType="FARGATE", networkConfiguration=network(subnet_id, public_ip))
+    response = lab.ecs.run_task(
+        cluster=cluster, taskDefinition=task_def_arn, launchType="FARGATE", networkConfiguration=network(subnet_id, public_ip)
+    )
     task_arn = response["tasks"][0]["taskArn"]
     lab.ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[task_arn], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
     return str(task_arn)
@@ -140,7 +151,11 @@ def test_a_running_task_passes_and_everything_is_removed(lab: ecslab.Lab) -> Non
 @pytest.mark.docker
 def test_returning_before_running_is_explained(lab: ecslab.Lab) -> None:
     def no_wait(lab: Any, cluster: str, task_def_arn: str, subnet_id: str) -> str:
-        return str(lab.ecs.run_task(cluster=cluster, taskDefinition=task_def_arn, launchType="FARGATE", networkConfiguration=network(subnet_id))["tasks"][0]["taskArn"])
+        return str(
+            lab.ecs.run_task(
+                cluster=cluster, taskDefinition=task_def_arn, launchType="FARGATE", networkConfiguration=network(subnet_id)
+            )["tasks"][0]["taskArn"]
+        )
 
     with pytest.raises(CheckFailed, match="returned while the task was PROVISIONING.*tasks_running"):
         ex04.check_run_one_task(no_wait, lab)
@@ -162,14 +177,18 @@ def test_a_missing_network_gets_ecs_words_and_a_hint(lab: ecslab.Lab) -> None:
     def no_network(lab: Any, cluster: str, task_def_arn: str, subnet_id: str) -> str:
         return str(lab.ecs.run_task(cluster=cluster, taskDefinition=task_def_arn, launchType="FARGATE")["tasks"][0]["taskArn"])
 
-    with pytest.raises(CheckFailed, match="Network Configuration must be provided.*Hint: Fargate tasks need networkConfiguration"):
+    with pytest.raises(
+        CheckFailed, match="Network Configuration must be provided.*Hint: Fargate tasks need networkConfiguration"
+    ):
         ex04.check_run_one_task(no_network, lab)
 
 
 @pytest.mark.docker
 def test_the_whole_response_and_two_tasks_are_explained(lab: ecslab.Lab) -> None:
     def whole_response(lab: Any, cluster: str, task_def_arn: str, subnet_id: str) -> Any:
-        return lab.ecs.run_task(cluster=cluster, taskDefinition=task_def_arn, launchType="FARGATE", networkConfiguration=network(subnet_id))
+        return lab.ecs.run_task(
+            cluster=cluster, taskDefinition=task_def_arn, launchType="FARGATE", networkConfiguration=network(subnet_id)
+        )
 
     def two_tasks(lab: Any, cluster: str, task_def_arn: str, subnet_id: str) -> str:
         run_and_wait(lab, cluster, task_def_arn, subnet_id)
@@ -188,7 +207,9 @@ def left(instance: dict[str, Any], key: str = "remainingResources") -> dict[str,
     return {r["name"]: r.get("integerValue", 0) for r in instance[key] if r["type"] == "INTEGER"}
 
 
-def picker(key: str = "remainingResources", active_only: bool = True, check_cpu: bool = True, strict: bool = False, last: bool = False) -> Any:
+def picker(
+    key: str = "remainingResources", active_only: bool = True, check_cpu: bool = True, strict: bool = False, last: bool = False
+) -> Any:
     """A 4.3 answer with one mistake switched on."""
 
     def pick(instances: list[dict[str, Any]], cpu: int, memory: int) -> str | None:
@@ -214,15 +235,21 @@ def test_a_right_pick_passes_on_cases_and_a_real_cluster(lab: ecslab.Lab) -> Non
     assert cluster_is_gone(lab, ex04.PLACEMENT_CLUSTER)
 
 
-@pytest.mark.parametrize("answer, message", [
-    (picker(key="registeredResources"), "you read registeredResources"),
-    (picker(active_only=False), "DRAINING: ECS places new tasks only on ACTIVE instances"),
-    (picker(check_cpu=False), "check CPU as well as MEMORY"),
-    (picker(strict=True), "case “an exact fit fits”.*compare with >="),
-    (picker(last=True), "comes first in the list"),
-    (lambda instances, cpu, memory: instances[0] if instances else None, "return its ARN"),
-    (lambda instances, cpu, memory: "arn:aws:ecs:us-east-1:123456789012:container-instance/ex04/nowhere", "not the ARN of any of the instances"),
-])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (picker(key="registeredResources"), "you read registeredResources"),
+        (picker(active_only=False), "DRAINING: ECS places new tasks only on ACTIVE instances"),
+        (picker(check_cpu=False), "check CPU as well as MEMORY"),
+        (picker(strict=True), "case “an exact fit fits”.*compare with >="),
+        (picker(last=True), "comes first in the list"),
+        (lambda instances, cpu, memory: instances[0] if instances else None, "return its ARN"),
+        (
+            lambda instances, cpu, memory: "arn:aws:ecs:us-east-1:123456789012:container-instance/ex04/nowhere",
+            "not the ARN of any of the instances",
+        ),
+    ],
+)
 def test_wrong_picks_are_explained(lab: ecslab.Lab, answer: Any, message: str) -> None:
     with pytest.raises(CheckFailed, match=message):
         ex04.check_pick_instance(answer, lab)

@@ -40,15 +40,26 @@ def subnets(lab: ecslab.Lab) -> list[str]:
     return [s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [default_vpc]}])["Subnets"]]
 
 
-def deploy(lab: Any, cluster: str, service: str, image_uri: str, execution_role_arn: str | None, launch_type: str = "FARGATE", count: int = 2,
-           network: bool = True, public_ip: bool = True) -> str:
+def deploy(
+    lab: Any,
+    cluster: str,
+    service: str,
+    image_uri: str,
+    execution_role_arn: str | None,
+    launch_type: str = "FARGATE",
+    count: int = 2,
+    network: bool = True,
+    public_ip: bool = True,
+) -> str:
     """A configurable answer to 5.1 (right with the defaults)."""
     lab.ecs.create_cluster(clusterName=cluster)
     request = ecs_tools.task_definition(service, image_uri, execution_role_arn=execution_role_arn)
     definition = lab.ecs.register_task_definition(**request)["taskDefinition"]["taskDefinitionArn"]
     awsvpc = {"subnets": subnets(lab)} | ({"assignPublicIp": "ENABLED"} if public_ip else {})
     extra = {"networkConfiguration": {"awsvpcConfiguration": awsvpc}} if network else {}
-    response = lab.ecs.create_service(cluster=cluster, serviceName=service, taskDefinition=definition, desiredCount=count, launchType=launch_type, **extra)
+    response = lab.ecs.create_service(
+        cluster=cluster, serviceName=service, taskDefinition=definition, desiredCount=count, launchType=launch_type, **extra
+    )
     return str(response["service"]["serviceArn"])
 
 
@@ -81,17 +92,38 @@ def test_the_stub_is_not_done(lab: ecslab.Lab, image_uri: str) -> None:
         check(ex05.check_deploy_service, stub, lab)
 
 
-@pytest.mark.parametrize("answer, message", [
-    (lambda lab, cluster, service, image, role: "arn:aws:ecs:us-east-1:123456789012:service/x", "no ACTIVE cluster"),
-    (lambda lab, cluster, service, image, role: deploy_returning_cluster_arn(lab, cluster, service, image, role), "the cluster's ARN"),
-    (lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, role, launch_type="EC2"), "launchType='FARGATE'"),
-    (lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, role, count=1), "desiredCount=2"),
-    (lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, role, network=False), "(?i)network ?configuration must be provided"),
-    (lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image.replace(":v1", ":v9"), role), "use the image_uri argument"),
-    (lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, None),
-     "execution role ARN to support ECR images.* Pass executionRoleArn=execution_role_arn"),
-    (lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, role, public_ip=False), "assignPublicIp is DISABLED.*'assignPublicIp': 'ENABLED'"),
-], ids=["nothing-created", "cluster-arn", "ec2", "one-task", "no-subnets", "other-image", "no-execution-role", "no-public-ip"])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (lambda lab, cluster, service, image, role: "arn:aws:ecs:us-east-1:123456789012:service/x", "no ACTIVE cluster"),
+        (
+            lambda lab, cluster, service, image, role: deploy_returning_cluster_arn(lab, cluster, service, image, role),
+            "the cluster's ARN",
+        ),
+        (
+            lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, role, launch_type="EC2"),
+            "launchType='FARGATE'",
+        ),
+        (lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, role, count=1), "desiredCount=2"),
+        (
+            lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, role, network=False),
+            "(?i)network ?configuration must be provided",
+        ),
+        (
+            lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image.replace(":v1", ":v9"), role),
+            "use the image_uri argument",
+        ),
+        (
+            lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, None),
+            "execution role ARN to support ECR images.* Pass executionRoleArn=execution_role_arn",
+        ),
+        (
+            lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, role, public_ip=False),
+            "assignPublicIp is DISABLED.*'assignPublicIp': 'ENABLED'",
+        ),
+    ],
+    ids=["nothing-created", "cluster-arn", "ec2", "one-task", "no-subnets", "other-image", "no-execution-role", "no-public-ip"],
+)
 def test_wrong_deployments_are_explained(lab: ecslab.Lab, image_uri: str, answer: Callable[..., str], message: str) -> None:
     with pytest.raises(CheckFailed, match=message):
         check(ex05.check_deploy_service, answer, lab)
@@ -113,13 +145,17 @@ def test_right_urls_pass(lab: ecslab.Lab, image_uri: str) -> None:
     assert passed.message.startswith("2 URLs") and cluster_is_gone(lab)
 
 
-@pytest.mark.parametrize("answer, message", [
-    (lambda lab, cluster, service: urls_of(lab, cluster, service, use="containerPort"), "containerPort"),
-    (lambda lab, cluster, service: urls_of(lab, cluster, None), "another service"),
-    (lambda lab, cluster, service: urls_of(lab, cluster, service)[:1], "you returned 1 URL"),
-    (lambda lab, cluster, service: lab.ecs.list_tasks(cluster=cluster, serviceName=service)["taskArns"], "task ARNs"),
-    (lambda lab, cluster, service: "http://127.0.0.1:8080", "list of URL strings"),
-], ids=["container-port", "whole-cluster", "first-only", "arns", "a-string"])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (lambda lab, cluster, service: urls_of(lab, cluster, service, use="containerPort"), "containerPort"),
+        (lambda lab, cluster, service: urls_of(lab, cluster, None), "another service"),
+        (lambda lab, cluster, service: urls_of(lab, cluster, service)[:1], "you returned 1 URL"),
+        (lambda lab, cluster, service: lab.ecs.list_tasks(cluster=cluster, serviceName=service)["taskArns"], "task ARNs"),
+        (lambda lab, cluster, service: "http://127.0.0.1:8080", "list of URL strings"),
+    ],
+    ids=["container-port", "whole-cluster", "first-only", "arns", "a-string"],
+)
 def test_wrong_urls_are_explained(lab: ecslab.Lab, image_uri: str, answer: Callable[..., Any], message: str) -> None:
     with pytest.raises(CheckFailed, match=message):
         check(ex05.check_task_urls, answer, lab)
@@ -129,8 +165,17 @@ def test_wrong_urls_are_explained(lab: ecslab.Lab, image_uri: str, answer: Calla
 # -- 5.3 --------------------------------------------------------------------------------------
 
 
-def roll(lab: Any, cluster: str, service: str, family: str | None = None, image: str | None = None, environment: bool = True,
-         update: bool = True, wait: bool = True, role: bool = True) -> str:
+def roll(
+    lab: Any,
+    cluster: str,
+    service: str,
+    family: str | None = None,
+    image: str | None = None,
+    environment: bool = True,
+    update: bool = True,
+    wait: bool = True,
+    role: bool = True,
+) -> str:
     """A configurable answer to 5.3 (right with the defaults)."""
     current = lab.ecs.describe_services(cluster=cluster, services=[service])["services"][0]["taskDefinition"]
     definition = lab.ecs.describe_task_definition(taskDefinition=current)["taskDefinition"]
@@ -139,7 +184,9 @@ def roll(lab: Any, cluster: str, service: str, family: str | None = None, image:
         container["environment"] = [{"name": "APP_VERSION", "value": "v2"}]
     if image:
         container["image"] = image
-    keep = ("family", "containerDefinitions", "cpu", "memory", "networkMode", "requiresCompatibilities") + (("executionRoleArn",) if role else ())
+    keep = ("family", "containerDefinitions", "cpu", "memory", "networkMode", "requiresCompatibilities") + (
+        ("executionRoleArn",) if role else ()
+    )
     request = {key: definition[key] for key in keep} | ({"family": family} if family else {})
     arn = str(lab.ecs.register_task_definition(**request)["taskDefinition"]["taskDefinitionArn"])
     if update:
@@ -154,15 +201,33 @@ def test_a_right_rollout_passes(lab: ecslab.Lab, image_uri: str) -> None:
     assert "both tasks answer v2" in passed.message and cluster_is_gone(lab)
 
 
-@pytest.mark.parametrize("answer, message", [
-    (lambda lab, cluster, service: roll(lab, cluster, service, wait=False), "the rollout was not finished"),
-    (lambda lab, cluster, service: roll(lab, cluster, service, family="something-else", update=False), "in the service's family"),
-    (lambda lab, cluster, service: roll(lab, cluster, service, environment=False, update=False), "APP_VERSION"),
-    (lambda lab, cluster, service: roll(lab, cluster, service, image="localhost:5050/t05-app:v2", update=False), "keep the image"),
-    (lambda lab, cluster, service: roll(lab, cluster, service, update=False, wait=False), "call update_service"),
-    (lambda lab, cluster, service: lab.ecs.describe_services(cluster=cluster, services=[service])["services"][0]["taskDefinition"], "register a new revision"),
-    (lambda lab, cluster, service: roll(lab, cluster, service, role=False), "copy executionRoleArn from the current revision"),
-], ids=["no-wait", "new-family", "no-environment", "new-image", "no-update", "old-arn", "no-execution-role"])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (lambda lab, cluster, service: roll(lab, cluster, service, wait=False), "the rollout was not finished"),
+        (
+            lambda lab, cluster, service: roll(lab, cluster, service, family="something-else", update=False),
+            "in the service's family",
+        ),
+        (lambda lab, cluster, service: roll(lab, cluster, service, environment=False, update=False), "APP_VERSION"),
+        (
+            lambda lab, cluster, service: roll(lab, cluster, service, image="localhost:5050/t05-app:v2", update=False),
+            "keep the image",
+        ),
+        (lambda lab, cluster, service: roll(lab, cluster, service, update=False, wait=False), "call update_service"),
+        (
+            lambda lab, cluster, service: lab.ecs.describe_services(cluster=cluster, services=[service])["services"][0][
+                "taskDefinition"
+            ],
+            "register a new revision",
+        ),
+        (
+            lambda lab, cluster, service: roll(lab, cluster, service, role=False),
+            "copy executionRoleArn from the current revision",
+        ),
+    ],
+    ids=["no-wait", "new-family", "no-environment", "new-image", "no-update", "old-arn", "no-execution-role"],
+)
 def test_wrong_rollouts_are_explained(lab: ecslab.Lab, image_uri: str, answer: Callable[..., Any], message: str) -> None:
     with pytest.raises(CheckFailed, match=message):
         check(ex05.check_roll_to_v2, answer, lab)

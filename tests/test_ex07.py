@@ -37,7 +37,9 @@ def image_uri(lab: ecslab.Lab) -> Iterator[str]:
 
 
 def nothing_left(lab: ecslab.Lab) -> bool:
-    clusters = [c for c in lab.ecs.describe_clusters(clusters=[ROLE_CLUSTER, SECRET_CLUSTER])["clusters"] if c["status"] == "ACTIVE"]
+    clusters = [
+        c for c in lab.ecs.describe_clusters(clusters=[ROLE_CLUSTER, SECRET_CLUSTER])["clusters"] if c["status"] == "ACTIVE"
+    ]
     roles = [r for r in lab.iam.list_roles()["Roles"] if r["RoleName"] in (ROLE, EXECUTION_ROLE, SECRET_ROLE)]
     buckets = [b for b in lab.client("s3").list_buckets()["Buckets"] if b["Name"] == BUCKET]
     secrets = [s for s in lab.client("secretsmanager").list_secrets()["SecretList"] if s["Name"] == SECRET_NAME]
@@ -47,12 +49,18 @@ def nothing_left(lab: ecslab.Lab) -> bool:
 # -- 7.1 (pure) ------------------------------------------------------------------------------
 
 
-def read_policy(bucket: str, statements: list[dict[str, Any]] | None = None, version: str | None = "2012-10-17") -> dict[str, Any]:
+def read_policy(
+    bucket: str, statements: list[dict[str, Any]] | None = None, version: str | None = "2012-10-17"
+) -> dict[str, Any]:
     """A configurable answer to 7.1 (right with the defaults)."""
-    document: dict[str, Any] = {"Statement": statements if statements is not None else [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"},
-        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
-    ]}
+    document: dict[str, Any] = {
+        "Statement": statements
+        if statements is not None
+        else [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"},
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
+        ]
+    }
     if version:
         document["Version"] = version
     return document
@@ -83,21 +91,49 @@ GET = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::BU
 LIST = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::BUCKET"}
 
 
-@pytest.mark.parametrize("answer, message", [
-    (only({"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::BUCKET", "arn:aws:s3:::BUCKET/*"]}), r"allows s3:\*: every action"),
-    (only({"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}), "another bucket"),
-    (only(GET, {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::BUCKET/*"}), "acts on the bucket itself"),
-    (only({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::BUCKET"}, LIST), "acts on objects"),
-    (only(GET), "Add s3:ListBucket"),
-    (only(GET, LIST, {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::BUCKET/*"}), "must not write objects"),
-    (only({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::BUCKET*/*"}, LIST), "-backup is another bucket"),
-    (lambda bucket: read_policy("ex07-check-reports"), "Use the bucket argument"),
-    (lambda bucket: read_policy(bucket, version=None), "version 2012-10-17"),
-    (lambda bucket: json.dumps(read_policy(bucket))[:-2], "Syntax errors in policy"),
-    (only({"Effect": "Allow", "Action": "s3:GetObject"}, LIST), "must contain resources"),
-    (lambda bucket: [read_policy(bucket)], "as a dict"),
-], ids=["s3-star", "resource-star", "list-on-objects", "get-on-bucket", "no-list", "put", "prefix-wildcard", "typed-bucket",
-        "no-version", "broken-json", "no-resource", "a-list"])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (
+            only({"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::BUCKET", "arn:aws:s3:::BUCKET/*"]}),
+            r"allows s3:\*: every action",
+        ),
+        (only({"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}), "another bucket"),
+        (
+            only(GET, {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::BUCKET/*"}),
+            "acts on the bucket itself",
+        ),
+        (only({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::BUCKET"}, LIST), "acts on objects"),
+        (only(GET), "Add s3:ListBucket"),
+        (
+            only(GET, LIST, {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::BUCKET/*"}),
+            "must not write objects",
+        ),
+        (
+            only({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::BUCKET*/*"}, LIST),
+            "-backup is another bucket",
+        ),
+        (lambda bucket: read_policy("ex07-check-reports"), "Use the bucket argument"),
+        (lambda bucket: read_policy(bucket, version=None), "version 2012-10-17"),
+        (lambda bucket: json.dumps(read_policy(bucket))[:-2], "Syntax errors in policy"),
+        (only({"Effect": "Allow", "Action": "s3:GetObject"}, LIST), "must contain resources"),
+        (lambda bucket: [read_policy(bucket)], "as a dict"),
+    ],
+    ids=[
+        "s3-star",
+        "resource-star",
+        "list-on-objects",
+        "get-on-bucket",
+        "no-list",
+        "put",
+        "prefix-wildcard",
+        "typed-bucket",
+        "no-version",
+        "broken-json",
+        "no-resource",
+        "a-list",
+    ],
+)
 def test_wrong_policies_are_explained(answer: Callable[[str], Any], message: str) -> None:
     with pytest.raises(CheckFailed, match=message):
         ex07.check_read_bucket_policy(answer)
@@ -106,8 +142,15 @@ def test_wrong_policies_are_explained(answer: Callable[[str], Any], message: str
 # -- 7.2 -------------------------------------------------------------------------------------
 
 
-def make_role(lab: Any, role_name: str, policy_document: dict[str, Any], trust: dict[str, Any] | None = None, policy: bool = True,
-              managed: str | None = None, returns: str = "arn") -> str:
+def make_role(
+    lab: Any,
+    role_name: str,
+    policy_document: dict[str, Any],
+    trust: dict[str, Any] | None = None,
+    policy: bool = True,
+    managed: str | None = None,
+    returns: str = "arn",
+) -> str:
     """A configurable answer to 7.2 (right with the defaults)."""
     role = lab.iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust or TRUST))["Role"]
     if policy:
@@ -118,11 +161,16 @@ def make_role(lab: Any, role_name: str, policy_document: dict[str, Any], trust: 
 
 
 def trust_for(*services: str) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": list(services)}, "Action": "sts:AssumeRole"}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": list(services)}, "Action": "sts:AssumeRole"}],
+    }
 
 
 def check_role(answer: Callable[..., str], lab: ecslab.Lab) -> Any:
-    return ex07.check_task_role(answer, lab, role_name=ROLE, bucket=BUCKET, cluster=ROLE_CLUSTER, repository=REPOSITORY, execution_role=EXECUTION_ROLE)
+    return ex07.check_task_role(
+        answer, lab, role_name=ROLE, bucket=BUCKET, cluster=ROLE_CLUSTER, repository=REPOSITORY, execution_role=EXECUTION_ROLE
+    )
 
 
 def test_without_the_setup_cell_the_check_says_to_run_it(lab: ecslab.Lab) -> None:
@@ -144,15 +192,25 @@ def test_the_role_stub_is_not_done(lab: ecslab.Lab, image_uri: str) -> None:
     assert nothing_left(lab)
 
 
-@pytest.mark.parametrize("answer, message", [
-    (lambda lab, name, doc: make_role(lab, name, doc, trust=trust_for("ec2.amazonaws.com")), "is for EC2 instances"),
-    (lambda lab, name, doc: make_role(lab, name, doc, trust=trust_for("ecs.amazonaws.com")), "service-linked role"),
-    (lambda lab, name, doc: make_role(lab, name, doc, trust=trust_for("ecs-tasks.amazonaws.com", "ec2.amazonaws.com")), "also lets ec2.amazonaws.com"),
-    (lambda lab, name, doc: make_role(lab, name, doc, policy=False), "has no permissions policy"),
-    (lambda lab, name, doc: make_role(lab, name, doc, managed="arn:aws:iam::aws:policy/AmazonS3FullAccess"), "may also call s3:PutObject"),
-    (lambda lab, name, doc: make_role(lab, name, doc, returns="name"), "the name alone"),
-    (lambda lab, name, doc: make_role(lab, name + "-2", doc), "there is no role named"),
-], ids=["ec2", "ecs-service", "also-ec2", "no-policy", "s3-full-access", "returns-name", "other-name"])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (lambda lab, name, doc: make_role(lab, name, doc, trust=trust_for("ec2.amazonaws.com")), "is for EC2 instances"),
+        (lambda lab, name, doc: make_role(lab, name, doc, trust=trust_for("ecs.amazonaws.com")), "service-linked role"),
+        (
+            lambda lab, name, doc: make_role(lab, name, doc, trust=trust_for("ecs-tasks.amazonaws.com", "ec2.amazonaws.com")),
+            "also lets ec2.amazonaws.com",
+        ),
+        (lambda lab, name, doc: make_role(lab, name, doc, policy=False), "has no permissions policy"),
+        (
+            lambda lab, name, doc: make_role(lab, name, doc, managed="arn:aws:iam::aws:policy/AmazonS3FullAccess"),
+            "may also call s3:PutObject",
+        ),
+        (lambda lab, name, doc: make_role(lab, name, doc, returns="name"), "the name alone"),
+        (lambda lab, name, doc: make_role(lab, name + "-2", doc), "there is no role named"),
+    ],
+    ids=["ec2", "ecs-service", "also-ec2", "no-policy", "s3-full-access", "returns-name", "other-name"],
+)
 def test_wrong_task_roles_are_explained(lab: ecslab.Lab, image_uri: str, answer: Callable[..., str], message: str) -> None:
     try:
         with pytest.raises(CheckFailed, match=message):
@@ -165,13 +223,30 @@ def test_wrong_task_roles_are_explained(lab: ecslab.Lab, image_uri: str, answer:
 # -- 7.3 -------------------------------------------------------------------------------------
 
 
-def run_secret(lab: Any, cluster: str, role_name: str, image_uri: str, secret_arn: str, *, read_resource: str | None = None, grant: bool = True,
-               variable: str = "DB_PASSWORD", leak: str = "", returns: str = "task", wait: str = "poll") -> str:
+def run_secret(
+    lab: Any,
+    cluster: str,
+    role_name: str,
+    image_uri: str,
+    secret_arn: str,
+    *,
+    read_resource: str | None = None,
+    grant: bool = True,
+    variable: str = "DB_PASSWORD",
+    leak: str = "",
+    returns: str = "task",
+    wait: str = "poll",
+) -> str:
     """A configurable answer to 7.3 (right with the defaults); ``leak`` is "print" or "environment"."""
     role_arn = lab.iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
     lab.iam.attach_role_policy(RoleName=role_name, PolicyArn=security.EXECUTION_ROLE_POLICY_ARN)
     if grant:
-        document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": read_resource or secret_arn}]}
+        document = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": read_resource or secret_arn}
+            ],
+        }
         lab.iam.put_role_policy(RoleName=role_name, PolicyName="read-secret", PolicyDocument=json.dumps(document))
     container: dict[str, Any] = {"name": "app", "image": image_uri, "essential": True, "portMappings": [{"containerPort": 8080}]}
     if leak in ("print", "environment"):
@@ -183,20 +258,33 @@ def run_secret(lab: Any, cluster: str, role_name: str, image_uri: str, secret_ar
     if leak != "environment":
         container["secrets"] = [{"name": variable, "valueFrom": secret_arn}]
     definition_arn = lab.ecs.register_task_definition(
-        family=role_name, requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256", memory="512",
-        executionRoleArn=role_arn, containerDefinitions=[container],
+        family=role_name,
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        executionRoleArn=role_arn,
+        containerDefinitions=[container],
     )["taskDefinition"]["taskDefinitionArn"]
-    task_arn = lab.ecs.run_task(cluster=cluster, taskDefinition=definition_arn, launchType="FARGATE",
-                                networkConfiguration={"awsvpcConfiguration": {"subnets": ex07.default_subnets(lab), "assignPublicIp": "ENABLED"}})["tasks"][0]["taskArn"]
+    task_arn = lab.ecs.run_task(
+        cluster=cluster,
+        taskDefinition=definition_arn,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": ex07.default_subnets(lab), "assignPublicIp": "ENABLED"}},
+    )["tasks"][0]["taskArn"]
     if wait == "waiter":
-        lab.ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[task_arn], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
+        lab.ecs.get_waiter("tasks_running").wait(
+            cluster=cluster, tasks=[task_arn], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120}
+        )
     else:
         ex07.wait_started(lab, cluster, task_arn)
     return str(task_arn if returns == "task" else definition_arn)
 
 
 def check_secret(answer: Callable[..., str], lab: ecslab.Lab) -> Any:
-    return ex07.check_run_with_secret(answer, lab, cluster=SECRET_CLUSTER, role_name=SECRET_ROLE, secret_name=SECRET_NAME, repository=REPOSITORY)
+    return ex07.check_run_with_secret(
+        answer, lab, cluster=SECRET_CLUSTER, role_name=SECRET_ROLE, secret_name=SECRET_NAME, repository=REPOSITORY
+    )
 
 
 def test_a_right_secret_task_passes(lab: ecslab.Lab, image_uri: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -214,16 +302,36 @@ def test_the_secret_stub_is_not_done(lab: ecslab.Lab, image_uri: str) -> None:
     assert nothing_left(lab)
 
 
-@pytest.mark.parametrize("answer, message", [
-    (lambda *args: run_secret(*args, leak="print"), "showed the secret's value"),
-    (lambda *args: run_secret(*args, leak="environment"), "in the task definition's environment"),
-    (lambda *args: run_secret(*args, grant=False), r"stopped before it ran: ResourceInitializationError.*allow secretsmanager:GetSecretValue"),
-    (lambda *args: run_secret(*args, grant=False, wait="waiter"), r"WaiterError.*the task stopped before it ran: ResourceInitializationError"),
-    (lambda *args: run_secret(*args, read_resource="*"), "may read other secrets too"),
-    (lambda *args: run_secret(*args, variable="PASSWORD"), "named 'DB_PASSWORD'"),
-    (lambda *args: run_secret(*args, returns="definition"), "return the task's ARN"),
-], ids=["printed", "environment", "no-permission", "no-permission-waiter", "every-secret", "other-variable", "returns-definition"])
-def test_wrong_secret_tasks_are_explained(lab: ecslab.Lab, image_uri: str, capsys: pytest.CaptureFixture[str], answer: Callable[..., str], message: str) -> None:
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (lambda *args: run_secret(*args, leak="print"), "showed the secret's value"),
+        (lambda *args: run_secret(*args, leak="environment"), "in the task definition's environment"),
+        (
+            lambda *args: run_secret(*args, grant=False),
+            r"stopped before it ran: ResourceInitializationError.*allow secretsmanager:GetSecretValue",
+        ),
+        (
+            lambda *args: run_secret(*args, grant=False, wait="waiter"),
+            r"WaiterError.*the task stopped before it ran: ResourceInitializationError",
+        ),
+        (lambda *args: run_secret(*args, read_resource="*"), "may read other secrets too"),
+        (lambda *args: run_secret(*args, variable="PASSWORD"), "named 'DB_PASSWORD'"),
+        (lambda *args: run_secret(*args, returns="definition"), "return the task's ARN"),
+    ],
+    ids=[
+        "printed",
+        "environment",
+        "no-permission",
+        "no-permission-waiter",
+        "every-secret",
+        "other-variable",
+        "returns-definition",
+    ],
+)
+def test_wrong_secret_tasks_are_explained(
+    lab: ecslab.Lab, image_uri: str, capsys: pytest.CaptureFixture[str], answer: Callable[..., str], message: str
+) -> None:
     with pytest.raises(CheckFailed, match=message):
         check_secret(answer, lab)
     assert nothing_left(lab)

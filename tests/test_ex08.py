@@ -42,7 +42,9 @@ def test_without_the_setup_cell_the_check_says_to_run_it(lab: ecslab.Lab) -> Non
 # -- 8.1 --------------------------------------------------------------------------------------
 
 
-def configuration(group: str, prefix: str, region: str, driver: str = "awslogs", create: Any = "true", **changes: Any) -> dict[str, Any]:
+def configuration(
+    group: str, prefix: str, region: str, driver: str = "awslogs", create: Any = "true", **changes: Any
+) -> dict[str, Any]:
     """A configurable answer to 8.1 (right with the defaults)."""
     options = {"awslogs-group": group, "awslogs-region": region, "awslogs-stream-prefix": prefix}
     if create is not None:
@@ -68,16 +70,25 @@ def test_the_stub_is_not_done(lab: ecslab.Lab, image_uri: str) -> None:
         check_logs(stub, lab)
 
 
-@pytest.mark.parametrize("answer, message", [
-    (lambda group, prefix, region: configuration(group, prefix, region, create=None), "ResourceInitializationError.*awslogs-create-group"),
-    (lambda group, prefix, region: configuration(group, prefix, region, create=True), 'is not: write "true", not True'),
-    (lambda group, prefix, region: configuration(group, prefix, region, driver="json-file"), "'awslogs'"),
-    (lambda group, prefix, region: configuration(group, prefix, region)["options"], "logDriver"),
-    (lambda group, prefix, region: configuration(group, prefix + "-app", region), "awslogs-stream-prefix.*prefix argument"),
-    (lambda group, prefix, region: configuration(group, prefix, "eu-west-1"), "region argument"),
-    (lambda group, prefix, region: {"logDriver": "awslogs"}, "configuration\\['options'\\]"),
-], ids=["no-create-group", "bool-option", "other-driver", "options-only", "other-prefix", "other-region", "no-options"])
-def test_wrong_log_configurations_are_explained(lab: ecslab.Lab, image_uri: str, answer: Callable[..., Any], message: str) -> None:
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (
+            lambda group, prefix, region: configuration(group, prefix, region, create=None),
+            "ResourceInitializationError.*awslogs-create-group",
+        ),
+        (lambda group, prefix, region: configuration(group, prefix, region, create=True), 'is not: write "true", not True'),
+        (lambda group, prefix, region: configuration(group, prefix, region, driver="json-file"), "'awslogs'"),
+        (lambda group, prefix, region: configuration(group, prefix, region)["options"], "logDriver"),
+        (lambda group, prefix, region: configuration(group, prefix + "-app", region), "awslogs-stream-prefix.*prefix argument"),
+        (lambda group, prefix, region: configuration(group, prefix, "eu-west-1"), "region argument"),
+        (lambda group, prefix, region: {"logDriver": "awslogs"}, "configuration\\['options'\\]"),
+    ],
+    ids=["no-create-group", "bool-option", "other-driver", "options-only", "other-prefix", "other-region", "no-options"],
+)
+def test_wrong_log_configurations_are_explained(
+    lab: ecslab.Lab, image_uri: str, answer: Callable[..., Any], message: str
+) -> None:
     with pytest.raises(CheckFailed, match=message):
         check_logs(answer, lab)
     assert nothing_left(lab)
@@ -112,17 +123,37 @@ def test_a_right_alarm_passes(lab: ecslab.Lab, image_uri: str) -> None:
     assert "went to ALARM" in passed.message and "Threshold Crossed" in passed.message and nothing_left(lab)
 
 
-@pytest.mark.parametrize("answer, message", [
-    (lambda lab, cluster, service: alarm(lab, cluster, service, Dimensions=[{"Name": "ServiceName", "Value": service}]), "INSUFFICIENT_DATA"),
-    (lambda lab, cluster, service: alarm(lab, cluster, service, Threshold=0.3), "not 0.3"),
-    (lambda lab, cluster, service: alarm(lab, cluster, service, Period=60), "Period=10 if lab.is_local else 60"),
-    (lambda lab, cluster, service: alarm(lab, cluster, service, Statistic="Maximum"), "Statistic='Average'"),
-    (lambda lab, cluster, service: alarm(lab, cluster, service, MetricName="MemoryUtilization"), "'CPUUtilization'"),
-    (lambda lab, cluster, service: alarm(lab, cluster, service, EvaluationPeriods=3), "EvaluationPeriods=1"),
-    (lambda lab, cluster, service: alarm(lab, cluster, service, ComparisonOperator="LessThanThreshold"), "GreaterThanThreshold"),
-    (lambda lab, cluster, service: (alarm(lab, cluster, service), None)[1], "return the alarm's name"),
-    (lambda lab, cluster, service: (alarm(lab, cluster, service), "cpu-alarm")[1], "no metric alarm named 'cpu-alarm'"),
-], ids=["service-dimension-only", "fraction", "one-minute", "maximum", "memory", "three-periods", "below", "returns-none", "other-name"])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (
+            lambda lab, cluster, service: alarm(lab, cluster, service, Dimensions=[{"Name": "ServiceName", "Value": service}]),
+            "INSUFFICIENT_DATA",
+        ),
+        (lambda lab, cluster, service: alarm(lab, cluster, service, Threshold=0.3), "not 0.3"),
+        (lambda lab, cluster, service: alarm(lab, cluster, service, Period=60), "Period=10 if lab.is_local else 60"),
+        (lambda lab, cluster, service: alarm(lab, cluster, service, Statistic="Maximum"), "Statistic='Average'"),
+        (lambda lab, cluster, service: alarm(lab, cluster, service, MetricName="MemoryUtilization"), "'CPUUtilization'"),
+        (lambda lab, cluster, service: alarm(lab, cluster, service, EvaluationPeriods=3), "EvaluationPeriods=1"),
+        (
+            lambda lab, cluster, service: alarm(lab, cluster, service, ComparisonOperator="LessThanThreshold"),
+            "GreaterThanThreshold",
+        ),
+        (lambda lab, cluster, service: (alarm(lab, cluster, service), None)[1], "return the alarm's name"),
+        (lambda lab, cluster, service: (alarm(lab, cluster, service), "cpu-alarm")[1], "no metric alarm named 'cpu-alarm'"),
+    ],
+    ids=[
+        "service-dimension-only",
+        "fraction",
+        "one-minute",
+        "maximum",
+        "memory",
+        "three-periods",
+        "below",
+        "returns-none",
+        "other-name",
+    ],
+)
 def test_wrong_alarms_are_explained(lab: ecslab.Lab, image_uri: str, answer: Callable[..., Any], message: str) -> None:
     with pytest.raises(CheckFailed, match=message):
         check_alarm(answer, lab)
@@ -132,13 +163,19 @@ def test_wrong_alarms_are_explained(lab: ecslab.Lab, image_uri: str, answer: Cal
 # -- 8.3 --------------------------------------------------------------------------------------
 
 
-def count(lab: Any, group: str, minutes: int, pattern: str = '"GET /health"', since: bool = True, streams: int | None = None) -> int:
+def count(
+    lab: Any, group: str, minutes: int, pattern: str = '"GET /health"', since: bool = True, streams: int | None = None
+) -> int:
     """A configurable answer to 8.3 (right with the defaults); ``streams=1`` reads one task's stream."""
     request: dict[str, Any] = {"logGroupName": group, "filterPattern": pattern}
     if since:
         request["startTime"] = int((time.time() - minutes * 60) * 1000)
     if streams:
-        names = [s["logStreamName"] for s in lab.logs.describe_log_streams(logGroupName=group)["logStreams"] if "earlier" not in s["logStreamName"]]
+        names = [
+            s["logStreamName"]
+            for s in lab.logs.describe_log_streams(logGroupName=group)["logStreams"]
+            if "earlier" not in s["logStreamName"]
+        ]
         request["logStreamNames"] = names[:streams]
     return len(lab.logs.filter_log_events(**request)["events"])
 
@@ -152,15 +189,22 @@ def test_a_right_count_passes(lab: ecslab.Lab, image_uri: str) -> None:
     assert passed.message.startswith("13 requests") and nothing_left(lab)
 
 
-@pytest.mark.parametrize("answer, message", [
-    (lambda lab, group, minutes: count(lab, group, minutes, since=False), "30 minutes ago"),
-    (lambda lab, group, minutes: count(lab, group, minutes, pattern="/health"), "double quotes"),
-    (lambda lab, group, minutes: count(lab, group, minutes, pattern="", since=False), "every line ever"),
-    (lambda lab, group, minutes: count(lab, group, minutes, streams=1), "one task's stream"),
-    (lambda lab, group, minutes: count(lab, group, minutes, pattern='"GET /HEALTH"'), "case-sensitive"),
-    (lambda lab, group, minutes: lab.logs.filter_log_events(logGroupName=group, filterPattern='"GET /health"')["events"], "an int"),
-    (lambda lab, group, minutes: count(lab, "/ecs/t08-nothing-here", minutes), "ResourceNotFoundException"),
-], ids=["no-start-time", "unquoted", "everything", "one-stream", "upper-case", "the-events", "other-group"])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (lambda lab, group, minutes: count(lab, group, minutes, since=False), "30 minutes ago"),
+        (lambda lab, group, minutes: count(lab, group, minutes, pattern="/health"), "double quotes"),
+        (lambda lab, group, minutes: count(lab, group, minutes, pattern="", since=False), "every line ever"),
+        (lambda lab, group, minutes: count(lab, group, minutes, streams=1), "one task's stream"),
+        (lambda lab, group, minutes: count(lab, group, minutes, pattern='"GET /HEALTH"'), "case-sensitive"),
+        (
+            lambda lab, group, minutes: lab.logs.filter_log_events(logGroupName=group, filterPattern='"GET /health"')["events"],
+            "an int",
+        ),
+        (lambda lab, group, minutes: count(lab, "/ecs/t08-nothing-here", minutes), "ResourceNotFoundException"),
+    ],
+    ids=["no-start-time", "unquoted", "everything", "one-stream", "upper-case", "the-events", "other-group"],
+)
 def test_wrong_counts_are_explained(lab: ecslab.Lab, image_uri: str, answer: Callable[..., Any], message: str) -> None:
     with pytest.raises(CheckFailed, match=message):
         check_count(answer, lab)

@@ -47,8 +47,17 @@ def nothing_left(lab: ecslab.Lab, name: str) -> bool:
 # -- 9.1 --------------------------------------------------------------------------------------
 
 
-def deploy(lab: Any, name: str, image_uri: str, execution_role_arn: str, alb_groups: str = "web", task_groups: str = "web",
-           count: int = 2, wait: bool = True, url: str = "listener") -> str:
+def deploy(
+    lab: Any,
+    name: str,
+    image_uri: str,
+    execution_role_arn: str,
+    alb_groups: str = "web",
+    task_groups: str = "web",
+    count: int = 2,
+    wait: bool = True,
+    url: str = "listener",
+) -> str:
     """A configurable answer to 9.1 (right with the defaults).
 
     ``alb_groups``: "web" (the pair's ALB group) or "none" (left out: the VPC's default group).
@@ -57,21 +66,44 @@ def deploy(lab: Any, name: str, image_uri: str, execution_role_arn: str, alb_gro
     subnets = subnets[:2]
     alb_group, task_group = network.create_web_security_groups(lab.ec2, vpc_id, prefix=name)
     if task_groups == "open":
-        task_group = lab.ec2.create_security_group(GroupName=f"{name}-open", Description="8080 from anywhere", VpcId=vpc_id)["GroupId"]
-        lab.ec2.authorize_security_group_ingress(GroupId=task_group, IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        task_group = lab.ec2.create_security_group(GroupName=f"{name}-open", Description="8080 from anywhere", VpcId=vpc_id)[
+            "GroupId"
+        ]
+        lab.ec2.authorize_security_group_ingress(
+            GroupId=task_group,
+            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+        )
     extra = {"SecurityGroups": [alb_group]} if alb_groups == "web" else {}
-    alb_arn = lab.elbv2.create_load_balancer(Name=name, Subnets=subnets, Type="application", Scheme="internet-facing", **extra)["LoadBalancers"][0]["LoadBalancerArn"]
+    alb_arn = lab.elbv2.create_load_balancer(Name=name, Subnets=subnets, Type="application", Scheme="internet-facing", **extra)[
+        "LoadBalancers"
+    ][0]["LoadBalancerArn"]
     tg_arn = lab.elbv2.create_target_group(
-        Name=name, Protocol="HTTP", Port=8080, VpcId=vpc_id, TargetType="ip", HealthCheckPath="/health",
-        HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2,
+        Name=name,
+        Protocol="HTTP",
+        Port=8080,
+        VpcId=vpc_id,
+        TargetType="ip",
+        HealthCheckPath="/health",
+        HealthCheckIntervalSeconds=5,
+        HealthCheckTimeoutSeconds=2,
+        HealthyThresholdCount=2,
     )["TargetGroups"][0]["TargetGroupArn"]
-    lab.elbv2.create_listener(LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+    lab.elbv2.create_listener(
+        LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}]
+    )
     lab.ecs.create_cluster(clusterName=name)
-    task_def_arn = lab.ecs.register_task_definition(**ecs_tools.task_definition(name, image_uri, execution_role_arn=execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
+    task_def_arn = lab.ecs.register_task_definition(
+        **ecs_tools.task_definition(name, image_uri, execution_role_arn=execution_role_arn)
+    )["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.create_service(
-        cluster=name, serviceName=name, taskDefinition=task_def_arn, desiredCount=count, launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [task_group], "assignPublicIp": "ENABLED"}},
+        cluster=name,
+        serviceName=name,
+        taskDefinition=task_def_arn,
+        desiredCount=count,
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": subnets, "securityGroups": [task_group], "assignPublicIp": "ENABLED"}
+        },
         loadBalancers=[{"targetGroupArn": tg_arn, "containerName": "web", "containerPort": 8080}],
     )
     if wait:
@@ -104,14 +136,23 @@ def test_a_right_deployment_passes(lab: ecslab.Lab, images: dict[str, str]) -> N
     assert "were answered by 2 tasks running t09-app:v1" in passed.message and nothing_left(lab, WEB)
 
 
-@pytest.mark.parametrize("answer, message", [
-    (lambda *args: deploy(*args, alb_groups="none", wait=False), "do not admit port 80 from anywhere.*the VPC's default group"),
-    (lambda *args: deploy(*args, task_groups="open", wait=False), "t09-web-open\\) admit port 8080 from anywhere"),
-    (lambda *args: deploy(*args, count=1, wait=False), "desiredCount=2"),
-    (lambda *args: deploy(*args, url="dns", wait=False), "DNS name does not resolve"),
-    (lambda *args: deploy(*args, wait=False), "no healthy target yet"),
-], ids=["alb-default-group", "tasks-open-to-all", "one-task", "dns-name", "no-wait"])
-def test_wrong_deployments_are_explained(lab: ecslab.Lab, images: dict[str, str], answer: Callable[..., Any], message: str) -> None:
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (
+            lambda *args: deploy(*args, alb_groups="none", wait=False),
+            "do not admit port 80 from anywhere.*the VPC's default group",
+        ),
+        (lambda *args: deploy(*args, task_groups="open", wait=False), "t09-web-open\\) admit port 8080 from anywhere"),
+        (lambda *args: deploy(*args, count=1, wait=False), "desiredCount=2"),
+        (lambda *args: deploy(*args, url="dns", wait=False), "DNS name does not resolve"),
+        (lambda *args: deploy(*args, wait=False), "no healthy target yet"),
+    ],
+    ids=["alb-default-group", "tasks-open-to-all", "one-task", "dns-name", "no-wait"],
+)
+def test_wrong_deployments_are_explained(
+    lab: ecslab.Lab, images: dict[str, str], answer: Callable[..., Any], message: str
+) -> None:
     with pytest.raises(CheckFailed, match=message):
         check_deploy(answer, lab)
     assert nothing_left(lab, WEB)
@@ -120,7 +161,9 @@ def test_wrong_deployments_are_explained(lab: ecslab.Lab, images: dict[str, str]
 # -- 9.2 --------------------------------------------------------------------------------------
 
 
-def roll(lab: Any, cluster: str, service: str, new_image_uri: str, image: str = "new", wait: bool = True, minimum: int | None = None) -> str:
+def roll(
+    lab: Any, cluster: str, service: str, new_image_uri: str, image: str = "new", wait: bool = True, minimum: int | None = None
+) -> str:
     """A configurable answer to 9.2 (right with the defaults; ``image="same"`` redeploys the current revision)."""
     current = lab.ecs.describe_services(cluster=cluster, services=[service])["services"][0]["taskDefinition"]
     arn = current
@@ -135,7 +178,9 @@ def roll(lab: Any, cluster: str, service: str, new_image_uri: str, image: str = 
         extra["deploymentConfiguration"] = {"minimumHealthyPercent": minimum, "maximumPercent": 100}
     lab.ecs.update_service(cluster=cluster, service=service, taskDefinition=arn, **extra)
     if wait:
-        lab.ecs.get_waiter("services_stable").wait(cluster=cluster, services=[service], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        lab.ecs.get_waiter("services_stable").wait(
+            cluster=cluster, services=[service], WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        )
     return str(arn)
 
 
@@ -145,14 +190,20 @@ def check_roll(answer: Callable[..., Any], lab: ecslab.Lab) -> Any:
 
 def test_a_right_rollout_passes(lab: ecslab.Lab, images: dict[str, str]) -> None:
     passed = check_roll(roll, lab)
-    assert "no request failed, and every answer from 1 s after it returned came from v2" in passed.message and nothing_left(lab, ROLL)
+    assert "no request failed, and every answer from 1 s after it returned came from v2" in passed.message and nothing_left(
+        lab, ROLL
+    )
 
 
-@pytest.mark.parametrize("answer, message", [
-    (lambda *args: roll(*args, wait=False), "still answered by \\['v1'\\].*services_stable"),
-    (lambda *args: roll(*args, image="same"), "runs 't09-app:v1'.*forceNewDeployment"),
-    (lambda *args: roll(*args, minimum=0), "requests failed during your rollout.*minimumHealthyPercent is 0"),
-], ids=["no-wait", "same-image", "minimum-0"])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (lambda *args: roll(*args, wait=False), "still answered by \\['v1'\\].*services_stable"),
+        (lambda *args: roll(*args, image="same"), "runs 't09-app:v1'.*forceNewDeployment"),
+        (lambda *args: roll(*args, minimum=0), "requests failed during your rollout.*minimumHealthyPercent is 0"),
+    ],
+    ids=["no-wait", "same-image", "minimum-0"],
+)
 def test_wrong_rollouts_are_explained(lab: ecslab.Lab, images: dict[str, str], answer: Callable[..., Any], message: str) -> None:
     with pytest.raises(CheckFailed, match=message):
         check_roll(answer, lab)
@@ -162,9 +213,15 @@ def test_wrong_rollouts_are_explained(lab: ecslab.Lab, images: dict[str, str], a
 # -- 9.3 --------------------------------------------------------------------------------------
 
 
-def policy(bucket: str, action: Any = "s3:GetObject", resource: str = "{bucket}/settings/*", extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def policy(
+    bucket: str, action: Any = "s3:GetObject", resource: str = "{bucket}/settings/*", extra: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """A configurable answer to 9.3 (right with the defaults)."""
-    statement = {"Effect": "Allow", "Action": action, "Resource": "arn:aws:s3:::" + resource.format(bucket=bucket) if resource != "*" else "*"}
+    statement = {
+        "Effect": "Allow",
+        "Action": action,
+        "Resource": "arn:aws:s3:::" + resource.format(bucket=bucket) if resource != "*" else "*",
+    }
     return {"Version": "2012-10-17", "Statement": [statement, *(extra or [])]}
 
 
@@ -185,16 +242,28 @@ def test_the_policy_stub_is_not_done(lab: ecslab.Lab) -> None:
         check_policy(stub, lab)
 
 
-@pytest.mark.parametrize("answer, message", [
-    (lambda bucket: json.dumps(policy(bucket)), "not as JSON text"),
-    (lambda bucket: {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject"}]}, "IAM would refuse this policy"),
-    (lambda bucket: policy(bucket, resource="{bucket}"), "could not read its settings"),
-    (lambda bucket: policy(bucket, action="*", resource="*"), "uses no DynamoDB"),
-    (lambda bucket: policy(bucket, action="s3:*"), "may also s3:PutObject"),
-    (lambda bucket: policy(bucket, resource="{bucket}/*"), "private/keys.json.*End the Resource with the prefix"),
-    (lambda bucket: policy(bucket, resource="*/settings/*"), "someone-elses-bucket.*Name the bucket"),
-    (lambda bucket: policy(bucket, extra=[{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"}]), "lists nothing"),
-], ids=["json-text", "malformed", "bucket-not-objects", "everything", "all-of-s3", "whole-bucket", "any-bucket", "listing"])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (lambda bucket: json.dumps(policy(bucket)), "not as JSON text"),
+        (
+            lambda bucket: {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject"}]},
+            "IAM would refuse this policy",
+        ),
+        (lambda bucket: policy(bucket, resource="{bucket}"), "could not read its settings"),
+        (lambda bucket: policy(bucket, action="*", resource="*"), "uses no DynamoDB"),
+        (lambda bucket: policy(bucket, action="s3:*"), "may also s3:PutObject"),
+        (lambda bucket: policy(bucket, resource="{bucket}/*"), "private/keys.json.*End the Resource with the prefix"),
+        (lambda bucket: policy(bucket, resource="*/settings/*"), "someone-elses-bucket.*Name the bucket"),
+        (
+            lambda bucket: policy(
+                bucket, extra=[{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"}]
+            ),
+            "lists nothing",
+        ),
+    ],
+    ids=["json-text", "malformed", "bucket-not-objects", "everything", "all-of-s3", "whole-bucket", "any-bucket", "listing"],
+)
 def test_wrong_policies_are_explained(lab: ecslab.Lab, answer: Callable[[str], Any], message: str) -> None:
     with pytest.raises(CheckFailed, match=message):
         check_policy(answer, lab)

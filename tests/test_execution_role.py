@@ -24,10 +24,17 @@ from ecslab.lab.execution_role import ExecutionRoles, parse_value_from
 from tests.conftest import LabClients, push_app_image
 
 LAB_REGISTRY = "localhost:5050"
-TRUST_ECS_TASKS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST_ECS_TASKS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 PULL = [
     {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-    {"Effect": "Allow", "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"], "Resource": "*"},
+    {
+        "Effect": "Allow",
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+        "Resource": "*",
+    },
 ]
 
 
@@ -42,7 +49,9 @@ def fargate(image: str, **container: Any) -> dict[str, Any]:
 
 def test_fargate_with_an_ecr_image_needs_an_execution_role() -> None:
     for image in (f"{LAB_REGISTRY}/app:v1", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1"):
-        assert "Fargate requires task definition to have execution role ARN to support ECR images." in problems(fargate(image), LAB_REGISTRY)
+        assert "Fargate requires task definition to have execution role ARN to support ECR images." in problems(
+            fargate(image), LAB_REGISTRY
+        )
     assert problems(fargate("public.ecr.aws/nginx/nginx:latest"), LAB_REGISTRY) == []
     assert problems(fargate("python:3.12-slim"), LAB_REGISTRY) == []
     with_role = fargate(f"{LAB_REGISTRY}/app:v1") | {"executionRoleArn": f"arn:aws:iam::{ACCOUNT_ID}:role/ecsTaskExecutionRole"}
@@ -55,7 +64,9 @@ def test_ec2_pulls_from_ecr_with_the_instance_role() -> None:
 
 def test_fargate_with_awslogs_needs_an_execution_role() -> None:
     logged = fargate("python:3.12-slim", logConfiguration={"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/x"}})
-    assert problems(logged, LAB_REGISTRY) == ["Fargate requires task definition to have execution role ARN to support log driver awslogs."]
+    assert problems(logged, LAB_REGISTRY) == [
+        "Fargate requires task definition to have execution role ARN to support log driver awslogs."
+    ]
 
 
 def test_secrets_need_an_execution_role_on_any_launch_type() -> None:
@@ -63,14 +74,18 @@ def test_secrets_need_an_execution_role_on_any_launch_type() -> None:
     for launch_type in ("FARGATE", "EC2"):
         definition = ecs_tools.task_definition("s", "python:3.12-slim", launch_type=launch_type)
         definition["containerDefinitions"][0]["secrets"] = secret
-        assert problems(definition, LAB_REGISTRY) == ["When you are specifying container secrets, you must also specify a value for 'executionRoleArn'."]
+        assert problems(definition, LAB_REGISTRY) == [
+            "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'."
+        ]
 
 
 def test_secret_names_are_unique_and_not_environment_variables() -> None:
     role = {"executionRoleArn": f"arn:aws:iam::{ACCOUNT_ID}:role/r"}
     twice = fargate("python:3.12-slim", secrets=[{"name": "A", "valueFrom": "/a"}, {"name": "A", "valueFrom": "/b"}]) | role
     assert problems(twice, LAB_REGISTRY) == ["Duplicate secret names found: A. Each secret name must be unique."]
-    shared = fargate("python:3.12-slim", secrets=[{"name": "A", "valueFrom": "/a"}], environment=[{"name": "A", "value": "x"}]) | role
+    shared = (
+        fargate("python:3.12-slim", secrets=[{"name": "A", "valueFrom": "/a"}], environment=[{"name": "A", "value": "x"}]) | role
+    )
     assert problems(shared, LAB_REGISTRY) == [
         "The secret name must be unique and not shared with any new or existing environment variables set on the container, such as 'A'."
     ]
@@ -136,15 +151,21 @@ def role(lab: LabClients, name: str, statements: list[dict[str, Any]], trust: di
         pass
     arn = lab.iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     if statements:
-        lab.iam.put_role_policy(RoleName=name, PolicyName="permissions", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+        lab.iam.put_role_policy(
+            RoleName=name, PolicyName="permissions", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements})
+        )
     return str(arn)
 
 
 def run(lab: LabClients, cluster: str, definition: dict[str, Any]) -> dict[str, Any]:
     """Register, run on Fargate and wait until the task is RUNNING or STOPPED."""
     arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
-    task_arn = lab.ecs.run_task(cluster=cluster, taskDefinition=arn, launchType="FARGATE",
-                                networkConfiguration={"awsvpcConfiguration": {"subnets": lab.default_subnets(1)}})["tasks"][0]["taskArn"]
+    task_arn = lab.ecs.run_task(
+        cluster=cluster,
+        taskDefinition=arn,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": lab.default_subnets(1)}},
+    )["tasks"][0]["taskArn"]
     deadline = time.monotonic() + 60
     while True:
         task: dict[str, Any] = lab.ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
@@ -169,7 +190,10 @@ def test_registration_refuses_fargate_from_ecr_without_an_execution_role(lab: La
     with pytest.raises(ClientError) as raised:
         lab.ecs.register_task_definition(**ecs_tools.task_definition("norole", image))
     assert raised.value.response["Error"]["Code"] == "ClientException"
-    assert raised.value.response["Error"]["Message"] == "Fargate requires task definition to have execution role ARN to support ECR images."
+    assert (
+        raised.value.response["Error"]["Message"]
+        == "Fargate requires task definition to have execution role ARN to support ECR images."
+    )
 
 
 def test_the_standard_execution_role_runs_the_task(lab: LabClients, cluster: str, image: str) -> None:
@@ -201,7 +225,10 @@ def test_a_token_without_the_repository_gives_a_403_on_the_manifest(lab: LabClie
 
 
 def test_a_role_ecs_tasks_cannot_assume_stops_the_task(lab: LabClients, cluster: str, image: str) -> None:
-    ec2_trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    ec2_trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
     arn = role(lab, "for-ec2", PULL, trust=ec2_trust)
     task = run(lab, cluster, ecs_tools.task_definition("wrongtrust", image, execution_role_arn=arn))
     assert task["stoppedReason"] == (
@@ -214,16 +241,33 @@ def test_a_role_ecs_tasks_cannot_assume_stops_the_task(lab: LabClients, cluster:
     )
 
 
-def test_secrets_from_secrets_manager_and_ssm_reach_the_container_and_not_the_journal(lab: LabClients, cluster: str, image: str) -> None:
+def test_secrets_from_secrets_manager_and_ssm_reach_the_container_and_not_the_journal(
+    lab: LabClients, cluster: str, image: str
+) -> None:
     # given: a JSON secret, a plain secret and a SecureString parameter the role may read
     password, token, api_key = (secrets.token_hex(12) for _ in range(3))
-    database = lab.secretsmanager.create_secret(Name=f"{cluster}/db", SecretString=json.dumps({"username": "app", "password": password}))["ARN"]
+    database = lab.secretsmanager.create_secret(
+        Name=f"{cluster}/db", SecretString=json.dumps({"username": "app", "password": password})
+    )["ARN"]
     plain = lab.secretsmanager.create_secret(Name=f"{cluster}/token", SecretString=token)["ARN"]
     lab.ssm.put_parameter(Name=f"/{cluster}/api-key", Value=api_key, Type="SecureString")
-    arn = role(lab, "reads-secrets", PULL + [
-        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT_ID}:secret:{cluster}/*"},
-        {"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": f"arn:aws:ssm:us-east-1:{ACCOUNT_ID}:parameter/{cluster}/*"},
-    ])
+    arn = role(
+        lab,
+        "reads-secrets",
+        PULL
+        + [
+            {
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT_ID}:secret:{cluster}/*",
+            },
+            {
+                "Effect": "Allow",
+                "Action": "ssm:GetParameters",
+                "Resource": f"arn:aws:ssm:us-east-1:{ACCOUNT_ID}:parameter/{cluster}/*",
+            },
+        ],
+    )
     definition = ecs_tools.task_definition("withsecrets", image, execution_role_arn=arn)
     definition["containerDefinitions"][0]["secrets"] = [
         {"name": "DB_PASSWORD", "valueFrom": f"{database}:password::"},
@@ -235,7 +279,9 @@ def test_secrets_from_secrets_manager_and_ssm_reach_the_container_and_not_the_jo
     # then
     assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
     seen = environment_of(lab, task, ["DB_PASSWORD", "TOKEN", "API_KEY"])
-    assert seen == {"DB_PASSWORD": password, "TOKEN": token, "API_KEY": api_key}, "the container's secrets differ from the stored ones"
+    assert seen == {"DB_PASSWORD": password, "TOKEN": token, "API_KEY": api_key}, (
+        "the container's secrets differ from the stored ones"
+    )
     journal = agent_journal(lab)
     assert "DB_PASSWORD" in journal
     assert all(value not in journal for value in (password, token, api_key)), "a secret value reached the agent journal"
@@ -244,7 +290,11 @@ def test_secrets_from_secrets_manager_and_ssm_reach_the_container_and_not_the_jo
 
 
 def test_a_missing_secret_stops_the_task(lab: LabClients, cluster: str, image: str) -> None:
-    arn = role(lab, "reads-anything", PULL + [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameters"], "Resource": "*"}])
+    arn = role(
+        lab,
+        "reads-anything",
+        PULL + [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameters"], "Resource": "*"}],
+    )
     missing = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT_ID}:secret:{cluster}/gone-AbCdEf"
     definition = ecs_tools.task_definition("gone", image, execution_role_arn=arn)
     definition["containerDefinitions"][0]["secrets"] = [{"name": "GONE", "valueFrom": missing}]
@@ -274,7 +324,9 @@ def test_a_missing_json_key_stops_the_task(lab: LabClients, cluster: str, image:
 
 def test_a_role_that_may_not_read_the_secret_stops_the_task(lab: LabClients, cluster: str, image: str) -> None:
     secret = lab.secretsmanager.create_secret(Name=f"{cluster}/db", SecretString="s3cr3t-" + secrets.token_hex(4))["ARN"]
-    definition = ecs_tools.task_definition("denied", image, execution_role_arn=lab.execution_role_arn)  # AmazonECSTaskExecutionRolePolicy: no secrets
+    definition = ecs_tools.task_definition(
+        "denied", image, execution_role_arn=lab.execution_role_arn
+    )  # AmazonECSTaskExecutionRolePolicy: no secrets
     definition["containerDefinitions"][0]["secrets"] = [{"name": "DB_PASSWORD", "valueFrom": secret}]
     task = run(lab, cluster, definition)
     task_id = task["taskArn"].split("/")[-1]
@@ -287,24 +339,42 @@ def test_a_role_that_may_not_read_the_secret_stops_the_task(lab: LabClients, clu
     parameter_definition = ecs_tools.task_definition("denied", image, execution_role_arn=lab.execution_role_arn)
     lab.ssm.put_parameter(Name=f"/{cluster}/key", Value="v", Type="SecureString")
     parameter_definition["containerDefinitions"][0]["secrets"] = [{"name": "KEY", "valueFrom": f"/{cluster}/key"}]
-    assert "unable to retrieve secrets from ssm: service call has been retried 1 time(s): AccessDeniedException: User: " in run(lab, cluster, parameter_definition)["stoppedReason"]
+    assert (
+        "unable to retrieve secrets from ssm: service call has been retried 1 time(s): AccessDeniedException: User: "
+        in run(lab, cluster, parameter_definition)["stoppedReason"]
+    )
 
 
 def test_awslogs_needs_create_log_stream(lab: LabClients, cluster: str, image: str) -> None:
     lab.logs.create_log_group(logGroupName=f"/ecs/{cluster}")
     arn = role(lab, "no-logs", PULL)
     definition = ecs_tools.task_definition("logged", image, execution_role_arn=arn)
-    definition["containerDefinitions"][0]["logConfiguration"] = {"logDriver": "awslogs", "options": {"awslogs-group": f"/ecs/{cluster}", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}
+    definition["containerDefinitions"][0]["logConfiguration"] = {
+        "logDriver": "awslogs",
+        "options": {"awslogs-group": f"/ecs/{cluster}", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"},
+    }
     reason = run(lab, cluster, definition)["stoppedReason"]
-    assert reason.startswith("ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
-                             "failed to create Cloudwatch log stream: AccessDeniedException: User: ")
-    assert f"is not authorized to perform: logs:CreateLogStream on resource: arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:/ecs/{cluster}:log-stream:" in reason
+    assert reason.startswith(
+        "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
+        "failed to create Cloudwatch log stream: AccessDeniedException: User: "
+    )
+    assert (
+        f"is not authorized to perform: logs:CreateLogStream on resource: arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:/ecs/{cluster}:log-stream:"
+        in reason
+    )
     assert reason.endswith(" : exit status 1")
 
 
-def test_awslogs_create_group_needs_create_log_group_which_the_managed_policy_lacks(lab: LabClients, cluster: str, image: str) -> None:
+def test_awslogs_create_group_needs_create_log_group_which_the_managed_policy_lacks(
+    lab: LabClients, cluster: str, image: str
+) -> None:
     definition = ecs_tools.task_definition("logged", image, execution_role_arn=lab.execution_role_arn)
-    options = {"awslogs-group": f"/ecs/{cluster}", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs", "awslogs-create-group": "true"}
+    options = {
+        "awslogs-group": f"/ecs/{cluster}",
+        "awslogs-region": "us-east-1",
+        "awslogs-stream-prefix": "ecs",
+        "awslogs-create-group": "true",
+    }
     definition["containerDefinitions"][0]["logConfiguration"] = {"logDriver": "awslogs", "options": options}
     task = run(lab, cluster, definition)
     task_id = task["taskArn"].split("/")[-1]

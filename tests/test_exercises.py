@@ -26,7 +26,9 @@ def test_blank_exercise_fails_every_check(path: Path, tmp_path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     checks = [cell for cell in notebook.cells if is_check_cell(cell)]
     assert checks, f"{path.name} has no check cells"
-    NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     for cell in checks:
         errors = [output for output in cell.outputs if output.output_type == "error"]
         first_line = cell.source.splitlines()[0]

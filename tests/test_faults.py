@@ -49,7 +49,9 @@ TRACEBACK_MARKERS = (b"Traceback (most recent call last)", b'File "/', b"most re
 
 
 def register(lab: LabClients, image: str, version: str) -> str:
-    definition = ecs_tools.task_definition(SERVICE, image, environment={"APP_VERSION": version}, execution_role_arn=lab.execution_role_arn)
+    definition = ecs_tools.task_definition(
+        SERVICE, image, environment={"APP_VERSION": version}, execution_role_arn=lab.execution_role_arn
+    )
     return str(lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"])
 
 
@@ -58,20 +60,28 @@ def create_service(lab: LabClients, image: str, count: int = 2) -> str:
     lab.ecs.create_cluster(clusterName=CLUSTER)
     definition = register(lab, image, "v1")
     lab.ecs.create_service(
-        cluster=CLUSTER, serviceName=SERVICE, taskDefinition=definition, desiredCount=count, launchType="FARGATE",
+        cluster=CLUSTER,
+        serviceName=SERVICE,
+        taskDefinition=definition,
+        desiredCount=count,
+        launchType="FARGATE",
         networkConfiguration={"awsvpcConfiguration": {"subnets": lab.default_subnets(1)}},
     )
     return definition
 
 
 def wait_stable(lab: LabClients, attempts: int = 60) -> dict[str, Any]:
-    lab.ecs.get_waiter("services_stable").wait(cluster=CLUSTER, services=[SERVICE], WaiterConfig={"Delay": 0.5, "MaxAttempts": attempts})
+    lab.ecs.get_waiter("services_stable").wait(
+        cluster=CLUSTER, services=[SERVICE], WaiterConfig={"Delay": 0.5, "MaxAttempts": attempts}
+    )
     return dict(lab.ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0])
 
 
 def answering_versions(lab: LabClients) -> list[str]:
     """What each running task of the service answers when called on its published 127.0.0.1 port."""
-    return sorted(str(ecs_tools.call_task(task, timeout=10)["version"]) for task in ecs_tools.service_tasks(lab.ecs, CLUSTER, SERVICE))
+    return sorted(
+        str(ecs_tools.call_task(task, timeout=10)["version"]) for task in ecs_tools.service_tasks(lab.ecs, CLUSTER, SERVICE)
+    )
 
 
 def start_rolling(lab: LabClients, image: str, timeout: float = 30) -> str:
@@ -93,7 +103,12 @@ def start_rolling(lab: LabClients, image: str, timeout: float = 30) -> str:
 def task_host_ports(lab: LabClients) -> set[int]:
     arns = lab.ecs.list_tasks(cluster=CLUSTER)["taskArns"]
     tasks = lab.ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"] if arns else []
-    return {int(binding["hostPort"]) for task in tasks for container in task["containers"] for binding in container.get("networkBindings", [])}
+    return {
+        int(binding["hostPort"])
+        for task in tasks
+        for container in task["containers"]
+        for binding in container.get("networkBindings", [])
+    }
 
 
 def lab_state(config: LabConfig) -> dict[str, Any]:
@@ -136,7 +151,6 @@ def fresh_lab_clients(config: LabConfig, timeout: float = 10) -> LabClients:
 
 
 # -- 1. kill -9 during a rolling deployment, then up ------------------------------------------------
-
 
 
 def deploy_again_problems(config: LabConfig, what: str) -> list[str]:
@@ -193,7 +207,9 @@ def engine2(tmp_path: Path) -> Iterator[SecondEngine]:
         yield engine
 
 
-def test_engine_gone_is_reported_logged_briefly_and_the_service_heals(engine2: SecondEngine, monkeypatch: pytest.MonkeyPatch, isolated_config: LabConfig) -> None:
+def test_engine_gone_is_reported_logged_briefly_and_the_service_heals(
+    engine2: SecondEngine, monkeypatch: pytest.MonkeyPatch, isolated_config: LabConfig
+) -> None:
     from ecslab.engine import docker_client
     from ecslab.images import build_sample_app
 
@@ -232,14 +248,20 @@ def test_engine_gone_is_reported_logged_briefly_and_the_service_heals(engine2: S
         with open(config.log_file, "rb") as log:
             log.seek(log_offset)
             logged_text = log.read().decode(errors="replace")
-        print(f"lab.log: {logged_stopping} lines while the engine stopped, {logged_gone} lines in the {time.monotonic() - gone_at:.1f} s "
-              f"it stayed gone, {logged_text.count('Traceback (most recent call last)')} tracebacks")
+        print(
+            f"lab.log: {logged_stopping} lines while the engine stopped, {logged_gone} lines in the {time.monotonic() - gone_at:.1f} s "
+            f"it stayed gone, {logged_text.count('Traceback (most recent call last)')} tracebacks"
+        )
         if logged_gone > 10:
-            problems.append(f"the lab logged {logged_gone} lines in 10 s without an engine (a handful expected); it ends:\n{logged_text[-1500:]}")
+            problems.append(
+                f"the lab logged {logged_gone} lines in 10 s without an engine (a handful expected); it ends:\n{logged_text[-1500:]}"
+            )
         if "Traceback (most recent call last)" in logged_text:
-            first = logged_text[logged_text.index("Traceback (most recent call last)") - 200:][:1500]
-            problems.append(f"the lab logged {logged_text.count('Traceback (most recent call last)')} Python tracebacks "
-                            f"({logged_stopping + logged_gone} lines) while the engine stopped and stayed gone; one line each expected. The first:\n{first}")
+            first = logged_text[logged_text.index("Traceback (most recent call last)") - 200 :][:1500]
+            problems.append(
+                f"the lab logged {logged_text.count('Traceback (most recent call last)')} Python tracebacks "
+                f"({logged_stopping + logged_gone} lines) while the engine stopped and stayed gone; one line each expected. The first:\n{first}"
+            )
         # when: the engine is back
         engine2.start()
         healed_at = time.monotonic()
@@ -247,7 +269,10 @@ def test_engine_gone_is_reported_logged_briefly_and_the_service_heals(engine2: S
         while time.monotonic() - healed_at < 60:
             try:  # healed: two running tasks, each answering on its published port
                 count = lab.ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]["runningCount"]
-                versions = sorted(str(ecs_tools.call_task(task, timeout=2)["version"]) for task in ecs_tools.service_tasks(lab.ecs, CLUSTER, SERVICE))
+                versions = sorted(
+                    str(ecs_tools.call_task(task, timeout=2)["version"])
+                    for task in ecs_tools.service_tasks(lab.ecs, CLUSTER, SERVICE)
+                )
                 seen = f"runningCount {count}, tasks answer {versions}"
                 if count == 2 and versions == ["v1", "v1"]:
                     print(f"service healed {time.monotonic() - healed_at:.1f} s after the engine came back")
@@ -322,7 +347,9 @@ def _import_image(docker: Any, name: str, size: int, seed: int) -> None:
 @contextlib.contextmanager
 def small_tmpfs(path: Path, megabytes: int) -> Iterator[Path]:
     path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={megabytes}m,mode=0700", "tmpfs", str(path)], capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={megabytes}m,mode=0700", "tmpfs", str(path)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
@@ -357,7 +384,9 @@ def test_a_push_to_a_full_registry_disk_fails_clearly_and_the_lab_keeps_answerin
             took = time.monotonic() - started
             message = str(raised.value)
             usage = shutil.disk_usage(config.registry_dir)
-            print(f"push to a full disk failed after {took:.1f} s: {message!r}; the registry's disk is then {usage.used * 100 // usage.total}% used")
+            print(
+                f"push to a full disk failed after {took:.1f} s: {message!r}; the registry's disk is then {usage.used * 100 // usage.total}% used"
+            )
             # then: the error says why, and every part of the lab still answers
             problems = []
             if not any(word in message.lower() for word in ("no space", "disk", "storage", "full")):
@@ -367,7 +396,11 @@ def test_a_push_to_a_full_registry_disk_fails_clearly_and_the_lab_keeps_answerin
                 problems.append("the lab does not answer after the failed push")
             elif not report["registry"]["ok"]:
                 problems.append("the registry does not answer after the failed push")
-            tags = sorted(tag for image in lab.ecr.describe_images(repositoryName="faults-disk")["imageDetails"] for tag in image.get("imageTags", []))
+            tags = sorted(
+                tag
+                for image in lab.ecr.describe_images(repositoryName="faults-disk")["imageDetails"]
+                for tag in image.get("imageTags", [])
+            )
             if tags != ["small"]:
                 problems.append(f"ECR lists {tags} after the failed push (only 'small' was pushed)")
             lab.ecs.list_clusters()
@@ -429,15 +462,29 @@ def page_server(root: Path, port: int = 0) -> Iterator[str]:
 
 
 def _ecs_call(config: LabConfig, name: str, operation: str, body: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "url": config.endpoint_url + "/", "method": "POST", "mode": "cors",
-            "headers": {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"AmazonEC2ContainerServiceV20141113.{operation}"},
-            "body": json.dumps(body)}
+    return {
+        "name": name,
+        "url": config.endpoint_url + "/",
+        "method": "POST",
+        "mode": "cors",
+        "headers": {
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": f"AmazonEC2ContainerServiceV20141113.{operation}",
+        },
+        "body": json.dumps(body),
+    }
 
 
 def _simple(name: str, url: str, method: str = "GET", mode: str = "cors") -> dict[str, Any]:
     """A request a page can send without a preflight (no-cors POSTs still reach the server)."""
-    return {"name": name, "url": url, "method": method, "mode": mode, "headers": {"Content-Type": "text/plain"} if method == "POST" else {},
-            "body": "" if method == "POST" else None}
+    return {
+        "name": name,
+        "url": url,
+        "method": method,
+        "mode": mode,
+        "headers": {"Content-Type": "text/plain"} if method == "POST" else {},
+        "body": "" if method == "POST" else None,
+    }
 
 
 @pytest.mark.browser
@@ -480,8 +527,11 @@ def test_a_page_on_another_origin_can_neither_read_nor_change_the_lab(isolated_c
     # then: nothing was readable, nothing changed, the lab answers
     for result in results:
         print(result)
-    problems = [f"{r['name']}: the page read {r['status']} {r.get('text')!r}" for r in results
-                if r["outcome"] == "response" and r["type"] != "opaque" and r.get("text")]
+    problems = [
+        f"{r['name']}: the page read {r['status']} {r.get('text')!r}"
+        for r in results
+        if r["outcome"] == "response" and r["type"] != "opaque" and r.get("text")
+    ]
     if not alive(pid) or not manage.is_running(config):
         problems.append("the lab is gone after the page's visit")
     else:
@@ -507,16 +557,44 @@ def test_a_dns_rebinding_page_can_neither_read_nor_change_the_lab(isolated_confi
     name = "rebind.ecslab.test"
     json_call = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonEC2ContainerServiceV20141113."}
     targets = [
-        {"name": "read: ECS ListClusters", "url": "/", "method": "POST", "mode": "same-origin",
-         "headers": {**json_call, "X-Amz-Target": json_call["X-Amz-Target"] + "ListClusters"}, "body": "{}"},
-        {"name": "read: moto's data.json", "url": "/moto-api/data.json", "method": "GET", "mode": "same-origin", "headers": {}, "body": None},
-        {"name": "change: ECS DeleteCluster", "url": "/", "method": "POST", "mode": "same-origin",
-         "headers": {**json_call, "X-Amz-Target": json_call["X-Amz-Target"] + "DeleteCluster"}, "body": json.dumps({"cluster": "precious"})},
-        {"name": "change: moto reset", "url": "/moto-api/reset", "method": "POST", "mode": "same-origin", "headers": {}, "body": ""},
+        {
+            "name": "read: ECS ListClusters",
+            "url": "/",
+            "method": "POST",
+            "mode": "same-origin",
+            "headers": {**json_call, "X-Amz-Target": json_call["X-Amz-Target"] + "ListClusters"},
+            "body": "{}",
+        },
+        {
+            "name": "read: moto's data.json",
+            "url": "/moto-api/data.json",
+            "method": "GET",
+            "mode": "same-origin",
+            "headers": {},
+            "body": None,
+        },
+        {
+            "name": "change: ECS DeleteCluster",
+            "url": "/",
+            "method": "POST",
+            "mode": "same-origin",
+            "headers": {**json_call, "X-Amz-Target": json_call["X-Amz-Target"] + "DeleteCluster"},
+            "body": json.dumps({"cluster": "precious"}),
+        },
+        {
+            "name": "change: moto reset",
+            "url": "/moto-api/reset",
+            "method": "POST",
+            "mode": "same-origin",
+            "headers": {},
+            "body": "",
+        },
     ]
     with playwright_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(chromium), headless=True,
+            str(tmp_path / "profile"),
+            executable_path=str(chromium),
+            headless=True,
             args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {name} 127.0.0.1"],
         )
         try:
@@ -536,8 +614,11 @@ def test_a_dns_rebinding_page_can_neither_read_nor_change_the_lab(isolated_confi
     for result in results:
         print(result)
     # then
-    problems = [f"{r['name']}: the page got {r['status']} {r.get('text')!r}" for r in results
-                if r["outcome"] == "response" and (200 <= r["status"] < 300 or "precious" in (r.get("text") or ""))]
+    problems = [
+        f"{r['name']}: the page got {r['status']} {r.get('text')!r}"
+        for r in results
+        if r["outcome"] == "response" and (200 <= r["status"] < 300 or "precious" in (r.get("text") or ""))
+    ]
     if not alive(pid) or not manage.is_running(config):
         problems.append("the lab is gone after the page's visit")
     elif [cluster["status"] for cluster in lab.ecs.describe_clusters(clusters=["precious"])["clusters"]] != ["ACTIVE"]:
@@ -550,20 +631,28 @@ def test_a_dns_rebinding_page_can_neither_read_nor_change_the_lab(isolated_confi
 Request = Callable[[random.Random, str], bytes]
 
 
-def _http(method: str, path: str, host: str, headers: list[tuple[str, str]] | None = None, body: bytes = b"", length: int | None = None) -> bytes:
+def _http(
+    method: str, path: str, host: str, headers: list[tuple[str, str]] | None = None, body: bytes = b"", length: int | None = None
+) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", *(f"{name}: {value}" for name, value in headers or [])]
     lines.append(f"Content-Length: {len(body) if length is None else length}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape") + body
 
 
 def _json_call(body: bytes, target: str = "AmazonEC2ContainerServiceV20141113.CreateCluster") -> Request:
-    return lambda rng, host: _http("POST", "/", host, [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)], body)
+    return lambda rng, host: _http(
+        "POST", "/", host, [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)], body
+    )
 
 
 def _random_path(rng: random.Random, host: str) -> bytes:
     alphabet = "abc/._-%?#&=~:;@!$'()*+,ü名💥"
     path = "/" + "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60)))
-    return _http(rng.choice(["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS", "BREW"]), urllib.parse.quote(path, safe="/%?#&=~:;@!$'()*+,") if rng.random() < 0.5 else path, host)
+    return _http(
+        rng.choice(["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS", "BREW"]),
+        urllib.parse.quote(path, safe="/%?#&=~:;@!$'()*+,") if rng.random() < 0.5 else path,
+        host,
+    )
 
 
 def _raw_bytes(rng: random.Random, host: str) -> bytes:
@@ -572,13 +661,25 @@ def _raw_bytes(rng: random.Random, host: str) -> bytes:
 
 def _huge_body(rng: random.Random, host: str) -> bytes:
     size = rng.choice([256 * 1024, 1024 * 1024, 3 * 1024 * 1024])
-    return _http("POST", "/", host, [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "AmazonEC2ContainerServiceV20141113.ListClusters")],
-                 b'{"a": "' + b"x" * size + b'"}')
+    return _http(
+        "POST",
+        "/",
+        host,
+        [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "AmazonEC2ContainerServiceV20141113.ListClusters")],
+        b'{"a": "' + b"x" * size + b'"}',
+    )
 
 
 def _declared_huge(rng: random.Random, host: str) -> bytes:
     """Declares 50 MB, sends 256 KB and stops: the server must not wait or allocate for the rest."""
-    return _http("PUT", "/v2/faults/blobs/uploads/x", host, [("Content-Type", "application/octet-stream")], b"z" * (256 * 1024), length=50 * 1024 * 1024)
+    return _http(
+        "PUT",
+        "/v2/faults/blobs/uploads/x",
+        host,
+        [("Content-Type", "application/octet-stream")],
+        b"z" * (256 * 1024),
+        length=50 * 1024 * 1024,
+    )
 
 
 def _non_ascii_auth(rng: random.Random, host: str) -> bytes:
@@ -664,10 +765,18 @@ def malformed_targets(config: LabConfig, lab: LabClients) -> dict[str, tuple[tup
 
     vpc = lab.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
     alb_group, _tasks_group = network.create_web_security_groups(lab.ec2, vpc)
-    balancer = lab.elbv2.create_load_balancer(Name="faults", Subnets=lab.default_subnets(2), SecurityGroups=[alb_group], Type="application")["LoadBalancers"][0]
-    group = lab.elbv2.create_target_group(Name="faults", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")["TargetGroups"][0]
-    lab.elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
-                              DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
+    balancer = lab.elbv2.create_load_balancer(
+        Name="faults", Subnets=lab.default_subnets(2), SecurityGroups=[alb_group], Type="application"
+    )["LoadBalancers"][0]
+    group = lab.elbv2.create_target_group(Name="faults", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip")["TargetGroups"][
+        0
+    ]
+    lab.elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
+    )
     listener = urllib.parse.urlsplit(elb_tools.listener_url(lab, balancer["LoadBalancerArn"]))
     return {
         "AWS endpoint": ((config.host, config.aws_port), "/moto-api/"),
@@ -679,7 +788,15 @@ def malformed_targets(config: LabConfig, lab: LabClients) -> dict[str, tuple[tup
 
 def barrage(address: tuple[str, int], path: str, rng: random.Random, count: int = 200, seconds: float = 30) -> dict[str, Any]:
     """``count`` malformed requests to ``address`` (at most ``seconds``), then a well-formed one: what came back."""
-    result: dict[str, Any] = {"before": good_request(address, path), "sent": 0, "silent": 0, "statuses": {}, "tracebacks": [], "refused": None, "server_errors": []}
+    result: dict[str, Any] = {
+        "before": good_request(address, path),
+        "sent": 0,
+        "silent": 0,
+        "statuses": {},
+        "tracebacks": [],
+        "refused": None,
+        "server_errors": [],
+    }
     deadline = time.monotonic() + seconds
     for index in range(count):
         if time.monotonic() > deadline:
@@ -694,7 +811,11 @@ def barrage(address: tuple[str, int], path: str, rng: random.Random, count: int 
         if answer is None:
             result["silent"] += 1
             continue
-        status = answer.split(b" ", 2)[1].decode(errors="replace") if answer.startswith(b"HTTP/1.") and b" " in answer else "no status line"
+        status = (
+            answer.split(b" ", 2)[1].decode(errors="replace")
+            if answer.startswith(b"HTTP/1.") and b" " in answer
+            else "no status line"
+        )
         result["statuses"][status] = result["statuses"].get(status, 0) + 1
         case = f"case {index % len(CASES)}"
         if status.startswith("5") and status not in ("501", "503") and case not in result["server_errors"]:
@@ -707,8 +828,10 @@ def barrage(address: tuple[str, int], path: str, rng: random.Random, count: int 
 
 def judge(name: str, result: dict[str, Any], problems: list[str], measured: list[str], count: int = 200) -> None:
     statuses = dict(sorted(result["statuses"].items()))
-    measured.append(f"{name}: {result['sent']} sent, {result['silent']} silent; statuses {statuses}; well-formed before/after: {result['before']}/{result['after']}"
-                    + (f"; 5xx for e.g. {', '.join(result['server_errors'])}" if result["server_errors"] else ""))
+    measured.append(
+        f"{name}: {result['sent']} sent, {result['silent']} silent; statuses {statuses}; well-formed before/after: {result['before']}/{result['after']}"
+        + (f"; 5xx for e.g. {', '.join(result['server_errors'])}" if result["server_errors"] else "")
+    )
     problems.extend(f"{name}: a Python traceback came back: {text}" for text in result["tracebacks"])
     if result["refused"]:
         problems.append(f"{name}: refused a connection mid-way ({result['refused']})")
@@ -732,7 +855,9 @@ print(json.dumps(barrage((host, port), path, random.Random(0), count=len(CASES))
 """
 
 
-def barrage_from_a_container(docker: Any, address: tuple[str, int], path: str, rng: random.Random, folder: Path) -> dict[str, Any]:
+def barrage_from_a_container(
+    docker: Any, address: tuple[str, int], path: str, rng: random.Random, folder: Path
+) -> dict[str, Any]:
     """:func:`barrage` run inside a container on the Docker bridge: where the task-role gateway takes connections from."""
     import inspect
 
@@ -743,8 +868,13 @@ def barrage_from_a_container(docker: Any, address: tuple[str, int], path: str, r
         (folder / "payloads" / f"{index:03d}.bin").write_bytes(CASES[index % len(CASES)](rng, f"{address[0]}:{address[1]}"))
     helpers = "\n".join(inspect.getsource(function) for function in (exchange, good_request))
     (folder / "runner.py").write_text(RUNNER % (TRACEBACK_MARKERS, helpers, inspect.getsource(barrage)))
-    container = docker.containers.run(base_image(docker), ["python3", "/faults/runner.py", address[0], str(address[1]), path], detach=True,
-                                      volumes={str(folder): {"bind": "/faults", "mode": "ro"}}, labels={"ecslab.test": "faults"})
+    container = docker.containers.run(
+        base_image(docker),
+        ["python3", "/faults/runner.py", address[0], str(address[1]), path],
+        detach=True,
+        volumes={str(folder): {"bind": "/faults", "mode": "ro"}},
+        labels={"ecslab.test": "faults"},
+    )
     try:
         container.wait(timeout=90)
         output = container.logs(stdout=True, stderr=True).decode(errors="replace")
@@ -776,7 +906,12 @@ def test_malformed_requests_to_every_port_crash_nothing_and_leak_no_traceback(is
     if gateway and alive(state["pid"]):
         parts = urllib.parse.urlsplit(gateway)
         address = (str(parts.hostname), int(parts.port or 80))
-        judge("task-role gateway (from a container)", barrage_from_a_container(lab.docker, address, "/", rng, tmp_path / "gateway"), problems, measured)
+        judge(
+            "task-role gateway (from a container)",
+            barrage_from_a_container(lab.docker, address, "/", rng, tmp_path / "gateway"),
+            problems,
+            measured,
+        )
     else:
         measured.append("task-role gateway: not running in this lab")
     print("\n".join(measured))

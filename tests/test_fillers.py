@@ -46,5 +46,8 @@ def test_create_role_refuses_a_malformed_trust_policy_and_creates_nothing(runnin
         iam.create_role(RoleName="broken-trust", AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": [')
     assert refused.value.response["Error"]["Code"] == "MalformedPolicyDocument"
     assert "broken-trust" not in [role["RoleName"] for role in iam.list_roles()["Roles"]]
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
     assert iam.create_role(RoleName="good-trust", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["RoleName"] == "good-trust"

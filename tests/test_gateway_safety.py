@@ -83,11 +83,19 @@ def upstream() -> Iterator[FakeAws]:
 
 def gateway(upstream: FakeAws, allowed: list[Any] = LOOPBACK, owns_address: Any = lambda _address: False) -> AllowAllRoles:
     assert upstream.server is not None
-    config = SimpleNamespace(host="127.0.0.1", aws_port=upstream.server.server_address[1], region="us-east-1", home="/nonexistent")
+    config = SimpleNamespace(
+        host="127.0.0.1", aws_port=upstream.server.server_address[1], region="us-east-1", home="/nonexistent"
+    )
     roles = AllowAllRoles()
     roles.context = FillerContext(config=config, docker=None)
     roles.serve("127.0.0.1", 0, allowed, owns_address)
-    roles.keys[KEY] = IssuedKey("arn:aws:iam::123456789012:role/app", "arn:aws:sts::123456789012:assumed-role/app/0123", datetime.now(UTC) + timedelta(hours=1), TASK_ARN, TOKEN)
+    roles.keys[KEY] = IssuedKey(
+        "arn:aws:iam::123456789012:role/app",
+        "arn:aws:sts::123456789012:assumed-role/app/0123",
+        datetime.now(UTC) + timedelta(hours=1),
+        TASK_ARN,
+        TOKEN,
+    )
     return roles
 
 
@@ -100,7 +108,12 @@ def roles(upstream: FakeAws) -> Iterator[AllowAllRoles]:
 
 def client(roles: TaskRoles, service: str, key: str = KEY, token: str | None = TOKEN) -> Any:
     return boto3.client(
-        service, endpoint_url=roles.url, region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=SECRET, aws_session_token=token,
+        service,
+        endpoint_url=roles.url,
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=SECRET,
+        aws_session_token=token,
         config=Config(retries={"max_attempts": 1}),
     )
 
@@ -131,7 +144,9 @@ def test_a_live_tasks_signed_call_reaches_the_aws_endpoint_under_its_own_host(ro
     assert seen["body"] == b"Action=GetCallerIdentity&Version=2011-06-15"
 
 
-@pytest.mark.parametrize("path", ["/moto-api/reset", "/moto-api/data.json", "/%6Doto-api/reset", "//moto-api/seed?a=1", "/MOTO-API/reset"])
+@pytest.mark.parametrize(
+    "path", ["/moto-api/reset", "/moto-api/data.json", "/%6Doto-api/reset", "//moto-api/seed?a=1", "/MOTO-API/reset"]
+)
 def test_moto_admin_api_is_refused_even_with_a_live_tasks_credentials(roles: AllowAllRoles, upstream: FakeAws, path: str) -> None:
     status, body = raw(roles, "POST", path, signed_headers())
     assert status == 403 and b"/moto-api/" in body
@@ -165,7 +180,9 @@ def test_a_tasks_key_with_another_session_token_is_refused(roles: AllowAllRoles,
 
 
 def test_unsigned_requests_are_refused(roles: AllowAllRoles, upstream: FakeAws) -> None:
-    status, body = raw(roles, "POST", "/", {"Content-Type": "application/x-www-form-urlencoded"}, b"Action=ListUsers&Version=2010-05-08")
+    status, body = raw(
+        roles, "POST", "/", {"Content-Type": "application/x-www-form-urlencoded"}, b"Action=ListUsers&Version=2010-05-08"
+    )
     assert status == 403 and b"<Code>MissingAuthenticationToken</Code>" in body
     status, body = raw(roles, "GET", "/reports/secret.csv", {})
     assert status == 403 and b"<Code>AccessDenied</Code>" in body
@@ -191,7 +208,9 @@ def test_expired_keys_are_refused(roles: AllowAllRoles, upstream: FakeAws) -> No
     assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
 
 
-@pytest.mark.parametrize("headers", [{"Host": "attacker.example:{port}"}, {"Host": "127.0.0.1:1"}, {"Origin": "http://127.0.0.1:8888"}])
+@pytest.mark.parametrize(
+    "headers", [{"Host": "attacker.example:{port}"}, {"Host": "127.0.0.1:1"}, {"Origin": "http://127.0.0.1:8888"}]
+)
 def test_foreign_hosts_and_web_pages_are_refused(roles: AllowAllRoles, upstream: FakeAws, headers: dict[str, str]) -> None:
     sent = {**signed_headers(), **{name: value.format(port=roles.port) for name, value in headers.items()}}
     status, body = raw(roles, "POST", "/", sent, b"Action=GetCallerIdentity")
@@ -263,14 +282,19 @@ def test_a_non_ascii_endpoint_token_gets_401_not_a_crash(roles: AllowAllRoles) -
 
 
 def test_bridge_subnets_come_from_ipam() -> None:
-    inspect = {"IPAM": {"Config": [{"Subnet": "172.17.0.0/16"}, {"Subnet": "fd00::/64", "Gateway": "fd00::1"}, {"Gateway": "10.0.0.1"}]}}
+    inspect = {
+        "IPAM": {"Config": [{"Subnet": "172.17.0.0/16"}, {"Subnet": "fd00::/64", "Gateway": "fd00::1"}, {"Gateway": "10.0.0.1"}]}
+    }
     assert [str(n) for n in bridge_subnets(inspect)] == ["172.17.0.0/16", "fd00::/64"]
     assert bridge_subnets({"IPAM": {"Config": None}}) == []
 
 
 def test_relays_are_removed_with_their_anonymous_volumes() -> None:
     removed: list[tuple[str, dict[str, Any]]] = []
-    api = SimpleNamespace(containers=lambda **_: [{"Id": "relay1"}], remove_container=lambda container, **kwargs: removed.append((container, kwargs)))
+    api = SimpleNamespace(
+        containers=lambda **_: [{"Id": "relay1"}],
+        remove_container=lambda container, **kwargs: removed.append((container, kwargs)),
+    )
     roles = TaskRoles()
     roles.context = FillerContext(config=SimpleNamespace(home="/lab"), docker=SimpleNamespace(api=api))
     roles._remove_relays(TASK_ARN)

@@ -162,21 +162,31 @@ def test_parse_route_takes_the_last_kind_segment_and_distributions_names() -> No
     assert parse_route("/v2/a/blobs/sha256:" + "0" * 64) == ("a", "blobs", "sha256:" + "0" * 64)
     assert parse_route("/v2/a/tags/list") == ("a", "tags", "list")
     assert parse_route("/v2/") is None and parse_route("/v2/_catalog") is None
-    for bad in ("/v2/App/manifests/latest", "/v2/a/../b/manifests/latest", "/v2/a%2Fb/manifests/x", "/v2/-a/blobs/uploads/", "/v2/a//b/tags/list"):
+    for bad in (
+        "/v2/App/manifests/latest",
+        "/v2/a/../b/manifests/latest",
+        "/v2/a%2Fb/manifests/x",
+        "/v2/-a/blobs/uploads/",
+        "/v2/a//b/tags/list",
+    ):
         with pytest.raises(InvalidRepositoryName):
             parse_route(bad)
 
 
 def test_a_crafted_path_is_checked_and_stored_under_the_same_repository(ecr: FakeEcr, registry: FakeRegistry) -> None:
     # before: the name ended at the FIRST /manifests/, so this was checked as "team" with tag "app/manifests/latest"
-    status, _ = request(ecr, "PUT", "/v2/team/manifests/app/manifests/latest", {**auth(ecr), "Content-Type": "application/json"}, b"{}")
+    status, _ = request(
+        ecr, "PUT", "/v2/team/manifests/app/manifests/latest", {**auth(ecr), "Content-Type": "application/json"}, b"{}"
+    )
     assert status == 201
     assert ecr.refusal_checks == ["team/manifests/app"]
     assert ecr.pushes == [("team/manifests/app", "latest")]
     assert [seen["path"] for seen in registry.seen] == ["/v2/team/manifests/app/manifests/latest"]
 
 
-@pytest.mark.parametrize("path", ["/v2/App/manifests/latest", "/v2/app/../other/manifests/latest", "/v2/app%2Fother/blobs/uploads/"])
+@pytest.mark.parametrize(
+    "path", ["/v2/App/manifests/latest", "/v2/app/../other/manifests/latest", "/v2/app%2Fother/blobs/uploads/"]
+)
 def test_invalid_repository_names_get_name_invalid(ecr: FakeEcr, registry: FakeRegistry, path: str) -> None:
     status, answer = request(ecr, "PUT", path, auth(ecr), b"{}")
     assert (status, answer["errors"][0]["code"]) == (400, "NAME_INVALID")
@@ -190,8 +200,12 @@ def test_paths_outside_the_registry_api_are_not_forwarded(ecr: FakeEcr, registry
     assert [seen["path"] for seen in registry.seen] == ["/v2/"]
 
 
-@pytest.mark.parametrize("extra", [{"Host": "attacker.example:{port}"}, {"Host": "localhost:1"}, {"Origin": "http://localhost:8888"}])
-def test_requests_not_addressed_to_the_front_or_from_a_page_are_refused(ecr: FakeEcr, registry: FakeRegistry, extra: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "extra", [{"Host": "attacker.example:{port}"}, {"Host": "localhost:1"}, {"Origin": "http://localhost:8888"}]
+)
+def test_requests_not_addressed_to_the_front_or_from_a_page_are_refused(
+    ecr: FakeEcr, registry: FakeRegistry, extra: dict[str, str]
+) -> None:
     headers = {**auth(ecr), **{name: value.format(port=ecr.port) for name, value in extra.items()}}
     status, answer = request(ecr, "GET", "/v2/", headers)
     assert (status, answer["errors"][0]["code"]) == (403, "DENIED")
@@ -215,7 +229,11 @@ def test_a_non_ascii_password_over_http_gets_401(ecr: FakeEcr, registry: FakeReg
 
 
 def test_a_manifest_over_ecrs_4_mib_limit_gets_413(ecr: FakeEcr, registry: FakeRegistry) -> None:
-    headers = {**auth(ecr), "Content-Type": "application/vnd.docker.distribution.manifest.v2+json", "Content-Length": str(MANIFEST_LIMIT + 1)}
+    headers = {
+        **auth(ecr),
+        "Content-Type": "application/vnd.docker.distribution.manifest.v2+json",
+        "Content-Length": str(MANIFEST_LIMIT + 1),
+    }
     status, answer = request(ecr, "PUT", "/v2/app/manifests/latest", headers)  # refused before the body is sent
     assert status == 413 and answer["errors"][0]["code"] == "MANIFEST_INVALID" and "4 MiB" in answer["errors"][0]["message"]
     chunked = {**auth(ecr), "Transfer-Encoding": "chunked"}

@@ -13,7 +13,17 @@ def test_loopback_names_with_the_servers_own_port_are_allowed() -> None:
 
 
 def test_other_names_other_ports_and_no_host_are_refused() -> None:
-    for host in (None, "", "127.0.0.1", "127.0.0.1:4567", "evil.example:4566", "localhost.evil.example:4566", "127.0.0.1.nip.io:4566", ".localhost:4566", "a..localhost:4566"):
+    for host in (
+        None,
+        "",
+        "127.0.0.1",
+        "127.0.0.1:4567",
+        "evil.example:4566",
+        "localhost.evil.example:4566",
+        "127.0.0.1.nip.io:4566",
+        ".localhost:4566",
+        "a..localhost:4566",
+    ):
         assert not host_allowed(host, 4566), host
 
 
@@ -43,7 +53,9 @@ def test_the_wsgi_middleware_answers_403_before_the_app_runs() -> None:
 
     guarded = GuardMiddleware(app, 4566)
     assert guarded({"HTTP_HOST": "127.0.0.1:4566"}, lambda status, headers: statuses.append(status)) == [b"ok"]
-    body = guarded({"HTTP_HOST": "127.0.0.1:4566", "HTTP_ORIGIN": "https://evil.example"}, lambda status, headers: statuses.append(status))
+    body = guarded(
+        {"HTTP_HOST": "127.0.0.1:4566", "HTTP_ORIGIN": "https://evil.example"}, lambda status, headers: statuses.append(status)
+    )
     assert statuses == ["200 OK", "403 Forbidden"] and called == [True]
     assert b"AccessDeniedException" in b"".join(body)
 
@@ -56,7 +68,11 @@ def test_the_wsgi_middleware_refuses_a_body_over_its_limit_before_the_app_reads_
         return [b"ok"]
 
     guarded = GuardMiddleware(app, 4566, max_body=1024)
-    assert guarded({"HTTP_HOST": "127.0.0.1:4566", "CONTENT_LENGTH": "1024"}, lambda status, headers: statuses.append(status)) == [b"ok"]
-    body = b"".join(guarded({"HTTP_HOST": "127.0.0.1:4566", "CONTENT_LENGTH": "1025"}, lambda status, headers: statuses.append(status)))
+    assert guarded(
+        {"HTTP_HOST": "127.0.0.1:4566", "CONTENT_LENGTH": "1024"}, lambda status, headers: statuses.append(status)
+    ) == [b"ok"]
+    body = b"".join(
+        guarded({"HTTP_HOST": "127.0.0.1:4566", "CONTENT_LENGTH": "1025"}, lambda status, headers: statuses.append(status))
+    )
     assert statuses == ["200 OK", "413 Request Entity Too Large"]
     assert b"multipart upload" in body and b"RequestEntityTooLarge" in body

@@ -49,7 +49,12 @@ def decide(action: str, resource: str, *policies: Policy, **kwargs: Any) -> Deci
 
 def test_a_policy_is_read_into_statements_with_tuples_for_single_values() -> None:
     # given a document with a single statement (not a list) and single-string elements
-    text = json.dumps({"Version": "2012-10-17", "Statement": {"Sid": "Pull", "Effect": "Allow", "Action": "ecr:BatchGetImage", "Resource": REPO_ARN}})
+    text = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": {"Sid": "Pull", "Effect": "Allow", "Action": "ecr:BatchGetImage", "Resource": REPO_ARN},
+        }
+    )
     # when it is parsed
     policy = parse_policy(text, "pull")
     # then every element is a tuple and the statement knows where it came from
@@ -130,7 +135,9 @@ def test_a_resource_policy_may_be_version_2008_10_17_as_ecr_writes_them() -> Non
     assert policy.kind == "resource" and policy.statements[0].principals == "*"
 
 
-@pytest.mark.parametrize("statement", [{"Effect": "Allow", "Resource": "*"}, allow([]), {"Effect": "Allow", "NotAction": [], "Resource": "*"}])
+@pytest.mark.parametrize(
+    "statement", [{"Effect": "Allow", "Resource": "*"}, allow([]), {"Effect": "Allow", "NotAction": [], "Resource": "*"}]
+)
 def test_a_statement_without_actions_is_refused(statement: dict[str, Any]) -> None:
     with pytest.raises(MalformedPolicyDocument) as error:
         identity(statement)
@@ -184,10 +191,15 @@ def test_actions_need_one_vendor_prefix(action: str, message: str) -> None:
 def test_a_trust_policy_allows_only_role_actions_and_no_resource() -> None:
     principal = {"Service": "ecs-tasks.amazonaws.com"}
     with pytest.raises(MalformedPolicyDocument, match="Trust Policy statement actions can only be sts:AssumeRole"):
-        parse_policy({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "s3:*"}]}, kind="trust")
+        parse_policy(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "s3:*"}]}, kind="trust"
+        )
     with pytest.raises(MalformedPolicyDocument, match="Has prohibited field Resource."):
         parse_policy(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole", "Resource": "*"}]},
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole", "Resource": "*"}],
+            },
             kind="trust",
         )
 
@@ -203,7 +215,9 @@ def test_an_allowing_statement_allows_and_is_named() -> None:
     # then it is allowed, and the explanation names the statement
     assert decision.allowed and decision.kind == "allowed"
     assert decision.statement is policy.statements[0]
-    assert decision.explanation == f'Allowed: statement "Pull" of policy "app-permissions" allows ecr:BatchGetImage on {REPO_ARN}.'
+    assert (
+        decision.explanation == f'Allowed: statement "Pull" of policy "app-permissions" allows ecr:BatchGetImage on {REPO_ARN}.'
+    )
     assert str(decision) == decision.explanation
 
 
@@ -286,7 +300,9 @@ def test_not_action_allows_everything_but_what_it_lists() -> None:
 
 
 def test_not_resource_covers_everything_but_what_it_lists() -> None:
-    policy = identity({"Effect": "Deny", "Action": "s3:*", "NotResource": ["arn:aws:s3:::bucket", "arn:aws:s3:::bucket/*"]}, allow("s3:*"))
+    policy = identity(
+        {"Effect": "Deny", "Action": "s3:*", "NotResource": ["arn:aws:s3:::bucket", "arn:aws:s3:::bucket/*"]}, allow("s3:*")
+    )
     assert decide("s3:GetObject", "arn:aws:s3:::bucket/key", policy).allowed
     assert decide("s3:GetObject", "arn:aws:s3:::other/key", policy).kind == "explicit deny"
 
@@ -376,7 +392,10 @@ def test_an_unsupported_operator_never_allows_and_the_explanation_says_so() -> N
     # then the request is not allowed, and the learner is told why the statement was left out
     assert decision.kind == "implicit deny"
     assert decision.not_applied == ((policy.statements[0], "the evaluator does not read the IpAddress condition operator"),)
-    assert 'Statement "Office" of policy "app-permissions" was not applied: the evaluator does not read the IpAddress' in decision.explanation
+    assert (
+        'Statement "Office" of policy "app-permissions" was not applied: the evaluator does not read the IpAddress'
+        in decision.explanation
+    )
 
 
 def test_an_unsupported_operator_in_a_deny_is_reported_even_when_another_statement_allows() -> None:
@@ -384,7 +403,10 @@ def test_an_unsupported_operator_in_a_deny_is_reported_even_when_another_stateme
     decision = decide("s3:ListBucket", BUCKET_ARN, policy, context={"s3:max-keys": "5"})
     assert decision.allowed
     assert "statement 1" in decision.explanation
-    assert "Statement 2 of policy \"app-permissions\" was not applied: the evaluator does not read the NumericLessThan" in decision.explanation
+    assert (
+        'Statement 2 of policy "app-permissions" was not applied: the evaluator does not read the NumericLessThan'
+        in decision.explanation
+    )
 
 
 def test_set_operators_are_not_read_either() -> None:
@@ -413,7 +435,9 @@ def test_a_resource_policy_allows_the_principals_it_names(principal: Any) -> Non
 
 
 def test_a_role_arn_with_a_path_matches_its_sessions() -> None:
-    repository = resource_policy({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/service/app"}, "Action": "ecr:*"})
+    repository = resource_policy(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/service/app"}, "Action": "ecr:*"}
+    )
     assert decide("ecr:BatchGetImage", REPO_ARN, resource_policy=repository).allowed
 
 
@@ -451,14 +475,19 @@ def test_a_deny_in_a_resource_policy_wins_over_an_identity_allow(principal: Any)
     repository = resource_policy({"Sid": "NoPush", "Effect": "Deny", "Principal": principal, "Action": "ecr:PutImage"})
     decision = decide("ecr:PutImage", REPO_ARN, identity(allow("ecr:*")), resource_policy=repository)
     assert decision.kind == "explicit deny" and decision.statement is repository.statements[0]
-    assert 'statement "NoPush" of resource-based policy "repository policy" explicitly denies ecr:PutImage' in decision.explanation
+    assert (
+        'statement "NoPush" of resource-based policy "repository policy" explicitly denies ecr:PutImage' in decision.explanation
+    )
 
 
 def test_not_principal_applies_to_everyone_else() -> None:
     repository = resource_policy({"Effect": "Deny", "NotPrincipal": {"AWS": ROLE_ARN}, "Action": "ecr:*"})
     assert decide("ecr:PutImage", REPO_ARN, identity(allow("ecr:*")), resource_policy=repository).allowed
     other = f"arn:aws:sts::{ACCOUNT}:assumed-role/intruder/1"
-    assert decide("ecr:PutImage", REPO_ARN, identity(allow("ecr:*")), resource_policy=repository, principal_arn=other).kind == "explicit deny"
+    assert (
+        decide("ecr:PutImage", REPO_ARN, identity(allow("ecr:*")), resource_policy=repository, principal_arn=other).kind
+        == "explicit deny"
+    )
 
 
 def test_without_a_principal_only_everyone_statements_apply() -> None:
@@ -471,7 +500,9 @@ def test_without_a_principal_only_everyone_statements_apply() -> None:
 
 
 def test_a_resource_policy_statement_with_resources_covers_only_those() -> None:
-    bucket = resource_policy({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/public/*"})
+    bucket = resource_policy(
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/public/*"}
+    )
     assert decide("s3:GetObject", "arn:aws:s3:::bucket/public/a", resource_policy=bucket).allowed
     assert not decide("s3:GetObject", "arn:aws:s3:::bucket/private/a", resource_policy=bucket).allowed
 
@@ -492,8 +523,14 @@ def test_access_denied_message_for_explicit_denies_says_which_kind_of_policy() -
     repository = resource_policy({"Effect": "Deny", "Principal": "*", "Action": "s3:*"})
     in_resource = decide("s3:ListBucket", BUCKET_ARN, identity(allow("s3:*")), resource_policy=repository)
     head = f"User: {SESSION_ARN} is not authorized to perform: s3:ListBucket on resource: {BUCKET_ARN}"
-    assert access_denied_message(SESSION_ARN, "s3:ListBucket", BUCKET_ARN, in_identity) == f"{head} with an explicit deny in an identity-based policy"
-    assert access_denied_message(SESSION_ARN, "s3:ListBucket", BUCKET_ARN, in_resource) == f"{head} with an explicit deny in a resource-based policy"
+    assert (
+        access_denied_message(SESSION_ARN, "s3:ListBucket", BUCKET_ARN, in_identity)
+        == f"{head} with an explicit deny in an identity-based policy"
+    )
+    assert (
+        access_denied_message(SESSION_ARN, "s3:ListBucket", BUCKET_ARN, in_resource)
+        == f"{head} with an explicit deny in a resource-based policy"
+    )
 
 
 def test_an_allowed_request_has_no_access_denied_message() -> None:
@@ -520,7 +557,13 @@ def test_the_ecs_tasks_trust_policy_trusts_ecs_tasks() -> None:
 def test_a_trust_policy_may_list_several_services() -> None:
     document = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "ecs-tasks.amazonaws.com"]}, "Action": ["sts:AssumeRole"]}],
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["lambda.amazonaws.com", "ecs-tasks.amazonaws.com"]},
+                "Action": ["sts:AssumeRole"],
+            }
+        ],
     }
     assert trusts(document) and trusts(document, "lambda.amazonaws.com")
 
@@ -529,7 +572,11 @@ def test_a_trust_policy_may_list_several_services() -> None:
     "statement",
     [
         {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"},  # accounts, not services
-        {"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"},  # ECS itself, not its tasks
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "ecs.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        },  # ECS itself, not its tasks
         {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:TagSession"},
     ],
 )
@@ -540,7 +587,10 @@ def test_a_trust_policy_that_does_not_name_the_service_for_assume_role_does_not_
 def test_a_deny_in_the_trust_policy_wins() -> None:
     document = {
         "Version": "2012-10-17",
-        "Statement": [ECS_TRUST["Statement"][0], {"Effect": "Deny", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],  # type: ignore[index]
+        "Statement": [
+            ECS_TRUST["Statement"][0],
+            {"Effect": "Deny", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"},
+        ],  # type: ignore[index]
     }
     assert not trusts(document)
 
@@ -556,7 +606,10 @@ def test_a_malformed_trust_policy_raises() -> None:
         ("bucket", 'Resource bucket must be in ARN format or "*".'),
         ("arn:aws", "Resource vendor must be fully qualified and cannot contain regexes."),
         ("arn:aws:s3:us-east-1::bucket", "Resource arn:aws:s3:us-east-1::bucket can not contain region information."),
-        (f"arn:aws:iam:us-east-1:{ACCOUNT}:role/app", f"IAM resource arn:aws:iam:us-east-1:{ACCOUNT}:role/app cannot contain region information."),
+        (
+            f"arn:aws:iam:us-east-1:{ACCOUNT}:role/app",
+            f"IAM resource arn:aws:iam:us-east-1:{ACCOUNT}:role/app cannot contain region information.",
+        ),
     ],
 )
 def test_resources_must_be_arns_as_iam_reads_them(resource: str, message: str) -> None:

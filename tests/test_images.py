@@ -84,7 +84,7 @@ SAMPLE_BUILD = stream(
 
 def test_dockerfile_instructions_skip_comments_and_join_continued_lines() -> None:
     # given a Dockerfile with comments, blank lines, a continued RUN and a lower-case keyword
-    text = "# a comment\nARG BASE=x\n\nfrom ${BASE}\nRUN echo a \\\n  # inside\n    && echo b\nCMD [\"python3\"]\n"
+    text = '# a comment\nARG BASE=x\n\nfrom ${BASE}\nRUN echo a \\\n  # inside\n    && echo b\nCMD ["python3"]\n'
 
     # when it is read
     instructions = images.dockerfile_instructions(text)
@@ -130,7 +130,9 @@ def test_build_image_reads_each_step_and_what_the_cache_did() -> None:
     client = FakeClient(SAMPLE_BUILD, {image.id: image})
 
     # when building
-    result = images.build_image("/ctx", "demo:v1", buildargs={"A": "1"}, client=client, labels={"ecslab.lab": "/tmp/lab"}, show_progress=False)
+    result = images.build_image(
+        "/ctx", "demo:v1", buildargs={"A": "1"}, client=client, labels={"ecslab.lab": "/tmp/lab"}, show_progress=False
+    )
 
     # then each step has its status, the label step is marked, and the args reached the engine
     assert [step.status for step in result.steps] == ["argument", "base", "cached", "ran", "ran"]
@@ -232,12 +234,20 @@ def test_human_size_uses_decimal_units() -> None:
         ("me/app:v2", "docker.io", "me/app", "v2", None),
         ("localhost:5050/ecslab-sample:v1", "localhost:5050", "ecslab-sample", "v1", None),
         ("localhost:5050/ecslab-sample", "localhost:5050", "ecslab-sample", "latest", None),
-        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1", "123456789012.dkr.ecr.us-east-1.amazonaws.com", "app", "v1", None),
+        (
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+            "app",
+            "v1",
+            None,
+        ),
         ("public.ecr.aws/docker/library/python:3.12", "public.ecr.aws", "docker/library/python", "3.12", None),
         ("app@sha256:" + "0" * 64, "docker.io", "library/app", None, "sha256:" + "0" * 64),
     ],
 )
-def test_parse_reference_reads_names_as_docker_does(name: str, registry: str, repository: str, tag: str | None, digest: str | None) -> None:
+def test_parse_reference_reads_names_as_docker_does(
+    name: str, registry: str, repository: str, tag: str | None, digest: str | None
+) -> None:
     reference = images.parse_reference(name)
     assert (reference.registry, reference.repository, reference.tag, reference.digest) == (registry, repository, tag, digest)
 
@@ -338,7 +348,9 @@ def test_editing_app_py_reuses_the_steps_above_copy(tags: list[str]) -> None:
 
     # then the steps above COPY came from the cache, COPY and every later step ran, and v1 is untouched
     copy_step = next(step.number for step in edited.steps if step.keyword == "COPY")
-    assert edited.cached_steps == [step.number for step in edited.steps if step.status != "argument" and step.keyword != "FROM" and step.number < copy_step]
+    assert edited.cached_steps == [
+        step.number for step in edited.steps if step.status != "argument" and step.keyword != "FROM" and step.number < copy_step
+    ]
     assert edited.rebuilt_steps == [step.number for step in edited.steps if step.number >= copy_step]
     assert edited.image_id != v1.image_id
 

@@ -65,7 +65,9 @@ def test_env_exports_make_plain_boto3_and_cli_talk_to_the_lab(isolated_config: L
     manage.up(isolated_config, **quiet)
     exports = manage.env_exports(isolated_config)
     # when: a fresh shell evaluates the exports and runs plain boto3
-    script = f'eval "{exports}"\n{sys.executable} -c "import boto3; print(boto3.client(\'ecs\').list_clusters()[\'clusterArns\'])"'
+    script = (
+        f"eval \"{exports}\"\n{sys.executable} -c \"import boto3; print(boto3.client('ecs').list_clusters()['clusterArns'])\""
+    )
     clean_env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     output = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=clean_env, check=True).stdout
     # then
@@ -186,7 +188,9 @@ def test_every_server_binds_loopback_or_the_docker_bridge_gateway_only(isolated_
     assert sum(not line.split()[3].startswith("127.0.0.1:") for line in ours) <= 1, ours
 
 
-def test_up_without_a_docker_engine_starts_the_aws_apis_and_says_what_to_do(isolated_config: LabConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_up_without_a_docker_engine_starts_the_aws_apis_and_says_what_to_do(
+    isolated_config: LabConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # given: the engine the environment names does not answer
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     messages: list[str] = []

@@ -19,7 +19,9 @@ from ecslab.config import LabConfig
 from ecslab.lab import manage
 
 
-def _request(port: int, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+def _request(
+    port: int, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None
+) -> tuple[int, dict[str, str], bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         connection.putrequest(method, path, skip_host="Host" in (headers or {}), skip_accept_encoding=True)
@@ -35,15 +37,21 @@ def _request(port: int, method: str, path: str, headers: dict[str, str] | None =
 
 
 def _client(config: LabConfig, service: str) -> Any:
-    return boto3.client(service, endpoint_url=config.endpoint_url, region_name=config.region, aws_access_key_id="x", aws_secret_access_key="x")
+    return boto3.client(
+        service, endpoint_url=config.endpoint_url, region_name=config.region, aws_access_key_id="x", aws_secret_access_key="x"
+    )
 
 
 def test_the_aws_endpoint_refuses_a_web_page_and_a_rebound_host(running_isolated_lab: LabConfig) -> None:
     port = running_isolated_lab.aws_port
     # when: a page on another origin reads moto's dump, preflights a call, or comes through DNS rebinding
     read = _request(port, "GET", "/moto-api/data.json", {"Host": f"127.0.0.1:{port}", "Origin": "https://evil.example"})
-    preflight = _request(port, "OPTIONS", "/", {"Host": f"127.0.0.1:{port}", "Origin": "https://evil.example",
-                                                "Access-Control-Request-Method": "POST"})
+    preflight = _request(
+        port,
+        "OPTIONS",
+        "/",
+        {"Host": f"127.0.0.1:{port}", "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     jupyter = _request(port, "POST", "/moto-api/reset", {"Host": f"127.0.0.1:{port}", "Origin": "http://127.0.0.1:8888"}, b"")
     rebound = _request(port, "GET", "/moto-api/data.json", {"Host": f"rebind.evil.example:{port}"})
     # then: each refused before moto sees it, and no answer tells a browser it may read it
@@ -82,7 +90,9 @@ def test_the_control_api_refuses_posts_without_the_right_token(running_isolated_
         "page": _request(port, "POST", "/reset", {**host, "Origin": "https://evil.example", manage.TOKEN_HEADER: token}, b""),
         "no token": _request(port, "POST", "/reset", host, b""),
         "wrong token": _request(port, "POST", "/shutdown", {**host, manage.TOKEN_HEADER: "guess"}, b""),
-        "non-ASCII token": _request(port, "POST", "/shutdown", {**host, manage.TOKEN_HEADER: "gu\u00e9ss".encode().decode("latin-1")}, b""),
+        "non-ASCII token": _request(
+            port, "POST", "/shutdown", {**host, manage.TOKEN_HEADER: "gu\u00e9ss".encode().decode("latin-1")}, b""
+        ),
         "rebound": _request(port, "POST", "/reset", {"Host": f"evil.example:{port}", manage.TOKEN_HEADER: token}, b""),
         "filler path": _request(port, "POST", "/ecr/expired-token", host, b""),
     }
@@ -130,7 +140,10 @@ def test_the_guard_strips_cors_headers_the_app_adds() -> None:
     from ecslab.lab.guard import GuardMiddleware
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        start_response("200 OK", [("Access-Control-Allow-Origin", "*"), ("access-control-allow-methods", "POST"), ("Content-Type", "text/plain")])
+        start_response(
+            "200 OK",
+            [("Access-Control-Allow-Origin", "*"), ("access-control-allow-methods", "POST"), ("Content-Type", "text/plain")],
+        )
         return [b"ok"]
 
     seen: list[list[tuple[str, str]]] = []

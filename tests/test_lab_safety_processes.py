@@ -58,11 +58,22 @@ def test_push_reset_push_works_and_the_state_names_the_live_registry(isolated_co
     assert push_app_image(lab, "after-reset", build=False).endswith("/after-reset:v1")
 
 
-def test_down_leaves_a_foreign_pid_alone_and_says_the_state_was_stale(isolated_config: LabConfig, stranger: subprocess.Popen[bytes]) -> None:
+def test_down_leaves_a_foreign_pid_alone_and_says_the_state_was_stale(
+    isolated_config: LabConfig, stranger: subprocess.Popen[bytes]
+) -> None:
     # given: lab.json names a pid that is some other program now (the lab died; the pid was reused)
     isolated_config.home.mkdir(parents=True)
-    isolated_config.state_file.write_text(json.dumps({"pid": stranger.pid, "pid_start": 1, "registry_pid": stranger.pid,
-                                                      "registry_start": 1, "config": json.loads(isolated_config.to_json())}))
+    isolated_config.state_file.write_text(
+        json.dumps(
+            {
+                "pid": stranger.pid,
+                "pid_start": 1,
+                "registry_pid": stranger.pid,
+                "registry_start": 1,
+                "config": json.loads(isolated_config.to_json()),
+            }
+        )
+    )
     messages: list[str] = []
     # when
     started = time.monotonic()
@@ -74,7 +85,9 @@ def test_down_leaves_a_foreign_pid_alone_and_says_the_state_was_stale(isolated_c
     assert time.monotonic() - started < 5  # no 15 s wait for a shutdown that cannot come
 
 
-def test_up_leaves_a_foreign_pid_alone_even_when_the_state_has_no_start_time(isolated_config: LabConfig, stranger: subprocess.Popen[bytes]) -> None:
+def test_up_leaves_a_foreign_pid_alone_even_when_the_state_has_no_start_time(
+    isolated_config: LabConfig, stranger: subprocess.Popen[bytes]
+) -> None:
     # given: a state file as an older ecslab wrote it (no start times), naming a stranger
     isolated_config.home.mkdir(parents=True)
     isolated_config.state_file.write_text(json.dumps({"pid": stranger.pid, "registry_pid": stranger.pid}))
@@ -102,14 +115,23 @@ def test_up_removes_containers_and_registries_a_crashed_lab_left(isolated_config
 
     docker = docker_client()
     isolated_config.home.mkdir(parents=True)
-    orphan = docker.containers.run(base_image(docker), ["sleep", "600"], detach=True, volumes=["/data"],
-                                   labels={LAB_LABEL: str(isolated_config.home), f"{LAB_LABEL}.purpose": "ecs-task"})
+    orphan = docker.containers.run(
+        base_image(docker),
+        ["sleep", "600"],
+        detach=True,
+        volumes=["/data"],
+        labels={LAB_LABEL: str(isolated_config.home), f"{LAB_LABEL}.purpose": "ecs-task"},
+    )
     volume = next(mount["Name"] for mount in orphan.attrs["Mounts"] if mount["Destination"] == "/data")
     binary = find_registry_binary()
     assert binary is not None
     (isolated_config.home / "registry.yml").write_text(registry_config(isolated_config, free_port()))
-    old_registry = subprocess.Popen([binary, "serve", str(isolated_config.home / "registry.yml")],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    old_registry = subprocess.Popen(
+        [binary, "serve", str(isolated_config.home / "registry.yml")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         messages: list[str] = []
         # when
@@ -121,7 +143,9 @@ def test_up_removes_containers_and_registries_a_crashed_lab_left(isolated_config
         try:
             old_registry.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"the old registry {old_registry.pid} still runs; found now: {manage.stale_registries(isolated_config)}; said: {messages}")
+            pytest.fail(
+                f"the old registry {old_registry.pid} still runs; found now: {manage.stale_registries(isolated_config)}; said: {messages}"
+            )
         assert any("Removed 1 container(s) a previous lab left running." == message for message in messages), messages
     finally:
         if old_registry.poll() is None:
@@ -139,7 +163,9 @@ def test_a_lab_killed_with_sigkill_leaves_no_orphan_after_the_next_up(isolated_c
 
     manage.up(isolated_config, **quiet)
     docker = docker_client()
-    orphan = docker.containers.run(base_image(docker), ["sleep", "600"], detach=True, labels={LAB_LABEL: str(isolated_config.home)})
+    orphan = docker.containers.run(
+        base_image(docker), ["sleep", "600"], detach=True, labels={LAB_LABEL: str(isolated_config.home)}
+    )
     try:
         os.kill(_state(isolated_config)["pid"], signal.SIGKILL)
         time.sleep(0.3)
@@ -158,15 +184,25 @@ def test_a_lab_killed_with_sigkill_leaves_no_orphan_after_the_next_up(isolated_c
 def _ecslab_as_nobody(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", sys.executable, "-m", "ecslab.cli", command],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env}, cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
+        cwd="/",
     )
 
 
 def _ports_env() -> dict[str, str]:
-    return {"ECSLAB_AWS_PORT": str(free_port()), "ECSLAB_REGISTRY_PORT": str(free_port()), "ECSLAB_CONTROL_PORT": str(free_port())}
+    return {
+        "ECSLAB_AWS_PORT": str(free_port()),
+        "ECSLAB_REGISTRY_PORT": str(free_port()),
+        "ECSLAB_CONTROL_PORT": str(free_port()),
+    }
 
 
-def test_a_state_folder_that_is_a_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_state_folder_that_is_a_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ecslab import cli
 
     (tmp_path / "afile").write_text("")
@@ -179,7 +215,9 @@ def test_a_state_folder_that_is_a_file_is_a_clear_error(tmp_path: Path, capsys: 
     assert "Point ECSLAB_HOME at a folder you own" in error
 
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="runs ecslab as another user (root and setpriv)")
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None, reason="runs ecslab as another user (root and setpriv)"
+)
 
 
 @needs_root
@@ -187,8 +225,10 @@ def test_an_unwritable_state_folder_is_a_clear_error() -> None:
     folder = Path(tempfile.mkdtemp(prefix="ecslab-unwritable-"))
     try:
         folder.chmod(0o755)  # root's: others may look, not write
-        for home, expected in ((folder, f"Cannot write in the lab's state folder {folder}."),
-                               (folder / "sub", f"Cannot make the lab's state folder {folder / 'sub'}: Permission denied.")):
+        for home, expected in (
+            (folder, f"Cannot write in the lab's state folder {folder}."),
+            (folder / "sub", f"Cannot make the lab's state folder {folder / 'sub'}: Permission denied."),
+        ):
             result = _ecslab_as_nobody("up", {"ECSLAB_HOME": str(home), **_ports_env()})
             assert result.returncode == 2, result
             assert result.stderr.startswith(f"ecslab up: {expected}") and "Traceback" not in result.stderr, result.stderr

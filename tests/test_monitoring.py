@@ -38,17 +38,30 @@ def logged_service(lab: LabClients, cluster: str, image: str, group: str, create
     definition = ecs_tools.task_definition("logged", image, execution_role_arn=lab.execution_role_arn)
     definition["containerDefinitions"][0]["logConfiguration"] = {
         "logDriver": "awslogs",
-        "options": {"awslogs-group": group, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs", "awslogs-create-group": str(create_group).lower()},
+        "options": {
+            "awslogs-group": group,
+            "awslogs-region": "us-east-1",
+            "awslogs-stream-prefix": "ecs",
+            "awslogs-create-group": str(create_group).lower(),
+        },
     }
     arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
-    lab.ecs.create_service(cluster=cluster, serviceName="logged", taskDefinition=arn, desiredCount=count, launchType="FARGATE",
-                           networkConfiguration={"awsvpcConfiguration": {"subnets": lab.default_subnets(1)}})
+    lab.ecs.create_service(
+        cluster=cluster,
+        serviceName="logged",
+        taskDefinition=arn,
+        desiredCount=count,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": lab.default_subnets(1)}},
+    )
 
 
 def test_a_service_line_reaches_cloudwatch_logs_within_two_seconds(lab: LabClients, cluster: str, image: str) -> None:
     # given
     logged_service(lab, cluster, image, f"/ecs/{cluster}")
-    lab.ecs.get_waiter("services_stable").wait(cluster=cluster, services=["logged"], WaiterConfig={"Delay": 0.5, "MaxAttempts": 60})
+    lab.ecs.get_waiter("services_stable").wait(
+        cluster=cluster, services=["logged"], WaiterConfig={"Delay": 0.5, "MaxAttempts": 60}
+    )
     task = ecs_tools.service_tasks(lab.ecs, cluster, "logged")[0]
     stream = f"ecs/web/{task['taskArn'].split('/')[-1]}"
     # when: the app logs one line per request
@@ -77,26 +90,59 @@ def test_a_missing_log_group_without_create_group_stops_the_task(lab: LabClients
         stopped = ecs_tools.service_tasks(lab.ecs, cluster, "logged", desired_status="STOPPED")
         time.sleep(0.3)
     assert stopped and stopped[0]["stopCode"] == "TaskFailedToStart"
-    assert stopped[0]["stoppedReason"].startswith("ResourceInitializationError:") and "log group does not exist" in stopped[0]["stoppedReason"]
+    assert (
+        stopped[0]["stoppedReason"].startswith("ResourceInitializationError:")
+        and "log group does not exist" in stopped[0]["stoppedReason"]
+    )
 
 
 def test_ecs_metrics_are_published_and_an_alarm_goes_to_alarm_under_load(lab: LabClients, cluster: str, image: str) -> None:
     # given
     logged_service(lab, cluster, image, f"/ecs/{cluster}")
-    lab.ecs.get_waiter("services_stable").wait(cluster=cluster, services=["logged"], WaiterConfig={"Delay": 0.5, "MaxAttempts": 60})
+    lab.ecs.get_waiter("services_stable").wait(
+        cluster=cluster, services=["logged"], WaiterConfig={"Delay": 0.5, "MaxAttempts": 60}
+    )
     dimensions = [{"Name": "ClusterName", "Value": cluster}, {"Name": "ServiceName", "Value": "logged"}]
     scaling = lab.autoscaling
     resource = f"service/{cluster}/logged"
-    scaling.register_scalable_target(ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=3)
+    scaling.register_scalable_target(
+        ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=3
+    )
     policy = scaling.put_scaling_policy(
-        PolicyName="step-out", ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount", PolicyType="StepScaling",
-        StepScalingPolicyConfiguration={"AdjustmentType": "ChangeInCapacity", "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}], "Cooldown": 5},
+        PolicyName="step-out",
+        ServiceNamespace="ecs",
+        ResourceId=resource,
+        ScalableDimension="ecs:service:DesiredCount",
+        PolicyType="StepScaling",
+        StepScalingPolicyConfiguration={
+            "AdjustmentType": "ChangeInCapacity",
+            "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+            "Cooldown": 5,
+        },
     )["PolicyARN"]
-    lab.cloudwatch.put_metric_alarm(AlarmName=f"{cluster}-cpu", Namespace="AWS/ECS", MetricName="CPUUtilization", Dimensions=dimensions, AlarmActions=[policy],
-                                    Statistic="Average", Period=10, EvaluationPeriods=1, Threshold=20.0, ComparisonOperator="GreaterThanThreshold")
-    lab.cloudwatch.put_metric_alarm(AlarmName=f"{cluster}-nothing", Namespace="AWS/ECS", MetricName="CPUUtilization",
-                                    Dimensions=[{"Name": "ClusterName", "Value": "no-such-cluster"}],
-                                    Statistic="Average", Period=10, EvaluationPeriods=1, Threshold=20.0, ComparisonOperator="GreaterThanThreshold")
+    lab.cloudwatch.put_metric_alarm(
+        AlarmName=f"{cluster}-cpu",
+        Namespace="AWS/ECS",
+        MetricName="CPUUtilization",
+        Dimensions=dimensions,
+        AlarmActions=[policy],
+        Statistic="Average",
+        Period=10,
+        EvaluationPeriods=1,
+        Threshold=20.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    lab.cloudwatch.put_metric_alarm(
+        AlarmName=f"{cluster}-nothing",
+        Namespace="AWS/ECS",
+        MetricName="CPUUtilization",
+        Dimensions=[{"Name": "ClusterName", "Value": "no-such-cluster"}],
+        Statistic="Average",
+        Period=10,
+        EvaluationPeriods=1,
+        Threshold=20.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     url = ecs_tools.task_url(ecs_tools.service_tasks(lab.ecs, cluster, "logged")[0])
     # when: CPU load
     from ecslab.elb import TrafficGenerator
@@ -110,11 +156,21 @@ def test_ecs_metrics_are_published_and_an_alarm_goes_to_alarm_under_load(lab: La
                 break
             time.sleep(1)
     # then
-    points = lab.cloudwatch.get_metric_statistics(Namespace="AWS/ECS", MetricName="CPUUtilization", Dimensions=dimensions,
-                                                  StartTime=datetime.now(UTC) - timedelta(minutes=5), EndTime=datetime.now(UTC),
-                                                  Period=60, Statistics=["Average", "Maximum"])["Datapoints"]
+    points = lab.cloudwatch.get_metric_statistics(
+        Namespace="AWS/ECS",
+        MetricName="CPUUtilization",
+        Dimensions=dimensions,
+        StartTime=datetime.now(UTC) - timedelta(minutes=5),
+        EndTime=datetime.now(UTC),
+        Period=60,
+        Statistics=["Average", "Maximum"],
+    )["Datapoints"]
     assert points and max(p["Maximum"] for p in points) > 20
-    assert state is not None and state["StateValue"] == "ALARM" and state["StateReason"].startswith("Threshold Crossed: 1 out of the last 1 datapoints")
+    assert (
+        state is not None
+        and state["StateValue"] == "ALARM"
+        and state["StateReason"].startswith("Threshold Crossed: 1 out of the last 1 datapoints")
+    )
     nothing = lab.cloudwatch.describe_alarms(AlarmNames=[f"{cluster}-nothing"])["MetricAlarms"][0]
     assert nothing["StateValue"] == "INSUFFICIENT_DATA"
     from ecslab.monitoring import alarm_history

@@ -17,7 +17,9 @@ def group(group_id: str, *permissions: dict[str, Any], name: str = "g") -> dict[
 
 
 WEB = group("sg-alb", {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}, name="alb")
-TASKS = group("sg-tasks", {"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": "sg-alb"}]}, name="tasks")
+TASKS = group(
+    "sg-tasks", {"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": "sg-alb"}]}, name="tasks"
+)
 DEFAULT = group("sg-default", {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": "sg-default"}]}, name="default")
 
 
@@ -44,7 +46,10 @@ def test_cidr_rules_admit_sources_they_contain_entirely() -> None:
 
 
 def test_all_traffic_and_ipv6_rules() -> None:
-    assert ingress_allows([DEFAULT], 8080, source_group_ids=["sg-default"]) == (True, "allowed by sg-default (default) rule all traffic from sg-default")
+    assert ingress_allows([DEFAULT], 8080, source_group_ids=["sg-default"]) == (
+        True,
+        "allowed by sg-default (default) rule all traffic from sg-default",
+    )
     assert not ingress_allows([DEFAULT], 80, source_cidr="0.0.0.0/0")[0]
     v6 = group("sg-v6", {"IpProtocol": "6", "FromPort": 80, "ToPort": 80, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]})
     assert ingress_allows([v6], 80, source_cidr="::/0")[0]
@@ -59,8 +64,18 @@ def test_any_rule_of_any_group_is_enough_and_no_group_blocks() -> None:
 
 
 def test_permissions_are_normalised_one_rule_per_source() -> None:
-    both = SecurityGroup.from_aws(group("sg-x", {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-                                                 "IpRanges": [{"CidrIp": "10.0.0.0/8"}], "UserIdGroupPairs": [{"GroupId": "sg-y"}]}))
+    both = SecurityGroup.from_aws(
+        group(
+            "sg-x",
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
+                "UserIdGroupPairs": [{"GroupId": "sg-y"}],
+            },
+        )
+    )
     assert both.ingress == (Rule("sg-x", "tcp", 22, 22, cidr="10.0.0.0/8"), Rule("sg-x", "tcp", 22, 22, source_group_id="sg-y"))
     assert [str(r) for r in both.ingress] == ["tcp 22 from 10.0.0.0/8", "tcp 22 from sg-y"]
 
@@ -72,7 +87,10 @@ def test_web_security_groups_are_the_classic_pair_and_idempotent() -> None:
         ec2 = boto3.client("ec2", region_name="us-east-1")
         vpc_id = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
         alb_group, task_group = network.create_web_security_groups(ec2, vpc_id)
-        ec2.revoke_security_group_ingress(GroupId=alb_group, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        ec2.revoke_security_group_ingress(
+            GroupId=alb_group,
+            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+        )
         assert network.create_web_security_groups(ec2, vpc_id) == (alb_group, task_group)  # the missing rule is back
         found = network.describe_network(ec2, vpc_id)
         assert ingress_allows(found.groups([alb_group]), 80, source_cidr=network.INTERNET)[0]
@@ -82,11 +100,16 @@ def test_web_security_groups_are_the_classic_pair_and_idempotent() -> None:
         # what can reach what, as a table and a picture
         subnet = found.subnets[0]
         balancer = {"name": "web", "subnets": [subnet.subnet_id], "security_groups": [alb_group], "ports": [80]}
-        tasks = [{"name": "in", "subnet": subnet.subnet_id, "security_groups": [task_group], "port": 8080},
-                 {"name": "out", "subnet": subnet.subnet_id, "security_groups": [alb_group], "port": 8080}]
+        tasks = [
+            {"name": "in", "subnet": subnet.subnet_id, "security_groups": [task_group], "port": 8080},
+            {"name": "out", "subnet": subnet.subnet_id, "security_groups": [alb_group], "port": 8080},
+        ]
         rows = network.reachability(found, load_balancers=[balancer], tasks=tasks)
         assert [(r["from"], r["to"], r["verdict"]) for r in rows] == [
-            ("internet", "web:80", "allowed"), ("web", "in:8080", "allowed"), ("web", "out:8080", "blocked")]
+            ("internet", "web:80", "allowed"),
+            ("web", "in:8080", "allowed"),
+            ("web", "out:8080", "blocked"),
+        ]
         pytest.importorskip("matplotlib").use("Agg")
         assert network.plot_network(found, load_balancers=[balancer], tasks=tasks) is not None
 
@@ -146,8 +169,17 @@ def test_a_listener_admits_the_internet_only_when_the_alb_group_does(lab: LabCli
     # given: an ALB created without security groups, answering 200 itself
     vpc_id, subnets = elb_tools.default_subnets(lab.ec2)
     balancer = lab.elbv2.create_load_balancer(Name="sg-listener", Subnets=subnets[:2], Type="application")["LoadBalancers"][0]
-    lab.elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
-                              DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200", "MessageBody": "hi", "ContentType": "text/plain"}}])
+    lab.elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[
+            {
+                "Type": "fixed-response",
+                "FixedResponseConfig": {"StatusCode": "200", "MessageBody": "hi", "ContentType": "text/plain"},
+            }
+        ],
+    )
     url = elb_tools.listener_url(lab, balancer["LoadBalancerArn"])
     default = network.describe_network(lab.ec2).default_group()
     assert default is not None and balancer["SecurityGroups"] == [default.group_id]  # as on AWS
@@ -179,41 +211,81 @@ def test_tasks_whose_group_does_not_admit_the_alb_time_out(lab: LabClients, imag
     # given: the web pair; an ALB in its group; a target group checked every 5 s
     vpc_id, subnets = elb_tools.default_subnets(lab.ec2)
     alb_group, task_group = network.create_web_security_groups(lab.ec2, vpc_id, prefix="targets")
-    balancer = lab.elbv2.create_load_balancer(Name="sg-targets", Subnets=subnets[:2], SecurityGroups=[alb_group], Type="application")["LoadBalancers"][0]
+    balancer = lab.elbv2.create_load_balancer(
+        Name="sg-targets", Subnets=subnets[:2], SecurityGroups=[alb_group], Type="application"
+    )["LoadBalancers"][0]
     group = lab.elbv2.create_target_group(
-        Name="sg-targets", Protocol="HTTP", Port=8080, VpcId=vpc_id, TargetType="ip", HealthCheckPath="/health",
-        HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2, UnhealthyThresholdCount=2,
+        Name="sg-targets",
+        Protocol="HTTP",
+        Port=8080,
+        VpcId=vpc_id,
+        TargetType="ip",
+        HealthCheckPath="/health",
+        HealthCheckIntervalSeconds=5,
+        HealthCheckTimeoutSeconds=2,
+        HealthyThresholdCount=2,
+        UnhealthyThresholdCount=2,
     )["TargetGroups"][0]
-    lab.elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
-                              DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
+    lab.elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
+    )
     url = elb_tools.listener_url(lab, balancer["LoadBalancerArn"])
     lab.ecs.create_cluster(clusterName="sg")
-    definition = lab.ecs.register_task_definition(**ecs_tools.task_definition("sg", image, execution_role_arn=lab.execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
+    definition = lab.ecs.register_task_definition(
+        **ecs_tools.task_definition("sg", image, execution_role_arn=lab.execution_role_arn)
+    )["taskDefinition"]["taskDefinitionArn"]
 
     def service(name: str, awsvpc: dict[str, Any]) -> None:
-        lab.ecs.create_service(cluster="sg", serviceName=name, taskDefinition=definition, desiredCount=1, launchType="FARGATE",
-                               networkConfiguration={"awsvpcConfiguration": {"subnets": subnets[:1], **awsvpc}}, healthCheckGracePeriodSeconds=300,
-                               loadBalancers=[{"targetGroupArn": group["TargetGroupArn"], "containerName": "web", "containerPort": 8080}])
+        lab.ecs.create_service(
+            cluster="sg",
+            serviceName=name,
+            taskDefinition=definition,
+            desiredCount=1,
+            launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": subnets[:1], **awsvpc}},
+            healthCheckGracePeriodSeconds=300,
+            loadBalancers=[{"targetGroupArn": group["TargetGroupArn"], "containerName": "web", "containerPort": 8080}],
+        )
 
     try:
         # when: a task in the default group (admits only its own members, not the ALB's group)
         service("closed", {})
-        rows = eventually(lambda: [r for r in elb_tools.target_health(lab.elbv2, group["TargetGroupArn"]) if r["state"] == "unhealthy"], timeout=40)
+        rows = eventually(
+            lambda: [r for r in elb_tools.target_health(lab.elbv2, group["TargetGroupArn"]) if r["state"] == "unhealthy"],
+            timeout=40,
+        )
         # then: its health checks time out, and a request the ALB sends there (failing open) gets 504
         assert [r["reason"] for r in rows] == ["Target.Timeout"]
         assert get(url + "/", timeout=10) == 504
         # when: a task in the task group, with no public IP
         service("open", {"securityGroups": [task_group], "assignPublicIp": "DISABLED"})
-        assert eventually(lambda: elb_tools.healthy_count(elb_tools.target_health(lab.elbv2, group["TargetGroupArn"])) == 1, timeout=40)
+        assert eventually(
+            lambda: elb_tools.healthy_count(elb_tools.target_health(lab.elbv2, group["TargetGroupArn"])) == 1, timeout=40
+        )
         # then: requests reach it through the ALB, never the closed one; it cannot be called directly
         assert {get(url + "/", timeout=5) for _ in range(6)} == {200}
         task = ecs_tools.service_tasks(lab.ecs, "sg", "open")[0]
         with pytest.raises(ValueError, match="no public IP.*load balancer"):
             ecs_tools.call_task(task)
-        assert [d["name"] for a in task["attachments"] for d in a["details"]] == ["subnetId", "networkInterfaceId", "macAddress", "privateDnsName", "privateIPv4Address"]
+        assert [d["name"] for a in task["attachments"] for d in a["details"]] == [
+            "subnetId",
+            "networkInterfaceId",
+            "macAddress",
+            "privateDnsName",
+            "privateIPv4Address",
+        ]
         # when: the task group's rule is revoked, its target times out too
-        lab.ec2.revoke_security_group_ingress(GroupId=task_group, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": alb_group}]}])
-        assert eventually(lambda: {r["reason"] for r in elb_tools.target_health(lab.elbv2, group["TargetGroupArn"])} == {"Target.Timeout"}, timeout=40)
+        lab.ec2.revoke_security_group_ingress(
+            GroupId=task_group,
+            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": alb_group}]}],
+        )
+        assert eventually(
+            lambda: {r["reason"] for r in elb_tools.target_health(lab.elbv2, group["TargetGroupArn"])} == {"Target.Timeout"},
+            timeout=40,
+        )
     finally:
         for name in ("closed", "open"):
             try:

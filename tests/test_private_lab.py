@@ -69,8 +69,12 @@ def test_configs_made_at_once_in_two_processes_get_distinct_ports() -> None:
     # given: two processes that reserve 60 ports each at the same moment, and this one holding 3
     mine = private.private_config(Path("/nonexistent"))
     at = time.time() + 2.0
-    processes = [subprocess.Popen([sys.executable, "-c", RESERVER, str(at)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  text=True, cwd=REPO) for _ in range(2)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", RESERVER, str(at)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO
+        )
+        for _ in range(2)
+    ]
     try:
         # when: each prints what it holds
         reserved = [json.loads(process.stdout.readline()) for process in processes if process.stdout is not None]
@@ -128,7 +132,9 @@ def _labelled_container(config: LabConfig) -> str | None:
         return None
     if image is None:
         return None
-    container = docker.containers.create(image.tags[0], command=["true"], labels={LAB_LABEL: str(config.home), "ecslab.test": "private-lab"})
+    container = docker.containers.create(
+        image.tags[0], command=["true"], labels={LAB_LABEL: str(config.home), "ecslab.test": "private-lab"}
+    )
     return str(container.id)
 
 

@@ -18,7 +18,13 @@ def test_right_and_wrong_answers_get_explained() -> None:
 
 
 def test_each_wrong_option_gets_its_own_reason() -> None:
-    question = Question("Capital of France?", ("Lyon", "Paris", "Nice"), 1, "Paris is.", why_not=("Lyon is the third city.", "", "Nice is on the coast."))
+    question = Question(
+        "Capital of France?",
+        ("Lyon", "Paris", "Nice"),
+        1,
+        "Paris is.",
+        why_not=("Lyon is the third city.", "", "Nice is on the coast."),
+    )
     assert "“Lyon”: Lyon is the third city." in question.feedback(0)
     assert "“Nice”: Nice is on the coast." in question.feedback(2)
     assert question.feedback(0) != question.feedback(2)
@@ -41,12 +47,14 @@ def test_the_right_answer_is_not_always_shown_in_the_same_place() -> None:
     for source in sorted(Path(__file__).resolve().parent.parent.glob("authoring/notebooks/*.py")):
         namespace: dict[str, object] = {}
         for block in re.findall(r"^Quiz\(\[\n.*?^\]\)", source.read_text(), flags=re.S | re.M):
-            exec("from ecslab.quiz import Question, Quiz\nquestions = " + block[len("Quiz("):-1], namespace)
+            exec("from ecslab.quiz import Question, Quiz\nquestions = " + block[len("Quiz(") : -1], namespace)
             for question in namespace["questions"]:  # type: ignore[attr-defined]
                 positions.append(question.display_order().index(question.answer))
     assert len(positions) >= 30
     most_common = max(positions.count(position) for position in set(positions))
-    assert most_common <= len(positions) * 0.5, f"the right answer is shown at one place in {most_common} of {len(positions)} questions"
+    assert most_common <= len(positions) * 0.5, (
+        f"the right answer is shown at one place in {most_common} of {len(positions)} questions"
+    )
 
 
 def test_answer_index_must_be_an_option() -> None:

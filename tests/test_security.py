@@ -22,7 +22,9 @@ READ_REPORTS = {
 
 
 def client(service: str, config: LabConfig) -> Any:
-    return boto3.client(service, endpoint_url=config.endpoint_url, region_name=config.region, aws_access_key_id="x", aws_secret_access_key="x")
+    return boto3.client(
+        service, endpoint_url=config.endpoint_url, region_name=config.region, aws_access_key_id="x", aws_secret_access_key="x"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +99,10 @@ def test_the_execution_roles_managed_policy_allows_what_ecs_needs_and_nothing_el
 
 def test_an_existing_execution_role_that_does_not_trust_ecs_is_reported_not_changed(iam: Any) -> None:
     # given a role of that name that trusts Lambda
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
     iam.create_role(RoleName="security-test-lambda-exec", AssumeRolePolicyDocument=json.dumps(trust))
     # when it is ensured as an execution role, then the error names the fix
     with pytest.raises(security.IamError, match=r"does not let ecs-tasks.amazonaws.com assume it.*update_assume_role_policy"):
@@ -106,7 +111,9 @@ def test_an_existing_execution_role_that_does_not_trust_ecs_is_reported_not_chan
     assert iam.list_attached_role_policies(RoleName="security-test-lambda-exec")["AttachedPolicies"] == []
 
 
-def test_without_aws_managed_policies_the_execution_role_is_not_faked(isolated_config: LabConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_aws_managed_policies_the_execution_role_is_not_faked(
+    isolated_config: LabConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # given a lab whose moto was started without AWS managed policies
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
     manage.up(isolated_config, say=lambda _message: None)
@@ -139,7 +146,10 @@ def test_ensure_task_role_creates_then_updates_the_role_and_its_policy(iam: Any)
 
 
 def test_ensure_task_role_gives_an_existing_role_the_ecs_trust(iam: Any) -> None:
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
     iam.create_role(RoleName="security-test-was-ec2", AssumeRolePolicyDocument=json.dumps(trust))
     security.ensure_task_role(iam, "security-test-was-ec2", READ_REPORTS)
     assert trusts(iam.get_role(RoleName="security-test-was-ec2")["Role"]["AssumeRolePolicyDocument"])
@@ -148,9 +158,18 @@ def test_ensure_task_role_gives_an_existing_role_the_ecs_trust(iam: Any) -> None
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*"}]}, "Policy statement must contain actions."),
-        ({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Principal": "*"}]}, "should not specify a principal"),
-        ({"Version": "2012-10-17", "Statement": [{"Effect": "Maybe", "Action": "s3:*", "Resource": "*"}]}, "Syntax errors in policy."),
+        (
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*"}]},
+            "Policy statement must contain actions.",
+        ),
+        (
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Principal": "*"}]},
+            "should not specify a principal",
+        ),
+        (
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Maybe", "Action": "s3:*", "Resource": "*"}]},
+            "Syntax errors in policy.",
+        ),
     ],
 )
 def test_a_malformed_task_policy_leaves_nothing_half_made(iam: Any, document: dict[str, Any], message: str) -> None:
@@ -163,7 +182,10 @@ def test_a_malformed_task_policy_leaves_nothing_half_made(iam: Any, document: di
 
 def test_a_policy_iam_refuses_after_the_role_was_made_takes_the_role_back(iam: Any) -> None:
     # given a document parse_policy lets through but IAM refuses (an IAM resource that is no IAM path)
-    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetRole", "Resource": f"arn:aws:iam::{ACCOUNT}:bucket"}]}
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iam:GetRole", "Resource": f"arn:aws:iam::{ACCOUNT}:bucket"}],
+    }
     # when a new task role is ensured with it, then IAM's error comes through
     with pytest.raises(MalformedPolicyDocument, match="IAM resource path must either be"):
         security.ensure_task_role(iam, "security-test-rolled-back", document)
@@ -172,7 +194,10 @@ def test_a_policy_iam_refuses_after_the_role_was_made_takes_the_role_back(iam: A
 
 
 def test_a_role_that_does_not_exist_is_reported_in_iams_words(iam: Any) -> None:
-    for call in (lambda: security.role_policies(iam, "security-test-ghost"), lambda: security.simulate(iam, "security-test-ghost", "s3:GetObject", "*")):
+    for call in (
+        lambda: security.role_policies(iam, "security-test-ghost"),
+        lambda: security.simulate(iam, "security-test-ghost", "s3:GetObject", "*"),
+    ):
         with pytest.raises(security.IamError) as error:
             call()
         assert str(error.value).startswith("NoSuchEntity: The role with name security-test-ghost cannot be found.")
@@ -182,7 +207,10 @@ def test_a_role_that_does_not_exist_is_reported_in_iams_words(iam: Any) -> None:
 def test_role_policies_lists_inline_then_attached_policies_by_name(iam: Any) -> None:
     # given a role with an inline policy and a customer managed policy
     security.ensure_task_role(iam, "security-test-both", READ_REPORTS, policy_name="read-reports")
-    deny_deletes = {"Version": "2012-10-17", "Statement": [{"Sid": "NoDeletes", "Effect": "Deny", "Action": "s3:Delete*", "Resource": "*"}]}
+    deny_deletes = {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "NoDeletes", "Effect": "Deny", "Action": "s3:Delete*", "Resource": "*"}],
+    }
     managed = iam.create_policy(PolicyName="security-test-no-deletes", PolicyDocument=json.dumps(deny_deletes))["Policy"]["Arn"]
     iam.attach_role_policy(RoleName="security-test-both", PolicyArn=managed)
     # when its policies are read
@@ -206,7 +234,14 @@ def test_repository_policy_is_none_until_one_is_set_then_counts_in_decisions(iam
     role_arn = security.ensure_task_role(iam, "security-test-puller", READ_REPORTS)
     pull_for_role = {
         "Version": "2008-10-17",
-        "Statement": [{"Sid": "PullForApp", "Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]}],
+        "Statement": [
+            {
+                "Sid": "PullForApp",
+                "Effect": "Allow",
+                "Principal": {"AWS": role_arn},
+                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            }
+        ],
     }
     ecr.set_repository_policy(repositoryName="security-test-web", policyText=json.dumps(pull_for_role))
     policy = security.repository_policy(ecr, "security-test-web")
@@ -216,7 +251,9 @@ def test_repository_policy_is_none_until_one_is_set_then_counts_in_decisions(iam
     assert decision.allowed and 'statement "PullForApp" of resource-based policy' in decision.explanation
     assert not security.simulate(iam, "security-test-puller", "ecr:PutImage", repository_arn, resource_policy=policy).allowed
     # and a policy given as text counts too
-    assert security.simulate(iam, "security-test-puller", "ecr:BatchGetImage", repository_arn, resource_policy=json.dumps(pull_for_role)).allowed
+    assert security.simulate(
+        iam, "security-test-puller", "ecr:BatchGetImage", repository_arn, resource_policy=json.dumps(pull_for_role)
+    ).allowed
 
 
 def test_repository_policy_of_a_missing_repository_raises_ecrs_error(ecr: Any) -> None:
@@ -232,17 +269,23 @@ def test_decision_table_shows_each_request_and_what_decided(iam: Any) -> None:
     security.ensure_task_role(iam, "security-test-table", READ_REPORTS)
     # when three requests are tabled
     table = security.decision_table(
-        iam, "security-test-table", [("s3:GetObject", f"{BUCKET_ARN}/a.csv"), ("s3:PutObject", f"{BUCKET_ARN}/a.csv"), ("s3:ListBucket", BUCKET_ARN)]
+        iam,
+        "security-test-table",
+        [("s3:GetObject", f"{BUCKET_ARN}/a.csv"), ("s3:PutObject", f"{BUCKET_ARN}/a.csv"), ("s3:ListBucket", BUCKET_ARN)],
     )
     # then each row says allowed or denied and which statement decided
     text = str(table)
     assert text.splitlines()[0] == "role security-test-table"
     assert text.splitlines()[1].split() == ["action", "resource", "decision", "decided", "by"]
-    assert 'allowed' in text.splitlines()[3] and 'statement "ReadReports" of policy "app-permissions"' in text.splitlines()[3]
+    assert "allowed" in text.splitlines()[3] and 'statement "ReadReports" of policy "app-permissions"' in text.splitlines()[3]
     assert "DENIED (implicit deny)  no statement allows it" in text.splitlines()[4]
     assert repr(table) == text
     assert "| `s3:PutObject` |" in table._repr_markdown_()
-    assert table.allowed == {("s3:GetObject", f"{BUCKET_ARN}/a.csv"): True, ("s3:PutObject", f"{BUCKET_ARN}/a.csv"): False, ("s3:ListBucket", BUCKET_ARN): False}
+    assert table.allowed == {
+        ("s3:GetObject", f"{BUCKET_ARN}/a.csv"): True,
+        ("s3:PutObject", f"{BUCKET_ARN}/a.csv"): False,
+        ("s3:ListBucket", BUCKET_ARN): False,
+    }
 
 
 def test_policy_explorer_answers_as_the_form_changes(iam: Any, ecr: Any) -> None:

@@ -35,11 +35,25 @@ from ecslab.security import ensure_task_role
 from tests.conftest import AWS_APP, LabClients, push_app_image
 
 BUCKET = "reports"
-LIST_REPORTS = {"Version": "2012-10-17", "Statement": [{"Sid": "ListReports", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{BUCKET}"}]}
-READ_REPORTS = {"Version": "2012-10-17", "Statement": [{"Sid": "ReadReports", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}]}
+LIST_REPORTS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "ListReports", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{BUCKET}"}],
+}
+READ_REPORTS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "ReadReports", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}],
+}
 
 
-def request(method: str, path: str, service: str, *, query: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None, body: bytes = b"") -> AwsRequest:
+def request(
+    method: str,
+    path: str,
+    service: str,
+    *,
+    query: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+) -> AwsRequest:
     return AwsRequest(method, path, query or {}, {k.lower(): v for k, v in (headers or {}).items()}, body, service, "us-east-1")
 
 
@@ -48,11 +62,17 @@ def request(method: str, path: str, service: str, *, query: dict[str, list[str]]
 
 def test_s3_requests_map_to_iam_actions_and_resources() -> None:
     assert requested_actions(request("GET", "/", "s3")) == [("s3:ListAllMyBuckets", "*")]
-    assert requested_actions(request("GET", "/reports", "s3", query={"list-type": ["2"]})) == [("s3:ListBucket", "arn:aws:s3:::reports")]
+    assert requested_actions(request("GET", "/reports", "s3", query={"list-type": ["2"]})) == [
+        ("s3:ListBucket", "arn:aws:s3:::reports")
+    ]
     assert requested_actions(request("HEAD", "/reports", "s3")) == [("s3:ListBucket", "arn:aws:s3:::reports")]
     assert requested_actions(request("PUT", "/reports", "s3")) == [("s3:CreateBucket", "arn:aws:s3:::reports")]
-    assert requested_actions(request("GET", "/reports", "s3", query={"policy": [""]})) == [("s3:GetBucketPolicy", "arn:aws:s3:::reports")]
-    assert requested_actions(request("HEAD", "/reports/2024/q1.csv", "s3")) == [("s3:GetObject", "arn:aws:s3:::reports/2024/q1.csv")]
+    assert requested_actions(request("GET", "/reports", "s3", query={"policy": [""]})) == [
+        ("s3:GetBucketPolicy", "arn:aws:s3:::reports")
+    ]
+    assert requested_actions(request("HEAD", "/reports/2024/q1.csv", "s3")) == [
+        ("s3:GetObject", "arn:aws:s3:::reports/2024/q1.csv")
+    ]
     assert requested_actions(request("PUT", "/reports/a%20b.txt", "s3")) == [("s3:PutObject", "arn:aws:s3:::reports/a b.txt")]
     assert requested_actions(request("DELETE", "/reports/a", "s3")) == [("s3:DeleteObject", "arn:aws:s3:::reports/a")]
     copy = request("PUT", "/reports/b", "s3", headers={"x-amz-copy-source": "/raw/a"})
@@ -65,32 +85,56 @@ def test_s3_requests_map_to_iam_actions_and_resources() -> None:
 
 
 def test_json_and_query_requests_map_to_iam_actions() -> None:
-    get_item = request("POST", "/", "dynamodb", headers={"X-Amz-Target": "DynamoDB_20120810.GetItem"}, body=b'{"TableName": "orders"}')
+    get_item = request(
+        "POST", "/", "dynamodb", headers={"X-Amz-Target": "DynamoDB_20120810.GetItem"}, body=b'{"TableName": "orders"}'
+    )
     assert requested_actions(get_item) == [("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/orders")]
-    query = request("POST", "/", "dynamodb", headers={"X-Amz-Target": "DynamoDB_20120810.Query"}, body=b'{"TableName": "orders", "IndexName": "by-day"}')
+    query = request(
+        "POST",
+        "/",
+        "dynamodb",
+        headers={"X-Amz-Target": "DynamoDB_20120810.Query"},
+        body=b'{"TableName": "orders", "IndexName": "by-day"}',
+    )
     assert requested_actions(query) == [("dynamodb:Query", "arn:aws:dynamodb:us-east-1:123456789012:table/orders/index/by-day")]
-    batch = request("POST", "/", "dynamodb", headers={"X-Amz-Target": "DynamoDB_20120810.BatchGetItem"}, body=b'{"RequestItems": {"a": {}, "b": {}}}')
+    batch = request(
+        "POST",
+        "/",
+        "dynamodb",
+        headers={"X-Amz-Target": "DynamoDB_20120810.BatchGetItem"},
+        body=b'{"RequestItems": {"a": {}, "b": {}}}',
+    )
     assert [resource.rsplit("/", 1)[-1] for _, resource in requested_actions(batch)] == ["a", "b"]
     logs = request("POST", "/", "logs", headers={"X-Amz-Target": "Logs_20140328.PutLogEvents"}, body=b"{}")
     assert requested_actions(logs) == [("logs:PutLogEvents", "*")]
     form = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
     assert requested_actions(request("POST", "/", "sts", headers=form, body=b"Action=GetCallerIdentity&Version=2011-06-15")) == []
-    assert requested_actions(request("POST", "/", "iam", headers=form, body=b"Action=ListRoles&Version=2010-05-08")) == [("iam:ListRoles", "*")]
+    assert requested_actions(request("POST", "/", "iam", headers=form, body=b"Action=ListRoles&Version=2010-05-08")) == [
+        ("iam:ListRoles", "*")
+    ]
     cbor = request("POST", "/service/GraniteServiceVersion20100801/operation/PutMetricData", "monitoring")
     assert requested_actions(cbor) == [("cloudwatch:PutMetricData", "*")]
 
 
 def test_access_key_is_read_from_the_signature_or_a_presigned_url() -> None:
-    header = {"authorization": "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=ab"}
+    header = {
+        "authorization": "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=ab"
+    }
     assert signing_identity(header, {}) == ("ASIAEXAMPLE", "us-east-1", "s3")
-    assert signing_identity({}, {"X-Amz-Credential": ["ASIAEXAMPLE/20260101/eu-west-1/s3/aws4_request"]}) == ("ASIAEXAMPLE", "eu-west-1", "s3")
+    assert signing_identity({}, {"X-Amz-Credential": ["ASIAEXAMPLE/20260101/eu-west-1/s3/aws4_request"]}) == (
+        "ASIAEXAMPLE",
+        "eu-west-1",
+        "s3",
+    )
     assert signing_identity({}, {}) is None
 
 
 def test_access_denied_speaks_each_protocol() -> None:
     status, headers, body = access_denied_response(request("GET", "/reports", "s3"), "User: x is not authorized")
     assert status == 403 and b"<Code>AccessDenied</Code>" in body and b"<Message>User: x is not authorized</Message>" in body
-    status, headers, body = access_denied_response(request("POST", "/", "dynamodb", headers={"X-Amz-Target": "DynamoDB_20120810.GetItem"}), "no")
+    status, headers, body = access_denied_response(
+        request("POST", "/", "dynamodb", headers={"X-Amz-Target": "DynamoDB_20120810.GetItem"}), "no"
+    )
     assert status == 400 and json.loads(body) == {"__type": "AccessDeniedException", "message": "no"}
     status, headers, body = access_denied_response(request("POST", "/", "iam"), "no")
     assert status == 403 and b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>" in body
@@ -132,7 +176,10 @@ def run(lab: LabClients, cluster: str, image: str, family: str, task_role_arn: s
         definition["taskRoleArn"] = task_role_arn
     arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
     task_arn = lab.ecs.run_task(
-        cluster=cluster, taskDefinition=arn, launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {"subnets": lab.default_subnets(1)}}
+        cluster=cluster,
+        taskDefinition=arn,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": lab.default_subnets(1)}},
     )["tasks"][0]["taskArn"]
     deadline = time.monotonic() + 60
     while True:
@@ -169,7 +216,9 @@ def app_environment(lab: LabClients, task: dict[str, Any]) -> dict[str, str]:
     return dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
 
 
-def test_a_task_role_lets_boto3_in_the_container_list_a_bucket_until_the_permission_goes(lab: LabClients, cluster: str, image_uri: str, bucket: str) -> None:
+def test_a_task_role_lets_boto3_in_the_container_list_a_bucket_until_the_permission_goes(
+    lab: LabClients, cluster: str, image_uri: str, bucket: str
+) -> None:
     # given a role that may list the bucket
     role_arn = ensure_task_role(lab.iam, "reports-reader", LIST_REPORTS, policy_name="list-reports")
     task = run(lab, cluster, image_uri, "reports-reader", role_arn)
@@ -198,7 +247,9 @@ def test_a_task_role_lets_boto3_in_the_container_list_a_bucket_until_the_permiss
     lab.iam.put_role_policy(RoleName="reports-reader", PolicyName="read-reports", PolicyDocument=json.dumps(READ_REPORTS))
     status, refused = call(task, f"/s3/{bucket}")
     assert status == 403 and refused["error"] == "AccessDenied"
-    assert refused["message"].startswith(f"User: arn:aws:sts::123456789012:assumed-role/reports-reader/{task_id} is not authorized to perform: s3:ListBucket")
+    assert refused["message"].startswith(
+        f"User: arn:aws:sts::123456789012:assumed-role/reports-reader/{task_id} is not authorized to perform: s3:ListBucket"
+    )
     status, read = call(task, f"/s3/{bucket}/2026/q1.csv")
     assert (status, read["size"]) == (200, 13)
     timings = lab.control("/ecs/task-roles")["timings"]
@@ -209,7 +260,10 @@ def test_a_task_role_lets_boto3_in_the_container_list_a_bucket_until_the_permiss
 
 def test_gateway_answers_json_services_in_their_own_error_format(lab: LabClients, cluster: str, image_uri: str) -> None:
     # given a task whose role may only read one DynamoDB table
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "arn:aws:dynamodb:*:*:table/orders"}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "arn:aws:dynamodb:*:*:table/orders"}],
+    }
     role_arn = ensure_task_role(lab.iam, "orders-reader", policy)
     task = run(lab, cluster, image_uri, "orders-reader", role_arn)
     assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
@@ -223,10 +277,15 @@ def test_gateway_answers_json_services_in_their_own_error_format(lab: LabClients
     fetch = urllib.request.Request(credentials_url, headers={"Authorization": environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"]})
     with urllib.request.urlopen(fetch, timeout=5) as response:
         credentials = json.loads(response.read())
-    assert set(credentials) == {"RoleArn", "AccessKeyId", "SecretAccessKey", "Token", "Expiration"} and credentials["RoleArn"] == role_arn
+    assert (
+        set(credentials) == {"RoleArn", "AccessKeyId", "SecretAccessKey", "Token", "Expiration"}
+        and credentials["RoleArn"] == role_arn
+    )
     session = boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["Token"], region_name=lab.config.region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["Token"],
+        region_name=lab.config.region,
     )
     dynamodb = session.client("dynamodb", endpoint_url=gateway)
     sts = session.client("sts", endpoint_url=gateway)
@@ -235,7 +294,10 @@ def test_gateway_answers_json_services_in_their_own_error_format(lab: LabClients
     with pytest.raises(ClientError) as refused:
         dynamodb.get_item(TableName="customers", Key={"id": {"S": "1"}})
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
-    assert "dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/customers" in refused.value.response["Error"]["Message"]
+    assert (
+        "dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/customers"
+        in refused.value.response["Error"]["Message"]
+    )
     with pytest.raises(ClientError) as missing:  # allowed: moto answers, and the table does not exist
         dynamodb.get_item(TableName="orders", Key={"id": {"S": "1"}})
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
@@ -275,11 +337,16 @@ def test_the_relay_runs_beside_the_task_and_goes_with_it(lab: LabClients, cluste
 
 
 @pytest.mark.parametrize("trouble", ["missing", "not-trusting-ecs-tasks"])
-def test_a_role_ecs_cannot_assume_stops_the_task_with_ecs_words(lab: LabClients, cluster: str, image_uri: str, trouble: str) -> None:
+def test_a_role_ecs_cannot_assume_stops_the_task_with_ecs_words(
+    lab: LabClients, cluster: str, image_uri: str, trouble: str
+) -> None:
     if trouble == "missing":
         role_arn = "arn:aws:iam::123456789012:role/no-such-role"
     else:
-        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        }
         role_arn = lab.iam.create_role(RoleName="ec2-only", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     task = run(lab, cluster, image_uri, f"bad-role-{trouble}", role_arn)
     assert task["lastStatus"] == "STOPPED"

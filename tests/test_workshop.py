@@ -36,7 +36,9 @@ class FakeNetwork:
 class FakeDocker:
     """What the configuration asks of Docker: runtimes, a privileged probe, the learners' network."""
 
-    def __init__(self, runtimes: tuple[str, ...] = ("runc",), privileged_ok: bool = False, gateway: str | None = "172.30.0.1") -> None:
+    def __init__(
+        self, runtimes: tuple[str, ...] = ("runc",), privileged_ok: bool = False, gateway: str | None = "172.30.0.1"
+    ) -> None:
         self.runtimes = runtimes
         self.privileged_ok = privileged_ok
         self.network = FakeNetwork(gateway)
@@ -143,7 +145,11 @@ def test_an_unknown_privilege_mode_is_refused(monkeypatch, tmp_path):
 
 def test_idle_culler_and_scripts_token_with_the_scopes_they_need(monkeypatch, tmp_path):
     c = load_config(
-        monkeypatch, tmp_path, FakeDocker(), ECSLAB_HUB_CULL_TIMEOUT="45", ECSLAB_HUB_API_TOKEN="t0k3n",
+        monkeypatch,
+        tmp_path,
+        FakeDocker(),
+        ECSLAB_HUB_CULL_TIMEOUT="45",
+        ECSLAB_HUB_API_TOKEN="t0k3n",
     )
     culler = next(s for s in c.JupyterHub.services if s["name"] == "idle-culler")
     assert "--timeout=45" in culler["command"] and "jupyterhub_idle_culler" in culler["command"]
@@ -161,7 +167,11 @@ def test_no_scripts_token_unless_asked_for(monkeypatch, tmp_path):
 
 def test_shared_password_authenticator_for_a_trusted_room(monkeypatch, tmp_path):
     c = load_config(
-        monkeypatch, tmp_path, FakeDocker(), ECSLAB_HUB_PASSWORD="learners-pw", ECSLAB_HUB_ADMINS="ann, ben",
+        monkeypatch,
+        tmp_path,
+        FakeDocker(),
+        ECSLAB_HUB_PASSWORD="learners-pw",
+        ECSLAB_HUB_ADMINS="ann, ben",
     )
     assert c.JupyterHub.authenticator_class == "shared-password"
     assert c.SharedPasswordAuthenticator.user_password == "learners-pw"

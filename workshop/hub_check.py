@@ -82,7 +82,11 @@ class Hub:
         log = open(self.log_path, "w")
         self.process = subprocess.Popen(
             [str(HERE / ".venv" / "bin" / "jupyterhub"), "-f", str(HERE / "jupyterhub_config.py")],
-            cwd=self.state, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=self.state,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.time() + 90
         while time.time() < deadline:
@@ -102,7 +106,9 @@ class Hub:
     def request(self, method: str, path: str, body: dict | None = None, timeout: float = 30) -> tuple[int, bytes]:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
+            f"http://127.0.0.1:{self.port}{path}",
+            data=data,
+            method=method,
             headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
         try:
@@ -159,7 +165,9 @@ def sh(name: str, script: str, timeout: float = 120) -> subprocess.CompletedProc
     """Run a shell script in a learner's container (as `docker exec`)."""
     return subprocess.run(
         ["docker", "exec", "-w", "/course", container(name), "bash", "-c", script],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -247,7 +255,8 @@ def main() -> int:
         "image_id": client.images.get(args.image).short_id,
         "host": f"{os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
         f"Docker {client.version()['Version']}",
-        "learners": {}, "checks": {},
+        "learners": {},
+        "checks": {},
     }
     active: set[str] = set()
     stop_pinging = threading.Event()
@@ -286,7 +295,10 @@ def main() -> int:
         for name in LEARNERS:
             status, body = hub.request("GET", f"/user/{name}/api/contents")
             names = [item["name"] for item in json.loads(body)["content"]] if status == 200 else []
-            check(status == 200 and "exercises" in names, f"{name}'s JupyterLab answers through the hub; exercises in its home: {names}")
+            check(
+                status == 200 and "exercises" in names,
+                f"{name}'s JupyterLab answers through the hub; exercises in its home: {names}",
+            )
 
         time.sleep(5)
         for name in LEARNERS:
@@ -329,7 +341,10 @@ def main() -> int:
             check(not reachable(name, ips[other], 8888), f"{name} cannot reach {other}'s JupyterLab at {ips[other]}:8888")
             check(not reachable(name, ips[other], 4566), f"{name} cannot reach {other}'s lab (AWS APIs) at {ips[other]}:4566")
             if gateway:
-                check(not reachable(name, gateway, published[other]), f"{name} cannot reach {other}'s published port {gateway}:{published[other]}")
+                check(
+                    not reachable(name, gateway, published[other]),
+                    f"{name} cannot reach {other}'s published port {gateway}:{published[other]}",
+                )
         results["checks"]["isolation"] = "clusters, engine containers, container IPs, lab ports, published ports"
 
         # -- exercise checks in all three at once ----------------------------------------------
@@ -365,8 +380,10 @@ def main() -> int:
             mem, cpu_after, peak = mem_and_cpu(client, name)
             cpu_s = (cpu_after - cpu_before[name]) / 1e9
             results["learners"][name].update(
-                checks_s=round(seconds, 1), checks_peak_mib=round(max(samples[name] + [mem])),
-                cgroup_peak_mib=round(peak) if peak else None, checks_cpu_s=round(cpu_s, 1),
+                checks_s=round(seconds, 1),
+                checks_peak_mib=round(max(samples[name] + [mem])),
+                cgroup_peak_mib=round(peak) if peak else None,
+                checks_cpu_s=round(cpu_s, 1),
                 engine_volume_mib=int(sh(name, "du -smx /var/lib/docker | cut -f1").stdout.strip() or 0),
             )
             check(rc == 0, f"{name}'s checks pass ({seconds:.0f} s): {tail.strip().splitlines()[-1] if tail.strip() else ''}")

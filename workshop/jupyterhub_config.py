@@ -67,7 +67,11 @@ def privilege_mode(client: docker.DockerClient, image: str, wanted: str) -> str:
     probe = f"{PREFIX}-privilege-probe-{uuid.uuid4().hex[:8]}"
     try:
         client.containers.run(
-            image, entrypoint=["true"], privileged=True, name=probe, remove=True,
+            image,
+            entrypoint=["true"],
+            privileged=True,
+            name=probe,
+            remove=True,
             network_mode="none",
         )
         return "privileged"
@@ -113,7 +117,9 @@ def learner_network(client: docker.DockerClient, name: str) -> str:
         network = client.networks.get(name)
     except docker.errors.NotFound:
         network = client.networks.create(
-            name, driver="bridge", labels={"ecslab-hub": PREFIX},
+            name,
+            driver="bridge",
+            labels={"ecslab-hub": PREFIX},
             options={"com.docker.network.bridge.enable_icc": "false"},
         )
     network.reload()
@@ -149,7 +155,9 @@ c.JupyterHub.hub_bind_url = hub_api_url
 c.JupyterHub.hub_connect_url = hub_api_url
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{int(env('ECSLAB_HUB_PROXY_API_PORT', str(c.JupyterHub.port + 1)))}"
 local_chp = HERE / "node_modules" / ".bin" / "configurable-http-proxy"
-c.ConfigurableHTTPProxy.command = [str(local_chp) if local_chp.exists() else (shutil.which("configurable-http-proxy") or "configurable-http-proxy")]
+c.ConfigurableHTTPProxy.command = [
+    str(local_chp) if local_chp.exists() else (shutil.which("configurable-http-proxy") or "configurable-http-proxy")
+]
 c.ConfigurableHTTPProxy.pid_file = str(STATE / "proxy.pid")
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(STATE / "cookie_secret")
@@ -208,7 +216,9 @@ c.JupyterHub.services = [
     {
         "name": "idle-culler",
         "command": [
-            sys.executable, "-m", "jupyterhub_idle_culler",
+            sys.executable,
+            "-m",
+            "jupyterhub_idle_culler",
             f"--timeout={int(env('ECSLAB_HUB_CULL_TIMEOUT', '3600'))}",
             f"--cull-every={int(env('ECSLAB_HUB_CULL_EVERY', '300'))}",
         ],

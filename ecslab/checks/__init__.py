@@ -16,7 +16,23 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["CheckFailed", "NotDone", "Passed", "expect", "run_student", "ex00", "ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "ex07", "ex08", "ex09"]
+__all__ = [
+    "CheckFailed",
+    "NotDone",
+    "Passed",
+    "expect",
+    "run_student",
+    "ex00",
+    "ex01",
+    "ex02",
+    "ex03",
+    "ex04",
+    "ex05",
+    "ex06",
+    "ex07",
+    "ex08",
+    "ex09",
+]
 
 
 class CheckFailed(AssertionError):
@@ -44,7 +60,9 @@ class Passed:
 def run_student(exercise: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call the learner's function; turn the stub and crashes into clear feedback."""
     if not callable(function):
-        raise CheckFailed(f"Exercise {exercise}: expected a function, got {type(function).__name__}. Run the exercise cell above first.")
+        raise CheckFailed(
+            f"Exercise {exercise}: expected a function, got {type(function).__name__}. Run the exercise cell above first."
+        )
     try:
         return function(*args, **kwargs)
     except NotImplementedError:

@@ -19,7 +19,11 @@ def check_create_cluster(create_cluster: Callable[[Any, str], str], lab: Any) ->
         f"{arn!r} is not a cluster ARN for {name!r}; return response['cluster']['clusterArn'].",
     )
     clusters = lab.ecs.describe_clusters(clusters=[name])["clusters"]
-    expect(bool(clusters) and clusters[0]["status"] == "ACTIVE", "0.1", f"no ACTIVE cluster named {name!r} exists; did you pass the name to create_cluster?")
+    expect(
+        bool(clusters) and clusters[0]["status"] == "ACTIVE",
+        "0.1",
+        f"no ACTIVE cluster named {name!r} exists; did you pass the name to create_cluster?",
+    )
     lab.ecs.delete_cluster(cluster=name)
     return Passed("0.1", f"created {arn}.")
 
@@ -33,7 +37,11 @@ def check_plain_client(make_ecs_client: Callable[[str, str], Any], lab: Any) -> 
         "0.2",
         f"your client sends requests to {client.meta.endpoint_url}, not the lab's {lab.endpoint_url}; pass endpoint_url=...",
     )
-    expect(client.meta.region_name == lab.region, "0.2", f"your client's region is {client.meta.region_name}; pass region_name={lab.region!r}.")
+    expect(
+        client.meta.region_name == lab.region,
+        "0.2",
+        f"your client's region is {client.meta.region_name}; pass region_name={lab.region!r}.",
+    )
     lab.ecs.create_cluster(clusterName="exercise-00-plain")
     try:
         seen = client.list_clusters()["clusterArns"]

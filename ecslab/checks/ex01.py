@@ -60,7 +60,11 @@ def _new_containers(lab: Any, image: str) -> Iterator[set[str]]:
 def _containers_started(lab: Any, image: str, before: set[str]) -> list[Any]:
     """The sample-app containers that did not exist in ``before``, oldest first."""
     image_id = lab.docker.images.get(image).id
-    started = [c for c in lab.docker.containers.list(all=True, ignore_removed=True) if c.id not in before and _is_exercise_container(c, image_id)]
+    started = [
+        c
+        for c in lab.docker.containers.list(all=True, ignore_removed=True)
+        if c.id not in before and _is_exercise_container(c, image_id)
+    ]
     return sorted(started, key=lambda container: container.attrs["Created"])
 
 
@@ -86,7 +90,9 @@ def check_run_sample_app(run_sample_app: Callable[[Any, str], str], lab: Any) ->
     image = sample_image(lab)
     with _new_containers(lab, image) as before:
         url = run_student("1.1", run_sample_app, lab, image)
-        expect(isinstance(url, str), "1.1", f"return the URL as a string like 'http://127.0.0.1:32768', not {type(url).__name__}.")
+        expect(
+            isinstance(url, str), "1.1", f"return the URL as a string like 'http://127.0.0.1:32768', not {type(url).__name__}."
+        )
         parsed = urlparse(url)
         expect(parsed.scheme == "http" and parsed.port is not None, "1.1", f"{url!r} is not a URL like 'http://127.0.0.1:PORT'.")
         expect(
@@ -96,9 +102,17 @@ def check_run_sample_app(run_sample_app: Callable[[Any, str], str], lab: Any) ->
             "(ports={'8080/tcp': ('127.0.0.1', None)}) and reaches them there.",
         )
         started = _containers_started(lab, image, before)
-        expect(bool(started), "1.1", f"no new container of {image} was started: call lab.docker.containers.run(image, detach=True, ...).")
+        expect(
+            bool(started),
+            "1.1",
+            f"no new container of {image} was started: call lab.docker.containers.run(image, detach=True, ...).",
+        )
         bindings = [(container, binding) for container in started for binding in _bindings(container)]
-        expect(bool(bindings), "1.1", "your container publishes no port: pass ports={'8080/tcp': ('127.0.0.1', None)}, like `docker run -p 127.0.0.1::8080`.")
+        expect(
+            bool(bindings),
+            "1.1",
+            "your container publishes no port: pass ports={'8080/tcp': ('127.0.0.1', None)}, like `docker run -p 127.0.0.1::8080`.",
+        )
         matching = [(container, binding) for container, binding in bindings if binding[1] == parsed.port]
         if not matching and parsed.port == 8080:
             expect(
@@ -107,9 +121,17 @@ def check_run_sample_app(run_sample_app: Callable[[Any, str], str], lab: Any) ->
                 "8080 is the port inside the container. Return the host port docker published for it: "
                 "container.reload(), then container.ports['8080/tcp'][0]['HostPort'].",
             )
-        expect(bool(matching), "1.1", f"none of your containers publishes port {parsed.port}; read the port from container.ports after container.reload().")
+        expect(
+            bool(matching),
+            "1.1",
+            f"none of your containers publishes port {parsed.port}; read the port from container.ports after container.reload().",
+        )
         host_ip = matching[0][1][0]
-        expect(host_ip == "127.0.0.1", "1.1", f"the port is published on {host_ip}, open to your whole network: publish on 127.0.0.1 only.")
+        expect(
+            host_ip == "127.0.0.1",
+            "1.1",
+            f"the port is published on {host_ip}, open to your whole network: publish on 127.0.0.1 only.",
+        )
         status, body = _get_json(url.rstrip("/") + "/health")
         expect(
             status == 200 and isinstance(body, dict) and body.get("status") == "ok",
@@ -155,21 +177,41 @@ def check_memory_limit(run_with_memory_limit: Callable[[Any, str, int], int], la
             applied = run_student("1.3", run_with_memory_limit, lab, image, megabytes)
             wanted = megabytes * MiB
             expect(isinstance(applied, int), "1.3", f"return the limit as an int (bytes), not {type(applied).__name__}.")
-            expect(applied != 0, "1.3", "docker applied no limit (0 means unlimited): pass mem_limit=f'{megabytes}m' to containers.run.")
+            expect(
+                applied != 0,
+                "1.3",
+                "docker applied no limit (0 means unlimited): pass mem_limit=f'{megabytes}m' to containers.run.",
+            )
             expect(
                 applied != megabytes * 1000 * 1000,
                 "1.3",
                 f"{applied} is {megabytes} million bytes, but docker's 'm' means MiB (2**20 bytes). "
                 "Return what docker applied: container.attrs['HostConfig']['Memory'].",
             )
-            expect(applied == wanted, "1.3", f"asked for {megabytes} MiB, you returned {applied}; docker would apply {wanted} ({megabytes} x 2**20).")
+            expect(
+                applied == wanted,
+                "1.3",
+                f"asked for {megabytes} MiB, you returned {applied}; docker would apply {wanted} ({megabytes} x 2**20).",
+            )
             started = _containers_started(lab, image, before)
-            expect(bool(started), "1.3", f"no new container of {image} was started: call lab.docker.containers.run(image, detach=True, mem_limit=...).")
+            expect(
+                bool(started),
+                "1.3",
+                f"no new container of {image} was started: call lab.docker.containers.run(image, detach=True, mem_limit=...).",
+            )
             limited = [c for c in started if c.attrs["HostConfig"].get("Memory") == wanted]
-            expect(bool(limited), "1.3", f"none of your new containers has a {megabytes} MiB limit; pass mem_limit=f'{{megabytes}}m'.")
+            expect(
+                bool(limited),
+                "1.3",
+                f"none of your new containers has a {megabytes} MiB limit; pass mem_limit=f'{{megabytes}}m'.",
+            )
             container = limited[0]
             container.reload()
-            expect(container.status == "running", "1.3", f"your container is {container.status}, not running: use containers.run (not create), with detach=True.")
+            expect(
+                container.status == "running",
+                "1.3",
+                f"your container is {container.status}, not running: use containers.run (not create), with detach=True.",
+            )
             enforced = cgroup_memory_limit(container)
             expect(enforced == wanted, "1.3", f"the kernel enforces {enforced} bytes inside the container, not {wanted}.")
     return Passed("1.3", "docker applied 64 MiB and 96 MiB limits, and the kernel enforces them inside the containers.")

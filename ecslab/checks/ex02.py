@@ -74,7 +74,9 @@ def _run(exercise: str, tag: str, lab: Any) -> containers.RunningContainer:
             hint = " The base image here has `python3` but no `python`: start the app with python3."
         elif "can't open file" in message:
             hint = " CMD runs in the WORKDIR: copy the app where CMD looks for it (WORKDIR /app, then COPY hello.py .)."
-        raise CheckFailed(f"Exercise {exercise}: a container of {tag} did not start and answer on port 8080.{hint}\n{message}") from None
+        raise CheckFailed(
+            f"Exercise {exercise}: a container of {tag} did not start and answer on port 8080.{hint}\n{message}"
+        ) from None
 
 
 # -- 2.1 ---------------------------------------------------------------------------------
@@ -89,7 +91,9 @@ def check_dockerfile(write_dockerfile: Callable[[], str], lab: Any) -> Passed:
     keywords = [step.keyword for step in steps]
     expect("FROM" in keywords, "2.1", "there is no FROM line: every image starts from a base, here `FROM ${BASE_IMAGE}`.")
     first_from = keywords.index("FROM")
-    base_args = [step for step in steps[:first_from] if step.keyword == "ARG" and step.arguments.split("=", 1)[0].strip() == "BASE_IMAGE"]
+    base_args = [
+        step for step in steps[:first_from] if step.keyword == "ARG" and step.arguments.split("=", 1)[0].strip() == "BASE_IMAGE"
+    ]
     later_arg = any(step.keyword == "ARG" and step.arguments.startswith("BASE_IMAGE") for step in steps[first_from:])
     expect(
         bool(base_args),
@@ -112,7 +116,11 @@ def check_dockerfile(write_dockerfile: Callable[[], str], lab: Any) -> Passed:
         f"`FROM {from_arguments}` ignores the build argument: write `FROM ${{BASE_IMAGE}}` so the lab can pass its own base.",
     )
     copies = [step for step in steps if step.keyword in ("COPY", "ADD") and "hello.py" in step.arguments]
-    expect(bool(copies), "2.1", "the image needs the app: add `COPY hello.py .` (after a `WORKDIR /app`, or copy to an absolute path).")
+    expect(
+        bool(copies),
+        "2.1",
+        "the image needs the app: add `COPY hello.py .` (after a `WORKDIR /app`, or copy to an absolute path).",
+    )
     expect(
         any(step.keyword in ("CMD", "ENTRYPOINT") for step in steps),
         "2.1",
@@ -121,7 +129,9 @@ def check_dockerfile(write_dockerfile: Callable[[], str], lab: Any) -> Passed:
     base = images.base_image(lab.docker)
     images.remove_images([HELLO_TAG], lab.docker, lab.config)
     try:
-        result = images.build_from_text(text, HELLO_TAG, files={"hello.py": HELLO_APP}, buildargs={"BASE_IMAGE": base}, client=lab.docker, config=lab.config)
+        result = images.build_from_text(
+            text, HELLO_TAG, files={"hello.py": HELLO_APP}, buildargs={"BASE_IMAGE": base}, client=lab.docker, config=lab.config
+        )
     except images.BuildError as error:
         raise CheckFailed(f"Exercise 2.1: docker build (with --build-arg BASE_IMAGE={base}) failed.\n{error}") from None
     try:
@@ -147,9 +157,15 @@ def check_build_v2(build_v2: Callable[[Any], str], lab: Any) -> Passed:
     """2.2: ``build_v2(lab)`` builds the sample app as version v2 under a tag ending in ``:v2`` and returns the tag."""
     tag = run_student("2.2", build_v2, lab)
     if isinstance(tag, images.BuildResult):
-        raise CheckFailed("Exercise 2.2: return the tag (a string such as 'ecslab-sample:v2'), e.g. `return result.tag`, not the BuildResult.")
+        raise CheckFailed(
+            "Exercise 2.2: return the tag (a string such as 'ecslab-sample:v2'), e.g. `return result.tag`, not the BuildResult."
+        )
     expect(isinstance(tag, str), "2.2", f"return the tag as a string, not {type(tag).__name__}.")
-    expect(tag.endswith(":v2"), "2.2", f"name the version in the tag, e.g. 'ecslab-sample:v2', not {tag!r}: notebook 03 pushes tags like this one.")
+    expect(
+        tag.endswith(":v2"),
+        "2.2",
+        f"name the version in the tag, e.g. 'ecslab-sample:v2', not {tag!r}: notebook 03 pushes tags like this one.",
+    )
     expect(images.image_present(tag, lab.docker), "2.2", f"there is no image called {tag!r}: build it with that tag.")
     image = lab.docker.images.get(tag)
     labels = image.labels or {}
@@ -159,7 +175,11 @@ def check_build_v2(build_v2: Callable[[Any], str], lab: Any) -> Passed:
         f"{tag} is not the sample app (its labels are {labels}): build the sample app's folder, images.sample_app_dir().",
     )
     version = labels.get("org.opencontainers.image.version")
-    expect(version == "v2", "2.2", f"{tag} is version {version!r}: pass the build argument APP_VERSION=v2 (build_sample_app(version='v2') does).")
+    expect(
+        version == "v2",
+        "2.2",
+        f"{tag} is version {version!r}: pass the build argument APP_VERSION=v2 (build_sample_app(version='v2') does).",
+    )
     running = _run("2.2", tag, lab)
     try:
         body = running.get_json("/")
@@ -171,7 +191,8 @@ def check_build_v2(build_v2: Callable[[Any], str], lab: Any) -> Passed:
     shared = _shared_prefix(v1_ids, v2_ids)
     return Passed(
         "2.2",
-        f"{tag} answers version v2 ({body['message']!r}). Its first {shared} of {len(v2_ids)} layers (the base's included) are v1's: only the steps from ENV APP_VERSION on differ.",
+        f"{tag} answers version v2 ({body['message']!r}). Its first {shared} of {len(v2_ids)} layers (the base's included) are v1's: only the steps "
+        "from ENV APP_VERSION on differ.",
     )
 
 
@@ -187,9 +208,17 @@ def check_rebuild_count(rebuild_with_greeting: Callable[[Path, str, str], int], 
         count = run_student("2.3", rebuild_with_greeting, Path(folder), GREETING_TAG, greeting)
     try:
         if isinstance(count, images.BuildResult):
-            raise CheckFailed("Exercise 2.3: return a number (how many steps came from the cache), e.g. len(result.cached_steps).")
-        expect(isinstance(count, int) and not isinstance(count, bool), "2.3", f"return a whole number, not {type(count).__name__}.")
-        expect(images.image_present(GREETING_TAG, lab.docker), "2.3", f"no image called {GREETING_TAG!r}: build the edited copy with the tag you were given.")
+            raise CheckFailed(
+                "Exercise 2.3: return a number (how many steps came from the cache), e.g. len(result.cached_steps)."
+            )
+        expect(
+            isinstance(count, int) and not isinstance(count, bool), "2.3", f"return a whole number, not {type(count).__name__}."
+        )
+        expect(
+            images.image_present(GREETING_TAG, lab.docker),
+            "2.3",
+            f"no image called {GREETING_TAG!r}: build the edited copy with the tag you were given.",
+        )
         image = lab.docker.images.get(GREETING_TAG)
         running = _run("2.3", GREETING_TAG, lab)
         try:
@@ -206,7 +235,11 @@ def check_rebuild_count(rebuild_with_greeting: Callable[[Path, str, str], int], 
         base_entries = sum(layer.source == "base image" for layer in layers)
         reused = _shared_prefix(_history_ids(v1.image), _history_ids(image)) - base_entries
         steps_after_from = len(layers) - base_entries
-        expect(reused > 0, "2.3", "nothing was reused from v1: build with the same base as v1 (images.build_sample_app(tag=..., context=workdir) does).")
+        expect(
+            reused > 0,
+            "2.3",
+            "nothing was reused from v1: build with the same base as v1 (images.build_sample_app(tag=..., context=workdir) does).",
+        )
         expect(
             count <= steps_after_from,
             "2.3",
@@ -223,8 +256,12 @@ def check_rebuild_count(rebuild_with_greeting: Callable[[Path, str, str], int], 
             "2.3",
             f"{count} is how many steps were rebuilt; the question is how many were reused from the cache.",
         )
-        expect(count == reused, "2.3", f"your build reused {reused} steps from the cache, not {count}: count result.cached_steps.")
+        expect(
+            count == reused, "2.3", f"your build reused {reused} steps from the cache, not {count}: count result.cached_steps."
+        )
     finally:
         containers.remove_containers(PURPOSE, lab.docker, lab.config)
         images.remove_images([GREETING_TAG], lab.docker, lab.config)
-    return Passed("2.3", f"{reused} steps came from the cache (those above COPY app.py); the edit made COPY and every later step run again.")
+    return Passed(
+        "2.3", f"{reused} steps came from the cache (those above COPY app.py); the edit made COPY and every later step run again."
+    )

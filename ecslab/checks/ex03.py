@@ -38,7 +38,9 @@ def _delete_repository(lab: Any, name: str) -> None:
 def _tiny_image(lab: Any, name: str, content: str) -> str:
     """Build a one-file image (the same text always gives the same image); returns its local name."""
     tag = f"{TINY_IMAGE}:{name}"
-    images.build_from_text("FROM scratch\nCOPY release.txt /\n", tag, files={"release.txt": content}, client=lab.docker, config=lab.config)
+    images.build_from_text(
+        "FROM scratch\nCOPY release.txt /\n", tag, files={"release.txt": content}, client=lab.docker, config=lab.config
+    )
     return tag
 
 
@@ -79,7 +81,9 @@ def scans_on_push(configuration: dict[str, Any], name: str) -> bool:
         if rule.get("scanFrequency") not in frequencies:
             continue
         for repository_filter in rule.get("repositoryFilters", []):
-            if repository_filter.get("filterType", "WILDCARD") == "WILDCARD" and fnmatch.fnmatchcase(name, repository_filter.get("filter", "")):
+            if repository_filter.get("filterType", "WILDCARD") == "WILDCARD" and fnmatch.fnmatchcase(
+                name, repository_filter.get("filter", "")
+            ):
                 return True
     return False
 
@@ -94,7 +98,9 @@ def check_release_repository(create_release_repository: Callable[[Any, str], str
         try:
             repository = lab.ecr.describe_repositories(repositoryNames=[name])["repositories"][0]
         except lab.ecr.exceptions.RepositoryNotFoundException:
-            raise CheckFailed(f"Exercise 3.1: there is no repository named {name!r}: pass the `name` argument as repositoryName to create_repository.") from None
+            raise CheckFailed(
+                f"Exercise 3.1: there is no repository named {name!r}: pass the `name` argument as repositoryName to create_repository."
+            ) from None
         expect(isinstance(uri, str), "3.1", f"return the repository's URI as a string, not {type(uri).__name__}.")
         expect(
             uri != repository["repositoryArn"],
@@ -128,7 +134,9 @@ def check_release_repository(create_release_repository: Callable[[Any, str], str
     finally:
         _delete_repository(lab, name)
         _restore_registry_scanning(lab, saved)
-    return Passed("3.1", f"{name} has IMMUTABLE tags and the registry scans it on push ({scanning.get('scanType')}); its URI is {uri}.")
+    return Passed(
+        "3.1", f"{name} has IMMUTABLE tags and the registry scans it on push ({scanning.get('scanType')}); its URI is {uri}."
+    )
 
 
 # -- 3.2 ---------------------------------------------------------------------------------
@@ -149,9 +157,15 @@ def check_push_release(push_release: Callable[[Any, str, str], str], lab: Any) -
             )
             tagged_v1 = [detail for detail in details if "v1" in detail.get("imageTags", [])]
             pushed_tags = sorted(tag for detail in details for tag in detail.get("imageTags", []))
-            expect(bool(tagged_v1), "3.2", f"the repository holds an image, but its tags are {pushed_tags or 'none'}; tag and push it as 'v1'.")
+            expect(
+                bool(tagged_v1),
+                "3.2",
+                f"the repository holds an image, but its tags are {pushed_tags or 'none'}; tag and push it as 'v1'.",
+            )
             if hasattr(digest, "digest"):
-                raise CheckFailed("Exercise 3.2: you returned what push_image gives back; return only its digest: push_image(...).digest.")
+                raise CheckFailed(
+                    "Exercise 3.2: you returned what push_image gives back; return only its digest: push_image(...).digest."
+                )
             expect(isinstance(digest, str), "3.2", f"return the digest as a string ('sha256:...'), not {type(digest).__name__}.")
             local_id = lab.docker.images.get(image).id
             expect(
@@ -212,7 +226,9 @@ def check_lifecycle_policy(release_policy: Callable[[], str], lab: Any) -> Passe
                 if index in PAUSE_BEFORE:
                     time.sleep(1.1)
                 for tag in tags:
-                    digests[content] = ecr_tools.push_image(lab.docker, built[content], repo_uri, tag, login, show_progress=False).digest
+                    digests[content] = ecr_tools.push_image(
+                        lab.docker, built[content], repo_uri, tag, login, show_progress=False
+                    ).digest
             records = {record.digest: record for record in ecr_tools.image_records(lab.ecr, LIFECYCLE_REPOSITORY)}
             names = {digest: _describe(content, records[digest].tags) for content, digest in digests.items()}
             try:
@@ -225,11 +241,17 @@ def check_lifecycle_policy(release_policy: Callable[[], str], lab: Any) -> Passe
     expected = {digests[content] for content in EXPECTED_EXPIRED}
     history = ", ".join(names[digests[content]] for content, _ in LIFECYCLE_HISTORY)
     if expired != expected:
-        raise CheckFailed(f"Exercise 3.3: {_lifecycle_feedback(policy, expired, expected, digests, names)}\n(The check's repository held, oldest first: {history}.)")
-    return Passed("3.3", f"your policy ({'; '.join(rules)}) expires v1 and v2 and keeps v3, v4 (latest), dev-1 and the untagged image.")
+        raise CheckFailed(
+            f"Exercise 3.3: {_lifecycle_feedback(policy, expired, expected, digests, names)}\n(The check's repository held, oldest first: {history}.)"
+        )
+    return Passed(
+        "3.3", f"your policy ({'; '.join(rules)}) expires v1 and v2 and keeps v3, v4 (latest), dev-1 and the untagged image."
+    )
 
 
-def _lifecycle_feedback(policy: str, expired: set[str], expected: set[str], digests: dict[str, str], names: dict[str, str]) -> str:
+def _lifecycle_feedback(
+    policy: str, expired: set[str], expected: set[str], digests: dict[str, str], names: dict[str, str]
+) -> str:
     """Why the preview differs from what exercise 3.3 asks, in one kind sentence."""
     gone = ", ".join(names[digest] for digest in digests.values() if digest in expired)  # oldest first
     selections = [rule.get("selection", {}) for rule in json.loads(policy)["rules"]]
@@ -238,26 +260,26 @@ def _lifecycle_feedback(policy: str, expired: set[str], expected: set[str], dige
     if expired & not_releases:
         return (
             f"your policy expires {gone}. Only images with a tag starting with 'v' may go: select them with "
-            "\"tagStatus\": \"tagged\" and \"tagPrefixList\": [\"v\"] (\"any\" and \"untagged\" also select images without such a tag)."
+            '"tagStatus": "tagged" and "tagPrefixList": ["v"] ("any" and "untagged" also select images without such a tag).'
         )
     if not expired:
         if any(selection.get("countType") == "sinceImagePushed" for selection in selections):
             return (
                 "your policy expires nothing: sinceImagePushed counts days since each push, and these images are seconds old. "
-                "Count images instead: \"countType\": \"imageCountMoreThan\"."
+                'Count images instead: "countType": "imageCountMoreThan".'
             )
         tagged = [selection for selection in selections if selection.get("tagStatus") == "tagged"]
         if not tagged:
-            return "your policy expires nothing: it selects no image tagged v... ; use \"tagStatus\": \"tagged\" with \"tagPrefixList\": [\"v\"]."
+            return 'your policy expires nothing: it selects no image tagged v... ; use "tagStatus": "tagged" with "tagPrefixList": ["v"].'
         prefixes = [selection.get("tagPrefixList") or selection.get("tagPatternList") for selection in tagged]
         if not any(choice in (["v"], ["v*"]) for choice in prefixes):
             return (
                 f"your policy expires nothing: its tag list {prefixes[0]} selects no release. An image is selected when it has a tag "
-                "matching *every* entry, so list the one prefix the releases share: \"tagPrefixList\": [\"v\"]."
+                'matching *every* entry, so list the one prefix the releases share: "tagPrefixList": ["v"].'
             )
-        return "your policy expires nothing; v1 and v2 should go. With \"imageCountMoreThan\", \"countNumber\" is how many images stay: 2."
+        return 'your policy expires nothing; v1 and v2 should go. With "imageCountMoreThan", "countNumber" is how many images stay: 2.'
     if expired & newest:
-        return f"your policy expires {gone}, but the 2 newest v-images (v3 and v4) must stay: keep 2 with \"countNumber\": 2."
+        return f'your policy expires {gone}, but the 2 newest v-images (v3 and v4) must stay: keep 2 with "countNumber": 2.'
     if expired < expected:
-        return f"your policy expires only {gone}; v1 and v2 should both go. With \"imageCountMoreThan\", \"countNumber\" is how many images stay: 2."
+        return f'your policy expires only {gone}; v1 and v2 should both go. With "imageCountMoreThan", "countNumber" is how many images stay: 2.'
     return f"your policy expires {gone}; it should expire v1 and v2, the v-images older than the newest two."

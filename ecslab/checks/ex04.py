@@ -57,7 +57,9 @@ def _amount(value: Any, unit: str) -> int | None:
 
 def _fargate_problems(kwargs: dict[str, Any], family: str, image: str, role_arn: str) -> None:
     """Every field of 4.1, in the order a learner meets them; fails at the first problem."""
-    expect(kwargs.get("family") == family, "4.1", f"the family is {kwargs.get('family')!r}; use the `family` argument ({family!r}).")
+    expect(
+        kwargs.get("family") == family, "4.1", f"the family is {kwargs.get('family')!r}; use the `family` argument ({family!r})."
+    )
     expect(
         "FARGATE" in (kwargs.get("requiresCompatibilities") or []),
         "4.1",
@@ -70,10 +72,17 @@ def _fargate_problems(kwargs: dict[str, Any], family: str, image: str, role_arn:
         f"networkMode is {kwargs.get('networkMode')!r}; Fargate only supports 'awsvpc' (each task gets its own network "
         "interface). Left out, the network mode defaults to 'bridge', which Fargate refuses.",
     )
-    for field, unit, wanted, spoken in (("cpu", "vcpu", 512, "0.5 vCPU is '512' CPU units (1024 per vCPU)"), ("memory", "gb", 1024, "1 GB is '1024' MiB")):
+    for field, unit, wanted, spoken in (
+        ("cpu", "vcpu", 512, "0.5 vCPU is '512' CPU units (1024 per vCPU)"),
+        ("memory", "gb", 1024, "1 GB is '1024' MiB"),
+    ):
         value = kwargs.get(field)
         expect(value is not None, "4.1", f"set the task-level {field!r} (Fargate needs it): {spoken}.")
-        expect(isinstance(value, str), "4.1", f"{field} is {value!r}, a {type(value).__name__}; the ECS API takes task-level cpu and memory as strings: {spoken}.")
+        expect(
+            isinstance(value, str),
+            "4.1",
+            f"{field} is {value!r}, a {type(value).__name__}; the ECS API takes task-level cpu and memory as strings: {spoken}.",
+        )
         expect(_amount(value, unit) == wanted, "4.1", f"{field} is {value!r}; {spoken}.")
     given_role = kwargs.get("executionRoleArn")
     if not given_role:
@@ -83,15 +92,31 @@ def _fargate_problems(kwargs: dict[str, Any], family: str, image: str, role_arn:
             "'Fargate requires task definition to have execution role ARN to support ECR images.'"
             + (" taskRoleArn is another role: the one your app's code uses once it runs." if kwargs.get("taskRoleArn") else "")
         )
-    expect(given_role == role_arn, "4.1", f"executionRoleArn is {given_role!r}; use the `execution_role_arn` argument ({role_arn!r}), the role the setup cell created.")
+    expect(
+        given_role == role_arn,
+        "4.1",
+        f"executionRoleArn is {given_role!r}; use the `execution_role_arn` argument ({role_arn!r}), the role the setup cell created.",
+    )
     containers = kwargs.get("containerDefinitions")
     if not (isinstance(containers, list) and len(containers) == 1):
         raise CheckFailed("Exercise 4.1: containerDefinitions must be a list holding one container definition (a dict).")
     container = containers[0]
-    expect(isinstance(container, dict), "4.1", "each container definition is a dict with name, image, essential, portMappings, environment.")
+    expect(
+        isinstance(container, dict),
+        "4.1",
+        "each container definition is a dict with name, image, essential, portMappings, environment.",
+    )
     expect(container.get("name") == "web", "4.1", f"the container is named {container.get('name')!r}; name it 'web'.")
-    expect(container.get("image") == image, "4.1", f"the container runs {container.get('image')!r}; use the `image` argument ({image!r}).")
-    expect(container.get("essential", True) is True, "4.1", "the only container of a task must be essential (essential=True): a task needs at least one.")
+    expect(
+        container.get("image") == image,
+        "4.1",
+        f"the container runs {container.get('image')!r}; use the `image` argument ({image!r}).",
+    )
+    expect(
+        container.get("essential", True) is True,
+        "4.1",
+        "the only container of a task must be essential (essential=True): a task needs at least one.",
+    )
     mappings = container.get("portMappings") or []
     ports = [m.get("containerPort") for m in mappings if isinstance(m, dict)]
     expect(
@@ -99,7 +124,11 @@ def _fargate_problems(kwargs: dict[str, Any], family: str, image: str, role_arn:
         "4.1",
         "containerPort is the string '8080'; ECS wants a number: portMappings=[{'containerPort': 8080, 'protocol': 'tcp'}].",
     )
-    expect(8080 in ports, "4.1", f"the container publishes {ports or 'no port'}; add portMappings=[{{'containerPort': 8080, 'protocol': 'tcp'}}].")
+    expect(
+        8080 in ports,
+        "4.1",
+        f"the container publishes {ports or 'no port'}; add portMappings=[{{'containerPort': 8080, 'protocol': 'tcp'}}].",
+    )
     environment = container.get("environment")
     expect(
         not isinstance(environment, dict),
@@ -107,7 +136,11 @@ def _fargate_problems(kwargs: dict[str, Any], family: str, image: str, role_arn:
         "environment is a list of {'name': ..., 'value': ...} pairs in ECS, not a dict: [{'name': 'STAGE', 'value': 'exercise'}].",
     )
     pairs = {item.get("name"): item.get("value") for item in environment or [] if isinstance(item, dict)}
-    expect(pairs.get("STAGE") == "exercise", "4.1", f"set the environment variable STAGE to 'exercise' (found {pairs or 'no variables'}).")
+    expect(
+        pairs.get("STAGE") == "exercise",
+        "4.1",
+        f"set the environment variable STAGE to 'exercise' (found {pairs or 'no variables'}).",
+    )
 
 
 def check_fargate_task_definition(fargate_web_task_definition: Callable[[str, str, str], dict[str, Any]], lab: Any) -> Passed:
@@ -115,7 +148,11 @@ def check_fargate_task_definition(fargate_web_task_definition: Callable[[str, st
     image = f"{lab.config.registry_address}/{REPOSITORY}:v1"
     role_arn = security.ensure_execution_role(lab.iam)
     kwargs = run_student("4.1", fargate_web_task_definition, FAMILY, image, role_arn)
-    expect(isinstance(kwargs, dict), "4.1", f"return a dict of keyword arguments for register_task_definition, not {type(kwargs).__name__}.")
+    expect(
+        isinstance(kwargs, dict),
+        "4.1",
+        f"return a dict of keyword arguments for register_task_definition, not {type(kwargs).__name__}.",
+    )
     _fargate_problems(kwargs, FAMILY, image, role_arn)
     found = problems(kwargs, lab.config.registry_address)
     expect(not found, "4.1", f"ECS would refuse this task definition: {found[0] if found else ''}")
@@ -125,20 +162,35 @@ def check_fargate_task_definition(fargate_web_task_definition: Callable[[str, st
     except ParamValidationError as error:
         raise CheckFailed(f"Exercise 4.1: boto3 refused the arguments before sending them: {error}") from None
     except ClientError as error:
-        raise CheckFailed(f"Exercise 4.1: ECS refused the task definition: {error.response['Error']['Code']}: {error.response['Error']['Message']}") from None
+        raise CheckFailed(
+            f"Exercise 4.1: ECS refused the task definition: {error.response['Error']['Code']}: {error.response['Error']['Message']}"
+        ) from None
     try:
         described = lab.ecs.describe_task_definition(taskDefinition=registered["taskDefinitionArn"])["taskDefinition"]
-        expect(described["status"] == "ACTIVE" and described["family"] == FAMILY, "4.1", "ECS did not keep the task definition as registered.")
-        expect("FARGATE" in described.get("compatibilities", []), "4.1", "ECS does not list FARGATE among the compatibilities it found.")
+        expect(
+            described["status"] == "ACTIVE" and described["family"] == FAMILY,
+            "4.1",
+            "ECS did not keep the task definition as registered.",
+        )
+        expect(
+            "FARGATE" in described.get("compatibilities", []),
+            "4.1",
+            "ECS does not list FARGATE among the compatibilities it found.",
+        )
     finally:
         _deregister(lab, FAMILY)
-    return Passed("4.1", f"ECS registered it as a revision of {FAMILY}: Fargate, awsvpc, 512 CPU units, 1024 MiB, the execution role, container web on port 8080 with STAGE=exercise.")
+    return Passed(
+        "4.1",
+        f"ECS registered it as a revision of {FAMILY}: Fargate, awsvpc, 512 CPU units, 1024 MiB, the execution role, container web on port 8080 with "
+        "STAGE=exercise.",
+    )
 
 
 # -- 4.2 -------------------------------------------------------------------------------------
 
 HINTS = {
-    "Network Configuration must be provided": "Fargate tasks need networkConfiguration={'awsvpcConfiguration': {'subnets': [subnet_id], 'assignPublicIp': 'ENABLED'}}.",
+    "Network Configuration must be provided": "Fargate tasks need networkConfiguration={'awsvpcConfiguration': {'subnets': [subnet_id], "
+    "'assignPublicIp': 'ENABLED'}}.",
     "No Container Instances were found": "the cluster has no EC2 hosts: pass launchType='FARGATE'.",
     "Waiter TasksRunning failed": "the task stopped instead of running; describe_tasks(...)['tasks'][0]['stoppedReason'] says why.",
 }
@@ -155,7 +207,9 @@ def _run_setup(lab: Any) -> Iterator[tuple[str, str, str]]:
         uri = str(lab.ecr.create_repository(repositoryName=REPOSITORY)["repository"]["repositoryUri"])
         ecr_tools.push_image(lab.docker, SAMPLE_IMAGE, uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=False)
         lab.ecs.create_cluster(clusterName=CLUSTER)
-        definition = ecs_tools.task_definition(RUN_FAMILY, f"{uri}:v1", execution_role_arn=security.ensure_execution_role(lab.iam))
+        definition = ecs_tools.task_definition(
+            RUN_FAMILY, f"{uri}:v1", execution_role_arn=security.ensure_execution_role(lab.iam)
+        )
         task_def_arn = str(lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"])
         subnet_id = str(lab.ec2.describe_subnets()["Subnets"][0]["SubnetId"])
         yield CLUSTER, task_def_arn, subnet_id
@@ -169,7 +223,9 @@ def _run_setup(lab: Any) -> Iterator[tuple[str, str, str]]:
 
 def _returned_arn(value: Any) -> str:
     if isinstance(value, dict) and "tasks" in value:
-        raise CheckFailed("Exercise 4.2: you returned run_task's whole response; return the task's ARN, response['tasks'][0]['taskArn'].")
+        raise CheckFailed(
+            "Exercise 4.2: you returned run_task's whole response; return the task's ARN, response['tasks'][0]['taskArn']."
+        )
     if isinstance(value, dict) and "taskArn" in value:
         raise CheckFailed("Exercise 4.2: you returned the task (a dict); return its ARN, task['taskArn'].")
     expect(isinstance(value, str), "4.2", f"return the task's ARN as a string, not {type(value).__name__}.")
@@ -192,7 +248,11 @@ def check_run_one_task(run_one_task: Callable[[Any, str, str, str], str], lab: A
             raise CheckFailed(f"{failure} Hint: {hint}") from None
         task_arn = _returned_arn(value)
         found = lab.ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"]
-        expect(bool(found), "4.2", f"no task {task_arn.split('/')[-1]} exists in cluster {cluster!r}; did you pass `cluster` to run_task?")
+        expect(
+            bool(found),
+            "4.2",
+            f"no task {task_arn.split('/')[-1]} exists in cluster {cluster!r}; did you pass `cluster` to run_task?",
+        )
         task = found[0]
         status = task["lastStatus"]
         if status == "STOPPED":
@@ -204,9 +264,19 @@ def check_run_one_task(run_one_task: Callable[[Any, str, str, str], str], lab: A
             "lab.ecs.get_waiter('tasks_running').wait(cluster=cluster, tasks=[task_arn]).",
         )
         running = lab.ecs.list_tasks(cluster=cluster, desiredStatus="RUNNING")["taskArns"]
-        expect(len(running) == 1, "4.2", f"{len(running)} tasks run in the cluster; start exactly one (one run_task call, count=1).")
-        expect(task["taskDefinitionArn"] == task_def_arn, "4.2", f"the task runs {task['taskDefinitionArn'].split('/')[-1]}; run the `task_def_arn` you were given.")
-        expect(task.get("launchType") == "FARGATE", "4.2", f"the task's launch type is {task.get('launchType')}; use launchType='FARGATE'.")
+        expect(
+            len(running) == 1, "4.2", f"{len(running)} tasks run in the cluster; start exactly one (one run_task call, count=1)."
+        )
+        expect(
+            task["taskDefinitionArn"] == task_def_arn,
+            "4.2",
+            f"the task runs {task['taskDefinitionArn'].split('/')[-1]}; run the `task_def_arn` you were given.",
+        )
+        expect(
+            task.get("launchType") == "FARGATE",
+            "4.2",
+            f"the task's launch type is {task.get('launchType')}; use launchType='FARGATE'.",
+        )
         expect(
             any(container.get("networkBindings") for container in task["containers"]),
             "4.2",
@@ -217,7 +287,10 @@ def check_run_one_task(run_one_task: Callable[[Any, str, str, str], str], lab: A
             answer = ecs_tools.call_task(task)
         except Exception as error:
             raise CheckFailed(f"Exercise 4.2: the task is RUNNING but its app did not answer on port 8080: {error}") from None
-    return Passed("4.2", f"the task was RUNNING when your function returned, and its container answered: {answer['message']!r} ({answer['version']}).")
+    return Passed(
+        "4.2",
+        f"the task was RUNNING when your function returned, and its container answered: {answer['message']!r} ({answer['version']}).",
+    )
 
 
 # -- 4.3 -------------------------------------------------------------------------------------
@@ -232,7 +305,9 @@ def _resources(cpu: int, memory: int) -> list[dict[str, Any]]:
     ]
 
 
-def container_instance(name: str, remaining: tuple[int, int], registered: tuple[int, int] = (2048, 3840), status: str = "ACTIVE") -> dict[str, Any]:
+def container_instance(
+    name: str, remaining: tuple[int, int], registered: tuple[int, int] = (2048, 3840), status: str = "ACTIVE"
+) -> dict[str, Any]:
     """One entry of ``describe_container_instances(...)["containerInstances"]``, trimmed to what placement reads.
 
     ``remaining`` and ``registered`` are (CPU units, MiB). Exercise 4.3 shows one, and its check builds its cases from these."""
@@ -264,8 +339,15 @@ def _explain(chosen: Any, instances: list[dict[str, Any]], cpu: int, memory: int
     by_arn = {i["containerInstanceArn"]: i for i in instances}
     if chosen is None and expected is not None:
         name, left = expected["containerInstanceArn"].split("/")[-1], _left(expected)
-        exact = " A task that needs exactly what is left fits: compare with >=." if left["CPU"] == cpu or left["MEMORY"] == memory else ""
-        return f"you returned None, but instance {name} has room ({left['CPU']} CPU units and {left['MEMORY']} MiB left for a task of {cpu} and {memory}).{exact}"
+        exact = (
+            " A task that needs exactly what is left fits: compare with >=."
+            if left["CPU"] == cpu or left["MEMORY"] == memory
+            else ""
+        )
+        return (
+            f"you returned None, but instance {name} has room ({left['CPU']} CPU units and {left['MEMORY']} MiB "
+            f"left for a task of {cpu} and {memory}).{exact}"
+        )
     if chosen not in by_arn:
         return f"{chosen!r} is not the ARN of any of the instances given; return instance['containerInstanceArn'] or None."
     instance, name = by_arn[chosen], chosen.split("/")[-1]
@@ -273,8 +355,10 @@ def _explain(chosen: Any, instances: list[dict[str, Any]], cpu: int, memory: int
     if instance["status"] != "ACTIVE":
         return f"instance {name} is {instance['status']}: ECS places new tasks only on ACTIVE instances (a DRAINING one is being emptied)."
     if not _fits(instance, cpu, memory) and _fits(instance, cpu, memory, "registeredResources"):
-        return (f"instance {name} has {left['CPU']} CPU units and {left['MEMORY']} MiB left: you read registeredResources "
-                "(what the host has in total); use remainingResources (what is left after the tasks already placed).")
+        return (
+            f"instance {name} has {left['CPU']} CPU units and {left['MEMORY']} MiB left: you read registeredResources "
+            "(what the host has in total); use remainingResources (what is left after the tasks already placed)."
+        )
     if left["CPU"] < cpu:
         return f"instance {name} has {left['CPU']} CPU units left and the task needs {cpu}: check CPU as well as MEMORY."
     if left["MEMORY"] < memory:
@@ -283,18 +367,40 @@ def _explain(chosen: Any, instances: list[dict[str, Any]], cpu: int, memory: int
         return "no instance has room for this task; return None (ECS would report a RESOURCE:... failure)."
     first, first_left = expected["containerInstanceArn"].split("/")[-1], _left(expected)
     if first_left["CPU"] == cpu or first_left["MEMORY"] == memory:
-        return (f"instance {first} comes first and has exactly what the task needs ({first_left['CPU']} CPU units, "
-                f"{first_left['MEMORY']} MiB left): a task that needs exactly what is left fits, so compare with >=.")
+        return (
+            f"instance {first} comes first and has exactly what the task needs ({first_left['CPU']} CPU units, "
+            f"{first_left['MEMORY']} MiB left): a task that needs exactly what is left fits, so compare with >=."
+        )
     return f"instance {name} fits, but {first} comes first in the list and fits too: return the first that fits."
 
 
 PLACEMENT_CASES: list[tuple[str, list[dict[str, Any]], int, int]] = [
-    ("room on the second host only", [container_instance("small", (2048, 512), (2048, 1792)), container_instance("medium", (2048, 2048))], 256, 1024),
-    ("CPU counts too", [container_instance("busy-cpu", (256, 3000), (1024, 3840)), container_instance("idle", (4096, 8192), (4096, 8192))], 2048, 512),
-    ("what is left, not what there is", [container_instance("full", (0, 256)), container_instance("empty", (2048, 3840))], 1024, 1024),
+    (
+        "room on the second host only",
+        [container_instance("small", (2048, 512), (2048, 1792)), container_instance("medium", (2048, 2048))],
+        256,
+        1024,
+    ),
+    (
+        "CPU counts too",
+        [container_instance("busy-cpu", (256, 3000), (1024, 3840)), container_instance("idle", (4096, 8192), (4096, 8192))],
+        2048,
+        512,
+    ),
+    (
+        "what is left, not what there is",
+        [container_instance("full", (0, 256)), container_instance("empty", (2048, 3840))],
+        1024,
+        1024,
+    ),
     ("the first that fits", [container_instance("first", (1024, 2048)), container_instance("second", (2048, 3840))], 512, 1024),
     ("an exact fit fits", [container_instance("exact", (512, 1024)), container_instance("roomy", (2048, 3840))], 512, 1024),
-    ("a draining host takes no tasks", [container_instance("draining", (2048, 3840), status="DRAINING"), container_instance("active", (1024, 2048))], 512, 1024),
+    (
+        "a draining host takes no tasks",
+        [container_instance("draining", (2048, 3840), status="DRAINING"), container_instance("active", (1024, 2048))],
+        512,
+        1024,
+    ),
     ("no room anywhere", [container_instance("a", (512, 768)), container_instance("b", (256, 3840))], 512, 1024),
     ("no hosts at all", [], 256, 512),
 ]
@@ -309,7 +415,9 @@ def check_pick_instance(pick_instance: Callable[[list[dict[str, Any]], int, int]
         expected = next((i["containerInstanceArn"] for i in instances if i["status"] == "ACTIVE" and _fits(i, cpu, memory)), None)
         chosen = run_student("4.3", pick_instance, copy.deepcopy(instances), cpu, memory)
         if chosen != expected:
-            raise CheckFailed(f"Exercise 4.3, case “{title}” (a task of {cpu} CPU units and {memory} MiB): {_explain(chosen, instances, cpu, memory)}")
+            raise CheckFailed(
+                f"Exercise 4.3, case “{title}” (a task of {cpu} CPU units and {memory} MiB): {_explain(chosen, instances, cpu, memory)}"
+            )
     if not lab.is_local:
         return Passed("4.3", f"all {len(PLACEMENT_CASES)} cases right.")
     ecs_tools.remove_cluster(lab, PLACEMENT_CLUSTER)
@@ -317,7 +425,9 @@ def check_pick_instance(pick_instance: Callable[[list[dict[str, Any]], int, int]
     try:
         small = ecs_tools.add_container_instances(lab, PLACEMENT_CLUSTER, 1, "t3.small")[0]
         medium = ecs_tools.add_container_instances(lab, PLACEMENT_CLUSTER, 1, "t3.medium")[0]
-        instances = lab.ecs.describe_container_instances(cluster=PLACEMENT_CLUSTER, containerInstances=[small, medium])["containerInstances"]
+        instances = lab.ecs.describe_container_instances(cluster=PLACEMENT_CLUSTER, containerInstances=[small, medium])[
+            "containerInstances"
+        ]
         chosen = run_student("4.3", pick_instance, instances, 512, 2048)
         if chosen != medium:
             raise CheckFailed(
@@ -326,4 +436,6 @@ def check_pick_instance(pick_instance: Callable[[list[dict[str, Any]], int, int]
             )
     finally:
         ecs_tools.remove_cluster(lab, PLACEMENT_CLUSTER)
-    return Passed("4.3", f"all {len(PLACEMENT_CASES)} cases right, and on a real cluster you picked the t3.medium for a 2 GiB task.")
+    return Passed(
+        "4.3", f"all {len(PLACEMENT_CASES)} cases right, and on a real cluster you picked the t3.medium for a 2 GiB task."
+    )

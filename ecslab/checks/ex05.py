@@ -48,8 +48,14 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
         delete_cluster(lab, cluster)
     setup.delete_repository(lab, repository)
     images.remove_images([f"{repository}:v1"], client=lab.docker, config=lab.config)
-    remaining = [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository]
-    active = [c["clusterName"] for c in lab.ecs.describe_clusters(clusters=[DEPLOY_CLUSTER, URLS_CLUSTER, ROLL_CLUSTER])["clusters"] if c["status"] == "ACTIVE"]
+    remaining = [
+        r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository
+    ]
+    active = [
+        c["clusterName"]
+        for c in lab.ecs.describe_clusters(clusters=[DEPLOY_CLUSTER, URLS_CLUSTER, ROLL_CLUSTER])["clusters"]
+        if c["status"] == "ACTIVE"
+    ]
     return {"repositories left": remaining, "check clusters left": active}
 
 
@@ -76,9 +82,15 @@ def delete_cluster(lab: Any, cluster: str, timeout: float = 60.0) -> None:
             lab.ecs.stop_task(cluster=cluster, task=task, reason="ecslab exercise 05 check: cleanup")
         stopping = lab.ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]  # e.g. scaled in, still stopping
         if stopping:
-            tasks += [t["taskArn"] for t in lab.ecs.describe_tasks(cluster=cluster, tasks=stopping[:100])["tasks"] if t["lastStatus"] != "STOPPED"]
+            tasks += [
+                t["taskArn"]
+                for t in lab.ecs.describe_tasks(cluster=cluster, tasks=stopping[:100])["tasks"]
+                if t["lastStatus"] != "STOPPED"
+            ]
         if tasks:
-            lab.ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=tasks[:100], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
+            lab.ecs.get_waiter("tasks_stopped").wait(
+                cluster=cluster, tasks=tasks[:100], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120}
+            )
         try:
             lab.ecs.delete_cluster(cluster=cluster)
             break
@@ -94,12 +106,18 @@ def delete_cluster(lab: Any, cluster: str, timeout: float = 60.0) -> None:
 
 def _default_subnets(lab: Any) -> list[str]:
     vpcs = lab.ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
-    return [s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]]
+    return [
+        s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]
+    ]
 
 
-def _service_of_the_check(lab: Any, cluster: str, service: str, image: str, count: int, family: str, environment: dict[str, str] | None = None) -> str:
+def _service_of_the_check(
+    lab: Any, cluster: str, service: str, image: str, count: int, family: str, environment: dict[str, str] | None = None
+) -> str:
     """What the checks of 5.2 and 5.3 start from: a Fargate service the checker makes itself; returns its task definition ARN."""
-    definition = ecs_tools.task_definition(family, image, environment=environment, execution_role_arn=security.ensure_execution_role(lab.iam))
+    definition = ecs_tools.task_definition(
+        family, image, environment=environment, execution_role_arn=security.ensure_execution_role(lab.iam)
+    )
     arn = str(lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"])
     lab.ecs.create_service(
         cluster=cluster,
@@ -119,12 +137,19 @@ def _wait_steady(lab: Any, exercise: str, cluster: str, service: str, timeout: f
         ecs_tools.wait_for_steady_state(lab.ecs, cluster, service, timeout=timeout, show_progress=False)
     except TimeoutError as error:
         stopped = lab.ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="STOPPED")["taskArns"]
-        reasons = sorted({t.get("stoppedReason", "") for t in lab.ecs.describe_tasks(cluster=cluster, tasks=stopped[:20])["tasks"]}) if stopped else []
+        reasons = (
+            sorted({t.get("stoppedReason", "") for t in lab.ecs.describe_tasks(cluster=cluster, tasks=stopped[:20])["tasks"]})
+            if stopped
+            else []
+        )
         raise CheckFailed(
             f"Exercise {exercise}: {error}"
             + (f" Its stopped tasks say: {'; '.join(reasons)}." if reasons else "")
-            + (" A CannotPullContainerError means the image is not in the registry under that name: use the image_uri argument."
-               if any("CannotPullContainerError" in reason for reason in reasons) else "")
+            + (
+                " A CannotPullContainerError means the image is not in the registry under that name: use the image_uri argument."
+                if any("CannotPullContainerError" in reason for reason in reasons)
+                else ""
+            )
         ) from None
     return time.monotonic() - started
 
@@ -177,32 +202,56 @@ def check_deploy_service(
     service: str = SERVICE,
     repository: str = EXERCISE_REPOSITORY,
 ) -> Passed:
-    """5.1: ``deploy_service(lab, cluster, service, image_uri, execution_role_arn)`` creates the cluster and a 2-task Fargate service; returns the service ARN."""
+    """5.1: ``deploy_service(lab, cluster, service, image_uri, execution_role_arn)`` creates the cluster and a 2-task
+    Fargate service; returns the service ARN."""
     image = exercise_image(lab, repository)
     role_arn = security.ensure_execution_role(lab.iam)
     delete_cluster(lab, cluster)
     try:
         arn = _run_with_role_hint(
-            "5.1", deploy_service,
+            "5.1",
+            deploy_service,
             "Pass executionRoleArn=execution_role_arn to register_task_definition: the role the setup cell created, which ECS uses to pull "
             "your image from ECR.",
-            lab, cluster, service, image, role_arn,
+            lab,
+            cluster,
+            service,
+            image,
+            role_arn,
         )
         clusters = lab.ecs.describe_clusters(clusters=[cluster])["clusters"]
-        expect(bool(clusters) and clusters[0]["status"] == "ACTIVE", "5.1", f"there is no ACTIVE cluster named {cluster!r}: create it with lab.ecs.create_cluster(clusterName=cluster).")
+        expect(
+            bool(clusters) and clusters[0]["status"] == "ACTIVE",
+            "5.1",
+            f"there is no ACTIVE cluster named {cluster!r}: create it with lab.ecs.create_cluster(clusterName=cluster).",
+        )
         found = [s for s in lab.ecs.describe_services(cluster=cluster, services=[service])["services"] if s["status"] == "ACTIVE"]
-        expect(bool(found), "5.1", f"cluster {cluster!r} has no service named {service!r}: call create_service(cluster=cluster, serviceName=service, ...).")
+        expect(
+            bool(found),
+            "5.1",
+            f"cluster {cluster!r} has no service named {service!r}: call create_service(cluster=cluster, serviceName=service, ...).",
+        )
         described = found[0]
         expect(isinstance(arn, str), "5.1", f"return the service's ARN as a string, not {type(arn).__name__}.")
         kinds = {clusters[0]["clusterArn"]: "the cluster's ARN", described["taskDefinition"]: "the task definition's ARN"}
         expect(
             arn == described["serviceArn"],
             "5.1",
-            f"you returned {arn!r}" + (f", {kinds[arn]}" if arn in kinds else "") + f"; return the service's ARN, {described['serviceArn']!r} "
+            f"you returned {arn!r}"
+            + (f", {kinds[arn]}" if arn in kinds else "")
+            + f"; return the service's ARN, {described['serviceArn']!r} "
             "(create_service's response['service']['serviceArn']).",
         )
-        expect(described.get("launchType") == "FARGATE", "5.1", f"the service's launch type is {described.get('launchType')!r}: pass launchType='FARGATE' to create_service (no EC2 hosts in this cluster).")
-        expect(described["desiredCount"] == 2, "5.1", f"the service asks for {described['desiredCount']} task(s); pass desiredCount=2.")
+        expect(
+            described.get("launchType") == "FARGATE",
+            "5.1",
+            f"the service's launch type is {described.get('launchType')!r}: pass launchType='FARGATE' to create_service (no EC2 hosts in this cluster).",
+        )
+        expect(
+            described["desiredCount"] == 2,
+            "5.1",
+            f"the service asks for {described['desiredCount']} task(s); pass desiredCount=2.",
+        )
         subnets = described.get("networkConfiguration", {}).get("awsvpcConfiguration", {}).get("subnets", [])
         expect(
             bool(subnets),
@@ -218,11 +267,24 @@ def check_deploy_service(
             "included): add 'assignPublicIp': 'ENABLED' to the awsvpcConfiguration. (Behind a load balancer, notebook 06, they need none.)",
         )
         default_subnets = set(_default_subnets(lab))
-        expect(set(subnets) <= default_subnets, "5.1", f"subnets {sorted(set(subnets) - default_subnets)} are not in the default VPC; filter describe_subnets by the VpcId of describe_vpcs(Filters=[{{'Name': 'isDefault', 'Values': ['true']}}]).")
+        expect(
+            set(subnets) <= default_subnets,
+            "5.1",
+            f"subnets {sorted(set(subnets) - default_subnets)} are not in the default VPC; filter describe_subnets by the VpcId of "
+            f"describe_vpcs(Filters=[{{'Name': 'isDefault', 'Values': ['true']}}]).",
+        )
         definition = lab.ecs.describe_task_definition(taskDefinition=described["taskDefinition"])["taskDefinition"]
         container = definition["containerDefinitions"][0]
-        expect(container.get("image") == image, "5.1", f"the task definition runs {container.get('image')!r}; use the image_uri argument, {image!r} (the image the setup cell pushed).")
-        expect("FARGATE" in definition.get("requiresCompatibilities", []), "5.1", "register the task definition with requiresCompatibilities=['FARGATE'] (and networkMode='awsvpc', cpu='256', memory='512').")
+        expect(
+            container.get("image") == image,
+            "5.1",
+            f"the task definition runs {container.get('image')!r}; use the image_uri argument, {image!r} (the image the setup cell pushed).",
+        )
+        expect(
+            "FARGATE" in definition.get("requiresCompatibilities", []),
+            "5.1",
+            "register the task definition with requiresCompatibilities=['FARGATE'] (and networkMode='awsvpc', cpu='256', memory='512').",
+        )
         expect(
             definition.get("executionRoleArn") == role_arn,
             "5.1",
@@ -230,13 +292,26 @@ def check_deploy_service(
             "(the role the setup cell created, which may pull from ECR).",
         )
         ports = [m.get("containerPort") for c in definition["containerDefinitions"] for m in c.get("portMappings", [])]
-        expect(8080 in ports, "5.1", f"the sample app listens on port 8080, but the task definition maps {ports or 'no port'}: add portMappings=[{{'containerPort': 8080}}] to the container.")
+        expect(
+            8080 in ports,
+            "5.1",
+            f"the sample app listens on port 8080, but the task definition maps {ports or 'no port'}: add portMappings=[{{'containerPort': 8080}}] "
+            "to the container.",
+        )
         seconds = _wait_steady(lab, "5.1", cluster, service)
         urls = _task_urls(lab, cluster, service)
         answers = _answers("5.1", urls)
         hostnames = {answer.get("hostname") for answer in answers}
-        expect(len(hostnames) == 2, "5.1", f"2 tasks should answer from 2 containers; the answers came from {len(hostnames)} hostname(s).")
-        return Passed("5.1", f"{service} runs 2 Fargate tasks of {image}, steady {seconds:.1f} s after your function returned; both answered over 127.0.0.1 from different containers.")
+        expect(
+            len(hostnames) == 2,
+            "5.1",
+            f"2 tasks should answer from 2 containers; the answers came from {len(hostnames)} hostname(s).",
+        )
+        return Passed(
+            "5.1",
+            f"{service} runs 2 Fargate tasks of {image}, steady {seconds:.1f} s after your function returned; both answered over 127.0.0.1 from "
+            "different containers.",
+        )
     finally:
         delete_cluster(lab, cluster)
 
@@ -267,11 +342,19 @@ def check_task_urls(
         _wait_steady(lab, "5.2", cluster, service)
         _wait_steady(lab, "5.2", cluster, OTHER_SERVICE)
         urls = run_student("5.2", task_urls, lab, cluster, service)
-        expect(isinstance(urls, list | tuple) and all(isinstance(u, str) for u in urls), "5.2", f"return a list of URL strings, not {urls!r}.")
+        expect(
+            isinstance(urls, list | tuple) and all(isinstance(u, str) for u in urls),
+            "5.2",
+            f"return a list of URL strings, not {urls!r}.",
+        )
         expected = _task_urls(lab, cluster, service)
         others = _task_urls(lab, cluster, OTHER_SERVICE)
         given = [_normalise(url) for url in urls]
-        expect(not any(u.startswith("arn:") for u in given), "5.2", "you returned task ARNs; return where each task answers: 'http://127.0.0.1:' + str(hostPort) from its networkBindings.")
+        expect(
+            not any(u.startswith("arn:") for u in given),
+            "5.2",
+            "you returned task ARNs; return where each task answers: 'http://127.0.0.1:' + str(hostPort) from its networkBindings.",
+        )
         expect(
             not any(u.endswith(":8080") for u in given),
             "5.2",
@@ -286,12 +369,18 @@ def check_task_urls(
         expect(
             len(set(given)) >= len(expected),
             "5.2",
-            f"you returned {len(set(given))} URL(s); the service runs {len(expected)} tasks: describe every ARN list_tasks returns (describe_tasks takes a list).",
+            f"you returned {len(set(given))} URL(s); the service runs {len(expected)} tasks: describe every ARN list_tasks returns (describe_tasks "
+            "takes a list).",
         )
-        expect(sorted(set(given)) == expected, "5.2", f"expected {expected} (from describe_tasks networkBindings), got {list(urls)}.")
+        expect(
+            sorted(set(given)) == expected, "5.2", f"expected {expected} (from describe_tasks networkBindings), got {list(urls)}."
+        )
         answers = _answers("5.2", expected)
         expect(len({a.get("hostname") for a in answers}) == len(expected), "5.2", "each URL should reach a different container.")
-        return Passed("5.2", f"{len(expected)} URLs, one per running task of {service}, and only those; each answered ({', '.join(a['version'] for a in answers)}).")
+        return Passed(
+            "5.2",
+            f"{len(expected)} URLs, one per running task of {service}, and only those; each answered ({', '.join(a['version'] for a in answers)}).",
+        )
     finally:
         delete_cluster(lab, cluster)
 
@@ -316,18 +405,27 @@ def check_roll_to_v2(
         old = lab.ecs.describe_task_definition(taskDefinition=old_arn)["taskDefinition"]
         started = time.monotonic()
         new_arn = _run_with_role_hint(
-            "5.3", roll_to_v2,
+            "5.3",
+            roll_to_v2,
             "The new revision needs the execution role too: copy executionRoleArn from the current revision, with the other fields.",
-            lab, cluster, service,
+            lab,
+            cluster,
+            service,
         )
         seconds = time.monotonic() - started
-        described = lab.ecs.describe_services(cluster=cluster, services=[service])["services"][0]  # as it is when the function returned
+        described = lab.ecs.describe_services(cluster=cluster, services=[service])["services"][
+            0
+        ]  # as it is when the function returned
         expect(
             isinstance(new_arn, str) and ":task-definition/" in new_arn,
             "5.3",
             f"return the new task definition's ARN (register_task_definition's response['taskDefinition']['taskDefinitionArn']), not {new_arn!r}.",
         )
-        expect(new_arn != old_arn, "5.3", "you returned the service's current task definition; register a new revision and return its ARN.")
+        expect(
+            new_arn != old_arn,
+            "5.3",
+            "you returned the service's current task definition; register a new revision and return its ARN.",
+        )
         try:
             new = lab.ecs.describe_task_definition(taskDefinition=new_arn)["taskDefinition"]
         except ClientError as error:
@@ -335,19 +433,22 @@ def check_roll_to_v2(
         expect(
             new["family"] == old["family"],
             "5.3",
-            f"you registered family {new['family']!r}; register the new revision in the service's family, {old['family']!r}, so it becomes that family's next revision.",
+            f"you registered family {new['family']!r}; register the new revision in the service's family, {old['family']!r}, so it becomes that "
+            "family's next revision.",
         )
         container, old_container = new["containerDefinitions"][0], old["containerDefinitions"][0]
         environment = {item["name"]: item["value"] for item in container.get("environment", [])}
         expect(
             environment.get("APP_VERSION") == "v2",
             "5.3",
-            f"the new revision's container environment is {environment or 'empty'}; add {{'name': 'APP_VERSION', 'value': 'v2'}} to containerDefinitions[0]['environment'].",
+            f"the new revision's container environment is {environment or 'empty'}; add {{'name': 'APP_VERSION', 'value': 'v2'}} to "
+            "containerDefinitions[0]['environment'].",
         )
         expect(
             container.get("image") == old_container.get("image"),
             "5.3",
-            f"keep the image ({old_container.get('image')}): here v2 is a setting the app reads (APP_VERSION), not a new image; you changed it to {container.get('image')!r}.",
+            f"keep the image ({old_container.get('image')}): here v2 is a setting the app reads (APP_VERSION), not a new image; you changed it to "
+            f"{container.get('image')!r}.",
         )
         expect(
             container.get("portMappings") and container["portMappings"][0].get("containerPort") == 8080,
@@ -355,7 +456,8 @@ def check_roll_to_v2(
             "the new revision lost the port mapping to 8080: copy containerDefinitions from the current revision and change only the environment.",
         )
         expect(
-            (new.get("cpu"), new.get("memory"), new.get("networkMode")) == (old.get("cpu"), old.get("memory"), old.get("networkMode")),
+            (new.get("cpu"), new.get("memory"), new.get("networkMode"))
+            == (old.get("cpu"), old.get("memory"), old.get("networkMode")),
             "5.3",
             f"keep cpu, memory and networkMode as they were ({old.get('cpu')}, {old.get('memory')}, {old.get('networkMode')}); you registered "
             f"{new.get('cpu')}, {new.get('memory')}, {new.get('networkMode')}.",
@@ -368,18 +470,23 @@ def check_roll_to_v2(
         expect(
             described["taskDefinition"] == new_arn,
             "5.3",
-            f"the service still runs {described['taskDefinition'].split('/')[-1]}; call update_service(cluster=cluster, service=service, taskDefinition=<the new ARN>).",
+            f"the service still runs {described['taskDefinition'].split('/')[-1]}; call update_service(cluster=cluster, service=service, "
+            "taskDefinition=<the new ARN>).",
         )
         deployments = [(d["status"], d.get("rolloutState")) for d in described["deployments"]]
         expect(
             len(deployments) == 1 and described["runningCount"] == described["desiredCount"],
             "5.3",
-            f"when your function returned, the service had deployments {deployments} and {described['runningCount']}/{described['desiredCount']} tasks running: "
+            f"when your function returned, the service had deployments {deployments} and {described['runningCount']}/{described['desiredCount']} "
+            "tasks running: "
             "the rollout was not finished. Wait before returning: lab.ecs.get_waiter('services_stable').wait(cluster=cluster, services=[service], "
             "WaiterConfig={'Delay': 1}) or ecslab.ecs.wait_for_steady_state(lab.ecs, cluster, service).",
         )
         versions = sorted(answer.get("version", "?") for answer in _answers("5.3", _task_urls(lab, cluster, service)))
         expect(versions == ["v2", "v2"], "5.3", f"the running tasks answer {versions}; only v2 should answer.")
-        return Passed("5.3", f"rolled to a new revision of {old['family']} in {seconds:.1f} s; one PRIMARY deployment ({deployments[0][1]}); both tasks answer v2.")
+        return Passed(
+            "5.3",
+            f"rolled to a new revision of {old['family']} in {seconds:.1f} s; one PRIMARY deployment ({deployments[0][1]}); both tasks answer v2.",
+        )
     finally:
         delete_cluster(lab, cluster)

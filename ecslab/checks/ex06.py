@@ -59,8 +59,16 @@ def remove_check_objects(lab: Any, cluster: str, alb_name: str, target_groups: l
         arns = lab.ecs.list_services(cluster=cluster)["serviceArns"]
         if arns:
             definitions = {s["taskDefinition"] for s in lab.ecs.describe_services(cluster=cluster, services=arns)["services"]}
-    cleanup.remove(lab, cleanup.CourseResources(clusters=[cluster], load_balancers=[alb_name], target_groups=target_groups,
-                                                security_groups=[f"{cluster}-tasks", f"{cluster}-alb"]), say=setup.quiet)
+    cleanup.remove(
+        lab,
+        cleanup.CourseResources(
+            clusters=[cluster],
+            load_balancers=[alb_name],
+            target_groups=target_groups,
+            security_groups=[f"{cluster}-tasks", f"{cluster}-alb"],
+        ),
+        say=setup.quiet,
+    )
     for definition in definitions:
         try:
             lab.ecs.deregister_task_definition(taskDefinition=definition)
@@ -75,11 +83,24 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
     setup.delete_repository(lab, repository)
     images.remove_images([f"{repository}:v1"], client=lab.docker, config=lab.config)
     return {
-        "repositories left": [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository],
-        "check clusters left": [c["clusterName"] for c in lab.ecs.describe_clusters(clusters=[CLUSTER, PERCENTAGES_CLUSTER])["clusters"] if c["status"] == "ACTIVE"],
-        "check load balancers left": [b["LoadBalancerName"] for b in lab.elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"] == ALB_NAME],
-        "check target groups left": [g["TargetGroupName"] for g in lab.elbv2.describe_target_groups()["TargetGroups"]
-                                     if g["TargetGroupName"] in (TARGET_GROUP, ALB_TARGET_GROUP)],
+        "repositories left": [
+            r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository
+        ],
+        "check clusters left": [
+            c["clusterName"]
+            for c in lab.ecs.describe_clusters(clusters=[CLUSTER, PERCENTAGES_CLUSTER])["clusters"]
+            if c["status"] == "ACTIVE"
+        ],
+        "check load balancers left": [
+            b["LoadBalancerName"]
+            for b in lab.elbv2.describe_load_balancers()["LoadBalancers"]
+            if b["LoadBalancerName"] == ALB_NAME
+        ],
+        "check target groups left": [
+            g["TargetGroupName"]
+            for g in lab.elbv2.describe_target_groups()["TargetGroups"]
+            if g["TargetGroupName"] in (TARGET_GROUP, ALB_TARGET_GROUP)
+        ],
     }
 
 
@@ -87,13 +108,18 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
 
 
 def check_target_group(create_target_group: Callable[[Any, str, str], str], lab: Any, name: str = TARGET_GROUP) -> Passed:
-    """6.1: ``create_target_group(lab, name, vpc_id)`` makes an ``ip`` target group for port 8080 checking /health every 5 s, healthy after 2; returns its ARN."""
+    """6.1: ``create_target_group(lab, name, vpc_id)`` makes an ``ip`` target group for port 8080 checking /health
+    every 5 s, healthy after 2; returns its ARN."""
     vpc_id, _ = elb_tools.default_subnets(lab.ec2)
     elb_tools.delete_target_groups(lab.elbv2, [name])
     try:
         arn = run_student("6.1", create_target_group, lab, name, vpc_id)
         found = [g for g in lab.elbv2.describe_target_groups()["TargetGroups"] if g["TargetGroupName"] == name]
-        expect(bool(found), "6.1", f"there is no target group named {name!r}: call lab.elbv2.create_target_group(Name=name, ...) with the name argument.")
+        expect(
+            bool(found),
+            "6.1",
+            f"there is no target group named {name!r}: call lab.elbv2.create_target_group(Name=name, ...) with the name argument.",
+        )
         group = found[0]
         expect(
             arn == group["TargetGroupArn"],
@@ -107,43 +133,65 @@ def check_target_group(create_target_group: Callable[[Any, str, str], str], lab:
             f"TargetType is {group.get('TargetType')!r}. A Fargate task (awsvpc) has its own network interface and is registered by its IP: "
             "TargetType='ip'. 'instance' is for EC2 hosts, where tasks share the host's address.",
         )
-        expect(group.get("Protocol") == "HTTP", "6.1", f"Protocol is {group.get('Protocol')!r}; the sample app speaks plain HTTP: Protocol='HTTP'.")
+        expect(
+            group.get("Protocol") == "HTTP",
+            "6.1",
+            f"Protocol is {group.get('Protocol')!r}; the sample app speaks plain HTTP: Protocol='HTTP'.",
+        )
         expect(
             group.get("Port") == 8080,
             "6.1",
             f"Port is {group.get('Port')}. The target group's Port is where the targets listen: the app's container port, 8080. "
-            "(80 is the listener's port, on the load balancer.)" if group.get("Port") == 80 else
-            f"Port is {group.get('Port')}; the sample app listens on 8080 (its container port): Port=8080.",
+            "(80 is the listener's port, on the load balancer.)"
+            if group.get("Port") == 80
+            else f"Port is {group.get('Port')}; the sample app listens on 8080 (its container port): Port=8080.",
         )
-        expect(group.get("VpcId") == vpc_id, "6.1", f"the target group is in VPC {group.get('VpcId')!r}; use the vpc_id argument ({vpc_id}), the default VPC where the tasks run.")
+        expect(
+            group.get("VpcId") == vpc_id,
+            "6.1",
+            f"the target group is in VPC {group.get('VpcId')!r}; use the vpc_id argument ({vpc_id}), the default VPC where the tasks run.",
+        )
         path = group.get("HealthCheckPath")
         expect(
             path == "/health",
             "6.1",
             f"HealthCheckPath is {path!r}; the sample app's health endpoint is /health: HealthCheckPath='/health'."
-            + (" ('/' also answers 200, but a health route says what it is for, and can check more than 'the process runs'.)" if path == "/" else ""),
+            + (
+                " ('/' also answers 200, but a health route says what it is for, and can check more than 'the process runs'.)"
+                if path == "/"
+                else ""
+            ),
         )
         interval, healthy = group.get("HealthCheckIntervalSeconds"), group.get("HealthyThresholdCount")
         expect(
             interval == 5,
             "6.1",
-            f"HealthCheckIntervalSeconds is {interval}" + (" (AWS's default)" if interval == 30 else "") + "; check every 5 s: HealthCheckIntervalSeconds=5.",
+            f"HealthCheckIntervalSeconds is {interval}"
+            + (" (AWS's default)" if interval == 30 else "")
+            + "; check every 5 s: HealthCheckIntervalSeconds=5.",
         )
         expect(
             healthy == 2,
             "6.1",
-            f"HealthyThresholdCount is {healthy}" + (" (AWS's default)" if healthy == 5 else "") + "; a target should be healthy after 2 passed checks: HealthyThresholdCount=2.",
+            f"HealthyThresholdCount is {healthy}"
+            + (" (AWS's default)" if healthy == 5 else "")
+            + "; a target should be healthy after 2 passed checks: HealthyThresholdCount=2.",
         )
         timeout = group.get("HealthCheckTimeoutSeconds")
         expect(
             timeout is not None and timeout < interval,
             "6.1",
-            f"HealthCheckTimeoutSeconds is {timeout}" + (" (the default)" if timeout == 5 else "") + f", not less than the {interval} s interval: "
+            f"HealthCheckTimeoutSeconds is {timeout}"
+            + (" (the default)" if timeout == 5 else "")
+            + f", not less than the {interval} s interval: "
             "a check would still be waiting for its answer when the next one starts, and AWS answers 'Health check interval must be greater "
             "than the timeout'. Set HealthCheckTimeoutSeconds=2.",
         )
         timing = elb_tools.health_check_timing(interval, timeout, healthy, int(group["UnhealthyThresholdCount"]))
-        return Passed("6.1", f"{name}: ip targets on 8080, GET /health every 5 s; a new task gets traffic within about {timing['healthy_after']} s.")
+        return Passed(
+            "6.1",
+            f"{name}: ip targets on 8080, GET /health every 5 s; a new task gets traffic within about {timing['healthy_after']} s.",
+        )
     finally:
         elb_tools.delete_target_groups(lab.elbv2, [name])
 
@@ -165,10 +213,20 @@ def _alb_for_the_check(lab: Any, cluster: str, alb_name: str, target_group: str)
         Name=alb_name, Subnets=subnets, SecurityGroups=[alb_group], Type="application", Scheme="internet-facing"
     )["LoadBalancers"][0]["LoadBalancerArn"]
     tg_arn = lab.elbv2.create_target_group(
-        Name=target_group, Protocol="HTTP", Port=8080, VpcId=vpc_id, TargetType="ip", HealthCheckPath="/health",
-        HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2, UnhealthyThresholdCount=2,
+        Name=target_group,
+        Protocol="HTTP",
+        Port=8080,
+        VpcId=vpc_id,
+        TargetType="ip",
+        HealthCheckPath="/health",
+        HealthCheckIntervalSeconds=5,
+        HealthCheckTimeoutSeconds=2,
+        HealthyThresholdCount=2,
+        UnhealthyThresholdCount=2,
     )["TargetGroups"][0]["TargetGroupArn"]
-    lab.elbv2.modify_target_group_attributes(TargetGroupArn=tg_arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}])
+    lab.elbv2.modify_target_group_attributes(
+        TargetGroupArn=tg_arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}]
+    )
     return str(alb_arn), str(tg_arn), alb_group, task_group
 
 
@@ -187,10 +245,14 @@ def _security_group_problem(lab: Any, cluster: str, service: str, alb_group: str
         now = "only the VPC's default group (what ECS gives tasks when securityGroups is left out)"
     else:
         now = f"the security groups {names}"
-    reasons = sorted({row["reason"] for row in elb_tools.target_health(lab.elbv2, tg_arn) if row["state"] != "healthy" and row["reason"]})
+    reasons = sorted(
+        {row["reason"] for row in elb_tools.target_health(lab.elbv2, tg_arn) if row["state"] != "healthy" and row["reason"]}
+    )
     return (
         f"the service puts its tasks in {now}, and none of them admits port 8080 from the load balancer's group: its health checks "
-        "get no answer" + (f" ({', '.join(reasons)})" if reasons else "") + " and no target becomes healthy. Put the tasks in the "
+        "get no answer"
+        + (f" ({', '.join(reasons)})" if reasons else "")
+        + " and no target becomes healthy. Put the tasks in the "
         "task_security_group argument (it admits 8080 from the ALB's group only): "
         "networkConfiguration={'awsvpcConfiguration': {'subnets': subnets, 'securityGroups': [task_security_group]}}."
     )
@@ -236,7 +298,9 @@ def check_serve_behind_alb(
             raise CheckFailed(f"{failure} Why: {problem}") from None
         seconds = time.monotonic() - started
         health_at_return = elb_tools.target_health(lab.elbv2, tg_arn)
-        answers = [_get(url + "/") for _ in range(REQUESTS)] if isinstance(url, str) and url.startswith("http://127.0.0.1") else []
+        answers = (
+            [_get(url + "/") for _ in range(REQUESTS)] if isinstance(url, str) and url.startswith("http://127.0.0.1") else []
+        )
 
         listeners = lab.elbv2.describe_listeners(LoadBalancerArn=alb_arn)["Listeners"]
         expect(
@@ -246,7 +310,11 @@ def check_serve_behind_alb(
             "Protocol='HTTP', Port=80, DefaultActions=[{'Type': 'forward', 'TargetGroupArn': target_group_arn}]).",
         )
         listener = listeners[0]
-        expect(listener["Port"] == 80, "6.2", f"the listener is on port {listener['Port']}; clients of a web API expect HTTP on port 80: Port=80.")
+        expect(
+            listener["Port"] == 80,
+            "6.2",
+            f"the listener is on port {listener['Port']}; clients of a web API expect HTTP on port 80: Port=80.",
+        )
         forwards_to = [a.get("TargetGroupArn") for a in listener["DefaultActions"] if a.get("Type") == "forward"]
         expect(
             forwards_to == [tg_arn],
@@ -254,11 +322,25 @@ def check_serve_behind_alb(
             f"the listener's default action is {[a.get('Type') for a in listener['DefaultActions']]} to {forwards_to}; forward to the target_group_arn "
             "argument: DefaultActions=[{'Type': 'forward', 'TargetGroupArn': target_group_arn}].",
         )
-        services = [s for s in lab.ecs.describe_services(cluster=cluster, services=[service])["services"] if s["status"] == "ACTIVE"]
-        expect(bool(services), "6.2", f"cluster {cluster!r} has no service named {service!r}: create it with lab.ecs.create_service(cluster=cluster, serviceName=service, ...).")
+        services = [
+            s for s in lab.ecs.describe_services(cluster=cluster, services=[service])["services"] if s["status"] == "ACTIVE"
+        ]
+        expect(
+            bool(services),
+            "6.2",
+            f"cluster {cluster!r} has no service named {service!r}: create it with lab.ecs.create_service(cluster=cluster, serviceName=service, ...).",
+        )
         described = services[0]
-        expect(described["taskDefinition"] == task_def_arn, "6.2", "run the task_def_arn argument: create_service(..., taskDefinition=task_def_arn).")
-        expect(described["desiredCount"] == 2, "6.2", f"the service asks for {described['desiredCount']} task(s); pass desiredCount=2.")
+        expect(
+            described["taskDefinition"] == task_def_arn,
+            "6.2",
+            "run the task_def_arn argument: create_service(..., taskDefinition=task_def_arn).",
+        )
+        expect(
+            described["desiredCount"] == 2,
+            "6.2",
+            f"the service asks for {described['desiredCount']} task(s); pass desiredCount=2.",
+        )
         balancers = described.get("loadBalancers") or []
         expect(
             bool(balancers),
@@ -267,7 +349,11 @@ def check_serve_behind_alb(
             "loadBalancers=[{'targetGroupArn': target_group_arn, 'containerName': 'web', 'containerPort': 8080}] to create_service.",
         )
         entry = balancers[0]
-        expect(entry.get("targetGroupArn") == tg_arn, "6.2", "loadBalancers names another target group; use the target_group_arn argument.")
+        expect(
+            entry.get("targetGroupArn") == tg_arn,
+            "6.2",
+            "loadBalancers names another target group; use the target_group_arn argument.",
+        )
         expect(
             (entry.get("containerName"), entry.get("containerPort")) == ("web", 8080),
             "6.2",
@@ -302,7 +388,11 @@ def check_serve_behind_alb(
             "Wait until both are: after services_stable, the target_in_service waiter (it waits for every registered target).",
         )
         per_task = sorted(sum(host == h for _, host in answers) for h in hostnames)
-        return Passed("6.2", f"{seconds:.1f} s after your function started, {REQUESTS} requests through {url} were answered by 2 tasks, {per_task[0]} and {per_task[1]}: round robin.")
+        return Passed(
+            "6.2",
+            f"{seconds:.1f} s after your function started, {REQUESTS} requests through {url} were answered by 2 tasks, {per_task[0]} and "
+            f"{per_task[1]}: round robin.",
+        )
     finally:
         remove_check_objects(lab, cluster, alb_name, [target_group])
         for definition in lab.ecs.list_task_definitions(familyPrefix=cluster, status="ACTIVE")["taskDefinitionArns"]:
@@ -317,12 +407,19 @@ def _ecs_refusal(lab: Any, configuration: dict[str, Any], cluster: str) -> str |
     ecs_tools.remove_cluster(lab, cluster)
     try:
         lab.ecs.create_cluster(clusterName=cluster)
-        definition = lab.ecs.register_task_definition(**ecs_tools.task_definition(cluster, "localhost/ex06-never-pulled:v1"))["taskDefinition"]["taskDefinitionArn"]
+        definition = lab.ecs.register_task_definition(**ecs_tools.task_definition(cluster, "localhost/ex06-never-pulled:v1"))[
+            "taskDefinition"
+        ]["taskDefinitionArn"]
         _, subnets = elb_tools.default_subnets(lab.ec2)
         try:
             lab.ecs.create_service(
-                cluster=cluster, serviceName="percentages", taskDefinition=definition, desiredCount=0, launchType="FARGATE",
-                networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}}, deploymentConfiguration=configuration,
+                cluster=cluster,
+                serviceName="percentages",
+                taskDefinition=definition,
+                desiredCount=0,
+                launchType="FARGATE",
+                networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}},
+                deploymentConfiguration=configuration,
             )
         except ClientError as error:
             return str(error)
@@ -333,12 +430,22 @@ def _ecs_refusal(lab: Any, configuration: dict[str, Any], cluster: str) -> str |
         ecs_tools.remove_cluster(lab, cluster)
 
 
-def check_deployment_configuration(deployment_configuration: Callable[[], dict[str, int]], lab: Any, cluster: str = PERCENTAGES_CLUSTER) -> Passed:
+def check_deployment_configuration(
+    deployment_configuration: Callable[[], dict[str, int]], lab: Any, cluster: str = PERCENTAGES_CLUSTER
+) -> Passed:
     """6.3: ``deployment_configuration()`` keeps a 4-task service at 4 healthy tasks during a rollout, with at most 6 running."""
     configuration = run_student("6.3", deployment_configuration)
-    expect(isinstance(configuration, dict), "6.3", f"return a dict like {{'minimumHealthyPercent': ..., 'maximumPercent': ...}}, not {_short(configuration)}.")
+    expect(
+        isinstance(configuration, dict),
+        "6.3",
+        f"return a dict like {{'minimumHealthyPercent': ..., 'maximumPercent': ...}}, not {_short(configuration)}.",
+    )
     missing = [key for key in ("minimumHealthyPercent", "maximumPercent") if key not in configuration]
-    expect(not missing, "6.3", f"the dict lacks {missing}; ECS's deploymentConfiguration spells them minimumHealthyPercent and maximumPercent.")
+    expect(
+        not missing,
+        "6.3",
+        f"the dict lacks {missing}; ECS's deploymentConfiguration spells them minimumHealthyPercent and maximumPercent.",
+    )
     minimum, maximum = configuration["minimumHealthyPercent"], configuration["maximumPercent"]
     expect(
         all(isinstance(v, int) and not isinstance(v, bool) for v in (minimum, maximum)),
@@ -363,7 +470,8 @@ def check_deployment_configuration(deployment_configuration: Callable[[], dict[s
         bounds["at_most_running"] == 6,
         "6.3",
         f"with maximumPercent {maximum}, ECS runs at most {bounds['at_most_running']} tasks, so it replaces only "
-        f"{bounds['at_most_running'] - 4} at a time" + (" (none: the rollout could never start)" if bounds["at_most_running"] == 4 else "")
+        f"{bounds['at_most_running'] - 4} at a time"
+        + (" (none: the rollout could never start)" if bounds["at_most_running"] == 4 else "")
         + ". 6 are allowed: replace 2 at a time.",
     )
     return Passed(

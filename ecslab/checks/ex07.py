@@ -87,8 +87,12 @@ def delete_cluster(lab: Any, cluster: str) -> None:
     described = lab.ecs.describe_clusters(clusters=[cluster])["clusters"]
     if not described or described[0]["status"] != "ACTIVE":
         return
-    arns = lab.ecs.list_tasks(cluster=cluster)["taskArns"] + lab.ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]
-    definitions = {t["taskDefinitionArn"] for t in lab.ecs.describe_tasks(cluster=cluster, tasks=arns[:100])["tasks"]} if arns else set()
+    arns = (
+        lab.ecs.list_tasks(cluster=cluster)["taskArns"] + lab.ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]
+    )
+    definitions = (
+        {t["taskDefinitionArn"] for t in lab.ecs.describe_tasks(cluster=cluster, tasks=arns[:100])["tasks"]} if arns else set()
+    )
     ecs_tools.remove_cluster(lab, cluster)
     for definition in definitions:
         try:
@@ -108,9 +112,19 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
     setup.delete_repository(lab, repository)
     images.remove_images([f"{repository}:v1"], client=lab.docker, config=lab.config)
     return {
-        "repositories left": [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository],
-        "check clusters left": [c["clusterName"] for c in lab.ecs.describe_clusters(clusters=[ROLE_CLUSTER, SECRET_CLUSTER])["clusters"] if c["status"] == "ACTIVE"],
-        "check roles left": [r["RoleName"] for r in lab.iam.list_roles()["Roles"] if r["RoleName"] in (TASK_ROLE, CHECK_EXECUTION_ROLE, SECRET_ROLE)],
+        "repositories left": [
+            r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository
+        ],
+        "check clusters left": [
+            c["clusterName"]
+            for c in lab.ecs.describe_clusters(clusters=[ROLE_CLUSTER, SECRET_CLUSTER])["clusters"]
+            if c["status"] == "ACTIVE"
+        ],
+        "check roles left": [
+            r["RoleName"]
+            for r in lab.iam.list_roles()["Roles"]
+            if r["RoleName"] in (TASK_ROLE, CHECK_EXECUTION_ROLE, SECRET_ROLE)
+        ],
     }
 
 
@@ -119,7 +133,9 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
 
 def default_subnets(lab: Any) -> list[str]:
     vpcs = lab.ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
-    return [s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]]
+    return [
+        s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]
+    ]
 
 
 def wait_started(lab: Any, cluster: str, task_arn: str, timeout: float = START_TIMEOUT) -> dict[str, Any]:
@@ -134,7 +150,9 @@ def wait_started(lab: Any, cluster: str, task_arn: str, timeout: float = START_T
         time.sleep(0.25)
 
 
-def ask_app(task: dict[str, Any], path: str, method: str = "GET", body: bytes | None = None, patience: float = 10.0) -> tuple[int, dict[str, Any]]:
+def ask_app(
+    task: dict[str, Any], path: str, method: str = "GET", body: bytes | None = None, patience: float = 10.0
+) -> tuple[int, dict[str, Any]]:
     """Call the AWS app in a task: (HTTP status, JSON answer); tries again while the app starts listening."""
     url = ecs_tools.task_url(task) + path
     deadline = time.monotonic() + patience
@@ -223,11 +241,15 @@ def _hint_for_missing(action: str, resource: str, policy: iam_policy.Policy) -> 
     granted = [(a, r) for s in policy.statements if s.effect == "Allow" for a in s.actions for r in s.resources]
     for_action = [r for a, r in granted if a.lower() == action.lower()]
     if action == "s3:ListBucket" and any(r.endswith("/*") for r in for_action):
-        return (" s3:ListBucket acts on the bucket itself, whose ARN is arn:aws:s3:::BUCKET (no /*); "
-                "arn:aws:s3:::BUCKET/* names the objects in it.")
+        return (
+            " s3:ListBucket acts on the bucket itself, whose ARN is arn:aws:s3:::BUCKET (no /*); "
+            "arn:aws:s3:::BUCKET/* names the objects in it."
+        )
     if action == "s3:GetObject" and for_action and not any("/" in r or r == "*" for r in for_action):
-        return (" s3:GetObject acts on objects, whose ARNs are arn:aws:s3:::BUCKET/KEY: "
-                "give it arn:aws:s3:::BUCKET/* (the bucket's ARN alone names no object).")
+        return (
+            " s3:GetObject acts on objects, whose ARNs are arn:aws:s3:::BUCKET/KEY: "
+            "give it arn:aws:s3:::BUCKET/* (the bucket's ARN alone names no object)."
+        )
     if not for_action:
         return f" Add {action} to the Action list of an Allow statement."
     return " Use the bucket argument in the ARNs (not a bucket name typed in)."
@@ -265,7 +287,10 @@ def check_read_bucket_policy(read_bucket_policy: Callable[[str], Any], buckets: 
                 "Name only s3:GetObject (on arn:aws:s3:::BUCKET/*) and s3:ListBucket (on arn:aws:s3:::BUCKET).",
             )
             checked += 1
-    return Passed("7.1", f"IAM accepts your policy; {checked} requests for {len(buckets)} buckets were decided as they should be (reads allowed, the rest denied).")
+    return Passed(
+        "7.1",
+        f"IAM accepts your policy; {checked} requests for {len(buckets)} buckets were decided as they should be (reads allowed, the rest denied).",
+    )
 
 
 def policy_json(document: Any) -> str:
@@ -337,7 +362,9 @@ def check_task_role(
         try:
             role = lab.iam.get_role(RoleName=role_name)["Role"]
         except lab.iam.exceptions.NoSuchEntityException:
-            raise CheckFailed(f"Exercise 7.2: there is no role named {role_name!r}: create it with lab.iam.create_role(RoleName=role_name, ...).") from None
+            raise CheckFailed(
+                f"Exercise 7.2: there is no role named {role_name!r}: create it with lab.iam.create_role(RoleName=role_name, ...)."
+            ) from None
         expect(
             arn == role["Arn"],
             "7.2",
@@ -355,7 +382,7 @@ def check_task_role(
                 why = " ec2.amazonaws.com is for EC2 instances (instance profiles), not ECS tasks."
             raise CheckFailed(
                 f"Exercise 7.2: the role's trust policy lets {', '.join(principals) or 'no one'} assume it, so ECS could not use it for a task "
-                f"(\"ECS was unable to assume the role\").{why} Name the service principal ecs-tasks.amazonaws.com with the action sts:AssumeRole."
+                f'("ECS was unable to assume the role").{why} Name the service principal ecs-tasks.amazonaws.com with the action sts:AssumeRole.'
             )
         others = [p for p in principals if p != security.ECS_TASKS]
         expect(
@@ -374,9 +401,16 @@ def check_task_role(
         reads = [("s3:GetObject", f"arn:aws:s3:::{bucket}/{ROLE_KEY}"), ("s3:ListBucket", f"arn:aws:s3:::{bucket}")]
         for action, resource in reads:
             decision = iam_policy.evaluate(action, resource, policies, principal_arn=arn)
-            expect(decision.allowed, "7.2", f"the role may not call {action} on {resource}: {decision.explanation} Give the role the policy_document you were given.")
-        beyond = [("s3:PutObject", f"arn:aws:s3:::{bucket}/{ROLE_KEY}"), ("s3:GetObject", f"arn:aws:s3:::{OTHER_BUCKET}/salaries.csv"),
-                  ("dynamodb:GetItem", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders")]
+            expect(
+                decision.allowed,
+                "7.2",
+                f"the role may not call {action} on {resource}: {decision.explanation} Give the role the policy_document you were given.",
+            )
+        beyond = [
+            ("s3:PutObject", f"arn:aws:s3:::{bucket}/{ROLE_KEY}"),
+            ("s3:GetObject", f"arn:aws:s3:::{OTHER_BUCKET}/salaries.csv"),
+            ("dynamodb:GetItem", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders"),
+        ]
         for action, resource in beyond:
             decision = iam_policy.evaluate(action, resource, policies, principal_arn=arn)
             expect(
@@ -393,18 +427,38 @@ def check_task_role(
         lab.ecs.create_cluster(clusterName=cluster)
         definition = ecs_tools.task_definition(cluster, image, execution_role_arn=execution_arn) | {"taskRoleArn": arn}
         definition_arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
-        task_arn = lab.ecs.run_task(cluster=cluster, taskDefinition=definition_arn, launchType="FARGATE",
-                                    networkConfiguration={"awsvpcConfiguration": {"subnets": default_subnets(lab)}})["tasks"][0]["taskArn"]
+        task_arn = lab.ecs.run_task(
+            cluster=cluster,
+            taskDefinition=definition_arn,
+            launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": default_subnets(lab)}},
+        )["tasks"][0]["taskArn"]
         task = wait_started(lab, cluster, task_arn)
         if task["lastStatus"] != "RUNNING":
             raise CheckFailed(_explain_stopped("7.2", task, "your role"))
         status, identity = ask_app(task, "/whoami")
-        expect(status == 200 and f":assumed-role/{role_name}/" in str(identity.get("Arn")), "7.2", f"the app in the task is not your role's session: /whoami said {identity}.")
+        expect(
+            status == 200 and f":assumed-role/{role_name}/" in str(identity.get("Arn")),
+            "7.2",
+            f"the app in the task is not your role's session: /whoami said {identity}.",
+        )
         status, read = ask_app(task, f"/s3/{bucket}/{ROLE_KEY}")
-        expect(status == 200 and read.get("size") == len(content), "7.2", f"the app could not read s3://{bucket}/{ROLE_KEY} with your role: {status} {read}.")
+        expect(
+            status == 200 and read.get("size") == len(content),
+            "7.2",
+            f"the app could not read s3://{bucket}/{ROLE_KEY} with your role: {status} {read}.",
+        )
         status, written = ask_app(task, f"/s3/{bucket}/2026/q4.csv", method="PUT", body=b"x")
-        expect(status == 403, "7.2", f"the app could write s3://{bucket}/2026/q4.csv with your role ({status} {written}); it should only read.")
-        return Passed("7.2", f"{role_name} trusts ecs-tasks.amazonaws.com only; a task running the AWS app as {role_name} read s3://{bucket}/{ROLE_KEY} and was refused a write (AccessDenied).")
+        expect(
+            status == 403,
+            "7.2",
+            f"the app could write s3://{bucket}/2026/q4.csv with your role ({status} {written}); it should only read.",
+        )
+        return Passed(
+            "7.2",
+            f"{role_name} trusts ecs-tasks.amazonaws.com only; a task running the AWS app as {role_name} read s3://{bucket}/{ROLE_KEY} and was "
+            "refused a write (AccessDenied).",
+        )
     finally:
         delete_cluster(lab, cluster)
         delete_role(lab, role_name)
@@ -435,7 +489,9 @@ def check_run_with_secret(
         secretsmanager.put_secret_value(SecretId=restored, SecretString=value)
         secret_arn = restored
     else:
-        secret_arn = str(secretsmanager.create_secret(Name=secret_name, SecretString=value, Description="exercise 7.3's check")["ARN"])
+        secret_arn = str(
+            secretsmanager.create_secret(Name=secret_name, SecretString=value, Description="exercise 7.3's check")["ARN"]
+        )
     try:
         lab.ecs.create_cluster(clusterName=cluster)
         started = time.time()
@@ -448,9 +504,15 @@ def check_run_with_secret(
             message = str(error).replace(value, "<the secret's value>")
             stopped = lab.ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]
             described = lab.ecs.describe_tasks(cluster=cluster, tasks=stopped[:100])["tasks"] if stopped else []
-            yours = [t for t in described if t.get("createdAt") and t["createdAt"].timestamp() >= started - 1]  # not a stopped task of an earlier run
+            yours = [
+                t for t in described if t.get("createdAt") and t["createdAt"].timestamp() >= started - 1
+            ]  # not a stopped task of an earlier run
             if yours:
-                message = message.rstrip(".") + ". In short, " + _explain_stopped("7.3", yours[0], "the execution role").removeprefix("Exercise 7.3: ")
+                message = (
+                    message.rstrip(".")
+                    + ". In short, "
+                    + _explain_stopped("7.3", yours[0], "the execution role").removeprefix("Exercise 7.3: ")
+                )
             raise CheckFailed(message) from None
         shown = output.getvalue()
         expect(
@@ -475,12 +537,17 @@ def check_run_with_secret(
             "the password is in the task definition's environment, where anyone allowed ecs:DescribeTaskDefinition reads it. "
             f"Put {{'name': '{SECRET_VARIABLE}', 'valueFrom': secret_arn}} in the container's secrets instead.",
         )
-        expect(value not in json.dumps(definition, default=str), "7.3", "the password is written in the task definition; reference the secret by its ARN in secrets.")
+        expect(
+            value not in json.dumps(definition, default=str),
+            "7.3",
+            "the password is written in the task definition; reference the secret by its ARN in secrets.",
+        )
         named = [s for c in containers for s in c.get("secrets", []) if s.get("name") == SECRET_VARIABLE]
         expect(
             bool(named),
             "7.3",
-            f"no container of the task definition has a secret named {SECRET_VARIABLE!r} (it has {[s.get('name') for c in containers for s in c.get('secrets', [])] or 'none'}): "
+            f"no container of the task definition has a secret named {SECRET_VARIABLE!r} (it has "
+            f"{[s.get('name') for c in containers for s in c.get('secrets', [])] or 'none'}): "
             f"add secrets=[{{'name': '{SECRET_VARIABLE}', 'valueFrom': secret_arn}}] to the container.",
         )
         expect(
@@ -504,9 +571,15 @@ def check_run_with_secret(
             f"the execution role may read other secrets too, e.g. {other_secret} ({decision.explanation}) "
             "Least privilege: allow secretsmanager:GetSecretValue on secret_arn only.",
         )
-        containers_named = [c.get("name") for c in containers if any(s.get("name") == SECRET_VARIABLE for s in c.get("secrets", []))]
+        containers_named = [
+            c.get("name") for c in containers if any(s.get("name") == SECRET_VARIABLE for s in c.get("secrets", []))
+        ]
         status, seen = ask_app(task, f"/secret/{SECRET_VARIABLE}")
-        expect(status == 200 and seen.get("set") is True, "7.3", f"the app in container {containers_named[0]!r} does not see {SECRET_VARIABLE}: {seen}.")
+        expect(
+            status == 200 and seen.get("set") is True,
+            "7.3",
+            f"the app in container {containers_named[0]!r} does not see {SECRET_VARIABLE}: {seen}.",
+        )
         expect(
             seen.get("sha256_prefix") == hashlib.sha256(value.encode()).hexdigest()[:12],
             "7.3",

@@ -66,9 +66,17 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
     images.remove_images([f"{repository}:v1"], client=lab.docker, config=lab.config)
     _delete_role(lab, LOGS_ROLE)
     return {
-        "repositories left": [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository],
-        "check clusters left": [c["clusterName"] for c in lab.ecs.describe_clusters(clusters=[LOGS_CLUSTER, ALARM_CLUSTER, COUNT_CLUSTER])["clusters"] if c["status"] == "ACTIVE"],
-        "check log groups left": [g["logGroupName"] for g in lab.logs.describe_log_groups(logGroupNamePrefix="/ecs/ex08-check-")["logGroups"]],
+        "repositories left": [
+            r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository
+        ],
+        "check clusters left": [
+            c["clusterName"]
+            for c in lab.ecs.describe_clusters(clusters=[LOGS_CLUSTER, ALARM_CLUSTER, COUNT_CLUSTER])["clusters"]
+            if c["status"] == "ACTIVE"
+        ],
+        "check log groups left": [
+            g["logGroupName"] for g in lab.logs.describe_log_groups(logGroupNamePrefix="/ecs/ex08-check-")["logGroups"]
+        ],
     }
 
 
@@ -136,17 +144,27 @@ def _tasks(lab: Any, cluster: str) -> list[dict[str, Any]]:
 
 def _default_subnets(lab: Any) -> list[str]:
     vpcs = lab.ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
-    return [s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]]
+    return [
+        s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]
+    ]
 
 
-def _service(lab: Any, cluster: str, service: str, image: str, count: int, log_configuration: dict[str, Any] | None = None) -> None:
+def _service(
+    lab: Any, cluster: str, service: str, image: str, count: int, log_configuration: dict[str, Any] | None = None
+) -> None:
     """A Fargate service the checker makes itself, steady when this returns."""
     definition = ecs_tools.task_definition(service, image, execution_role_arn=security.ensure_execution_role(lab.iam))
     if log_configuration:
         definition["containerDefinitions"][0]["logConfiguration"] = log_configuration
     arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
-    lab.ecs.create_service(cluster=cluster, serviceName=service, taskDefinition=arn, desiredCount=count, launchType="FARGATE",
-                           networkConfiguration={"awsvpcConfiguration": {"subnets": _default_subnets(lab), "assignPublicIp": "ENABLED"}})
+    lab.ecs.create_service(
+        cluster=cluster,
+        serviceName=service,
+        taskDefinition=arn,
+        desiredCount=count,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": _default_subnets(lab), "assignPublicIp": "ENABLED"}},
+    )
     ecs_tools.wait_for_steady_state(lab.ecs, cluster, service, timeout=60, show_progress=False)
 
 
@@ -195,7 +213,11 @@ def check_log_configuration(
     image = exercise_image(lab, repository)
     region = lab.region
     configuration = run_student("8.1", log_configuration, group, prefix, region)
-    expect(isinstance(configuration, dict), "8.1", f"return a dict like {{'logDriver': 'awslogs', 'options': {{...}}}}, not {type(configuration).__name__}.")
+    expect(
+        isinstance(configuration, dict),
+        "8.1",
+        f"return a dict like {{'logDriver': 'awslogs', 'options': {{...}}}}, not {type(configuration).__name__}.",
+    )
     expect(
         configuration.get("logDriver") == "awslogs",
         "8.1",
@@ -203,14 +225,20 @@ def check_log_configuration(
     )
     options = configuration.get("options")
     if not isinstance(options, dict) or not options:
-        raise CheckFailed("Exercise 8.1: put the driver's settings in configuration['options'], a dict of option names to strings.")
+        raise CheckFailed(
+            "Exercise 8.1: put the driver's settings in configuration['options'], a dict of option names to strings."
+        )
     not_strings = sorted(key for key, value in options.items() if not isinstance(value, str))
     expect(
         not not_strings,
         "8.1",
-        f"option values must be strings, and {', '.join(not_strings)} is not: write \"true\", not True (ECS rejects anything else).",
+        f'option values must be strings, and {", ".join(not_strings)} is not: write "true", not True (ECS rejects anything else).',
     )
-    wanted = {"awslogs-group": ("group", group), "awslogs-stream-prefix": ("prefix", prefix), "awslogs-region": ("region", region)}
+    wanted = {
+        "awslogs-group": ("group", group),
+        "awslogs-stream-prefix": ("prefix", prefix),
+        "awslogs-region": ("region", region),
+    }
     for key, (argument, value) in wanted.items():
         expect(
             options.get(key) == value,
@@ -227,15 +255,20 @@ def check_log_configuration(
             arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
         except (ClientError, ParamValidationError) as error:
             raise CheckFailed(f"Exercise 8.1: ECS refused a task definition with your logConfiguration: {error}") from None
-        task_arn = lab.ecs.run_task(cluster=cluster, taskDefinition=arn, launchType="FARGATE",
-                                    networkConfiguration={"awsvpcConfiguration": {"subnets": _default_subnets(lab), "assignPublicIp": "ENABLED"}})["tasks"][0]["taskArn"]
+        task_arn = lab.ecs.run_task(
+            cluster=cluster,
+            taskDefinition=arn,
+            launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": _default_subnets(lab), "assignPublicIp": "ENABLED"}},
+        )["tasks"][0]["taskArn"]
         task = _wait_started(lab, cluster, task_arn)
         if task["lastStatus"] != "RUNNING":
             reason = task.get("stoppedReason") or f"still {task['lastStatus']}"
             hint = (
                 f" The group {group} did not exist (the check deletes it first): let the driver create it with "
-                "\"awslogs-create-group\": \"true\" in the options."
-                if "log group does not exist" in reason else ""
+                '"awslogs-create-group": "true" in the options.'
+                if "log group does not exist" in reason
+                else ""
             )
             raise CheckFailed(f"Exercise 8.1: the task did not start. ECS says: {reason}.{hint}")
         task_id = task_arn.split("/")[-1]
@@ -246,7 +279,9 @@ def check_log_configuration(
         found = False
         while not found and time.monotonic() - sent < 5:
             try:
-                events = lab.logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=False, limit=50)["events"]
+                events = lab.logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=False, limit=50)[
+                    "events"
+                ]
             except ClientError:
                 events = []
             found = any(marker in event["message"] for event in events)
@@ -259,7 +294,10 @@ def check_log_configuration(
                 f"Exercise 8.1: the line for GET {marker} did not reach the stream {stream!r} within 5 s. "
                 f"The group holds the streams {streams or 'none'}."
             )
-        return Passed("8.1", f"a task with your logConfiguration created {group} and its request line reached the stream {prefix}/web/<task id> in {seconds:.1f} s.")
+        return Passed(
+            "8.1",
+            f"a task with your logConfiguration created {group} and its request line reached the stream {prefix}/web/<task id> in {seconds:.1f} s.",
+        )
     finally:
         _remove_cluster(lab, cluster)
         _delete_log_group(lab, group)
@@ -291,12 +329,28 @@ def check_cpu_alarm(
         lab.ecs.create_cluster(clusterName=cluster)
         _service(lab, cluster, service, image, 1)
         name = run_student("8.2", create_cpu_alarm, lab, cluster, service)
-        expect(isinstance(name, str) and bool(name), "8.2", f"return the alarm's name (the AlarmName you gave put_metric_alarm), not {name!r}.")
+        expect(
+            isinstance(name, str) and bool(name),
+            "8.2",
+            f"return the alarm's name (the AlarmName you gave put_metric_alarm), not {name!r}.",
+        )
         found = lab.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
-        expect(bool(found), "8.2", f"there is no metric alarm named {name!r}: call lab.cloudwatch.put_metric_alarm(AlarmName=..., ...) and return that AlarmName.")
+        expect(
+            bool(found),
+            "8.2",
+            f"there is no metric alarm named {name!r}: call lab.cloudwatch.put_metric_alarm(AlarmName=..., ...) and return that AlarmName.",
+        )
         alarm = found[0]
-        expect(alarm.get("Namespace") == "AWS/ECS", "8.2", f"the alarm's Namespace is {alarm.get('Namespace')!r}; ECS publishes service metrics in 'AWS/ECS'.")
-        expect(alarm.get("MetricName") == "CPUUtilization", "8.2", f"the alarm watches {alarm.get('MetricName')!r}; a service's CPU is 'CPUUtilization'.")
+        expect(
+            alarm.get("Namespace") == "AWS/ECS",
+            "8.2",
+            f"the alarm's Namespace is {alarm.get('Namespace')!r}; ECS publishes service metrics in 'AWS/ECS'.",
+        )
+        expect(
+            alarm.get("MetricName") == "CPUUtilization",
+            "8.2",
+            f"the alarm watches {alarm.get('MetricName')!r}; a service's CPU is 'CPUUtilization'.",
+        )
         dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
         wanted = {"ClusterName": cluster, "ServiceName": service}
         expect(
@@ -398,15 +452,25 @@ def check_count_health_requests(
     try:
         lab.logs.create_log_group(logGroupName=group)
         lab.ecs.create_cluster(clusterName=cluster)
-        configuration = {"logDriver": "awslogs", "options": {"awslogs-group": group, "awslogs-region": lab.region, "awslogs-stream-prefix": COUNT_PREFIX}}
+        configuration = {
+            "logDriver": "awslogs",
+            "options": {"awslogs-group": group, "awslogs-region": lab.region, "awslogs-stream-prefix": COUNT_PREFIX},
+        }
         _service(lab, cluster, SERVICE, image, 2, configuration)
         earlier = datetime.now(UTC) - timedelta(minutes=30)
         gone = f"{COUNT_PREFIX}/web/00000000-earlier-task"
         lab.logs.create_log_stream(logGroupName=group, logStreamName=gone)
-        lab.logs.put_log_events(logGroupName=group, logStreamName=gone, logEvents=[
-            {"timestamp": int(earlier.timestamp() * 1000) + n, "message": f'{earlier:%d/%b/%Y %H:%M:%S} v1 "GET /health HTTP/1.1" 200 -'}
-            for n in range(EARLIER_HEALTH_LINES)
-        ])
+        lab.logs.put_log_events(
+            logGroupName=group,
+            logStreamName=gone,
+            logEvents=[
+                {
+                    "timestamp": int(earlier.timestamp() * 1000) + n,
+                    "message": f'{earlier:%d/%b/%Y %H:%M:%S} v1 "GET /health HTTP/1.1" 200 -',
+                }
+                for n in range(EARLIER_HEALTH_LINES)
+            ],
+        )
         tasks = ecs_tools.service_tasks(lab.ecs, cluster, SERVICE)
         for task, count in zip(tasks, HEALTH_REQUESTS, strict=True):
             url = ecs_tools.task_url(task)
@@ -423,29 +487,46 @@ def check_count_health_requests(
         all_lines = _count(lab, group, "", None)
         answer = run_student("8.3", count_health_requests, lab, group, minutes)
         if isinstance(answer, list | tuple):
-            raise CheckFailed(f"Exercise 8.3: you returned a {type(answer).__name__} of {len(answer)} items; return the number of lines, an int (len(events)).")
-        expect(isinstance(answer, int) and not isinstance(answer, bool), "8.3", f"return the number of requests as an int, not {answer!r}.")
+            raise CheckFailed(
+                f"Exercise 8.3: you returned a {type(answer).__name__} of {len(answer)} items; return the number of lines, an int (len(events))."
+            )
+        expect(
+            isinstance(answer, int) and not isinstance(answer, bool),
+            "8.3",
+            f"return the number of requests as an int, not {answer!r}.",
+        )
         if answer == expected:
-            return Passed("8.3", f"{answer} requests to /health in the last {minutes} minutes, across both tasks' streams, and none of the "
-                                 f"{EARLIER_HEALTH_LINES} logged 30 minutes ago.")
+            return Passed(
+                "8.3",
+                f"{answer} requests to /health in the last {minutes} minutes, across both tasks' streams, and none of the "
+                f"{EARLIER_HEALTH_LINES} logged 30 minutes ago.",
+            )
         explanations = {
-            expected + EARLIER_HEALTH_LINES: "You also counted the lines logged 30 minutes ago: pass startTime, the start of the last `minutes` minutes "
-                                             "in milliseconds since 1970 (int((time.time() - minutes * 60) * 1000)).",
+            expected
+            + EARLIER_HEALTH_LINES: "You also counted the lines logged 30 minutes ago: pass startTime, the start of the last `minutes` minutes "
+            "in milliseconds since 1970 (int((time.time() - minutes * 60) * 1000)).",
             every_line: "You counted every line of those minutes, not only the requests to /health. Check the filterPattern: put the phrase in "
-                        "double quotes, '\"GET /health\"'. (The lab's CloudWatch Logs treats a pattern it does not understand, such as /health "
-                        "without quotes, as 'every line'.)",
+            "double quotes, '\"GET /health\"'. (The lab's CloudWatch Logs treats a pattern it does not understand, such as /health "
+            "without quotes, as 'every line'.)",
             all_lines: "You counted every line ever logged in the group: use a filterPattern ('\"GET /health\"') and a startTime.",
-            HEALTH_REQUESTS[0]: "You counted one task's stream only: filter_log_events searches every stream of the group, so call it on the "
-                                "group without logStreamNames.",
-            HEALTH_REQUESTS[1]: "You counted one task's stream only: filter_log_events searches every stream of the group, so call it on the "
-                                "group without logStreamNames.",
+            HEALTH_REQUESTS[
+                0
+            ]: "You counted one task's stream only: filter_log_events searches every stream of the group, so call it on the "
+            "group without logStreamNames.",
+            HEALTH_REQUESTS[
+                1
+            ]: "You counted one task's stream only: filter_log_events searches every stream of the group, so call it on the "
+            "group without logStreamNames.",
             0: "You found no lines at all: use the group argument as logGroupName, and a pattern the lines contain (terms are case-sensitive: "
-               "'\"GET /health\"').",
+            "'\"GET /health\"').",
         }
         raise CheckFailed(
             f"Exercise 8.3: the service logged {expected} requests to /health in the last {minutes} minutes; you returned {answer}. "
-            + explanations.get(answer, "Use lab.logs.filter_log_events(logGroupName=group, filterPattern='\"GET /health\"', startTime=...) "
-                                       "and follow nextToken if the answer has one.")
+            + explanations.get(
+                answer,
+                "Use lab.logs.filter_log_events(logGroupName=group, filterPattern='\"GET /health\"', startTime=...) "
+                "and follow nextToken if the answer has one.",
+            )
         )
     finally:
         _remove_cluster(lab, cluster)

@@ -51,7 +51,9 @@ def prepare_images(lab: Any, repository: str = EXERCISE_REPOSITORY, show_progres
     uri = str(lab.ecr.create_repository(repositoryName=repository)["repository"]["repositoryUri"])
     login = ecr_tools.get_login(lab.ecr)
     for version in VERSIONS:
-        images.build_sample_app(f"{repository}:{version}", version=version, client=lab.docker, config=lab.config, show_progress=show_progress)
+        images.build_sample_app(
+            f"{repository}:{version}", version=version, client=lab.docker, config=lab.config, show_progress=show_progress
+        )
         ecr_tools.push_image(lab.docker, f"{repository}:{version}", uri, version, login, show_progress=show_progress)
     return {version: f"{uri}:{version}" for version in VERSIONS}
 
@@ -86,21 +88,43 @@ def remove_check_objects(lab: Any, name: str) -> None:
     groups ``/ecs/name...``. The target groups' deregistration delay is set to 0 first: with the
     default 300 s, ECS would wait five minutes for each task to drain before stopping it.
     On AWS only what the course made for this learner goes (:func:`ecslab.cleanup.remove`)."""
-    target_groups = [g for g in lab.elbv2.describe_target_groups()["TargetGroups"] if g["TargetGroupName"] == name or g["TargetGroupName"].startswith(name + "-")]
+    target_groups = [
+        g
+        for g in lab.elbv2.describe_target_groups()["TargetGroups"]
+        if g["TargetGroupName"] == name or g["TargetGroupName"].startswith(name + "-")
+    ]
     if not lab.is_local:
-        families = {arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] for arn in lab.ecs.list_task_definitions(familyPrefix=name, status="ACTIVE")["taskDefinitionArns"]}
-        cleanup.remove(lab, cleanup.CourseResources(
-            clusters=[name], load_balancers=[name], target_groups=[g["TargetGroupName"] for g in target_groups],
-            security_groups=[g["GroupName"] for g in _groups_named(lab, name)], task_families=sorted(families),
-            log_groups=[g["logGroupName"] for g in lab.logs.describe_log_groups(logGroupNamePrefix=f"/ecs/{name}")["logGroups"]],
-        ), say=setup.quiet)
+        families = {
+            arn.rsplit("/", 1)[-1].rsplit(":", 1)[0]
+            for arn in lab.ecs.list_task_definitions(familyPrefix=name, status="ACTIVE")["taskDefinitionArns"]
+        }
+        cleanup.remove(
+            lab,
+            cleanup.CourseResources(
+                clusters=[name],
+                load_balancers=[name],
+                target_groups=[g["TargetGroupName"] for g in target_groups],
+                security_groups=[g["GroupName"] for g in _groups_named(lab, name)],
+                task_families=sorted(families),
+                log_groups=[
+                    g["logGroupName"] for g in lab.logs.describe_log_groups(logGroupNamePrefix=f"/ecs/{name}")["logGroups"]
+                ],
+            ),
+            say=setup.quiet,
+        )
         return
     for group in target_groups:
         arn = group["TargetGroupArn"]
-        lab.elbv2.modify_target_group_attributes(TargetGroupArn=arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "0"}])
+        lab.elbv2.modify_target_group_attributes(
+            TargetGroupArn=arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "0"}]
+        )
         # targets already draining (tasks ECS replaced) drain under the delay they left with; registered and
         # deregistered again, they leave under the new one
-        draining = [d["Target"] for d in lab.elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"] if d["TargetHealth"]["State"] == "draining"]
+        draining = [
+            d["Target"]
+            for d in lab.elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+            if d["TargetHealth"]["State"] == "draining"
+        ]
         if draining:
             lab.elbv2.register_targets(TargetGroupArn=arn, Targets=draining)
             lab.elbv2.deregister_targets(TargetGroupArn=arn, Targets=draining)
@@ -142,9 +166,15 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
     images.remove_images([f"{repository}:{version}" for version in VERSIONS], client=lab.docker, config=lab.config)
     names = (DEPLOY_NAME, ROLL_NAME)
     return {
-        "repositories left": [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository],
-        "check clusters left": [c["clusterName"] for c in lab.ecs.describe_clusters(clusters=list(names))["clusters"] if c["status"] == "ACTIVE"],
-        "check load balancers left": [b["LoadBalancerName"] for b in lab.elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"] in names],
+        "repositories left": [
+            r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository
+        ],
+        "check clusters left": [
+            c["clusterName"] for c in lab.ecs.describe_clusters(clusters=list(names))["clusters"] if c["status"] == "ACTIVE"
+        ],
+        "check load balancers left": [
+            b["LoadBalancerName"] for b in lab.elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"] in names
+        ],
         "check security groups left": [g["GroupName"] for name in names for g in _groups_named(lab, name)],
         "check roles left": [r["RoleName"] for r in lab.iam.list_roles()["Roles"] if r["RoleName"] == TASK_ROLE],
     }
@@ -172,20 +202,39 @@ def deploy_reference(lab: Any, name: str, image_uri: str, execution_role_arn: st
     The check of 9.2 starts from it."""
     vpc_id, subnets = elb_tools.default_subnets(lab.ec2)
     alb_group, task_group = network.create_web_security_groups(lab.ec2, vpc_id, prefix=name)
-    alb_arn = lab.elbv2.create_load_balancer(Name=name, Subnets=subnets[:2], SecurityGroups=[alb_group], Type="application", Scheme="internet-facing")[
-        "LoadBalancers"][0]["LoadBalancerArn"]
+    alb_arn = lab.elbv2.create_load_balancer(
+        Name=name, Subnets=subnets[:2], SecurityGroups=[alb_group], Type="application", Scheme="internet-facing"
+    )["LoadBalancers"][0]["LoadBalancerArn"]
     tg_arn = lab.elbv2.create_target_group(
-        Name=name, Protocol="HTTP", Port=8080, VpcId=vpc_id, TargetType="ip", HealthCheckPath="/health",
-        HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2, UnhealthyThresholdCount=2,
+        Name=name,
+        Protocol="HTTP",
+        Port=8080,
+        VpcId=vpc_id,
+        TargetType="ip",
+        HealthCheckPath="/health",
+        HealthCheckIntervalSeconds=5,
+        HealthCheckTimeoutSeconds=2,
+        HealthyThresholdCount=2,
+        UnhealthyThresholdCount=2,
     )["TargetGroups"][0]["TargetGroupArn"]
-    lab.elbv2.modify_target_group_attributes(TargetGroupArn=tg_arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "5"}])
-    lab.elbv2.create_listener(LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
+    lab.elbv2.modify_target_group_attributes(
+        TargetGroupArn=tg_arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "5"}]
+    )
+    lab.elbv2.create_listener(
+        LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}]
+    )
     lab.ecs.create_cluster(clusterName=name)
     definition = ecs_tools.task_definition(name, image_uri, execution_role_arn=execution_role_arn)
     task_def_arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.create_service(
-        cluster=name, serviceName=name, taskDefinition=task_def_arn, desiredCount=count, launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets[:2], "securityGroups": [task_group], "assignPublicIp": "ENABLED"}},
+        cluster=name,
+        serviceName=name,
+        taskDefinition=task_def_arn,
+        desiredCount=count,
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": subnets[:2], "securityGroups": [task_group], "assignPublicIp": "ENABLED"}
+        },
         loadBalancers=[{"targetGroupArn": tg_arn, "containerName": "web", "containerPort": 8080}],
         # AWS's defaults, said out loud: the lab gives a service made again under an old name the percentages of the old one
         deploymentConfiguration={"maximumPercent": 200, "minimumHealthyPercent": 100},
@@ -231,8 +280,11 @@ def _network_problem(lab: Any, name: str) -> str | None:
         return (
             f"the load balancer's security groups ({_group_names(alb_groups)}) do not admit port 80 from anywhere (0.0.0.0/0), so no client gets "
             "through its listener: the lab, like AWS, holds the connection and closes it unanswered. "
-            + ("A load balancer created without SecurityGroups gets the VPC's default group, which admits only its own members. "
-               if _group_names(alb_groups) == "default" else "")
+            + (
+                "A load balancer created without SecurityGroups gets the VPC's default group, which admits only its own members. "
+                if _group_names(alb_groups) == "default"
+                else ""
+            )
             + "Make the pair with network.create_web_security_groups(lab.ec2, vpc_id, prefix=name) and give the load balancer the first: "
             "SecurityGroups=[alb_group]."
         )
@@ -249,8 +301,11 @@ def _network_problem(lab: Any, name: str) -> str | None:
         )
     from_alb, _ = network.ingress_allows(task_groups, 8080, source_group_ids=alb_ids)
     if not from_alb:
-        now = "only the VPC's default group (what ECS gives tasks when securityGroups is left out)" if _group_names(task_groups) in ("default", "none") \
+        now = (
+            "only the VPC's default group (what ECS gives tasks when securityGroups is left out)"
+            if _group_names(task_groups) in ("default", "none")
             else f"the security groups {_group_names(task_groups)}"
+        )
         return (
             f"the tasks are in {now}, and none of them admits port 8080 from the load balancer's group: its health checks get no answer "
             "(Target.Timeout) and no target becomes healthy. Put the tasks in the second group of network.create_web_security_groups, "
@@ -260,7 +315,10 @@ def _network_problem(lab: Any, name: str) -> str | None:
 
 
 def check_deploy_behind_alb(
-    deploy_behind_alb: Callable[[Any, str, str, str], str], lab: Any, name: str = DEPLOY_NAME, repository: str = EXERCISE_REPOSITORY
+    deploy_behind_alb: Callable[[Any, str, str, str], str],
+    lab: Any,
+    name: str = DEPLOY_NAME,
+    repository: str = EXERCISE_REPOSITORY,
 ) -> Passed:
     """9.1: ``deploy_behind_alb(lab, name, image_uri, execution_role_arn)`` runs 2 Fargate tasks of the image behind an ALB
     (everything named ``name``, web security groups), and returns the listener's URL once both answer."""
@@ -280,7 +338,11 @@ def check_deploy_behind_alb(
             raise CheckFailed(f"{failure} Why: {problem}") from None
         seconds = time.monotonic() - started
         problem = _network_problem(lab, name)  # a listener nobody may reach holds each request 3 s: do not send them then
-        answers = [_get(url) for _ in range(REQUESTS)] if problem is None and isinstance(url, str) and url.startswith("http://127.0.0.1") else []
+        answers = (
+            [_get(url) for _ in range(REQUESTS)]
+            if problem is None and isinstance(url, str) and url.startswith("http://127.0.0.1")
+            else []
+        )
 
         balancer = _balancer(lab, name)
         expect(
@@ -298,9 +360,17 @@ def check_deploy_behind_alb(
             "Port=80, DefaultActions=[{'Type': 'forward', 'TargetGroupArn': target_group_arn}]).",
         )
         listener = listeners[0]
-        expect(listener["Port"] == 80, "9.1", f"the listener is on port {listener['Port']}; clients of a web API expect HTTP on port 80: Port=80.")
+        expect(
+            listener["Port"] == 80,
+            "9.1",
+            f"the listener is on port {listener['Port']}; clients of a web API expect HTTP on port 80: Port=80.",
+        )
         forwards_to = [a.get("TargetGroupArn") for a in listener["DefaultActions"] if a.get("Type") == "forward"]
-        expect(bool(forwards_to), "9.1", "the listener's default action does not forward: DefaultActions=[{'Type': 'forward', 'TargetGroupArn': ...}].")
+        expect(
+            bool(forwards_to),
+            "9.1",
+            "the listener's default action does not forward: DefaultActions=[{'Type': 'forward', 'TargetGroupArn': ...}].",
+        )
         service = _service(lab, name)
         expect(
             service is not None,
@@ -309,8 +379,16 @@ def check_deploy_behind_alb(
             "lab.ecs.create_service(cluster=name, serviceName=name, ...).",
         )
         assert service is not None
-        expect(service.get("launchType") == "FARGATE", "9.1", f"the service's launch type is {service.get('launchType')!r}; run the tasks on Fargate: launchType='FARGATE'.")
-        expect(service["desiredCount"] == TASKS, "9.1", f"the service asks for {service['desiredCount']} task(s); pass desiredCount={TASKS}.")
+        expect(
+            service.get("launchType") == "FARGATE",
+            "9.1",
+            f"the service's launch type is {service.get('launchType')!r}; run the tasks on Fargate: launchType='FARGATE'.",
+        )
+        expect(
+            service["desiredCount"] == TASKS,
+            "9.1",
+            f"the service asks for {service['desiredCount']} task(s); pass desiredCount={TASKS}.",
+        )
         balancers = service.get("loadBalancers", [])
         expect(
             bool(balancers),
@@ -364,7 +442,8 @@ def check_deploy_behind_alb(
         )
         return Passed(
             "9.1",
-            f"{seconds:.1f} s after your function started, {REQUESTS} requests through {url} were answered by {TASKS} tasks running {image.rsplit('/', 1)[-1]}; "
+            f"{seconds:.1f} s after your function started, {REQUESTS} requests through {url} were answered by {TASKS} tasks running "
+            f"{image.rsplit('/', 1)[-1]}; "
             "the load balancer admits port 80 from anywhere, the tasks admit 8080 from the load balancer's group only.",
         )
     finally:
@@ -408,7 +487,9 @@ def check_roll_out(
         after = traffic.between(since=returned + SETTLE)
         service = _service(lab, name)
         expect(
-            service is not None and service["serviceArn"] == before["serviceArn"] and service.get("createdAt") == before.get("createdAt")
+            service is not None
+            and service["serviceArn"] == before["serviceArn"]
+            and service.get("createdAt") == before.get("createdAt")
             and _same_history(before, service),
             "9.2",
             f"the service {name!r} that was running is gone or was made anew. A new service starts from zero tasks, so requests fail "
@@ -422,7 +503,11 @@ def check_roll_out(
             image == found["v2"],
             "9.2",
             f"the service runs {image.rsplit('/', 1)[-1]!r}, not the new image ({found['v2'].rsplit('/', 1)[-1]})"
-            + (": a new deployment of the same task definition (forceNewDeployment) starts the same image again" if image == found["v1"] else "")
+            + (
+                ": a new deployment of the same task definition (forceNewDeployment) starts the same image again"
+                if image == found["v1"]
+                else ""
+            )
             + ". Register a new revision with the new image (copy the service's task definition, change containerDefinitions[0]['image']) "
             "and pass its ARN: update_service(..., taskDefinition=new_task_def_arn).",
         )
@@ -445,8 +530,11 @@ def check_roll_out(
             "9.2",
             f"{len(failed)} of {summary['requests']} requests failed during your rollout (status {sorted({r.status for r in failed})}; 0: no answer, "
             "503: no healthy target). "
-            + (f"minimumHealthyPercent is {minimum}: ECS may stop old tasks before the new ones are healthy. Keep the default, 100. "
-               if minimum < 100 else "")
+            + (
+                f"minimumHealthyPercent is {minimum}: ECS may stop old tasks before the new ones are healthy. Keep the default, 100. "
+                if minimum < 100
+                else ""
+            )
             + "A rolling update (update_service with the new revision, default percentages) keeps the old tasks serving until the new "
             "ones pass their health checks.",
         )
@@ -472,22 +560,46 @@ def check_roll_out(
 
 def _requests(bucket: str, region: str, account: str) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
     """What the app must be allowed, and what it must not (each with the fix when it is allowed)."""
-    must = [("s3:GetObject", f"arn:aws:s3:::{bucket}/settings/app.json"), ("s3:GetObject", f"arn:aws:s3:::{bucket}/settings/flags/beta.json")]
+    must = [
+        ("s3:GetObject", f"arn:aws:s3:::{bucket}/settings/app.json"),
+        ("s3:GetObject", f"arn:aws:s3:::{bucket}/settings/flags/beta.json"),
+    ]
     narrow = f"Allow only s3:GetObject on arn:aws:s3:::{bucket}/settings/*."
     must_not = [
-        ("dynamodb:Scan", f"arn:aws:dynamodb:{region}:{account}:table/orders", f"The app uses no DynamoDB (an Action of '*' allows every service of AWS). {narrow}"),
+        (
+            "dynamodb:Scan",
+            f"arn:aws:dynamodb:{region}:{account}:table/orders",
+            f"The app uses no DynamoDB (an Action of '*' allows every service of AWS). {narrow}",
+        ),
         ("iam:PassRole", "*", f"With iam:PassRole the app could hand roles to other services. {narrow}"),
-        ("s3:PutObject", f"arn:aws:s3:::{bucket}/settings/app.json", f"The app only reads its settings: Action 's3:GetObject', not s3:* or s3:Put*. {narrow}"),
-        ("s3:DeleteObject", f"arn:aws:s3:::{bucket}/settings/app.json", f"The app only reads its settings: Action 's3:GetObject'. {narrow}"),
-        ("s3:GetObject", f"arn:aws:s3:::{bucket}/private/keys.json",
-         f"End the Resource with the prefix: arn:aws:s3:::{bucket}/settings/* (an object's ARN is bucket/key)."),
-        ("s3:GetObject", "arn:aws:s3:::someone-elses-bucket/settings/app.json", f"Name the bucket in the Resource: arn:aws:s3:::{bucket}/settings/*."),
+        (
+            "s3:PutObject",
+            f"arn:aws:s3:::{bucket}/settings/app.json",
+            f"The app only reads its settings: Action 's3:GetObject', not s3:* or s3:Put*. {narrow}",
+        ),
+        (
+            "s3:DeleteObject",
+            f"arn:aws:s3:::{bucket}/settings/app.json",
+            f"The app only reads its settings: Action 's3:GetObject'. {narrow}",
+        ),
+        (
+            "s3:GetObject",
+            f"arn:aws:s3:::{bucket}/private/keys.json",
+            f"End the Resource with the prefix: arn:aws:s3:::{bucket}/settings/* (an object's ARN is bucket/key).",
+        ),
+        (
+            "s3:GetObject",
+            "arn:aws:s3:::someone-elses-bucket/settings/app.json",
+            f"Name the bucket in the Resource: arn:aws:s3:::{bucket}/settings/*.",
+        ),
         ("s3:ListBucket", f"arn:aws:s3:::{bucket}", f"The app reads keys it knows and lists nothing. {narrow}"),
     ]
     return must, must_not
 
 
-def check_task_role_policy(task_role_policy: Callable[[str], dict[str, Any]], lab: Any, bucket: str = SETTINGS_BUCKET, role: str = TASK_ROLE) -> Passed:
+def check_task_role_policy(
+    task_role_policy: Callable[[str], dict[str, Any]], lab: Any, bucket: str = SETTINGS_BUCKET, role: str = TASK_ROLE
+) -> Passed:
     """9.3: ``task_role_policy(bucket)`` lets the app read the objects under ``settings/`` of ``bucket``, and nothing else."""
     document = run_student("9.3", task_role_policy, bucket)
     if isinstance(document, str):
@@ -495,8 +607,14 @@ def check_task_role_policy(task_role_policy: Callable[[str], dict[str, Any]], la
             json.loads(document)
         except ValueError:
             raise CheckFailed(f"Exercise 9.3: return the policy document as a dict, not {_short(document)}.") from None
-        raise CheckFailed("Exercise 9.3: return the policy document as a dict (the check gives IAM json.dumps of it), not as JSON text.")
-    expect(isinstance(document, dict), "9.3", f"return the policy document as a dict like {{'Version': '2012-10-17', 'Statement': [...]}}, not {_short(document)}.")
+        raise CheckFailed(
+            "Exercise 9.3: return the policy document as a dict (the check gives IAM json.dumps of it), not as JSON text."
+        )
+    expect(
+        isinstance(document, dict),
+        "9.3",
+        f"return the policy document as a dict like {{'Version': '2012-10-17', 'Statement': [...]}}, not {_short(document)}.",
+    )
     try:
         parse_policy(document, "your policy")
     except MalformedPolicyDocument as error:
@@ -518,7 +636,11 @@ def check_task_role_policy(task_role_policy: Callable[[str], dict[str, Any]], la
         for action, resource, fix in must_not:
             decision = decisions[(action, resource)]
             statement = decision.statement.label if decision.statement else "a statement"
-            expect(not decision.allowed, "9.3", f"the role may also {action} on {resource} ({statement} allows it): more than the app needs. {fix}")
+            expect(
+                not decision.allowed,
+                "9.3",
+                f"the role may also {action} on {resource} ({statement} allows it): more than the app needs. {fix}",
+            )
         return Passed(
             "9.3",
             f"IAM stores the policy; of {len(table.rows)} requests, the role may only read {bucket}/settings/* ({len(must)} allowed, "

@@ -74,7 +74,11 @@ class AutoScaling(GapFiller):
         def describe_scaling_activities(response: Any) -> str:
             namespace = response._get_param("ServiceNamespace")
             resource = response._get_param("ResourceId")
-            found = [a for a in reversed(filler.recent_activities()) if a["ServiceNamespace"] == namespace and (not resource or a["ResourceId"] == resource)]
+            found = [
+                a
+                for a in reversed(filler.recent_activities())
+                if a["ServiceNamespace"] == namespace and (not resource or a["ResourceId"] == resource)
+            ]
             return json.dumps({"ScalingActivities": found})
 
         self._original = ApplicationAutoScalingResponse.__dict__.get("describe_scaling_activities")
@@ -145,17 +149,19 @@ class AutoScaling(GapFiller):
                 window.popleft()
             average = sum(v for _, v in window) / len(window)
             self._decide(policy, configuration, target, service, average)
-            self.history.append({
-                "time": time.time(),
-                "policy": policy.policy_name,
-                "resource": policy.resource_id,
-                "metric": metric_type,
-                "value": round(value, 2),
-                "average": round(average, 2),
-                "target": configuration.get("TargetValue"),
-                "desired": service.desired_count,
-                "running": service.running_count,
-            })
+            self.history.append(
+                {
+                    "time": time.time(),
+                    "policy": policy.policy_name,
+                    "resource": policy.resource_id,
+                    "metric": metric_type,
+                    "value": round(value, 2),
+                    "average": round(average, 2),
+                    "target": configuration.get("TargetValue"),
+                    "desired": service.desired_count,
+                    "running": service.running_count,
+                }
+            )
 
     def _measure(self, metric_type: str, configuration: dict[str, Any], service: Any, ecs: Any) -> float | None:
         if metric_type in ("ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization"):
@@ -169,12 +175,19 @@ class AutoScaling(GapFiller):
         docker = self.context.docker
         if docker is None:
             return None
-        tasks = [t for tasks in ecs.tasks.values() for t in tasks.values() if t.group == f"service:{service.name}" and t.last_status == "RUNNING"]
+        tasks = [
+            t
+            for tasks in ecs.tasks.values()
+            for t in tasks.values()
+            if t.group == f"service:{service.name}" and t.last_status == "RUNNING"
+        ]
         readings: list[float] = []
         lock = threading.Lock()
 
         def read(task: Any) -> None:
-            containers = docker.containers.list(filters={"label": f"com.amazonaws.ecs.task-arn={task.task_arn}"}, ignore_removed=True)
+            containers = docker.containers.list(
+                filters={"label": f"com.amazonaws.ecs.task-arn={task.task_arn}"}, ignore_removed=True
+            )
             for container in containers:
                 stats = container.stats(stream=False)
                 if cpu:
@@ -203,7 +216,18 @@ class AutoScaling(GapFiller):
         assert self.context is not None
         alb = self.context.fillers.get("Application Load Balancer")
         label = configuration.get("PredefinedMetricSpecification", {}).get("ResourceLabel", "")
-        group_arn = next((lb["targetGroupArn"] for lb in service.load_balancers if lb["targetGroupArn"].endswith(label.split("/targetgroup/")[-1])), None) if label else None
+        group_arn = (
+            next(
+                (
+                    lb["targetGroupArn"]
+                    for lb in service.load_balancers
+                    if lb["targetGroupArn"].endswith(label.split("/targetgroup/")[-1])
+                ),
+                None,
+            )
+            if label
+            else None
+        )
         group_arn = group_arn or (service.load_balancers[0]["targetGroupArn"] if service.load_balancers else None)
         if alb is None or group_arn is None:
             return None
@@ -237,7 +261,11 @@ class AutoScaling(GapFiller):
             deployment["desiredCount"] = wanted
         self.last_scale[policy.resource_id] = (direction, time.monotonic())
         alarm = "AlarmHigh" if direction == "out" else "AlarmLow"
-        self.record(policy.resource_id, wanted, f"monitor alarm TargetTracking-{policy.resource_id}-{alarm} in state ALARM triggered policy {policy.policy_name}")
+        self.record(
+            policy.resource_id,
+            wanted,
+            f"monitor alarm TargetTracking-{policy.resource_id}-{alarm} in state ALARM triggered policy {policy.policy_name}",
+        )
 
     def record(self, resource_id: str, wanted: int, cause: str, now: float | None = None) -> None:
         """One scaling activity, as ``describe_scaling_activities`` reports it (the newest MAX_ACTIVITIES are kept)."""

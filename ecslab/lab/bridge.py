@@ -79,7 +79,11 @@ def gateway_from_inspect(
     address = interface_address(interface)
     if address and (not ipv4_subnets or any(_in_subnet(address, subnet) for subnet in ipv4_subnets)):
         return address
-    tried.append(f"interface {interface} has no IPv4 address here" if not address else f"interface {interface} has {address}, outside the bridge's subnet {', '.join(ipv4_subnets)}")
+    tried.append(
+        f"interface {interface} has no IPv4 address here"
+        if not address
+        else f"interface {interface} has {address}, outside the bridge's subnet {', '.join(ipv4_subnets)}"
+    )
 
     for subnet in ipv4_subnets:
         first = str(next(ipaddress.ip_network(subnet, strict=False).hosts()))

@@ -55,7 +55,18 @@ from ecslab.lab.guard import refusal
 log = logging.getLogger("ecslab.lab.ecr")
 
 TOKEN_HOURS = 12
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "authorization", "host"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "authorization",
+    "host",
+}
 _ROUTE = re.compile(r"^/v2/(?P<name>.+)/(?P<kind>manifests|blobs|tags)/(?P<rest>.*)$")
 """A registry API path: greedy, so the LAST ``/manifests/``, ``/blobs/`` or ``/tags/`` ends the name, as in distribution."""
 _NAME_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*"
@@ -99,7 +110,9 @@ class TokenIssuer:
         if username != "AWS" or len(parts) != 3 or parts[0] != "ecslab":
             return "Your authorization token is invalid."
         expected = hmac.new(self.secret, parts[1].encode(), hashlib.sha256).hexdigest()[:40]
-        if not hmac.compare_digest(expected.encode(), parts[2].encode("utf-8", "surrogateescape")):  # bytes: str raises on non-ASCII
+        if not hmac.compare_digest(
+            expected.encode(), parts[2].encode("utf-8", "surrogateescape")
+        ):  # bytes: str raises on non-ASCII
             return "Your authorization token is invalid."
         if int(parts[1]) < time.time():
             return "Your authorization token has expired. Reauthenticate and try again."
@@ -262,7 +275,10 @@ class EcrDataPlane(GapFiller):
         def get_authorization_token(response: Any) -> Any:
             token, expires = plane.tokens.issue()
             registry_ids = response._get_param("registryIds") or [response.current_account]
-            data = [{"authorizationToken": token, "expiresAt": expires, "proxyEndpoint": f"http://{plane.registry_address}"} for _ in registry_ids]
+            data = [
+                {"authorizationToken": token, "expiresAt": expires, "proxyEndpoint": f"http://{plane.registry_address}"}
+                for _ in registry_ids
+            ]
             return responses.ActionResult({"authorizationData": data})
 
         self._patch(ECRResponse, "get_authorization_token", get_authorization_token)
@@ -279,7 +295,9 @@ class EcrDataPlane(GapFiller):
 
         batch_delete_image = ECRBackend.batch_delete_image
 
-        def batch_delete_and_unregister(backend: Any, repository_name: str, registry_id: str | None = None, image_ids: Any = None) -> Any:
+        def batch_delete_and_unregister(
+            backend: Any, repository_name: str, registry_id: str | None = None, image_ids: Any = None
+        ) -> Any:
             with plane.lock:
                 repository = backend.repositories.get(repository_name)
                 before = {image.get_image_digest() for image in repository.images} if repository else set()
@@ -293,7 +311,9 @@ class EcrDataPlane(GapFiller):
 
         delete_repository = ECRBackend.delete_repository
 
-        def delete_repository_and_storage(backend: Any, repository_name: str, registry_id: str | None = None, force: bool = False) -> Any:
+        def delete_repository_and_storage(
+            backend: Any, repository_name: str, registry_id: str | None = None, force: bool = False
+        ) -> Any:
             repository = delete_repository(backend, repository_name, registry_id, force)
             for image in repository.images:
                 plane.delete_manifest(repository_name, image.get_image_digest())
@@ -311,7 +331,14 @@ class EcrDataPlane(GapFiller):
                 raise models.LifecyclePolicyNotFoundException(name, repository.registry_id)
             plane.preview_policy(policy)  # validates now, as ECR does
             repository.ecslab_preview = policy
-            return responses.ActionResult({"registryId": repository.registry_id, "repositoryName": name, "lifecyclePolicyText": policy, "status": "IN_PROGRESS"})
+            return responses.ActionResult(
+                {
+                    "registryId": repository.registry_id,
+                    "repositoryName": name,
+                    "lifecyclePolicyText": policy,
+                    "status": "IN_PROGRESS",
+                }
+            )
 
         def get_lifecycle_policy_preview(response: Any) -> Any:
             name = response._get_param("repositoryName")
@@ -344,7 +371,12 @@ class EcrDataPlane(GapFiller):
         except LifecyclePolicyError as error:
             raise InvalidParameterException(str(error)) from None
         records = [
-            ImageRecord(image.get_image_digest(), list(image.image_tags), datetime.fromtimestamp(image.image_pushed_at, UTC), image.get_image_size_in_bytes() or 0)
+            ImageRecord(
+                image.get_image_digest(),
+                list(image.image_tags),
+                datetime.fromtimestamp(image.image_pushed_at, UTC),
+                image.get_image_size_in_bytes() or 0,
+            )
             for image in images or []
         ]
         return [verdict.to_preview() for verdict in evaluate(rules, records, datetime.now(UTC)).expired]
@@ -523,9 +555,8 @@ def _front_handler(plane: EcrDataPlane) -> type[BaseHTTPRequestHandler]:
 
         def _too_large(self, what: str, limit: int) -> None:
             code = "MANIFEST_INVALID" if what == "manifest" else "SIZE_INVALID"
-            message = (
-                f"The {what} is larger than {limit // (1024 * 1024)} MiB ({limit} bytes), the most "
-                + ("ECR accepts for an image manifest." if what == "manifest" else "the lab's registry front takes for this request.")
+            message = f"The {what} is larger than {limit // (1024 * 1024)} MiB ({limit} bytes), the most " + (
+                "ECR accepts for an image manifest." if what == "manifest" else "the lab's registry front takes for this request."
             )
             self._send(413, _registry_error(code, message), close=True)
 
@@ -564,7 +595,12 @@ def _front_handler(plane: EcrDataPlane) -> type[BaseHTTPRequestHandler]:
             with plane.lock:
                 exists = name in plane.backend().repositories
             if not exists:
-                self._answer_without_body(404, _registry_error("NAME_UNKNOWN", f"The repository with name '{name}' does not exist in the registry with id '{ACCOUNT_ID}'"))
+                self._answer_without_body(
+                    404,
+                    _registry_error(
+                        "NAME_UNKNOWN", f"The repository with name '{name}' does not exist in the registry with id '{ACCOUNT_ID}'"
+                    ),
+                )
                 return
             if kind == "manifests" and self.command in ("GET", "HEAD") and not plane.visible(name, rest):
                 self._answer_without_body(404, _registry_error("MANIFEST_UNKNOWN", f"Requested image not found: {name}:{rest}"))
@@ -590,10 +626,13 @@ def _front_handler(plane: EcrDataPlane) -> type[BaseHTTPRequestHandler]:
                 if refused:
                     self._send(*refused)
                     return
+
             def record(status: int, headers: dict[str, str]) -> None:
                 if status == 201:  # recorded before docker hears 201, so describe_images right after the push shows it
                     media_type = self.headers.get("Content-Type", MANIFEST_TYPES[0])
-                    plane.record_push(name, tag, headers.get("Docker-Content-Digest", digest), body.decode("utf-8", "replace"), media_type)
+                    plane.record_push(
+                        name, tag, headers.get("Docker-Content-Digest", digest), body.decode("utf-8", "replace"), media_type
+                    )
 
             self._forward(body, before_reply=record)
 

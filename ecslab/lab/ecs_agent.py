@@ -77,7 +77,9 @@ class LabContainer:
         self.runtime_id: str | None = None
         self.cpu = str(definition.get("cpu", 0))
         self.memory = str(definition["memory"]) if definition.get("memory") is not None else None
-        self.memory_reservation = str(definition["memoryReservation"]) if definition.get("memoryReservation") is not None else None
+        self.memory_reservation = (
+            str(definition["memoryReservation"]) if definition.get("memoryReservation") is not None else None
+        )
         self.essential = definition.get("essential", True)
         self.definition = definition
 
@@ -100,7 +102,9 @@ class EngineWatch:
             return
         self.gone_since, self.gone_at = self.clock(), _now().isoformat(timespec="seconds")
         self.problem = f"{type(error).__name__}: {error}"[:500]
-        self.logger.warning("Docker engine not answering (%s): the ECS agent waits for it; tasks keep their last known state", self.problem)
+        self.logger.warning(
+            "Docker engine not answering (%s): the ECS agent waits for it; tasks keep their last known state", self.problem
+        )
 
     def answered(self) -> None:
         if self.gone_since is None:
@@ -113,7 +117,11 @@ class EngineWatch:
         return self.gone_since is None
 
     def status(self) -> dict[str, Any]:
-        return {"engine": "answering" if self.up else "not answering", "engine_problem": self.problem, "engine_gone_since": self.gone_at}
+        return {
+            "engine": "answering" if self.up else "not answering",
+            "engine_problem": self.problem,
+            "engine_gone_since": self.gone_at,
+        }
 
 
 class EcsAgent(GapFiller):
@@ -144,7 +152,13 @@ class EcsAgent(GapFiller):
 
     def note(self, task: Any, message: str) -> None:
         """One line of the agent's journal (``GET /ecs/agent-log``): what it did, for notebooks to show."""
-        self.journal.append({"time": _now().isoformat(timespec="milliseconds"), "task": task.task_arn.split("/")[-1] if task is not None else "", "message": message})
+        self.journal.append(
+            {
+                "time": _now().isoformat(timespec="milliseconds"),
+                "task": task.task_arn.split("/")[-1] if task is not None else "",
+                "message": message,
+            }
+        )
 
     def status(self) -> dict[str, Any]:
         return {"ecs_agent": self.engine.status()}
@@ -241,7 +255,9 @@ class EcsAgent(GapFiller):
         self._patch(Service, "_validate_network", validate_network_with_default_group)
 
         def task_init_for_real(task: Any, cluster: Any, task_definition: Any, *args: Any, **kwargs: Any) -> None:
-            kwargs["networking_configuration"] = with_default_security_group(kwargs.get("networking_configuration"), cluster.region_name)
+            kwargs["networking_configuration"] = with_default_security_group(
+                kwargs.get("networking_configuration"), cluster.region_name
+            )
             task_init(task, cluster, task_definition, *args, **kwargs)
             now = _now()
             task.created_at = now
@@ -252,7 +268,10 @@ class EcsAgent(GapFiller):
             task.last_status = "PROVISIONING"
             task.stop_code = None
             task.stopped_reason = None
-            task.containers = [LabContainer(task.task_arn, task_definition.arn, definition, index) for index, definition in enumerate(task_definition.container_definitions)]
+            task.containers = [
+                LabContainer(task.task_arn, task_definition.arn, definition, index)
+                for index, definition in enumerate(task_definition.container_definitions)
+            ]
             task.ecslab_definition = task_definition
 
         self._patch(Task, "__init__", task_init_for_real)
@@ -275,7 +294,9 @@ class EcsAgent(GapFiller):
 
         register = EC2ContainerServiceBackend.register_task_definition
 
-        def register_checked(backend: Any, family: str, container_definitions: list[dict[str, Any]], *args: Any, **kwargs: Any) -> Any:
+        def register_checked(
+            backend: Any, family: str, container_definitions: list[dict[str, Any]], *args: Any, **kwargs: Any
+        ) -> Any:
             request = {
                 "family": family,
                 "containerDefinitions": container_definitions,
@@ -295,8 +316,15 @@ class EcsAgent(GapFiller):
 
         list_tasks = EC2ContainerServiceBackend.list_tasks
 
-        def list_tasks_by_service(backend: Any, cluster_str: str | None = None, container_instance: str | None = None, family: str | None = None,
-                                  started_by: str | None = None, service_name: str | None = None, desiredStatus: str | None = None) -> Any:
+        def list_tasks_by_service(
+            backend: Any,
+            cluster_str: str | None = None,
+            container_instance: str | None = None,
+            family: str | None = None,
+            started_by: str | None = None,
+            service_name: str | None = None,
+            desiredStatus: str | None = None,
+        ) -> Any:
             tasks = list_tasks(backend, cluster_str, container_instance, family, started_by, None, desiredStatus or "RUNNING")
             if cluster_str:  # moto keeps every task whose cluster ARN merely contains the name
                 cluster_name = backend._get_cluster(cluster_str).name
@@ -366,15 +394,22 @@ class EcsAgent(GapFiller):
         def remember_deployment_configuration(original: Any, creating: bool) -> Any:
             def handler(response: Any) -> Any:
                 configuration = response._get_param("deploymentConfiguration") or {}
-                cluster, name = response._get_param("cluster", "default"), response._get_param("serviceName") or response._get_param("service")
+                cluster, name = (
+                    response._get_param("cluster", "default"),
+                    response._get_param("serviceName") or response._get_param("service"),
+                )
                 try:  # a new service never inherits from a deleted one of the same name
-                    earlier = {} if creating else getattr(agent.backend()._get_service(cluster, name), "deployment_configuration", {})
+                    earlier = (
+                        {} if creating else getattr(agent.backend()._get_service(cluster, name), "deployment_configuration", {})
+                    )
                 except Exception:
                     earlier = {}
                 definition_name = response._get_param("taskDefinition")
                 if definition_name and not response._get_param("networkConfiguration") and not earlier:
                     if agent.backend().describe_task_definition(definition_name).network_mode == "awsvpc":
-                        raise models.InvalidParameterException("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+                        raise models.InvalidParameterException(
+                            "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+                        )
                 merged = {"maximumPercent": 200, "minimumHealthyPercent": 100, **earlier, **configuration}
                 percent_problem = deployment_configuration_problem(merged)
                 if percent_problem:  # refuse before anything is created or changed
@@ -389,8 +424,16 @@ class EcsAgent(GapFiller):
 
             return handler
 
-        self._patch(EC2ContainerServiceResponse, "create_service", remember_deployment_configuration(create_service_response, creating=True))
-        self._patch(EC2ContainerServiceResponse, "update_service", remember_deployment_configuration(update_service_response, creating=False))
+        self._patch(
+            EC2ContainerServiceResponse,
+            "create_service",
+            remember_deployment_configuration(create_service_response, creating=True),
+        )
+        self._patch(
+            EC2ContainerServiceResponse,
+            "update_service",
+            remember_deployment_configuration(update_service_response, creating=False),
+        )
 
         register_instance_response = EC2ContainerServiceResponse.register_container_instance
 
@@ -413,7 +456,11 @@ class EcsAgent(GapFiller):
             cluster = backend._get_cluster(response._get_param("cluster", "default"))
             launch_type = response._get_param("launchType")
             definition = backend.describe_task_definition(response._get_param("taskDefinition"))
-            uses_ec2 = launch_type == "EC2" or (not launch_type and not response._get_param("capacityProviderStrategy") and not cluster.default_capacity_provider_strategy)
+            uses_ec2 = launch_type == "EC2" or (
+                not launch_type
+                and not response._get_param("capacityProviderStrategy")
+                and not cluster.default_capacity_provider_strategy
+            )
             if uses_ec2 and not backend.container_instances.get(cluster.name):
                 raise models.InvalidParameterException("No Container Instances were found in your cluster.")
             result = run_task_response(response)
@@ -443,21 +490,24 @@ class EcsAgent(GapFiller):
                     deployment["status"] = "ACTIVE"
                     deployment["updatedAt"] = now
             deployment_id = f"ecs-svc/{mock_random.randint(0, 32**12)}"
-            service.deployments.insert(0, {
-                "id": deployment_id,
-                "status": "PRIMARY",
-                "taskDefinition": service.task_definition,
-                "desiredCount": service.desired_count,
-                "pendingCount": 0,
-                "runningCount": 0,
-                "failedTasks": 0,
-                "createdAt": now,
-                "updatedAt": now,
-                "launchType": service.launch_type,
-                "networkConfiguration": service.network_configuration or None,
-                "rolloutState": "IN_PROGRESS",
-                "rolloutStateReason": "ECS deployment " + deployment_id + " in progress.",
-            })
+            service.deployments.insert(
+                0,
+                {
+                    "id": deployment_id,
+                    "status": "PRIMARY",
+                    "taskDefinition": service.task_definition,
+                    "desiredCount": service.desired_count,
+                    "pendingCount": 0,
+                    "runningCount": 0,
+                    "failedTasks": 0,
+                    "createdAt": now,
+                    "updatedAt": now,
+                    "launchType": service.launch_type,
+                    "networkConfiguration": service.network_configuration or None,
+                    "rolloutState": "IN_PROGRESS",
+                    "rolloutStateReason": "ECS deployment " + deployment_id + " in progress.",
+                },
+            )
             self._steady[service.arn] = False
 
     # -- the loop ----------------------------------------------------------------------------------
@@ -533,14 +583,18 @@ class EcsAgent(GapFiller):
         assert self.context is not None
         found: dict[str, dict[str, Any]] = {}
         try:
-            summaries = self.docker.api.containers(all=True, filters={"label": [f"{LAB_LABEL}={self.context.config.home}", TASK_LABEL]})
+            summaries = self.docker.api.containers(
+                all=True, filters={"label": [f"{LAB_LABEL}={self.context.config.home}", TASK_LABEL]}
+            )
         except Exception as error:
             self.engine.failed(error)
             return None
         self.engine.answered()
         for summary in summaries:
             labels = summary.get("Labels") or {}
-            found.setdefault(labels[TASK_LABEL], {})[labels.get("com.amazonaws.ecs.container-name", "")] = _ContainerSummary(self.docker, summary)
+            found.setdefault(labels[TASK_LABEL], {})[labels.get("com.amazonaws.ecs.container-name", "")] = _ContainerSummary(
+                self.docker, summary
+            )
         return found
 
     # -- one task -------------------------------------------------------------------------------------
@@ -565,7 +619,10 @@ class EcsAgent(GapFiller):
                 self._fail(task, "TaskFailedToStart", f"CannotPullContainerError: {problem}", container)
                 return
         task.pull_stopped_at = _now()
-        self.note(task, f"pulled in {(task.pull_stopped_at - task.pull_started_at).total_seconds():.2f} s; starting {len(task.containers)} container(s)")
+        self.note(
+            task,
+            f"pulled in {(task.pull_stopped_at - task.pull_started_at).total_seconds():.2f} s; starting {len(task.containers)} container(s)",
+        )
         logs: dict[str, tuple[str, str]] = {}
         cloudwatch = self.context.fillers.get("CloudWatch") if self.context else None
         for container in task.containers:
@@ -609,8 +666,14 @@ class EcsAgent(GapFiller):
         task.started_at = now
         task.last_status = "RUNNING"
         self._register_targets(task)
-        ports = ", ".join(f"{c.name}:{b['containerPort']} -> 127.0.0.1:{b['hostPort']}" for c in task.containers for b in c.network_bindings)
-        self.note(task, f"RUNNING: {', '.join(c.runtime_id[:12] for c in task.containers if c.runtime_id)}" + (f" ({ports})" if ports else ""))
+        ports = ", ".join(
+            f"{c.name}:{b['containerPort']} -> 127.0.0.1:{b['hostPort']}" for c in task.containers for b in c.network_bindings
+        )
+        self.note(
+            task,
+            f"RUNNING: {', '.join(c.runtime_id[:12] for c in task.containers if c.runtime_id)}"
+            + (f" ({ports})" if ports else ""),
+        )
 
     def _pull(self, image: str) -> str | None:
         """Pull ``image`` as the agent would; ``None`` when it worked, else docker's words."""
@@ -635,7 +698,13 @@ class EcsAgent(GapFiller):
 
         assert self.context is not None
         config = self.context.config
-        ecr = boto3.client("ecr", endpoint_url=config.endpoint_url, region_name=config.region, aws_access_key_id="agent", aws_secret_access_key="agent")
+        ecr = boto3.client(
+            "ecr",
+            endpoint_url=config.endpoint_url,
+            region_name=config.region,
+            aws_access_key_id="agent",
+            aws_secret_access_key="agent",
+        )
         token = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
         username, password = base64.b64decode(token).decode().split(":", 1)
         return {"username": username, "password": password}
@@ -643,7 +712,9 @@ class EcsAgent(GapFiller):
     def _run_container(self, task: Any, definition: Any, container: LabContainer, index: int) -> Any:
         assert self.context is not None
         spec = container.definition
-        overrides: dict[str, Any] = next((o for o in (task.overrides or {}).get("containerOverrides", []) if o.get("name") == container.name), {})
+        overrides: dict[str, Any] = next(
+            (o for o in (task.overrides or {}).get("containerOverrides", []) if o.get("name") == container.name), {}
+        )
         environment = {item["name"]: item["value"] for item in spec.get("environment") or []}
         for filler in self._hooks():
             environment.update(filler.container_environment(task, spec))
@@ -697,7 +768,12 @@ class EcsAgent(GapFiller):
             elif docker_container is None:
                 container.reason = "The container was removed from the host"
             if container.essential and task.desired_status != "STOPPED":
-                self.note(task, f"container {container.name} " + (f"exited with code {container.exit_code}" if docker_container is not None else "disappeared") + (" (out of memory)" if state.get("OOMKilled") else ""))
+                self.note(
+                    task,
+                    f"container {container.name} "
+                    + (f"exited with code {container.exit_code}" if docker_container is not None else "disappeared")
+                    + (" (out of memory)" if state.get("OOMKilled") else ""),
+                )
                 task.desired_status = "STOPPED"
                 task.stop_code = "EssentialContainerExited"
                 task.stopped_reason = "Essential container in task exited"
@@ -793,14 +869,23 @@ class EcsAgent(GapFiller):
             container = next((c for c in task.containers if c.name == entry.get("containerName")), None)
             if group is None or container is None:
                 continue
-            binding = next((b for b in container.network_bindings if b["containerPort"] == int(entry.get("containerPort", 0))), None)
+            binding = next(
+                (b for b in container.network_bindings if b["containerPort"] == int(entry.get("containerPort", 0))), None
+            )
             if binding is None:
                 continue
             if group.target_type == "ip":
-                target_id = next((d["value"] for a in task.attachments for d in a.get("details", []) if d["name"] == "privateIPv4Address"), None)
+                target_id = next(
+                    (d["value"] for a in task.attachments for d in a.get("details", []) if d["name"] == "privateIPv4Address"),
+                    None,
+                )
                 port = binding["containerPort"]
             else:
-                instance = self.backend().container_instances.get(task.cluster_name, {}).get(str(task.container_instance_arn).split("/")[-1])
+                instance = (
+                    self.backend()
+                    .container_instances.get(task.cluster_name, {})
+                    .get(str(task.container_instance_arn).split("/")[-1])
+                )
                 target_id, port = (instance.ec2_instance_id if instance else None), binding["hostPort"]
             if target_id is None:
                 continue
@@ -883,15 +968,24 @@ class EcsAgent(GapFiller):
         active = [t for t in active if t not in stopped]
         primary_tasks = [t for t in active if t.started_by == primary["id"]]
         old_tasks = [t for t in active if t.started_by != primary["id"]]
-        configuration = getattr(service, "deployment_configuration", None) or {"maximumPercent": 200, "minimumHealthyPercent": 100}
+        configuration = getattr(service, "deployment_configuration", None) or {
+            "maximumPercent": 200,
+            "minimumHealthyPercent": 100,
+        }
         desired = int(service.desired_count)
         maximum = math.floor(desired * int(configuration.get("maximumPercent", 200)) / 100)
         minimum_healthy = math.ceil(desired * int(configuration.get("minimumHealthyPercent", 100)) / 100)
 
         room = max(maximum, desired) - len(active)
         to_start = min(desired - len(primary_tasks), max(room, 0)) if old_tasks else desired - len(primary_tasks)
-        failures = [t for t in mine if _failed(t) and t.last_status == "STOPPED"
-                    and getattr(t, "stopped_at", None) and (_now() - t.stopped_at).total_seconds() < 60]
+        failures = [
+            t
+            for t in mine
+            if _failed(t)
+            and t.last_status == "STOPPED"
+            and getattr(t, "stopped_at", None)
+            and (_now() - t.stopped_at).total_seconds() < 60
+        ]
         if failures:  # back off as ECS does for tasks that keep failing, so a broken image does not spin
             latest = max(t.stopped_at for t in failures)
             wait = min(0.5 * 2 ** min(len(failures), 6), 30)
@@ -900,9 +994,18 @@ class EcsAgent(GapFiller):
         if primary["rolloutState"] == "FAILED":
             to_start = 0
         if to_start > 0 and time.monotonic() >= self._next_launch.get(service.arn, 0):
-            started = [task for task in (self._launch_for_service(backend, service, primary) for _ in range(to_start)) if task is not None]
+            started = [
+                task
+                for task in (self._launch_for_service(backend, service, primary) for _ in range(to_start))
+                if task is not None
+            ]
             if started:
-                self._event(service, f"(service {service.name}) has started {len(started)} tasks: " + " ".join(f"(task {t.id})" for t in started) + ".")
+                self._event(
+                    service,
+                    f"(service {service.name}) has started {len(started)} tasks: "
+                    + " ".join(f"(task {t.id})" for t in started)
+                    + ".",
+                )
                 self._steady[service.arn] = False
         # Old revisions go only while enough healthy tasks remain. A new task counts once it passed
         # its health checks; an old RUNNING task counts unless its load balancer found it unhealthy.
@@ -921,7 +1024,12 @@ class EcsAgent(GapFiller):
                 self._scale_in(task, service, f"Scaling activity initiated by (deployment {primary['id']})")
             stopped += extra
         if stopped:
-            self._event(service, f"(service {service.name}) has stopped {len(stopped)} running tasks: " + " ".join(f"(task {t.id})" for t in stopped) + ".")
+            self._event(
+                service,
+                f"(service {service.name}) has stopped {len(stopped)} running tasks: "
+                + " ".join(f"(task {t.id})" for t in stopped)
+                + ".",
+            )
         self._update_counts(service, mine, active, stopped)
         self._circuit_breaker(service, configuration, desired)
         for deployment in list(service.deployments[1:]):
@@ -953,7 +1061,10 @@ class EcsAgent(GapFiller):
         if breaker.get("rollback") and previous and previous != primary["taskDefinition"]:
             service.task_definition = previous
             self.new_deployment(service)
-            self._event(service, f"(service {service.name}) rolling back to {previous.split('/')[-1]} (deployment {service.deployments[0]['id']}).")
+            self._event(
+                service,
+                f"(service {service.name}) rolling back to {previous.split('/')[-1]} (deployment {service.deployments[0]['id']}).",
+            )
 
     def _update_counts(self, service: Any, mine: list[Any], active: list[Any], stopped: list[Any]) -> None:
         still = [t for t in active if t not in stopped]
@@ -1018,7 +1129,7 @@ class EcsAgent(GapFiller):
                 "For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
             )
         else:
-            message = f"(service {service.name}) was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster."
+            message = f"(service {service.name}) was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster."  # noqa: E501 (ECS's own words)
         if not service.events or service.events[0]["message"] != message:
             self._event(service, message)
         self._next_launch[service.arn] = time.monotonic() + 2
@@ -1074,7 +1185,9 @@ def _bindings(container: Any) -> list[dict[str, Any]]:
     for port, binds in (container.attrs["NetworkSettings"]["Ports"] or {}).items():
         number, _, protocol = port.partition("/")
         for bind in binds or []:
-            bindings.append({"bindIP": bind["HostIp"], "containerPort": int(number), "hostPort": int(bind["HostPort"]), "protocol": protocol})
+            bindings.append(
+                {"bindIP": bind["HostIp"], "containerPort": int(number), "hostPort": int(bind["HostPort"]), "protocol": protocol}
+            )
     return bindings
 
 

@@ -50,7 +50,16 @@ from ecslab.lab.fillers import FillerContext, GapFiller
 
 log = logging.getLogger("ecslab.lab.elb")
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+}
 
 
 @dataclass
@@ -156,8 +165,16 @@ class LoadBalancing(GapFiller):
             for listener in list(balancer.listeners.values()):
                 entry = self.servers.get(listener.arn)
                 admitted, why = self.rules.listener(balancer, int(listener.port)) if self.rules else (True, "")
-                listeners.append({"arn": listener.arn, "port": int(listener.port), "protocol": listener.protocol, "url": f"http://127.0.0.1:{entry[1]}" if entry else None,
-                                  "internet": why, "internet_allowed": admitted})
+                listeners.append(
+                    {
+                        "arn": listener.arn,
+                        "port": int(listener.port),
+                        "protocol": listener.protocol,
+                        "url": f"http://127.0.0.1:{entry[1]}" if entry else None,
+                        "internet": why,
+                        "internet_allowed": admitted,
+                    }
+                )
             balancers.append({"arn": balancer.arn, "name": balancer.name, "dns_name": balancer.dns_name, "listeners": listeners})
         return {"load_balancers": balancers}
 
@@ -213,7 +230,9 @@ class LoadBalancing(GapFiller):
         balancers = [b for b in (self.backend().load_balancers.get(arn) for arn in balancer_arns) if b is not None]
         why = f"blocked: no load balancer uses the target group of {target_id}"
         for balancer in balancers:
-            admitted, why = self.rules.target(list(balancer.security_groups or []), network.balancer_cidrs(balancer), target_id, port)
+            admitted, why = self.rules.target(
+                list(balancer.security_groups or []), network.balancer_cidrs(balancer), target_id, port
+            )
             if admitted:
                 return admitted, why
         return False, why
@@ -266,7 +285,11 @@ class LoadBalancing(GapFiller):
                     key = (target["Id"], int(target.get("Port") or group.port))
                     if key in states:
                         state = states[key]
-                        state.state, state.reason, state.description = "draining", "Target.DeregistrationInProgress", "Target deregistration is in progress"
+                        state.state, state.reason, state.description = (
+                            "draining",
+                            "Target.DeregistrationInProgress",
+                            "Target deregistration is in progress",
+                        )
                         state.drain_until = time.monotonic() + delay
 
         self._patch(FakeTargetGroup, "deregister", deregister_and_drain)
@@ -276,9 +299,23 @@ class LoadBalancing(GapFiller):
             with alb.lock:
                 state = alb.targets.get(group.arn, {}).get(key)
             if state is None:
-                return FakeHealthStatus(key[0], str(key[1]), group.health_check_port, "unused", "Target.NotRegistered", "Target is not registered to the target group")
+                return FakeHealthStatus(
+                    key[0],
+                    str(key[1]),
+                    group.health_check_port,
+                    "unused",
+                    "Target.NotRegistered",
+                    "Target is not registered to the target group",
+                )
             if not group.load_balancer_arns and state.state != "draining":
-                return FakeHealthStatus(key[0], str(key[1]), group.health_check_port, "unused", "Target.NotInUse", "Target group is not configured to receive traffic from the load balancer")
+                return FakeHealthStatus(
+                    key[0],
+                    str(key[1]),
+                    group.health_check_port,
+                    "unused",
+                    "Target.NotInUse",
+                    "Target group is not configured to receive traffic from the load balancer",
+                )
             return FakeHealthStatus(key[0], str(key[1]), group.health_check_port, state.state, state.reason, state.description)
 
         self._patch(FakeTargetGroup, "health_for", health_for)
@@ -286,11 +323,15 @@ class LoadBalancing(GapFiller):
         backend_class = type(self.backend())
         create_listener = backend_class.create_listener
 
-        def create_listener_once_per_port(backend: Any, load_balancer_arn: str, protocol: str, port: str, *args: Any, **kwargs: Any) -> Any:
+        def create_listener_once_per_port(
+            backend: Any, load_balancer_arn: str, protocol: str, port: str, *args: Any, **kwargs: Any
+        ) -> Any:
             from moto.elbv2.exceptions import DuplicateListenerError
 
             balancer = backend.load_balancers.get(load_balancer_arn)
-            same_port = [listener for listener in (balancer.listeners.values() if balancer else []) if str(listener.port) == str(port)]
+            same_port = [
+                listener for listener in (balancer.listeners.values() if balancer else []) if str(listener.port) == str(port)
+            ]
             if same_port:  # moto compares the port with listener ARNs and never finds one
                 existing = same_port[0]
                 actions = kwargs.get("actions", args[3] if len(args) > 3 else None)
@@ -365,13 +406,25 @@ class LoadBalancing(GapFiller):
 
     def _probe(self, group: Any, state: TargetState) -> None:
         if state.address is None:
-            self._record(group, state, False, "Target.FailedHealthChecks", "Health checks failed: the lab does not know where this target listens")
+            self._record(
+                group,
+                state,
+                False,
+                "Target.FailedHealthChecks",
+                "Health checks failed: the lab does not know where this target listens",
+            )
             return
         host, port = state.address
         if group.health_check_port not in (None, "traffic-port") and str(group.health_check_port) != str(state.port):
-            port = int(self.addresses.get((state.target_id, int(group.health_check_port)), (host, int(group.health_check_port)))[1])
+            port = int(
+                self.addresses.get((state.target_id, int(group.health_check_port)), (host, int(group.health_check_port)))[1]
+            )
         path = group.health_check_path or "/"
-        admitted, _why = self.admits_target(list(group.load_balancer_arns), state.target_id, int(group.health_check_port) if str(group.health_check_port).isdigit() else state.port)
+        admitted, _why = self.admits_target(
+            list(group.load_balancer_arns),
+            state.target_id,
+            int(group.health_check_port) if str(group.health_check_port).isdigit() else state.port,
+        )
         if not admitted:  # the security group drops the check's packets: it times out, as on AWS
             if not self.stopping.wait(int(group.health_check_timeout_seconds)):
                 self._record(group, state, False, "Target.Timeout", "Request timed out")
@@ -404,7 +457,11 @@ class LoadBalancing(GapFiller):
                     state.state, state.reason, state.description = "healthy", None, None
             else:
                 state.failures, state.successes = state.failures + 1, 0
-                if state.failures >= int(group.unhealthy_threshold_count) or state.state == "initial" and state.failures >= int(group.unhealthy_threshold_count):
+                if (
+                    state.failures >= int(group.unhealthy_threshold_count)
+                    or state.state == "initial"
+                    and state.failures >= int(group.unhealthy_threshold_count)
+                ):
                     state.state, state.reason, state.description = "unhealthy", reason, description
 
     # -- routing ------------------------------------------------------------------------------
@@ -496,13 +553,17 @@ def _listener_handler(alb: LoadBalancing, listener_arn: str) -> type[BaseHTTPReq
             body = self.rfile.read(length) if length else None
             kind, target = alb.route(listener_arn, self.path)
             if kind == "fixed":
-                self._plain(int(target.get("StatusCode", 200)), target.get("MessageBody", ""), target.get("ContentType", "text/plain"))
+                self._plain(
+                    int(target.get("StatusCode", 200)), target.get("MessageBody", ""), target.get("ContentType", "text/plain")
+                )
                 return
             chosen = alb.pick(target)
             if chosen is not None and chosen.address is not None:
                 balancer = alb.balancer_of(listener_arn)
                 admitted, _why = alb.admits_target([balancer.arn] if balancer else [], chosen.target_id, chosen.port)
-                if not admitted:  # the target's security group drops the ALB's connection: AWS answers 504 after its connect timeout
+                if (
+                    not admitted
+                ):  # the target's security group drops the ALB's connection: AWS answers 504 after its connect timeout
                     alb.stopping.wait(network.BLOCKED_HOLD_SECONDS)
                     with alb.lock:
                         chosen.in_flight -= 1

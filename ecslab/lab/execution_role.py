@@ -76,11 +76,11 @@ def ecr_auth_denied(message: str) -> str:
 
 
 def asm_failed(secret_arn: str, error: str) -> str:
-    return f"{RETRIEVAL}unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret {secret_arn} from secrets manager: {error}"
+    return f"{RETRIEVAL}unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret {secret_arn} from secrets manager: {error}"  # noqa: E501 (the agent's own words)
 
 
 def asm_missing_json_key(key: str) -> str:
-    return f"{RETRIEVAL}unable to retrieve secret from asm: service call has been retried 1 time(s): retrieved secret from Secrets Manager did not contain json key {key}"
+    return f"{RETRIEVAL}unable to retrieve secret from asm: service call has been retried 1 time(s): retrieved secret from Secrets Manager did not contain json key {key}"  # noqa: E501 (the agent's own words)
 
 
 def ssm_failed(error: str) -> str:
@@ -170,8 +170,13 @@ class ExecutionRoles(GapFiller):
         assert self.context is not None
         if service not in self._clients:
             config = self.context.config
-            self._clients[service] = boto3.client(service, endpoint_url=config.endpoint_url, region_name=config.region,
-                                                  aws_access_key_id="ecs", aws_secret_access_key="ecs")
+            self._clients[service] = boto3.client(
+                service,
+                endpoint_url=config.endpoint_url,
+                region_name=config.region,
+                aws_access_key_id="ecs",
+                aws_secret_access_key="ecs",
+            )
         return self._clients[service]
 
     @property
@@ -337,12 +342,16 @@ class ExecutionRoles(GapFiller):
         arn = self._repository_arn(host, repository)
         policy = self._repository_policy(repository)
         if denied("ecr:BatchGetImage", arn, policy):
-            return (f"CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref {image}: "
-                    f"pulling from host {host} failed with status code [manifests {reference}]: 403 Forbidden")
+            return (
+                f"CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref {image}: "
+                f"pulling from host {host} failed with status code [manifests {reference}]: 403 Forbidden"
+            )
         if denied("ecr:GetDownloadUrlForLayer", arn, policy):
             layer = self._first_layer(repository, reference) or "sha256:" + "0" * 64
-            return (f"CannotPullContainerError: ref pull has been retried 1 time(s): failed to copy: httpReadSeeker: failed open: "
-                    f"unexpected status code https://{host}/v2/{repository}/blobs/{layer}: 403 Forbidden")
+            return (
+                f"CannotPullContainerError: ref pull has been retried 1 time(s): failed to copy: httpReadSeeker: failed open: "
+                f"unexpected status code https://{host}/v2/{repository}/blobs/{layer}: 403 Forbidden"
+            )
         return None
 
     def _first_layer(self, repository: str, reference: str) -> str | None:
@@ -376,8 +385,11 @@ class ExecutionRoles(GapFiller):
         if denied("logs:PutLogEvents", f"{group_arn}:log-stream:{stream}"):
             agent = self.context.fillers.get("ECS agent") if self.context else None
             if agent is not None:
-                agent.note(task, f"the execution role may not logs:PutLogEvents to {group}: on AWS this task runs but its log lines "  # type: ignore[attr-defined]
-                                 "never reach CloudWatch (the lab still ships them)")
+                agent.note(  # type: ignore[attr-defined]
+                    task,
+                    f"the execution role may not logs:PutLogEvents to {group}: on AWS this task runs but its log lines "
+                    "never reach CloudWatch (the lab still ships them)",
+                )
         return None
 
 

@@ -143,7 +143,17 @@ def all_fillers() -> list[type[GapFiller]]:
     from ecslab.lab.monitoring import CloudWatch
     from ecslab.lab.task_roles import TaskRoles
 
-    return [PinTaskTransitions, TrustPolicyValidation, EcrDataPlane, LoadBalancing, CloudWatch, ExecutionRoles, TaskRoles, EcsAgent, AutoScaling]
+    return [
+        PinTaskTransitions,
+        TrustPolicyValidation,
+        EcrDataPlane,
+        LoadBalancing,
+        CloudWatch,
+        ExecutionRoles,
+        TaskRoles,
+        EcsAgent,
+        AutoScaling,
+    ]
 
 
 class QuietErrors:

@@ -37,7 +37,9 @@ def host_allowed(host_header: str | None, port: int, extra_hosts: Iterable[str] 
     return name in allowed or (name.endswith(".localhost") and all(part for part in name.split(".")))
 
 
-def refusal(headers: Mapping[str, str] | Any, port: int, *, refuse_origin: bool = True, extra_hosts: Iterable[str] = ()) -> str | None:
+def refusal(
+    headers: Mapping[str, str] | Any, port: int, *, refuse_origin: bool = True, extra_hosts: Iterable[str] = ()
+) -> str | None:
     """Why a request with these headers is refused, or ``None`` when it may go on.
 
     ``headers`` is anything with ``.get`` (an ``http.server`` message, a dict of WSGI headers).
@@ -71,7 +73,13 @@ class GuardMiddleware:
     leave: no browser is ever told it may read the answer."""
 
     def __init__(
-        self, app: Callable[..., Any], port: int, *, refuse_origin: bool = True, strip_cors: bool = False, max_body: int | None = None
+        self,
+        app: Callable[..., Any],
+        port: int,
+        *,
+        refuse_origin: bool = True,
+        strip_cors: bool = False,
+        max_body: int | None = None,
     ) -> None:
         self.app = app
         self.port = port
@@ -89,7 +97,10 @@ class GuardMiddleware:
         too_large = self._too_large(environ.get("CONTENT_LENGTH"))
         if reason is None and too_large is not None:
             body = json.dumps({"__type": "RequestEntityTooLarge", "message": too_large}).encode()
-            start_response("413 Request Entity Too Large", [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Connection", "close")])
+            start_response(
+                "413 Request Entity Too Large",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Connection", "close")],
+            )
             return [body]
         if reason is None:
             if not self.strip_cors:

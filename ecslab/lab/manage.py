@@ -73,9 +73,7 @@ class LabStatus:
 
     def to_dict(self) -> dict[str, Any]:
         aws = self.process.get("aws_api", {"url": self.config.endpoint_url, "ok": False})
-        registry = self.process.get(
-            "registry", {"url": f"http://{self.config.host}:{self.config.registry_port}", "ok": False}
-        )
+        registry = self.process.get("registry", {"url": f"http://{self.config.host}:{self.config.registry_port}", "ok": False})
         return {
             "running": self.running,
             "home": str(self.config.home),
@@ -85,7 +83,9 @@ class LabStatus:
             "aws_api": aws,
             "registry": registry,
             "control_url": self.config.control_url,
-            "docker": None if self.docker is None else {"ok": self.docker.ok, "version": self.docker.version, "fix": self.docker.fix},
+            "docker": None
+            if self.docker is None
+            else {"ok": self.docker.ok, "version": self.docker.version, "fix": self.docker.fix},
             "fillers": self.process.get("fillers", []),
             "load_balancers": self.process.get("load_balancers", []),
             "containers": self.containers,
@@ -103,10 +103,9 @@ class LabStatus:
             f"  registry          {data['registry']['url']}   push to {self.config.registry_address}/NAME:TAG"
             + ("" if data["registry"].get("ok") else "   NOT ANSWERING"),
             f"  control API       {data['control_url']}",
-            "  Docker engine     "
-            + (f"{docker.get('version')}" if docker.get("ok") else f"NOT ANSWERING: {docker.get('fix')}"),
+            "  Docker engine     " + (f"{docker.get('version')}" if docker.get("ok") else f"NOT ANSWERING: {docker.get('fix')}"),
             f"  lab containers    {len(self.containers)}",
-            "Use it from a shell with: eval \"$(ecslab env)\"",
+            'Use it from a shell with: eval "$(ecslab env)"',
         ]
         return "\n".join(lines)
 
@@ -341,7 +340,9 @@ def _clear_stale_state(config: LabConfig, state: dict[str, Any] | None, say: Say
         elif isinstance(pid, int) and _pid_alive(pid):
             say(f"The state file {config.state_file} was stale: its pid {pid} is now another program, left alone.")
         registry_pid = state.get("registry_pid")
-        if isinstance(registry_pid, int) and _proven(registry_pid, state.get("registry_start"), str(config.home / "registry.yml")):
+        if isinstance(registry_pid, int) and _proven(
+            registry_pid, state.get("registry_start"), str(config.home / "registry.yml")
+        ):
             stopping.append(registry_pid)
     started_at: dict[int, int | None] = {}
     deadline = time.monotonic() + 5  # their ports must be free before a new lab binds them
@@ -412,8 +413,7 @@ def status(config: LabConfig, with_docker: bool = True) -> LabStatus:
         result.docker = engine.engine_status()
         if result.docker.ok:
             result.containers = [
-                {"name": c.name, "status": c.status, "image": c.attrs["Config"]["Image"]}
-                for c in lab_containers(config)
+                {"name": c.name, "status": c.status, "image": c.attrs["Config"]["Image"]} for c in lab_containers(config)
             ]
     return result
 
@@ -444,7 +444,11 @@ def up(config: LabConfig, say: Say = print, install_docker: bool = False, timeou
             # the engine may have stopped under a running lab (inside the course image, or after a
             # restart): starting it where this machine allows is what `ecslab up` promises
             docker_status = ensure_engine(config, say, install=install_docker)
-            say("The lab is already running; nothing else to start." if docker_status.ok else f"The lab is running, but no Docker engine answers: {docker_status.fix}")
+            say(
+                "The lab is already running; nothing else to start."
+                if docker_status.ok
+                else f"The lab is running, but no Docker engine answers: {docker_status.fix}"
+            )
             return status(config)
         state = _read_state(config)
         if state is not None:
@@ -452,8 +456,10 @@ def up(config: LabConfig, say: Say = print, install_docker: bool = False, timeou
         _clear_stale_state(config, state, say)
         docker_status = ensure_engine(config, say, install=install_docker)
         if not docker_status.ok:
-            say(f"WARNING: no Docker engine answers. {docker_status.fix}\n"
-                "The AWS APIs will start; building and running containers will not work until it does.")
+            say(
+                f"WARNING: no Docker engine answers. {docker_status.fix}\n"
+                "The AWS APIs will start; building and running containers will not work until it does."
+            )
         else:
             removed = remove_lab_containers(config)  # a crashed lab's tasks: same seed, same names and ports
             if removed:
@@ -520,8 +526,10 @@ def down(config: LabConfig, say: Say = print, timeout: float = 15.0) -> None:
         if state is None or not _pid_alive(state.get("pid")):
             say("The lab is not running; nothing to stop.")
         elif not is_this_lab(config, state):
-            say(f"The state file {config.state_file} was stale: pid {state['pid']} is not this lab "
-                "(another program has that pid now), so nothing was signalled.")
+            say(
+                f"The state file {config.state_file} was stale: pid {state['pid']} is not this lab "
+                "(another program has that pid now), so nothing was signalled."
+            )
             state = {key: value for key, value in state.items() if key != "pid"}
         else:
             pid = state["pid"]
@@ -575,7 +583,12 @@ def disk_check(what: str, path: Path, fix: str, minimum: int = MIN_FREE_DISK) ->
         return Check(what, False, f"cannot read the free space of {path} ({error.strerror})", fix)
     detail = f"{free / 2**30:.1f} GiB free in {path}"
     if free < minimum:
-        return Check(what, False, f"{detail}: under {minimum / 2**30:.0f} GiB, builds, pushes and tasks will fail with 'no space left on device'", fix)
+        return Check(
+            what,
+            False,
+            f"{detail}: under {minimum / 2**30:.0f} GiB, builds, pushes and tasks will fail with 'no space left on device'",
+            fix,
+        )
     return Check(what, True, detail)
 
 
@@ -639,7 +652,9 @@ def doctor(config: LabConfig) -> list[Check]:
                 "base image",
                 present,
                 f"{base} {'present' if present else 'missing'}",
-                None if present else "Make it offline with `ecslab base-image` (about 1 minute, needs root), or `docker pull python:3.12-slim`.",
+                None
+                if present
+                else "Make it offline with `ecslab base-image` (about 1 minute, needs root), or `docker pull python:3.12-slim`.",
             )
         )
     report = process_status(config)
@@ -666,7 +681,12 @@ def doctor(config: LabConfig) -> list[Check]:
         checks.append(_check_aws_api(config))
         registry_ok = bool(report.get("registry", {}).get("ok"))
         checks.append(
-            Check("registry answers", registry_ok, report["registry"]["url"], None if registry_ok else "Run `ecslab down` then `ecslab up`; see registry.log in the state folder.")
+            Check(
+                "registry answers",
+                registry_ok,
+                report["registry"]["url"],
+                None if registry_ok else "Run `ecslab down` then `ecslab up`; see registry.log in the state folder.",
+            )
         )
     return checks
 
@@ -685,7 +705,9 @@ def _check_aws_api(config: LabConfig) -> Check:
         count = len(ecs.list_clusters()["clusterArns"])
         return Check("AWS API answers", True, f"ecs.list_clusters() -> {count} cluster(s)")
     except Exception as error:
-        return Check("AWS API answers", False, str(error)[:120], "Run `ecslab down` then `ecslab up`; see lab.log in the state folder.")
+        return Check(
+            "AWS API answers", False, str(error)[:120], "Run `ecslab down` then `ecslab up`; see lab.log in the state folder."
+        )
 
 
 def render_checks(checks: list[Check]) -> str:

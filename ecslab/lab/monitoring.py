@@ -114,13 +114,27 @@ class CloudWatch(GapFiller):
             alarms = [a for a in response.cloudwatch_backend.describe_alarms() if not name or a.name == name]
             items = []
             for alarm in alarms:
-                changes = list(alarm.history) + [(None, alarm.state_reason, alarm.state_reason_data, alarm.state_value, alarm.state_updated_timestamp)]
+                changes = list(alarm.history) + [
+                    (None, alarm.state_reason, alarm.state_reason_data, alarm.state_value, alarm.state_updated_timestamp)
+                ]
                 for old, new in zip(changes, changes[1:], strict=False):
                     if kind and kind != "StateUpdate":
                         continue
-                    data = {"version": "1.0", "oldState": {"stateValue": old[3], "stateReason": old[1]}, "newState": {"stateValue": new[3], "stateReason": new[1]}}
-                    items.append({"AlarmName": alarm.name, "AlarmType": "MetricAlarm", "Timestamp": new[4], "HistoryItemType": "StateUpdate",
-                                  "HistorySummary": f"Alarm updated from {old[3]} to {new[3]}", "HistoryData": json.dumps(data)})
+                    data = {
+                        "version": "1.0",
+                        "oldState": {"stateValue": old[3], "stateReason": old[1]},
+                        "newState": {"stateValue": new[3], "stateReason": new[1]},
+                    }
+                    items.append(
+                        {
+                            "AlarmName": alarm.name,
+                            "AlarmType": "MetricAlarm",
+                            "Timestamp": new[4],
+                            "HistoryItemType": "StateUpdate",
+                            "HistorySummary": f"Alarm updated from {old[3]} to {new[3]}",
+                            "HistoryData": json.dumps(data),
+                        }
+                    )
             items.sort(key=lambda item: item["Timestamp"], reverse=True)
             return ActionResult({"AlarmHistoryItems": items})
 
@@ -163,8 +177,13 @@ class CloudWatch(GapFiller):
         assert self.context is not None
         if service not in self._clients:
             config = self.context.config
-            self._clients[service] = boto3.client(service, endpoint_url=config.endpoint_url, region_name=config.region,
-                                                  aws_access_key_id="lab", aws_secret_access_key="lab")
+            self._clients[service] = boto3.client(
+                service,
+                endpoint_url=config.endpoint_url,
+                region_name=config.region,
+                aws_access_key_id="lab",
+                aws_secret_access_key="lab",
+            )
         return self._clients[service]
 
     # -- logs (called by the ECS agent) ---------------------------------------------------------------
@@ -194,7 +213,9 @@ class CloudWatch(GapFiller):
 
     def ship_logs(self, docker_container: Any, group: str, stream: str) -> None:
         """Follow a container's output into CloudWatch Logs until it exits (in a thread of its own)."""
-        threading.Thread(target=self._follow, args=(docker_container, group, stream), name=f"awslogs-{stream[-8:]}", daemon=True).start()
+        threading.Thread(
+            target=self._follow, args=(docker_container, group, stream), name=f"awslogs-{stream[-8:]}", daemon=True
+        ).start()
 
     def _follow(self, docker_container: Any, group: str, stream: str) -> None:
         buffer: list[dict[str, Any]] = []
@@ -237,7 +258,11 @@ class CloudWatch(GapFiller):
         next_at = time.monotonic() + PERIOD_SECONDS
         while not self.stopping.wait(max(next_at - time.monotonic(), 0)):
             next_at += PERIOD_SECONDS  # a fixed clock: reading docker stats must not stretch the period
-            for name, step in (("publishing metrics", self.publish_metrics), ("evaluating alarms", self.evaluate_alarms), ("pruning metrics", self.prune)):
+            for name, step in (
+                ("publishing metrics", self.publish_metrics),
+                ("evaluating alarms", self.evaluate_alarms),
+                ("pruning metrics", self.prune),
+            ):
                 try:
                     step()
                 except Exception as error:  # logged once per distinct error, not every 10 s
@@ -271,14 +296,38 @@ class CloudWatch(GapFiller):
             per_cluster.setdefault(service.cluster_name, []).extend(readings)
             dimensions = [{"Name": "ClusterName", "Value": service.cluster_name}, {"Name": "ServiceName", "Value": service.name}]
             data += [
-                {"MetricName": "CPUUtilization", "Dimensions": dimensions, "Timestamp": now, "Value": round(cpu, 3), "Unit": "Percent"},
-                {"MetricName": "MemoryUtilization", "Dimensions": dimensions, "Timestamp": now, "Value": round(memory, 3), "Unit": "Percent"},
+                {
+                    "MetricName": "CPUUtilization",
+                    "Dimensions": dimensions,
+                    "Timestamp": now,
+                    "Value": round(cpu, 3),
+                    "Unit": "Percent",
+                },
+                {
+                    "MetricName": "MemoryUtilization",
+                    "Dimensions": dimensions,
+                    "Timestamp": now,
+                    "Value": round(memory, 3),
+                    "Unit": "Percent",
+                },
             ]
         for cluster, readings in per_cluster.items():
             dimensions = [{"Name": "ClusterName", "Value": cluster}]
             data += [
-                {"MetricName": "CPUUtilization", "Dimensions": dimensions, "Timestamp": now, "Value": round(sum(r[0] for r in readings) / len(readings), 3), "Unit": "Percent"},
-                {"MetricName": "MemoryUtilization", "Dimensions": dimensions, "Timestamp": now, "Value": round(sum(r[1] for r in readings) / len(readings), 3), "Unit": "Percent"},
+                {
+                    "MetricName": "CPUUtilization",
+                    "Dimensions": dimensions,
+                    "Timestamp": now,
+                    "Value": round(sum(r[0] for r in readings) / len(readings), 3),
+                    "Unit": "Percent",
+                },
+                {
+                    "MetricName": "MemoryUtilization",
+                    "Dimensions": dimensions,
+                    "Timestamp": now,
+                    "Value": round(sum(r[1] for r in readings) / len(readings), 3),
+                    "Unit": "Percent",
+                },
             ]
         cloudwatch = self.client("cloudwatch")
         for start in range(0, len(data), 20):
@@ -292,13 +341,20 @@ class CloudWatch(GapFiller):
         docker = self.context.docker
         if docker is None:
             return []
-        tasks = [t for tasks in list(ecs.tasks.values()) for t in list(tasks.values()) if t.group == f"service:{service.name}" and t.last_status == "RUNNING"]
+        tasks = [
+            t
+            for tasks in list(ecs.tasks.values())
+            for t in list(tasks.values())
+            if t.group == f"service:{service.name}" and t.last_status == "RUNNING"
+        ]
         readings: list[tuple[float, float]] = []
         lock = threading.Lock()
 
         def read(task: Any) -> None:
             try:
-                containers = docker.containers.list(filters={"label": f"com.amazonaws.ecs.task-arn={task.task_arn}"}, ignore_removed=True)
+                containers = docker.containers.list(
+                    filters={"label": f"com.amazonaws.ecs.task-arn={task.task_arn}"}, ignore_removed=True
+                )
             except Exception:
                 return  # the engine is gone: no reading (the ECS agent logs that once)
             for container in containers:
@@ -348,9 +404,25 @@ class CloudWatch(GapFiller):
                 {"Name": "LoadBalancer", "Value": group.load_balancer_arns[0].split(":loadbalancer/")[-1]},
                 {"Name": "TargetGroup", "Value": arn.split(":")[-1]},
             ]
-            data.append({"MetricName": "RequestCount", "Dimensions": dimensions, "Timestamp": now, "Value": max(total - previous, 0), "Unit": "Count"})
+            data.append(
+                {
+                    "MetricName": "RequestCount",
+                    "Dimensions": dimensions,
+                    "Timestamp": now,
+                    "Value": max(total - previous, 0),
+                    "Unit": "Count",
+                }
+            )
             if times:
-                data.append({"MetricName": "TargetResponseTime", "Dimensions": dimensions, "Timestamp": now, "Value": sum(times) / len(times), "Unit": "Seconds"})
+                data.append(
+                    {
+                        "MetricName": "TargetResponseTime",
+                        "Dimensions": dimensions,
+                        "Timestamp": now,
+                        "Value": sum(times) / len(times),
+                        "Unit": "Seconds",
+                    }
+                )
         return data
 
     def evaluate_alarms(self) -> None:
@@ -364,7 +436,9 @@ class CloudWatch(GapFiller):
                 continue
             state, reason, data = verdict
             if state != alarm["StateValue"]:
-                cloudwatch.set_alarm_state(AlarmName=alarm["AlarmName"], StateValue=state, StateReason=reason, StateReasonData=json.dumps(data))
+                cloudwatch.set_alarm_state(
+                    AlarmName=alarm["AlarmName"], StateValue=state, StateReason=reason, StateReasonData=json.dumps(data)
+                )
                 if state == "ALARM" and alarm.get("ActionsEnabled", True):
                     for action in alarm.get("AlarmActions", []):
                         self._run_scaling_action(action, alarm, data)
@@ -390,15 +464,24 @@ class CloudWatch(GapFiller):
         value = (data.get("recentDatapoints") or [float(alarm["Threshold"])])[0]
         difference = value - float(alarm["Threshold"])
         step = next(
-            (s for s in configuration.get("StepAdjustments", [])
-             if float(s.get("MetricIntervalLowerBound", float("-inf"))) <= difference < float(s.get("MetricIntervalUpperBound", float("inf")))),
+            (
+                s
+                for s in configuration.get("StepAdjustments", [])
+                if float(s.get("MetricIntervalLowerBound", float("-inf")))
+                <= difference
+                < float(s.get("MetricIntervalUpperBound", float("inf")))
+            ),
             None,
         )
         if step is None:
             return
         current, adjustment = int(service.desired_count), int(step["ScalingAdjustment"])
         kind = configuration.get("AdjustmentType", "ChangeInCapacity")
-        wanted = adjustment if kind == "ExactCapacity" else current + (round(current * adjustment / 100) if kind == "PercentChangeInCapacity" else adjustment)
+        wanted = (
+            adjustment
+            if kind == "ExactCapacity"
+            else current + (round(current * adjustment / 100) if kind == "PercentChangeInCapacity" else adjustment)
+        )
         wanted = max(int(target.min_capacity or 0), min(int(target.max_capacity or wanted), wanted))
         if wanted == current:
             return
@@ -407,7 +490,11 @@ class CloudWatch(GapFiller):
             service.deployments[0]["desiredCount"] = wanted
         scaling = self.context.fillers.get("Service Auto Scaling")
         if scaling is not None:
-            scaling.record(policy.resource_id, wanted, f"monitor alarm {alarm['AlarmName']} in state ALARM triggered policy {policy.policy_name}")  # type: ignore[attr-defined]
+            scaling.record(  # type: ignore[attr-defined]
+                policy.resource_id,
+                wanted,
+                f"monitor alarm {alarm['AlarmName']} in state ALARM triggered policy {policy.policy_name}",
+            )
 
 
 def evaluate(alarm: dict[str, Any], cloudwatch: Any, now: datetime) -> tuple[str, str, dict[str, Any]] | None:
@@ -417,8 +504,13 @@ def evaluate(alarm: dict[str, Any], cloudwatch: Any, now: datetime) -> tuple[str
     needed = int(alarm.get("DatapointsToAlarm") or periods)
     statistic = alarm["Statistic"]
     points = cloudwatch.get_metric_statistics(
-        Namespace=alarm["Namespace"], MetricName=alarm["MetricName"], Dimensions=alarm.get("Dimensions", []),
-        StartTime=now - timedelta(seconds=period * periods), EndTime=now, Period=period, Statistics=[statistic],
+        Namespace=alarm["Namespace"],
+        MetricName=alarm["MetricName"],
+        Dimensions=alarm.get("Dimensions", []),
+        StartTime=now - timedelta(seconds=period * periods),
+        EndTime=now,
+        Period=period,
+        Statistics=[statistic],
     )["Datapoints"]
     points = sorted(points, key=lambda p: p["Timestamp"], reverse=True)[:periods]
     compare, words = COMPARISONS.get(alarm["ComparisonOperator"], (None, ""))
@@ -433,13 +525,35 @@ def evaluate(alarm: dict[str, Any], cloudwatch: Any, now: datetime) -> tuple[str
     if not points and treat in ("missing", "ignore"):
         if treat == "ignore":
             return None
-        return "INSUFFICIENT_DATA", f"Insufficient Data: {periods} datapoints were unknown.", {"version": "1.0", "queryDate": now.isoformat()}
+        return (
+            "INSUFFICIENT_DATA",
+            f"Insufficient Data: {periods} datapoints were unknown.",
+            {"version": "1.0", "queryDate": now.isoformat()},
+        )
     shown = ", ".join(f"{p[statistic]:.4g} ({p['Timestamp']:%d/%m/%y %H:%M:%S})" for p in points)
     counted = len(points) + (missing if treat in ("breaching", "notBreaching") else 0)
-    data = {"version": "1.0", "queryDate": now.isoformat(), "statistic": statistic, "period": period, "threshold": threshold,
-            "recentDatapoints": [round(p[statistic], 4) for p in points]}
+    data = {
+        "version": "1.0",
+        "queryDate": now.isoformat(),
+        "statistic": statistic,
+        "period": period,
+        "threshold": threshold,
+        "recentDatapoints": [round(p[statistic], 4) for p in points],
+    }
     if breaching >= needed:
-        return "ALARM", (f"Threshold Crossed: {breaching} out of the last {counted} datapoints [{shown}] was {words} the threshold ({threshold:g}) "
-                         f"(minimum {needed} datapoint{'s' if needed > 1 else ''} for OK -> ALARM transition)."), data
-    return "OK", (f"Threshold Crossed: {counted - breaching} out of the last {counted} datapoints [{shown}] was not {words} the threshold ({threshold:g}) "
-                  f"(minimum {needed} datapoint{'s' if needed > 1 else ''} for ALARM -> OK transition)."), data
+        return (
+            "ALARM",
+            (
+                f"Threshold Crossed: {breaching} out of the last {counted} datapoints [{shown}] was {words} the threshold ({threshold:g}) "
+                f"(minimum {needed} datapoint{'s' if needed > 1 else ''} for OK -> ALARM transition)."
+            ),
+            data,
+        )
+    return (
+        "OK",
+        (
+            f"Threshold Crossed: {counted - breaching} out of the last {counted} datapoints [{shown}] was not {words} the threshold ({threshold:g}) "
+            f"(minimum {needed} datapoint{'s' if needed > 1 else ''} for ALARM -> OK transition)."
+        ),
+        data,
+    )

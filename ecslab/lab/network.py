@@ -85,7 +85,11 @@ def admit_own_members(backend: Any, group: Any) -> None:
     group.ecslab_defaults = True
     if any(rule.source_group.get("GroupId") == group.id for rule in group.ingress_rules):
         return
-    rule = _quietly(lambda: SecurityGroupRule(backend, "-1", group.id, None, None, None, source_group={"GroupId": group.id, "UserId": ACCOUNT_ID}, is_egress=False))
+    rule = _quietly(
+        lambda: SecurityGroupRule(
+            backend, "-1", group.id, None, None, None, source_group={"GroupId": group.id, "UserId": ACCOUNT_ID}, is_egress=False
+        )
+    )
     rule.id = "sgr-" + group.id.split("-", 1)[1]
     group.ingress_rules.append(rule)
 
@@ -159,8 +163,10 @@ def patch_moto(patch: Any) -> None:
 
         if key(rule.source_group) != key(other.source_group):
             return False
-        return rule.ip_protocol == other.ip_protocol and rule.prefix_list_id == other.prefix_list_id and (
-            rule.ip_protocol == "-1" or (rule.from_port, rule.to_port) == (other.from_port, other.to_port)
+        return (
+            rule.ip_protocol == other.ip_protocol
+            and rule.prefix_list_id == other.prefix_list_id
+            and (rule.ip_protocol == "-1" or (rule.from_port, rule.to_port) == (other.from_port, other.to_port))
         )
 
     patch(SecurityGroupRule, "__eq__", same_rule_whatever_the_description)

@@ -198,8 +198,11 @@ def private_config(home: Path, host: str = "127.0.0.1") -> LabConfig:
 def release_config(config: LabConfig) -> None:
     """Give back the ports :func:`private_config` reserved for ``config``; nothing for other ports."""
     with _HELD_LOCK:
-        reservations = {id(held): held for port in (config.aws_port, config.registry_port, config.control_port)
-                        if (held := _HELD.pop(port, None)) is not None}
+        reservations = {
+            id(held): held
+            for port in (config.aws_port, config.registry_port, config.control_port)
+            if (held := _HELD.pop(port, None)) is not None
+        }
         for held in reservations.values():
             for port in held.ports:
                 _HELD.pop(port, None)
@@ -256,9 +259,12 @@ class PrivateLab:
 
     def boto3_arguments(self) -> dict[str, str]:
         """Keyword arguments for ``boto3.client(NAME, ...)`` aimed at this lab."""
-        return {"endpoint_url": self.config.endpoint_url, "region_name": self.config.region,
-                "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
+        return {
+            "endpoint_url": self.config.endpoint_url,
+            "region_name": self.config.region,
+            "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        }
 
     def start(self) -> LabConfig:
         """Reserve ports and start the lab; what ``with`` does on entry."""
@@ -274,7 +280,11 @@ class PrivateLab:
             try:
                 manage.up(config, say=self._say, timeout=self._timeout)
             except manage.LabError:
-                taken = [port for port in (config.aws_port, config.registry_port, config.control_port) if not _bindable(config.host, port)]
+                taken = [
+                    port
+                    for port in (config.aws_port, config.registry_port, config.control_port)
+                    if not _bindable(config.host, port)
+                ]
                 with contextlib.suppress(manage.LabError):
                     manage.down(config, say=_quiet)
                 release_config(config)

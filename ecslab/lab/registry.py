@@ -71,9 +71,7 @@ def registry_config(config: LabConfig, port: int, notify_url: str | None = None)
     }
     if notify_url:
         data["notifications"] = {
-            "endpoints": [
-                {"name": "ecslab", "url": notify_url, "timeout": "2s", "threshold": 3, "backoff": "1s"}
-            ]
+            "endpoints": [{"name": "ecslab", "url": notify_url, "timeout": "2s", "threshold": 3, "backoff": "1s"}]
         }
     return json.dumps(data, indent=2)
 

@@ -160,7 +160,9 @@ class LabProcess:
             client.ping()
         except Exception:
             client = None
-        return FillerContext(config=self.config, docker=client, registry_url=self.registry.url, fillers={f.name: f for f in self.fillers})
+        return FillerContext(
+            config=self.config, docker=client, registry_url=self.registry.url, fillers={f.name: f for f in self.fillers}
+        )
 
     def status(self) -> dict[str, Any]:
         return {
@@ -204,7 +206,9 @@ def _read_token(config: LabConfig) -> bytes:
     try:
         token = config.token_file.read_bytes().strip()
     except OSError as error:
-        raise RuntimeError(f"cannot read the control token {config.token_file} ({error}); start the lab with `ecslab up`") from None
+        raise RuntimeError(
+            f"cannot read the control token {config.token_file} ({error}); start the lab with `ecslab up`"
+        ) from None
     if not token:
         raise RuntimeError(f"the control token {config.token_file} is empty; start the lab with `ecslab up`")
     return token
@@ -231,12 +235,22 @@ def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
                 return True
             given = self.headers.get(TOKEN_HEADER)
             if given is None:
-                self._reply(401, {"error": f"The control API needs the lab's token in the {TOKEN_HEADER} header "
-                                           f"(from {lab.config.token_file}). Use `ecslab` or ecslab.lab.manage.control()."})
+                self._reply(
+                    401,
+                    {
+                        "error": f"The control API needs the lab's token in the {TOKEN_HEADER} header "
+                        f"(from {lab.config.token_file}). Use `ecslab` or ecslab.lab.manage.control()."
+                    },
+                )
                 return True
             if given is not None and not hmac.compare_digest(given.encode("utf-8", "replace"), lab.token):
-                self._reply(403, {"error": f"Wrong control token: it is not the one in {lab.config.token_file}, which "
-                                           "`ecslab up` makes anew for each lab. Read it again, or use `ecslab`."})
+                self._reply(
+                    403,
+                    {
+                        "error": f"Wrong control token: it is not the one in {lab.config.token_file}, which "
+                        "`ecslab up` makes anew for each lab. Read it again, or use `ecslab`."
+                    },
+                )
                 return True
             if self.headers.get("Transfer-Encoding") is not None:
                 self._reply(411, {"error": "The control API takes no chunked body; send none."})
@@ -246,8 +260,13 @@ def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 length = -1
             if not 0 <= length <= MAX_CONTROL_BODY:
-                self._reply(413, {"error": f"The control API takes no request body (at most {MAX_CONTROL_BODY} bytes, "
-                                           f"Content-Length was {self.headers.get('Content-Length')!r}); send none."})
+                self._reply(
+                    413,
+                    {
+                        "error": f"The control API takes no request body (at most {MAX_CONTROL_BODY} bytes, "
+                        f"Content-Length was {self.headers.get('Content-Length')!r}); send none."
+                    },
+                )
                 return True
             self.rfile.read(length)
             return False
@@ -260,7 +279,10 @@ def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
             except Exception as error:  # the client gets a message, the lab log the traceback
                 log.exception("control API: %s %s failed", getattr(self, "command", "?"), getattr(self, "path", "?"))
                 try:
-                    self._reply(500, {"error": f"The lab failed at this request ({type(error).__name__}); see lab.log in {lab.config.home}."})
+                    self._reply(
+                        500,
+                        {"error": f"The lab failed at this request ({type(error).__name__}); see lab.log in {lab.config.home}."},
+                    )
                 except OSError:
                     pass
                 self.close_connection = True
@@ -311,7 +333,6 @@ def _make_iam() -> None:
     get_backend("iam")[ACCOUNT_ID]["global"]
 
 
-
 class RotatingStream(io.TextIOBase):
     """The lab's ``sys.stdout``/``sys.stderr``: into the same rotating ``lab.log`` as its log
     records, so tracebacks that threads print (socketserver, threading's excepthook) are bounded too."""
@@ -337,7 +358,9 @@ class RotatingStream(io.TextIOBase):
 
 
 def _log_to(config: LabConfig) -> None:
-    handler = logging.handlers.RotatingFileHandler(config.log_file, maxBytes=LOG_LIMIT_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+    handler = logging.handlers.RotatingFileHandler(
+        config.log_file, maxBytes=LOG_LIMIT_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+    )
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -364,4 +387,3 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))
-

@@ -132,7 +132,16 @@ UNABLE_TO_ASSUME = (
 IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses", "elasticloadbalancing": "elasticloadbalancing"}
 """Signing names whose IAM action prefix differs."""
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+}
 
 GATEWAY_BODY_LIMIT = 32 * 1024 * 1024
 """The largest request body the gateway takes (it reads a body whole to name the IAM action); larger gets 413."""
@@ -328,7 +337,13 @@ def _dynamodb_actions(action: str, body: dict[str, Any], region: str) -> list[tu
         found = []
         for item in body["TransactItems"]:
             for operation, detail in item.items():
-                item_action = {"Get": "GetItem", "Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}.get(operation, operation)
+                item_action = {
+                    "Get": "GetItem",
+                    "Put": "PutItem",
+                    "Update": "UpdateItem",
+                    "Delete": "DeleteItem",
+                    "ConditionCheck": "ConditionCheckItem",
+                }.get(operation, operation)
                 if isinstance(detail, dict) and detail.get("TableName"):
                     found.append((f"dynamodb:{item_action}", table_arn(str(detail["TableName"]))))
         return found or [(iam_action, "*")]
@@ -384,7 +399,11 @@ def aws_error_response(request: AwsRequest, status: int, code: str, message: str
         return status, {"Content-Type": content_type, "x-amzn-RequestId": request_id, "x-amzn-ErrorType": code}, body
     if re.match(r"^/service/[^/]+/operation/", request.path):
         body = _cbor_map({"__type": code, "message": message})
-        return status, {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor", "x-amzn-RequestId": request_id}, body
+        return (
+            status,
+            {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor", "x-amzn-RequestId": request_id},
+            body,
+        )
     if request.service == "s3":
         text = (
             f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
@@ -411,7 +430,9 @@ def access_denied_response(request: AwsRequest, message: str) -> tuple[int, dict
     if request.header("x-amz-target") or re.match(r"^/service/[^/]+/operation/", request.path):
         return aws_error_response(request, 400, "AccessDeniedException", message)
     if request.service == "ec2":
-        return aws_error_response(request, 403, "UnauthorizedOperation", f"You are not authorized to perform this operation. {message}")
+        return aws_error_response(
+            request, 403, "UnauthorizedOperation", f"You are not authorized to perform this operation. {message}"
+        )
     return aws_error_response(request, 403, "AccessDenied", message)
 
 
@@ -571,12 +592,22 @@ class TaskRoles(GapFiller):
     def status(self) -> dict[str, Any]:
         with self.lock:
             active = len(self.tasks)
-        return {"task_roles": {"gateway_url": self.url, "problem": self.problem, "tasks_with_credentials": active, "timings": self._timing_summary()}}
+        return {
+            "task_roles": {
+                "gateway_url": self.url,
+                "problem": self.problem,
+                "tasks_with_credentials": active,
+                "timings": self._timing_summary(),
+            }
+        }
 
     def control(self, method: str, path: str) -> dict[str, Any] | None:
         if method == "GET" and path == "/ecs/task-roles":
             with self.lock:
-                tasks = [{"task": c.task_arn, "role": c.role_arn, "principal": c.assumed_role_arn, "relays": len(c.relays)} for c in self.tasks.values()]
+                tasks = [
+                    {"task": c.task_arn, "role": c.role_arn, "principal": c.assumed_role_arn, "relays": len(c.relays)}
+                    for c in self.tasks.values()
+                ]
             return {"gateway_url": self.url, "problem": self.problem, "tasks": tasks, "timings": self._timing_summary()}
         return None
 
@@ -586,7 +617,11 @@ class TaskRoles(GapFiller):
             for name, values in self.timings.items():
                 if values:
                     ordered = sorted(values)
-                    summary[name] = {"count": len(values), "median": round(ordered[len(ordered) // 2], 3), "max": round(ordered[-1], 3)}
+                    summary[name] = {
+                        "count": len(values),
+                        "median": round(ordered[len(ordered) // 2], 3),
+                        "max": round(ordered[-1], 3),
+                    }
         return summary
 
     def _record(self, name: str, value: float) -> None:
@@ -603,7 +638,11 @@ class TaskRoles(GapFiller):
             if service not in self._clients:
                 config = self.context.config
                 self._clients[service] = boto3.client(
-                    service, endpoint_url=config.endpoint_url, region_name=config.region, aws_access_key_id="ecslab", aws_secret_access_key="ecslab"
+                    service,
+                    endpoint_url=config.endpoint_url,
+                    region_name=config.region,
+                    aws_access_key_id="ecslab",
+                    aws_secret_access_key="ecslab",
                 )
             return self._clients[service]
 
@@ -651,7 +690,11 @@ class TaskRoles(GapFiller):
         assert self.context is not None
         region = self.context.config.region
         given = {item.get("name") for item in container_definition.get("environment") or []}
-        environment = {name: value for name, value in (("AWS_REGION", region), ("AWS_DEFAULT_REGION", region), ("AWS_ENDPOINT_URL", self.url)) if value and name not in given}
+        environment = {
+            name: value
+            for name, value in (("AWS_REGION", region), ("AWS_DEFAULT_REGION", region), ("AWS_ENDPOINT_URL", self.url))
+            if value and name not in given
+        }
         with self.lock:
             entry = self.tasks.get(task.task_arn)
         if entry is not None:
@@ -678,7 +721,10 @@ class TaskRoles(GapFiller):
                 self._remove_relays(task.task_arn)
                 return f"ResourceInitializationError: the lab's credentials relay did not start: {problem}"
         self._record("relay_start_s", time.monotonic() - started)
-        self._note(task, f"credentials relay listening on 127.0.0.1:{RELAY_PORT} in {time.monotonic() - started:.2f} s; role {entry.role_arn.split('/')[-1]}")
+        self._note(
+            task,
+            f"credentials relay listening on 127.0.0.1:{RELAY_PORT} in {time.monotonic() - started:.2f} s; role {entry.role_arn.split('/')[-1]}",
+        )
         return None
 
     def task_stopped(self, task: Any) -> None:
@@ -738,7 +784,11 @@ class TaskRoles(GapFiller):
         if expiration - datetime.now(UTC) < RENEW_BEFORE:
             issued = self._assume(entry.role_arn, entry.task_arn.rsplit("/", 1)[-1], entry.task_arn)
             entry.credentials = issued["Credentials"]
-            expiration = entry.credentials["Expiration"].replace(tzinfo=UTC) if entry.credentials["Expiration"].tzinfo is None else entry.credentials["Expiration"]
+            expiration = (
+                entry.credentials["Expiration"].replace(tzinfo=UTC)
+                if entry.credentials["Expiration"].tzinfo is None
+                else entry.credentials["Expiration"]
+            )
         credentials = entry.credentials
         return 200, {
             "RoleArn": entry.role_arn,
@@ -764,7 +814,11 @@ class TaskRoles(GapFiller):
             decision = iam_policy.evaluate(action, resource, policies, principal_arn=issued.principal_arn)
             if decision.allowed:
                 continue
-            if resource == "*" and decision.kind == "implicit deny" and _allowed_somewhere(action, policies, issued.principal_arn):
+            if (
+                resource == "*"
+                and decision.kind == "implicit deny"
+                and _allowed_somewhere(action, policies, issued.principal_arn)
+            ):
                 continue  # the lab does not know which resource the call touches; a statement naming one lets it through
             return str(iam_policy.access_denied_message(issued.principal_arn, action, resource, decision))
         return None
@@ -808,7 +862,11 @@ class TaskRoles(GapFiller):
             # the engine is gone (stopping, restarting): relays left now are removed by label at the
             # next reset, down or up. One line until it works again, not a traceback per stopping task.
             if not self._relay_removal_failing:
-                log.warning("cannot remove credentials relays (%s: %s); they go at the next reset, down or up", type(error).__name__, error)
+                log.warning(
+                    "cannot remove credentials relays (%s: %s); they go at the next reset, down or up",
+                    type(error).__name__,
+                    error,
+                )
             self._relay_removal_failing = True
         else:
             self._relay_removal_failing = False
@@ -858,7 +916,9 @@ class GatewayServer(ThreadingHTTPServer):
             client = ipaddress.ip_address(str(client_address[0]).split("%")[0])
         except ValueError:
             return False
-        if any(client in network for network in self.allowed_networks) or (client.version == 4 and self.owns_address(str(client))):
+        if any(client in network for network in self.allowed_networks) or (
+            client.version == 4 and self.owns_address(str(client))
+        ):
             return True
         log.info("task-role gateway: refused a connection from %s (not on the Docker bridge)", client_address[0])
         return False
@@ -868,7 +928,13 @@ def _allowed_somewhere(action: str, policies: list[Any], principal_arn: str) -> 
     """Whether some Allow statement grants ``action`` on some named resource (and no Deny takes it back)."""
     from ecslab import iam_policy
 
-    patterns = {pattern for policy in policies for statement in policy.statements if statement.effect == "Allow" for pattern in statement.resources}
+    patterns = {
+        pattern
+        for policy in policies
+        for statement in policy.statements
+        if statement.effect == "Allow"
+        for pattern in statement.resources
+    }
     return any(iam_policy.evaluate(action, pattern, policies, principal_arn=principal_arn).allowed for pattern in patterns)
 
 
@@ -915,7 +981,12 @@ def _handler(roles: TaskRoles) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(body)
 
         def _refuse(self, code: int, message: str, *, close: bool = False) -> None:
-            self._reply(code, {"Content-Type": "application/json"}, json.dumps({"code": "Refused", "message": message}).encode(), close=close)
+            self._reply(
+                code,
+                {"Content-Type": "application/json"},
+                json.dumps({"code": "Refused", "message": message}).encode(),
+                close=close,
+            )
 
         def _body(self) -> bytes:
             """The request's body, at most GATEWAY_BODY_LIMIT bytes (else _BodyTooLarge); ValueError when malformed."""
@@ -951,7 +1022,12 @@ def _handler(roles: TaskRoles) -> type[BaseHTTPRequestHandler]:
             try:
                 body = self._body()
             except _BodyTooLarge:
-                self._refuse(413, f"The lab's AWS gateway takes request bodies up to {GATEWAY_BODY_LIMIT // (1024 * 1024)} MiB; send less per request (for S3, use a multipart upload).", close=True)
+                self._refuse(
+                    413,
+                    f"The lab's AWS gateway takes request bodies up to {GATEWAY_BODY_LIMIT // (1024 * 1024)} MiB; send less per request (for S3, use "
+                    "a multipart upload).",
+                    close=True,
+                )
                 return
             except ValueError:
                 self._refuse(400, "Malformed request body (Content-Length or chunked encoding).", close=True)
@@ -965,13 +1041,19 @@ def _handler(roles: TaskRoles) -> type[BaseHTTPRequestHandler]:
                 self._reply(code, {"Content-Type": "application/json"}, json.dumps(answer).encode())
                 return
             if _is_admin_path(path):
-                self._refuse(403, "moto's admin API (/moto-api/) is not reachable from containers: the gateway passes AWS API calls only.")
+                self._refuse(
+                    403, "moto's admin API (/moto-api/) is not reachable from containers: the gateway passes AWS API calls only."
+                )
                 return
             query = urllib.parse.parse_qs(query_string, keep_blank_values=True)
             headers = {key.lower(): value for key, value in self.headers.items()}
             identity = signing_identity(headers, query)
             if identity is None:
-                self._reply(*missing_authentication_response(AwsRequest(self.command, path, query, headers, body, _unsigned_service(headers, path), "")))
+                self._reply(
+                    *missing_authentication_response(
+                        AwsRequest(self.command, path, query, headers, body, _unsigned_service(headers, path), "")
+                    )
+                )
                 return
             access_key, region, service = identity
             request = AwsRequest(self.command, path, query, headers, body, service, region)
@@ -995,12 +1077,20 @@ def _handler(roles: TaskRoles) -> type[BaseHTTPRequestHandler]:
             config = roles.context.config
             connection = http.client.HTTPConnection(config.host, config.aws_port, timeout=60)
             try:
-                headers = {key: value for key, value in self.headers.items() if key.lower() not in HOP_BY_HOP | {"content-length", "host", "origin"}}
+                headers = {
+                    key: value
+                    for key, value in self.headers.items()
+                    if key.lower() not in HOP_BY_HOP | {"content-length", "host", "origin"}
+                }
                 headers["Host"] = f"{config.host}:{config.aws_port}"  # the AWS endpoint answers its own loopback name only
                 headers["Content-Length"] = str(len(body))
                 connection.request(self.command, self.path, body=body, headers=headers)
                 response = connection.getresponse()
-                answer = {key: value for key, value in response.getheaders() if key.lower() not in HOP_BY_HOP and key.lower() != "content-length"}
+                answer = {
+                    key: value
+                    for key, value in response.getheaders()
+                    if key.lower() not in HOP_BY_HOP and key.lower() != "content-length"
+                }
                 self.send_response(response.status)
                 for key, value in answer.items():
                     self.send_header(key, value)
@@ -1020,7 +1110,9 @@ def _handler(roles: TaskRoles) -> type[BaseHTTPRequestHandler]:
                         self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
                     self.wfile.write(b"0\r\n\r\n")
             except OSError as error:
-                self._reply(502, {"Content-Type": "text/plain"}, f"the lab's AWS API did not answer: {error}".encode(), close=True)
+                self._reply(
+                    502, {"Content-Type": "text/plain"}, f"the lab's AWS API did not answer: {error}".encode(), close=True
+                )
             finally:
                 connection.close()
 
@@ -1037,7 +1129,11 @@ def _is_admin_path(path: str) -> bool:
 
 def _unsigned_service(headers: dict[str, str], path: str) -> str:
     """The protocol family of a request that names no service (no signature): REST (S3) unless it says otherwise."""
-    if headers.get("x-amz-target") or re.match(r"^/service/[^/]+/operation/", path) or "x-www-form-urlencoded" in headers.get("content-type", ""):
+    if (
+        headers.get("x-amz-target")
+        or re.match(r"^/service/[^/]+/operation/", path)
+        or "x-www-form-urlencoded" in headers.get("content-type", "")
+    ):
         return ""
     return "s3"
 
