@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ecslab import imageref
 from ecslab.ecr_lifecycle import ImageRecord, LifecyclePolicyError, evaluate, parse_policy
 
 REPOSITORY_NAME = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
@@ -91,34 +92,12 @@ def ecr_uri(account_id: str, region: str, repository: str, tag: str | None = Non
     return f"{uri}:{tag}" if tag is not None else uri
 
 
-@dataclass(frozen=True)
-class ImageReference:
-    registry: str
-    repository: str
-    tag: str | None = None
-    digest: str | None = None
-
-    @property
-    def account_id(self) -> str | None:
-        match = re.fullmatch(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com", self.registry)
-        return match[1] if match else None
-
-    @property
-    def region(self) -> str | None:
-        match = re.fullmatch(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com", self.registry)
-        return match[2] if match else None
-
-
-def parse_image_uri(uri: str) -> ImageReference:
-    """Split ``REGISTRY/REPOSITORY[:TAG][@DIGEST]`` into its parts."""
-    registry, slash, rest = uri.partition("/")
-    if not slash or not ("." in registry or ":" in registry or registry == "localhost"):
+def parse_image_uri(uri: str) -> imageref.ImageRef:
+    """Split ``REGISTRY/REPOSITORY[:TAG][@DIGEST]`` into its parts (:func:`ecslab.imageref.parse`, registry required)."""
+    parts = imageref.parse(uri)
+    if parts.registry is None:
         raise ValueError(f"{uri!r} has no registry host: an ECR URI starts with ACCOUNT.dkr.ecr.REGION.amazonaws.com/")
-    digest = None
-    if "@" in rest:
-        rest, digest = rest.split("@", 1)
-    repository, _, tag = rest.partition(":")
-    return ImageReference(registry, repository, tag or None, digest)
+    return parts
 
 
 def uri_builder(
@@ -142,7 +121,7 @@ def uri_builder(
         parts = parse_image_uri(uri)
         result.value = (
             f"<code style='font-size:110%'>{html.escape(uri)}</code><br>"
-            f"registry <code>{html.escape(parts.registry)}</code> · repository <code>{html.escape(parts.repository)}</code> · tag "
+            f"registry <code>{html.escape(parts.registry or '')}</code> · repository <code>{html.escape(parts.repository)}</code> · tag "
             f"<code>{html.escape(parts.tag or '')}</code>"
         )
 

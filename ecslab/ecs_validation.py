@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ecslab import imageref
+
 FARGATE_SIZES: dict[int, list[int]] = {
     256: [512, 1024, 2048],
     512: list(range(1024, 4097, 1024)),
@@ -29,15 +31,7 @@ FARGATE_SIZES: dict[int, list[int]] = {
 """Valid Fargate task sizes, CPU units -> memory MiB (AWS documentation, "Task CPU and memory", 2026)."""
 
 FAMILY = re.compile(r"[A-Za-z0-9_-]{1,255}")
-IMAGE = re.compile(
-    r"(?:(?P<registry>[a-zA-Z0-9.-]+(?::\d+)?)/)?"
-    r"(?P<repository>[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
-    r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
-)
-
-
-ECR_HOST = re.compile(r"\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?")
+ECR_HOST = imageref.ECR_REGISTRY
 """An Amazon ECR private registry's host name."""
 
 
@@ -47,8 +41,20 @@ def is_ecr_image(image: str, registry_address: str | None = None) -> bool:
         from ecslab.config import LabConfig
 
         registry_address = LabConfig.from_env().registry_address
-    host = image.split("/", 1)[0] if "/" in image else ""
+    try:
+        host = imageref.parse(image).registry or ""
+    except ValueError:
+        return False
     return host == registry_address or bool(ECR_HOST.fullmatch(host))
+
+
+def image_problem(image: str) -> str | None:
+    """Why ``image`` is no image reference Docker could pull (:func:`ecslab.imageref.parse`), or None."""
+    try:
+        imageref.parse(image)
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 class TaskDefinitionError(ValueError):
@@ -122,7 +128,7 @@ def problems(definition: dict[str, Any], registry_address: str | None = None) ->
         image = container.get("image") or ""
         if not image:
             found.append(f"Container.image should not be null or empty (container '{name}').")
-        elif not IMAGE.fullmatch(image):
+        elif image_problem(image):
             found.append(
                 f"Invalid image reference format for container '{name}': {image!r} (expected [registry/]repository[:tag][@digest], repository in lower case)."
             )

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-__all__ = ["DEFAULT_REGISTRY", "DEFAULT_TAG", "ImageRef", "parse"]
+__all__ = ["DEFAULT_REGISTRY", "DEFAULT_TAG", "ECR_REGISTRY", "ImageRef", "parse"]
 
 DEFAULT_REGISTRY = "docker.io"
 """Where a reference without a registry points: Docker Hub."""
@@ -48,7 +48,8 @@ _TAG = re.compile(r"\w[\w.-]{0,127}", re.ASCII)
 _DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
 _DIGEST_LENGTHS = {"sha256": 64, "sha512": 128}
 _IMAGE_ID = re.compile(r"[a-f0-9]{64}")
-_ECR_REGISTRY = re.compile(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com")
+ECR_REGISTRY = re.compile(r"(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?")
+"""An Amazon ECR private registry's host: ``ACCOUNT.dkr.ecr.REGION.amazonaws.com`` (``.cn`` in China, ``ecr-fips``)."""
 
 
 @dataclass(frozen=True)
@@ -89,13 +90,13 @@ class ImageRef:
     @property
     def account_id(self) -> str | None:
         """For an ECR private registry (``ACCOUNT.dkr.ecr.REGION.amazonaws.com``), its account ID."""
-        match = _ECR_REGISTRY.fullmatch(self.registry or "")
+        match = ECR_REGISTRY.fullmatch(self.registry or "")
         return match[1] if match else None
 
     @property
     def region(self) -> str | None:
         """For an ECR private registry (``ACCOUNT.dkr.ecr.REGION.amazonaws.com``), its region."""
-        match = _ECR_REGISTRY.fullmatch(self.registry or "")
+        match = ECR_REGISTRY.fullmatch(self.registry or "")
         return match[2] if match else None
 
     def normalized(self) -> ImageRef:

@@ -30,6 +30,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ecslab import imageref
 from ecslab.config import LAB_LABEL, OFFLINE_BASE_IMAGE, REAL_BASE_IMAGE, LabConfig
 from ecslab.progress import Progress
 
@@ -156,11 +157,11 @@ def make_offline_base_image(
         say(f"debootstrap took {time.monotonic() - started:.0f} s; importing as {name} ...")
         archive = Path(workdir) / "rootfs.tar"
         subprocess.run(["tar", "-C", str(rootfs), "-cf", str(archive), "."], check=True)
-        repository, _, tag = name.rpartition(":")
+        reference = imageref.parse(name)
         client.api.import_image(
             src=str(archive),
-            repository=repository,
-            tag=tag,
+            repository=reference.name,
+            tag=reference.tag,
             changes=['CMD ["python3"]', "ENV LANG=C.UTF-8", f"LABEL {LAB_LABEL}.base=debootstrap"],
         )
     say(f"Made {name}.")
@@ -954,22 +955,8 @@ def id_names(image: Any, max_bytes: int = 100_000_000) -> str:
     raise ValueError(f"the ID {image.id} is the digest of neither the config nor a manifest that docker save exported")
 
 
-@dataclass(frozen=True)
-class ImageReference:
-    """An image name taken apart: ``registry/repository:tag`` or ``...@digest``."""
-
-    registry: str
-    repository: str
-    tag: str | None
-    digest: str | None
-
-    def __str__(self) -> str:
-        text = f"{self.registry}/{self.repository}"
-        if self.tag:
-            text += f":{self.tag}"
-        if self.digest:
-            text += f"@{self.digest}"
-        return text
+ImageReference = imageref.ImageRef
+"""An image name taken apart (:class:`ecslab.imageref.ImageRef`): ``registry/repository:tag`` or ``...@digest``."""
 
 
 def parse_reference(name: str) -> ImageReference:
@@ -978,18 +965,6 @@ def parse_reference(name: str) -> ImageReference:
     The first part is a registry only when it has a ``.`` or a ``:`` or is
     ``localhost``; otherwise the registry is Docker Hub (``docker.io``), where
     one-word names live under ``library/``. No tag and no digest means ``latest``.
+    The parser is :func:`ecslab.imageref.parse`; this is its result with Docker's defaults applied.
     """
-    rest, _, digest = name.partition("@")
-    first, slash, remainder = rest.partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost"):
-        registry, path = first, remainder
-    else:
-        registry, path = "docker.io", rest
-        if "/" not in path:
-            path = f"library/{path}"
-    repository, colon, tag = path.rpartition(":")
-    if not colon or "/" in tag:
-        repository, tag = path, ""
-    if not repository:
-        raise ValueError(f"{name!r} is not an image name")
-    return ImageReference(registry, repository, tag or (None if digest else "latest"), digest or None)
+    return imageref.parse(name).normalized()

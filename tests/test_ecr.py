@@ -46,6 +46,22 @@ def test_uri_of_the_notes() -> None:
     )
 
 
+def test_parse_image_uri_needs_a_registry_and_a_valid_reference() -> None:
+    with pytest.raises(ValueError, match="has no registry host"):
+        ecr_tools.parse_image_uri("aws-node-demo:latest")
+    with pytest.raises(ValueError, match="must be lowercase"):
+        ecr_tools.parse_image_uri("123456789012.dkr.ecr.ap-south-1.amazonaws.com/AWS-node-demo")
+    digest = "sha256:" + "ab" * 32
+    parts = ecr_tools.parse_image_uri(f"localhost:5050/aws-node-demo@{digest}")
+    assert (parts.registry, parts.repository, parts.tag, parts.digest, parts.account_id) == (
+        "localhost:5050",
+        "aws-node-demo",
+        None,
+        digest,
+        None,
+    )
+
+
 @pytest.mark.parametrize(
     "account, region, repo, tag, message",
     [

@@ -159,7 +159,10 @@ def test_name_is_registry_and_repository() -> None:
 def test_ecr_account_and_region_only_for_ecr_registries() -> None:
     ref = parse(f"{ECR}/aws-node-demo:latest")
     assert (ref.account_id, ref.region) == ("123456789012", "ap-south-1")
-    for other in ("public.ecr.aws/nginx/nginx", "localhost:5050/app", "python"):
+    china = parse("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app")
+    fips = parse("123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/app")
+    assert [(r.account_id, r.region) for r in (china, fips)] == [("123456789012", "cn-north-1"), ("123456789012", "us-east-1")]
+    for other in ("public.ecr.aws/nginx/nginx", "localhost:5050/app", "python", "12345.dkr.ecr.us-east-1.amazonaws.com/app"):
         assert (parse(other).account_id, parse(other).region) == (None, None)
 
 
