@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
 def listener_url(lab: Any, load_balancer_arn: str, port: int = 80, timeout: float = 10) -> str:
@@ -224,6 +224,74 @@ def deployment_widget() -> Any:
         control.observe(show, names="value")
     show()
     return widgets.VBox([desired, minimum, maximum, out])
+
+
+# -- a rollout, watched ----------------------------------------------------------------------------
+
+
+class RolloutLook(NamedTuple):
+    """One look at a service during a deployment (notebook 06, sections 6 and 7)."""
+
+    at: float
+    """Seconds on the clock passed to :func:`watch_rollout` (a :class:`TrafficGenerator`'s ``elapsed``)."""
+    deployments: tuple[str, ...]
+    """Each deployment as "STATUS VERSION ROLLOUT_STATE", e.g. "PRIMARY v2 IN_PROGRESS"."""
+    healthy: int
+    """Healthy targets in the target group."""
+    task_arns: tuple[str, ...]
+    """The service's tasks that ECS counts (desired status RUNNING: running or pending)."""
+
+
+def look_at_rollout(
+    ecs: Any, elbv2: Any, cluster: str, service: str, target_group_arn: str, version_of: dict[str, str], at: float
+) -> RolloutLook:
+    """One :class:`RolloutLook`: ``describe_services``, ``list_tasks`` and ``describe_target_health`` at once.
+
+    ``version_of`` names task definition ARNs ("v1", "v2"); an unknown one shows as "?".
+    """
+    described = ecs.describe_services(cluster=cluster, services=[service])["services"][0]
+    deployments = tuple(
+        f"{d['status']} {version_of.get(d['taskDefinition'], '?')} {d.get('rolloutState', '')}".strip()
+        for d in described["deployments"]
+    )
+    task_arns = tuple(ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="RUNNING")["taskArns"])
+    return RolloutLook(at, deployments, healthy_count(target_health(elbv2, target_group_arn)), task_arns)
+
+
+def watch_rollout(
+    ecs: Any,
+    elbv2: Any,
+    cluster: str,
+    service: str,
+    target_group_arn: str,
+    version_of: dict[str, str],
+    clock: Callable[[], float],
+    ends_on: str,
+    healthy: int,
+    timeout: float = 120,
+    every: float = 0.25,
+) -> list[RolloutLook]:
+    """Look at a deployment every ``every`` seconds until the service is steady on ``ends_on``.
+
+    Steady: exactly one deployment, PRIMARY and COMPLETED, of the task definition ``ends_on``,
+    with ``healthy`` healthy targets. Call it right after ``update_service``. Raises
+    ``TimeoutError`` (with the last look) after ``timeout`` seconds.
+    """
+    done = (f"PRIMARY {version_of[ends_on]} COMPLETED",)
+    looks = [look_at_rollout(ecs, elbv2, cluster, service, target_group_arn, version_of, clock())]
+    while not (looks[-1].deployments == done and looks[-1].healthy == healthy):
+        if looks[-1].at - looks[0].at > timeout:
+            raise TimeoutError(f"No steady state after {timeout:.0f} s: {looks[-1]}")
+        time.sleep(every)
+        looks.append(look_at_rollout(ecs, elbv2, cluster, service, target_group_arn, version_of, clock()))
+    return looks
+
+
+def rollout_phases(looks: list[RolloutLook]) -> list[tuple[str, ...]]:
+    """The deployments as they changed during a rollout, each change once."""
+    return [
+        look.deployments for index, look in enumerate(looks) if index == 0 or look.deployments != looks[index - 1].deployments
+    ]
 
 
 # -- traffic ---------------------------------------------------------------------------------------
