@@ -96,7 +96,7 @@ def test_a_deleted_services_bookkeeping_goes_with_it() -> None:
     engine.down = False
     agent = agent_with(engine)
     gone = "arn:aws:ecs:us-east-1:123456789012:service/web/deleted-long-ago"
-    agent._steady[gone] = True
-    agent._next_launch[gone] = 0.0
+    agent.service_record(gone).steady = True
+    agent.service_record(gone).next_launch = 5.0
     agent.run_tick()
-    assert gone not in agent._steady and gone not in agent._next_launch
+    assert gone not in agent.records.services

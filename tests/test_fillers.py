@@ -13,7 +13,7 @@ import botocore.exceptions
 import pytest
 
 from ecslab.config import LabConfig
-from ecslab.lab.fillers import all_fillers
+from ecslab.lab.wiring import filler_classes
 from tests.conftest import LabClients
 
 
@@ -30,7 +30,7 @@ def test_the_internals_the_lab_uses_still_exist() -> None:
 
 
 def test_every_filler_says_what_gap_it_fills() -> None:
-    for filler in all_fillers():
+    for filler in filler_classes():
         assert filler.name and filler.gap and filler.fills
 
 

@@ -43,9 +43,9 @@ def test_up_starts_every_part_and_status_reports_them(isolated_config: LabConfig
     assert data["running"] is True
     assert data["aws_api"]["url"] == f"http://127.0.0.1:{isolated_config.aws_port}"
     assert data["registry"]["ok"] is True
-    from ecslab.lab.fillers import all_fillers
+    from ecslab.lab.wiring import filler_classes
 
-    assert [f["name"] for f in data["fillers"]] == [filler.name for filler in all_fillers()]
+    assert [f["name"] for f in data["fillers"]] == [filler.name for filler in filler_classes()]
     assert "ecslab lab running" in result.render()
 
 

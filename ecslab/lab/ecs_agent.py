@@ -34,16 +34,22 @@ Notebooks 04 and 05 show it at work.
 
 from __future__ import annotations
 
-import collections
 import logging
 import math
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from ecslab.config import ACCOUNT_ID, LAB_LABEL
-from ecslab.lab.fillers import FillerContext, GapFiller, QuietErrors
+from ecslab.lab.fillers import FillerContext, GapFiller, QuietErrors, TargetHealth, TaskHooks, TaskJournal, TaskLogs
+from ecslab.lab.moto import ecs as moto_ecs
+from ecslab.lab.moto.ecs import LabContainer
+from ecslab.lab.reconcile import deployment_configuration_problem, placement_failure
+from ecslab.lab.records import DEFAULT_DEPLOYMENT_CONFIGURATION, Records, ServiceRecord, Target, TaskRecord
+
+__all__ = ["EcsAgent", "deployment_configuration_problem", "placement_failure"]
 
 log = logging.getLogger("ecslab.lab.ecs")
 
@@ -56,32 +62,6 @@ TASK_LABEL = "com.amazonaws.ecs.task-arn"
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-class LabContainer:
-    """A container of a task, as ``describe_tasks`` reports it."""
-
-    def __init__(self, task_arn: str, task_definition_arn: str, definition: dict[str, Any], index: int) -> None:
-        from moto.moto_api._internal import mock_random
-
-        self.container_arn = f"arn:aws:ecs:{task_definition_arn.split(':')[3]}:{ACCOUNT_ID}:container/{mock_random.uuid4()}"
-        self.task_arn = task_arn
-        self.name = definition.get("name", f"container-{index}")
-        self.image = definition.get("image")
-        self.last_status = "PENDING"
-        self.exit_code: int | None = None
-        self.reason: str | None = None
-        self.network_bindings: list[dict[str, Any]] = []
-        self.network_interfaces: list[dict[str, Any]] = []
-        self.health_status = "UNKNOWN"
-        self.runtime_id: str | None = None
-        self.cpu = str(definition.get("cpu", 0))
-        self.memory = str(definition["memory"]) if definition.get("memory") is not None else None
-        self.memory_reservation = (
-            str(definition["memoryReservation"]) if definition.get("memoryReservation") is not None else None
-        )
-        self.essential = definition.get("essential", True)
-        self.definition = definition
 
 
 class EngineWatch:
@@ -137,54 +117,83 @@ class EcsAgent(GapFiller):
         "at their desired count and rolls them to new revisions; EC2 instances are simulated capacity."
     )
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        journal: TaskJournal | None = None,
+        targets: TargetHealth | None = None,
+        logs: TaskLogs | None = None,
+        hooks: Sequence[TaskHooks] = (),
+    ) -> None:
+        self.journal = journal if journal is not None else TaskJournal()
+        self.targets = targets  # the load balancer: ECS registers service tasks with their target groups
+        self.logs = logs  # CloudWatch Logs: the awslogs driver of task containers
+        self.hooks = tuple(hooks)  # fillers that act on each task launched and stopped
         self.context: FillerContext | None = None
         self.lock = threading.RLock()
         self.stopping = threading.Event()
         self.busy: set[str] = set()  # task ARNs with a launch or stop in flight
         self.thread: threading.Thread | None = None
-        self._originals: list[tuple[Any, str, Any]] = []
-        self._steady: dict[str, bool] = {}
-        self._next_launch: dict[str, float] = {}
-        self.journal: collections.deque[dict[str, str]] = collections.deque(maxlen=300)
+        self.records = Records()
         self.engine = EngineWatch()
         self.tick_errors = QuietErrors("ECS agent tick", log)
 
+    def collaborators(self) -> Sequence[object]:
+        return (self.journal, self.targets, self.logs, *self.hooks)
+
     def note(self, task: Any, message: str) -> None:
         """One line of the agent's journal (``GET /ecs/agent-log``): what it did, for notebooks to show."""
-        self.journal.append(
-            {
-                "time": _now().isoformat(timespec="milliseconds"),
-                "task": task.task_arn.split("/")[-1] if task is not None else "",
-                "message": message,
-            }
-        )
+        self.journal.note(task, message)
 
     def status(self) -> dict[str, Any]:
         return {"ecs_agent": self.engine.status()}
 
     def control(self, method: str, path: str) -> dict[str, Any] | None:
         if method == "GET" and path == "/ecs/agent-log":
-            return {"entries": list(self.journal)}
+            return {"entries": list(self.journal.entries)}
         return None
+
+    # -- what moto's patched ECS calls (ecslab.lab.moto.ecs.EcsLab) ---------------------------------------
+
+    @property
+    def registry_address(self) -> str:
+        assert self.context is not None
+        return self.context.config.registry_address
+
+    def task_created(self, task: Any, task_definition: Any) -> None:
+        with self.lock:
+            self.records.tasks[task.task_arn] = TaskRecord(task.task_arn, task_definition)
+        task.ecslab_definition = task_definition  # transitional: execution_role.py reads it until its hook takes the record
+
+    def service_record(self, service_arn: str, *, new: bool = False) -> ServiceRecord:
+        with self.lock:
+            if new:
+                self.records.services.pop(service_arn, None)
+            return self.records.service(service_arn)
+
+    def _task_record(self, task: Any) -> TaskRecord:
+        with self.lock:
+            record = self.records.task(task.task_arn)
+            if record is None:  # a task moto made before the patch (none in a running lab)
+                record = self.records.tasks[task.task_arn] = TaskRecord(task.task_arn, getattr(task, "ecslab_definition", None))
+            return record
 
     # -- life -----------------------------------------------------------------------------
 
     def start(self, context: FillerContext) -> None:
         self.context = context
-        self._patch_moto()
+        moto_ecs.PATCHES.apply(self)
         self.thread = threading.Thread(target=self._loop, name="ecs-agent", daemon=True)
         self.thread.start()
 
     def after_reset(self, context: FillerContext) -> None:
         """moto forgot every task: let launches in flight finish, then remove their containers."""
+        self.context = context
         deadline = time.monotonic() + 10
         while self.busy and time.monotonic() < deadline:
             time.sleep(0.05)
         with self.lock:
             self.busy.clear()
-            self._steady.clear()
-            self._next_launch.clear()
+            self.records.clear()
         for containers in (self._containers_by_task() or {}).values():
             for container in containers.values():
                 _remove(container)
@@ -193,12 +202,7 @@ class EcsAgent(GapFiller):
         self.stopping.set()
         if self.thread is not None:
             self.thread.join(timeout=5)
-        for owner, attribute, original in reversed(self._originals):
-            if original is None:
-                delattr(owner, attribute)
-            else:
-                setattr(owner, attribute, original)
-        self._originals.clear()
+        moto_ecs.PATCHES.remove()
 
     @property
     def docker(self) -> Any:
@@ -210,273 +214,8 @@ class EcsAgent(GapFiller):
         return self.context.docker
 
     def backend(self) -> Any:
-        from moto.ecs.models import ecs_backends
-
         assert self.context is not None
-        return ecs_backends[ACCOUNT_ID][self.context.config.region]
-
-    # -- moto patches -------------------------------------------------------------------------
-
-    def _patch(self, owner: Any, attribute: str, replacement: Any) -> None:
-        self._originals.append((owner, attribute, owner.__dict__.get(attribute)))
-        setattr(owner, attribute, replacement)
-
-    def _patch_moto(self) -> None:  # noqa: C901 - one place lists every change to moto's ECS
-        from moto.ec2.models import ec2_backends
-        from moto.ecs import models
-        from moto.ecs.models import EC2ContainerServiceBackend, Service, Task
-        from moto.ecs.responses import EC2ContainerServiceResponse
-
-        from ecslab import ecs_validation
-
-        agent = self
-        task_init = Task.__init__
-
-        def with_default_security_group(configuration: dict[str, Any] | None, region: str) -> dict[str, Any] | None:
-            """AWS uses the VPC's default security group when none is given; moto crashes."""
-            if not configuration or configuration.get("awsvpcConfiguration", {}).get("securityGroups"):
-                return configuration
-            awsvpc = dict(configuration.get("awsvpcConfiguration", {}))
-            ec2 = ec2_backends[ACCOUNT_ID][region]
-            try:
-                subnet = ec2.get_subnet(awsvpc["subnets"][0])
-            except Exception:
-                return configuration  # moto's own check reports the missing subnet in AWS's words
-            default_group = ec2.get_security_group_from_name("default", vpc_id=subnet.vpc_id)
-            if default_group is not None:
-                awsvpc["securityGroups"] = [default_group.id]
-            return {**configuration, "awsvpcConfiguration": awsvpc}
-
-        validate_network = Service._validate_network
-
-        def validate_network_with_default_group(service: Any, configuration: dict[str, Any]) -> Any:
-            return validate_network(service, with_default_security_group(configuration, service.region_name))  # type: ignore[arg-type]
-
-        self._patch(Service, "_validate_network", validate_network_with_default_group)
-
-        def task_init_for_real(task: Any, cluster: Any, task_definition: Any, *args: Any, **kwargs: Any) -> None:
-            kwargs["networking_configuration"] = with_default_security_group(
-                kwargs.get("networking_configuration"), cluster.region_name
-            )
-            task_init(task, cluster, task_definition, *args, **kwargs)
-            now = _now()
-            task.created_at = now
-            task.version = 1
-            task.cpu = task_definition.cpu
-            task.memory = task_definition.memory
-            task.availability_zone = f"{cluster.region_name}a"
-            task.last_status = "PROVISIONING"
-            task.stop_code = None
-            task.stopped_reason = None
-            task.containers = [
-                LabContainer(task.task_arn, task_definition.arn, definition, index)
-                for index, definition in enumerate(task_definition.container_definitions)
-            ]
-            task.ecslab_definition = task_definition
-
-        self._patch(Task, "__init__", task_init_for_real)
-
-        def requirements(task_definition: Any) -> dict[str, Any]:
-            cpu = 0
-            memory = 0
-            ports = []
-            for definition in task_definition.container_definitions:
-                cpu += int(definition.get("cpu") or 0)
-                memory += int(definition.get("memory") or definition.get("memoryReservation") or 0)
-                ports += [m["hostPort"] for m in definition.get("portMappings") or [] if m.get("hostPort")]
-            if task_definition.cpu:
-                cpu = max(cpu, int(str(task_definition.cpu)))
-            if task_definition.memory:
-                memory = max(memory, int(str(task_definition.memory)))
-            return {"CPU": cpu, "MEMORY": memory, "PORTS": ports, "PORTS_UDP": []}
-
-        self._patch(EC2ContainerServiceBackend, "_calculate_task_resource_requirements", staticmethod(requirements))
-
-        register = EC2ContainerServiceBackend.register_task_definition
-
-        def register_checked(
-            backend: Any, family: str, container_definitions: list[dict[str, Any]], *args: Any, **kwargs: Any
-        ) -> Any:
-            request = {
-                "family": family,
-                "containerDefinitions": container_definitions,
-                "networkMode": kwargs.get("network_mode"),
-                "requiresCompatibilities": kwargs.get("requires_compatibilities"),
-                "cpu": kwargs.get("cpu"),
-                "memory": kwargs.get("memory"),
-                "executionRoleArn": kwargs.get("execution_role_arn"),
-            }
-            assert agent.context is not None
-            found = ecs_validation.problems(request, agent.context.config.registry_address)
-            if found:
-                raise models.EcsClientException(found[0])
-            return register(backend, family, container_definitions, *args, **kwargs)
-
-        self._patch(EC2ContainerServiceBackend, "register_task_definition", register_checked)
-
-        list_tasks = EC2ContainerServiceBackend.list_tasks
-
-        def list_tasks_by_service(
-            backend: Any,
-            cluster_str: str | None = None,
-            container_instance: str | None = None,
-            family: str | None = None,
-            started_by: str | None = None,
-            service_name: str | None = None,
-            desiredStatus: str | None = None,
-        ) -> Any:
-            tasks = list_tasks(backend, cluster_str, container_instance, family, started_by, None, desiredStatus or "RUNNING")
-            if cluster_str:  # moto keeps every task whose cluster ARN merely contains the name
-                cluster_name = backend._get_cluster(cluster_str).name
-                tasks = [task for task in tasks if task.cluster_name == cluster_name]
-            if service_name:
-                tasks = [task for task in tasks if task.group == f"service:{service_name.split('/')[-1]}"]
-            return tasks
-
-        self._patch(EC2ContainerServiceBackend, "list_tasks", list_tasks_by_service)
-
-        def stop_task_gracefully(backend: Any, cluster_str: str, task_str: str, reason: str) -> Any:
-            cluster = backend._get_cluster(cluster_str)
-            task_id = task_str.split("/")[-1]
-            for arn, task in backend.tasks.get(cluster.name, {}).items():
-                if arn.endswith(task_id):
-                    if task.desired_status != "STOPPED":
-                        task.desired_status = "STOPPED"
-                        task.stopped_reason = reason or "Task stopped by user"
-                        task.stop_code = "UserInitiated"
-                    return task
-            raise models.InvalidParameterException("The referenced task was not found.")
-
-        self._patch(EC2ContainerServiceBackend, "stop_task", stop_task_gracefully)
-
-        describe_tasks = EC2ContainerServiceBackend.describe_tasks
-
-        def describe_tasks_without_drift(backend: Any, cluster_str: str, tasks: list[str]) -> Any:
-            return describe_tasks(backend, cluster_str, tasks)  # transitions are pinned to manual: no drift
-
-        self._patch(EC2ContainerServiceBackend, "describe_tasks", describe_tasks_without_drift)
-
-        delete_cluster = EC2ContainerServiceBackend.delete_cluster
-
-        def delete_cluster_if_empty(backend: Any, cluster_str: str) -> Any:
-            cluster = backend._get_cluster(cluster_str)
-            if any(s.cluster_name == cluster.name and s.status == "ACTIVE" for s in backend.services.values()):
-                raise models.EcsClientException("The Cluster cannot be deleted while Services are active.")
-            if any(t.desired_status == "RUNNING" for t in backend.tasks.get(cluster.name, {}).values()):
-                raise models.EcsClientException("The Cluster cannot be deleted while Tasks are active.")
-            return delete_cluster(backend, cluster_str)
-
-        self._patch(EC2ContainerServiceBackend, "delete_cluster", delete_cluster_if_empty)
-
-        update_service = EC2ContainerServiceBackend.update_service
-
-        def update_service_for_real(backend: Any, properties: dict[str, Any]) -> Any:
-            cluster_str = properties.get("cluster", "default")
-            name = properties["service"].split("/")[-1]
-            old = backend._get_service(cluster_str, name)
-            old_definition, old_running, old_pending = old.task_definition, old.running_count, old.pending_count
-            force = bool(properties.get("force_new_deployment"))
-            service = update_service(backend, properties)
-            service.running_count, service.pending_count = old_running, old_pending  # moto pretends all are running
-            new_definition = service.task_definition
-            if new_definition and ":" not in new_definition.split("/")[-1]:
-                new_definition = backend.describe_task_definition(new_definition).arn
-                service.task_definition = new_definition
-            if new_definition != old_definition or force:
-                agent.new_deployment(service)
-            return service
-
-        self._patch(EC2ContainerServiceBackend, "update_service", update_service_for_real)
-
-        create_service_response = EC2ContainerServiceResponse.create_service
-        update_service_response = EC2ContainerServiceResponse.update_service
-
-        def remember_deployment_configuration(original: Any, creating: bool) -> Any:
-            def handler(response: Any) -> Any:
-                configuration = response._get_param("deploymentConfiguration") or {}
-                cluster, name = (
-                    response._get_param("cluster", "default"),
-                    response._get_param("serviceName") or response._get_param("service"),
-                )
-                try:  # a new service never inherits from a deleted one of the same name
-                    earlier = (
-                        {} if creating else getattr(agent.backend()._get_service(cluster, name), "deployment_configuration", {})
-                    )
-                except Exception:
-                    earlier = {}
-                definition_name = response._get_param("taskDefinition")
-                if definition_name and not response._get_param("networkConfiguration") and not earlier:
-                    if agent.backend().describe_task_definition(definition_name).network_mode == "awsvpc":
-                        raise models.InvalidParameterException(
-                            "Network Configuration must be provided when networkMode 'awsvpc' is specified."
-                        )
-                merged = {"maximumPercent": 200, "minimumHealthyPercent": 100, **earlier, **configuration}
-                percent_problem = deployment_configuration_problem(merged)
-                if percent_problem:  # refuse before anything is created or changed
-                    raise models.InvalidParameterException(percent_problem)
-                result = original(response)
-                service = agent.backend()._get_service(cluster, name)
-                service.deployment_configuration = merged
-                grace = response._get_param("healthCheckGracePeriodSeconds")
-                if grace is not None:
-                    service.health_check_grace_period_seconds = int(grace)
-                return result
-
-            return handler
-
-        self._patch(
-            EC2ContainerServiceResponse,
-            "create_service",
-            remember_deployment_configuration(create_service_response, creating=True),
-        )
-        self._patch(
-            EC2ContainerServiceResponse,
-            "update_service",
-            remember_deployment_configuration(update_service_response, creating=False),
-        )
-
-        register_instance_response = EC2ContainerServiceResponse.register_container_instance
-
-        def register_instance_with_resources(response: Any) -> Any:
-            result = register_instance_response(response)
-            total = {r["name"]: r for r in response._get_param("totalResources") or []}
-            instance = result.result["containerInstance"]  # type: ignore[index]
-            for resources in (instance.registered_resources, instance.remaining_resources):
-                for resource in resources:
-                    if resource["name"] in ("CPU", "MEMORY") and resource["name"] in total:
-                        resource["integerValue"] = int(total[resource["name"]]["integerValue"])
-            return result
-
-        self._patch(EC2ContainerServiceResponse, "register_container_instance", register_instance_with_resources)
-
-        run_task_response = EC2ContainerServiceResponse.run_task
-
-        def run_task_with_failures(response: Any) -> Any:
-            backend = response.ecs_backend
-            cluster = backend._get_cluster(response._get_param("cluster", "default"))
-            launch_type = response._get_param("launchType")
-            definition = backend.describe_task_definition(response._get_param("taskDefinition"))
-            uses_ec2 = launch_type == "EC2" or (
-                not launch_type
-                and not response._get_param("capacityProviderStrategy")
-                and not cluster.default_capacity_provider_strategy
-            )
-            if uses_ec2 and not backend.container_instances.get(cluster.name):
-                raise models.InvalidParameterException("No Container Instances were found in your cluster.")
-            result = run_task_response(response)
-            body: dict[str, Any] = result.result  # type: ignore[assignment]
-            count = response._get_int_param("count", 1)
-            placed = len(body["tasks"])
-            if uses_ec2 and placed < count:
-                needs = requirements(definition)
-                failures = [
-                    {"arn": instance.container_instance_arn, "reason": placement_failure(instance, needs)}
-                    for instance in backend.container_instances[cluster.name].values()
-                ]
-                body["failures"] = failures
-            return result
-
-        self._patch(EC2ContainerServiceResponse, "run_task", run_task_with_failures)
+        return moto_ecs.backend(self.context.config.region)
 
     # -- deployments ------------------------------------------------------------------------------
 
@@ -508,7 +247,7 @@ class EcsAgent(GapFiller):
                     "rolloutStateReason": "ECS deployment " + deployment_id + " in progress.",
                 },
             )
-            self._steady[service.arn] = False
+            self.service_record(service.arn).steady = False
 
     # -- the loop ----------------------------------------------------------------------------------
 
@@ -547,11 +286,9 @@ class EcsAgent(GapFiller):
         services = list(backend.services.values())
         for service in services:
             self.reconcile(backend, service, tasks)
-        live = {service.arn for service in services}
-        with self.lock:  # a deleted service's bookkeeping goes with it
-            for bookkeeping in (self._steady, self._next_launch):
-                for arn in [arn for arn in bookkeeping if arn not in live]:
-                    del bookkeeping[arn]
+        with self.lock:  # a deleted service's or task's records go with it
+            self.records.forget_services_except({service.arn for service in services})
+            self.records.forget_tasks_except({task.task_arn for task in tasks})
 
     def _spawn(self, work: Any, task: Any) -> None:
         with self.lock:
@@ -601,12 +338,12 @@ class EcsAgent(GapFiller):
 
     def launch_task(self, task: Any) -> None:
         """PROVISIONING -> PENDING -> (pull, start) -> RUNNING, or STOPPED with the reason."""
-        definition = task.ecslab_definition
+        definition = self._task_record(task).definition
         task.last_status = "PENDING"
         for container in task.containers:
             container.last_status = "PENDING"
         task.pull_started_at = _now()
-        for filler in self._hooks():
+        for filler in self.hooks:
             reason = filler.prepare_task(task)
             if reason:
                 self._fail(task, "TaskFailedToStart", reason, task.containers[0])
@@ -624,9 +361,9 @@ class EcsAgent(GapFiller):
             f"pulled in {(task.pull_stopped_at - task.pull_started_at).total_seconds():.2f} s; starting {len(task.containers)} container(s)",
         )
         logs: dict[str, tuple[str, str]] = {}
-        cloudwatch = self.context.fillers.get("CloudWatch") if self.context else None
+        cloudwatch = self.logs
         for container in task.containers:
-            prepared = cloudwatch.prepare_logs(task, container.definition) if cloudwatch is not None else None  # type: ignore[attr-defined]
+            prepared = cloudwatch.prepare_logs(task, container.definition) if cloudwatch is not None else None
             if isinstance(prepared, str):
                 self._fail(task, "TaskFailedToStart", prepared, container)
                 return
@@ -639,7 +376,7 @@ class EcsAgent(GapFiller):
             try:
                 started.append(self._run_container(task, definition, container, index))
                 if container.name in logs and cloudwatch is not None:
-                    cloudwatch.ship_logs(started[-1], *logs[container.name])  # type: ignore[attr-defined]
+                    cloudwatch.ship_logs(started[-1], *logs[container.name])
             except Exception as error:
                 message = getattr(error, "explanation", None) or str(error)
                 for running in started:
@@ -648,7 +385,7 @@ class EcsAgent(GapFiller):
                 return
         if task.desired_status == "STOPPED":
             return
-        for filler in self._hooks():
+        for filler in self.hooks:
             reason = filler.task_started(task, started)
             if reason:
                 for running in started:
@@ -716,7 +453,7 @@ class EcsAgent(GapFiller):
             (o for o in (task.overrides or {}).get("containerOverrides", []) if o.get("name") == container.name), {}
         )
         environment = {item["name"]: item["value"] for item in spec.get("environment") or []}
-        for filler in self._hooks():
+        for filler in self.hooks:
             environment.update(filler.container_environment(task, spec))
         environment.update({item["name"]: item["value"] for item in overrides.get("environment") or []})
         # bridge mode honours a fixed hostPort (a second task needing it cannot start, as on one EC2 host);
@@ -815,7 +552,7 @@ class EcsAgent(GapFiller):
         task.last_status = "DEPROVISIONING"
         for docker_container in (self._containers_by_task() or {}).get(task.task_arn, {}).values():
             _remove(docker_container)
-        for filler in self._hooks():
+        for filler in self.hooks:
             try:
                 filler.task_stopped(task)
             except Exception:
@@ -830,10 +567,6 @@ class EcsAgent(GapFiller):
         self._release_capacity(task)
         self.note(task, "STOPPED")
 
-    def _hooks(self) -> list[GapFiller]:
-        """The other fillers, which may act on each task this agent launches and stops."""
-        return [f for f in (self.context.fillers.values() if self.context else ()) if f is not self]
-
     def _release_capacity(self, task: Any) -> None:
         if not task.container_instance_arn:
             return
@@ -845,10 +578,6 @@ class EcsAgent(GapFiller):
 
     # -- load balancers ---------------------------------------------------------------------------
 
-    def _alb(self) -> Any | None:
-        assert self.context is not None
-        return self.context.fillers.get("Application Load Balancer")
-
     def _service_of(self, task: Any) -> Any | None:
         if not str(task.group).startswith("service:"):
             return None
@@ -857,13 +586,13 @@ class EcsAgent(GapFiller):
     def _register_targets(self, task: Any) -> None:
         """ECS registers a service's new task with each of its target groups once it runs."""
         service = self._service_of(task)
-        alb = self._alb()
+        alb = self.targets
         if service is None or not service.load_balancers or alb is None:
             return
         from moto.elbv2.models import elbv2_backends
 
         elbv2 = elbv2_backends[ACCOUNT_ID][self.backend().region_name]
-        registered = []
+        registered: list[Target] = []
         for entry in service.load_balancers:
             group = elbv2.target_groups.get(entry.get("targetGroupArn"))
             container = next((c for c in task.containers if c.name == entry.get("containerName")), None)
@@ -891,21 +620,21 @@ class EcsAgent(GapFiller):
                 continue
             alb.address(target_id, port, binding["bindIP"], binding["hostPort"])
             group.register([{"Id": target_id, "Port": port}])
-            registered.append((group.arn, target_id, port))
+            registered.append(Target(group.arn, target_id, port))
             self.note(task, f"registered {target_id}:{port} with target group {group.name}")
-        task.ecslab_targets = registered
+        self._task_record(task).targets = registered
 
     def _deregister_targets(self, task: Any) -> None:
         """Before its containers stop, a task leaves its target groups and drains (deregistration delay)."""
-        targets = getattr(task, "ecslab_targets", None) or []
-        alb = self._alb()
+        targets = self._task_record(task).targets
+        alb = self.targets
         if not targets or alb is None:
             return
         from moto.elbv2.models import elbv2_backends
 
         elbv2 = elbv2_backends[ACCOUNT_ID][self.backend().region_name]
         delays = []
-        for arn, target_id, port in targets:
+        for arn, target_id, port in ((t.target_group_arn, t.target_id, t.port) for t in targets):
             group = elbv2.target_groups.get(arn)
             if group is None:
                 continue
@@ -916,7 +645,7 @@ class EcsAgent(GapFiller):
             delays.append(int(str(group.attributes.get("deregistration_delay.timeout_seconds", 300))))
         self.note(task, f"deregistered from {len(delays)} target group(s); draining up to {max(delays, default=0)} s")
         deadline = time.monotonic() + max(delays, default=0) + 2
-        while time.monotonic() < deadline and not all(alb.drained(arn, target_id, port) for arn, target_id, port in targets):
+        while time.monotonic() < deadline and not all(alb.drained(t.target_group_arn, t.target_id, t.port) for t in targets):
             time.sleep(0.1)
 
     def _healthy(self, task: Any, service: Any) -> bool:
@@ -925,23 +654,23 @@ class EcsAgent(GapFiller):
             return False
         if not service.load_balancers:
             return True
-        targets: list[tuple[str, str, int]] = getattr(task, "ecslab_targets", None) or []
-        alb = self._alb()
-        return bool(targets) and alb is not None and all(alb.state_of(*target) == "healthy" for target in targets)
+        targets = self._task_record(task).targets
+        alb = self.targets
+        return bool(targets) and alb is not None and all(alb.state_of(*_key(target)) == "healthy" for target in targets)
 
     def _known_unhealthy(self, task: Any) -> bool:
-        alb = self._alb()
-        targets: list[tuple[str, str, int]] = getattr(task, "ecslab_targets", None) or []
-        return alb is not None and any(alb.state_of(*target) in ("unhealthy", "draining") for target in targets)
+        alb = self.targets
+        targets = self._task_record(task).targets
+        return alb is not None and any(alb.state_of(*_key(target)) in ("unhealthy", "draining") for target in targets)
 
     def _failed_health_checks(self, task: Any, service: Any) -> str | None:
-        alb = self._alb()
+        alb = self.targets
         grace = int(getattr(service, "health_check_grace_period_seconds", 0) or 0)
         if alb is None or task.last_status != "RUNNING" or (_now() - task.started_at).total_seconds() < grace:
             return None
-        for arn, target_id, port in getattr(task, "ecslab_targets", None) or []:
-            if alb.state_of(arn, target_id, port) == "unhealthy":
-                return arn
+        for target in self._task_record(task).targets:
+            if alb.state_of(*_key(target)) == "unhealthy":
+                return target.target_group_arn
         return None
 
     # -- services ----------------------------------------------------------------------------------
@@ -963,15 +692,13 @@ class EcsAgent(GapFiller):
             group_arn = self._failed_health_checks(task, service)
             if group_arn:
                 self._scale_in(task, service, f"Task failed ELB health checks in (target-group {group_arn})")
-                task.ecslab_failed = True
+                self._task_record(task).failed_health_checks = True
                 stopped.append(task)
         active = [t for t in active if t not in stopped]
         primary_tasks = [t for t in active if t.started_by == primary["id"]]
         old_tasks = [t for t in active if t.started_by != primary["id"]]
-        configuration = getattr(service, "deployment_configuration", None) or {
-            "maximumPercent": 200,
-            "minimumHealthyPercent": 100,
-        }
+        record = self.service_record(service.arn)
+        configuration = getattr(service, "deployment_configuration", None) or dict(DEFAULT_DEPLOYMENT_CONFIGURATION)
         desired = int(service.desired_count)
         maximum = math.floor(desired * int(configuration.get("maximumPercent", 200)) / 100)
         minimum_healthy = math.ceil(desired * int(configuration.get("minimumHealthyPercent", 100)) / 100)
@@ -981,7 +708,7 @@ class EcsAgent(GapFiller):
         failures = [
             t
             for t in mine
-            if _failed(t)
+            if self._failed(t)
             and t.last_status == "STOPPED"
             and getattr(t, "stopped_at", None)
             and (_now() - t.stopped_at).total_seconds() < 60
@@ -993,7 +720,7 @@ class EcsAgent(GapFiller):
                 to_start = 0
         if primary["rolloutState"] == "FAILED":
             to_start = 0
-        if to_start > 0 and time.monotonic() >= self._next_launch.get(service.arn, 0):
+        if to_start > 0 and time.monotonic() >= record.next_launch:
             started = [
                 task
                 for task in (self._launch_for_service(backend, service, primary) for _ in range(to_start))
@@ -1006,7 +733,7 @@ class EcsAgent(GapFiller):
                     + " ".join(f"(task {t.id})" for t in started)
                     + ".",
                 )
-                self._steady[service.arn] = False
+                record.steady = False
         # Old revisions go only while enough healthy tasks remain. A new task counts once it passed
         # its health checks; an old RUNNING task counts unless its load balancer found it unhealthy.
         healthy_primary = [t for t in primary_tasks if self._healthy(t, service)]
@@ -1039,11 +766,11 @@ class EcsAgent(GapFiller):
         if steady and primary["rolloutState"] == "IN_PROGRESS":
             primary["rolloutState"] = "COMPLETED"
             primary["rolloutStateReason"] = f"ECS deployment {primary['id']} completed."
-            service.ecslab_last_completed = primary["taskDefinition"]
+            record.last_completed = primary["taskDefinition"]
             self._event(service, f"(service {service.name}) (deployment {primary['id']}) deployment completed.")
-        if steady and not self._steady.get(service.arn):
+        if steady and not record.steady:
             self._event(service, f"(service {service.name}) has reached a steady state.")
-        self._steady[service.arn] = steady
+        record.steady = steady
 
     def _circuit_breaker(self, service: Any, configuration: dict[str, Any], desired: int) -> None:
         """ECS's deployment circuit breaker: too many failed tasks fail the rollout, and may roll back."""
@@ -1057,7 +784,7 @@ class EcsAgent(GapFiller):
         primary["rolloutState"] = "FAILED"
         primary["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
         self._event(service, f"(service {service.name}) (deployment {primary['id']}) deployment failed: tasks failed to start.")
-        previous = getattr(service, "ecslab_last_completed", None)
+        previous = self.service_record(service.arn).last_completed
         if breaker.get("rollback") and previous and previous != primary["taskDefinition"]:
             service.task_definition = previous
             self.new_deployment(service)
@@ -1072,13 +799,17 @@ class EcsAgent(GapFiller):
         service.pending_count = sum(t.last_status in PENDING_STATES for t in still)
         now = _now()
         for deployment in service.deployments:
-            deployment["failedTasks"] = sum(t.started_by == deployment["id"] and _failed(t) for t in mine)
+            deployment["failedTasks"] = sum(t.started_by == deployment["id"] and self._failed(t) for t in mine)
             own = [t for t in still if t.started_by == deployment["id"]]
             counts = (sum(t.last_status == "RUNNING" for t in own), sum(t.last_status in PENDING_STATES for t in own))
             desired = service.desired_count if deployment["status"] == "PRIMARY" else len(own)
             if (deployment["runningCount"], deployment["pendingCount"], deployment["desiredCount"]) != (*counts, desired):
                 deployment["runningCount"], deployment["pendingCount"], deployment["desiredCount"] = *counts, desired
                 deployment["updatedAt"] = now
+
+    def _failed(self, task: Any) -> bool:
+        record = self.records.task(task.task_arn)
+        return _failed(task, record is not None and record.failed_health_checks)
 
     def _scale_in(self, task: Any, service: Any, reason: str) -> None:
         if task.desired_status == "RUNNING":
@@ -1122,7 +853,7 @@ class EcsAgent(GapFiller):
                 return instance
         if instances:
             closest = instances[0]
-            what = placement_failure(closest, needs).split(":")[-1].lower()
+            what = placement_failure(closest.remaining_resources, needs).split(":")[-1].lower()
             message = (
                 f"(service {service.name}) was unable to place a task because no container instance met all of its requirements. "
                 f"The closest matching (container-instance {closest.container_instance_arn.split('/')[-1]}) has insufficient {what} available. "
@@ -1132,7 +863,7 @@ class EcsAgent(GapFiller):
             message = f"(service {service.name}) was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster."  # noqa: E501 (ECS's own words)
         if not service.events or service.events[0]["message"] != message:
             self._event(service, message)
-        self._next_launch[service.arn] = time.monotonic() + 2
+        self.service_record(service.arn).next_launch = time.monotonic() + 2
         return None
 
     def _event(self, service: Any, message: str) -> None:
@@ -1142,31 +873,13 @@ class EcsAgent(GapFiller):
         del service.events[100:]
 
 
-def _failed(task: Any) -> bool:
+def _key(target: Target) -> tuple[str, str, int]:
+    return target.target_group_arn, target.target_id, target.port
+
+
+def _failed(task: Any, failed_health_checks: bool) -> bool:
     """Whether a task counts as failed for back-off and the circuit breaker."""
-    return task.stop_code in ("TaskFailedToStart", "EssentialContainerExited") or bool(getattr(task, "ecslab_failed", False))
-
-
-def placement_failure(instance: Any, needs: dict[str, Any]) -> str:
-    """AWS's reason code for why a task does not fit on a container instance."""
-    remaining = {resource["name"]: resource for resource in instance.remaining_resources}
-    if needs.get("MEMORY", 0) > remaining.get("MEMORY", {}).get("integerValue", 0):
-        return "RESOURCE:MEMORY"
-    if needs.get("CPU", 0) > remaining.get("CPU", {}).get("integerValue", 0):
-        return "RESOURCE:CPU"
-    return "RESOURCE:PORTS"
-
-
-def deployment_configuration_problem(configuration: dict[str, Any]) -> str | None:
-    maximum = configuration.get("maximumPercent", 200)
-    minimum = configuration.get("minimumHealthyPercent", 100)
-    if not 0 <= minimum <= 100:
-        return "minimumHealthyPercent must be between 0 and 100."
-    if maximum < 100:
-        return "maximumPercent must be at least 100."
-    if maximum <= minimum:
-        return "maximumPercent must be greater than minimumHealthyPercent."
-    return None
+    return task.stop_code in ("TaskFailedToStart", "EssentialContainerExited") or failed_health_checks
 
 
 def _split_image(image: str) -> tuple[str, str]:

@@ -3,33 +3,145 @@
 moto answers the AWS APIs and stores what it is told, but it runs nothing: its ECS
 services never start tasks, its load balancers register no targets, its alarms are
 never evaluated. Each :class:`GapFiller` closes one such gap from inside the lab
-process, where moto's state can be read and changed. Fillers are listed in
-:func:`all_fillers`; ``ecslab status`` and notebook 00 show which are active, so a
-learner always knows what is AWS behaviour and what is the lab standing in for it.
+process, where moto's state can be read and changed. ``ecslab status`` and notebook
+00 show which are active, so a learner always knows what is AWS behaviour and what
+is the lab standing in for it.
 
-Fillers that read or change moto's internals depend on moto's version; moto is
-pinned in ``pyproject.toml`` and ``tests/test_fillers.py`` fails on an upgrade
-that moves what they touch.
+This module is the bottom of the lab: it imports no filler. Fillers that work
+together receive each other by constructor, typed with the small protocols below
+(:class:`TaskNotes`, :class:`TaskHooks`, :class:`TaskLogs`, :class:`TargetHealth`,
+:class:`ScalingActivity`), never by looking each other up by name;
+:mod:`ecslab.lab.wiring` makes every filler, hands each its collaborators, and
+declares the start order.
+
+Fillers that change moto do it through the patch sets of :mod:`ecslab.lab.moto`
+(one mechanism, checked against the pinned moto by ``tests/test_moto_patches.py``).
 """
 
 from __future__ import annotations
 
+import collections
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from ecslab.config import LabConfig
 
 
 @dataclass
 class FillerContext:
     """What a filler may use: the lab's settings and its running parts."""
 
-    config: Any  # ecslab.config.LabConfig
-    docker: Any | None  # docker.DockerClient, or None when no engine answers
+    config: LabConfig
+    docker: Any | None  # docker.DockerClient (untyped library), or None when no engine answers
     registry_url: str | None = None  # the registry itself, behind the lab's ECR front
-    fillers: dict[str, GapFiller] = field(default_factory=dict)  # every filler by name, for those that work together
+    fillers: dict[str, GapFiller] = field(default_factory=dict)
+    """Deprecated, going away: fillers take their collaborators by constructor (see :mod:`ecslab.lab.wiring`)."""
 
 
-class GapFiller:
+# -- what fillers offer each other ------------------------------------------------------------------
+
+
+@runtime_checkable
+class TaskNotes(Protocol):
+    """The ECS agent's journal (``GET /ecs/agent-log``): one line per thing done to a task."""
+
+    def note(self, task: Any, message: str) -> None: ...
+
+
+@runtime_checkable
+class TaskHooks(Protocol):
+    """What a filler does for each task the ECS agent launches and stops (``task`` is moto's ECS task)."""
+
+    name: ClassVar[str]
+
+    def prepare_task(self, task: Any) -> str | None:
+        """Before the agent pulls the task's images: a stopped reason that fails the task, or ``None``."""
+        ...
+
+    def container_environment(self, task: Any, container_definition: dict[str, Any]) -> dict[str, str]:
+        """Extra environment variables for one of the task's containers (credentials, secrets)."""
+        ...
+
+    def task_started(self, task: Any, containers: list[Any]) -> str | None:
+        """After the task's docker containers started, before RUNNING: a stopped reason, or ``None``."""
+        ...
+
+    def task_stopped(self, task: Any) -> None:
+        """While the task deprovisions: its containers are removed, it is not yet STOPPED."""
+        ...
+
+
+class NoTaskHooks:
+    """:class:`TaskHooks` that do nothing: inherit it and override the hooks a filler needs."""
+
+    def prepare_task(self, task: Any) -> str | None:
+        return None
+
+    def container_environment(self, task: Any, container_definition: dict[str, Any]) -> dict[str, str]:
+        return {}
+
+    def task_started(self, task: Any, containers: list[Any]) -> str | None:
+        return None
+
+    def task_stopped(self, task: Any) -> None:
+        return None
+
+
+@runtime_checkable
+class TaskLogs(Protocol):
+    """CloudWatch Logs for task containers (the awslogs driver)."""
+
+    def prepare_logs(self, task: Any, definition: dict[str, Any]) -> tuple[str, str] | str | None:
+        """``(group, stream)`` to ship to, a stopped reason, or ``None`` (no awslogs)."""
+        ...
+
+    def ship_logs(self, docker_container: Any, group: str, stream: str) -> None: ...
+
+
+@runtime_checkable
+class TargetHealth(Protocol):
+    """The load balancer as ECS sees it: where a target answers, and its health."""
+
+    def address(self, target_id: str, port: int, host: str, host_port: int) -> None: ...
+
+    def state_of(self, target_group_arn: str, target_id: str, port: int) -> str | None: ...
+
+    def drained(self, target_group_arn: str, target_id: str, port: int) -> bool: ...
+
+
+@runtime_checkable
+class ScalingActivity(Protocol):
+    """Application Auto Scaling's record of what it did (``describe_scaling_activities``)."""
+
+    def record(self, resource_id: str, wanted: int, cause: str) -> None: ...
+
+
+class TaskJournal:
+    """The :class:`TaskNotes` of the lab: the last lines, bounded, for ``GET /ecs/agent-log``."""
+
+    def __init__(self, size: int = 300) -> None:
+        self.entries: collections.deque[dict[str, str]] = collections.deque(maxlen=size)
+
+    def note(self, task: Any, message: str) -> None:
+        self.entries.append(
+            {
+                "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "task": task.task_arn.split("/")[-1] if task is not None else "",
+                "message": message,
+            }
+        )
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+# -- the filler ----------------------------------------------------------------------------------------
+
+
+class GapFiller(NoTaskHooks):  # NoTaskHooks: until every task-hook filler inherits it itself
     """One gap between moto and AWS, and the lab's way of closing it."""
 
     name: ClassVar[str] = "gap filler"
@@ -37,6 +149,10 @@ class GapFiller:
     """What moto does (or does not do) on its own."""
     fills: ClassVar[str] = ""
     """What the lab does about it."""
+
+    def collaborators(self) -> Sequence[object]:
+        """The fillers (and other parts) this one was given; the wiring checks they start before it."""
+        return ()
 
     def start(self, context: FillerContext) -> None:
         """Called once the AWS API answers."""
@@ -58,26 +174,6 @@ class GapFiller:
         """Extra keys for ``ecslab status --json`` (e.g. the load balancers' listener URLs)."""
         return {}
 
-    # -- hooks the ECS agent calls for every task it launches (see ecslab.lab.ecs_agent) ----------
-
-    def prepare_task(self, task: Any) -> str | None:
-        """Before the agent pulls the task's images: a stopped reason that fails the task, or ``None``.
-
-        ``task`` is moto's ECS task; ``task.ecslab_definition`` is its task definition.
-        """
-        return None
-
-    def container_environment(self, task: Any, container_definition: dict[str, Any]) -> dict[str, str]:
-        """Extra environment variables for one of the task's containers (credentials, secrets)."""
-        return {}
-
-    def task_started(self, task: Any, containers: list[Any]) -> str | None:
-        """After the task's docker containers started, before RUNNING: a stopped reason, or ``None``."""
-        return None
-
-    def task_stopped(self, task: Any) -> None:
-        """While the task deprovisions: its containers are removed, it is not yet STOPPED."""
-
 
 class PinTaskTransitions(GapFiller):
     """Stop moto from moving ECS tasks one state per ``describe_tasks`` call."""
@@ -92,16 +188,13 @@ class PinTaskTransitions(GapFiller):
         "changes when the lab changes it, in step with a real container."
     )
 
-    def _pin(self) -> None:
-        from moto.moto_api import state_manager
-
-        state_manager.set_transition("ecs::task", {"progression": "manual", "times": 10**9})
-
     def start(self, context: FillerContext) -> None:
-        self._pin()
+        from ecslab.lab.moto.ecs import pin_task_transitions
+
+        pin_task_transitions()
 
     def after_reset(self, context: FillerContext) -> None:
-        self._pin()
+        self.start(context)
 
 
 class TrustPolicyValidation(GapFiller):
@@ -115,45 +208,16 @@ class TrustPolicyValidation(GapFiller):
         "It also makes IAM's state (with AWS's managed policies, ~0.7 s) before the lab says it "
         "is ready: two first IAM calls at once could otherwise see the policies half-loaded."
     )
-    _patched: ClassVar[bool] = False
 
     def start(self, context: FillerContext) -> None:
-        from moto.iam.models import IAMBackend
-        from moto.iam.policy_validation import IAMTrustPolicyDocumentValidator
+        from ecslab.lab.moto import iam
 
-        if TrustPolicyValidation._patched:
-            return
-        original = IAMBackend.create_role
+        iam.PATCHES.apply(None)
 
-        def create_role_checked(backend: Any, role_name: str, assume_role_policy_document: str, *args: Any, **kwargs: Any) -> Any:
-            IAMTrustPolicyDocumentValidator(assume_role_policy_document).validate()
-            return original(backend, role_name, assume_role_policy_document, *args, **kwargs)
+    def stop(self) -> None:
+        from ecslab.lab.moto import iam
 
-        IAMBackend.create_role = create_role_checked  # type: ignore[method-assign,assignment]
-        TrustPolicyValidation._patched = True
-
-
-def all_fillers() -> list[type[GapFiller]]:
-    """Every filler the lab runs, in start order."""
-    from ecslab.lab.autoscaling import AutoScaling
-    from ecslab.lab.ecr_plane import EcrDataPlane
-    from ecslab.lab.ecs_agent import EcsAgent
-    from ecslab.lab.elb import LoadBalancing
-    from ecslab.lab.execution_role import ExecutionRoles
-    from ecslab.lab.monitoring import CloudWatch
-    from ecslab.lab.task_roles import TaskRoles
-
-    return [
-        PinTaskTransitions,
-        TrustPolicyValidation,
-        EcrDataPlane,
-        LoadBalancing,
-        CloudWatch,
-        ExecutionRoles,
-        TaskRoles,
-        EcsAgent,
-        AutoScaling,
-    ]
+        iam.PATCHES.remove()
 
 
 class QuietErrors:

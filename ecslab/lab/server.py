@@ -43,10 +43,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ecslab.config import SEED, LabConfig
-from ecslab.lab.fillers import FillerContext, GapFiller, all_fillers
+from ecslab.lab.fillers import FillerContext, GapFiller
 from ecslab.lab.guard import GuardMiddleware, refusal
 from ecslab.lab.manage import LOG_BACKUPS, LOG_LIMIT_BYTES, TOKEN_HEADER, process_start_time
 from ecslab.lab.registry import RegistryError, RegistryProcess
+from ecslab.lab.wiring import LabFillers, wire
 
 log = logging.getLogger("ecslab.lab")
 # moto reads every request body whole into memory: bodies over this are refused with 413 first
@@ -78,7 +79,9 @@ class LabProcess:
         self.started_at = datetime.now(UTC)
         self.shutdown_requested = threading.Event()
         self.registry = RegistryProcess(config, port=_free_port(config.host))
-        self.fillers: list[GapFiller] = [filler() for filler in all_fillers()]
+        self.wired: LabFillers = wire()
+        self.fillers: list[GapFiller] = self.wired.in_start_order()
+        self._docker: Any = None  # docker.DockerClient (untyped), made once, closed at stop
         self._moto: Any = None
         self._control: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
@@ -118,6 +121,12 @@ class LabProcess:
             except Exception:  # one broken filler must not keep the others running
                 log.exception("filler %s failed to stop", filler.name)
         self.registry.stop()
+        if self._docker is not None:
+            try:
+                self._docker.close()
+            except Exception:
+                log.exception("closing the Docker client")
+            self._docker = None
         shutil.rmtree(self.config.registry_dir, ignore_errors=True)  # nothing could pull it after this lab
         if self._moto is not None:
             self._moto.shutdown()
@@ -153,15 +162,18 @@ class LabProcess:
             response.read()
 
     def _filler_context(self) -> FillerContext:
-        try:
-            import docker
+        """The fillers' context; one Docker client for the lab's life (made again only while no engine answered)."""
+        if self._docker is None:
+            try:
+                import docker
 
-            client: Any = docker.from_env(timeout=5)
-            client.ping()
-        except Exception:
-            client = None
+                client: Any = docker.from_env(timeout=5)
+                client.ping()
+                self._docker = client
+            except Exception:
+                self._docker = None
         return FillerContext(
-            config=self.config, docker=client, registry_url=self.registry.url, fillers={f.name: f for f in self.fillers}
+            config=self.config, docker=self._docker, registry_url=self.registry.url, fillers=self.wired.by_name()
         )
 
     def status(self) -> dict[str, Any]:
@@ -178,7 +190,7 @@ class LabProcess:
                 "backend_url": self.registry.url,
             },
             "fillers": [filler.describe() for filler in self.fillers],
-        } | {key: value for filler in self.fillers for key, value in filler.status().items()}
+        } | fillers_status(self.fillers)
 
     def _write_state(self) -> None:
         registry_pid = self.registry.pid
@@ -192,6 +204,21 @@ class LabProcess:
         tmp = self.config.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.config.state_file)
+
+
+def fillers_status(fillers: list[GapFiller]) -> dict[str, Any]:
+    """Every filler's extra status keys; two fillers giving the same key is a bug in the lab, said at once."""
+    merged: dict[str, Any] = {}
+    owner: dict[str, str] = {}
+    for filler in fillers:
+        for key, value in filler.status().items():
+            if key in merged or key in _STATUS_KEYS:
+                raise ValueError(f"status key {key!r} of {filler.name} is already given by {owner.get(key, 'the lab')}")
+            merged[key], owner[key] = value, filler.name
+    return merged
+
+
+_STATUS_KEYS = frozenset({"pid", "started_at", "config", "aws_api", "registry", "fillers"})
 
 
 def _free_port(host: str) -> int:
