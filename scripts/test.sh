@@ -1,34 +1,78 @@
 #!/usr/bin/env bash
-# Run every test of the course: lint and types, notebooks against their sources, unit tests,
-# blank exercises (must fail), the real-browser test, nbval on notebooks and solutions
-# (strict: stored outputs must repeat), and the course image (built, started, notebook 05 and the
-# browser test inside it; ECSLAB_SKIP_COURSE_IMAGE=1 skips it). Sets the machine up first when needed.
+# Run every test of the course, in phases, fastest first, each timed:
+#   lint and types -> notebooks match their sources -> fast unit tests (no lab, no Docker) ->
+#   lab unit tests (blank exercises, browser, faults) -> nbval on notebooks and solutions (strict:
+#   stored outputs must repeat) -> course image (built, started, notebook 05 and the browser test
+#   inside it; ECSLAB_SKIP_COURSE_IMAGE=1 skips it).
+# Sets the machine up first when needed. The first failing phase stops the run (set -e); the
+# phases' times are printed at the end either way.
+# Each pytest-xdist worker has a private lab of its own (tests/conftest.py, loaded with
+# -p tests.conftest for nbval too), so the default lab (~/.ecslab, 4566/5050/4567) is never used.
+# ECSLAB_TEST_WORKERS: workers per pytest phase (default 4: on 2 cores the tests mostly wait).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --for-tests
 venv="${ECSLAB_VENV:-.venv}"
 export PATH="$PWD/$venv/bin:$PATH"
+workers="${ECSLAB_TEST_WORKERS:-4}"
+# --dist loadfile: a test module, or a notebook, stays on one worker (its cells run in order in one kernel)
+parallel=(-n "$workers" --dist loadfile)
+pytest=(python -m pytest -p no:cacheprovider -q)
 
-lab_was_running=""
-ecslab status >/dev/null 2>&1 && lab_was_running=1
-[ -n "$lab_was_running" ] || trap 'ecslab down >/dev/null 2>&1 || true' EXIT
-ecslab up
+phase_times=()
+phase_name=""
+phase_started=$SECONDS
+run_started=$SECONDS
 
-echo "== lint and types"
+phase() {
+  finish_phase
+  phase_name="$1"
+  phase_started=$SECONDS
+  echo "== $phase_name"
+}
+
+finish_phase() {
+  if [ -n "$phase_name" ]; then
+    local took=$((SECONDS - phase_started))
+    phase_times+=("$(printf '%-40s %5d s' "$phase_name" "$took")")
+    echo "-- $phase_name: $took s"
+    phase_name=""
+  fi
+}
+
+print_times() {
+  local status=$?
+  [ "$status" -eq 0 ] || phase_name="${phase_name:+$phase_name (FAILED)}"
+  finish_phase
+  echo "== phase times (workers: $workers)"
+  printf '  %s\n' "${phase_times[@]}"
+  printf '  %-40s %5d s\n' "total" "$((SECONDS - run_started))"
+}
+trap print_times EXIT
+
+phase "lint and types"
 ruff check ecslab tests benchmarks workshop
 ruff format --check ecslab tests benchmarks workshop scripts
 mypy
-echo "== notebooks match their sources"
+
+phase "notebooks match their sources"
 python -m ecslab.authoring check
-echo "== unit tests, blank exercises, browser"
-python -m pytest tests -q -p no:cacheprovider
-echo "== notebooks and solutions (nbval, strict)"
-python -m pytest --nbval notebooks solutions --nbval-sanitize-with tests/nbval-sanitize.cfg -q -p no:cacheprovider
-echo "== course image"
+
+phase "fast unit tests (no lab, no Docker)"
+"${pytest[@]}" tests -m "not lab" "${parallel[@]}"
+
+phase "lab unit tests (exercises, browser, faults)"
+"${pytest[@]}" tests -m "lab" "${parallel[@]}"
+
+phase "notebooks and solutions (nbval, strict)"
+"${pytest[@]}" -p tests.conftest --nbval notebooks solutions --nbval-sanitize-with tests/nbval-sanitize.cfg "${parallel[@]}"
+
+# A phase added later (the grader's, for instance) goes here, as: phase "NAME"; COMMAND
+
+phase "course image"
 if [ -n "${ECSLAB_SKIP_COURSE_IMAGE:-}" ]; then
   echo "skipped (ECSLAB_SKIP_COURSE_IMAGE is set)"
 else
-  course_image_started=$SECONDS
   bash scripts/test-course-image.sh
-  echo "course image: $((SECONDS - course_image_started)) s"
 fi
+finish_phase

@@ -10,11 +10,30 @@ gives them for the default one. :func:`push_app_image`: an app image in a privat
 registry (ECR); the local names under that registry go when the lab does.
 :func:`execution_role_arn`: ``ecsTaskExecutionRole`` in a lab, which every Fargate task
 definition pulling from the lab's registry (ECR) needs, as on AWS.
+
+One lab per test process (issue 17). Each pytest process, that is each pytest-xdist worker, gets a
+private lab of its own (:class:`WorkerLab`: own state folder and ports), started the first time one of
+its tests needs a lab and stopped when the session ends. Its settings are exported into the process's
+environment before that test is set up, so ``ecslab.connect()`` (the ``lab`` fixture), ``ecslab``
+commands the tests run and notebook kernels all reach it, never the default lab. For nbval the same
+plugin is loaded with ``-p tests.conftest`` (``scripts/test.sh``), and nbval cells export the whole
+of ``lab.env()`` (``AWS_ENDPOINT_URL``, fake credentials, region) as when the notebooks were built;
+unit tests get the ``ECSLAB_*`` settings only, so tests of real-AWS paths see no lab endpoint.
+``ECSLAB_TEST_LAB=environment`` keeps the lab the environment names instead (what the course image's
+own test does inside the image).
+
+Fast and lab tests (issue 17). A test needs a lab (marker ``lab``, set here at collection) when it
+uses the ``lab``, ``isolated_config`` or ``running_isolated_lab`` fixture, is marked ``docker`` or
+``browser``, or sits in a module of :data:`LAB_MODULES` (modules that start labs, containers or
+notebook kernels themselves). Every other test is fast: no lab, no Docker engine, and while it runs
+``manage.up`` refuses to start a lab process, so a fast test that starts to need one fails at once instead
+of quietly making the fast phase slow. ``python -m pytest tests -m "not lab"`` runs them in seconds.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,8 +165,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def lab() -> ecslab.Lab:
-    return ecslab.connect()
+def lab(request: pytest.FixtureRequest) -> ecslab.Lab:
+    """This test process's lab (:class:`WorkerLab`), as ``ecslab.connect()`` gives it to a notebook."""
+    return ecslab.connect(config=_worker_lab(request.config).ensure())
 
 
 @pytest.fixture
@@ -173,3 +193,123 @@ def running_isolated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
         yield private_lab.config
         config = private_lab.config
     remove_registry_names(config)
+
+
+# -- one private lab per test process, and the fast/lab split (issue 17) ---------------------------------
+
+LAB_FIXTURES = frozenset({"lab", "isolated_config", "running_isolated_lab"})
+"""Fixtures that give a test a lab: a test that uses one needs a lab."""
+LAB_MARKERS = frozenset({"lab", "docker", "browser"})
+"""Markers of tests that need a lab or a Docker engine."""
+LAB_MODULES = frozenset(
+    {
+        "test_exercises.py",  # runs each blank exercise in a kernel that connects to the lab
+    }
+)
+"""Test modules (file names) every test of which needs a lab or a Docker engine."""
+TEST_LAB_ENV = "ECSLAB_TEST_LAB"
+"""``environment``: use the lab the environment names (the default one unless ``ECSLAB_*`` say otherwise)."""
+
+
+def _needs_lab(item: pytest.Item) -> bool:
+    if item.path.suffix == ".ipynb":
+        return True  # an nbval cell
+    if LAB_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    if any(item.get_closest_marker(name) is not None for name in LAB_MARKERS - {"lab"}):
+        return True
+    return item.path.name in LAB_MODULES
+
+
+class WorkerLab:
+    """The private lab of one test process (one xdist worker): started at the first test that needs a
+    lab, its settings exported into ``os.environ`` (kernels and subprocesses inherit them), stopped at
+    the end of the session with every container it started and the registry names it left."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._lab: private.PrivateLab | None = None
+        self._saved: dict[str, str | None] = {}
+
+    def ensure(self, whole_env: bool = False) -> LabConfig:
+        """The lab's settings, starting it first when needed; exports ``ECSLAB_*`` (``whole_env``: all of ``lab.env()``)."""
+        if os.environ.get(TEST_LAB_ENV) == "environment":
+            return LabConfig.from_env()
+        if self._lab is None:
+            lab = private.PrivateLab(timeout=120.0)
+            lab.start()
+            self._lab = lab
+        env = self._lab.env()
+        for key, value in env.items():
+            if (whole_env or key.startswith("ECSLAB_")) and os.environ.get(key) != value:
+                self._saved.setdefault(key, os.environ.get(key))
+                os.environ[key] = value
+        return self._lab.config
+
+    def stop(self) -> None:
+        """Stop the lab (when it was started) and put the environment back as it was."""
+        lab, self._lab = self._lab, None
+        try:
+            if lab is not None:
+                config = lab.config
+                lab.stop()
+                remove_registry_names(config)
+        finally:
+            for key, value in self._saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            self._saved.clear()
+
+
+_WORKER_LAB = pytest.StashKey[WorkerLab]()
+
+
+def _worker_lab(config: pytest.Config) -> WorkerLab:
+    return config.stash[_WORKER_LAB]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = getattr(config, "workerinput", {}).get("workerid", "main")
+    config.stash[_WORKER_LAB] = WorkerLab(worker)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _WORKER_LAB in config.stash:
+        config.stash[_WORKER_LAB].stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _needs_lab(item) and item.get_closest_marker("lab") is None:
+            item.add_marker(pytest.mark.lab)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before anything of a lab test is set up (fixtures, nbval's kernel): this process's lab runs and
+    the environment names it."""
+    if item.get_closest_marker("lab") is not None:
+        _worker_lab(item.config).ensure(whole_env=item.path.suffix == ".ipynb")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A fast test may not start a lab process: ``manage.up`` fails at the start while it runs (checks
+    that refuse to start, a state folder that is a file for instance, still run as they would)."""
+    spawn = getattr(manage, "_spawn", None)
+    if item.get_closest_marker("lab") is not None or spawn is None:
+        return (yield)
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError(
+            f"{item.nodeid} started a lab but is collected as a fast test: give it a lab fixture, "
+            "mark it lab (or docker), or add its module to LAB_MODULES in tests/conftest.py"
+        )
+
+    manage._spawn = refuse  # type: ignore[attr-defined]
+    try:
+        return (yield)
+    finally:
+        manage._spawn = spawn  # type: ignore[attr-defined]

@@ -138,6 +138,7 @@ def _labelled_container(config: LabConfig) -> str | None:
     return str(container.id)
 
 
+@pytest.mark.lab  # starts a lab of its own (and a container)
 def test_a_private_lab_is_reachable_with_its_env_and_leaves_nothing_behind(monkeypatch: pytest.MonkeyPatch) -> None:
     import boto3
 

@@ -293,6 +293,12 @@ class PrivateLab:
                     raise
                 self._say(f"Port(s) {taken} taken by another program; starting the private lab on other ports.")
                 continue
+            except BaseException:  # interrupted, or a test refusing labs: leave no process, port or folder behind
+                with contextlib.suppress(Exception):
+                    manage.down(config, say=_quiet)
+                release_config(config)
+                self._remove_temporary()
+                raise
             self._config = config
             return config
         raise AssertionError("unreachable")  # pragma: no cover
