@@ -10,7 +10,7 @@ The local lab costs nothing; a real account does. When a learner opts into real 
 2. **tags everything the course creates** with ``ecslab:course=<course id>``
    (:data:`TAG_KEY`, :data:`COURSE_ID`) and ``ecslab:owner=<who>`` (:data:`OWNER_TAG_KEY`,
    :func:`owner_id`: the caller's ARN, so learners sharing one account are told apart):
-   botocore event handlers on every client the aws :class:`~ecslab.session.Lab` makes add
+   botocore event handlers on every client the aws :class:`~ecslab.target.Lab` makes add
    both tags to create calls (:data:`TAGGED_OPERATIONS`), never replacing a tag the learner
    set; log groups that ECS would create untagged (``awslogs-create-group``) are created
    first through the Lab's own, tagging, client (:func:`register_log_group_creation`);
@@ -37,14 +37,12 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ecslab.config import LabConfig
 from ecslab.ecs import HOURS_PER_MONTH
 from ecslab.ecs import PRICES as ECS_PRICES
-
-if TYPE_CHECKING:
-    from ecslab.config import LabConfig
-    from ecslab.session import Lab
+from ecslab.target import Lab
 
 __all__ = [
     "ACCOUNT_ENV",
@@ -66,6 +64,7 @@ __all__ = [
     "banner_html",
     "cleanup",
     "confirm_account",
+    "connect_aws",
     "course_id",
     "estimate_hourly_cost",
     "find_course_resources",
@@ -349,17 +348,27 @@ def banner_html(account_id: str, region: str) -> str:
     )
 
 
+def connect_aws(config: LabConfig, account: str | None = None) -> Lab:
+    """``ecslab.connect("aws")``: a boto3 session from the learner's credentials, then :func:`open_lab`."""
+    import boto3
+
+    session = boto3.Session(region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or config.region)
+    if session.get_credentials() is None:
+        raise RuntimeError("target 'aws' needs AWS credentials: run `aws configure` or set AWS_PROFILE; or use the local lab.")
+    return open_lab(session, config, account=account)
+
+
 def open_lab(session: Any, config: LabConfig, account: str | None = None) -> Lab:
-    """The aws :class:`~ecslab.session.Lab` for ``session``: account confirmed, every client tagging.
+    """The aws :class:`~ecslab.target.Lab` for ``session``: account confirmed, every client tagging.
 
-    Called by :func:`ecslab.connect` for ``target="aws"``."""
-    from ecslab.session import Lab
-
+    Called by :func:`ecslab.connect` for ``target="aws"`` (through :func:`connect_aws`)."""
     sts = session.client("sts")
     confirmed = confirm_account(sts, account)
     lab_course, owner = course_id(), owner_id(sts)
     hooks: list[Callable[[Any], None]] = [lambda client: register_course_tagging(client, lab_course, owner)]
-    lab = Lab("aws", str(session.region_name), None, config, session, _client_hooks=hooks, _confirmed_account=confirmed)
+    region = str(session.region_name)
+    banner = banner_html(confirmed, region)
+    lab = Lab("aws", region, None, config, session, _client_hooks=hooks, _confirmed_account=confirmed, _banner_html=banner)
     hooks.append(lambda client: register_log_group_creation(client, lambda: lab.logs))
     return lab
 
@@ -1488,14 +1497,12 @@ def run_cleanup_command(
     ask: Callable[[str], str] | None = None,
 ) -> int:
     """``ecslab cleanup``: the plan, a confirmation (unless ``--yes``), the deletion of exactly that plan, the summary."""
-    from ecslab.session import connect
-
     target = (target or os.environ.get("ECSLAB_TARGET") or "aws").lower()
     if target != "aws":
         raise RuntimeError(
             "the local lab needs no clean-up (`ecslab reset` starts it afresh); `ecslab cleanup` is for real AWS: --target aws."
         )
-    lab = connect("aws", account=account)
+    lab = connect_aws(LabConfig.from_env(), account=account)
     plan = cleanup(lab, dry_run=True, force_delete_secrets=force_delete_secrets)
     if dry_run or not plan.plan:
         print(plan.render())
