@@ -85,8 +85,8 @@ class FakeEcr:
     def registry_address(self) -> str:
         return f"localhost:{self.port}"
 
-    def backend(self) -> Any:
-        return self
+    def repository_exists(self, name: str) -> bool:
+        return name in self.repositories
 
     def visible(self, name: str, reference: str) -> bool:
         return True

@@ -23,15 +23,16 @@ after the policy's scale-out / scale-in cooldowns, and never scaling in when
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import math
 import threading
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
-from ecslab.config import ACCOUNT_ID
 from ecslab.lab.fillers import FillerContext, GapFiller, QuietErrors
+from ecslab.lab.monitoring import ContainerSampler
+from ecslab.lab.moto import applicationautoscaling as moto_aas
 
 log = logging.getLogger("ecslab.lab.autoscaling")
 
@@ -51,7 +52,11 @@ class AutoScaling(GapFiller):
         "and applies AWS's target tracking formula within min/max capacity and cooldowns, recording scaling activities."
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, load_balancing: RequestCounts | None = None, sampler: ContainerSampler | None = None) -> None:
+        """``load_balancing``: the lab's ALB (ALBRequestCountPerTarget); ``sampler``: the containers' ``docker stats``
+        (shared with the CloudWatch filler)."""
+        self.load_balancing = load_balancing
+        self.sampler = sampler or ContainerSampler()
         self.context: FillerContext | None = None
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
@@ -63,26 +68,21 @@ class AutoScaling(GapFiller):
         self._errors = QuietErrors("autoscaling evaluation", log)
         self.last_scale: dict[str, tuple[str, float]] = {}
         self.request_marks: dict[str, collections.deque[tuple[float, int]]] = {}
-        self._original: Any = None
+
+    def collaborators(self) -> Sequence[object]:
+        return [self.load_balancing] if self.load_balancing is not None else []
+
+    @property
+    def region(self) -> str:
+        assert self.context is not None
+        return str(self.context.config.region)
 
     def start(self, context: FillerContext) -> None:
         self.context = context
-        from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
-
-        filler = self
-
-        def describe_scaling_activities(response: Any) -> str:
-            namespace = response._get_param("ServiceNamespace")
-            resource = response._get_param("ResourceId")
-            found = [
-                a
-                for a in reversed(filler.recent_activities())
-                if a["ServiceNamespace"] == namespace and (not resource or a["ResourceId"] == resource)
-            ]
-            return json.dumps({"ScalingActivities": found})
-
-        self._original = ApplicationAutoScalingResponse.__dict__.get("describe_scaling_activities")
-        ApplicationAutoScalingResponse.describe_scaling_activities = describe_scaling_activities  # type: ignore[attr-defined]
+        moto_aas.PATCHES.apply(self)
+        if self.load_balancing is None:  # transitional, until the wiring passes it
+            fillers = getattr(context, "fillers", {}).values()
+            self.load_balancing = next((f for f in fillers if isinstance(f, RequestCounts)), None)
         self.thread = threading.Thread(target=self._loop, name="autoscaling", daemon=True)
         self.thread.start()
 
@@ -90,10 +90,7 @@ class AutoScaling(GapFiller):
         self.stopping.set()
         if self.thread is not None:
             self.thread.join(timeout=5)
-        from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
-
-        if self._original is None and hasattr(ApplicationAutoScalingResponse, "describe_scaling_activities"):
-            delattr(ApplicationAutoScalingResponse, "describe_scaling_activities")
+        moto_aas.PATCHES.remove()
 
     def after_reset(self, context: FillerContext) -> None:
         self.samples.clear()
@@ -120,118 +117,63 @@ class AutoScaling(GapFiller):
                 self._errors.succeeded()
 
     def evaluate(self) -> None:
-        from moto.applicationautoscaling.models import applicationautoscaling_backends
-
-        assert self.context is not None
-        backend = applicationautoscaling_backends[ACCOUNT_ID][self.context.config.region]
-        ecs = backend.ecs_backend
-        policies = list(backend.policies.values())
-        live = {policy.policy_arn for policy in policies}
+        policies = [policy for policy in moto_aas.ecs_policies(self.region) if policy.target_tracking]
+        live = {policy.arn for policy in policies}
         for arn in [arn for arn in self.samples if arn not in live]:
             del self.samples[arn]  # a deleted policy's window
         for policy in policies:
-            configuration = policy.target_tracking_scaling_policy_configuration
-            if policy.service_namespace != "ecs" or not configuration:
+            service = moto_aas.ecs_service(self.region, *policy.service_key)
+            if service is None or service.status != "ACTIVE":
                 continue
-            _, cluster, service_name = policy.resource_id.split("/", 2)
-            service = ecs.services.get(f"{cluster}:{service_name}")
-            target = backend.targets.get("ecs:service:DesiredCount", {}).get(policy.resource_id)
-            if service is None or target is None or service.status != "ACTIVE":
-                continue
+            configuration = policy.target_tracking or {}
             metric_type = configuration.get("PredefinedMetricSpecification", {}).get("PredefinedMetricType", "")
-            value = self._measure(metric_type, configuration, service, ecs)
+            value = self._measure(metric_type, configuration, service)
             if value is None:
                 continue
             now = time.monotonic()
-            window = self.samples.setdefault(policy.policy_arn, collections.deque())
+            window = self.samples.setdefault(policy.arn, collections.deque())
             window.append((now, value))
             while window and window[0][0] < now - WINDOW_SECONDS:
                 window.popleft()
             average = sum(v for _, v in window) / len(window)
-            self._decide(policy, configuration, target, service, average)
+            desired = self._decide(policy, configuration, service, average)
             self.history.append(
                 {
                     "time": time.time(),
-                    "policy": policy.policy_name,
+                    "policy": policy.name,
                     "resource": policy.resource_id,
                     "metric": metric_type,
                     "value": round(value, 2),
                     "average": round(average, 2),
                     "target": configuration.get("TargetValue"),
-                    "desired": service.desired_count,
+                    "desired": desired,
                     "running": service.running_count,
                 }
             )
 
-    def _measure(self, metric_type: str, configuration: dict[str, Any], service: Any, ecs: Any) -> float | None:
+    def _measure(self, metric_type: str, configuration: dict[str, Any], service: moto_aas.EcsService) -> float | None:
         if metric_type in ("ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization"):
-            return self._container_utilization(service, ecs, cpu=metric_type.endswith("CPUUtilization"))
+            return self._container_utilization(service, cpu=metric_type.endswith("CPUUtilization"))
         if metric_type == "ALBRequestCountPerTarget":
             return self._requests_per_target(configuration, service)
         return None
 
-    def _container_utilization(self, service: Any, ecs: Any, cpu: bool) -> float | None:
+    def _container_utilization(self, service: moto_aas.EcsService, cpu: bool) -> float | None:
         assert self.context is not None
-        docker = self.context.docker
-        if docker is None:
+        if self.context.docker is None:
             return None
-        tasks = [
-            t
-            for tasks in ecs.tasks.values()
-            for t in tasks.values()
-            if t.group == f"service:{service.name}" and t.last_status == "RUNNING"
-        ]
-        readings: list[float] = []
-        lock = threading.Lock()
+        readings = self.sampler.readings(self.context.docker, moto_aas.running_tasks(self.region, service))
+        values = [reading.cpu if cpu else reading.memory for reading in readings]
+        return sum(values) / len(values) if values else None
 
-        def read(task: Any) -> None:
-            containers = docker.containers.list(
-                filters={"label": f"com.amazonaws.ecs.task-arn={task.task_arn}"}, ignore_removed=True
-            )
-            for container in containers:
-                stats = container.stats(stream=False)
-                if cpu:
-                    used = stats["cpu_stats"]["cpu_usage"]["total_usage"] - stats["precpu_stats"]["cpu_usage"]["total_usage"]
-                    system = stats["cpu_stats"].get("system_cpu_usage", 0) - stats["precpu_stats"].get("system_cpu_usage", 0)
-                    online = stats["cpu_stats"].get("online_cpus") or 1
-                    cores_used = used / system * online if system > 0 else 0.0
-                    reserved = int(str(task.cpu or 1024)) / 1024
-                    value = 100 * cores_used / reserved
-                else:
-                    memory = stats.get("memory_stats", {})
-                    usage = memory.get("usage", 0) - memory.get("stats", {}).get("cache", 0)
-                    reserved_mib = int(str(task.memory or 512))
-                    value = 100 * usage / (reserved_mib * 1024 * 1024)
-                with lock:
-                    readings.append(value)
-
-        threads = [threading.Thread(target=read, args=(task,), daemon=True) for task in tasks]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=5)
-        return sum(readings) / len(readings) if readings else None
-
-    def _requests_per_target(self, configuration: dict[str, Any], service: Any) -> float | None:
-        assert self.context is not None
-        alb = self.context.fillers.get("Application Load Balancer")
+    def _requests_per_target(self, configuration: dict[str, Any], service: moto_aas.EcsService) -> float | None:
         label = configuration.get("PredefinedMetricSpecification", {}).get("ResourceLabel", "")
-        group_arn = (
-            next(
-                (
-                    lb["targetGroupArn"]
-                    for lb in service.load_balancers
-                    if lb["targetGroupArn"].endswith(label.split("/targetgroup/")[-1])
-                ),
-                None,
-            )
-            if label
-            else None
-        )
-        group_arn = group_arn or (service.load_balancers[0]["targetGroupArn"] if service.load_balancers else None)
-        if alb is None or group_arn is None:
+        suffix = label.split("/targetgroup/")[-1]
+        group_arn = next((arn for arn in service.target_group_arns if arn.endswith(suffix)), None) if label else None
+        group_arn = group_arn or (service.target_group_arns[0] if service.target_group_arns else None)
+        if self.load_balancing is None or group_arn is None:
             return None
-        count = alb.request_counts().get(group_arn, 0)  # type: ignore[attr-defined]
+        count = self.load_balancing.request_counts().get(group_arn, 0)
         now = time.monotonic()
         marks = self.request_marks.setdefault(group_arn, collections.deque())
         marks.append((now, count))
@@ -242,30 +184,32 @@ class AutoScaling(GapFiller):
         per_minute = (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0]) * 60
         return per_minute / max(service.running_count, 1)
 
-    def _decide(self, policy: Any, configuration: dict[str, Any], target: Any, service: Any, average: float) -> None:
-        goal = float(configuration.get("TargetValue", 0)) or 1.0
-        current = int(service.desired_count)
-        wanted = math.ceil(max(service.running_count, 1) * average / goal)
-        wanted = max(int(target.min_capacity or 0), min(int(target.max_capacity or wanted), wanted))
+    def _decide(
+        self, policy: moto_aas.EcsScalingPolicy, configuration: dict[str, Any], service: moto_aas.EcsService, average: float
+    ) -> int:
+        """Apply target tracking to the service; the desired count it has now."""
+        current = service.desired_count
+        wanted = target_tracking_capacity(policy, configuration, service.running_count, average)
         if wanted == current:
-            return
+            return current
         direction = "out" if wanted > current else "in"
+        goal = float(configuration.get("TargetValue", 0)) or 1.0
         if direction == "in" and (configuration.get("DisableScaleIn") or average > goal * 0.9):
-            return
+            return current
         cooldown = int(configuration.get("ScaleOutCooldown" if direction == "out" else "ScaleInCooldown", 300))
         last = self.last_scale.get(policy.resource_id)
         if last is not None and time.monotonic() - last[1] < cooldown:
-            return
-        service.desired_count = wanted
-        for deployment in service.deployments[:1]:
-            deployment["desiredCount"] = wanted
+            return current
+        if not moto_aas.set_desired_count(self.region, *policy.service_key, wanted):
+            return current
         self.last_scale[policy.resource_id] = (direction, time.monotonic())
         alarm = "AlarmHigh" if direction == "out" else "AlarmLow"
         self.record(
             policy.resource_id,
             wanted,
-            f"monitor alarm TargetTracking-{policy.resource_id}-{alarm} in state ALARM triggered policy {policy.policy_name}",
+            f"monitor alarm TargetTracking-{policy.resource_id}-{alarm} in state ALARM triggered policy {policy.name}",
         )
+        return wanted
 
     def record(self, resource_id: str, wanted: int, cause: str, now: float | None = None) -> None:
         """One scaling activity, as ``describe_scaling_activities`` reports it (the newest MAX_ACTIVITIES are kept)."""
@@ -292,3 +236,19 @@ class AutoScaling(GapFiller):
             while self.activities and self.activities[0]["StartTime"] < cutoff:
                 self.activities.popleft()
             return list(self.activities)
+
+
+def target_tracking_capacity(
+    policy: moto_aas.EcsScalingPolicy, configuration: dict[str, Any], running: int, average: float
+) -> int:
+    """AWS's target tracking formula, ``ceil(running * metric / target)``, within the target's min/max capacity."""
+    goal = float(configuration.get("TargetValue", 0)) or 1.0
+    wanted = math.ceil(max(running, 1) * average / goal)
+    return max(int(policy.min_capacity or 0), min(int(policy.max_capacity or wanted), wanted))
+
+
+@runtime_checkable
+class RequestCounts(Protocol):
+    """Requests the load balancer forwarded so far, per target group ARN (:meth:`ecslab.lab.elb.LoadBalancing.request_counts`)."""
+
+    def request_counts(self) -> dict[str, int]: ...

@@ -46,11 +46,11 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from moto.core.exceptions import ServiceException
-
 from ecslab.config import ACCOUNT_ID
+from ecslab.ecr_lifecycle import ImageRecord
 from ecslab.lab.fillers import FillerContext, GapFiller
 from ecslab.lab.guard import refusal
+from ecslab.lab.moto import ecr as moto_ecr
 
 log = logging.getLogger("ecslab.lab.ecr")
 
@@ -149,18 +149,6 @@ class _BodyTooLarge(Exception):
     pass
 
 
-class ImageTagAlreadyExistsException(ServiceException):
-    """ECR's error for an existing tag in an IMMUTABLE repository (moto names it ImageAlreadyExistsException)."""
-
-    code = "ImageTagAlreadyExistsException"
-
-    def __init__(self, image_tag: str, repository_name: str) -> None:
-        super().__init__(
-            f"The image tag '{image_tag}' already exists in the '{repository_name}' repository "
-            "and cannot be overwritten because the repository is immutable."
-        )
-
-
 class EcrDataPlane(GapFiller):
     name = "ECR data plane"
     gap = (
@@ -178,13 +166,13 @@ class EcrDataPlane(GapFiller):
         self.lock = threading.RLock()
         self.server: ThreadingHTTPServer | None = None
         self.context: FillerContext | None = None
-        self._originals: list[tuple[Any, str, Any]] = []
+        self.previews: dict[str, str] = {}  # repository ARN -> the lifecycle policy its last preview started with
 
     # -- the filler's life ---------------------------------------------------------
 
     def start(self, context: FillerContext) -> None:
         self.context = context
-        self._patch_moto()
+        moto_ecr.PATCHES.apply(self)
         config = context.config
         self.server = ThreadingHTTPServer((config.host, config.registry_port), _front_handler(self))
         self.server.daemon_threads = True
@@ -194,12 +182,11 @@ class EcrDataPlane(GapFiller):
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
-        for owner, attribute, original in reversed(self._originals):
-            if original is None:
-                delattr(owner, attribute)
-            else:
-                setattr(owner, attribute, original)
-        self._originals.clear()
+        moto_ecr.PATCHES.remove()
+
+    def after_reset(self, context: FillerContext) -> None:
+        with self.lock:
+            self.previews.clear()
 
     def control(self, method: str, path: str) -> dict[str, Any] | None:
         if method == "POST" and path == "/ecr/expired-token":
@@ -207,7 +194,7 @@ class EcrDataPlane(GapFiller):
             return {"authorizationToken": token, "expiresAt": expires.isoformat()}
         return None
 
-    # -- moto ------------------------------------------------------------------------
+    # -- what the front and the ECR patches ask of the lab -------------------------------------
 
     @property
     def port(self) -> int:
@@ -225,6 +212,11 @@ class EcrDataPlane(GapFiller):
         assert self.context is not None and self.context.registry_url
         return str(self.context.registry_url)
 
+    @property
+    def region(self) -> str:
+        assert self.context is not None
+        return str(self.context.config.region)
+
     def storage_full(self, reserve: int = 8 * 2**20) -> str | None:
         """Why the registry's storage cannot take more (a sentence for the learner), or ``None``."""
         assert self.context is not None
@@ -240,148 +232,60 @@ class EcrDataPlane(GapFiller):
             "delete images you no longer need (ecr batch_delete_image), or run `ecslab reset`, then push again."
         )
 
-    def backend(self) -> Any:
-        from moto.ecr.models import ecr_backends
+    def issue_token(self) -> tuple[str, datetime]:
+        return self.tokens.issue()
 
-        assert self.context is not None
-        return ecr_backends[ACCOUNT_ID][self.context.config.region]
+    def start_preview(self, repository_arn: str, policy: str) -> None:
+        self.preview_policy(policy)
+        with self.lock:
+            self.previews[repository_arn] = policy
 
-    def _patch(self, owner: Any, attribute: str, replacement: Any) -> None:
-        self._originals.append((owner, attribute, getattr(owner, attribute, None)))
-        setattr(owner, attribute, replacement)
-
-    def _patch_moto(self) -> None:
-        from moto.ecr import models, responses
-        from moto.ecr.models import ECRBackend, Image, Repository
-        from moto.ecr.responses import ECRResponse
-
-        plane = self
-        repository_init = Repository.__init__
-
-        def init_with_lab_uri(repo: Any, *args: Any, **kwargs: Any) -> None:
-            repository_init(repo, *args, **kwargs)
-            repo.uri = f"{plane.registry_address}/{repo.name}"
-
-        self._patch(Repository, "__init__", init_with_lab_uri)
-
-        def real_size(image: Any) -> int | None:
-            manifest = json.loads(image.image_manifest)
-            if "layers" in manifest:
-                return int(sum(layer.get("size", 0) for layer in manifest["layers"]))
+    def preview(self, repository_arn: str, images: list[ImageRecord]) -> tuple[str, list[dict[str, Any]]] | None:
+        with self.lock:
+            policy = self.previews.get(repository_arn)
+        if policy is None:
             return None
+        return policy, self.preview_policy(policy, images)
 
-        self._patch(Image, "get_image_size_in_bytes", real_size)
-
-        def get_authorization_token(response: Any) -> Any:
-            token, expires = plane.tokens.issue()
-            registry_ids = response._get_param("registryIds") or [response.current_account]
-            data = [
-                {"authorizationToken": token, "expiresAt": expires, "proxyEndpoint": f"http://{plane.registry_address}"}
-                for _ in registry_ids
-            ]
-            return responses.ActionResult({"authorizationData": data})
-
-        self._patch(ECRResponse, "get_authorization_token", get_authorization_token)
-
-        resolve_mutability = ECRBackend._resolve_image_tag_mutability
-
-        def resolve_mutability_in_aws_words(backend: Any, repository: Any, proposed_image_tag: str) -> Any:
-            try:
-                return resolve_mutability(backend, repository, proposed_image_tag)
-            except models.ImageAlreadyExistsException:
-                raise ImageTagAlreadyExistsException(proposed_image_tag, repository.name) from None
-
-        self._patch(ECRBackend, "_resolve_image_tag_mutability", resolve_mutability_in_aws_words)
-
-        batch_delete_image = ECRBackend.batch_delete_image
-
-        def batch_delete_and_unregister(
-            backend: Any, repository_name: str, registry_id: str | None = None, image_ids: Any = None
-        ) -> Any:
-            with plane.lock:
-                repository = backend.repositories.get(repository_name)
-                before = {image.get_image_digest() for image in repository.images} if repository else set()
-                result = batch_delete_image(backend, repository_name, registry_id, image_ids)
-                after = {image.get_image_digest() for image in repository.images} if repository else set()
-            for digest in before - after:
-                plane.delete_manifest(repository_name, digest)
-            return result
-
-        self._patch(ECRBackend, "batch_delete_image", batch_delete_and_unregister)
-
-        delete_repository = ECRBackend.delete_repository
-
-        def delete_repository_and_storage(
-            backend: Any, repository_name: str, registry_id: str | None = None, force: bool = False
-        ) -> Any:
-            repository = delete_repository(backend, repository_name, registry_id, force)
-            for image in repository.images:
-                plane.delete_manifest(repository_name, image.get_image_digest())
-            plane.delete_storage(repository_name)
-            return repository
-
-        self._patch(ECRBackend, "delete_repository", delete_repository_and_storage)
-
-        def start_lifecycle_policy_preview(response: Any) -> Any:
-            name = response._get_param("repositoryName")
-            text = response._get_param("lifecyclePolicyText")
-            repository = response.ecr_backend._get_repository(name, response._get_param("registryId"))
-            policy = text or repository.lifecycle_policy
-            if not policy:
-                raise models.LifecyclePolicyNotFoundException(name, repository.registry_id)
-            plane.preview_policy(policy)  # validates now, as ECR does
-            repository.ecslab_preview = policy
-            return responses.ActionResult(
-                {
-                    "registryId": repository.registry_id,
-                    "repositoryName": name,
-                    "lifecyclePolicyText": policy,
-                    "status": "IN_PROGRESS",
-                }
-            )
-
-        def get_lifecycle_policy_preview(response: Any) -> Any:
-            name = response._get_param("repositoryName")
-            repository = response.ecr_backend._get_repository(name, response._get_param("registryId"))
-            policy = getattr(repository, "ecslab_preview", None)
-            if policy is None:
-                raise models.LifecyclePolicyNotFoundException(name, repository.registry_id)
-            results = plane.preview_policy(policy, repository.images)
-            return responses.ActionResult(
-                {
-                    "registryId": repository.registry_id,
-                    "repositoryName": name,
-                    "lifecyclePolicyText": policy,
-                    "status": "COMPLETE",
-                    "previewResults": results,
-                    "summary": {"expiringImageTotalCount": len(results)},
-                }
-            )
-
-        self._patch(ECRResponse, "start_lifecycle_policy_preview", start_lifecycle_policy_preview)
-        self._patch(ECRResponse, "get_lifecycle_policy_preview", get_lifecycle_policy_preview)
-
-    def preview_policy(self, policy: str, images: list[Any] | None = None) -> list[dict[str, Any]]:
-        from moto.ecr.models import InvalidParameterException
-
-        from ecslab.ecr_lifecycle import ImageRecord, LifecyclePolicyError, evaluate, parse_policy
+    def preview_policy(self, policy: str, images: list[ImageRecord] | None = None) -> list[dict[str, Any]]:
+        """The images ``policy`` would expire (raises :class:`~ecslab.lab.moto.ecr.InvalidLifecyclePolicy`)."""
+        from ecslab.ecr_lifecycle import LifecyclePolicyError, evaluate, parse_policy
 
         try:
             rules = parse_policy(policy)
         except LifecyclePolicyError as error:
-            raise InvalidParameterException(str(error)) from None
-        records = [
-            ImageRecord(
-                image.get_image_digest(),
-                list(image.image_tags),
-                datetime.fromtimestamp(image.image_pushed_at, UTC),
-                image.get_image_size_in_bytes() or 0,
-            )
-            for image in images or []
-        ]
-        return [verdict.to_preview() for verdict in evaluate(rules, records, datetime.now(UTC)).expired]
+            raise moto_ecr.InvalidLifecyclePolicy(str(error)) from None
+        return [verdict.to_preview() for verdict in evaluate(rules, images or [], datetime.now(UTC)).expired]
+
+    def repository_exists(self, repository_name: str) -> bool:
+        with self.lock:
+            return moto_ecr.repository_exists(self.region, repository_name)
+
+    def push_refusal(self, repository_name: str, tag: str, digest: str) -> tuple[int, bytes] | None:
+        """ECR's answer to a manifest push it would refuse, or ``None`` (the digest does not matter to ECR)."""
+        with self.lock:
+            refused = moto_ecr.push_refusal(self.region, repository_name, tag)
+        return None if refused is None else (400, _registry_error("TAG_INVALID", refused))
+
+    def visible(self, repository_name: str, reference: str) -> bool:
+        """Whether moto lists ``reference`` (a tag or a digest) in the repository."""
+        with self.lock:
+            return moto_ecr.visible(self.region, repository_name, reference)
+
+    def record_push(self, repository_name: str, tag: str | None, digest: str, manifest: str, media_type: str) -> None:
+        """A manifest reached the registry: make moto show it as ECR would."""
+        with self.lock:
+            moto_ecr.record_push(self.region, repository_name, tag, digest, manifest, media_type)
 
     # -- the registry behind the front ---------------------------------------------------
+
+    def manifest_deleted(self, repository_name: str, digest: str) -> None:
+        self.delete_manifest(repository_name, digest)
+
+    def repository_deleted(self, repository_name: str, repository_arn: str) -> None:
+        with self.lock:
+            self.previews.pop(repository_arn, None)  # a new repository of the same name starts without one
+        self.delete_storage(repository_name)
 
     def delete_manifest(self, repository_name: str, digest: str) -> None:
         request = urllib.request.Request(f"{self.backend_url}/v2/{repository_name}/manifests/{digest}", method="DELETE")
@@ -396,319 +300,276 @@ class EcrDataPlane(GapFiller):
         folder = self.context.config.registry_dir / "docker/registry/v2/repositories" / repository_name
         shutil.rmtree(folder, ignore_errors=True)
 
-    def record_push(self, repository_name: str, tag: str | None, digest: str, manifest: str, media_type: str) -> None:
-        """A manifest reached the registry: make moto show it as ECR would."""
-        from moto.ecr.models import Image
 
-        with self.lock:
-            repository = self.backend().repositories.get(repository_name)
-            if repository is None:
+class RegistryFront(BaseHTTPRequestHandler):
+    """The registry front's request handler; :func:`_front_handler` binds it to one data plane."""
+
+    plane: EcrDataPlane
+    protocol_version = "HTTP/1.1"
+    server_version = "ecslab-ecr"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug(format, *args)
+
+    def _send(self, code: int, body: bytes = b"", headers: dict[str, str] | None = None, *, close: bool = False) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        if close:  # the request's body was not read: the connection cannot carry another request
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _answer_without_body(self, code: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        """Answer before the body is relayed: read a small one away (keep-alive), close on a large one."""
+        if self._chunked() or self._length() > API_BODY_LIMIT:
+            self._send(code, body, headers, close=True)
+            return
+        self.rfile.read(self._length())
+        self._send(code, body, headers)
+
+    def _unauthorized(self, message: str) -> None:
+        self._answer_without_body(
+            401,
+            _registry_error("UNAUTHORIZED", message),
+            {"WWW-Authenticate": f'Basic realm="ecslab ECR at {self.plane.registry_address}"'},
+        )
+
+    def _authorized(self) -> bool:
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            self._unauthorized("authentication required: log in with the token from get_authorization_token (user AWS).")
+            return False
+        try:
+            username, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            problem = self.plane.tokens.check(username, password)
+        except Exception:
+            problem = "Your authorization token is invalid."
+        if problem:
+            self._unauthorized(problem)
+            return False
+        return True
+
+    def _chunked(self) -> bool:
+        return "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+
+    def _length(self) -> int:
+        length = int(self.headers.get("Content-Length") or 0)  # ValueError: answered 400 by _handle
+        if length < 0:
+            raise ValueError("negative Content-Length")
+        return length
+
+    def _chunks(self) -> Any:
+        """The pieces of a chunked body as they arrive, none larger than STREAM_PIECE."""
+        while True:
+            size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
+            if size < 0:
+                raise ValueError("negative chunk size")
+            if size == 0:
+                while self.rfile.readline(65536) not in (b"\r\n", b"\n", b""):
+                    pass
                 return
-            image = next((i for i in repository.images if i.get_image_digest() == digest), None)
-            if image is None:
-                image = Image(ACCOUNT_ID, tag, manifest, repository_name, media_type, digest)  # type: ignore[arg-type]
-                repository.images.append(image)
-            elif tag is not None:
-                image.update_tag(tag)
-            image.image_pushed_at = time.time()  # ECR keeps sub-second push times; moto keeps whole seconds
-            if tag is not None:
-                for other in repository.images:
-                    if other is not image and tag in other.image_tags:
-                        other.remove_tag(tag)
-                        if not other.image_tags:
-                            other.image_tag = None
-
-    def push_refusal(self, repository_name: str, tag: str, digest: str) -> tuple[int, bytes] | None:
-        """ECR's answer to a manifest push it would refuse, or ``None``."""
-        with self.lock:
-            backend = self.backend()
-            repository = backend.repositories.get(repository_name)
-            if repository is None:
-                return None
-            if not any(tag in image.image_tags for image in repository.images):
-                return None
-            # ECR refuses an existing tag in an IMMUTABLE repository even when the digest is the same
-            # (a re-run of the same push fails): the check does not look at ``digest``.
-            try:
-                backend._resolve_image_tag_mutability(repository, tag)
-            except ImageTagAlreadyExistsException as error:
-                return 400, _registry_error("TAG_INVALID", str(error.message))
-        return None
-
-    def visible(self, repository_name: str, reference: str) -> bool:
-        """Whether moto lists ``reference`` (a tag or a digest) in the repository."""
-        with self.lock:
-            repository = self.backend().repositories.get(repository_name)
-            if repository is None:
-                return False
-            if reference.startswith("sha256:"):
-                return any(image.get_image_digest() == reference for image in repository.images)
-            return any(reference in image.image_tags for image in repository.images)
-
-
-def _front_handler(plane: EcrDataPlane) -> type[BaseHTTPRequestHandler]:
-    class RegistryFront(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "ecslab-ecr"
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug(format, *args)
-
-        def _send(self, code: int, body: bytes = b"", headers: dict[str, str] | None = None, *, close: bool = False) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            if close:  # the request's body was not read: the connection cannot carry another request
-                self.send_header("Connection", "close")
-                self.close_connection = True
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        def _answer_without_body(self, code: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-            """Answer before the body is relayed: read a small one away (keep-alive), close on a large one."""
-            if self._chunked() or self._length() > API_BODY_LIMIT:
-                self._send(code, body, headers, close=True)
-                return
-            self.rfile.read(self._length())
-            self._send(code, body, headers)
-
-        def _unauthorized(self, message: str) -> None:
-            self._answer_without_body(
-                401,
-                _registry_error("UNAUTHORIZED", message),
-                {"WWW-Authenticate": f'Basic realm="ecslab ECR at {plane.registry_address}"'},
-            )
-
-        def _authorized(self) -> bool:
-            header = self.headers.get("Authorization", "")
-            if not header.startswith("Basic "):
-                self._unauthorized("authentication required: log in with the token from get_authorization_token (user AWS).")
-                return False
-            try:
-                username, _, password = base64.b64decode(header[6:]).decode().partition(":")
-                problem = plane.tokens.check(username, password)
-            except Exception:
-                problem = "Your authorization token is invalid."
-            if problem:
-                self._unauthorized(problem)
-                return False
-            return True
-
-        def _chunked(self) -> bool:
-            return "chunked" in self.headers.get("Transfer-Encoding", "").lower()
-
-        def _length(self) -> int:
-            length = int(self.headers.get("Content-Length") or 0)  # ValueError: answered 400 by _handle
-            if length < 0:
-                raise ValueError("negative Content-Length")
-            return length
-
-        def _chunks(self) -> Any:
-            """The pieces of a chunked body as they arrive, none larger than STREAM_PIECE."""
-            while True:
-                size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
-                if size < 0:
-                    raise ValueError("negative chunk size")
-                if size == 0:
-                    while self.rfile.readline(65536) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return
-                remaining = size
-                while remaining > 0:
-                    piece = self.rfile.read(min(remaining, STREAM_PIECE))
-                    if not piece:
-                        raise ConnectionError("the client closed the connection mid-chunk")
-                    remaining -= len(piece)
-                    yield piece
-                self.rfile.readline(1024)
-
-        def _pieces(self) -> Any:
-            """The request's body as it arrives (Content-Length or chunked), in pieces of at most STREAM_PIECE."""
-            if self._chunked():
-                yield from self._chunks()
-                return
-            remaining = self._length()
+            remaining = size
             while remaining > 0:
                 piece = self.rfile.read(min(remaining, STREAM_PIECE))
                 if not piece:
-                    raise ConnectionError("the client closed the connection mid-body")
+                    raise ConnectionError("the client closed the connection mid-chunk")
                 remaining -= len(piece)
                 yield piece
+            self.rfile.readline(1024)
 
-        def _bounded_body(self, limit: int) -> bytes:
-            """The whole body, at most ``limit`` bytes (else _BodyTooLarge, before reading what was announced)."""
-            if not self._chunked() and self._length() > limit:
+    def _pieces(self) -> Any:
+        """The request's body as it arrives (Content-Length or chunked), in pieces of at most STREAM_PIECE."""
+        if self._chunked():
+            yield from self._chunks()
+            return
+        remaining = self._length()
+        while remaining > 0:
+            piece = self.rfile.read(min(remaining, STREAM_PIECE))
+            if not piece:
+                raise ConnectionError("the client closed the connection mid-body")
+            remaining -= len(piece)
+            yield piece
+
+    def _bounded_body(self, limit: int) -> bytes:
+        """The whole body, at most ``limit`` bytes (else _BodyTooLarge, before reading what was announced)."""
+        if not self._chunked() and self._length() > limit:
+            raise _BodyTooLarge
+        parts: list[bytes] = []
+        total = 0
+        for piece in self._pieces():
+            total += len(piece)
+            if total > limit:
                 raise _BodyTooLarge
-            parts: list[bytes] = []
-            total = 0
-            for piece in self._pieces():
-                total += len(piece)
-                if total > limit:
-                    raise _BodyTooLarge
-                parts.append(piece)
-            return b"".join(parts)
+            parts.append(piece)
+        return b"".join(parts)
 
-        def _too_large(self, what: str, limit: int) -> None:
-            code = "MANIFEST_INVALID" if what == "manifest" else "SIZE_INVALID"
-            message = f"The {what} is larger than {limit // (1024 * 1024)} MiB ({limit} bytes), the most " + (
-                "ECR accepts for an image manifest." if what == "manifest" else "the lab's registry front takes for this request."
+    def _too_large(self, what: str, limit: int) -> None:
+        code = "MANIFEST_INVALID" if what == "manifest" else "SIZE_INVALID"
+        message = f"The {what} is larger than {limit // (1024 * 1024)} MiB ({limit} bytes), the most " + (
+            "ECR accepts for an image manifest." if what == "manifest" else "the lab's registry front takes for this request."
+        )
+        self._send(413, _registry_error(code, message), close=True)
+
+    def _handle(self) -> None:
+        reason = refusal(self.headers, self.plane.port)
+        if reason is not None:
+            self._send(403, _registry_error("DENIED", reason), close=True)
+            return
+        try:
+            self._route()
+        except ValueError as error:  # a malformed Content-Length or chunk size
+            if not self.wfile.closed:
+                self._send(400, _registry_error("UNSUPPORTED", f"malformed request: {error}"), close=True)
+        except _BodyTooLarge:
+            self._too_large("request body", API_BODY_LIMIT)
+        except OSError as error:  # the client or the registry went away mid-request: nothing left to answer
+            log.info("registry front: %s %s: %s", self.command, self.path[:200], error)
+            self.close_connection = True
+
+    def _route(self) -> None:
+        if not self._authorized():
+            return
+        path = self.path.split("?", 1)[0]
+        try:
+            route = parse_route(path)
+        except InvalidRepositoryName as error:
+            self._answer_without_body(400, _registry_error("NAME_INVALID", f"invalid repository name: {str(error)[:300]!r}"))
+            return
+        if route is None:
+            if path in ("/v2/", "/v2", "/v2/_catalog"):
+                self._forward(self._bounded_body(API_BODY_LIMIT))
+            else:
+                self._answer_without_body(404, _registry_error("UNSUPPORTED", f"the registry has no API at {path[:300]!r}"))
+            return
+        name, kind, rest = route
+        if not self.plane.repository_exists(name):
+            self._answer_without_body(
+                404,
+                _registry_error(
+                    "NAME_UNKNOWN", f"The repository with name '{name}' does not exist in the registry with id '{ACCOUNT_ID}'"
+                ),
             )
-            self._send(413, _registry_error(code, message), close=True)
+            return
+        if kind == "manifests" and self.command in ("GET", "HEAD") and not self.plane.visible(name, rest):
+            self._answer_without_body(404, _registry_error("MANIFEST_UNKNOWN", f"Requested image not found: {name}:{rest}"))
+            return
+        if kind == "manifests" and self.command == "PUT":
+            self._push_manifest(name, rest)
+            return
+        if kind == "blobs" and rest.startswith("uploads/"):
+            self._forward(None)  # a layer (~235 MB for a base image): relayed as it arrives, never held whole
+            return
+        self._forward(self._bounded_body(API_BODY_LIMIT))
 
-        def _handle(self) -> None:
-            reason = refusal(self.headers, plane.port)
-            if reason is not None:
-                self._send(403, _registry_error("DENIED", reason), close=True)
+    def _push_manifest(self, name: str, reference: str) -> None:
+        try:
+            body = self._bounded_body(MANIFEST_LIMIT)
+        except _BodyTooLarge:
+            self._too_large("manifest", MANIFEST_LIMIT)
+            return
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+        tag = None if reference.startswith("sha256:") else reference
+        if tag is not None:
+            refused = self.plane.push_refusal(name, tag, digest)
+            if refused:
+                self._send(*refused)
                 return
-            try:
-                self._route()
-            except ValueError as error:  # a malformed Content-Length or chunk size
-                if not self.wfile.closed:
-                    self._send(400, _registry_error("UNSUPPORTED", f"malformed request: {error}"), close=True)
-            except _BodyTooLarge:
-                self._too_large("request body", API_BODY_LIMIT)
-            except OSError as error:  # the client or the registry went away mid-request: nothing left to answer
-                log.info("registry front: %s %s: %s", self.command, self.path[:200], error)
-                self.close_connection = True
 
-        def _route(self) -> None:
-            if not self._authorized():
-                return
-            path = self.path.split("?", 1)[0]
-            try:
-                route = parse_route(path)
-            except InvalidRepositoryName as error:
-                self._answer_without_body(400, _registry_error("NAME_INVALID", f"invalid repository name: {str(error)[:300]!r}"))
-                return
-            if route is None:
-                if path in ("/v2/", "/v2", "/v2/_catalog"):
-                    self._forward(self._bounded_body(API_BODY_LIMIT))
-                else:
-                    self._answer_without_body(404, _registry_error("UNSUPPORTED", f"the registry has no API at {path[:300]!r}"))
-                return
-            name, kind, rest = route
-            with plane.lock:
-                exists = name in plane.backend().repositories
-            if not exists:
-                self._answer_without_body(
-                    404,
-                    _registry_error(
-                        "NAME_UNKNOWN", f"The repository with name '{name}' does not exist in the registry with id '{ACCOUNT_ID}'"
-                    ),
+        def record(status: int, headers: dict[str, str]) -> None:
+            if status == 201:  # recorded before docker hears 201, so describe_images right after the push shows it
+                media_type = self.headers.get("Content-Type", MANIFEST_TYPES[0])
+                self.plane.record_push(
+                    name, tag, headers.get("Docker-Content-Digest", digest), body.decode("utf-8", "replace"), media_type
                 )
+
+        self._forward(body, before_reply=record)
+
+    def _forward(self, body: bytes | None, before_reply: Callable[[int, dict[str, str]], None] | None = None) -> None:
+        """Relay the request to the registry; ``body`` ``None``: stream the request's own body through.
+
+        ``before_reply(status, headers)`` runs once the registry answered, before the client hears it."""
+        host, port = self.plane.backend_url.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=300)
+        try:
+            connection.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            connection.putheader("Host", self.headers.get("Host", self.plane.registry_address))
+            for key, value in self.headers.items():
+                if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
+                    connection.putheader(key, value)
+            if body is None and self._chunked():
+                connection.putheader("Transfer-Encoding", "chunked")
+                connection.endheaders()
+                for chunk in self._chunks():
+                    connection.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                connection.send(b"0\r\n\r\n")
+            elif body is None:
+                connection.putheader("Content-Length", str(self._length()))
+                connection.endheaders()
+                for piece in self._pieces():
+                    connection.send(piece)
+            else:
+                connection.putheader("Content-Length", str(len(body)))
+                connection.endheaders()
+                if body:
+                    connection.send(body)
+            response = connection.getresponse()
+            full = self.plane.storage_full() if response.status >= 500 and self.command in ("PUT", "PATCH", "POST") else None
+            if full is not None:
+                # docker hides a 5xx answer's body and retries for about a minute; a 4xx with the
+                # registry's error body makes it stop and print the reason ("denied: ...")
+                response.read()
+                self._send(403, _registry_error("DENIED", full), close=True)
                 return
-            if kind == "manifests" and self.command in ("GET", "HEAD") and not plane.visible(name, rest):
-                self._answer_without_body(404, _registry_error("MANIFEST_UNKNOWN", f"Requested image not found: {name}:{rest}"))
-                return
-            if kind == "manifests" and self.command == "PUT":
-                self._push_manifest(name, rest)
-                return
-            if kind == "blobs" and rest.startswith("uploads/"):
-                self._forward(None)  # a layer (~235 MB for a base image): relayed as it arrives, never held whole
-                return
-            self._forward(self._bounded_body(API_BODY_LIMIT))
+            headers = {key: value for key, value in response.getheaders() if key.lower() not in HOP_BY_HOP}
+            if before_reply is not None:
+                try:
+                    before_reply(response.status, headers)
+                except Exception:  # the registry has the push: docker must hear so; the log says what moto missed
+                    log.exception("recording %s %s in ECR", self.command, self.path[:200])
+            self._relay(response, headers)
+        finally:
+            connection.close()
 
-        def _push_manifest(self, name: str, reference: str) -> None:
-            try:
-                body = self._bounded_body(MANIFEST_LIMIT)
-            except _BodyTooLarge:
-                self._too_large("manifest", MANIFEST_LIMIT)
-                return
-            digest = "sha256:" + hashlib.sha256(body).hexdigest()
-            tag = None if reference.startswith("sha256:") else reference
-            if tag is not None:
-                refused = plane.push_refusal(name, tag, digest)
-                if refused:
-                    self._send(*refused)
-                    return
+    def _relay(self, response: http.client.HTTPResponse, headers: dict[str, str]) -> None:
+        """Send the registry's answer on to the client, its body streamed in pieces of at most STREAM_PIECE."""
+        self.send_response(response.status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        length = response.getheader("Content-Length")
+        if self.command == "HEAD" or response.status in (204, 304):
+            self.end_headers()
+        elif length is not None:
+            self.end_headers()
+            remaining = int(length)
+            while remaining > 0:
+                piece = response.read(min(remaining, STREAM_PIECE))
+                if not piece:
+                    break
+                self.wfile.write(piece)
+                remaining -= len(piece)
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            while piece := response.read(STREAM_PIECE):
+                self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
 
-            def record(status: int, headers: dict[str, str]) -> None:
-                if status == 201:  # recorded before docker hears 201, so describe_images right after the push shows it
-                    media_type = self.headers.get("Content-Type", MANIFEST_TYPES[0])
-                    plane.record_push(
-                        name, tag, headers.get("Docker-Content-Digest", digest), body.decode("utf-8", "replace"), media_type
-                    )
+    def do_GET(self) -> None:
+        self._handle()
 
-            self._forward(body, before_reply=record)
+    do_HEAD = do_GET
+    do_PUT = do_GET
+    do_POST = do_GET
+    do_PATCH = do_GET
+    do_DELETE = do_GET
 
-        def _forward(self, body: bytes | None, before_reply: Callable[[int, dict[str, str]], None] | None = None) -> None:
-            """Relay the request to the registry; ``body`` ``None``: stream the request's own body through.
 
-            ``before_reply(status, headers)`` runs once the registry answered, before the client hears it."""
-            host, port = plane.backend_url.removeprefix("http://").split(":")
-            connection = http.client.HTTPConnection(host, int(port), timeout=300)
-            try:
-                connection.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-                connection.putheader("Host", self.headers.get("Host", plane.registry_address))
-                for key, value in self.headers.items():
-                    if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
-                        connection.putheader(key, value)
-                if body is None and self._chunked():
-                    connection.putheader("Transfer-Encoding", "chunked")
-                    connection.endheaders()
-                    for chunk in self._chunks():
-                        connection.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-                    connection.send(b"0\r\n\r\n")
-                elif body is None:
-                    connection.putheader("Content-Length", str(self._length()))
-                    connection.endheaders()
-                    for piece in self._pieces():
-                        connection.send(piece)
-                else:
-                    connection.putheader("Content-Length", str(len(body)))
-                    connection.endheaders()
-                    if body:
-                        connection.send(body)
-                response = connection.getresponse()
-                full = plane.storage_full() if response.status >= 500 and self.command in ("PUT", "PATCH", "POST") else None
-                if full is not None:
-                    # docker hides a 5xx answer's body and retries for about a minute; a 4xx with the
-                    # registry's error body makes it stop and print the reason ("denied: ...")
-                    response.read()
-                    self._send(403, _registry_error("DENIED", full), close=True)
-                    return
-                headers = {key: value for key, value in response.getheaders() if key.lower() not in HOP_BY_HOP}
-                if before_reply is not None:
-                    try:
-                        before_reply(response.status, headers)
-                    except Exception:  # the registry has the push: docker must hear so; the log says what moto missed
-                        log.exception("recording %s %s in ECR", self.command, self.path[:200])
-                self.send_response(response.status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                length = response.getheader("Content-Length")
-                if self.command == "HEAD" or response.status in (204, 304):
-                    self.end_headers()
-                elif length is not None:
-                    self.end_headers()
-                    remaining = int(length)
-                    while remaining > 0:
-                        piece = response.read(min(remaining, STREAM_PIECE))
-                        if not piece:
-                            break
-                        self.wfile.write(piece)
-                        remaining -= len(piece)
-                else:
-                    self.send_header("Transfer-Encoding", "chunked")
-                    self.end_headers()
-                    while piece := response.read(STREAM_PIECE):
-                        self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
-                    self.wfile.write(b"0\r\n\r\n")
-            finally:
-                connection.close()
-
-        def do_GET(self) -> None:
-            self._handle()
-
-        do_HEAD = do_GET
-        do_PUT = do_GET
-        do_POST = do_GET
-        do_PATCH = do_GET
-        do_DELETE = do_GET
-
-    return RegistryFront
+def _front_handler(plane: EcrDataPlane) -> type[RegistryFront]:
+    return type("RegistryFront", (RegistryFront,), {"plane": plane})

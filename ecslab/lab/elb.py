@@ -40,13 +40,16 @@ import itertools
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ecslab.config import ACCOUNT_ID
 from ecslab.lab import network
 from ecslab.lab.fillers import FillerContext, GapFiller
+from ecslab.lab.moto import ec2 as moto_ec2
+from ecslab.lab.moto import elbv2 as moto_elbv2
+from ecslab.lab.moto.elbv2 import TargetKey
 
 log = logging.getLogger("ecslab.lab.elb")
 
@@ -111,25 +114,27 @@ class LoadBalancing(GapFiller):
     def __init__(self) -> None:
         self.context: FillerContext | None = None
         self.lock = threading.RLock()
-        self.targets: dict[str, dict[tuple[str, int], TargetState]] = {}  # target group ARN -> targets
-        self.addresses: dict[tuple[str, int], tuple[str, int]] = {}  # (target id, port) -> where it listens
+        self.targets: dict[str, dict[TargetKey, TargetState]] = {}  # target group ARN -> targets
+        self.addresses: dict[TargetKey, tuple[str, int]] = {}  # (target id, port) -> where it listens
         self.servers: dict[str, tuple[ThreadingHTTPServer, int]] = {}  # listener ARN -> server, port
         self.round_robin: dict[str, itertools.count[int]] = {}
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
-        self._originals: list[tuple[Any, str, Any]] = []
         self.rules: network.SecurityGroupRules | None = None
 
     # -- life --------------------------------------------------------------------------------
 
+    @property
+    def region(self) -> str:
+        assert self.context is not None
+        return str(self.context.config.region)
+
     def start(self, context: FillerContext) -> None:
         self.context = context
-        self._patch_moto()
+        moto_elbv2.PATCHES.apply(self)
+        moto_ec2.PATCHES.apply(None)
         self.rules = network.SecurityGroupRules(context.config.region)
-        from moto.ec2.models import ec2_backends
-
-        if context.config.region in ec2_backends[ACCOUNT_ID].keys():  # made before the patch: give it AWS's defaults now
-            network.apply_aws_defaults(ec2_backends[ACCOUNT_ID][context.config.region])
+        moto_ec2.apply_aws_defaults(context.config.region)  # a backend made before the patches: give it AWS's defaults now
         self.thread = threading.Thread(target=self._loop, name="alb", daemon=True)
         self.thread.start()
 
@@ -137,21 +142,20 @@ class LoadBalancing(GapFiller):
         self.stopping.set()
         if self.thread is not None:
             self.thread.join(timeout=5)
-        for server, _ in list(self.servers.values()):
-            server.shutdown()
-            server.server_close()
-        self.servers.clear()
-        for owner, attribute, original in reversed(self._originals):
-            setattr(owner, attribute, original)
+        with self.lock:
+            servers = [server for server, _ in self.servers.values()]
+            self.servers.clear()
+        _close(servers)
+        moto_ec2.PATCHES.remove()
+        moto_elbv2.PATCHES.remove()
 
     def after_reset(self, context: FillerContext) -> None:
         with self.lock:
-            for server, _ in list(self.servers.values()):
-                server.shutdown()
-                server.server_close()
+            servers = [server for server, _ in self.servers.values()]
             self.servers.clear()
             self.targets.clear()
             self.addresses.clear()
+        _close(servers)
         if self.rules is not None:
             self.rules.read_at = -1.0
 
@@ -159,16 +163,16 @@ class LoadBalancing(GapFiller):
         if self.context is None:  # asked before the lab finished starting
             return {}
         balancers = []
-        backend = self.backend()
-        for balancer in list(backend.load_balancers.values()):
+        for balancer in moto_elbv2.balancers(self.region):
             listeners = []
-            for listener in list(balancer.listeners.values()):
-                entry = self.servers.get(listener.arn)
-                admitted, why = self.rules.listener(balancer, int(listener.port)) if self.rules else (True, "")
+            for listener in balancer.listeners:
+                with self.lock:
+                    entry = self.servers.get(listener.arn)
+                admitted, why = self.rules.listener(balancer, listener.port) if self.rules else (True, "")
                 listeners.append(
                     {
                         "arn": listener.arn,
-                        "port": int(listener.port),
+                        "port": listener.port,
                         "protocol": listener.protocol,
                         "url": f"http://127.0.0.1:{entry[1]}" if entry else None,
                         "internet": why,
@@ -178,11 +182,34 @@ class LoadBalancing(GapFiller):
             balancers.append({"arn": balancer.arn, "name": balancer.name, "dns_name": balancer.dns_name, "listeners": listeners})
         return {"load_balancers": balancers}
 
-    def backend(self) -> Any:
-        from moto.elbv2.models import elbv2_backends
+    # -- what moto's ELBv2 asks (moto_elbv2.AlbLab) ----------------------------------------------
 
-        assert self.context is not None
-        return elbv2_backends[ACCOUNT_ID][self.context.config.region]
+    def registered(self, group_arn: str, keys: list[TargetKey]) -> None:
+        with self.lock:
+            states = self.targets.setdefault(group_arn, {})
+            for key in keys:
+                if key not in states or states[key].drain_until is not None:
+                    address = self.addresses.get(key) or _direct_address(*key)
+                    states[key] = TargetState(key[0], key[1], address, next_check=time.monotonic())
+
+    def deregistered(self, group_arn: str, keys: list[TargetKey], delay_seconds: int) -> None:
+        with self.lock:
+            states = self.targets.get(group_arn, {})
+            for key in keys:
+                if key in states:
+                    state = states[key]
+                    state.state = "draining"
+                    state.reason, state.description = "Target.DeregistrationInProgress", "Target deregistration is in progress"
+                    state.drain_until = time.monotonic() + delay_seconds
+
+    def health(self, group_arn: str, key: TargetKey) -> moto_elbv2.Health | None:
+        with self.lock:
+            state = self.targets.get(group_arn, {}).get(key)
+            return None if state is None else moto_elbv2.Health(state.state, state.reason, state.description)
+
+    def known_targets(self, group_arn: str) -> list[TargetKey]:
+        with self.lock:
+            return list(self.targets.get(group_arn, {}))
 
     # -- for the ECS agent --------------------------------------------------------------------
 
@@ -203,36 +230,58 @@ class LoadBalancing(GapFiller):
         with self.lock:
             return (target_id, int(port)) not in self.targets.get(target_group_arn, {})
 
+    def register_target(self, target_group_arn: str, target_id: str, port: int) -> bool:
+        """Register a target as ``RegisterTargets`` would; False when the target group is gone."""
+        return moto_elbv2.register(self.region, target_group_arn, target_id, port)
+
+    def deregister_target(self, target_group_arn: str, target_id: str, port: int) -> int | None:
+        """Deregister a target (it drains): the group's deregistration delay, or ``None`` when it was not registered."""
+        return moto_elbv2.deregister(self.region, target_group_arn, target_id, port)
+
+    def target_group(self, target_group_arn: str) -> moto_elbv2.TargetGroupView | None:
+        return moto_elbv2.target_group(self.region, target_group_arn)
+
+    # -- for metrics and autoscaling -------------------------------------------------------------
+
     def request_counts(self) -> dict[str, int]:
         """Requests forwarded so far, per target group ARN (for metrics and autoscaling)."""
         with self.lock:
             return {arn: sum(t.requests for t in states.values()) for arn, states in self.targets.items()}
 
+    def traffic(self, recent: int = 50) -> dict[str, TargetGroupTraffic]:
+        """Per target group ARN: requests forwarded so far and the last ``recent`` response times of each target."""
+        with self.lock:
+            return {
+                arn: TargetGroupTraffic(
+                    sum(t.requests for t in states.values()),
+                    [r for t in states.values() for r in list(t.response_times)[-recent:]],
+                )
+                for arn, states in self.targets.items()
+            }
+
     # -- security groups (see ecslab.lab.network) -----------------------------------------------
 
-    def balancer_of(self, listener_arn: str) -> Any | None:
-        for balancer in list(self.backend().load_balancers.values()):
-            if listener_arn in balancer.listeners:
-                return balancer
-        return None
+    def balancer_of(self, listener_arn: str) -> moto_elbv2.BalancerView | None:
+        return moto_elbv2.balancer_of_listener(self.region, listener_arn)
 
     def admits_client(self, listener_arn: str) -> tuple[bool, str]:
         """Whether the load balancer's security groups let the learner's machine (the internet) connect."""
         balancer = self.balancer_of(listener_arn)
-        if balancer is None or self.rules is None:
+        listener = next((entry for entry in balancer.listeners if entry.arn == listener_arn), None) if balancer else None
+        if balancer is None or listener is None or self.rules is None:
             return True, "listener gone"
-        return self.rules.listener(balancer, int(balancer.listeners[listener_arn].port))
+        return self.rules.listener(balancer, listener.port)
 
-    def admits_target(self, balancer_arns: list[str], target_id: str, port: int) -> tuple[bool, str]:
+    def admits_target(self, balancer_arns: Iterable[str], target_id: str, port: int) -> tuple[bool, str]:
         """Whether the target's security groups admit one of these load balancers on ``port``."""
         if self.rules is None:
             return True, "no rules"
-        balancers = [b for b in (self.backend().load_balancers.get(arn) for arn in balancer_arns) if b is not None]
         why = f"blocked: no load balancer uses the target group of {target_id}"
-        for balancer in balancers:
-            admitted, why = self.rules.target(
-                list(balancer.security_groups or []), network.balancer_cidrs(balancer), target_id, port
-            )
+        for arn in balancer_arns:
+            balancer = moto_elbv2.balancer(self.region, arn)
+            if balancer is None:
+                continue
+            admitted, why = self.rules.target(list(balancer.security_groups), list(balancer.subnet_cidrs), target_id, port)
             if admitted:
                 return admitted, why
         return False, why
@@ -250,109 +299,6 @@ class LoadBalancing(GapFiller):
                 container.NetworkBindings = []
         return None
 
-    # -- moto ---------------------------------------------------------------------------------
-
-    def _patch(self, owner: Any, attribute: str, replacement: Any) -> None:
-        self._originals.append((owner, attribute, getattr(owner, attribute)))
-        setattr(owner, attribute, replacement)
-
-    def _patch_moto(self) -> None:
-        from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
-
-        alb = self
-        register = FakeTargetGroup.register
-
-        def register_for_real(group: Any, targets: list[dict[str, Any]]) -> None:
-            register(group, targets)
-            with alb.lock:
-                states = alb.targets.setdefault(group.arn, {})
-                for target in targets:
-                    key = (target["Id"], int(target.get("Port") or group.port))
-                    if key not in states or states[key].drain_until is not None:
-                        address = alb.addresses.get(key) or _direct_address(*key)
-                        states[key] = TargetState(key[0], key[1], address, next_check=time.monotonic())
-
-        self._patch(FakeTargetGroup, "register", register_for_real)
-
-        deregister = FakeTargetGroup.deregister
-
-        def deregister_and_drain(group: Any, targets: list[dict[str, Any]]) -> None:
-            deregister(group, targets)
-            delay = int(group.attributes.get("deregistration_delay.timeout_seconds", 300))
-            with alb.lock:
-                states = alb.targets.get(group.arn, {})
-                for target in targets:
-                    key = (target["Id"], int(target.get("Port") or group.port))
-                    if key in states:
-                        state = states[key]
-                        state.state, state.reason, state.description = (
-                            "draining",
-                            "Target.DeregistrationInProgress",
-                            "Target deregistration is in progress",
-                        )
-                        state.drain_until = time.monotonic() + delay
-
-        self._patch(FakeTargetGroup, "deregister", deregister_and_drain)
-
-        def health_for(group: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
-            key = (target["Id"], int(target.get("Port") or group.port))
-            with alb.lock:
-                state = alb.targets.get(group.arn, {}).get(key)
-            if state is None:
-                return FakeHealthStatus(
-                    key[0],
-                    str(key[1]),
-                    group.health_check_port,
-                    "unused",
-                    "Target.NotRegistered",
-                    "Target is not registered to the target group",
-                )
-            if not group.load_balancer_arns and state.state != "draining":
-                return FakeHealthStatus(
-                    key[0],
-                    str(key[1]),
-                    group.health_check_port,
-                    "unused",
-                    "Target.NotInUse",
-                    "Target group is not configured to receive traffic from the load balancer",
-                )
-            return FakeHealthStatus(key[0], str(key[1]), group.health_check_port, state.state, state.reason, state.description)
-
-        self._patch(FakeTargetGroup, "health_for", health_for)
-
-        backend_class = type(self.backend())
-        create_listener = backend_class.create_listener
-
-        def create_listener_once_per_port(
-            backend: Any, load_balancer_arn: str, protocol: str, port: str, *args: Any, **kwargs: Any
-        ) -> Any:
-            from moto.elbv2.exceptions import DuplicateListenerError
-
-            balancer = backend.load_balancers.get(load_balancer_arn)
-            same_port = [
-                listener for listener in (balancer.listeners.values() if balancer else []) if str(listener.port) == str(port)
-            ]
-            if same_port:  # moto compares the port with listener ARNs and never finds one
-                existing = same_port[0]
-                actions = kwargs.get("actions", args[3] if len(args) > 3 else None)
-                if existing.protocol == (protocol or "").upper() and [a.data for a in existing.default_actions] == actions:
-                    return existing  # CreateListener is idempotent for identical settings, as on AWS
-                raise DuplicateListenerError()
-            return create_listener(backend, load_balancer_arn, protocol, port, *args, **kwargs)
-
-        self._patch(backend_class, "create_listener", create_listener_once_per_port)
-
-        describe_target_health = type(self.backend()).describe_target_health
-
-        def describe_with_draining(backend: Any, target_group_arn: str, targets: list[dict[str, Any]]) -> Any:
-            if not targets:
-                with alb.lock:
-                    targets = [{"Id": k[0], "Port": k[1]} for k in alb.targets.get(target_group_arn, {})]
-            return describe_target_health(backend, target_group_arn, targets)
-
-        self._patch(type(self.backend()), "describe_target_health", describe_with_draining)
-        network.patch_moto(self._patch)
-
     # -- the loop: listeners, health checks, draining -------------------------------------------
 
     def _loop(self) -> None:
@@ -364,48 +310,55 @@ class LoadBalancing(GapFiller):
                 log.exception("ALB loop failed")
 
     def _sync_listeners(self) -> None:
-        backend = self.backend()
-        live = {}
-        for balancer in list(backend.load_balancers.values()):
-            for listener in list(balancer.listeners.values()):
-                if listener.protocol in ("HTTP", "HTTPS"):
-                    live[listener.arn] = listener
-        for arn in list(self.servers):
-            if arn not in live:
-                server, _ = self.servers.pop(arn)
-                server.shutdown()
-                server.server_close()
-        for arn in live:
-            if arn not in self.servers:
-                assert self.context is not None
-                server = ThreadingHTTPServer((self.context.config.host, 0), _listener_handler(self, arn))
-                server.daemon_threads = True
+        live = {
+            listener.arn
+            for balancer in moto_elbv2.balancers(self.region)
+            for listener in balancer.listeners
+            if listener.protocol in ("HTTP", "HTTPS")
+        }
+        with self.lock:
+            gone = [self.servers.pop(arn)[0] for arn in list(self.servers) if arn not in live]
+            new = [arn for arn in live if arn not in self.servers]
+        _close(gone)
+        for arn in new:
+            assert self.context is not None
+            server = ThreadingHTTPServer((self.context.config.host, 0), _listener_handler(self, arn))
+            server.daemon_threads = True
+            with self.lock:
                 self.servers[arn] = (server, int(server.server_address[1]))
-                threading.Thread(target=server.serve_forever, name=f"alb-{arn[-8:]}", daemon=True).start()
+            threading.Thread(target=server.serve_forever, name=f"alb-{arn[-8:]}", daemon=True).start()
 
     def _check_health(self) -> None:
-        backend = self.backend()
+        groups = moto_elbv2.target_groups(self.region)
         now = time.monotonic()
         with self.lock:
             work = []
             for arn, states in list(self.targets.items()):
-                group = backend.target_groups.get(arn)
+                group = groups.get(arn)
                 if group is None:
                     del self.targets[arn]
                     continue
                 for key, state in list(states.items()):
                     if state.drain_until is not None:
-                        if now >= state.drain_until or (state.in_flight == 0 and now >= state.drain_until):
+                        if now >= state.drain_until:
                             del states[key]
                         continue
                     if now >= state.next_check:
-                        state.next_check = now + int(group.health_check_interval_seconds)
+                        state.next_check = now + group.interval_seconds
                         work.append((group, state))
         for group, state in work:
             threading.Thread(target=self._probe, args=(group, state), daemon=True).start()
 
-    def _probe(self, group: Any, state: TargetState) -> None:
-        if state.address is None:
+    def _probe(self, group: moto_elbv2.TargetGroupView, state: TargetState) -> None:
+        with self.lock:
+            address = state.address
+            check_port = group.health_check_port
+            if check_port not in (None, "traffic-port") and address is not None and str(check_port) != str(state.port):
+                address = (
+                    address[0],
+                    self.addresses.get((state.target_id, int(str(check_port))), (address[0], int(str(check_port))))[1],
+                )
+        if address is None:
             self._record(
                 group,
                 state,
@@ -414,24 +367,15 @@ class LoadBalancing(GapFiller):
                 "Health checks failed: the lab does not know where this target listens",
             )
             return
-        host, port = state.address
-        if group.health_check_port not in (None, "traffic-port") and str(group.health_check_port) != str(state.port):
-            port = int(
-                self.addresses.get((state.target_id, int(group.health_check_port)), (host, int(group.health_check_port)))[1]
-            )
-        path = group.health_check_path or "/"
-        admitted, _why = self.admits_target(
-            list(group.load_balancer_arns),
-            state.target_id,
-            int(group.health_check_port) if str(group.health_check_port).isdigit() else state.port,
-        )
+        port = int(str(check_port)) if str(check_port).isdigit() else state.port
+        admitted, _why = self.admits_target(group.load_balancer_arns, state.target_id, port)
         if not admitted:  # the security group drops the check's packets: it times out, as on AWS
-            if not self.stopping.wait(int(group.health_check_timeout_seconds)):
+            if not self.stopping.wait(group.timeout_seconds):
                 self._record(group, state, False, "Target.Timeout", "Request timed out")
             return
         try:
-            connection = http.client.HTTPConnection(host, port, timeout=int(group.health_check_timeout_seconds))
-            connection.request("GET", path, headers={"User-Agent": "ELB-HealthChecker/2.0"})
+            connection = http.client.HTTPConnection(*address, timeout=group.timeout_seconds)
+            connection.request("GET", group.health_check_path, headers={"User-Agent": "ELB-HealthChecker/2.0"})
             status = connection.getresponse().status
             connection.close()
         except TimeoutError:
@@ -445,7 +389,9 @@ class LoadBalancing(GapFiller):
         else:
             self._record(group, state, False, "Target.ResponseCodeMismatch", f"Health checks failed with these codes: [{status}]")
 
-    def _record(self, group: Any, state: TargetState, ok: bool, reason: str | None, description: str | None) -> None:
+    def _record(
+        self, group: moto_elbv2.TargetGroupView, state: TargetState, ok: bool, reason: str | None, description: str | None
+    ) -> None:
         with self.lock:
             if state.drain_until is not None:
                 return
@@ -453,32 +399,25 @@ class LoadBalancing(GapFiller):
                 state.reason, state.description = "Elb.InitialHealthChecking", "Initial health checks in progress"
             if ok:
                 state.successes, state.failures = state.successes + 1, 0
-                if state.state != "healthy" and state.successes >= int(group.healthy_threshold_count):
+                if state.state != "healthy" and state.successes >= group.healthy_threshold:
                     state.state, state.reason, state.description = "healthy", None, None
             else:
                 state.failures, state.successes = state.failures + 1, 0
-                if (
-                    state.failures >= int(group.unhealthy_threshold_count)
-                    or state.state == "initial"
-                    and state.failures >= int(group.unhealthy_threshold_count)
-                ):
+                if state.failures >= group.unhealthy_threshold:
                     state.state, state.reason, state.description = "unhealthy", reason, description
 
     # -- routing ------------------------------------------------------------------------------
 
     def route(self, listener_arn: str, path: str) -> tuple[str, Any]:
         """("forward", target group ARN) or ("fixed", action data) for a request path."""
-        backend = self.backend()
-        listener = None
-        for balancer in list(backend.load_balancers.values()):
-            listener = balancer.listeners.get(listener_arn) or listener
-        if listener is None:
+        found = moto_elbv2.listener_rules(self.region, listener_arn)
+        if found is None:
             return "fixed", {"StatusCode": "503", "MessageBody": "listener deleted"}
-        rules = sorted((r for r in listener.rules.values() if not r.is_default), key=lambda r: int(r.priority))
+        rules, default_actions = found
         for rule in rules:
             if all(_condition_matches(c, path) for c in rule.conditions):
                 return _action(rule.actions)
-        return _action(listener.default_actions)
+        return _action(default_actions)
 
     def pick(self, target_group_arn: str) -> TargetState | None:
         with self.lock:
@@ -492,6 +431,28 @@ class LoadBalancing(GapFiller):
             chosen = pool[next(counter) % len(pool)]
             chosen.in_flight += 1
             return chosen
+
+    def finished(self, chosen: TargetState, seconds: float | None) -> None:
+        """A request picked by :meth:`pick` is over (``seconds``: how long the target took; ``None``: never sent)."""
+        with self.lock:
+            chosen.in_flight -= 1
+            if seconds is not None:
+                chosen.requests += 1
+                chosen.response_times.append(seconds)
+
+
+def _close(servers: list[ThreadingHTTPServer]) -> None:
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass(frozen=True)
+class TargetGroupTraffic:
+    """What a target group's targets were sent (for CloudWatch's AWS/ApplicationELB metrics)."""
+
+    requests: int
+    response_times: list[float]
 
 
 def _direct_address(target_id: str, port: int) -> tuple[str, int] | None:
@@ -507,9 +468,8 @@ def _condition_matches(condition: dict[str, Any], path: str) -> bool:
     return False  # host-header, http-header, ... are not modelled: such rules never match
 
 
-def _action(actions: list[Any]) -> tuple[str, Any]:
-    for action in actions:
-        data = action.data if hasattr(action, "data") else action
+def _action(actions: Iterable[dict[str, Any]]) -> tuple[str, Any]:
+    for data in actions:
         if data.get("Type") == "forward":
             if data.get("TargetGroupArn"):
                 return "forward", data["TargetGroupArn"]
@@ -521,95 +481,101 @@ def _action(actions: list[Any]) -> tuple[str, Any]:
     return "fixed", {"StatusCode": "503", "MessageBody": "no action the lab models"}
 
 
-def _listener_handler(alb: LoadBalancing, listener_arn: str) -> type[BaseHTTPRequestHandler]:
-    class Listener(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "awselb/2.0"
-        disable_nagle_algorithm = True  # headers and body go out in separate writes; Nagle would hold the body ~40 ms
+class Listener(BaseHTTPRequestHandler):
+    """One listener's request handler: :func:`_listener_handler` binds it to the lab's ALB and a listener ARN."""
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+    alb: LoadBalancing
+    listener_arn: str
+    protocol_version = "HTTP/1.1"
+    server_version = "awselb/2.0"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes; Nagle would hold the body ~40 ms
 
-        def handle(self) -> None:
-            admitted, why = alb.admits_client(listener_arn)
-            if not admitted:  # dropped by the security group: no answer at all; the client's own timeout decides what it sees
-                log.info("listener %s: connection from %s %s", listener_arn[-8:], self.client_address[0], why)
-                alb.stopping.wait(network.BLOCKED_HOLD_SECONDS)
-                self.close_connection = True
-                return
-            super().handle()
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
-        def _plain(self, status: int, body: str, content_type: str = "text/html") -> None:
-            data = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
+    def handle(self) -> None:
+        admitted, why = self.alb.admits_client(self.listener_arn)
+        if not admitted:  # dropped by the security group: no answer at all; the client's own timeout decides what it sees
+            log.info("listener %s: connection from %s %s", self.listener_arn[-8:], self.client_address[0], why)
+            self.alb.stopping.wait(network.BLOCKED_HOLD_SECONDS)
+            self.close_connection = True
+            return
+        super().handle()
 
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
-            kind, target = alb.route(listener_arn, self.path)
-            if kind == "fixed":
-                self._plain(
-                    int(target.get("StatusCode", 200)), target.get("MessageBody", ""), target.get("ContentType", "text/plain")
-                )
-                return
-            chosen = alb.pick(target)
-            if chosen is not None and chosen.address is not None:
-                balancer = alb.balancer_of(listener_arn)
-                admitted, _why = alb.admits_target([balancer.arn] if balancer else [], chosen.target_id, chosen.port)
-                if (
-                    not admitted
-                ):  # the target's security group drops the ALB's connection: AWS answers 504 after its connect timeout
-                    alb.stopping.wait(network.BLOCKED_HOLD_SECONDS)
-                    with alb.lock:
-                        chosen.in_flight -= 1
-                    self._plain(504, "<html><body><center><h1>504 Gateway Time-out</h1></center></body></html>")
-                    return
-            if chosen is None or chosen.address is None:
-                if chosen is not None:
-                    with alb.lock:
-                        chosen.in_flight -= 1
-                self._plain(503, "<html><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>")
-                return
-            started = time.monotonic()
-            try:
-                connection = http.client.HTTPConnection(*chosen.address, timeout=60)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-                headers["X-Forwarded-For"] = self.client_address[0]
-                headers["X-Forwarded-Proto"] = "http"
-                connection.request(self.command, self.path, body=body, headers=headers)
-                response = connection.getresponse()
-                data = response.read()
-                connection.close()
-            except TimeoutError:
-                self._plain(504, "<html><body><center><h1>504 Gateway Time-out</h1></center></body></html>")
-                return
-            except OSError:
-                self._plain(502, "<html><body><center><h1>502 Bad Gateway</h1></center></body></html>")
-                return
-            finally:
-                with alb.lock:
-                    chosen.in_flight -= 1
-                    chosen.requests += 1
-                    chosen.response_times.append(time.monotonic() - started)
-            self.send_response(response.status)
-            for key, value in response.getheaders():
-                if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
-                    self.send_header(key, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
+    def _plain(self, status: int, body: str, content_type: str = "text/html") -> None:
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
-        do_GET = _handle
-        do_POST = _handle
-        do_PUT = _handle
-        do_DELETE = _handle
-        do_HEAD = _handle
-        do_PATCH = _handle
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        kind, target = self.alb.route(self.listener_arn, self.path)
+        if kind == "fixed":
+            self._plain(
+                int(target.get("StatusCode", 200)), target.get("MessageBody", ""), target.get("ContentType", "text/plain")
+            )
+            return
+        chosen = self.alb.pick(target)
+        if chosen is None:
+            self._plain(503, PAGE_503)
+            return
+        if chosen.address is None:
+            self.alb.finished(chosen, None)
+            self._plain(503, PAGE_503)
+            return
+        balancer = self.alb.balancer_of(self.listener_arn)
+        admitted, _why = self.alb.admits_target([balancer.arn] if balancer else [], chosen.target_id, chosen.port)
+        if not admitted:  # the target's security group drops the ALB's connection: AWS answers 504 after its connect timeout
+            self.alb.stopping.wait(network.BLOCKED_HOLD_SECONDS)
+            self.alb.finished(chosen, None)
+            self._plain(504, PAGE_504)
+            return
+        self._forward(chosen, chosen.address, body)
 
-    return Listener
+    def _forward(self, chosen: TargetState, address: tuple[str, int], body: bytes | None) -> None:
+        started = time.monotonic()
+        try:
+            connection = http.client.HTTPConnection(*address, timeout=60)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            headers["X-Forwarded-For"] = self.client_address[0]
+            headers["X-Forwarded-Proto"] = "http"
+            connection.request(self.command, self.path, body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+            connection.close()
+        except TimeoutError:
+            self._plain(504, PAGE_504)
+            return
+        except OSError:
+            self._plain(502, "<html><body><center><h1>502 Bad Gateway</h1></center></body></html>")
+            return
+        finally:
+            self.alb.finished(chosen, time.monotonic() - started)
+        self.send_response(response.status)
+        for key, value in response.getheaders():
+            if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = _handle
+    do_POST = _handle
+    do_PUT = _handle
+    do_DELETE = _handle
+    do_HEAD = _handle
+    do_PATCH = _handle
+
+
+PAGE_503 = "<html><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>"
+PAGE_504 = "<html><body><center><h1>504 Gateway Time-out</h1></center></body></html>"
+
+
+def _listener_handler(alb: LoadBalancing, listener_arn: str) -> type[Listener]:
+    return type("Listener", (Listener,), {"alb": alb, "listener_arn": listener_arn})

@@ -51,11 +51,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ecslab.config import ACCOUNT_ID
-from ecslab.lab.fillers import FillerContext, GapFiller
+from ecslab.lab.fillers import FillerContext, GapFiller, NoTaskHooks, TaskNotes
 
 log = logging.getLogger("ecslab.lab.execution_role")
 
@@ -132,7 +133,7 @@ def repository_of(image: str) -> tuple[str, str, str]:
     return host, repository, reference
 
 
-class ExecutionRoles(GapFiller):
+class ExecutionRoles(GapFiller, NoTaskHooks):
     """ECS's use of a task's execution role: ECR pull, awslogs and secrets, checked before the pull."""
 
     name = "ECS execution roles"
@@ -147,14 +148,21 @@ class ExecutionRoles(GapFiller):
         "environment variables, held in the lab's memory only while the task lives."
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, notes: TaskNotes | None = None) -> None:
+        """``notes``: the ECS agent's journal, where the lab says which secrets it read (never their values)."""
+        self.notes = notes
         self.context: FillerContext | None = None
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._secrets: dict[str, dict[str, dict[str, str]]] = {}  # task ARN -> container name -> variables
 
+    def collaborators(self) -> Sequence[object]:
+        return [self.notes] if self.notes is not None else []
+
     def start(self, context: FillerContext) -> None:
         self.context = context
+        if self.notes is None:  # transitional, until the wiring passes the journal: whichever filler keeps one
+            self.notes = next((f for f in getattr(context, "fillers", {}).values() if isinstance(f, TaskNotes)), None)
 
     def after_reset(self, context: FillerContext) -> None:
         with self._lock:
@@ -186,8 +194,10 @@ class ExecutionRoles(GapFiller):
 
     # -- the agent's hooks ----------------------------------------------------------------------
 
-    def prepare_task(self, task: Any) -> str | None:
-        definition = task.ecslab_definition
+    def prepare_task(self, task: Any, definition: Any = None) -> str | None:
+        """``definition``: moto's task definition of the task (transitional: else the agent's ``ecslab_definition``)."""
+        if definition is None:
+            definition = task.ecslab_definition
         role_arn = getattr(definition, "execution_role_arn", None)
         if not role_arn:
             return None  # EC2 without an execution role: the instance role (AmazonEC2ContainerServiceforEC2Role) does it all
@@ -231,10 +241,11 @@ class ExecutionRoles(GapFiller):
         if values:
             with self._lock:
                 self._secrets[task.task_arn] = values
-            agent = self.context.fillers.get("ECS agent") if self.context else None
-            if agent is not None:
+            if self.notes is not None:
                 names = sorted(name for variables in values.values() for name in variables)
-                agent.note(task, f"execution role {role_name} read {len(names)} secret(s) for the containers: {', '.join(names)}")  # type: ignore[attr-defined]
+                self.notes.note(
+                    task, f"execution role {role_name} read {len(names)} secret(s) for the containers: {', '.join(names)}"
+                )
         return None
 
     def container_environment(self, task: Any, container_definition: dict[str, Any]) -> dict[str, str]:
@@ -383,9 +394,8 @@ class ExecutionRoles(GapFiller):
         prefix = options.get("awslogs-stream-prefix")
         stream = f"{prefix}/{container.get('name')}/{task.id}" if prefix else task.id
         if denied("logs:PutLogEvents", f"{group_arn}:log-stream:{stream}"):
-            agent = self.context.fillers.get("ECS agent") if self.context else None
-            if agent is not None:
-                agent.note(  # type: ignore[attr-defined]
+            if self.notes is not None:
+                self.notes.note(
                     task,
                     f"the execution role may not logs:PutLogEvents to {group}: on AWS this task runs but its log lines "
                     "never reach CloudWatch (the lab still ships them)",

@@ -33,11 +33,18 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from ecslab.config import ACCOUNT_ID
-from ecslab.lab.fillers import FillerContext, GapFiller, QuietErrors
+from ecslab.lab.elb import TargetGroupTraffic
+from ecslab.lab.fillers import FillerContext, GapFiller, QuietErrors, ScalingActivity
+from ecslab.lab.moto import applicationautoscaling as moto_aas
+from ecslab.lab.moto import cloudwatch as moto_cloudwatch
+from ecslab.lab.moto import elbv2 as moto_elbv2
+from ecslab.lab.moto.applicationautoscaling import RunningTask
+from ecslab.lab.moto.cloudwatch import CloudWatchBackend
 
 log = logging.getLogger("ecslab.lab.monitoring")
 
@@ -56,26 +63,81 @@ COMPARISONS = {
 }
 
 
-def prune_metric_data(backend: Any, now: datetime, retention: timedelta = METRIC_RETENTION, limit: int = MAX_DATAPOINTS) -> int:
-    """Drop moto's datapoints older than ``retention`` and all but the newest ``limit``; how many went.
-
-    ``backend`` is moto's CloudWatch backend. Requests may append while this runs: only the datapoints
-    present at the start are looked at, and the list is changed in one slice assignment."""
-    data = backend.metric_data
-    snapshot = data[:]
-    cutoff = now - retention
-    kept = [datum for datum in snapshot if _aware(datum.timestamp) >= cutoff]
-    excess = len(kept) + (len(data) - len(snapshot)) - limit
-    if excess > 0:
-        kept = kept[excess:]  # the list is in arrival order: the first are the oldest put
-    data[: len(snapshot)] = kept
-    for alarm in list(backend.alarms.values()):
-        del alarm.history[:-MAX_ALARM_HISTORY]
-    return len(snapshot) - len(kept)
+def prune_metric_data(
+    cloudwatch: CloudWatchBackend, now: datetime, retention: timedelta = METRIC_RETENTION, limit: int = MAX_DATAPOINTS
+) -> int:
+    """Drop moto's datapoints older than ``retention`` and all but the newest ``limit``; how many went (see the adapter)."""
+    return moto_cloudwatch.prune_metric_data(cloudwatch, now, retention, limit, MAX_ALARM_HISTORY)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+@dataclass(frozen=True)
+class Reading:
+    """One container's use of what its task reserves, in percent (as AWS/ECS utilization defines it)."""
+
+    cpu: float
+    memory: float
+
+
+class ContainerSampler:
+    """``docker stats`` of the running tasks' containers: the one sampler CloudWatch and autoscaling share.
+
+    Readings of a task younger than :data:`FRESH_SECONDS` are reused, so the two fillers sampling
+    the same containers a moment apart ask the engine once. No lock is held while the engine answers."""
+
+    FRESH_SECONDS = 1.5
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._recent: dict[str, tuple[float, list[Reading]]] = {}  # task ARN -> (when, readings)
+
+    def readings(self, docker: Any, tasks: list[RunningTask]) -> list[Reading]:
+        """One reading per running container of ``tasks`` (none for a task whose containers the engine cannot read)."""
+        now = time.monotonic()
+        with self._lock:
+            self._recent = {arn: seen for arn, seen in self._recent.items() if now - seen[0] < self.FRESH_SECONDS}
+            fresh = {task.task_arn: self._recent[task.task_arn][1] for task in tasks if task.task_arn in self._recent}
+        missing = [task for task in tasks if task.task_arn not in fresh]
+        read: dict[str, list[Reading]] = {}
+        threads = [threading.Thread(target=self._read, args=(docker, task, read), daemon=True) for task in missing]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=5)
+        with self._lock:
+            done = dict(read)
+            for arn, readings in done.items():
+                self._recent[arn] = (time.monotonic(), readings)
+        return [reading for task in tasks for reading in fresh.get(task.task_arn, done.get(task.task_arn, []))]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._recent.clear()
+
+    def _read(self, docker: Any, task: RunningTask, into: dict[str, list[Reading]]) -> None:
+        try:
+            containers = docker.containers.list(
+                filters={"label": f"com.amazonaws.ecs.task-arn={task.task_arn}"}, ignore_removed=True
+            )
+        except Exception:
+            return  # the engine is gone: no reading (the ECS agent logs that once)
+        readings = []
+        for container in containers:
+            try:
+                readings.append(reading_of(container.stats(stream=False), task))
+            except Exception:
+                continue
+        with self._lock:
+            into[task.task_arn] = readings
+
+
+def reading_of(stats: dict[str, Any], task: RunningTask) -> Reading:
+    """A container's ``docker stats`` as percentages of its task's cpu units and memory."""
+    used = stats["cpu_stats"]["cpu_usage"]["total_usage"] - stats["precpu_stats"]["cpu_usage"]["total_usage"]
+    system = stats["cpu_stats"].get("system_cpu_usage", 0) - stats["precpu_stats"].get("system_cpu_usage", 0)
+    cores = used / system * (stats["cpu_stats"].get("online_cpus") or 1) if system > 0 else 0.0
+    memory_stats = stats.get("memory_stats", {})
+    usage = memory_stats.get("usage", 0) - memory_stats.get("stats", {}).get("cache", 0)
+    return Reading(100 * cores / (task.cpu_units / 1024), 100 * usage / (task.memory_mib * 1024 * 1024))
 
 
 def missing_log_group_reason(group: str) -> str:
@@ -94,7 +156,18 @@ class CloudWatch(GapFiller):
         "every 10 s from the real containers and listeners, and evaluates alarms, changing their state with a reason."
     )
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        load_balancing: AlbTraffic | None = None,
+        scaling: ScalingActivity | None = None,
+        sampler: ContainerSampler | None = None,
+    ) -> None:
+        """``load_balancing``: the lab's ALB (AWS/ApplicationELB metrics); ``scaling``: where a step scaling action is
+        recorded as a scaling activity; ``sampler``: the containers' ``docker stats`` (shared with autoscaling)."""
+        self.load_balancing = load_balancing
+        self.scaling = scaling
+        self.sampler = sampler or ContainerSampler()
         self.context: FillerContext | None = None
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
@@ -102,56 +175,22 @@ class CloudWatch(GapFiller):
         self._request_marks: dict[str, tuple[int, float]] = {}
         self._errors = {name: QuietErrors(name, log) for name in ("publishing metrics", "evaluating alarms", "pruning metrics")}
 
+    def collaborators(self) -> Sequence[object]:
+        return [c for c in (self.load_balancing, self.scaling) if c is not None]
+
+    @property
+    def region(self) -> str:
+        assert self.context is not None
+        return str(self.context.config.region)
+
     def start(self, context: FillerContext) -> None:
         self.context = context
-        from moto.cloudwatch.responses import CloudWatchResponse
-        from moto.core.responses import ActionResult
-
-        def describe_alarm_history(response: Any) -> Any:
-            """moto keeps each alarm's state changes but has no DescribeAlarmHistory; this is it."""
-            name = response._get_param("AlarmName")
-            kind = response._get_param("HistoryItemType")
-            alarms = [a for a in response.cloudwatch_backend.describe_alarms() if not name or a.name == name]
-            items = []
-            for alarm in alarms:
-                changes = list(alarm.history) + [
-                    (None, alarm.state_reason, alarm.state_reason_data, alarm.state_value, alarm.state_updated_timestamp)
-                ]
-                for old, new in zip(changes, changes[1:], strict=False):
-                    if kind and kind != "StateUpdate":
-                        continue
-                    data = {
-                        "version": "1.0",
-                        "oldState": {"stateValue": old[3], "stateReason": old[1]},
-                        "newState": {"stateValue": new[3], "stateReason": new[1]},
-                    }
-                    items.append(
-                        {
-                            "AlarmName": alarm.name,
-                            "AlarmType": "MetricAlarm",
-                            "Timestamp": new[4],
-                            "HistoryItemType": "StateUpdate",
-                            "HistorySummary": f"Alarm updated from {old[3]} to {new[3]}",
-                            "HistoryData": json.dumps(data),
-                        }
-                    )
-            items.sort(key=lambda item: item["Timestamp"], reverse=True)
-            return ActionResult({"AlarmHistoryItems": items})
-
-        from moto.cloudwatch.models import CloudWatchBackend
-
-        put_metric_alarm = CloudWatchBackend.put_metric_alarm
-
-        def put_metric_alarm_unchecked(backend: Any, *args: Any, **kwargs: Any) -> Any:
-            alarm = put_metric_alarm(backend, *args, **kwargs)
-            if alarm.state_reason == "Unchecked: Initial alarm creation":
-                alarm.state_value = "INSUFFICIENT_DATA"  # where CloudWatch starts a new alarm; moto says OK
-            return alarm
-
-        self._original_put_alarm = put_metric_alarm
-        CloudWatchBackend.put_metric_alarm = put_metric_alarm_unchecked  # type: ignore[method-assign,assignment]
-        self._original_history = CloudWatchResponse.__dict__.get("describe_alarm_history")
-        CloudWatchResponse.describe_alarm_history = describe_alarm_history  # type: ignore[attr-defined]
+        moto_cloudwatch.PATCHES.apply(None)
+        fillers = list(getattr(context, "fillers", {}).values())  # transitional, until the wiring passes them
+        if self.load_balancing is None:
+            self.load_balancing = next((f for f in fillers if isinstance(f, AlbTraffic)), None)
+        if self.scaling is None:
+            self.scaling = next((f for f in fillers if isinstance(f, ScalingActivity)), None)
         self.thread = threading.Thread(target=self._loop, name="cloudwatch", daemon=True)
         self.thread.start()
 
@@ -159,17 +198,11 @@ class CloudWatch(GapFiller):
         self.stopping.set()
         if self.thread is not None:
             self.thread.join(timeout=5)
-        from moto.cloudwatch.responses import CloudWatchResponse
-
-        if getattr(self, "_original_history", None) is None and "describe_alarm_history" in CloudWatchResponse.__dict__:
-            delattr(CloudWatchResponse, "describe_alarm_history")
-        if getattr(self, "_original_put_alarm", None) is not None:
-            from moto.cloudwatch.models import CloudWatchBackend
-
-            CloudWatchBackend.put_metric_alarm = self._original_put_alarm  # type: ignore[method-assign]
+        moto_cloudwatch.PATCHES.remove()
 
     def after_reset(self, context: FillerContext) -> None:
         self._request_marks.clear()
+        self.sampler.clear()
 
     def client(self, service: str) -> Any:
         import boto3
@@ -272,63 +305,23 @@ class CloudWatch(GapFiller):
 
     def prune(self) -> None:
         """Keep moto's metric store bounded (see :func:`prune_metric_data`)."""
-        from moto.cloudwatch.models import cloudwatch_backends
-
-        assert self.context is not None
-        prune_metric_data(cloudwatch_backends[ACCOUNT_ID][self.context.config.region], datetime.now(UTC))
+        prune_metric_data(moto_cloudwatch.backend(self.region), datetime.now(UTC))
 
     def publish_metrics(self) -> None:
-        from moto.ecs.models import ecs_backends
-
-        assert self.context is not None
         now = datetime.now(UTC)
-        ecs = ecs_backends[ACCOUNT_ID][self.context.config.region]
-        per_cluster: dict[str, list[tuple[float, float]]] = {}
+        per_cluster: dict[str, list[Reading]] = {}
         data: list[dict[str, Any]] = []
-        for service in list(ecs.services.values()):
+        for service in moto_aas.ecs_services(self.region):
             if service.status != "ACTIVE":
                 continue
-            readings = self._service_readings(service, ecs)
+            readings = self._service_readings(service)
             if not readings:
                 continue
-            cpu = sum(r[0] for r in readings) / len(readings)
-            memory = sum(r[1] for r in readings) / len(readings)
             per_cluster.setdefault(service.cluster_name, []).extend(readings)
             dimensions = [{"Name": "ClusterName", "Value": service.cluster_name}, {"Name": "ServiceName", "Value": service.name}]
-            data += [
-                {
-                    "MetricName": "CPUUtilization",
-                    "Dimensions": dimensions,
-                    "Timestamp": now,
-                    "Value": round(cpu, 3),
-                    "Unit": "Percent",
-                },
-                {
-                    "MetricName": "MemoryUtilization",
-                    "Dimensions": dimensions,
-                    "Timestamp": now,
-                    "Value": round(memory, 3),
-                    "Unit": "Percent",
-                },
-            ]
+            data += _utilization(dimensions, readings, now)
         for cluster, readings in per_cluster.items():
-            dimensions = [{"Name": "ClusterName", "Value": cluster}]
-            data += [
-                {
-                    "MetricName": "CPUUtilization",
-                    "Dimensions": dimensions,
-                    "Timestamp": now,
-                    "Value": round(sum(r[0] for r in readings) / len(readings), 3),
-                    "Unit": "Percent",
-                },
-                {
-                    "MetricName": "MemoryUtilization",
-                    "Dimensions": dimensions,
-                    "Timestamp": now,
-                    "Value": round(sum(r[1] for r in readings) / len(readings), 3),
-                    "Unit": "Percent",
-                },
-            ]
+            data += _utilization([{"Name": "ClusterName", "Value": cluster}], readings, now)
         cloudwatch = self.client("cloudwatch")
         for start in range(0, len(data), 20):
             cloudwatch.put_metric_data(Namespace="AWS/ECS", MetricData=data[start : start + 20])
@@ -336,90 +329,41 @@ class CloudWatch(GapFiller):
         for start in range(0, len(alb), 20):
             cloudwatch.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=alb[start : start + 20])
 
-    def _service_readings(self, service: Any, ecs: Any) -> list[tuple[float, float]]:
+    def _service_readings(self, service: moto_aas.EcsService) -> list[Reading]:
         assert self.context is not None
-        docker = self.context.docker
-        if docker is None:
+        if self.context.docker is None:
             return []
-        tasks = [
-            t
-            for tasks in list(ecs.tasks.values())
-            for t in list(tasks.values())
-            if t.group == f"service:{service.name}" and t.last_status == "RUNNING"
-        ]
-        readings: list[tuple[float, float]] = []
-        lock = threading.Lock()
-
-        def read(task: Any) -> None:
-            try:
-                containers = docker.containers.list(
-                    filters={"label": f"com.amazonaws.ecs.task-arn={task.task_arn}"}, ignore_removed=True
-                )
-            except Exception:
-                return  # the engine is gone: no reading (the ECS agent logs that once)
-            for container in containers:
-                try:
-                    stats = container.stats(stream=False)
-                except Exception:
-                    continue
-                used = stats["cpu_stats"]["cpu_usage"]["total_usage"] - stats["precpu_stats"]["cpu_usage"]["total_usage"]
-                system = stats["cpu_stats"].get("system_cpu_usage", 0) - stats["precpu_stats"].get("system_cpu_usage", 0)
-                cores = used / system * (stats["cpu_stats"].get("online_cpus") or 1) if system > 0 else 0.0
-                cpu = 100 * cores / (int(str(task.cpu or 1024)) / 1024)
-                memory_stats = stats.get("memory_stats", {})
-                usage = memory_stats.get("usage", 0) - memory_stats.get("stats", {}).get("cache", 0)
-                memory = 100 * usage / (int(str(task.memory or 512)) * 1024 * 1024)
-                with lock:
-                    readings.append((cpu, memory))
-
-        threads = [threading.Thread(target=read, args=(task,), daemon=True) for task in tasks]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=5)
-        return readings
+        return self.sampler.readings(self.context.docker, moto_aas.running_tasks(self.region, service))
 
     def _alb_metrics(self, now: datetime) -> list[dict[str, Any]]:
-        assert self.context is not None
-        alb = self.context.fillers.get("Application Load Balancer")
-        if alb is None:
+        if self.load_balancing is None:
             return []
-        from moto.elbv2.models import elbv2_backends
-
-        elbv2 = elbv2_backends[ACCOUNT_ID][self.context.config.region]
-        data = []
-        with alb.lock:  # type: ignore[attr-defined]
-            groups = {arn: list(states.values()) for arn, states in alb.targets.items()}  # type: ignore[attr-defined]
+        groups = self.load_balancing.traffic()
         for arn in [arn for arn in self._request_marks if arn not in groups]:
             del self._request_marks[arn]  # a deleted target group's last count
-        for arn, states in groups.items():
-            group = elbv2.target_groups.get(arn)
+        data = []
+        for arn, traffic in groups.items():
+            group = moto_elbv2.target_group(self.region, arn)
             if group is None or not group.load_balancer_arns:
                 continue
-            total = sum(s.requests for s in states)
-            previous, _ = self._request_marks.get(arn, (total, 0.0))
-            self._request_marks[arn] = (total, time.monotonic())
-            times = [t for s in states for t in list(s.response_times)[-50:]]
+            previous, _ = self._request_marks.get(arn, (traffic.requests, 0.0))
+            self._request_marks[arn] = (traffic.requests, time.monotonic())
             dimensions = [
                 {"Name": "LoadBalancer", "Value": group.load_balancer_arns[0].split(":loadbalancer/")[-1]},
                 {"Name": "TargetGroup", "Value": arn.split(":")[-1]},
             ]
+            count = max(traffic.requests - previous, 0)
             data.append(
-                {
-                    "MetricName": "RequestCount",
-                    "Dimensions": dimensions,
-                    "Timestamp": now,
-                    "Value": max(total - previous, 0),
-                    "Unit": "Count",
-                }
+                {"MetricName": "RequestCount", "Dimensions": dimensions, "Timestamp": now, "Value": count, "Unit": "Count"}
             )
-            if times:
+            if traffic.response_times:
+                average = sum(traffic.response_times) / len(traffic.response_times)
                 data.append(
                     {
                         "MetricName": "TargetResponseTime",
                         "Dimensions": dimensions,
                         "Timestamp": now,
-                        "Value": sum(times) / len(times),
+                        "Value": average,
                         "Unit": "Seconds",
                     }
                 )
@@ -448,53 +392,72 @@ class CloudWatch(GapFiller):
 
         Target tracking policies are left to the lab's autoscaling filler, which evaluates them itself;
         other actions (SNS topics, EC2 actions) are not modelled."""
-        from moto.applicationautoscaling.models import applicationautoscaling_backends
-
-        assert self.context is not None
-        backend = applicationautoscaling_backends[ACCOUNT_ID][self.context.config.region]
-        policy = next((p for p in backend.policies.values() if p.policy_arn == policy_arn), None)
-        configuration = getattr(policy, "step_scaling_policy_configuration", None)
-        if policy is None or not configuration or policy.service_namespace != "ecs":
+        policy = moto_aas.ecs_policy(self.region, policy_arn)
+        if policy is None or not policy.step_scaling:
             return
-        target = backend.targets.get("ecs:service:DesiredCount", {}).get(policy.resource_id)
-        _, cluster, name = policy.resource_id.split("/", 2)
-        service = backend.ecs_backend.services.get(f"{cluster}:{name}")
-        if target is None or service is None:
+        service = moto_aas.ecs_service(self.region, *policy.service_key)
+        if service is None:
             return
         value = (data.get("recentDatapoints") or [float(alarm["Threshold"])])[0]
-        difference = value - float(alarm["Threshold"])
-        step = next(
-            (
-                s
-                for s in configuration.get("StepAdjustments", [])
-                if float(s.get("MetricIntervalLowerBound", float("-inf")))
-                <= difference
-                < float(s.get("MetricIntervalUpperBound", float("inf")))
-            ),
-            None,
-        )
-        if step is None:
+        wanted = step_scaling_capacity(policy, service.desired_count, value - float(alarm["Threshold"]))
+        if wanted is None or wanted == service.desired_count:
             return
-        current, adjustment = int(service.desired_count), int(step["ScalingAdjustment"])
-        kind = configuration.get("AdjustmentType", "ChangeInCapacity")
-        wanted = (
-            adjustment
-            if kind == "ExactCapacity"
-            else current + (round(current * adjustment / 100) if kind == "PercentChangeInCapacity" else adjustment)
-        )
-        wanted = max(int(target.min_capacity or 0), min(int(target.max_capacity or wanted), wanted))
-        if wanted == current:
-            return
-        service.desired_count = wanted
-        if service.deployments:
-            service.deployments[0]["desiredCount"] = wanted
-        scaling = self.context.fillers.get("Service Auto Scaling")
-        if scaling is not None:
-            scaling.record(  # type: ignore[attr-defined]
-                policy.resource_id,
-                wanted,
-                f"monitor alarm {alarm['AlarmName']} in state ALARM triggered policy {policy.policy_name}",
+        moto_aas.set_desired_count(self.region, *policy.service_key, wanted)
+        if self.scaling is not None:
+            self.scaling.record(
+                policy.resource_id, wanted, f"monitor alarm {alarm['AlarmName']} in state ALARM triggered policy {policy.name}"
             )
+
+
+def step_scaling_capacity(policy: moto_aas.EcsScalingPolicy, current: int, difference: float) -> int | None:
+    """The capacity a step scaling policy asks for when its alarm's metric is ``difference`` above the threshold.
+
+    ``None`` when no step adjustment covers ``difference``; kept within the scalable target's min/max capacity."""
+    configuration = policy.step_scaling or {}
+    step = next(
+        (
+            s
+            for s in configuration.get("StepAdjustments", [])
+            if float(s.get("MetricIntervalLowerBound", float("-inf")))
+            <= difference
+            < float(s.get("MetricIntervalUpperBound", float("inf")))
+        ),
+        None,
+    )
+    if step is None:
+        return None
+    adjustment = int(step["ScalingAdjustment"])
+    kind = configuration.get("AdjustmentType", "ChangeInCapacity")
+    if kind == "ExactCapacity":
+        wanted = adjustment
+    elif kind == "PercentChangeInCapacity":
+        wanted = current + round(current * adjustment / 100)
+    else:
+        wanted = current + adjustment
+    return max(int(policy.min_capacity or 0), min(int(policy.max_capacity or wanted), wanted))
+
+
+def _utilization(dimensions: list[dict[str, str]], readings: list[Reading], now: datetime) -> list[dict[str, Any]]:
+    """AWS/ECS CPUUtilization and MemoryUtilization datapoints: the average over ``readings``."""
+    cpu = sum(r.cpu for r in readings) / len(readings)
+    memory = sum(r.memory for r in readings) / len(readings)
+    return [
+        {"MetricName": "CPUUtilization", "Dimensions": dimensions, "Timestamp": now, "Value": round(cpu, 3), "Unit": "Percent"},
+        {
+            "MetricName": "MemoryUtilization",
+            "Dimensions": dimensions,
+            "Timestamp": now,
+            "Value": round(memory, 3),
+            "Unit": "Percent",
+        },
+    ]
+
+
+@runtime_checkable
+class AlbTraffic(Protocol):
+    """What the load balancer forwarded, per target group (:meth:`ecslab.lab.elb.LoadBalancing.traffic`)."""
+
+    def traffic(self) -> dict[str, TargetGroupTraffic]: ...
 
 
 def evaluate(alarm: dict[str, Any], cloudwatch: Any, now: datetime) -> tuple[str, str, dict[str, Any]] | None:

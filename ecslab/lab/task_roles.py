@@ -98,7 +98,7 @@ import time
 import urllib.parse
 import uuid
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -106,7 +106,7 @@ from typing import Any
 
 from ecslab.config import ACCOUNT_ID, LAB_LABEL
 from ecslab.lab.bridge import bridge_gateway, is_local_address
-from ecslab.lab.fillers import FillerContext, GapFiller
+from ecslab.lab.fillers import FillerContext, GapFiller, NoTaskHooks, TaskNotes
 from ecslab.lab.guard import refusal
 
 log = logging.getLogger("ecslab.lab.task_roles")
@@ -495,7 +495,7 @@ def signing_identity(headers: dict[str, str], query: dict[str, list[str]]) -> tu
 # -- the filler --------------------------------------------------------------------------------------
 
 
-class TaskRoles(GapFiller):
+class TaskRoles(GapFiller, NoTaskHooks):
     """Task-role credentials inside task containers, and a gateway that enforces the role's policies."""
 
     name = "ECS task roles"
@@ -511,7 +511,9 @@ class TaskRoles(GapFiller):
         "name for other services); signatures are not verified."
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, notes: TaskNotes | None = None) -> None:
+        """``notes``: the ECS agent's journal, where the lab says how long each credentials relay took to start."""
+        self.notes = notes
         self.context: FillerContext | None = None
         self.lock = threading.RLock()
         self.server: ThreadingHTTPServer | None = None
@@ -528,8 +530,13 @@ class TaskRoles(GapFiller):
 
     # -- life ---------------------------------------------------------------------------------
 
+    def collaborators(self) -> Sequence[object]:
+        return [self.notes] if self.notes is not None else []
+
     def start(self, context: FillerContext) -> None:
         self.context = context
+        if self.notes is None:  # transitional, until the wiring passes the journal: whichever filler keeps one
+            self.notes = next((f for f in getattr(context, "fillers", {}).values() if isinstance(f, TaskNotes)), None)
         if context.docker is None:
             self.problem = "no Docker engine answered when the lab started"
             return
@@ -648,8 +655,9 @@ class TaskRoles(GapFiller):
 
     # -- hooks the ECS agent calls -------------------------------------------------------------------
 
-    def prepare_task(self, task: Any) -> str | None:
-        role_arn = task_role_arn(task)
+    def prepare_task(self, task: Any, definition: Any = None) -> str | None:
+        """``definition``: moto's task definition of the task (transitional: else the agent's ``ecslab_definition``)."""
+        role_arn = task_role_arn(task, definition if definition is not None else getattr(task, "ecslab_definition", None))
         if not role_arn:
             return None
         if self.url is None:
@@ -739,9 +747,8 @@ class TaskRoles(GapFiller):
     # -- helpers ------------------------------------------------------------------------------------
 
     def _note(self, task: Any, message: str) -> None:
-        agent = self.context.fillers.get("ECS agent") if self.context else None
-        if agent is not None and hasattr(agent, "note"):
-            agent.note(task, message)
+        if self.notes is not None:
+            self.notes.note(task, message)
 
     def _assume(self, role_arn: str, session_name: str, task_arn: str = "") -> dict[str, Any]:
         issued: dict[str, Any] = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)
@@ -938,10 +945,10 @@ def _allowed_somewhere(action: str, policies: list[Any], principal_arn: str) -> 
     return any(iam_policy.evaluate(action, pattern, policies, principal_arn=principal_arn).allowed for pattern in patterns)
 
 
-def task_role_arn(task: Any) -> str | None:
-    """The role a task runs as: ``overrides.taskRoleArn`` of ``run_task``, else the task definition's."""
+def task_role_arn(task: Any, definition: Any) -> str | None:
+    """The role a task runs as: ``overrides.taskRoleArn`` of ``run_task``, else its task definition's."""
     override = (getattr(task, "overrides", None) or {}).get("taskRoleArn")
-    return override or getattr(getattr(task, "ecslab_definition", None), "task_role_arn", None) or None
+    return override or getattr(definition, "task_role_arn", None) or None
 
 
 def _wait_for_relay(relay: Any, deadline: float) -> str | None:
@@ -959,166 +966,168 @@ class _BodyTooLarge(Exception):
     pass
 
 
-def _handler(roles: TaskRoles) -> type[BaseHTTPRequestHandler]:
-    class Gateway(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "ecslab-task-roles"
-        disable_nagle_algorithm = True
+class Gateway(BaseHTTPRequestHandler):
+    """The task-role gateway's request handler; :func:`_handler` binds it to the lab's :class:`TaskRoles`."""
 
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug(format, *args)
+    roles: TaskRoles
+    protocol_version = "HTTP/1.1"
+    server_version = "ecslab-task-roles"
+    disable_nagle_algorithm = True
 
-        def _reply(self, code: int, headers: dict[str, str], body: bytes, *, close: bool = False) -> None:
-            self.send_response(code)
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            if close:  # the request's body was not read: the connection cannot carry another request
-                self.send_header("Connection", "close")
-                self.close_connection = True
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug(format, *args)
 
-        def _refuse(self, code: int, message: str, *, close: bool = False) -> None:
-            self._reply(
-                code,
-                {"Content-Type": "application/json"},
-                json.dumps({"code": "Refused", "message": message}).encode(),
-                close=close,
+    def _reply(self, code: int, headers: dict[str, str], body: bytes, *, close: bool = False) -> None:
+        self.send_response(code)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        if close:  # the request's body was not read: the connection cannot carry another request
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _refuse(self, code: int, message: str, *, close: bool = False) -> None:
+        self._reply(
+            code,
+            {"Content-Type": "application/json"},
+            json.dumps({"code": "Refused", "message": message}).encode(),
+            close=close,
+        )
+
+    def _body(self) -> bytes:
+        """The request's body, at most GATEWAY_BODY_LIMIT bytes (else _BodyTooLarge); ValueError when malformed."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            parts: list[bytes] = []
+            total = 0
+            while True:
+                size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
+                if size < 0:
+                    raise ValueError("negative chunk size")
+                if size == 0:
+                    while self.rfile.readline(65536) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                total += size
+                if total > GATEWAY_BODY_LIMIT:
+                    raise _BodyTooLarge
+                parts.append(self.rfile.read(size))
+                self.rfile.readline(1024)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length < 0:
+            raise ValueError("negative Content-Length")
+        if length > GATEWAY_BODY_LIMIT:
+            raise _BodyTooLarge
+        return self.rfile.read(length) if length else b""
+
+    def _handle(self) -> None:
+        assert self.roles.gateway_ip is not None and self.roles.port is not None
+        reason = refusal(self.headers, self.roles.port, extra_hosts=[self.roles.gateway_ip, "host.docker.internal"])
+        if reason is not None:
+            self._refuse(403, reason, close=True)
+            return
+        try:
+            body = self._body()
+        except _BodyTooLarge:
+            self._refuse(
+                413,
+                f"The lab's AWS gateway takes request bodies up to {GATEWAY_BODY_LIMIT // (1024 * 1024)} MiB; send less per request (for S3, use "
+                "a multipart upload).",
+                close=True,
             )
-
-        def _body(self) -> bytes:
-            """The request's body, at most GATEWAY_BODY_LIMIT bytes (else _BodyTooLarge); ValueError when malformed."""
-            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-                parts: list[bytes] = []
-                total = 0
-                while True:
-                    size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
-                    if size < 0:
-                        raise ValueError("negative chunk size")
-                    if size == 0:
-                        while self.rfile.readline(65536) not in (b"\r\n", b"\n", b""):
-                            pass
-                        return b"".join(parts)
-                    total += size
-                    if total > GATEWAY_BODY_LIMIT:
-                        raise _BodyTooLarge
-                    parts.append(self.rfile.read(size))
-                    self.rfile.readline(1024)
-            length = int(self.headers.get("Content-Length") or 0)
-            if length < 0:
-                raise ValueError("negative Content-Length")
-            if length > GATEWAY_BODY_LIMIT:
-                raise _BodyTooLarge
-            return self.rfile.read(length) if length else b""
-
-        def _handle(self) -> None:
-            assert roles.gateway_ip is not None and roles.port is not None
-            reason = refusal(self.headers, roles.port, extra_hosts=[roles.gateway_ip, "host.docker.internal"])
-            if reason is not None:
-                self._refuse(403, reason, close=True)
-                return
-            try:
-                body = self._body()
-            except _BodyTooLarge:
-                self._refuse(
-                    413,
-                    f"The lab's AWS gateway takes request bodies up to {GATEWAY_BODY_LIMIT // (1024 * 1024)} MiB; send less per request (for S3, use "
-                    "a multipart upload).",
-                    close=True,
+            return
+        except ValueError:
+            self._refuse(400, "Malformed request body (Content-Length or chunked encoding).", close=True)
+            return
+        path, _, query_string = self.path.partition("?")
+        authorization = self.headers.get("Authorization", "")
+        if self.command == "GET" and path.startswith("/v2/credentials/") and not authorization.startswith("AWS4-"):
+            started = time.monotonic()
+            code, answer = self.roles.credentials_for(path.rsplit("/", 1)[-1], authorization)
+            self.roles._record("credentials_fetch_ms", 1000 * (time.monotonic() - started))
+            self._reply(code, {"Content-Type": "application/json"}, json.dumps(answer).encode())
+            return
+        if _is_admin_path(path):
+            self._refuse(
+                403, "moto's admin API (/moto-api/) is not reachable from containers: the gateway passes AWS API calls only."
+            )
+            return
+        query = urllib.parse.parse_qs(query_string, keep_blank_values=True)
+        headers = {key.lower(): value for key, value in self.headers.items()}
+        identity = signing_identity(headers, query)
+        if identity is None:
+            self._reply(
+                *missing_authentication_response(
+                    AwsRequest(self.command, path, query, headers, body, _unsigned_service(headers, path), "")
                 )
-                return
-            except ValueError:
-                self._refuse(400, "Malformed request body (Content-Length or chunked encoding).", close=True)
-                return
-            path, _, query_string = self.path.partition("?")
-            authorization = self.headers.get("Authorization", "")
-            if self.command == "GET" and path.startswith("/v2/credentials/") and not authorization.startswith("AWS4-"):
-                started = time.monotonic()
-                code, answer = roles.credentials_for(path.rsplit("/", 1)[-1], authorization)
-                roles._record("credentials_fetch_ms", 1000 * (time.monotonic() - started))
-                self._reply(code, {"Content-Type": "application/json"}, json.dumps(answer).encode())
-                return
-            if _is_admin_path(path):
-                self._refuse(
-                    403, "moto's admin API (/moto-api/) is not reachable from containers: the gateway passes AWS API calls only."
-                )
-                return
-            query = urllib.parse.parse_qs(query_string, keep_blank_values=True)
-            headers = {key.lower(): value for key, value in self.headers.items()}
-            identity = signing_identity(headers, query)
-            if identity is None:
-                self._reply(
-                    *missing_authentication_response(
-                        AwsRequest(self.command, path, query, headers, body, _unsigned_service(headers, path), "")
-                    )
-                )
-                return
-            access_key, region, service = identity
-            request = AwsRequest(self.command, path, query, headers, body, service, region)
-            token = headers.get("x-amz-security-token") or (query.get("X-Amz-Security-Token") or [""])[0]
-            issued, known_key = roles.issued_key(access_key, token)
-            if issued is None:
-                self._reply(*invalid_credentials_response(request, known_key=known_key))
-                return
-            try:
-                message = roles.decide(request, access_key)
-            except Exception as error:  # a broken policy check must not pass a call through
-                log.exception("task-role check failed")
-                message = f"The lab could not evaluate the task role's policies: {error}"
-            if message is not None:
-                self._reply(*access_denied_response(request, message))
-                return
-            self._forward(body)
+            )
+            return
+        access_key, region, service = identity
+        request = AwsRequest(self.command, path, query, headers, body, service, region)
+        token = headers.get("x-amz-security-token") or (query.get("X-Amz-Security-Token") or [""])[0]
+        issued, known_key = self.roles.issued_key(access_key, token)
+        if issued is None:
+            self._reply(*invalid_credentials_response(request, known_key=known_key))
+            return
+        try:
+            message = self.roles.decide(request, access_key)
+        except Exception as error:  # a broken policy check must not pass a call through
+            log.exception("task-role check failed")
+            message = f"The lab could not evaluate the task role's policies: {error}"
+        if message is not None:
+            self._reply(*access_denied_response(request, message))
+            return
+        self._forward(body)
 
-        def _forward(self, body: bytes) -> None:
-            assert roles.context is not None
-            config = roles.context.config
-            connection = http.client.HTTPConnection(config.host, config.aws_port, timeout=60)
-            try:
-                headers = {
-                    key: value
-                    for key, value in self.headers.items()
-                    if key.lower() not in HOP_BY_HOP | {"content-length", "host", "origin"}
-                }
-                headers["Host"] = f"{config.host}:{config.aws_port}"  # the AWS endpoint answers its own loopback name only
-                headers["Content-Length"] = str(len(body))
-                connection.request(self.command, self.path, body=body, headers=headers)
-                response = connection.getresponse()
-                answer = {
-                    key: value
-                    for key, value in response.getheaders()
-                    if key.lower() not in HOP_BY_HOP and key.lower() != "content-length"
-                }
-                self.send_response(response.status)
-                for key, value in answer.items():
-                    self.send_header(key, value)
-                length = response.getheader("Content-Length")
-                if self.command == "HEAD" or response.status in (204, 304):
-                    self.send_header("Content-Length", length or "0")
-                    self.end_headers()
-                elif length is not None:
-                    self.send_header("Content-Length", length)
-                    self.end_headers()
-                    while piece := response.read(1 << 20):
-                        self.wfile.write(piece)
-                else:
-                    self.send_header("Transfer-Encoding", "chunked")
-                    self.end_headers()
-                    while piece := response.read(1 << 20):
-                        self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
-                    self.wfile.write(b"0\r\n\r\n")
-            except OSError as error:
-                self._reply(
-                    502, {"Content-Type": "text/plain"}, f"the lab's AWS API did not answer: {error}".encode(), close=True
-                )
-            finally:
-                connection.close()
+    def _forward(self, body: bytes) -> None:
+        assert self.roles.context is not None
+        config = self.roles.context.config
+        connection = http.client.HTTPConnection(config.host, config.aws_port, timeout=60)
+        try:
+            headers = {
+                key: value
+                for key, value in self.headers.items()
+                if key.lower() not in HOP_BY_HOP | {"content-length", "host", "origin"}
+            }
+            headers["Host"] = f"{config.host}:{config.aws_port}"  # the AWS endpoint answers its own loopback name only
+            headers["Content-Length"] = str(len(body))
+            connection.request(self.command, self.path, body=body, headers=headers)
+            response = connection.getresponse()
+            answer = {
+                key: value
+                for key, value in response.getheaders()
+                if key.lower() not in HOP_BY_HOP and key.lower() != "content-length"
+            }
+            self.send_response(response.status)
+            for key, value in answer.items():
+                self.send_header(key, value)
+            length = response.getheader("Content-Length")
+            if self.command == "HEAD" or response.status in (204, 304):
+                self.send_header("Content-Length", length or "0")
+                self.end_headers()
+            elif length is not None:
+                self.send_header("Content-Length", length)
+                self.end_headers()
+                while piece := response.read(1 << 20):
+                    self.wfile.write(piece)
+            else:
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                while piece := response.read(1 << 20):
+                    self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError as error:
+            self._reply(502, {"Content-Type": "text/plain"}, f"the lab's AWS API did not answer: {error}".encode(), close=True)
+        finally:
+            connection.close()
 
-        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _handle
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = _handle
 
-    return Gateway
+
+def _handler(roles: TaskRoles) -> type[Gateway]:
+    return type("Gateway", (Gateway,), {"roles": roles})
 
 
 def _is_admin_path(path: str) -> bool:
