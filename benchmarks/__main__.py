@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import ecs_and_alb, lab_cold_start, notebooks
+from benchmarks import ecs_and_alb, lab_cold_start, notebooks, scale
 
 
 def main() -> int:
-    """Run the lab cold-start benchmark, then the notebook timings; never fails on a missed goal.
+    """Run the lab cold-start benchmark, the notebook timings (nbval with 4 workers), the ECS/ALB
+    figures and the scale table; never fails on a missed goal.
 
-    No options: run ``python -m benchmarks.lab_cold_start`` or ``python -m benchmarks.notebooks``
-    on their own to pass some."""
+    No options: run each module (``python -m benchmarks.notebooks --workers 1,2,4``...) on its own
+    to pass some; ``python -m benchmarks.ci_phases`` (the whole test suite) is not run from here."""
     status = lab_cold_start.main([])
     print()
     status |= notebooks.main([])
     print()
     status |= ecs_and_alb.main([])
+    print()
+    status |= scale.main([])
     return status
 
 

@@ -4,14 +4,13 @@
 #   lab unit tests (blank exercises, browser, faults) -> nbval on notebooks and solutions (strict:
 #   stored outputs must repeat) -> course image (built, started, notebook 05 and the browser test
 #   inside it; ECSLAB_SKIP_COURSE_IMAGE=1 skips it).
-# Sets the machine up first when needed. The first failing phase stops the run (set -e); the
-# phases' times are printed at the end either way.
+# Sets the machine up first when needed (its own phase). The first failing phase stops the run
+# (set -e); the phases' times are printed at the end either way (benchmarks/ci_phases.py reads them).
 # Each pytest-xdist worker has a private lab of its own (tests/conftest.py, loaded with
 # -p tests.conftest for nbval too), so the default lab (~/.ecslab, 4566/5050/4567) is never used.
 # ECSLAB_TEST_WORKERS: workers per pytest phase (default 4: on 2 cores the tests mostly wait).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --for-tests
 venv="${ECSLAB_VENV:-.venv}"
 export PATH="$PWD/$venv/bin:$PATH"
 workers="${ECSLAB_TEST_WORKERS:-4}"
@@ -49,6 +48,9 @@ print_times() {
   printf '  %-40s %5d s\n' "total" "$((SECONDS - run_started))"
 }
 trap print_times EXIT
+
+phase "machine setup (scripts/setup.sh)"
+bash scripts/setup.sh --for-tests
 
 phase "lint and types"
 ruff check ecslab tests benchmarks workshop
