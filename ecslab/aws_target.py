@@ -30,6 +30,7 @@ Only clients made by the Lab are tagged: a plain ``boto3.client(...)`` is not.
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 import re
@@ -686,7 +687,7 @@ def _from_arn(arn: str) -> CourseResource | None:
 
 
 def find_course_resources(
-    lab: Any, course: str | None = None, notes: list[str] | None = None, owner: str | None = None
+    lab: Lab, course: str | None = None, notes: list[str] | None = None, owner: str | None = None
 ) -> list[CourseResource]:
     """Everything in ``lab``'s account and region tagged ``ecslab:course=<course>`` and ``ecslab:owner=<owner>``, in :data:`CLEANUP_ORDER`.
 
@@ -697,85 +698,107 @@ def find_course_resources(
     IAM) or lags behind. A scalable target also counts as the course's when the service it
     scales does (AWS keeps no scalable target of a deleted service). What could not be listed,
     and how many course resources belong to someone else, is said in ``notes``."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    finder = _CourseResourceFinder(lab, course or course_id(), owner or owner_id(lab), notes if notes is not None else [])
+    finder.listing("tagged resources (resourcegroupstaggingapi)", finder.tagging_api)
+    finder.listing("ECS clusters, services, tasks and task definitions", finder.ecs)
+    finder.listing("Application Auto Scaling scalable targets", finder.autoscaling)
+    finder.listing("ECR repositories", finder.ecr)
+    finder.listing("security groups, VPCs, subnets, route tables and internet gateways", finder.ec2)
+    finder.listing("SSM parameters", finder.ssm)
+    finder.listing("IAM roles and policies", finder.iam)
+    for resource in [r for r in finder.found.values() if r.kind == "elbv2 load balancer"]:
+        finder.listing(f"the listeners of {resource.name}", functools.partial(finder.listeners, resource))
+    actions = dict(CLEANUP_ORDER)
+    resources = [CourseResource(r.kind, r.arn, r.name, r.parent, r.action or actions[r.kind]) for r in finder.found.values()]
+    return sorted(resources, key=lambda r: (_ORDER[r.kind], r.name))
 
-    course = course or course_id()
-    owner = owner or owner_id(lab)
-    notes = notes if notes is not None else []
-    found: dict[str, CourseResource] = {}
 
-    def add(resource: CourseResource | None) -> None:
-        if resource is not None and resource.arn not in found and resource.kind in _ORDER:
-            found[resource.arn] = resource
+@dataclass
+class _CourseResourceFinder:
+    """:func:`find_course_resources`, one method per service; ``found`` collects by ARN, ``notes`` what went wrong."""
 
-    def ours(tags: Iterable[dict[str, Any]] | dict[str, str] | None, key: str = "Key", value: str = "Value") -> bool:
-        return _tagged(tags, course, owner, key, value)
+    lab: Lab
+    course: str
+    owner: str
+    notes: list[str]
+    found: dict[str, CourseResource] = field(default_factory=dict)
 
-    def listing(what: str, run: Callable[[], None]) -> None:
+    def add(self, resource: CourseResource | None) -> None:
+        if resource is not None and resource.arn not in self.found and resource.kind in _ORDER:
+            self.found[resource.arn] = resource
+
+    def replace(self, resource: CourseResource) -> None:
+        self.found.pop(resource.arn, None)  # the tagging API knows only the ID; this name says which it is
+        self.add(resource)
+
+    def ours(self, tags: Iterable[dict[str, Any]] | dict[str, str] | None, key: str = "Key", value: str = "Value") -> bool:
+        return _tagged(tags, self.course, self.owner, key, value)
+
+    def listing(self, what: str, run: Callable[[], None]) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             run()
         except (ClientError, BotoCoreError) as error:
-            notes.append(f"could not list {what}: {error}")
+            self.notes.append(f"could not list {what}: {error}")
 
-    def tagging_api() -> None:
-        tagging = lab.client("resourcegroupstaggingapi")
+    def tagging_api(self) -> None:
+        tagging = self.lab.client("resourcegroupstaggingapi")
         others = 0
         for mapping in _pages(
-            tagging, "get_resources", "ResourceTagMappingList", TagFilters=[{"Key": TAG_KEY, "Values": [course]}]
+            tagging, "get_resources", "ResourceTagMappingList", TagFilters=[{"Key": TAG_KEY, "Values": [self.course]}]
         ):
-            if ours(mapping.get("Tags")):
-                add(_from_arn(mapping["ResourceARN"]))
+            if self.ours(mapping.get("Tags")):
+                self.add(_from_arn(mapping["ResourceARN"]))
             else:
                 others += 1
         if others:
-            notes.append(
-                f"{others} other resource(s) tagged {TAG_KEY}={course} belong to another owner (or to none): "
+            self.notes.append(
+                f"{others} other resource(s) tagged {TAG_KEY}={self.course} belong to another owner (or to none): "
                 "not listed, never touched"
             )
 
-    def ecs() -> None:
-        client = lab.ecs
+    def ecs(self) -> None:
+        client = self.lab.ecs
         cluster_arns = list(_pages(client, "list_clusters", "clusterArns"))
         for chunk in _chunks(cluster_arns, 100):
             for cluster in client.describe_clusters(clusters=chunk, include=["TAGS"])["clusters"]:
-                if cluster.get("status") == "ACTIVE" and ours(cluster.get("tags"), "key", "value"):
-                    add(CourseResource("ecs cluster", cluster["clusterArn"], cluster["clusterName"]))
+                if cluster.get("status") == "ACTIVE" and self.ours(cluster.get("tags"), "key", "value"):
+                    self.add(CourseResource("ecs cluster", cluster["clusterArn"], cluster["clusterName"]))
         for cluster_arn in cluster_arns:
-            cluster_name = cluster_arn.rsplit("/", 1)[-1]
-            service_arns = list(_pages(client, "list_services", "serviceArns", cluster=cluster_arn))
-            for chunk in _chunks(service_arns, 10):
-                for service in client.describe_services(cluster=cluster_arn, services=chunk, include=["TAGS"])["services"]:
-                    if service.get("status") != "INACTIVE" and ours(service.get("tags"), "key", "value"):
-                        add(CourseResource("ecs service", service["serviceArn"], service["serviceName"], parent=cluster_arn))
-            task_arns = list(_pages(client, "list_tasks", "taskArns", cluster=cluster_arn, desiredStatus="RUNNING"))
-            for chunk in _chunks(task_arns, 100):
-                for task in client.describe_tasks(cluster=cluster_arn, tasks=chunk, include=["TAGS"])["tasks"]:
-                    if ours(task.get("tags"), "key", "value"):
-                        add(
-                            CourseResource(
-                                "ecs task",
-                                task["taskArn"],
-                                f"{cluster_name}/{task['taskArn'].rsplit('/', 1)[-1]}",
-                                parent=cluster_arn,
-                            )
-                        )
+            self.ecs_services_and_tasks(cluster_arn)
         for arn in _pages(client, "list_task_definitions", "taskDefinitionArns", status="ACTIVE"):
             described = client.describe_task_definition(taskDefinition=arn, include=["TAGS"])
-            if ours(described.get("tags"), "key", "value"):
-                add(CourseResource("ecs task definition", arn, arn.rsplit("/", 1)[-1]))
+            if self.ours(described.get("tags"), "key", "value"):
+                self.add(CourseResource("ecs task definition", arn, arn.rsplit("/", 1)[-1]))
 
-    def autoscaling() -> None:
-        client = lab.client("application-autoscaling")
-        services = {f"service/{r.parent.rsplit('/', 1)[-1]}/{r.name}" for r in found.values() if r.kind == "ecs service"}
+    def ecs_services_and_tasks(self, cluster_arn: str) -> None:
+        client = self.lab.ecs
+        cluster_name = cluster_arn.rsplit("/", 1)[-1]
+        service_arns = list(_pages(client, "list_services", "serviceArns", cluster=cluster_arn))
+        for chunk in _chunks(service_arns, 10):
+            for service in client.describe_services(cluster=cluster_arn, services=chunk, include=["TAGS"])["services"]:
+                if service.get("status") != "INACTIVE" and self.ours(service.get("tags"), "key", "value"):
+                    self.add(CourseResource("ecs service", service["serviceArn"], service["serviceName"], parent=cluster_arn))
+        task_arns = list(_pages(client, "list_tasks", "taskArns", cluster=cluster_arn, desiredStatus="RUNNING"))
+        for chunk in _chunks(task_arns, 100):
+            for task in client.describe_tasks(cluster=cluster_arn, tasks=chunk, include=["TAGS"])["tasks"]:
+                if self.ours(task.get("tags"), "key", "value"):
+                    name = f"{cluster_name}/{task['taskArn'].rsplit('/', 1)[-1]}"
+                    self.add(CourseResource("ecs task", task["taskArn"], name, parent=cluster_arn))
+
+    def autoscaling(self) -> None:
+        client = self.lab.client("application-autoscaling")
+        services = {f"service/{r.parent.rsplit('/', 1)[-1]}/{r.name}" for r in self.found.values() if r.kind == "ecs service"}
         for target in _pages(client, "describe_scalable_targets", "ScalableTargets", ServiceNamespace="ecs"):
             mine = target["ResourceId"] in services
             if not mine and target.get("ScalableTargetARN"):
                 try:
-                    mine = ours(client.list_tags_for_resource(ResourceARN=target["ScalableTargetARN"]).get("Tags"))
+                    mine = self.ours(client.list_tags_for_resource(ResourceARN=target["ScalableTargetARN"]).get("Tags"))
                 except Exception:  # an endpoint without tagging (moto): the service decides alone
                     mine = False
             if mine:
-                add(
+                self.add(
                     CourseResource(
                         "application-autoscaling scalable target",
                         target.get("ScalableTargetARN") or f"{target['ResourceId']}|{target['ScalableDimension']}",
@@ -784,104 +807,62 @@ def find_course_resources(
                     )
                 )
 
-    def ecr() -> None:
-        for repository in _pages(lab.ecr, "describe_repositories", "repositories"):
-            if ours(lab.ecr.list_tags_for_resource(resourceArn=repository["repositoryArn"]).get("tags")):
-                add(CourseResource("ecr repository", repository["repositoryArn"], repository["repositoryName"]))
+    def ecr(self) -> None:
+        ecr = self.lab.ecr
+        for repository in _pages(ecr, "describe_repositories", "repositories"):
+            if self.ours(ecr.list_tags_for_resource(resourceArn=repository["repositoryArn"]).get("tags")):
+                self.add(CourseResource("ecr repository", repository["repositoryArn"], repository["repositoryName"]))
 
-    def ec2() -> None:
-        where = [{"Name": f"tag:{TAG_KEY}", "Values": [course]}, {"Name": f"tag:{OWNER_TAG_KEY}", "Values": [owner]}]
+    def ec2(self) -> None:
+        lab, ec2 = self.lab, self.lab.ec2
+        where = [{"Name": f"tag:{TAG_KEY}", "Values": [self.course]}, {"Name": f"tag:{OWNER_TAG_KEY}", "Values": [self.owner]}]
         prefix = f"arn:aws:ec2:{lab.region}:{lab.account_id}"
-
-        def named(item: dict[str, Any], item_id: str) -> str:
-            name = next((t["Value"] for t in item.get("Tags", []) if t["Key"] == "Name"), "")
-            return f"{name} ({item_id})" if name else item_id
-
-        def replace(resource: CourseResource) -> None:
-            found.pop(resource.arn, None)  # the tagging API knows only the ID; this name says which it is
-            add(resource)
-
-        for group in _pages(lab.ec2, "describe_security_groups", "SecurityGroups", Filters=where):
-            replace(
-                CourseResource(
-                    "ec2 security group",
-                    f"arn:aws:ec2:{lab.region}:{group['OwnerId']}:security-group/{group['GroupId']}",
-                    f"{group['GroupName']} ({group['GroupId']})",
-                    parent=group.get("VpcId", ""),
-                )
+        for group in _pages(ec2, "describe_security_groups", "SecurityGroups", Filters=where):
+            arn = f"arn:aws:ec2:{lab.region}:{group['OwnerId']}:security-group/{group['GroupId']}"
+            name = f"{group['GroupName']} ({group['GroupId']})"
+            self.replace(CourseResource("ec2 security group", arn, name, parent=group.get("VpcId", "")))
+        for vpc in _pages(ec2, "describe_vpcs", "Vpcs", Filters=where):
+            self.replace(
+                CourseResource("ec2 vpc", f"{prefix}:vpc/{vpc['VpcId']}", _named(vpc, vpc["VpcId"]), parent=vpc["VpcId"])
             )
-        for vpc in _pages(lab.ec2, "describe_vpcs", "Vpcs", Filters=where):
-            replace(CourseResource("ec2 vpc", f"{prefix}:vpc/{vpc['VpcId']}", named(vpc, vpc["VpcId"]), parent=vpc["VpcId"]))
-        for subnet in _pages(lab.ec2, "describe_subnets", "Subnets", Filters=where):
-            replace(
-                CourseResource(
-                    "ec2 subnet",
-                    f"{prefix}:subnet/{subnet['SubnetId']}",
-                    named(subnet, subnet["SubnetId"]),
-                    parent=subnet["VpcId"],
-                )
-            )
-        for table in _pages(lab.ec2, "describe_route_tables", "RouteTables", Filters=where):
-            replace(
-                CourseResource(
-                    "ec2 route table",
-                    f"{prefix}:route-table/{table['RouteTableId']}",
-                    named(table, table["RouteTableId"]),
-                    parent=table["VpcId"],
-                )
-            )
-        for gateway in _pages(lab.ec2, "describe_internet_gateways", "InternetGateways", Filters=where):
-            vpcs = [a["VpcId"] for a in gateway.get("Attachments", [])]
-            replace(
-                CourseResource(
-                    "ec2 internet gateway",
-                    f"{prefix}:internet-gateway/{gateway['InternetGatewayId']}",
-                    named(gateway, gateway["InternetGatewayId"]),
-                    parent=",".join(vpcs),
-                )
-            )
+        for subnet in _pages(ec2, "describe_subnets", "Subnets", Filters=where):
+            arn, name = f"{prefix}:subnet/{subnet['SubnetId']}", _named(subnet, subnet["SubnetId"])
+            self.replace(CourseResource("ec2 subnet", arn, name, parent=subnet["VpcId"]))
+        for table in _pages(ec2, "describe_route_tables", "RouteTables", Filters=where):
+            arn, name = f"{prefix}:route-table/{table['RouteTableId']}", _named(table, table["RouteTableId"])
+            self.replace(CourseResource("ec2 route table", arn, name, parent=table["VpcId"]))
+        for gateway in _pages(ec2, "describe_internet_gateways", "InternetGateways", Filters=where):
+            vpcs = ",".join(a["VpcId"] for a in gateway.get("Attachments", []))
+            arn = f"{prefix}:internet-gateway/{gateway['InternetGatewayId']}"
+            self.replace(CourseResource("ec2 internet gateway", arn, _named(gateway, gateway["InternetGatewayId"]), parent=vpcs))
 
-    def ssm() -> None:
-        client = lab.client("ssm")
-        for parameter in _pages(
-            client,
-            "describe_parameters",
-            "Parameters",
-            ParameterFilters=[{"Key": f"tag:{TAG_KEY}", "Values": [course]}, {"Key": f"tag:{OWNER_TAG_KEY}", "Values": [owner]}],
-        ):
+    def ssm(self) -> None:
+        where = [{"Key": f"tag:{TAG_KEY}", "Values": [self.course]}, {"Key": f"tag:{OWNER_TAG_KEY}", "Values": [self.owner]}]
+        for parameter in _pages(self.lab.client("ssm"), "describe_parameters", "Parameters", ParameterFilters=where):
             name = parameter["Name"]
-            arn = parameter.get("ARN") or f"arn:aws:ssm:{lab.region}:{lab.account_id}:parameter/{name.lstrip('/')}"
-            found.pop(arn, None)
-            add(CourseResource("ssm parameter", arn, name))
+            arn = parameter.get("ARN") or f"arn:aws:ssm:{self.lab.region}:{self.lab.account_id}:parameter/{name.lstrip('/')}"
+            self.replace(CourseResource("ssm parameter", arn, name))
 
-    def iam() -> None:
-        for role in _pages(lab.iam, "list_roles", "Roles"):
+    def iam(self) -> None:
+        iam = self.lab.iam
+        for role in _pages(iam, "list_roles", "Roles"):
             if role["Path"].startswith("/aws-service-role/"):
                 continue
-            if ours(lab.iam.list_role_tags(RoleName=role["RoleName"]).get("Tags")):
-                add(CourseResource("iam role", role["Arn"], role["RoleName"]))
-        for policy in _pages(lab.iam, "list_policies", "Policies", Scope="Local"):
-            if ours(lab.iam.list_policy_tags(PolicyArn=policy["Arn"]).get("Tags")):
-                add(CourseResource("iam policy", policy["Arn"], policy["PolicyName"]))
+            if self.ours(iam.list_role_tags(RoleName=role["RoleName"]).get("Tags")):
+                self.add(CourseResource("iam role", role["Arn"], role["RoleName"]))
+        for policy in _pages(iam, "list_policies", "Policies", Scope="Local"):
+            if self.ours(iam.list_policy_tags(PolicyArn=policy["Arn"]).get("Tags")):
+                self.add(CourseResource("iam policy", policy["Arn"], policy["PolicyName"]))
 
-    listing("tagged resources (resourcegroupstaggingapi)", tagging_api)
-    listing("ECS clusters, services, tasks and task definitions", ecs)
-    listing("Application Auto Scaling scalable targets", autoscaling)
-    listing("ECR repositories", ecr)
-    listing("security groups, VPCs, subnets, route tables and internet gateways", ec2)
-    listing("SSM parameters", ssm)
-    listing("IAM roles and policies", iam)
+    def listeners(self, load_balancer: CourseResource) -> None:
+        for listener in _pages(self.lab.elbv2, "describe_listeners", "Listeners", LoadBalancerArn=load_balancer.arn):
+            self.add(CourseResource("elbv2 listener", listener["ListenerArn"], f"{load_balancer.name}:{listener['Port']}"))
 
-    for resource in [r for r in found.values() if r.kind == "elbv2 load balancer"]:
 
-        def listeners(resource: CourseResource = resource) -> None:
-            for listener in _pages(lab.elbv2, "describe_listeners", "Listeners", LoadBalancerArn=resource.arn):
-                add(CourseResource("elbv2 listener", listener["ListenerArn"], f"{resource.name}:{listener['Port']}"))
-
-        listing(f"the listeners of {resource.name}", listeners)
-    actions = dict(CLEANUP_ORDER)
-    resources = [CourseResource(r.kind, r.arn, r.name, r.parent, r.action or actions[r.kind]) for r in found.values()]
-    return sorted(resources, key=lambda r: (_ORDER[r.kind], r.name))
+def _named(item: dict[str, Any], item_id: str) -> str:
+    """``NAME (ID)`` when the EC2 item has a ``Name`` tag, else its ID."""
+    name = next((t["Value"] for t in item.get("Tags", []) if t["Key"] == "Name"), "")
+    return f"{name} ({item_id})" if name else item_id
 
 
 # -- deleting it ------------------------------------------------------------------------------------
@@ -1002,7 +983,7 @@ def _error_code(error: Exception) -> str:
 
 
 def cleanup(
-    lab: Any,
+    lab: Lab,
     dry_run: bool = True,
     force_delete_secrets: bool = False,
     course: str | None = None,
@@ -1035,15 +1016,7 @@ def cleanup(
     """
     course = course or course_id()
     owner = owner or owner_id(lab)
-    notes: list[str] = []
-    if plan is None:
-        found = find_course_resources(lab, course, notes, owner=owner)
-        steps = [_secret_step(lab, r, force_delete_secrets, notes) if r.kind == "secretsmanager secret" else r for r in found]
-        resources = [r for r in steps if r is not None]
-    elif isinstance(plan, CleanupReport):
-        resources, notes = list(plan.plan), list(plan.notes)
-    else:
-        resources = list(plan)
+    resources, notes = _planned(lab, plan, course, owner, force_delete_secrets)
     report = CleanupReport(str(lab.account_id), str(lab.region), course, resources, dry_run, notes=notes, owner=owner)
     if dry_run:
         return report
@@ -1065,7 +1038,21 @@ def cleanup(
     return report
 
 
-def _secret_step(lab: Any, secret: CourseResource, force: bool, notes: list[str]) -> CourseResource | None:
+def _planned(
+    lab: Lab, plan: CleanupReport | Iterable[CourseResource] | None, course: str, owner: str, force_delete_secrets: bool
+) -> tuple[list[CourseResource], list[str]]:
+    """What :func:`cleanup` deletes, with its notes: the plan given, or what is listed now."""
+    if isinstance(plan, CleanupReport):
+        return list(plan.plan), list(plan.notes)
+    if plan is not None:
+        return list(plan), []
+    notes: list[str] = []
+    found = find_course_resources(lab, course, notes, owner=owner)
+    steps = [_secret_step(lab, r, force_delete_secrets, notes) if r.kind == "secretsmanager secret" else r for r in found]
+    return [r for r in steps if r is not None], notes
+
+
+def _secret_step(lab: Lab, secret: CourseResource, force: bool, notes: list[str]) -> CourseResource | None:
     """A secret's step: none when it is already scheduled for deletion (unless ``force``), said in ``notes``."""
     from botocore.exceptions import ClientError
 
@@ -1110,7 +1097,7 @@ class _Deleter:
 
     def __init__(
         self,
-        lab: Any,
+        lab: Lab,
         force_delete_secrets: bool,
         sleep: Callable[[float], None],
         patience_seconds: float,
