@@ -61,7 +61,7 @@ class TaskDefinitionError(ValueError):
     """A task definition ECS would refuse; the message is ECS's ``ClientException`` text."""
 
 
-def _units(value: Any, what: str) -> int | None:
+def _units(value: object, what: str) -> int | None:
     """Task-level cpu and memory arrive as strings ("256", "1 vCPU", "0.5 GB")."""
     if value is None or value == "":
         return None
@@ -97,68 +97,74 @@ def problems(definition: dict[str, Any], registry_address: str | None = None) ->
     except TaskDefinitionError as error:
         return found + [str(error)]
     if "FARGATE" in compatibilities:
-        if network_mode != "awsvpc":
-            found.append("Fargate only supports network mode 'awsvpc'.")
-        if cpu is None:
-            found.append("Fargate requires that 'cpu' be defined at the task level.")
-        if memory is None:
-            found.append("Fargate requires that 'memory' be defined at the task level.")
-        if cpu is not None and memory is not None and memory not in FARGATE_SIZES.get(cpu, []):
-            valid = FARGATE_SIZES.get(cpu)
-            hint = (
-                f" With {cpu} CPU units, memory can be {', '.join(str(m) for m in valid)} MiB."
-                if valid and len(valid) <= 8
-                else (
-                    f" With {cpu} CPU units, memory can be {valid[0]} to {valid[-1]} MiB."
-                    if valid
-                    else f" CPU must be one of {', '.join(str(c) for c in FARGATE_SIZES)}."
-                )
-            )
-            found.append(f"No Fargate configuration exists for given values: {cpu} CPU, {memory} memory.{hint}")
-    essential = 0
+        found += _fargate_problems(network_mode, cpu, memory)
     names: set[str] = set()
-    total_memory = 0
     for container in containers:
-        name = container.get("name") or ""
-        if not name:
-            found.append("Container.name should not be null or empty.")
-        elif name in names:
-            found.append(f"Duplicate container name '{name}'; each container in a task definition needs its own name.")
-        names.add(name)
-        image = container.get("image") or ""
-        if not image:
-            found.append(f"Container.image should not be null or empty (container '{name}').")
-        elif image_problem(image):
-            found.append(
-                f"Invalid image reference format for container '{name}': {image!r} (expected [registry/]repository[:tag][@digest], repository in lower case)."
-            )
-        if container.get("essential", True):
-            essential += 1
-        container_memory = container.get("memory")
-        reservation = container.get("memoryReservation")
-        if memory is None and container_memory is None and reservation is None:
-            found.append(
-                f"Invalid setting for container '{name}'. At least one of 'memory' or 'memoryReservation' must be specified."
-            )
-        if container_memory is not None and reservation is not None and reservation > container_memory:
-            found.append(
-                f"Invalid setting for container '{name}': memoryReservation ({reservation}) must be less than or equal to memory ({container_memory})."
-            )
-        total_memory += container_memory or reservation or 0
-        for mapping in container.get("portMappings") or []:
-            port = mapping.get("containerPort")
-            if not isinstance(port, int) or not 1 <= port <= 65535:
-                found.append(f"Invalid containerPort {port!r} in container '{name}': use 1-65535.")
-            host_port = mapping.get("hostPort")
-            if network_mode == "awsvpc" and host_port not in (None, port):
-                found.append("When networkMode=awsvpc, the host ports and container ports in port mappings must match.")
+        found += _container_problems(container, names, memory, network_mode)
     found += execution_role_problems(definition, registry_address)
-    if containers and essential == 0:
+    if containers and not any(container.get("essential", True) for container in containers):
         found.append("A task definition must have at least one essential container.")
+    total_memory = sum(container.get("memory") or container.get("memoryReservation") or 0 for container in containers)
     if memory is not None and total_memory > memory:
         found.append(
             f"The sum of the containers' memory ({total_memory} MiB) exceeds the task's memory ({memory} MiB); lower a container's memory or raise the task's."
         )
+    return found
+
+
+def _fargate_problems(network_mode: str, cpu: int | None, memory: int | None) -> list[str]:
+    found = []
+    if network_mode != "awsvpc":
+        found.append("Fargate only supports network mode 'awsvpc'.")
+    if cpu is None:
+        found.append("Fargate requires that 'cpu' be defined at the task level.")
+    if memory is None:
+        found.append("Fargate requires that 'memory' be defined at the task level.")
+    if cpu is not None and memory is not None and memory not in FARGATE_SIZES.get(cpu, []):
+        valid = FARGATE_SIZES.get(cpu)
+        if valid and len(valid) <= 8:
+            hint = f" With {cpu} CPU units, memory can be {', '.join(str(m) for m in valid)} MiB."
+        elif valid:
+            hint = f" With {cpu} CPU units, memory can be {valid[0]} to {valid[-1]} MiB."
+        else:
+            hint = f" CPU must be one of {', '.join(str(c) for c in FARGATE_SIZES)}."
+        found.append(f"No Fargate configuration exists for given values: {cpu} CPU, {memory} memory.{hint}")
+    return found
+
+
+def _container_problems(container: dict[str, Any], names: set[str], memory: int | None, network_mode: str) -> list[str]:
+    """One container's problems; ``names`` (the names seen so far) gets its name."""
+    found = []
+    name = container.get("name") or ""
+    if not name:
+        found.append("Container.name should not be null or empty.")
+    elif name in names:
+        found.append(f"Duplicate container name '{name}'; each container in a task definition needs its own name.")
+    names.add(name)
+    image = container.get("image") or ""
+    if not image:
+        found.append(f"Container.image should not be null or empty (container '{name}').")
+    elif image_problem(image):
+        found.append(
+            f"Invalid image reference format for container '{name}': {image!r} (expected [registry/]repository[:tag][@digest], repository in lower case)."
+        )
+    container_memory = container.get("memory")
+    reservation = container.get("memoryReservation")
+    if memory is None and container_memory is None and reservation is None:
+        found.append(
+            f"Invalid setting for container '{name}'. At least one of 'memory' or 'memoryReservation' must be specified."
+        )
+    if container_memory is not None and reservation is not None and reservation > container_memory:
+        found.append(
+            f"Invalid setting for container '{name}': memoryReservation ({reservation}) must be less than or equal to memory ({container_memory})."
+        )
+    for mapping in container.get("portMappings") or []:
+        port = mapping.get("containerPort")
+        if not isinstance(port, int) or not 1 <= port <= 65535:
+            found.append(f"Invalid containerPort {port!r} in container '{name}': use 1-65535.")
+        host_port = mapping.get("hostPort")
+        if network_mode == "awsvpc" and host_port not in (None, port):
+            found.append("When networkMode=awsvpc, the host ports and container ports in port mappings must match.")
     return found
 
 
