@@ -154,16 +154,30 @@ def parse_policy(text: str) -> list[Rule]:
     return rules
 
 
-def _parse_rule(raw: Any) -> Rule:
+def _parse_rule(raw: object) -> Rule:
     if not isinstance(raw, dict):
         raise LifecyclePolicyError("Lifecycle policy validation failure: each rule must be a JSON object.")
     priority = raw.get("rulePriority")
     if not isinstance(priority, int) or priority < 1:
         raise LifecyclePolicyError("Lifecycle policy validation failure: rulePriority must be an integer of 1 or more.")
     selection = raw.get("selection")
-    action = raw.get("action")
     if not isinstance(selection, dict):
         raise LifecyclePolicyError(f'Lifecycle policy validation failure: rule {priority} has no "selection".')
+    action_type = _rule_action(raw.get("action"), priority)
+    tag_status, prefixes, patterns = _rule_tags(selection, priority)
+    count_type, count_number, count_unit = _rule_count(selection, priority)
+    storage_class = _rule_storage_class(selection, priority, count_type, action_type)
+    description = str(raw.get("description", ""))
+    return Rule(
+        priority, tag_status, count_type, count_number, prefixes, patterns, count_unit, description, storage_class, action_type
+    )
+
+
+def _invalid(priority: int, problem: str) -> LifecyclePolicyError:
+    return LifecyclePolicyError(f"Lifecycle policy validation failure: rule {priority}: {problem}")
+
+
+def _rule_action(action: object, priority: int) -> str:
     if not isinstance(action, dict) or action.get("type") not in ("expire", "transition"):
         raise LifecyclePolicyError(
             f'Lifecycle policy validation failure: rule {priority} needs "action": {{"type": "expire"}} '
@@ -171,80 +185,53 @@ def _parse_rule(raw: Any) -> Rule:
         )
     action_type = str(action["type"])
     if action_type == "transition" and action.get("targetStorageClass") != "archive":
-        raise LifecyclePolicyError(
-            f'Lifecycle policy validation failure: rule {priority}: a transition needs "targetStorageClass": "archive".'
-        )
+        raise _invalid(priority, 'a transition needs "targetStorageClass": "archive".')
     if action_type == "expire" and "targetStorageClass" in action:
-        raise LifecyclePolicyError(
-            f'Lifecycle policy validation failure: rule {priority}: targetStorageClass is only allowed with "type": "transition".'
-        )
+        raise _invalid(priority, 'targetStorageClass is only allowed with "type": "transition".')
+    return action_type
+
+
+def _rule_tags(selection: dict[str, Any], priority: int) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     tag_status = selection.get("tagStatus")
     if tag_status not in ("tagged", "untagged", "any"):
-        raise LifecyclePolicyError(
-            f'Lifecycle policy validation failure: rule {priority}: tagStatus must be "tagged", "untagged" or "any", not {tag_status!r}.'
-        )
+        raise _invalid(priority, f'tagStatus must be "tagged", "untagged" or "any", not {tag_status!r}.')
     prefixes = tuple(selection.get("tagPrefixList") or ())
     patterns = tuple(selection.get("tagPatternList") or ())
     if tag_status == "tagged" and not prefixes and not patterns:
-        raise LifecyclePolicyError(
-            f'Lifecycle policy validation failure: rule {priority}: tagStatus "tagged" needs a tagPrefixList or tagPatternList.'
-        )
+        raise _invalid(priority, 'tagStatus "tagged" needs a tagPrefixList or tagPatternList.')
     if tag_status != "tagged" and (prefixes or patterns):
-        raise LifecyclePolicyError(
-            f'Lifecycle policy validation failure: rule {priority}: tagPrefixList and tagPatternList are only allowed with tagStatus "tagged".'
-        )
+        raise _invalid(priority, 'tagPrefixList and tagPatternList are only allowed with tagStatus "tagged".')
     if prefixes and patterns:
-        raise LifecyclePolicyError(
-            f"Lifecycle policy validation failure: rule {priority}: use tagPrefixList or tagPatternList, not both."
-        )
+        raise _invalid(priority, "use tagPrefixList or tagPatternList, not both.")
+    return str(tag_status), prefixes, patterns
+
+
+def _rule_count(selection: dict[str, Any], priority: int) -> tuple[str, int, str | None]:
     count_type = selection.get("countType")
     count_number = selection.get("countNumber")
     if count_type not in COUNT_TYPES:
-        raise LifecyclePolicyError(
-            f"Lifecycle policy validation failure: rule {priority}: countType must be one of {', '.join(COUNT_TYPES)}."
-        )
+        raise _invalid(priority, f"countType must be one of {', '.join(COUNT_TYPES)}.")
     if not isinstance(count_number, int) or count_number < 1:
-        raise LifecyclePolicyError(
-            f"Lifecycle policy validation failure: rule {priority}: countNumber must be an integer of 1 or more."
-        )
+        raise _invalid(priority, "countNumber must be an integer of 1 or more.")
     count_unit = selection.get("countUnit")
     if count_type != "imageCountMoreThan" and count_unit != "days":
-        raise LifecyclePolicyError(
-            f'Lifecycle policy validation failure: rule {priority}: {count_type} needs "countUnit": "days".'
-        )
+        raise _invalid(priority, f'{count_type} needs "countUnit": "days".')
     if count_type == "imageCountMoreThan" and count_unit is not None:
-        raise LifecyclePolicyError(
-            f"Lifecycle policy validation failure: rule {priority}: countUnit is not allowed with imageCountMoreThan."
-        )
+        raise _invalid(priority, "countUnit is not allowed with imageCountMoreThan.")
+    return str(count_type), count_number, count_unit
+
+
+def _rule_storage_class(selection: dict[str, Any], priority: int, count_type: str, action_type: str) -> str:
     storage_class = selection.get("storageClass", "archive" if count_type == "sinceImageTransitioned" else "standard")
     if storage_class not in STORAGE_CLASSES:
-        raise LifecyclePolicyError(
-            f'Lifecycle policy validation failure: rule {priority}: storageClass must be "standard" or "archive".'
-        )
+        raise _invalid(priority, 'storageClass must be "standard" or "archive".')
     if count_type == "sinceImageTransitioned" and storage_class != "archive":
-        raise LifecyclePolicyError(
-            f'Lifecycle policy validation failure: rule {priority}: sinceImageTransitioned selects archived images: "storageClass": "archive".'
-        )
+        raise _invalid(priority, 'sinceImageTransitioned selects archived images: "storageClass": "archive".')
     if count_type != "sinceImageTransitioned" and storage_class != "standard":
-        raise LifecyclePolicyError(
-            f'Lifecycle policy validation failure: rule {priority}: {count_type} selects images in the "standard" storage class.'
-        )
+        raise _invalid(priority, f'{count_type} selects images in the "standard" storage class.')
     if action_type == "transition" and count_type == "sinceImageTransitioned":
-        raise LifecyclePolicyError(
-            f"Lifecycle policy validation failure: rule {priority}: archived images can only expire, not transition again."
-        )
-    return Rule(
-        priority,
-        tag_status,
-        count_type,
-        count_number,
-        prefixes,
-        patterns,
-        count_unit,
-        str(raw.get("description", "")),
-        storage_class,
-        action_type,
-    )
+        raise _invalid(priority, "archived images can only expire, not transition again.")
+    return str(storage_class)
 
 
 def evaluate(policy: str | list[Rule], images: list[ImageRecord], now: datetime) -> Evaluation:
