@@ -164,6 +164,19 @@ def parse_policy(document: str | Mapping[str, Any], name: str = "inline policy",
     only ``sts:`` role actions). Raises :class:`MalformedPolicyDocument` in IAM's words
     (the ones learners meet; IAM checks more, e.g. every action name against its catalogue).
     """
+    data = _load(document)
+    raw_statements = _check_syntax(data)
+    if kind == "identity" and data.get("Version") != "2012-10-17":
+        # AWS would default a missing Version to 2008-10-17 (no policy variables); IAM in
+        # the lab (moto) refuses it, and 2012-10-17 is right everywhere: ask for it.
+        raise MalformedPolicyDocument("Policy document must be version 2012-10-17 or greater.")
+    _check_statements(raw_statements, kind)
+    statements = tuple(_statement(raw, index, name, kind) for index, raw in enumerate(raw_statements))
+    return Policy(name=name, statements=statements, document=data, kind=kind)
+
+
+def _load(document: str | Mapping[str, Any]) -> dict[str, Any]:
+    """The document as a plain dict of JSON values; "Syntax errors in policy." when it is none."""
     if isinstance(document, str):
         try:
             data = json.loads(document)
@@ -175,11 +188,11 @@ def parse_policy(document: str | Mapping[str, Any], name: str = "inline policy",
         raise MalformedPolicyDocument("Syntax errors in policy.")
     if not isinstance(data, dict):
         raise MalformedPolicyDocument("Syntax errors in policy.")
-    raw_statements = _check_syntax(data)
-    if kind == "identity" and data.get("Version") != "2012-10-17":
-        # AWS would default a missing Version to 2008-10-17 (no policy variables); IAM in
-        # the lab (moto) refuses it, and 2012-10-17 is right everywhere: ask for it.
-        raise MalformedPolicyDocument("Policy document must be version 2012-10-17 or greater.")
+    return data
+
+
+def _check_statements(raw_statements: list[dict[str, Any]], kind: PolicyKind) -> None:
+    """IAM's rules on the statements once the grammar is right, in the order IAM reports them."""
     sids = [s["Sid"] for s in raw_statements if s.get("Sid")]
     if len(sids) != len(set(sids)):
         raise MalformedPolicyDocument("Statement IDs (SID) in a single policy must be unique.")
@@ -215,8 +228,6 @@ def parse_policy(document: str | Mapping[str, Any], name: str = "inline policy",
                 raise MalformedPolicyDocument(
                     "Trust Policy statement actions can only be sts:AssumeRole, sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity"
                 )
-    statements = tuple(_statement(raw, index, name, kind) for index, raw in enumerate(raw_statements))
-    return Policy(name=name, statements=statements, document=data, kind=kind)
 
 
 def _check_syntax(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -470,6 +481,42 @@ def _block_value_holds(base: str, values: tuple[str, ...], actual: str) -> bool:
 # -- evaluation ----------------------------------------------------------------------------------
 
 
+@dataclass
+class _Matching:
+    """The statements that apply to one request, sorted by what they say (:func:`evaluate`)."""
+
+    allows: list[Statement] = field(default_factory=list)
+    account_allows: list[Statement] = field(default_factory=list)  # a resource policy naming the account
+    denies: list[Statement] = field(default_factory=list)
+    not_applied: list[tuple[Statement, str]] = field(default_factory=list)
+
+    def add(
+        self, statement: Statement, action: str, resource: str, principal_arn: str | None, context: Mapping[str, str]
+    ) -> None:
+        if not (_action_matches(statement, action) and _resource_matches(statement, resource)):
+            return
+        via: Literal["direct", "account"] | None = "direct"
+        if statement.policy_kind != "identity":
+            if statement.not_principals is not None:
+                via = None if _principal_match(statement.not_principals, principal_arn) else "direct"
+            else:
+                via = _principal_match(statement.principals, principal_arn)
+            if via is None:
+                return
+        unsupported = _unsupported_operator(statement)
+        if unsupported:
+            self.not_applied.append((statement, f"the evaluator does not read the {unsupported} condition operator"))
+            return
+        if not _conditions_hold(statement, context):
+            return
+        if statement.effect == "Deny":
+            self.denies.append(statement)
+        elif via == "account":
+            self.account_allows.append(statement)
+        else:
+            self.allows.append(statement)
+
+
 def evaluate(
     action: str,
     resource: str,
@@ -485,37 +532,12 @@ def evaluate(
     policy), if any; ``context`` holds condition keys and their values, e.g.
     ``{"aws:SecureTransport": "true", "aws:SourceAccount": "123456789012"}``.
     """
-    context = context or {}
     identity = [s for p in identity_policies for s in p.statements]
     resource_statements = list(resource_policy.statements) if resource_policy else []
-    not_applied: list[tuple[Statement, str]] = []
-    allows: list[Statement] = []
-    account_allows: list[Statement] = []
-    denies: list[Statement] = []
+    found = _Matching()
     for statement in identity + resource_statements:
-        if not (_action_matches(statement, action) and _resource_matches(statement, resource)):
-            continue
-        via: Literal["direct", "account"] | None = "direct"
-        if statement.policy_kind != "identity":
-            if statement.not_principals is not None:
-                via = None if _principal_match(statement.not_principals, principal_arn) else "direct"
-            else:
-                via = _principal_match(statement.principals, principal_arn)
-            if via is None:
-                continue
-        unsupported = _unsupported_operator(statement)
-        if unsupported:
-            not_applied.append((statement, f"the evaluator does not read the {unsupported} condition operator"))
-            continue
-        if not _conditions_hold(statement, context):
-            continue
-        if statement.effect == "Deny":
-            denies.append(statement)
-        elif via == "account":
-            account_allows.append(statement)
-        else:
-            allows.append(statement)
-
+        found.add(statement, action, resource, principal_arn, context or {})
+    allows, account_allows, denies, not_applied = found.allows, found.account_allows, found.denies, found.not_applied
     request = f"{action} on {resource}"
     notes = "".join(f" {s.label[0].upper()}{s.label[1:]} was not applied: {reason}." for s, reason in not_applied)
     if denies:
