@@ -377,22 +377,7 @@ def build_image(
     from ecslab.engine import docker_client
 
     client = client or docker_client(timeout=600)
-    steps: list[BuildStep] = []
-    image_id: str | None = None
-    seen_from = False
-    progress = Progress(f"docker build -t {tag}", enabled=show_progress)
-    started = time.monotonic()
-    step_started = started
-    total = 0
-
-    def finish_step() -> None:
-        if steps:
-            steps[-1].seconds = time.monotonic() - step_started
-            last = steps[-1]
-            progress.update(
-                last.number, total, f"step {last.number}/{total}: {_shorten(last.instruction, 50)} · {_STATUS_TEXT[last.status]}"
-            )
-
+    log = _BuildLog(Progress(f"docker build -t {tag}", enabled=show_progress))
     for chunk in client.api.build(
         path=str(path),
         tag=tag,
@@ -403,42 +388,64 @@ def build_image(
         decode=True,
         nocache=nocache,
     ):
-        if "error" in chunk or "errorDetail" in chunk:
-            message = chunk.get("error") or chunk.get("errorDetail", {}).get("message", "unknown error")
-            failing = steps[-1] if steps else None
-            where = f"step {failing.number} ({failing.instruction})" if failing else "before the first step"
-            tail = "\n".join((failing.output if failing else [])[-8:])
-            progress.done(f"failed at {where}")
-            raise BuildError(f"docker build failed at {where}: {message.strip()}\n{tail}".rstrip())
-        if "aux" in chunk and "ID" in chunk["aux"]:
-            image_id = chunk["aux"]["ID"]
-        for line in chunk.get("stream", "").splitlines():
-            match = _STEP.match(line.strip())
-            if match:
-                finish_step()
-                step_started = time.monotonic()
-                number, total, instruction = int(match[1]), int(match[2]), match[3]
-                keyword = instruction.split(" ", 1)[0].upper()
-                seen_from = seen_from or keyword == "FROM"
-                steps.append(BuildStep(number, instruction, after_from=seen_from))
-                progress.update(number - 1, total, f"step {number}/{total}: {_shorten(instruction, 50)} ...")
-            elif steps:
-                if "Using cache" in line:
-                    steps[-1].cached = True
-                if line.strip():
-                    steps[-1].output.append(line.rstrip())
-    finish_step()
+        log.feed(chunk)
+    log.finish_step()
+    steps = log.steps
     if labels and steps and steps[-1].keyword == "LABEL" and all(key in steps[-1].instruction for key in labels):
         steps[-1].from_dockerfile = False
-    if image_id is None:
-        image_id = client.images.get(tag).id
-    seconds = time.monotonic() - started
+    image_id = log.image_id if log.image_id is not None else client.images.get(tag).id
+    seconds = time.monotonic() - log.started
     result = BuildResult(image=client.images.get(image_id), tag=tag, steps=steps, seconds=seconds)
     counts = result.counts()
-    progress.done(
+    log.progress.done(
         f"built {tag} in {seconds:.1f} s: {len(steps)} steps, {counts['reused']} reused from cache, {counts['rebuilt']} rebuilt"
     )
     return result
+
+
+@dataclass
+class _BuildLog:
+    """The classic builder's output read as it streams: the steps, their cache hits and output, the image ID."""
+
+    progress: Progress
+    steps: list[BuildStep] = field(default_factory=list)
+    image_id: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    step_started: float = 0.0
+    total: int = 0
+    seen_from: bool = False
+
+    def finish_step(self) -> None:
+        if self.steps:
+            last = self.steps[-1]
+            last.seconds = time.monotonic() - self.step_started
+            status = f"step {last.number}/{self.total}: {_shorten(last.instruction, 50)} · {_STATUS_TEXT[last.status]}"
+            self.progress.update(last.number, self.total, status)
+
+    def feed(self, chunk: dict[str, Any]) -> None:
+        if "error" in chunk or "errorDetail" in chunk:
+            message = chunk.get("error") or chunk.get("errorDetail", {}).get("message", "unknown error")
+            failing = self.steps[-1] if self.steps else None
+            where = f"step {failing.number} ({failing.instruction})" if failing else "before the first step"
+            tail = "\n".join((failing.output if failing else [])[-8:])
+            self.progress.done(f"failed at {where}")
+            raise BuildError(f"docker build failed at {where}: {message.strip()}\n{tail}".rstrip())
+        if "aux" in chunk and "ID" in chunk["aux"]:
+            self.image_id = chunk["aux"]["ID"]
+        for line in chunk.get("stream", "").splitlines():
+            match = _STEP.match(line.strip())
+            if match:
+                self.finish_step()
+                self.step_started = time.monotonic()
+                number, self.total, instruction = int(match[1]), int(match[2]), match[3]
+                self.seen_from = self.seen_from or instruction.split(" ", 1)[0].upper() == "FROM"
+                self.steps.append(BuildStep(number, instruction, after_from=self.seen_from))
+                self.progress.update(number - 1, self.total, f"step {number}/{self.total}: {_shorten(instruction, 50)} ...")
+            elif self.steps:
+                if "Using cache" in line:
+                    self.steps[-1].cached = True
+                if line.strip():
+                    self.steps[-1].output.append(line.rstrip())
 
 
 def lab_image_labels(config: LabConfig | None = None) -> dict[str, str]:
@@ -506,8 +513,6 @@ def make_wheel_base_image(
     ``pip install --no-index --find-links /wheels boto3`` instead of reaching PyPI.
     Reuses ``name`` when it exists.
     """
-    import sys
-
     from ecslab.engine import docker_client
 
     client = client or docker_client(timeout=600)
@@ -526,37 +531,8 @@ def make_wheel_base_image(
     )
     with tempfile.TemporaryDirectory(prefix="ecslab-wheels-") as folder:
         context = Path(folder)
-        wheels = context / "wheels"
-        download = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--only-binary=:all:",
-                "--python-version",
-                version,
-                "-d",
-                str(wheels),
-                "pip",
-                *packages,
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if download.returncode != 0:
-            raise BuildError(
-                f"pip download {' '.join(packages)} failed on this machine (exit {download.returncode}):\n{download.stderr[-1500:]}"
-            )
-        (context / "Dockerfile").write_text(
-            "ARG BASE_IMAGE\n"
-            "FROM ${BASE_IMAGE}\n"
-            "COPY wheels/ /wheels/\n"
-            'RUN python3 "$(ls /wheels/pip-*.whl)/pip" install --quiet --no-index --find-links /wheels --no-cache-dir --break-system-packages pip \\\n'
-            " && rm -f /usr/lib/python3*/EXTERNALLY-MANAGED\n"
-            "ENV PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1\n"
-        )
+        _download_wheels(version, packages, context / "wheels")
+        (context / "Dockerfile").write_text(_WHEEL_BASE_DOCKERFILE)
         build_image(
             context,
             name,
@@ -566,6 +542,30 @@ def make_wheel_base_image(
             show_progress=show_progress,
         )
     return name
+
+
+_WHEEL_BASE_DOCKERFILE = (
+    "ARG BASE_IMAGE\n"
+    "FROM ${BASE_IMAGE}\n"
+    "COPY wheels/ /wheels/\n"
+    'RUN python3 "$(ls /wheels/pip-*.whl)/pip" install --quiet --no-index --find-links /wheels --no-cache-dir --break-system-packages pip \\\n'
+    " && rm -f /usr/lib/python3*/EXTERNALLY-MANAGED\n"
+    "ENV PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1\n"
+)
+"""The wheel base image (:func:`make_wheel_base_image`): pip from its own wheel, no "externally managed" marker."""
+
+
+def _download_wheels(version: str, packages: Iterable[str], wheels: Path) -> None:
+    """``pip download`` pip and ``packages`` for Python ``version`` into ``wheels`` (on the host)."""
+    import sys
+
+    packages = list(packages)
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--python-version", version]
+    download = subprocess.run([*command, "-d", str(wheels), "pip", *packages], capture_output=True, text=True)
+    if download.returncode != 0:
+        raise BuildError(
+            f"pip download {' '.join(packages)} failed on this machine (exit {download.returncode}):\n{download.stderr[-1500:]}"
+        )
 
 
 def build_aws_app(
