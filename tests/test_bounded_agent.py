@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from ecslab.lab.ecs_agent import EcsAgent, _ContainerSummary, _remove
+from ecslab.lab.docker_runtime import DockerRuntime
+from ecslab.lab.ecs_agent import EcsAgent
 from ecslab.lab.fillers import FillerContext, QuietErrors
 
 
@@ -84,11 +85,14 @@ def test_a_tick_failing_the_same_way_logs_one_traceback_then_a_count(caplog: pyt
 
 def test_task_containers_are_removed_with_their_anonymous_volumes() -> None:
     engine = FlakyEngine()
-    _remove(_ContainerSummary(engine, {"Id": "c1", "Names": ["/ecs-web-1-web-0123"], "State": "exited"}))
-    assert engine.removed == [("c1", {"v": True, "force": True})]
-    removed: list[dict[str, Any]] = []
-    _remove(SimpleNamespace(remove=lambda **kwargs: removed.append(kwargs)))  # a docker SDK Container
-    assert removed == [{"v": True, "force": True}]
+    engine.down = False
+    runtime = DockerRuntime(lambda: engine, "/lab")
+    listed = {"Id": "c1", "Names": ["/ecs-web-1-web-0123"], "State": "exited", "Labels": {"com.amazonaws.ecs.task-arn": "t"}}
+    engine.containers = lambda **_: [listed]  # type: ignore[method-assign]
+    engine.api.containers = engine.containers
+    runtime.remove(runtime.task_containers()["t"][""])
+    runtime.remove(SimpleNamespace(id="c2"))  # a docker SDK Container, as run() returned it
+    assert engine.removed == [("c1", {"v": True, "force": True}), ("c2", {"v": True, "force": True})]
 
 
 def test_a_deleted_services_bookkeeping_goes_with_it() -> None:

@@ -51,3 +51,56 @@ def test_create_role_refuses_a_malformed_trust_policy_and_creates_nothing(runnin
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
     }
     assert iam.create_role(RoleName="good-trust", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["RoleName"] == "good-trust"
+
+
+def test_every_filler_starts_after_the_fillers_it_was_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecslab.lab import wiring
+
+    fillers = wiring.wire()  # checks the declared start order against the collaborators each filler got
+    assert fillers.agent.targets is fillers.load_balancing and fillers.agent.logs is fillers.cloudwatch
+    monkeypatch.setattr(wiring, "START_ORDER", tuple(reversed(wiring.START_ORDER)))
+    with pytest.raises(ValueError, match="starts before"):
+        wiring.check_start_order(fillers)
+
+
+def test_two_fillers_giving_the_same_status_key_is_refused() -> None:
+    from ecslab.lab.fillers import GapFiller
+    from ecslab.lab.server import fillers_status
+
+    class One(GapFiller):
+        name = "one"
+
+        def status(self) -> dict[str, object]:
+            return {"listeners": 1}
+
+    class Two(One):
+        name = "two"
+
+    assert fillers_status([One()]) == {"listeners": 1}
+    with pytest.raises(ValueError, match="'listeners' of two is already given by one"):
+        fillers_status([One(), Two()])
+
+
+def test_the_lab_lock_refuses_what_must_not_run_under_it() -> None:
+    import threading
+
+    from ecslab.lab.fillers import LabLock
+
+    lock = LabLock(patience=0.2)
+    lock.forbid("Docker I/O")  # not held: fine
+    with lock, lock:  # reentrant
+        with pytest.raises(RuntimeError, match="Docker I/O while holding the lab lock"):
+            lock.forbid("Docker I/O")
+        failures: list[str] = []
+
+        def other() -> None:
+            try:
+                with lock:
+                    pass
+            except RuntimeError as error:
+                failures.append(str(error))
+
+        thread = threading.Thread(target=other, name="other")
+        thread.start()
+        thread.join()
+        assert failures and "held for over 0 s by thread 'MainThread'" in failures[0]

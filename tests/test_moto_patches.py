@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ecslab.lab.moto.patching import ABSENT, Patch, PatchSet, all_patch_sets, applied_patches, declare
+from ecslab.lab.moto.patching import ABSENT, Patch, PatchSet, all_patch_sets, applied_patches, call_shape, declare
 
 
 def test_every_declared_patch_fits_the_installed_moto() -> None:
@@ -73,3 +73,10 @@ def test_two_patch_sets_cannot_share_a_name() -> None:
     declare(PatchSet("test-unique"))
     with pytest.raises(ValueError):
         declare(PatchSet("test-unique"))
+
+
+def test_annotations_written_differently_still_fit_but_a_moved_parameter_does_not() -> None:
+    assert call_shape("(self, a: 'Optional[list[X]]' = None) -> 'R'") == call_shape("(self, a: list[X] | None = None) -> R")
+    assert call_shape("(self, a, b=None)") != call_shape("(self, b, a=None)")
+    assert call_shape("(self, a, *, b=1)") != call_shape("(self, a, b=1)")
+    assert call_shape("(self, a)") != call_shape("(self, a, b)")

@@ -35,21 +35,28 @@ Notebooks 04 and 05 show it at work.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from ecslab.config import ACCOUNT_ID, LAB_LABEL
-from ecslab.lab.fillers import FillerContext, GapFiller, QuietErrors, TargetHealth, TaskHooks, TaskJournal, TaskLogs
+from ecslab.lab import reconcile as plan
+from ecslab.lab.docker_runtime import DockerRuntime
+from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, QuietErrors, TargetHealth, TaskHooks, TaskJournal, TaskLogs
 from ecslab.lab.moto import ecs as moto_ecs
-from ecslab.lab.moto.ecs import LabContainer
-from ecslab.lab.reconcile import deployment_configuration_problem, placement_failure
+from ecslab.lab.moto.ecs import EcsService, EcsTask, LabContainer
 from ecslab.lab.records import DEFAULT_DEPLOYMENT_CONFIGURATION, Records, ServiceRecord, Target, TaskRecord
-
-__all__ = ["EcsAgent", "deployment_configuration_problem", "placement_failure"]
+from ecslab.lab.runtime import (
+    CONTAINER_NAME_LABEL,
+    TASK_LABEL,
+    ContainerRuntime,
+    ContainerState,
+    EngineUnavailable,
+    Listed,
+    RunSpec,
+)
 
 log = logging.getLogger("ecslab.lab.ecs")
 
@@ -57,7 +64,6 @@ TICK = 0.2
 STOP_TIMEOUT = 2
 ACTIVE_STATES = ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING")
 PENDING_STATES = ("PROVISIONING", "PENDING", "ACTIVATING")
-TASK_LABEL = "com.amazonaws.ecs.task-arn"
 
 
 def _now() -> datetime:
@@ -123,13 +129,16 @@ class EcsAgent(GapFiller):
         targets: TargetHealth | None = None,
         logs: TaskLogs | None = None,
         hooks: Sequence[TaskHooks] = (),
+        runtime: ContainerRuntime | None = None,
     ) -> None:
         self.journal = journal if journal is not None else TaskJournal()
         self.targets = targets  # the load balancer: ECS registers service tasks with their target groups
         self.logs = logs  # CloudWatch Logs: the awslogs driver of task containers
         self.hooks = tuple(hooks)  # fillers that act on each task launched and stopped
+        self._runtime = runtime  # the container engine; Docker unless given (made at first use)
         self.context: FillerContext | None = None
-        self.lock = threading.RLock()
+        self.lock = LAB_LOCK
+        self.idle = LAB_LOCK.condition()  # notified whenever a launch or stop in flight ends
         self.stopping = threading.Event()
         self.busy: set[str] = set()  # task ARNs with a launch or stop in flight
         self.thread: threading.Thread | None = None
@@ -140,7 +149,7 @@ class EcsAgent(GapFiller):
     def collaborators(self) -> Sequence[object]:
         return (self.journal, self.targets, self.logs, *self.hooks)
 
-    def note(self, task: Any, message: str) -> None:
+    def note(self, task: EcsTask, message: str) -> None:
         """One line of the agent's journal (``GET /ecs/agent-log``): what it did, for notebooks to show."""
         self.journal.note(task, message)
 
@@ -152,29 +161,28 @@ class EcsAgent(GapFiller):
             return {"entries": list(self.journal.entries)}
         return None
 
-    # -- what moto's patched ECS calls (ecslab.lab.moto.ecs.EcsLab) ---------------------------------------
+    # -- what moto's patched ECS calls (ecslab.lab.moto.ecs.EcsLab), under the lab lock -------------------
 
     @property
     def registry_address(self) -> str:
         assert self.context is not None
         return self.context.config.registry_address
 
-    def task_created(self, task: Any, task_definition: Any) -> None:
-        with self.lock:
+    def task_created(self, task: EcsTask, task_definition: Any) -> None:
+        with LAB_LOCK:
             self.records.tasks[task.task_arn] = TaskRecord(task.task_arn, task_definition)
-        task.ecslab_definition = task_definition  # transitional: execution_role.py reads it until its hook takes the record
 
     def service_record(self, service_arn: str, *, new: bool = False) -> ServiceRecord:
-        with self.lock:
+        with LAB_LOCK:
             if new:
                 self.records.services.pop(service_arn, None)
             return self.records.service(service_arn)
 
-    def _task_record(self, task: Any) -> TaskRecord:
-        with self.lock:
+    def _task_record(self, task: EcsTask) -> TaskRecord:
+        with LAB_LOCK:
             record = self.records.task(task.task_arn)
             if record is None:  # a task moto made before the patch (none in a running lab)
-                record = self.records.tasks[task.task_arn] = TaskRecord(task.task_arn, getattr(task, "ecslab_definition", None))
+                record = self.records.tasks[task.task_arn] = TaskRecord(task.task_arn, None)
             return record
 
     # -- life -----------------------------------------------------------------------------
@@ -186,17 +194,19 @@ class EcsAgent(GapFiller):
         self.thread.start()
 
     def after_reset(self, context: FillerContext) -> None:
-        """moto forgot every task: let launches in flight finish, then remove their containers."""
+        """moto forgot every task: let launches in flight finish (10 s at most), then remove their containers."""
         self.context = context
-        deadline = time.monotonic() + 10
-        while self.busy and time.monotonic() < deadline:
-            time.sleep(0.05)
-        with self.lock:
+        with LAB_LOCK:
+            self.idle.wait_for(lambda: not self.busy, timeout=10)
             self.busy.clear()
             self.records.clear()
-        for containers in (self._containers_by_task() or {}).values():
-            for container in containers.values():
-                _remove(container)
+        try:
+            containers = self.runtime.task_containers()
+        except EngineUnavailable:
+            return
+        for by_name in containers.values():
+            for container in by_name.values():
+                self.runtime.remove(container)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -205,7 +215,13 @@ class EcsAgent(GapFiller):
         moto_ecs.PATCHES.remove()
 
     @property
-    def docker(self) -> Any:
+    def runtime(self) -> ContainerRuntime:
+        if self._runtime is None:
+            assert self.context is not None
+            self._runtime = DockerRuntime(self._docker, str(self.context.config.home))
+        return self._runtime
+
+    def _docker(self) -> Any:
         assert self.context is not None
         if self.context.docker is None:
             from ecslab.engine import docker_client
@@ -219,10 +235,10 @@ class EcsAgent(GapFiller):
 
     # -- deployments ------------------------------------------------------------------------------
 
-    def new_deployment(self, service: Any) -> None:
+    def new_deployment(self, service: EcsService) -> None:
         from moto.moto_api._internal import mock_random
 
-        with self.lock:
+        with LAB_LOCK:
             now = _now()
             for deployment in service.deployments:
                 if deployment["status"] == "PRIMARY":
@@ -265,33 +281,49 @@ class EcsAgent(GapFiller):
             self.tick_errors.succeeded()
 
     def tick(self) -> None:
+        """Engine I/O first, without the lock; then every decision and change under it, at once."""
         backend = self.backend()
-        with self.lock:
-            tasks = [task for cluster_tasks in list(backend.tasks.values()) for task in list(cluster_tasks.values())]
-        with self.lock:
+        with LAB_LOCK:
+            tasks = [task for cluster_tasks in backend.tasks.values() for task in cluster_tasks.values()]
             busy_before = set(self.busy)
-        containers = self._containers_by_task()
+            running = {task.task_arn for task in tasks if task.last_status == "RUNNING" and task.desired_status != "STOPPED"}
+        containers = self._task_containers()
         if containers is None:
             return  # the engine is gone: nothing can start or stop; services heal when it is back
-        for task in tasks:
-            # a launch that finished while the containers were being listed is not in the list yet
-            if task.task_arn in self.busy or task.task_arn in busy_before or task.last_status == "STOPPED":
-                continue
-            if task.desired_status == "STOPPED":
-                self._spawn(self.stop_task, task)
-            elif task.last_status == "PROVISIONING":
-                self._spawn(self.launch_task, task)
-            elif task.last_status == "RUNNING":
-                self._check_containers(task, containers.get(task.task_arn, {}))
-        services = list(backend.services.values())
-        for service in services:
-            self.reconcile(backend, service, tasks)
-        with self.lock:  # a deleted service's or task's records go with it
-            self.records.forget_services_except({service.arn for service in services})
-            self.records.forget_tasks_except({task.task_arn for task in tasks})
+        states = {  # inspected only when not running: the engine's I/O stays out of the lock
+            arn: {name: self.runtime.state(c) for name, c in by_name.items()}
+            for arn, by_name in containers.items()
+            if arn in running
+        }
+        with LAB_LOCK:
+            for task in tasks:
+                # a launch that finished while the containers were being listed is not in the list yet
+                if task.task_arn in self.busy or task.task_arn in busy_before or task.last_status == "STOPPED":
+                    continue
+                if task.desired_status == "STOPPED":
+                    self._spawn(self.stop_task, task)
+                elif task.last_status == "PROVISIONING":
+                    self._spawn(self.launch_task, task)
+                elif task.last_status == "RUNNING" and task.task_arn in running:
+                    self._check_containers(task, states.get(task.task_arn, {}))
+            services = list(backend.services.values())
+            for service in services:
+                self.reconcile(backend, service, tasks)
+            self.records.forget_services_except({service.arn for service in services})  # a deleted one's records go with it
+            self.records.forget_tasks_except({task.task_arn for cluster in backend.tasks.values() for task in cluster.values()})
 
-    def _spawn(self, work: Any, task: Any) -> None:
-        with self.lock:
+    def _task_containers(self) -> dict[str, dict[str, Listed]] | None:
+        LAB_LOCK.forbid("Docker I/O")
+        try:
+            found = self.runtime.task_containers()
+        except EngineUnavailable as error:
+            self.engine.failed(error.__cause__ or error)
+            return None
+        self.engine.answered()
+        return found
+
+    def _spawn(self, work: Any, task: EcsTask) -> None:
+        with LAB_LOCK:
             if task.task_arn in self.busy:
                 return
             self.busy.add(task.task_arn)
@@ -301,108 +333,115 @@ class EcsAgent(GapFiller):
                 work(task)
             except Exception as error:
                 log.exception("ECS agent: %s failed for %s", work.__name__, task.task_arn)
-                if task.last_status in PENDING_STATES:  # never leave a task PENDING for ever
+                with LAB_LOCK:
+                    pending = task.last_status in PENDING_STATES
+                if pending:  # never leave a task PENDING for ever
                     try:
                         self._fail(task, "TaskFailedToStart", f"ResourceInitializationError: {error}", task.containers[0])
                     except Exception:
                         log.exception("failing %s", task.task_arn)
             finally:
-                with self.lock:
+                with LAB_LOCK:
                     self.busy.discard(task.task_arn)
+                    self.idle.notify_all()
 
         threading.Thread(target=run, name=f"ecs-{work.__name__}", daemon=True).start()
 
-    def _containers_by_task(self) -> dict[str, dict[str, Any]] | None:
-        """The lab's task containers by task ARN and container name; ``None`` when docker does not answer.
-
-        One ``docker ps`` per tick (summaries, no inspect per container): the agent runs five times a
-        second in the same process as the AWS APIs and the load balancer, so it must stay cheap."""
-        assert self.context is not None
-        found: dict[str, dict[str, Any]] = {}
-        try:
-            summaries = self.docker.api.containers(
-                all=True, filters={"label": [f"{LAB_LABEL}={self.context.config.home}", TASK_LABEL]}
-            )
-        except Exception as error:
-            self.engine.failed(error)
-            return None
-        self.engine.answered()
-        for summary in summaries:
-            labels = summary.get("Labels") or {}
-            found.setdefault(labels[TASK_LABEL], {})[labels.get("com.amazonaws.ecs.container-name", "")] = _ContainerSummary(
-                self.docker, summary
-            )
-        return found
-
     # -- one task -------------------------------------------------------------------------------------
+    # A launch or a stop runs in its own thread: engine I/O and the hooks (which may call the lab's
+    # AWS API) without the lock, each change to the task under it.
 
-    def launch_task(self, task: Any) -> None:
+    def launch_task(self, task: EcsTask) -> None:
         """PROVISIONING -> PENDING -> (pull, start) -> RUNNING, or STOPPED with the reason."""
-        definition = self._task_record(task).definition
-        task.last_status = "PENDING"
-        for container in task.containers:
-            container.last_status = "PENDING"
-        task.pull_started_at = _now()
-        for filler in self.hooks:
-            reason = filler.prepare_task(task)
+        with LAB_LOCK:
+            definition = self._task_record(task).definition
+            task.last_status = "PENDING"
+            for container in task.containers:
+                container.last_status = "PENDING"
+            task.pull_started_at = _now()
+        for hook in self.hooks:
+            reason = hook.prepare_task(task, definition)
             if reason:
                 self._fail(task, "TaskFailedToStart", reason, task.containers[0])
                 return
+        if not self._pull_images(task):
+            return
+        logs = self._prepare_logs(task)
+        if logs is None:
+            return
+        started = self._start_containers(task, definition, logs)
+        if started is None:
+            return
+        for hook in self.hooks:
+            reason = hook.task_started(task, started)
+            if reason:
+                for running in started:
+                    self.runtime.remove(running)
+                self._fail(task, "TaskFailedToStart", reason, task.containers[0])
+                return
+        self._running(task, started)
+
+    def _pull_images(self, task: EcsTask) -> bool:
         self.note(task, f"PENDING: pulling {', '.join(c.image for c in task.containers)}")
         for container in task.containers:
             problem = self._pull(container.image)
             if problem:
-                task.pull_stopped_at = _now()
+                with LAB_LOCK:
+                    task.pull_stopped_at = _now()
                 self._fail(task, "TaskFailedToStart", f"CannotPullContainerError: {problem}", container)
-                return
-        task.pull_stopped_at = _now()
-        self.note(
-            task,
-            f"pulled in {(task.pull_stopped_at - task.pull_started_at).total_seconds():.2f} s; starting {len(task.containers)} container(s)",
-        )
+                return False
+        with LAB_LOCK:
+            task.pull_stopped_at = _now()
+            took = (task.pull_stopped_at - task.pull_started_at).total_seconds()
+        self.note(task, f"pulled in {took:.2f} s; starting {len(task.containers)} container(s)")
+        return True
+
+    def _prepare_logs(self, task: EcsTask) -> dict[str, tuple[str, str]] | None:
+        """Each container's awslogs ``(group, stream)``; ``None`` when the task failed (the reason is given)."""
         logs: dict[str, tuple[str, str]] = {}
-        cloudwatch = self.logs
         for container in task.containers:
-            prepared = cloudwatch.prepare_logs(task, container.definition) if cloudwatch is not None else None
+            prepared = self.logs.prepare_logs(task, container.definition) if self.logs is not None else None
             if isinstance(prepared, str):
                 self._fail(task, "TaskFailedToStart", prepared, container)
-                return
+                return None
             if prepared is not None:
                 logs[container.name] = prepared
-        started = []
+        return logs
+
+    def _start_containers(self, task: EcsTask, definition: Any, logs: dict[str, tuple[str, str]]) -> list[Any] | None:
+        started: list[Any] = []
         for index, container in enumerate(task.containers):
-            if task.desired_status == "STOPPED":
+            if self._stop_wanted(task):
                 break
             try:
-                started.append(self._run_container(task, definition, container, index))
-                if container.name in logs and cloudwatch is not None:
-                    cloudwatch.ship_logs(started[-1], *logs[container.name])
+                started.append(self.runtime.run(self._run_spec(task, definition, container, index)))
+                if container.name in logs and self.logs is not None:
+                    self.logs.ship_logs(started[-1], *logs[container.name])
             except Exception as error:
                 message = getattr(error, "explanation", None) or str(error)
                 for running in started:
-                    _remove(running)
+                    self.runtime.remove(running)
                 self._fail(task, "TaskFailedToStart", f"CannotStartContainerError: {message}", container)
-                return
-        if task.desired_status == "STOPPED":
-            return
-        for filler in self.hooks:
-            reason = filler.task_started(task, started)
-            if reason:
-                for running in started:
-                    _remove(running)
-                self._fail(task, "TaskFailedToStart", reason, task.containers[0])
-                return
-        now = _now()
-        for container, docker_container in zip(task.containers, started, strict=False):
-            docker_container.reload()
-            container.runtime_id = docker_container.id
-            container.last_status = "RUNNING"
-            container.network_bindings = _bindings(docker_container)
-        task.connectivity = "CONNECTED"
-        task.connectivity_at = now
-        task.started_at = now
-        task.last_status = "RUNNING"
-        self._register_targets(task)
+                return None
+        return None if self._stop_wanted(task) else started
+
+    def _stop_wanted(self, task: EcsTask) -> bool:
+        with LAB_LOCK:
+            return bool(task.desired_status == "STOPPED")
+
+    def _running(self, task: EcsTask, started: list[Any]) -> None:
+        bindings = [self.runtime.bindings(handle) for handle in started]
+        with LAB_LOCK:
+            now = _now()
+            for container, handle, bound in zip(task.containers, started, bindings, strict=False):
+                container.runtime_id = handle.id
+                container.last_status = "RUNNING"
+                container.network_bindings = bound
+            task.connectivity = "CONNECTED"
+            task.connectivity_at = now
+            task.started_at = now
+            task.last_status = "RUNNING"
+            self._register_targets(task)
         ports = ", ".join(
             f"{c.name}:{b['containerPort']} -> 127.0.0.1:{b['hostPort']}" for c in task.containers for b in c.network_bindings
         )
@@ -414,19 +453,17 @@ class EcsAgent(GapFiller):
 
     def _pull(self, image: str) -> str | None:
         """Pull ``image`` as the agent would; ``None`` when it worked, else docker's words."""
-        from docker.errors import APIError, DockerException
+        from ecslab import imageref
 
         assert self.context is not None
-        repository, tag = _split_image(image)
-        auth = self._registry_auth() if repository.startswith(self.context.config.registry_address + "/") else None
         try:
-            for event in self.docker.api.pull(repository, tag=tag, stream=True, decode=True, auth_config=auth):
-                if "error" in event:
-                    return f"pull image manifest has been retried 1 time(s): failed to resolve ref {image}: {event['error']}"
-        except (APIError, DockerException) as error:
-            explanation = getattr(error, "explanation", None) or str(error)
-            return f"pull image manifest has been retried 1 time(s): failed to resolve ref {image}: {explanation}"
-        return None
+            ecr = imageref.parse(image).registry == self.context.config.registry_address
+        except ValueError:
+            ecr = False
+        problem = self.runtime.pull(image, self._registry_auth() if ecr else None)
+        if problem is None:
+            return None
+        return f"pull image manifest has been retried 1 time(s): failed to resolve ref {image}: {problem}"
 
     def _registry_auth(self) -> dict[str, str]:
         import base64
@@ -434,6 +471,7 @@ class EcsAgent(GapFiller):
         import boto3
 
         assert self.context is not None
+        LAB_LOCK.forbid("an HTTP call to the lab's own API")
         config = self.context.config
         ecr = boto3.client(
             "ecr",
@@ -446,128 +484,133 @@ class EcsAgent(GapFiller):
         username, password = base64.b64decode(token).decode().split(":", 1)
         return {"username": username, "password": password}
 
-    def _run_container(self, task: Any, definition: Any, container: LabContainer, index: int) -> Any:
+    def _run_spec(self, task: EcsTask, definition: Any, container: LabContainer, index: int) -> RunSpec:
         assert self.context is not None
         spec = container.definition
-        overrides: dict[str, Any] = next(
-            (o for o in (task.overrides or {}).get("containerOverrides", []) if o.get("name") == container.name), {}
-        )
-        environment = {item["name"]: item["value"] for item in spec.get("environment") or []}
-        for filler in self.hooks:
-            environment.update(filler.container_environment(task, spec))
-        environment.update({item["name"]: item["value"] for item in overrides.get("environment") or []})
-        # bridge mode honours a fixed hostPort (a second task needing it cannot start, as on one EC2 host);
-        # under awsvpc each AWS task has its own IP, so the lab publishes each task on a free port instead
-        fixed = definition.network_mode in (None, "bridge", "host")
-        ports = {
-            f"{m['containerPort']}/{m.get('protocol', 'tcp')}": ("127.0.0.1", m.get("hostPort") or None if fixed else None)
-            for m in spec.get("portMappings") or []
-        }
-        memory = spec.get("memory") or (int(str(definition.memory)) if definition.memory and len(task.containers) == 1 else None)
-        task_cpu = int(str(definition.cpu)) if definition.cpu else None
-        labels = {
-            LAB_LABEL: str(self.context.config.home),
-            f"{LAB_LABEL}.purpose": "ecs-task",
-            TASK_LABEL: task.task_arn,
-            "com.amazonaws.ecs.cluster": task.cluster_arn,
-            "com.amazonaws.ecs.container-name": container.name,
-            "com.amazonaws.ecs.task-definition-family": definition.family,
-            "com.amazonaws.ecs.task-definition-version": str(definition.revision),
-        }
-        return self.docker.containers.run(
-            spec["image"],
-            name=f"ecs-{definition.family}-{definition.revision}-{container.name}-{task.id[:8]}",
-            command=overrides.get("command") or spec.get("command"),
-            entrypoint=spec.get("entryPoint"),
-            environment=environment,
-            ports=ports,
-            labels=labels,
-            detach=True,
-            mem_limit=f"{memory}m" if memory else None,
-            mem_reservation=f"{spec['memoryReservation']}m" if spec.get("memoryReservation") else None,
-            nano_cpus=int(task_cpu / 1024 * 1e9) if task_cpu else None,
-            cpu_shares=int(spec["cpu"]) if spec.get("cpu") and int(spec["cpu"]) >= 2 else None,
-            extra_hosts={"host.docker.internal": "host-gateway"},
-            working_dir=spec.get("workingDirectory"),
-        )
+        extra = [hook.container_environment(task, spec) for hook in self.hooks]  # outside the lock: hooks may call the lab
+        with LAB_LOCK:
+            overrides: dict[str, Any] = next(
+                (o for o in (task.overrides or {}).get("containerOverrides", []) if o.get("name") == container.name), {}
+            )
+            environment = {item["name"]: item["value"] for item in spec.get("environment") or []}
+            for variables in extra:
+                environment.update(variables)
+            environment.update({item["name"]: item["value"] for item in overrides.get("environment") or []})
+            # bridge mode honours a fixed hostPort (a second task needing it cannot start, as on one EC2 host);
+            # under awsvpc each AWS task has its own IP, so the lab publishes each task on a free port instead
+            fixed = definition.network_mode in (None, "bridge", "host")
+            memory = spec.get("memory") or (
+                int(str(definition.memory)) if definition.memory and len(task.containers) == 1 else None
+            )
+            task_cpu = int(str(definition.cpu)) if definition.cpu else None
+            return RunSpec(
+                image=spec["image"],
+                name=f"ecs-{definition.family}-{definition.revision}-{container.name}-{task.id[:8]}",
+                labels={
+                    LAB_LABEL: str(self.context.config.home),
+                    f"{LAB_LABEL}.purpose": "ecs-task",
+                    TASK_LABEL: task.task_arn,
+                    "com.amazonaws.ecs.cluster": task.cluster_arn,
+                    CONTAINER_NAME_LABEL: container.name,
+                    "com.amazonaws.ecs.task-definition-family": definition.family,
+                    "com.amazonaws.ecs.task-definition-version": str(definition.revision),
+                },
+                environment=environment,
+                command=overrides.get("command") or spec.get("command"),
+                entrypoint=spec.get("entryPoint"),
+                ports={
+                    f"{m['containerPort']}/{m.get('protocol', 'tcp')}": (
+                        "127.0.0.1",
+                        m.get("hostPort") or None if fixed else None,
+                    )
+                    for m in spec.get("portMappings") or []
+                },
+                memory_mib=memory,
+                memory_reservation_mib=spec.get("memoryReservation"),
+                nano_cpus=int(task_cpu / 1024 * 1e9) if task_cpu else None,
+                cpu_shares=int(spec["cpu"]) if spec.get("cpu") and int(spec["cpu"]) >= 2 else None,
+                working_dir=spec.get("workingDirectory"),
+            )
 
-    def _check_containers(self, task: Any, containers: dict[str, Any]) -> None:
-        """A RUNNING task whose essential container is gone or exited stops, as on AWS."""
+    def _check_containers(self, task: EcsTask, states: dict[str, ContainerState]) -> None:
+        """A RUNNING task whose essential container is gone or exited stops, as on AWS (under the lock)."""
         for container in task.containers:
-            docker_container = containers.get(container.name)
-            state = docker_container.attrs.get("State", {}) if docker_container is not None else {}
-            if docker_container is not None and state.get("Running"):
+            state = states.get(container.name)
+            if state is not None and state.running:
                 continue
             container.last_status = "STOPPED"
-            container.exit_code = state.get("ExitCode") if docker_container is not None else None
-            if state.get("OOMKilled"):
+            container.exit_code = state.exit_code if state is not None else None
+            if state is not None and state.oom_killed:
                 container.reason = "OutOfMemoryError: Container killed due to memory usage"
-            elif docker_container is None:
+            elif state is None:
                 container.reason = "The container was removed from the host"
             if container.essential and task.desired_status != "STOPPED":
                 self.note(
                     task,
                     f"container {container.name} "
-                    + (f"exited with code {container.exit_code}" if docker_container is not None else "disappeared")
-                    + (" (out of memory)" if state.get("OOMKilled") else ""),
+                    + (f"exited with code {container.exit_code}" if state is not None else "disappeared")
+                    + (" (out of memory)" if state is not None and state.oom_killed else ""),
                 )
                 task.desired_status = "STOPPED"
                 task.stop_code = "EssentialContainerExited"
                 task.stopped_reason = "Essential container in task exited"
 
-    def _fail(self, task: Any, stop_code: str, reason: str, container: LabContainer) -> None:
+    def _fail(self, task: EcsTask, stop_code: str, reason: str, container: LabContainer) -> None:
         self.note(task, f"{stop_code}: {reason}")
-        container.reason = reason
-        task.stop_code = stop_code
-        task.stopped_reason = reason
-        task.desired_status = "STOPPED"
+        with LAB_LOCK:
+            container.reason = reason
+            task.stop_code = stop_code
+            task.stopped_reason = reason
+            task.desired_status = "STOPPED"
         self._finish(task)
 
-    def stop_task(self, task: Any) -> None:
+    def stop_task(self, task: EcsTask) -> None:
         """RUNNING -> DEACTIVATING -> STOPPING -> (stop containers) -> DEPROVISIONING -> STOPPED."""
         self.note(task, f"stopping ({task.stop_code}: {task.stopped_reason})")
-        task.last_status = "DEACTIVATING"
-        task.stopping_at = _now()
+        with LAB_LOCK:
+            task.last_status = "DEACTIVATING"
+            task.stopping_at = _now()
         self._deregister_targets(task)
-        task.last_status = "STOPPING"
-        containers = (self._containers_by_task() or {}).get(task.task_arn, {})
+        with LAB_LOCK:
+            task.last_status = "STOPPING"
+        containers = (self._task_containers() or {}).get(task.task_arn, {})
         for container in task.containers:
-            docker_container = containers.get(container.name)
-            if docker_container is None:
+            listed = containers.get(container.name)
+            if listed is None:
                 continue
             try:
-                timeout = int(container.definition.get("stopTimeout") or STOP_TIMEOUT)
-                if docker_container.status == "running":
-                    docker_container.stop(timeout=timeout)
-                docker_container.reload()
-                state = docker_container.attrs.get("State", {})
-                container.exit_code = state.get("ExitCode")
-                if state.get("OOMKilled"):
-                    container.reason = "OutOfMemoryError: Container killed due to memory usage"
+                state = self.runtime.stop(listed, int(container.definition.get("stopTimeout") or STOP_TIMEOUT))
             except Exception:
-                log.exception("stopping %s", docker_container.name)
+                log.exception("stopping %s", listed.name)
+                continue
+            with LAB_LOCK:
+                container.exit_code = state.exit_code
+                if state.oom_killed:
+                    container.reason = "OutOfMemoryError: Container killed due to memory usage"
         self._finish(task)
 
-    def _finish(self, task: Any) -> None:
-        task.last_status = "DEPROVISIONING"
-        for docker_container in (self._containers_by_task() or {}).get(task.task_arn, {}).values():
-            _remove(docker_container)
-        for filler in self.hooks:
+    def _finish(self, task: EcsTask) -> None:
+        with LAB_LOCK:
+            task.last_status = "DEPROVISIONING"
+        for listed in (self._task_containers() or {}).get(task.task_arn, {}).values():
+            self.runtime.remove(listed)
+        for hook in self.hooks:
             try:
-                filler.task_stopped(task)
+                hook.task_stopped(task)
             except Exception:
-                log.exception("%s when task %s stops", filler.name, task.task_arn)
-        now = _now()
-        for container in task.containers:
-            container.last_status = "STOPPED"
-        task.execution_stopped_at = now
-        task.stopped_at = now
-        task.desired_status = "STOPPED"
-        task.last_status = "STOPPED"
-        self._release_capacity(task)
+                log.exception("%s when task %s stops", hook.name, task.task_arn)
+        with LAB_LOCK:
+            now = _now()
+            for container in task.containers:
+                container.last_status = "STOPPED"
+            task.execution_stopped_at = now
+            task.stopped_at = now
+            task.desired_status = "STOPPED"
+            task.last_status = "STOPPED"
+            self._release_capacity(task)
         self.note(task, "STOPPED")
 
-    def _release_capacity(self, task: Any) -> None:
+    def _release_capacity(self, task: EcsTask) -> None:
         if not task.container_instance_arn:
             return
         backend = self.backend()
@@ -578,20 +621,18 @@ class EcsAgent(GapFiller):
 
     # -- load balancers ---------------------------------------------------------------------------
 
-    def _service_of(self, task: Any) -> Any | None:
+    def _service_of(self, task: EcsTask) -> EcsService | None:
         if not str(task.group).startswith("service:"):
             return None
         return self.backend().services.get(f"{task.cluster_name}:{task.group.split(':', 1)[1]}")
 
-    def _register_targets(self, task: Any) -> None:
-        """ECS registers a service's new task with each of its target groups once it runs."""
+    def _register_targets(self, task: EcsTask) -> None:
+        """ECS registers a service's new task with each of its target groups once it runs (under the lock)."""
         service = self._service_of(task)
         alb = self.targets
         if service is None or not service.load_balancers or alb is None:
             return
-        from moto.elbv2.models import elbv2_backends
-
-        elbv2 = elbv2_backends[ACCOUNT_ID][self.backend().region_name]
+        elbv2 = _elbv2(self.backend().region_name)
         registered: list[Target] = []
         for entry in service.load_balancers:
             group = elbv2.target_groups.get(entry.get("targetGroupArn"))
@@ -603,19 +644,7 @@ class EcsAgent(GapFiller):
             )
             if binding is None:
                 continue
-            if group.target_type == "ip":
-                target_id = next(
-                    (d["value"] for a in task.attachments for d in a.get("details", []) if d["name"] == "privateIPv4Address"),
-                    None,
-                )
-                port = binding["containerPort"]
-            else:
-                instance = (
-                    self.backend()
-                    .container_instances.get(task.cluster_name, {})
-                    .get(str(task.container_instance_arn).split("/")[-1])
-                )
-                target_id, port = (instance.ec2_instance_id if instance else None), binding["hostPort"]
+            target_id, port = self._target_of(task, group, binding)
             if target_id is None:
                 continue
             alb.address(target_id, port, binding["bindIP"], binding["hostPort"])
@@ -624,31 +653,42 @@ class EcsAgent(GapFiller):
             self.note(task, f"registered {target_id}:{port} with target group {group.name}")
         self._task_record(task).targets = registered
 
-    def _deregister_targets(self, task: Any) -> None:
-        """Before its containers stop, a task leaves its target groups and drains (deregistration delay)."""
-        targets = self._task_record(task).targets
-        alb = self.targets
-        if not targets or alb is None:
-            return
-        from moto.elbv2.models import elbv2_backends
+    def _target_of(self, task: EcsTask, group: Any, binding: dict[str, Any]) -> tuple[str | None, int]:
+        """The task's target in ``group``: its ENI's IP and the container port (ip), or its instance and host port."""
+        if group.target_type == "ip":
+            address = next(
+                (d["value"] for a in task.attachments for d in a.get("details", []) if d["name"] == "privateIPv4Address"), None
+            )
+            return address, int(binding["containerPort"])
+        instances = self.backend().container_instances.get(task.cluster_name, {})
+        instance = instances.get(str(task.container_instance_arn).split("/")[-1])
+        return (instance.ec2_instance_id if instance else None), int(binding["hostPort"])
 
-        elbv2 = elbv2_backends[ACCOUNT_ID][self.backend().region_name]
-        delays = []
-        for arn, target_id, port in ((t.target_group_arn, t.target_id, t.port) for t in targets):
-            group = elbv2.target_groups.get(arn)
-            if group is None:
-                continue
-            try:
-                group.deregister([{"Id": target_id, "Port": port}])
-            except Exception:
-                continue
-            delays.append(int(str(group.attributes.get("deregistration_delay.timeout_seconds", 300))))
+    def _deregister_targets(self, task: EcsTask) -> None:
+        """Before its containers stop, a task leaves its target groups and drains (deregistration delay)."""
+        alb = self.targets
+        with LAB_LOCK:
+            targets = list(self._task_record(task).targets)
+            if not targets or alb is None:
+                return
+            elbv2 = _elbv2(self.backend().region_name)
+            delays = []
+            for target in targets:
+                group = elbv2.target_groups.get(target.target_group_arn)
+                if group is None:
+                    continue
+                try:
+                    group.deregister([{"Id": target.target_id, "Port": target.port}])
+                except Exception:
+                    continue
+                delays.append(int(str(group.attributes.get("deregistration_delay.timeout_seconds", 300))))
         self.note(task, f"deregistered from {len(delays)} target group(s); draining up to {max(delays, default=0)} s")
         deadline = time.monotonic() + max(delays, default=0) + 2
-        while time.monotonic() < deadline and not all(alb.drained(t.target_group_arn, t.target_id, t.port) for t in targets):
-            time.sleep(0.1)
+        while time.monotonic() < deadline and not all(alb.drained(*_key(t)) for t in targets):
+            if self.stopping.wait(0.1):
+                return
 
-    def _healthy(self, task: Any, service: Any) -> bool:
+    def _healthy(self, task: EcsTask, service: EcsService) -> bool:
         """RUNNING, and healthy in every target group when the service has a load balancer."""
         if task.last_status != "RUNNING":
             return False
@@ -658,12 +698,12 @@ class EcsAgent(GapFiller):
         alb = self.targets
         return bool(targets) and alb is not None and all(alb.state_of(*_key(target)) == "healthy" for target in targets)
 
-    def _known_unhealthy(self, task: Any) -> bool:
+    def _known_unhealthy(self, task: EcsTask) -> bool:
         alb = self.targets
         targets = self._task_record(task).targets
         return alb is not None and any(alb.state_of(*_key(target)) in ("unhealthy", "draining") for target in targets)
 
-    def _failed_health_checks(self, task: Any, service: Any) -> str | None:
+    def _failed_health_checks(self, task: EcsTask, service: EcsService) -> str | None:
         alb = self.targets
         grace = int(getattr(service, "health_check_grace_period_seconds", 0) or 0)
         if alb is None or task.last_status != "RUNNING" or (_now() - task.started_at).total_seconds() < grace:
@@ -673,9 +713,9 @@ class EcsAgent(GapFiller):
                 return target.target_group_arn
         return None
 
-    # -- services ----------------------------------------------------------------------------------
+    # -- services (under the lock; the decisions are ecslab.lab.reconcile's pure functions) ---------------
 
-    def reconcile(self, backend: Any, service: Any, tasks: list[Any]) -> None:
+    def reconcile(self, backend: Any, service: EcsService, tasks: list[EcsTask]) -> None:
         group = f"service:{service.name}"
         mine = [t for t in tasks if t.group == group and t.cluster_arn == service.cluster_arn]
         active = [t for t in mine if t.desired_status == "RUNNING"]
@@ -687,69 +727,25 @@ class EcsAgent(GapFiller):
         if not service.deployments:
             return
         primary = service.deployments[0]
-        stopped: list[Any] = []
-        for task in active:  # ECS replaces tasks that fail their load balancer's health checks
-            group_arn = self._failed_health_checks(task, service)
-            if group_arn:
-                self._scale_in(task, service, f"Task failed ELB health checks in (target-group {group_arn})")
-                self._task_record(task).failed_health_checks = True
-                stopped.append(task)
+        stopped = self._replace_unhealthy(service, active)
         active = [t for t in active if t not in stopped]
         primary_tasks = [t for t in active if t.started_by == primary["id"]]
         old_tasks = [t for t in active if t.started_by != primary["id"]]
-        record = self.service_record(service.arn)
         configuration = getattr(service, "deployment_configuration", None) or dict(DEFAULT_DEPLOYMENT_CONFIGURATION)
-        desired = int(service.desired_count)
-        maximum = math.floor(desired * int(configuration.get("maximumPercent", 200)) / 100)
-        minimum_healthy = math.ceil(desired * int(configuration.get("minimumHealthyPercent", 100)) / 100)
-
-        room = max(maximum, desired) - len(active)
-        to_start = min(desired - len(primary_tasks), max(room, 0)) if old_tasks else desired - len(primary_tasks)
-        failures = [
-            t
-            for t in mine
-            if self._failed(t)
-            and t.last_status == "STOPPED"
-            and getattr(t, "stopped_at", None)
-            and (_now() - t.stopped_at).total_seconds() < 60
-        ]
-        if failures:  # back off as ECS does for tasks that keep failing, so a broken image does not spin
-            latest = max(t.stopped_at for t in failures)
-            wait = min(0.5 * 2 ** min(len(failures), 6), 30)
-            if (_now() - latest).total_seconds() < wait:
-                to_start = 0
-        if primary["rolloutState"] == "FAILED":
-            to_start = 0
-        if to_start > 0 and time.monotonic() >= record.next_launch:
-            started = [
-                task
-                for task in (self._launch_for_service(backend, service, primary) for _ in range(to_start))
-                if task is not None
-            ]
-            if started:
-                self._event(
-                    service,
-                    f"(service {service.name}) has started {len(started)} tasks: "
-                    + " ".join(f"(task {t.id})" for t in started)
-                    + ".",
-                )
-                record.steady = False
+        limits = plan.bounds(int(service.desired_count), configuration)
+        self._start_tasks(backend, service, mine, plan.tasks_to_start(limits, len(primary_tasks), len(active), bool(old_tasks)))
         # Old revisions go only while enough healthy tasks remain. A new task counts once it passed
         # its health checks; an old RUNNING task counts unless its load balancer found it unhealthy.
         healthy_primary = [t for t in primary_tasks if self._healthy(t, service)]
-        serving_old = [t for t in old_tasks if t.last_status == "RUNNING" and not self._known_unhealthy(t)]
-        spare = len(healthy_primary) + len(serving_old) - minimum_healthy
-        for task in sorted(old_tasks, key=lambda t: (t in serving_old, t.created_at)):
-            if task not in serving_old or spare > 0:
-                if task in serving_old:
-                    spare -= 1
-                self._scale_in(task, service, f"Scaling activity initiated by (deployment {primary['id']})")
-                stopped.append(task)
-        if len(primary_tasks) > desired:  # scaled in
-            extra = sorted(primary_tasks, key=lambda t: t.created_at, reverse=True)[: len(primary_tasks) - desired]
-            for task in extra:
-                self._scale_in(task, service, f"Scaling activity initiated by (deployment {primary['id']})")
-            stopped += extra
+        old = [
+            plan.OldTask(t.task_arn, t.created_at, t.last_status == "RUNNING" and not self._known_unhealthy(t)) for t in old_tasks
+        ]
+        going = plan.old_tasks_to_stop(old, len(healthy_primary), limits.minimum_healthy)
+        going += plan.extra_tasks({t.task_arn: t.created_at for t in primary_tasks}, limits.desired)
+        by_arn = {t.task_arn: t for t in old_tasks + primary_tasks}
+        for arn in going:
+            self._scale_in(by_arn[arn], service, f"Scaling activity initiated by (deployment {primary['id']})")
+            stopped.append(by_arn[arn])
         if stopped:
             self._event(
                 service,
@@ -758,11 +754,49 @@ class EcsAgent(GapFiller):
                 + ".",
             )
         self._update_counts(service, mine, active, stopped)
-        self._circuit_breaker(service, configuration, desired)
+        self._circuit_breaker(service, configuration, limits.desired)
         for deployment in list(service.deployments[1:]):
             if not any(t.started_by == deployment["id"] and t.desired_status == "RUNNING" for t in active if t not in stopped):
                 service.deployments.remove(deployment)
-        steady = len(service.deployments) == 1 and len(healthy_primary) == desired and len(primary_tasks) == desired
+        self._settle(service, plan.steady(len(service.deployments), len(healthy_primary), len(primary_tasks), limits.desired))
+
+    def _replace_unhealthy(self, service: EcsService, active: list[EcsTask]) -> list[EcsTask]:
+        """ECS replaces tasks that fail their load balancer's health checks."""
+        stopped = []
+        for task in active:
+            group_arn = self._failed_health_checks(task, service)
+            if group_arn:
+                self._scale_in(task, service, f"Task failed ELB health checks in (target-group {group_arn})")
+                self._task_record(task).failed_health_checks = True
+                stopped.append(task)
+        return stopped
+
+    def _start_tasks(self, backend: Any, service: EcsService, mine: list[EcsTask], wanted: int) -> None:
+        """Start up to ``wanted`` tasks of the primary deployment, unless failing tasks back off or the rollout failed."""
+        primary = service.deployments[0]
+        record = self.service_record(service.arn)
+        failures = [
+            t.stopped_at for t in mine if self._failed(t) and t.last_status == "STOPPED" and getattr(t, "stopped_at", None)
+        ]
+        if wanted <= 0 or plan.backing_off(failures, _now()) or primary["rolloutState"] == "FAILED":
+            return
+        if time.monotonic() < record.next_launch:
+            return
+        started = [
+            task for task in (self._launch_for_service(backend, service, primary) for _ in range(wanted)) if task is not None
+        ]
+        if started:
+            self._event(
+                service,
+                f"(service {service.name}) has started {len(started)} tasks: "
+                + " ".join(f"(task {t.id})" for t in started)
+                + ".",
+            )
+            record.steady = False
+
+    def _settle(self, service: EcsService, steady: bool) -> None:
+        primary = service.deployments[0]
+        record = self.service_record(service.arn)
         if steady and primary["rolloutState"] == "IN_PROGRESS":
             primary["rolloutState"] = "COMPLETED"
             primary["rolloutStateReason"] = f"ECS deployment {primary['id']} completed."
@@ -772,20 +806,17 @@ class EcsAgent(GapFiller):
             self._event(service, f"(service {service.name}) has reached a steady state.")
         record.steady = steady
 
-    def _circuit_breaker(self, service: Any, configuration: dict[str, Any], desired: int) -> None:
+    def _circuit_breaker(self, service: EcsService, configuration: dict[str, Any], desired: int) -> None:
         """ECS's deployment circuit breaker: too many failed tasks fail the rollout, and may roll back."""
         breaker = configuration.get("deploymentCircuitBreaker") or {}
         primary = service.deployments[0]
-        if not breaker.get("enable") or primary["rolloutState"] != "IN_PROGRESS":
-            return
-        threshold = min(max(3, math.ceil(desired * 0.5)), 200)
-        if primary["failedTasks"] < threshold:
+        if not plan.breaker_trips(breaker, primary["rolloutState"], primary["failedTasks"], desired):
             return
         primary["rolloutState"] = "FAILED"
         primary["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
         self._event(service, f"(service {service.name}) (deployment {primary['id']}) deployment failed: tasks failed to start.")
-        previous = self.service_record(service.arn).last_completed
-        if breaker.get("rollback") and previous and previous != primary["taskDefinition"]:
+        previous = plan.rollback_target(breaker, self.service_record(service.arn).last_completed, primary["taskDefinition"])
+        if previous is not None:
             service.task_definition = previous
             self.new_deployment(service)
             self._event(
@@ -793,7 +824,7 @@ class EcsAgent(GapFiller):
                 f"(service {service.name}) rolling back to {previous.split('/')[-1]} (deployment {service.deployments[0]['id']}).",
             )
 
-    def _update_counts(self, service: Any, mine: list[Any], active: list[Any], stopped: list[Any]) -> None:
+    def _update_counts(self, service: EcsService, mine: list[EcsTask], active: list[EcsTask], stopped: list[EcsTask]) -> None:
         still = [t for t in active if t not in stopped]
         service.running_count = sum(t.last_status == "RUNNING" for t in still)
         service.pending_count = sum(t.last_status in PENDING_STATES for t in still)
@@ -807,17 +838,20 @@ class EcsAgent(GapFiller):
                 deployment["runningCount"], deployment["pendingCount"], deployment["desiredCount"] = *counts, desired
                 deployment["updatedAt"] = now
 
-    def _failed(self, task: Any) -> bool:
+    def _failed(self, task: EcsTask) -> bool:
+        """Whether a task counts as failed for back-off and the circuit breaker."""
         record = self.records.task(task.task_arn)
-        return _failed(task, record is not None and record.failed_health_checks)
+        return task.stop_code in ("TaskFailedToStart", "EssentialContainerExited") or (
+            record is not None and record.failed_health_checks
+        )
 
-    def _scale_in(self, task: Any, service: Any, reason: str) -> None:
+    def _scale_in(self, task: EcsTask, service: EcsService, reason: str) -> None:
         if task.desired_status == "RUNNING":
             task.desired_status = "STOPPED"
             task.stop_code = "ServiceSchedulerInitiated"
             task.stopped_reason = reason
 
-    def _launch_for_service(self, backend: Any, service: Any, deployment: dict[str, Any]) -> Any | None:
+    def _launch_for_service(self, backend: Any, service: EcsService, deployment: dict[str, Any]) -> EcsTask | None:
         from moto.ecs.models import Task
 
         cluster = backend._get_cluster(service.cluster_name)
@@ -830,7 +864,7 @@ class EcsAgent(GapFiller):
                 return None
             instance_arn = instance.container_instance_arn
             backend.update_container_instance_resources(instance, needs)
-        task = Task(
+        made = Task(
             cluster,
             definition,
             instance_arn,
@@ -842,18 +876,20 @@ class EcsAgent(GapFiller):
             networking_configuration=service.network_configuration or None,
             platform_version=service.platform_version,
         )
-        with self.lock:
-            backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
+        task = cast("EcsTask", made)  # moto's Task, with what the patched __init__ added
+        backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
         return task
 
-    def _place(self, backend: Any, cluster: Any, service: Any, needs: dict[str, Any]) -> Any | None:
-        instances = [i for i in backend.container_instances.get(cluster.name, {}).values() if i.status == "ACTIVE"]
-        for instance in instances:
-            if backend._can_be_placed(instance, needs):
-                return instance
-        if instances:
-            closest = instances[0]
-            what = placement_failure(closest.remaining_resources, needs).split(":")[-1].lower()
+    def _place(self, backend: Any, cluster: Any, service: EcsService, needs: dict[str, Any]) -> Any | None:
+        instances = list(backend.container_instances.get(cluster.name, {}).values())
+        views = [plan.Instance(i.container_instance_arn, i.status == "ACTIVE", i.remaining_resources) for i in instances]
+        chosen = plan.place(views, needs)
+        if chosen is not None:
+            return instances[views.index(chosen)]
+        active = [i for i in instances if i.status == "ACTIVE"]
+        if active:
+            closest = active[0]
+            what = plan.placement_failure(closest.remaining_resources, needs).split(":")[-1].lower()
             message = (
                 f"(service {service.name}) was unable to place a task because no container instance met all of its requirements. "
                 f"The closest matching (container-instance {closest.container_instance_arn.split('/')[-1]}) has insufficient {what} available. "
@@ -866,7 +902,7 @@ class EcsAgent(GapFiller):
         self.service_record(service.arn).next_launch = time.monotonic() + 2
         return None
 
-    def _event(self, service: Any, message: str) -> None:
+    def _event(self, service: EcsService, message: str) -> None:
         from moto.moto_api._internal import mock_random
 
         service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": _now(), "message": message})
@@ -877,68 +913,7 @@ def _key(target: Target) -> tuple[str, str, int]:
     return target.target_group_arn, target.target_id, target.port
 
 
-def _failed(task: Any, failed_health_checks: bool) -> bool:
-    """Whether a task counts as failed for back-off and the circuit breaker."""
-    return task.stop_code in ("TaskFailedToStart", "EssentialContainerExited") or failed_health_checks
+def _elbv2(region: str) -> Any:
+    from moto.elbv2.models import elbv2_backends
 
-
-def _split_image(image: str) -> tuple[str, str]:
-    if "@" in image:
-        repository, digest = image.split("@", 1)
-        return repository, digest
-    last = image.rsplit("/", 1)[-1]
-    if ":" in last:
-        repository, tag = image.rsplit(":", 1)
-        return repository, tag
-    return image, "latest"
-
-
-def _bindings(container: Any) -> list[dict[str, Any]]:
-    bindings = []
-    for port, binds in (container.attrs["NetworkSettings"]["Ports"] or {}).items():
-        number, _, protocol = port.partition("/")
-        for bind in binds or []:
-            bindings.append(
-                {"bindIP": bind["HostIp"], "containerPort": int(number), "hostPort": int(bind["HostPort"]), "protocol": protocol}
-            )
-    return bindings
-
-
-class _ContainerSummary:
-    """A container as ``docker ps`` lists it; inspected only when something needs more than its state."""
-
-    def __init__(self, docker: Any, summary: dict[str, Any]) -> None:
-        self._docker = docker
-        self.id = summary["Id"]
-        self.name = (summary.get("Names") or ["/?"])[0].lstrip("/")
-        self.status = summary.get("State", "")
-        self._full: Any = None
-
-    def full(self) -> Any:
-        if self._full is None:
-            self._full = self._docker.containers.get(self.id)
-        return self._full
-
-    @property
-    def attrs(self) -> dict[str, Any]:
-        if self.status == "running":
-            return {"State": {"Running": True}}
-        return dict(self.full().attrs)
-
-    def stop(self, timeout: int) -> None:
-        self.full().stop(timeout=timeout)
-
-    def reload(self) -> None:
-        self.full().reload()
-        self.status = self.full().status
-
-    def remove(self, v: bool = True, force: bool = True) -> None:
-        self._docker.api.remove_container(self.id, v=v, force=force)
-
-
-def _remove(container: Any) -> None:
-    """Remove a task's container with its anonymous volumes (``docker rm -fv``): a VOLUME in the image must not outlive the task."""
-    try:
-        container.remove(v=True, force=True)
-    except Exception:
-        pass
+    return elbv2_backends[ACCOUNT_ID][region]

@@ -22,12 +22,62 @@ from __future__ import annotations
 
 import collections
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from ecslab.config import LabConfig
+
+if TYPE_CHECKING:
+    from moto.ecs.models import TaskDefinition
+
+    from ecslab.lab.moto.ecs import EcsTask
+
+
+class LabLock:
+    """The lab's one lock (the concurrency rule is in :mod:`ecslab.lab`'s docstring).
+
+    Reentrant. It never waits for ever: a thread that cannot take it within ``patience``
+    seconds raises, naming the thread that holds it, so a broken rule shows as an error in
+    the lab log instead of a lab that hangs. :meth:`forbid` marks the places that must not
+    run under it (HTTP calls to the lab itself, Docker I/O)."""
+
+    def __init__(self, patience: float = 60) -> None:
+        self._lock = threading.RLock()
+        self.patience = patience
+        self.holder = ""
+
+    def __enter__(self) -> LabLock:
+        if not self._lock.acquire(timeout=self.patience):
+            raise RuntimeError(
+                f"the lab lock was held for over {self.patience:.0f} s by thread {self.holder!r}: an HTTP call to the lab "
+                "or Docker I/O under the lock? (see ecslab.lab)"
+            )
+        self.holder = threading.current_thread().name
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._lock.release()
+
+    def held(self) -> bool:
+        """Whether the calling thread holds it."""
+        owned: Callable[[], bool] = self._lock._is_owned  # type: ignore[attr-defined]  # CPython's RLock, as Condition uses it
+        return owned()
+
+    def forbid(self, what: str) -> None:
+        """Raise when the calling thread holds the lock: ``what`` (e.g. "Docker I/O") must not run under it."""
+        if self.held():
+            raise RuntimeError(f"{what} while holding the lab lock: it would stall or deadlock the lab (see ecslab.lab)")
+
+    def condition(self) -> threading.Condition:
+        """A condition on this lock: ``wait`` releases it, so waiting never blocks the lab."""
+        return threading.Condition(self._lock)
+
+
+LAB_LOCK = LabLock()
+"""The one lock of the lab process: every moto request (server.py's middleware) and every filler tick."""
 
 
 @dataclass
@@ -37,8 +87,6 @@ class FillerContext:
     config: LabConfig
     docker: Any | None  # docker.DockerClient (untyped library), or None when no engine answers
     registry_url: str | None = None  # the registry itself, behind the lab's ECR front
-    fillers: dict[str, GapFiller] = field(default_factory=dict)
-    """Deprecated, going away: fillers take their collaborators by constructor (see :mod:`ecslab.lab.wiring`)."""
 
 
 # -- what fillers offer each other ------------------------------------------------------------------
@@ -48,7 +96,7 @@ class FillerContext:
 class TaskNotes(Protocol):
     """The ECS agent's journal (``GET /ecs/agent-log``): one line per thing done to a task."""
 
-    def note(self, task: Any, message: str) -> None: ...
+    def note(self, task: EcsTask, message: str) -> None: ...
 
 
 @runtime_checkable
@@ -57,19 +105,21 @@ class TaskHooks(Protocol):
 
     name: ClassVar[str]
 
-    def prepare_task(self, task: Any) -> str | None:
-        """Before the agent pulls the task's images: a stopped reason that fails the task, or ``None``."""
+    def prepare_task(self, task: EcsTask, definition: TaskDefinition) -> str | None:
+        """Before the agent pulls the task's images: a stopped reason that fails the task, or ``None``.
+
+        ``definition`` is moto's task definition the task was made from."""
         ...
 
-    def container_environment(self, task: Any, container_definition: dict[str, Any]) -> dict[str, str]:
+    def container_environment(self, task: EcsTask, container_definition: dict[str, Any]) -> dict[str, str]:
         """Extra environment variables for one of the task's containers (credentials, secrets)."""
         ...
 
-    def task_started(self, task: Any, containers: list[Any]) -> str | None:
+    def task_started(self, task: EcsTask, containers: list[Any]) -> str | None:
         """After the task's docker containers started, before RUNNING: a stopped reason, or ``None``."""
         ...
 
-    def task_stopped(self, task: Any) -> None:
+    def task_stopped(self, task: EcsTask) -> None:
         """While the task deprovisions: its containers are removed, it is not yet STOPPED."""
         ...
 
@@ -77,16 +127,16 @@ class TaskHooks(Protocol):
 class NoTaskHooks:
     """:class:`TaskHooks` that do nothing: inherit it and override the hooks a filler needs."""
 
-    def prepare_task(self, task: Any) -> str | None:
+    def prepare_task(self, task: EcsTask, definition: TaskDefinition) -> str | None:
         return None
 
-    def container_environment(self, task: Any, container_definition: dict[str, Any]) -> dict[str, str]:
+    def container_environment(self, task: EcsTask, container_definition: dict[str, Any]) -> dict[str, str]:
         return {}
 
-    def task_started(self, task: Any, containers: list[Any]) -> str | None:
+    def task_started(self, task: EcsTask, containers: list[Any]) -> str | None:
         return None
 
-    def task_stopped(self, task: Any) -> None:
+    def task_stopped(self, task: EcsTask) -> None:
         return None
 
 
@@ -94,7 +144,7 @@ class NoTaskHooks:
 class TaskLogs(Protocol):
     """CloudWatch Logs for task containers (the awslogs driver)."""
 
-    def prepare_logs(self, task: Any, definition: dict[str, Any]) -> tuple[str, str] | str | None:
+    def prepare_logs(self, task: EcsTask, definition: dict[str, Any]) -> tuple[str, str] | str | None:
         """``(group, stream)`` to ship to, a stopped reason, or ``None`` (no awslogs)."""
         ...
 
@@ -125,7 +175,7 @@ class TaskJournal:
     def __init__(self, size: int = 300) -> None:
         self.entries: collections.deque[dict[str, str]] = collections.deque(maxlen=size)
 
-    def note(self, task: Any, message: str) -> None:
+    def note(self, task: EcsTask | None, message: str) -> None:
         self.entries.append(
             {
                 "time": datetime.now(UTC).isoformat(timespec="milliseconds"),

@@ -38,12 +38,13 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ecslab.config import SEED, LabConfig
-from ecslab.lab.fillers import FillerContext, GapFiller
+from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, LabLock
 from ecslab.lab.guard import GuardMiddleware, refusal
 from ecslab.lab.manage import LOG_BACKUPS, LOG_LIMIT_BYTES, TOKEN_HEADER, process_start_time
 from ecslab.lab.registry import RegistryError, RegistryProcess
@@ -67,8 +68,27 @@ def _moto_server(host: str, port: int) -> Any:
     from moto.server import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    app = GuardMiddleware(DomainDispatcherApplication(create_backend_app), port, strip_cors=True, max_body=MAX_AWS_BODY)
+    moto = LockedApp(DomainDispatcherApplication(create_backend_app), LAB_LOCK)
+    app = GuardMiddleware(moto, port, strip_cors=True, max_body=MAX_AWS_BODY)
     return make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+
+
+class LockedApp:
+    """WSGI middleware: every moto request runs under the lab's one lock, its answer made whole inside it."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], lock: LabLock) -> None:
+        self.app = app
+        self.lock = lock
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self.lock:
+            answer = self.app(environ, start_response)
+            try:
+                return list(answer)
+            finally:
+                close = getattr(answer, "close", None)
+                if close is not None:
+                    close()
 
 
 class LabProcess:
@@ -84,7 +104,7 @@ class LabProcess:
         self._docker: Any = None  # docker.DockerClient (untyped), made once, closed at stop
         self._moto: Any = None
         self._control: ThreadingHTTPServer | None = None
-        self._lock = threading.Lock()
+        self._resetting = threading.Lock()  # one reset at a time (not the lab lock: a reset calls the lab's own API)
         self.token = b""
 
     # -- start and stop -------------------------------------------------
@@ -140,7 +160,8 @@ class LabProcess:
 
     def reset(self) -> None:
         """Fresh AWS state (same seed, so the same IDs again) and an empty registry."""
-        with self._lock:
+        with self._resetting:
+            LAB_LOCK.forbid("ecslab reset (it calls the lab's own API)")
             self._post(f"{self.config.endpoint_url}/moto-api/reset")
             _make_iam()
             self._seed()
@@ -172,9 +193,7 @@ class LabProcess:
                 self._docker = client
             except Exception:
                 self._docker = None
-        return FillerContext(
-            config=self.config, docker=self._docker, registry_url=self.registry.url, fillers=self.wired.by_name()
-        )
+        return FillerContext(config=self.config, docker=self._docker, registry_url=self.registry.url)
 
     def status(self) -> dict[str, Any]:
         return {
@@ -189,7 +208,7 @@ class LabProcess:
                 "pid": self.registry.pid,
                 "backend_url": self.registry.url,
             },
-            "fillers": [filler.describe() for filler in self.fillers],
+            "fillers": [filler.describe() for filler in self.wired.in_display_order()],
         } | fillers_status(self.fillers)
 
     def _write_state(self) -> None:
@@ -357,7 +376,8 @@ def _make_iam() -> None:
 
     from ecslab.config import ACCOUNT_ID
 
-    get_backend("iam")[ACCOUNT_ID]["global"]
+    with LAB_LOCK:
+        get_backend("iam")[ACCOUNT_ID]["global"]
 
 
 class RotatingStream(io.TextIOBase):

@@ -20,20 +20,33 @@ from ecslab.lab.ecs_agent import EcsAgent
 from ecslab.lab.elb import LoadBalancing
 from ecslab.lab.execution_role import ExecutionRoles
 from ecslab.lab.fillers import GapFiller, PinTaskTransitions, TaskJournal, TrustPolicyValidation
-from ecslab.lab.monitoring import CloudWatch
+from ecslab.lab.monitoring import CloudWatch, ContainerSampler
 from ecslab.lab.task_roles import TaskRoles
 
 START_ORDER = (
     "task_states",  # moto's ECS task transitions pinned before any task exists
     "trust_policies",  # IAM patched before any role is made
     "ecr",  # ECR's data plane: images can be pushed as soon as the lab says it is ready
-    "load_balancing",  # ALB: the agent registers targets with it
+    "load_balancing",  # ALB: the agent registers targets with it; autoscaling reads its request counts
+    "autoscaling",  # target tracking: sets desired counts the agent acts on; CloudWatch records its alarm actions in it
     "cloudwatch",  # logs for the agent's containers; alarms that scale services
     "execution_roles",  # task hooks of the agent: started before the agent launches a task
     "task_roles",
     "agent",  # the ECS agent: runs tasks, keeps services at their desired count
-    "autoscaling",  # target tracking: sets desired counts the agent acts on
 )
+
+DISPLAY_ORDER = (
+    "task_states",
+    "trust_policies",
+    "ecr",
+    "load_balancing",
+    "cloudwatch",
+    "execution_roles",
+    "task_roles",
+    "agent",
+    "autoscaling",
+)
+"""How ``ecslab status`` and notebook 00 list the fillers (the course's order, kept apart from the start order)."""
 
 
 @dataclass(frozen=True)
@@ -55,18 +68,20 @@ class LabFillers:
         found: list[GapFiller] = [getattr(self, name) for name in START_ORDER]
         return found
 
-    def by_name(self) -> dict[str, GapFiller]:
-        """Display name -> filler: only for the deprecated ``FillerContext.fillers``."""
-        return {filler.name: filler for filler in self.in_start_order()}
+    def in_display_order(self) -> list[GapFiller]:
+        found: list[GapFiller] = [getattr(self, name) for name in DISPLAY_ORDER]
+        return found
 
 
 def wire() -> LabFillers:
     """Make every filler with its collaborators."""
     journal = TaskJournal()
+    sampler = ContainerSampler()  # one reader of docker stats, for CloudWatch's metrics and target tracking
     load_balancing = LoadBalancing()
-    cloudwatch = CloudWatch()
-    execution_roles = ExecutionRoles()
-    task_roles = TaskRoles()
+    autoscaling = AutoScaling(load_balancing=load_balancing, sampler=sampler)
+    cloudwatch = CloudWatch(load_balancing=load_balancing, scaling=autoscaling, sampler=sampler)
+    execution_roles = ExecutionRoles(notes=journal)
+    task_roles = TaskRoles(notes=journal)
     agent = EcsAgent(
         journal=journal,
         targets=load_balancing,
@@ -83,7 +98,7 @@ def wire() -> LabFillers:
         execution_roles=execution_roles,
         task_roles=task_roles,
         agent=agent,
-        autoscaling=AutoScaling(),
+        autoscaling=autoscaling,
     )
     check_start_order(fillers)
     return fillers
@@ -92,8 +107,9 @@ def wire() -> LabFillers:
 def check_start_order(fillers: LabFillers) -> None:
     """Raise when a filler would start before a filler it was given, or a filler is missing from the order."""
     names = {f.name for f in fields(fillers)} - {"journal"}
-    if set(START_ORDER) != names or len(START_ORDER) != len(names):
-        raise ValueError(f"START_ORDER must name every filler of LabFillers once: {sorted(names)}")
+    for order in (START_ORDER, DISPLAY_ORDER):
+        if set(order) != names or len(order) != len(names):
+            raise ValueError(f"START_ORDER and DISPLAY_ORDER must name every filler of LabFillers once: {sorted(names)}")
     started: list[object] = []
     for filler in fillers.in_start_order():
         late = [c for c in filler.collaborators() if isinstance(c, GapFiller) and c not in started]
@@ -103,9 +119,9 @@ def check_start_order(fillers: LabFillers) -> None:
 
 
 def filler_classes() -> list[type[GapFiller]]:
-    """Every filler class, in start order (what ``ecslab status`` lists)."""
+    """Every filler class, in the order ``ecslab status`` lists them."""
     hints = {f.name: f.type for f in fields(LabFillers)}
-    return [_resolve(str(hints[name])) for name in START_ORDER]
+    return [_resolve(str(hints[name])) for name in DISPLAY_ORDER]
 
 
 def _resolve(type_name: str) -> type[GapFiller]:

@@ -9,17 +9,78 @@ answer has a part the backend does not return (``run_task``'s ``failures``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ecslab.config import ACCOUNT_ID
 from ecslab.lab.moto.patching import PatchSet, declare
 from ecslab.lab.reconcile import deployment_configuration_problem, placement_failure
 from ecslab.lab.records import DEFAULT_DEPLOYMENT_CONFIGURATION, ServiceRecord
 
+if TYPE_CHECKING:
+    from moto.core.responses import ActionResult
+    from moto.ecs.models import Cluster, EC2ContainerServiceBackend, Service, Task, TaskDefinition
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
 MODELS = "moto.ecs.models"
 BACKEND = f"{MODELS}:EC2ContainerServiceBackend"
 RESPONSE = "moto.ecs.responses:EC2ContainerServiceResponse"
+
+
+class EcsTask(Protocol):
+    """moto's ECS ``Task`` as the lab uses it (with what the patched ``__init__`` adds: containers, timestamps)."""
+
+    task_arn: str
+    id: str
+    cluster_arn: str
+    cluster_name: str
+    group: str
+    started_by: str
+    last_status: str
+    desired_status: str
+    stop_code: str | None
+    stopped_reason: str | None
+    containers: list[LabContainer]
+    overrides: dict[str, Any] | None
+    attachments: list[dict[str, Any]]
+    container_instance_arn: str | None
+    resource_requirements: dict[str, Any] | None
+    created_at: datetime
+    started_at: datetime
+    stopped_at: datetime
+    stopping_at: datetime
+    execution_stopped_at: datetime
+    pull_started_at: datetime
+    pull_stopped_at: datetime
+    connectivity: str
+    connectivity_at: datetime
+    version: int
+    cpu: str | None
+    memory: str | None
+    availability_zone: str
+
+
+class EcsService(Protocol):
+    """moto's ECS ``Service`` as the lab uses it (with the API fields the lab keeps on it)."""
+
+    arn: str
+    name: str
+    status: str
+    cluster_arn: str
+    cluster_name: str
+    task_definition: str
+    desired_count: int
+    running_count: int
+    pending_count: int
+    launch_type: str | None
+    platform_version: str | None
+    network_configuration: dict[str, Any] | None
+    load_balancers: list[dict[str, Any]]
+    deployments: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    deployment_configuration: dict[str, Any]  # API fields moto's handlers drop; the lab keeps them on the service
+    health_check_grace_period_seconds: int
 
 
 class EcsLab(Protocol):
@@ -28,10 +89,10 @@ class EcsLab(Protocol):
     @property
     def registry_address(self) -> str: ...
 
-    def task_created(self, task: Any, task_definition: Any) -> None:
+    def task_created(self, task: EcsTask, task_definition: TaskDefinition) -> None:
         """moto made a task (``run_task``, ``start_task`` or the lab's scheduler)."""
 
-    def new_deployment(self, service: Any) -> None:
+    def new_deployment(self, service: EcsService) -> None:
         """``update_service`` changed the service's task definition (or forced a new deployment)."""
 
     def service_record(self, service_arn: str, *, new: bool = False) -> ServiceRecord:
@@ -51,7 +112,7 @@ class LabContainer:
         self.container_arn = f"arn:aws:ecs:{task_definition_arn.split(':')[3]}:{ACCOUNT_ID}:container/{mock_random.uuid4()}"
         self.task_arn = task_arn
         self.name = definition.get("name", f"container-{index}")
-        self.image = definition.get("image")
+        self.image = str(definition.get("image") or "")
         self.last_status = "PENDING"
         self.exit_code: int | None = None
         self.reason: str | None = None
@@ -75,18 +136,18 @@ def pin_task_transitions() -> None:
     state_manager.set_transition("ecs::task", {"progression": "manual", "times": 10**9})
 
 
-def backend(region: str) -> Any:
+def backend(region: str) -> EC2ContainerServiceBackend:
     from moto.ecs.models import ecs_backends
 
     return ecs_backends[ACCOUNT_ID][region]
 
 
-def task_requirements(task_definition: Any) -> dict[str, Any]:
+def task_requirements(task_definition: TaskDefinition) -> dict[str, Any]:
     """The cpu, memory and host ports a task needs on a container instance (task level wins when larger)."""
     cpu = 0
     memory = 0
     ports = []
-    for definition in task_definition.container_definitions:
+    for definition in cast("list[dict[str, Any]]", task_definition.container_definitions):
         cpu += int(definition.get("cpu") or 0)
         memory += int(definition.get("memory") or definition.get("memoryReservation") or 0)
         ports += [m["hostPort"] for m in definition.get("portMappings") or [] if m.get("hostPort")]
@@ -121,8 +182,8 @@ def with_default_security_group(configuration: dict[str, Any] | None, region: st
     "(self, nc: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]",
     "a service without security groups gets its VPC's default group",
 )
-def _validate_network(original: Any, lab: EcsLab) -> Any:
-    def validate_network_with_default_group(service: Any, configuration: dict[str, Any]) -> Any:
+def _validate_network(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
+    def validate_network_with_default_group(service: Service, configuration: dict[str, Any]) -> Any:
         return original(service, with_default_security_group(configuration, service.region_name))
 
     return validate_network_with_default_group
@@ -138,8 +199,8 @@ TASK_INIT = (
 
 
 @PATCHES.patch(f"{MODELS}:Task", "__init__", TASK_INIT, "a task starts PROVISIONING with its containers and timestamps")
-def _task_init(original: Any, lab: EcsLab) -> Any:
-    def task_init_for_real(task: Any, cluster: Any, task_definition: Any, *args: Any, **kwargs: Any) -> None:
+def _task_init(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
+    def task_init_for_real(task: EcsTask, cluster: Cluster, task_definition: TaskDefinition, *args: Any, **kwargs: Any) -> None:
         kwargs["networking_configuration"] = with_default_security_group(
             kwargs.get("networking_configuration"), cluster.region_name
         )
@@ -167,7 +228,7 @@ def _task_init(original: Any, lab: EcsLab) -> Any:
     "(task_definition: moto.ecs.models.TaskDefinition) -> dict[str, typing.Any]",
     "task-level cpu/memory count, and memoryReservation",
 )
-def _requirements(original: Any, lab: EcsLab) -> Any:
+def _requirements(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
     return staticmethod(task_requirements)
 
 
@@ -183,7 +244,7 @@ REGISTER = (
 
 
 @PATCHES.patch(BACKEND, "register_task_definition", REGISTER, "ECS's validation of task definitions")
-def _register(original: Any, lab: EcsLab) -> Any:
+def _register(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
     from moto.ecs.exceptions import EcsClientException
 
     from ecslab import ecs_validation
@@ -215,9 +276,9 @@ LIST_TASKS = (
 
 
 @PATCHES.patch(BACKEND, "list_tasks", LIST_TASKS, "serviceName filters; the cluster matches by name, not substring")
-def _list_tasks(original: Any, lab: EcsLab) -> Any:
+def _list_tasks(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
     def list_tasks_by_service(
-        backend: Any,
+        backend: EC2ContainerServiceBackend,
         cluster_str: str | None = None,
         container_instance: str | None = None,
         family: str | None = None,
@@ -242,18 +303,19 @@ def _list_tasks(original: Any, lab: EcsLab) -> Any:
     "(self, cluster_str: str, task_str: str, reason: str) -> moto.ecs.models.Task",
     "stop_task asks the agent to stop the task (DEACTIVATING ... STOPPED), not STOPPED at once",
 )
-def _stop_task(original: Any, lab: EcsLab) -> Any:
+def _stop_task(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
     from moto.ecs.exceptions import InvalidParameterException
 
-    def stop_task_gracefully(backend: Any, cluster_str: str, task_str: str, reason: str) -> Any:
+    def stop_task_gracefully(backend: EC2ContainerServiceBackend, cluster_str: str, task_str: str, reason: str) -> Task:
         cluster = backend._get_cluster(cluster_str)
         task_id = task_str.split("/")[-1]
         for arn, task in backend.tasks.get(cluster.name, {}).items():
             if arn.endswith(task_id):
-                if task.desired_status != "STOPPED":
-                    task.desired_status = "STOPPED"
-                    task.stopped_reason = reason or "Task stopped by user"
-                    task.stop_code = "UserInitiated"
+                lab_task = cast("EcsTask", task)
+                if lab_task.desired_status != "STOPPED":
+                    lab_task.desired_status = "STOPPED"
+                    lab_task.stopped_reason = reason or "Task stopped by user"
+                    lab_task.stop_code = "UserInitiated"
                 return task
         raise InvalidParameterException("The referenced task was not found.")
 
@@ -266,10 +328,10 @@ def _stop_task(original: Any, lab: EcsLab) -> Any:
     "(self, cluster_str: str) -> moto.ecs.models.Cluster",
     "a cluster with active services or tasks cannot be deleted",
 )
-def _delete_cluster(original: Any, lab: EcsLab) -> Any:
+def _delete_cluster(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
     from moto.ecs.exceptions import EcsClientException
 
-    def delete_cluster_if_empty(backend: Any, cluster_str: str) -> Any:
+    def delete_cluster_if_empty(backend: EC2ContainerServiceBackend, cluster_str: str) -> Cluster:
         cluster = backend._get_cluster(cluster_str)
         if any(s.cluster_name == cluster.name and s.status == "ACTIVE" for s in backend.services.values()):
             raise EcsClientException("The Cluster cannot be deleted while Services are active.")
@@ -286,8 +348,8 @@ def _delete_cluster(original: Any, lab: EcsLab) -> Any:
     "(self, service_properties: dict[str, typing.Any]) -> moto.ecs.models.Service",
     "a new task definition starts a deployment the agent rolls out; counts stay what they are",
 )
-def _update_service(original: Any, lab: EcsLab) -> Any:
-    def update_service_for_real(backend: Any, properties: dict[str, Any]) -> Any:
+def _update_service(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
+    def update_service_for_real(backend: EC2ContainerServiceBackend, properties: dict[str, Any]) -> Service:
         cluster_str = properties.get("cluster", "default")
         name = properties["service"].split("/")[-1]
         old = backend._get_service(cluster_str, name)
@@ -306,15 +368,15 @@ def _update_service(original: Any, lab: EcsLab) -> Any:
     return update_service_for_real
 
 
-def _remember_deployment_configuration(creating: bool) -> Any:
+def _remember_deployment_configuration(creating: bool) -> Callable[[Callable[..., Any], EcsLab], Callable[..., Any]]:
     """create_service/update_service: ECS's deploymentConfiguration and grace period (moto's handler drops both).
 
     Both are API fields: they go on moto's ``Service``, whose ``describe_services`` answer carries them."""
 
-    def wrap(original: Any, lab: EcsLab) -> Any:
+    def wrap(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
         from moto.ecs.exceptions import InvalidParameterException
 
-        def handler(response: Any) -> Any:
+        def handler(response: EC2ContainerServiceResponse) -> ActionResult:
             param = response._get_param
             configuration = param("deploymentConfiguration") or {}
             cluster, name = param("cluster", "default"), param("serviceName") or param("service")
@@ -335,7 +397,7 @@ def _remember_deployment_configuration(creating: bool) -> Any:
             if percent_problem:  # refuse before anything is created or changed
                 raise InvalidParameterException(percent_problem)
             result = original(response)
-            service = response.ecs_backend._get_service(cluster, name)
+            service = cast("EcsService", response.ecs_backend._get_service(cluster, name))
             lab.service_record(service.arn, new=creating)
             service.deployment_configuration = merged  # moto's Service answers describe_services with it
             grace = param("healthCheckGracePeriodSeconds")
@@ -357,8 +419,8 @@ PATCHES.patch(RESPONSE, "update_service", "(self) -> 'ActionResult'", "deploymen
 
 
 @PATCHES.patch(RESPONSE, "register_container_instance", "(self) -> 'ActionResult'", "totalResources sets cpu/memory")
-def _register_instance(original: Any, lab: EcsLab) -> Any:
-    def register_instance_with_resources(response: Any) -> Any:
+def _register_instance(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
+    def register_instance_with_resources(response: EC2ContainerServiceResponse) -> ActionResult:
         result = original(response)
         total = {r["name"]: r for r in response._get_param("totalResources") or []}
         instance = result.result["containerInstance"]
@@ -372,10 +434,10 @@ def _register_instance(original: Any, lab: EcsLab) -> Any:
 
 
 @PATCHES.patch(RESPONSE, "run_task", "(self) -> 'ActionResult'", "EC2 placement failures are reported, as on AWS")
-def _run_task(original: Any, lab: EcsLab) -> Any:
+def _run_task(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
     from moto.ecs.exceptions import InvalidParameterException
 
-    def run_task_with_failures(response: Any) -> Any:
+    def run_task_with_failures(response: EC2ContainerServiceResponse) -> ActionResult:
         backend = response.ecs_backend
         cluster = backend._get_cluster(response._get_param("cluster", "default"))
         launch_type = response._get_param("launchType")

@@ -21,6 +21,7 @@ backends are what moto's own tests call, and they take typed arguments, not a re
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
@@ -44,20 +45,20 @@ class Patch(Generic[T]):
     owner: str
     """``"package.module:Class"`` or ``"package.module"``."""
     attribute: str
-    wrap: Callable[[Any, T], Any]
+    wrap: Callable[[Any, T], object]
     """``wrap(original, lab) -> replacement``; ``original`` is ``None`` when ``expected`` is ``ABSENT``."""
     expected: str | None
     """``str(inspect.signature(original))`` in the pinned moto; ``None``: not callable; ``ABSENT``: added."""
     why: str = ""
 
-    def resolve_owner(self) -> Any:
+    def resolve_owner(self) -> object:
         module_name, _, qualname = self.owner.partition(":")
-        owner: Any = importlib.import_module(module_name)
+        owner: object = importlib.import_module(module_name)
         for part in filter(None, qualname.split(".")):
             owner = getattr(owner, part)
         return owner
 
-    def original(self) -> Any:
+    def original(self) -> object:
         """The attribute as moto defines it (``_MISSING`` when absent), looked up past any patch in place."""
         owner = self.resolve_owner()
         applied = _APPLIED.get((id(owner), self.attribute))
@@ -84,10 +85,37 @@ class Patch(Generic[T]):
         if self.expected is None:
             return None
         found = signature_of(original)
-        return None if found == self.expected else f"{where} has signature {found}, the lab expects {self.expected}"
+        if found == self.expected or (found is not None and call_shape(found) == call_shape(self.expected)):
+            return None
+        return f"{where} has signature {found}, the lab expects {self.expected}"
 
 
-def signature_of(value: Any) -> str | None:
+def call_shape(signature: str) -> list[tuple[str, str, str | None]]:
+    """What a call depends on in a signature: each parameter's name, kind and default, not its annotation.
+
+    moto rewrites annotations between releases (``Optional[X]`` became ``X | None`` in 5.2.6) without
+    changing how a method is called; a moved, renamed or added parameter changes the shape."""
+    parameters = signature.rsplit(") -> ", 1)[0] + ")" if ") -> " in signature else signature
+    arguments = ast.parse(f"def f{parameters}: pass").body[0]
+    assert isinstance(arguments, ast.FunctionDef)
+    args = arguments.args
+    positional = [*args.posonlyargs, *args.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    shape: list[tuple[str, str, str | None]] = []
+    for index, arg in enumerate(positional):
+        kind = "positional-only" if index < len(args.posonlyargs) else "positional"
+        default = defaults[index]
+        shape.append((arg.arg, kind, None if default is None else ast.unparse(default)))
+    if args.vararg is not None:
+        shape.append((args.vararg.arg, "*", None))
+    for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+        shape.append((arg.arg, "keyword-only", None if kw_default is None else ast.unparse(kw_default)))
+    if args.kwarg is not None:
+        shape.append((args.kwarg.arg, "**", None))
+    return shape
+
+
+def signature_of(value: object) -> str | None:
     """``str(inspect.signature(...))`` of a function, static method or class method; ``None`` if not callable."""
     if isinstance(value, staticmethod | classmethod):
         value = value.__func__
@@ -101,11 +129,11 @@ def signature_of(value: Any) -> str | None:
 
 @dataclass
 class _Applied:
-    owner: Any
+    owner: object
     attribute: str
-    original: Any  # moto's own value (``_MISSING`` when the lab added the attribute)
+    original: object  # moto's own value (``_MISSING`` when the lab added the attribute)
     own: bool  # whether ``original`` was in the owner's own ``__dict__`` (else inherited: delete to restore)
-    by: PatchSet[Any]
+    by: PatchSet[Any]  # any lab type
 
 
 _APPLIED: dict[tuple[int, str], _Applied] = {}
@@ -119,10 +147,12 @@ class PatchSet(Generic[T]):
     name: str
     patches: list[Patch[T]] = field(default_factory=list)
 
-    def patch(self, owner: str, attribute: str, expected: str | None, why: str = "") -> Callable[[Callable[[Any, T], Any]], Any]:
+    def patch(
+        self, owner: str, attribute: str, expected: str | None, why: str = ""
+    ) -> Callable[[Callable[[Any, T], object]], Callable[[Any, T], object]]:
         """Decorator: declare ``wrap`` as the maker of ``owner.attribute``'s replacement."""
 
-        def declare_one(wrap: Callable[[Any, T], Any]) -> Callable[[Any, T], Any]:
+        def declare_one(wrap: Callable[[Any, T], object]) -> Callable[[Any, T], object]:
             self.patches.append(Patch(owner, attribute, wrap, expected, why))
             return wrap
 
