@@ -477,12 +477,8 @@ def lifecycle_playground(images: Iterable[ImageRecord], now: datetime | None = N
     ``plt.show`` while the cell runs), and the widget's text form is one line saying what
     would expire, so the notebook's stored output stays readable and comparable.
     """
-    import io
-
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
     from IPython.display import Image
-    from matplotlib.dates import date2num
 
     records = sorted(images, key=lambda record: record.pushed_at)
     now = now or datetime.now(UTC)
@@ -503,37 +499,9 @@ def lifecycle_playground(images: Iterable[ImageRecord], now: datetime | None = N
             return f"LifecyclePlayground({len(records)} images; {summary['text']})"
 
     def policy() -> str:
-        selection: dict[str, Any] = {"tagStatus": status.value, "countType": count_type.value, "countNumber": number.value}
-        if status.value == "tagged":
-            selection["tagPrefixList"] = [prefix.value]
-        if count_type.value != "imageCountMoreThan":
-            selection["countUnit"] = "days"
-        return json.dumps({"rules": [{"rulePriority": 1, "selection": selection, "action": {"type": "expire"}}]})
+        return _one_rule_policy(status.value, prefix.value, count_type.value, number.value)
 
-    def draw(gone: set[str]) -> bytes:
-        figure, ax = plt.subplots(figsize=(8, 1.8))
-        for index, record in enumerate(records):
-            colour = "#b3261e" if record.digest in gone else "#1b7f3b"
-            when = float(date2num(record.pushed_at))
-            ax.scatter([when], [0], s=160, color=colour, zorder=3)
-            ax.annotate(
-                ", ".join(record.tags) or "untagged",
-                (when, 0),
-                xytext=(0, 12 if index % 2 else -18),
-                textcoords="offset points",
-                ha="center",
-                fontsize=8,
-            )
-        ax.xaxis_date()
-        ax.set_yticks([])
-        ax.set_title("pushed images, oldest left: red expires, green stays", fontsize=9)
-        figure.autofmt_xdate()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", bbox_inches="tight")
-        plt.close(figure)  # else the inline backend shows it again under the cell
-        return buffer.getvalue()
-
-    def show(_change: Any = None) -> None:
+    def show(_change: object = None) -> None:
         prefix.disabled = status.value != "tagged"
         try:
             result = evaluate(policy(), records, now)
@@ -549,12 +517,52 @@ def lifecycle_playground(images: Iterable[ImageRecord], now: datetime | None = N
             f"<pre>{html.escape(selection)}</pre><b>{len(gone)} of {len(records)} images would expire</b>: {html.escape(names)}"
         )
         chart.outputs = ()
-        chart.append_display_data(Image(data=draw(gone), format="png"))
+        chart.append_display_data(Image(data=_timeline_png(records, gone), format="png"))
 
     for control in (status, prefix, count_type, number):
         control.observe(show, names="value")
     show()
     return LifecyclePlayground([widgets.HBox([status, prefix]), widgets.HBox([count_type, number]), verdict, chart])
+
+
+def _one_rule_policy(tag_status: str, prefix: str, count_type: str, count_number: int) -> str:
+    """The lifecycle policy of :func:`lifecycle_playground`: one expire rule."""
+    selection: dict[str, object] = {"tagStatus": tag_status, "countType": count_type, "countNumber": count_number}
+    if tag_status == "tagged":
+        selection["tagPrefixList"] = [prefix]
+    if count_type != "imageCountMoreThan":
+        selection["countUnit"] = "days"
+    return json.dumps({"rules": [{"rulePriority": 1, "selection": selection, "action": {"type": "expire"}}]})
+
+
+def _timeline_png(records: list[ImageRecord], gone: set[str]) -> bytes:
+    """The playground's chart: pushed images on a time line, red those that expire."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from matplotlib.dates import date2num
+
+    figure, ax = plt.subplots(figsize=(8, 1.8))
+    for index, record in enumerate(records):
+        colour = "#b3261e" if record.digest in gone else "#1b7f3b"
+        when = float(date2num(record.pushed_at))
+        ax.scatter([when], [0], s=160, color=colour, zorder=3)
+        ax.annotate(
+            ", ".join(record.tags) or "untagged",
+            (when, 0),
+            xytext=(0, 12 if index % 2 else -18),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
+        )
+    ax.xaxis_date()
+    ax.set_yticks([])
+    ax.set_title("pushed images, oldest left: red expires, green stays", fontsize=9)
+    figure.autofmt_xdate()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(figure)  # else the inline backend shows it again under the cell
+    return buffer.getvalue()
 
 
 def check_policy(policy_text: str) -> list[str]:
