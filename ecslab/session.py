@@ -90,7 +90,7 @@ def target_explorer(config: LabConfig | None = None) -> Any:
     toggle = widgets.ToggleButtons(options=[("local lab", "local"), ("real AWS", "aws")], value="local", description="target")
     table = widgets.HTML()
 
-    def show(change: Any = None) -> None:
+    def show(change: object = None) -> None:
         rows = "".join(
             f"<tr><th style='text-align:left'>{k}</th><td>{html.escape(v)}</td></tr>" for k, v in facts[toggle.value].items()
         )

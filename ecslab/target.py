@@ -70,7 +70,7 @@ class Lab:
             return self._confirmed_account
         return str(self.sts.get_caller_identity()["Account"])
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> dict[str, str]:
         return {
             "target": self.target,
             "region": self.region,
