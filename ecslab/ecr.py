@@ -112,7 +112,7 @@ def uri_builder(
     tag_box = widgets.Text(value=tag, description="tag")
     result = widgets.HTML()
 
-    def show(_change: Any = None) -> None:
+    def show(_change: object = None) -> None:
         try:
             uri = ecr_uri(account.value.strip(), region_box.value, repo.value, tag_box.value)
         except ValueError as error:

@@ -311,7 +311,7 @@ class BuildResult:
         """How many steps were reused from cache and how many were rebuilt."""
         return {"reused": len(self.cached_steps), "rebuilt": len(self.rebuilt_steps)}
 
-    def table(self) -> list[dict[str, Any]]:
+    def table(self) -> list[dict[str, str | int | bool]]:
         """One row per step: number, instruction, status (for tables and checks)."""
         return [
             {"step": step.number, "instruction": step.instruction, "status": step.status, "from Dockerfile": step.from_dockerfile}
@@ -746,7 +746,7 @@ def cache_explorer(results: Mapping[str, BuildResult]) -> Any:
     )
     table = widgets.HTML()
 
-    def show(_change: Any = None) -> None:
+    def show(_change: object = None) -> None:
         result = results[choice.value]
         counts = result.counts()
         table.value = (
