@@ -275,7 +275,7 @@ def estimate_hourly_cost(
     return CostEstimate(tuple(lines))
 
 
-COURSE_FOOTPRINT: dict[str, Any] = {"tasks": 3, "cpu": 256, "memory": 512, "load_balancers": 1, "alarms": 2, "secrets": 1}
+COURSE_FOOTPRINT: dict[str, int] = {"tasks": 3, "cpu": 256, "memory": 512, "load_balancers": 1, "alarms": 2, "secrets": 1}
 """The course at its largest (notebooks 06-08): a service of 3 small tasks behind one ALB, two alarms, one secret."""
 
 
