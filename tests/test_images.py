@@ -243,6 +243,8 @@ def test_human_size_uses_decimal_units() -> None:
         ),
         ("public.ecr.aws/docker/library/python:3.12", "public.ecr.aws", "docker/library/python", "3.12", None),
         ("app@sha256:" + "0" * 64, "docker.io", "library/app", None, "sha256:" + "0" * 64),
+        ("index.docker.io/python", "docker.io", "library/python", "latest", None),
+        ("docker.io/library/python:3", "docker.io", "library/python", "3", None),
     ],
 )
 def test_parse_reference_reads_names_as_docker_does(
@@ -250,6 +252,11 @@ def test_parse_reference_reads_names_as_docker_does(
 ) -> None:
     reference = images.parse_reference(name)
     assert (reference.registry, reference.repository, reference.tag, reference.digest) == (registry, repository, tag, digest)
+
+
+def test_parse_reference_refuses_what_docker_refuses() -> None:
+    with pytest.raises(ValueError, match="must be lowercase"):
+        images.parse_reference("Python:3.12")
 
 
 # -- the caching widget ------------------------------------------------------------------
