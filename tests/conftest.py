@@ -280,10 +280,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.stash[_WORKER_LAB].stop()
 
 
+NOTEBOOK_SECONDS: dict[str, float] = {}
+"""Seconds each notebook's cells took in the last measured nbval run (``python -m benchmarks.notebooks``),
+by ``folder/NN``; notebooks not named here count as 0."""
+
+
+def _notebook_key(item: pytest.Item) -> str:
+    return f"{item.path.parent.name}/{item.path.name[:2]}"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _needs_lab(item) and item.get_closest_marker("lab") is None:
             item.add_marker(pytest.mark.lab)
+    # The longest notebooks first (a notebook's cells keep their order): with --dist loadfile
+    # --no-loadscope-reorder, xdist hands files out in this order, so the longest starts at once
+    # instead of last. A stable sort: unit tests and unknown notebooks keep pytest's order.
+    if any(item.path.suffix == ".ipynb" for item in items):
+        items.sort(key=lambda item: -NOTEBOOK_SECONDS.get(_notebook_key(item), 0.0) if item.path.suffix == ".ipynb" else 0.0)
 
 
 @pytest.hookimpl(tryfirst=True)
