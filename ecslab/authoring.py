@@ -48,6 +48,11 @@ def read_source(path: Path) -> Any:
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
     }
+    if path.parent.name == "solutions":
+        from ecslab.grade.release import tag_check_cells
+
+        notebook.metadata["ecslab"] = {"exercise": path.stem}
+        tag_check_cells(notebook)  # the grader finds check cells by tag and id (ecslab.grade.release)
     return notebook
 
 
@@ -93,6 +98,26 @@ def build(names: list[str] | None = None, run: bool = True, say: Any = print) ->
                 execute(notebook, target.parent)
                 say(f"executed {kind}/{target.name} in {time.monotonic() - started:.1f} s")
             _write(notebook, target)
+    write_manifest()
+
+
+def write_manifest() -> None:
+    """``exercises/release.json``: the exercises' check cells as the grader needs them (:mod:`ecslab.grade.release`)."""
+    (ROOT / "exercises" / "release.json").write_text(_manifest_text())
+
+
+def _manifest_text() -> str:
+    import json
+
+    from ecslab.grade.release import manifest
+
+    record = {}
+    for source in sorted((ROOT / "authoring" / "solutions").glob("*.py")):
+        exercise = exercise_from_solution(read_source(source))
+        for index, cell in enumerate(exercise.cells):
+            cell["id"] = f"cell-{index:02d}"
+        record[source.stem] = manifest(source.stem, exercise)
+    return json.dumps(record, indent=1, sort_keys=True) + "\n"
 
 
 def _cells(notebook: Any) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -115,6 +140,9 @@ def drift() -> list[str]:
                     problems.append(f"{path.relative_to(ROOT)} is missing: run `python -m ecslab.authoring build {source.stem}`")
                 elif _cells(nbformat.read(path, as_version=4)) != _cells(want):
                     problems.append(f"{path.relative_to(ROOT)} differs from {source.relative_to(ROOT)}: rebuild it")
+    release = ROOT / "exercises" / "release.json"
+    if not release.exists() or release.read_text() != _manifest_text():
+        problems.append("exercises/release.json differs from authoring/solutions: run `python -m ecslab.authoring manifest`")
     return problems
 
 
@@ -125,9 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     build_parser.add_argument("names", nargs="*")
     build_parser.add_argument("--no-run", action="store_true", help="convert only, do not execute")
     sub.add_parser("check")
+    sub.add_parser("manifest", help="write exercises/release.json (the check cells the grader runs) from the sources")
     args = parser.parse_args(argv)
     if args.command == "build":
         build(args.names, run=not args.no_run)
+        return 0
+    if args.command == "manifest":
+        write_manifest()
         return 0
     problems = drift()
     print("\n".join(problems) or "notebooks, solutions and exercises match their sources")

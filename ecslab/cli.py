@@ -1,7 +1,7 @@
-"""The ``ecslab`` command: up, down, status, reset, doctor, env, base-image, cleanup.
+"""The ``ecslab`` command: up, down, status, reset, doctor, env, base-image, cleanup, grade.
 
 Each subcommand is a thin layer over :mod:`ecslab.lab.manage` (and
-:mod:`ecslab.images` for ``base-image``, :mod:`ecslab.aws_target` for ``cleanup``);
+:mod:`ecslab.images` for ``base-image``, :mod:`ecslab.aws_target` for ``cleanup``, :mod:`ecslab.grade` for ``grade``);
 errors print one clear message and exit non-zero instead of a traceback.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from ecslab.config import LabConfig
 
@@ -41,11 +42,39 @@ def _parser() -> argparse.ArgumentParser:
     clean.add_argument(
         "--force-delete-secrets", action="store_true", help="delete secrets at once, without the 7-day recovery window"
     )
+    grade = sub.add_parser(
+        "grade", help="instructors: grade a folder of submitted exercise notebooks into a gradebook (or --release the exercises)"
+    )
+    grade.add_argument("submissions", nargs="?", type=Path, help="one notebook per learner, or one folder per learner")
+    grade.add_argument("--exercise", help="grade this exercise only (e.g. 05); default: from each notebook")
+    grade.add_argument("--workers", type=int, default=2, help="submissions graded at once, each on a private lab (default 2)")
+    grade.add_argument("--timeout", type=float, default=300.0, help="seconds per cell and per check call (default 300)")
+    grade.add_argument("--submission-timeout", type=float, default=900.0, help="seconds per submission (default 900)")
+    grade.add_argument("--out", type=Path, default=Path("grades"), help="where gradebook.csv/.html and feedback/ go")
+    grade.add_argument("--release-folder", type=Path, help="the released exercises (default: the course's exercises/)")
+    grade.add_argument("--release", action="store_true", help="write the exercise notebooks and release.json, then stop")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "grade":
+        from ecslab import grade
+
+        try:
+            return grade.main(
+                args.submissions,
+                args.exercise,
+                args.workers,
+                args.timeout,
+                args.submission_timeout,
+                args.out,
+                args.release_folder,
+                args.release,
+            )
+        except (OSError, ValueError) as error:
+            print(f"ecslab grade: {error}", file=sys.stderr)
+            return 2
     from ecslab.engine import EngineError
     from ecslab.lab import manage
     from ecslab.lab.registry import RegistryError

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from ecslab import cli
+from ecslab import authoring, cli
 from ecslab.config import LabConfig
 
 
@@ -70,3 +71,18 @@ def test_bad_settings_are_one_line_with_the_fix(
     error = capsys.readouterr().err
     assert error.startswith(expected) and "Traceback" not in error
     assert not use_config.state_file.exists()
+
+
+def test_grade_release_writes_the_exercises_and_their_check_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["grade", "--release", "--release-folder", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "release.json").read_text())
+    assert (tmp_path / "release.json").read_text() == (authoring.ROOT / "exercises" / "release.json").read_text()
+    assert [check["id"] for check in record["00-setup"]["checks"]] == ["0.1", "0.2"]
+    for stem in record:  # the same notebooks as the course's exercises/
+        assert (tmp_path / f"{stem}.ipynb").read_text() == (authoring.ROOT / "exercises" / f"{stem}.ipynb").read_text()
+    assert "Released the exercises" in capsys.readouterr().out
+
+
+def test_grade_without_submissions_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["grade", str(tmp_path), "--release-folder", str(authoring.ROOT / "exercises")]) == 2
+    assert "no exercise notebook found" in capsys.readouterr().err

@@ -164,9 +164,16 @@ def test_wrong_alarms_are_explained(lab: ecslab.Lab, image_uri: str, answer: Cal
 
 
 def count(
-    lab: Any, group: str, minutes: int, pattern: str = '"GET /health"', since: bool = True, streams: int | None = None
+    lab: Any,
+    group: str,
+    minutes: int,
+    pattern: str = '"GET /health"',
+    since: bool = True,
+    streams: int | None = None,
+    pages: bool = True,
 ) -> int:
-    """A configurable answer to 8.3 (right with the defaults); ``streams=1`` reads one task's stream."""
+    """A configurable answer to 8.3 (right with the defaults); ``streams=1`` reads one task's stream; ``pages=False``
+    reads the first page only."""
     request: dict[str, Any] = {"logGroupName": group, "filterPattern": pattern}
     if since:
         request["startTime"] = int((time.time() - minutes * 60) * 1000)
@@ -174,10 +181,16 @@ def count(
         names = [
             s["logStreamName"]
             for s in lab.logs.describe_log_streams(logGroupName=group)["logStreams"]
-            if "earlier" not in s["logStreamName"]
+            if "earlier" not in s["logStreamName"] and "replayed" not in s["logStreamName"]
         ]
         request["logStreamNames"] = names[:streams]
-    return len(lab.logs.filter_log_events(**request)["events"])
+    total = 0
+    while True:
+        page = lab.logs.filter_log_events(**request)
+        total += len(page["events"])
+        if not pages or not page.get("nextToken"):
+            return total
+        request["nextToken"] = page["nextToken"]
 
 
 def check_count(answer: Callable[..., Any], lab: ecslab.Lab) -> Any:
@@ -186,7 +199,7 @@ def check_count(answer: Callable[..., Any], lab: ecslab.Lab) -> Any:
 
 def test_a_right_count_passes(lab: ecslab.Lab, image_uri: str) -> None:
     passed = check_count(count, lab)
-    assert passed.message.startswith("13 requests") and nothing_left(lab)
+    assert passed.message.startswith("you counted every request") and nothing_left(lab)
 
 
 @pytest.mark.parametrize(
@@ -195,7 +208,9 @@ def test_a_right_count_passes(lab: ecslab.Lab, image_uri: str) -> None:
         (lambda lab, group, minutes: count(lab, group, minutes, since=False), "30 minutes ago"),
         (lambda lab, group, minutes: count(lab, group, minutes, pattern="/health"), "double quotes"),
         (lambda lab, group, minutes: count(lab, group, minutes, pattern="", since=False), "every line ever"),
-        (lambda lab, group, minutes: count(lab, group, minutes, streams=1), "one task's stream"),
+        (lambda lab, group, minutes: count(lab, group, minutes, streams=1), "one stream only"),
+        (lambda lab, group, minutes: count(lab, group, minutes, pages=False), "first page only"),
+        (lambda lab, group, minutes: 13, "you returned 13"),
         (lambda lab, group, minutes: count(lab, group, minutes, pattern='"GET /HEALTH"'), "case-sensitive"),
         (
             lambda lab, group, minutes: lab.logs.filter_log_events(logGroupName=group, filterPattern='"GET /health"')["events"],
@@ -203,7 +218,17 @@ def test_a_right_count_passes(lab: ecslab.Lab, image_uri: str) -> None:
         ),
         (lambda lab, group, minutes: count(lab, "/ecs/t08-nothing-here", minutes), "ResourceNotFoundException"),
     ],
-    ids=["no-start-time", "unquoted", "everything", "one-stream", "upper-case", "the-events", "other-group"],
+    ids=[
+        "no-start-time",
+        "unquoted",
+        "everything",
+        "one-stream",
+        "first-page-only",
+        "constant-13",
+        "upper-case",
+        "the-events",
+        "other-group",
+    ],
 )
 def test_wrong_counts_are_explained(lab: ecslab.Lab, image_uri: str, answer: Callable[..., Any], message: str) -> None:
     with pytest.raises(CheckFailed, match=message):

@@ -231,7 +231,14 @@ def check_policy(answer: Callable[[str], Any], lab: ecslab.Lab) -> Any:
 
 def test_a_least_privilege_policy_passes(lab: ecslab.Lab) -> None:
     passed = check_policy(policy, lab)
-    assert "may only read t09-settings/settings/*" in passed.message and nothing_left(lab, ROLE)
+    assert "may only read the bucket's settings/*" in passed.message and nothing_left(lab, ROLE)
+
+
+def test_a_policy_for_a_fixed_bucket_does_not_pass(lab: ecslab.Lab) -> None:
+    """The hole issue 13 closed: the bucket used to be ex09-app-settings on every run, so a constant policy passed."""
+    with pytest.raises(CheckFailed, match="could not read its settings"):
+        ex09.check_task_role_policy(lambda bucket: policy("ex09-app-settings"), lab, role=ROLE)
+    assert nothing_left(lab, ROLE)
 
 
 def test_the_policy_stub_is_not_done(lab: ecslab.Lab) -> None:

@@ -52,25 +52,41 @@ ecslab.checks.ex03.check_release_repository(create_release_repository, lab)
 #
 # The check creates a repository and gives you its URI, `repo_uri`, and the name of a local
 # image, `image` (a small one, so that the check is quick). Complete `push_release(lab, repo_uri,
-# image)` so that it
+# image)` with the Docker SDK (`lab.docker`) and boto3 (`lab.ecr`) yourself, so that it
 #
-# 1. gets a login from ECR (`lab.ecr.get_authorization_token()`, or `ecr_tools.get_login`),
-# 2. logs the Docker engine (`lab.docker`) in with it,
-# 3. tags `image` as `repo_uri:v1`, and
-# 4. pushes it,
+# 1. gets a login from ECR: `lab.ecr.get_authorization_token()["authorizationData"][0]` holds
+#    `authorizationToken` (base64 of `AWS:PASSWORD`) and `proxyEndpoint` (the registry, after
+#    `https://`),
+# 2. logs the Docker engine in with it: `lab.docker.login(username=..., password=..., registry=...)`,
+# 3. tags `image` as `repo_uri:v1`: `lab.docker.images.get(image).tag(repo_uri, "v1")`, and
+# 4. pushes it: `lab.docker.images.push(repo_uri, "v1", stream=True, decode=True,
+#    auth_config={"username": ..., "password": ...})` gives docker's events one by one; an
+#    `{"error": ...}` event means the push was refused,
 #
-# then **returns the digest the push reported** (`sha256:...`). `ecr_tools.push_image` does
-# steps 3 and 4; with the plain Docker SDK, `lab.docker.images.get(image).tag(...)` and
-# `lab.docker.images.push(..., stream=True, decode=True, auth_config=...)` do them, and the
-# digest is in the push's last event, `{"aux": {"Digest": ...}}`.
+# then **returns the digest the push reported** (`sha256:...`): it is in the push's last event,
+# `{"aux": {"Digest": ...}}`. (`ecr_tools.push_image` does steps 3 and 4 for the notebooks; here
+# the exercise is to write them, so the check does not accept it.)
 
 # %%
+import base64
+
+
 def push_release(lab, repo_uri, image):
     ### BEGIN SOLUTION
-    login = ecr_tools.get_login(lab.ecr)
-    ecr_tools.docker_login(lab.docker, login)
-    result = ecr_tools.push_image(lab.docker, image, repo_uri, "v1", login, show_progress=False)
-    return result.digest
+    data = lab.ecr.get_authorization_token()["authorizationData"][0]
+    username, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+    registry = data["proxyEndpoint"].removeprefix("https://").removeprefix("http://")
+    lab.docker.login(username=username, password=password, registry=registry, reauth=True)
+    lab.docker.images.get(image).tag(repo_uri, "v1")
+    digest = None
+    events = lab.docker.images.push(
+        repo_uri, "v1", stream=True, decode=True, auth_config={"username": username, "password": password}
+    )
+    for event in events:
+        if "error" in event:
+            raise RuntimeError(f"the push was refused: {event['error']}")
+        digest = event.get("aux", {}).get("Digest", digest)
+    return digest
     ### END SOLUTION
 
 # %%

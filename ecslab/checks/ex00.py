@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any
 
 from ecslab.checks import Passed, expect, run_student
 
+POINTS: dict[str, int] = {"0.1": 1, "0.2": 1}
+"""Points per check for `ecslab grade` (a check not listed here is worth 1)."""
+
 
 def check_create_cluster(create_cluster: Callable[[Any, str], str], lab: Any) -> Passed:
     """0.1: ``create_cluster(lab, name)`` creates an ECS cluster and returns its ARN."""
-    name = "exercise-00-check"
+    name = f"exercise-00-{secrets.token_hex(3)}"  # a new name each run: a function that ignores `name` cannot pass
     arn = run_student("0.1", create_cluster, lab, name)
     expect(isinstance(arn, str), "0.1", f"return the cluster's ARN as a string, not {type(arn).__name__}.")
     expect(
@@ -25,7 +29,7 @@ def check_create_cluster(create_cluster: Callable[[Any, str], str], lab: Any) ->
         f"no ACTIVE cluster named {name!r} exists; did you pass the name to create_cluster?",
     )
     lab.ecs.delete_cluster(cluster=name)
-    return Passed("0.1", f"created {arn}.")
+    return Passed("0.1", "created an ACTIVE cluster with the name asked for, and returned its ARN.")
 
 
 def check_plain_client(make_ecs_client: Callable[[str, str], Any], lab: Any) -> Passed:

@@ -19,6 +19,9 @@ from urllib.parse import urlparse
 from ecslab.checks import Passed, expect, run_student
 from ecslab.config import LAB_LABEL
 
+POINTS: dict[str, int] = {"1.1": 1, "1.2": 1, "1.3": 1}
+"""Points per check for `ecslab grade` (a check not listed here is worth 1)."""
+
 PURPOSE = "exercise-01"
 """The ``purpose`` label the exercise asks for; the checks' own containers carry it too."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,9 @@ from ecslab import ecr as ecr_tools
 from ecslab import images
 from ecslab.checks import CheckFailed, Passed, expect, run_student
 from ecslab.ecr_lifecycle import LifecyclePolicyError
+
+POINTS: dict[str, int] = {"3.1": 1, "3.2": 1, "3.3": 1}
+"""Points per check for `ecslab grade` (a check not listed here is worth 1)."""
 
 RELEASE_REPOSITORY = "ex03-check-releases"
 PUSH_REPOSITORY = "ex03-check-push"
@@ -90,7 +94,7 @@ def scans_on_push(configuration: dict[str, Any], name: str) -> bool:
 
 def check_release_repository(create_release_repository: Callable[[Any, str], str], lab: Any) -> Passed:
     """3.1: ``create_release_repository(lab, name)`` makes an IMMUTABLE repository the registry scans on push, and returns its URI."""
-    name = RELEASE_REPOSITORY
+    name = f"{RELEASE_REPOSITORY}-{secrets.token_hex(3)}"  # new each run: a function that ignores `name` cannot pass
     _delete_repository(lab, name)
     saved = _registry_scanning(lab)
     try:
@@ -135,7 +139,8 @@ def check_release_repository(create_release_repository: Callable[[Any, str], str
         _delete_repository(lab, name)
         _restore_registry_scanning(lab, saved)
     return Passed(
-        "3.1", f"{name} has IMMUTABLE tags and the registry scans it on push ({scanning.get('scanType')}); its URI is {uri}."
+        "3.1",
+        f"the repository has IMMUTABLE tags and the registry scans it on push ({scanning.get('scanType')}); you returned its URI.",
     )
 
 
@@ -147,13 +152,13 @@ def check_push_release(push_release: Callable[[Any, str, str], str], lab: Any) -
     image = _tiny_image(lab, "push", "exercise 3.2: a release to push\n")
     try:
         with _scratch_repository(lab, PUSH_REPOSITORY) as repo_uri:
-            digest = run_student("3.2", push_release, lab, repo_uri, image)
+            digest = run_student("3.2", push_release, lab, repo_uri, image, forbid=("push_image",))
             details = lab.ecr.describe_images(repositoryName=PUSH_REPOSITORY)["imageDetails"]
             expect(
                 bool(details),
                 "3.2",
-                "the repository is still empty, so no push reached it. Push with lab.docker.images.push(repo_uri, 'v1', ...) or "
-                "ecslab.ecr.push_image(...); when you read docker's push stream yourself, look for {'error': ...} events.",
+                "the repository is still empty, so no push reached it. Push with lab.docker.images.push(repo_uri, 'v1', stream=True, "
+                "decode=True, auth_config=...) and look for {'error': ...} events in the stream.",
             )
             tagged_v1 = [detail for detail in details if "v1" in detail.get("imageTags", [])]
             pushed_tags = sorted(tag for detail in details for tag in detail.get("imageTags", []))
@@ -172,7 +177,7 @@ def check_push_release(push_release: Callable[[Any, str, str], str], lab: Any) -
                 digest != local_id,
                 "3.2",
                 "you returned the local image ID (the digest of the image's config, as `docker images` shows it). Return the digest the "
-                "push reported: the 'Digest' in the push's last {'aux': ...} event, or push_image(...).digest.",
+                "push reported: the 'Digest' in the push's last {'aux': ...} event.",
             )
             expect(
                 digest == tagged_v1[0]["imageDigest"],

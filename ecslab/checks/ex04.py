@@ -22,6 +22,9 @@ from ecslab import images, security
 from ecslab.checks import CheckFailed, Passed, expect, run_student
 from ecslab.ecs_validation import problems
 
+POINTS: dict[str, int] = {"4.1": 1, "4.2": 1, "4.3": 1}
+"""Points per check for `ecslab grade` (a check not listed here is worth 1)."""
+
 FAMILY = "ex04-check-web"
 RUN_FAMILY = "ex04-check-run"
 CLUSTER = "ex04-check"

@@ -17,8 +17,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ecslab import ecs as ecs_tools
-from ecslab import images, security
+from ecslab import security
 from ecslab.checks import CheckFailed, NotDone, Passed, expect, run_student, setup
+
+POINTS: dict[str, int] = {"5.1": 1, "5.2": 1, "5.3": 1}
+"""Points per check for `ecslab grade` (a check not listed here is worth 1)."""
 
 EXERCISE_REPOSITORY = "ex05-app"
 DEPLOY_CLUSTER = "ex05-check-deploy"
@@ -46,17 +49,11 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
     """The exercise's Cleanup: every check cluster (with its services and tasks) and the repository."""
     for cluster in (DEPLOY_CLUSTER, URLS_CLUSTER, ROLL_CLUSTER):
         delete_cluster(lab, cluster)
-    setup.delete_repository(lab, repository)
-    images.remove_images([f"{repository}:v1"], client=lab.docker, config=lab.config)
-    remaining = [
-        r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository
-    ]
-    active = [
-        c["clusterName"]
-        for c in lab.ecs.describe_clusters(clusters=[DEPLOY_CLUSTER, URLS_CLUSTER, ROLL_CLUSTER])["clusters"]
-        if c["status"] == "ACTIVE"
-    ]
-    return {"repositories left": remaining, "check clusters left": active}
+    setup.remove_exercise_image(lab, repository)
+    return {
+        "repositories left": setup.repositories_left(lab, repository),
+        "check clusters left": setup.clusters_left(lab, [DEPLOY_CLUSTER, URLS_CLUSTER, ROLL_CLUSTER]),
+    }
 
 
 def delete_cluster(lab: Any, cluster: str, timeout: float = 60.0) -> None:
@@ -104,13 +101,6 @@ def delete_cluster(lab: Any, cluster: str, timeout: float = 60.0) -> None:
             pass
 
 
-def _default_subnets(lab: Any) -> list[str]:
-    vpcs = lab.ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
-    return [
-        s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]
-    ]
-
-
 def _service_of_the_check(
     lab: Any, cluster: str, service: str, image: str, count: int, family: str, environment: dict[str, str] | None = None
 ) -> str:
@@ -125,7 +115,7 @@ def _service_of_the_check(
         taskDefinition=arn,
         desiredCount=count,
         launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": _default_subnets(lab), "assignPublicIp": "ENABLED"}},
+        networkConfiguration={"awsvpcConfiguration": {"subnets": setup.default_subnets(lab), "assignPublicIp": "ENABLED"}},
     )
     return arn
 
@@ -266,7 +256,7 @@ def check_deploy_service(
             f"assignPublicIp is {public_ip}, so the tasks get no public IP and nothing outside the VPC can call them (this check "
             "included): add 'assignPublicIp': 'ENABLED' to the awsvpcConfiguration. (Behind a load balancer, notebook 06, they need none.)",
         )
-        default_subnets = set(_default_subnets(lab))
+        default_subnets = set(setup.default_subnets(lab))
         expect(
             set(subnets) <= default_subnets,
             "5.1",

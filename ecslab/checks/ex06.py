@@ -19,10 +19,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecslab import cleanup, images, network, security
+from ecslab import cleanup, network, security
 from ecslab import ecs as ecs_tools
 from ecslab import elb as elb_tools
 from ecslab.checks import CheckFailed, NotDone, Passed, expect, run_student, setup
+
+POINTS: dict[str, int] = {"6.1": 1, "6.2": 1, "6.3": 1}
+"""Points per check for `ecslab grade` (a check not listed here is worth 1)."""
 
 EXERCISE_REPOSITORY = "ex06-app"
 TARGET_GROUP = "ex06-check-target-group"
@@ -80,17 +83,10 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
     """The exercise's Cleanup: whatever a check left (if interrupted), and the repository."""
     remove_check_objects(lab, CLUSTER, ALB_NAME, [TARGET_GROUP, ALB_TARGET_GROUP])
     remove_check_objects(lab, PERCENTAGES_CLUSTER, ALB_NAME, [])
-    setup.delete_repository(lab, repository)
-    images.remove_images([f"{repository}:v1"], client=lab.docker, config=lab.config)
+    setup.remove_exercise_image(lab, repository)
     return {
-        "repositories left": [
-            r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository
-        ],
-        "check clusters left": [
-            c["clusterName"]
-            for c in lab.ecs.describe_clusters(clusters=[CLUSTER, PERCENTAGES_CLUSTER])["clusters"]
-            if c["status"] == "ACTIVE"
-        ],
+        "repositories left": setup.repositories_left(lab, repository),
+        "check clusters left": setup.clusters_left(lab, [CLUSTER, PERCENTAGES_CLUSTER]),
         "check load balancers left": [
             b["LoadBalancerName"]
             for b in lab.elbv2.describe_load_balancers()["LoadBalancers"]

@@ -31,9 +31,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecslab import cleanup, iam_policy, images, security
+from ecslab import cleanup, iam_policy, security
 from ecslab import ecs as ecs_tools
 from ecslab.checks import CheckFailed, NotDone, Passed, expect, run_student, setup
+
+POINTS: dict[str, int] = {"7.1": 1, "7.2": 1, "7.3": 1}
+"""Points per check for `ecslab grade` (a check not listed here is worth 1)."""
 
 ACCOUNT = "123456789012"
 EXERCISE_REPOSITORY = "ex07-app"
@@ -109,17 +112,10 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
         delete_role(lab, role)
     delete_bucket(lab, ROLE_BUCKET)
     delete_secret(lab, SECRET_NAME)
-    setup.delete_repository(lab, repository)
-    images.remove_images([f"{repository}:v1"], client=lab.docker, config=lab.config)
+    setup.remove_exercise_image(lab, repository)
     return {
-        "repositories left": [
-            r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository
-        ],
-        "check clusters left": [
-            c["clusterName"]
-            for c in lab.ecs.describe_clusters(clusters=[ROLE_CLUSTER, SECRET_CLUSTER])["clusters"]
-            if c["status"] == "ACTIVE"
-        ],
+        "repositories left": setup.repositories_left(lab, repository),
+        "check clusters left": setup.clusters_left(lab, [ROLE_CLUSTER, SECRET_CLUSTER]),
         "check roles left": [
             r["RoleName"]
             for r in lab.iam.list_roles()["Roles"]

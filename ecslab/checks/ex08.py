@@ -13,6 +13,7 @@ group, so it runs with :data:`LOGS_ROLE`, which may. The notebook's Cleanup cell
 from __future__ import annotations
 
 import json
+import random
 import re
 import time
 import urllib.error
@@ -24,8 +25,11 @@ from typing import Any
 from botocore.exceptions import ClientError, ParamValidationError
 
 from ecslab import ecs as ecs_tools
-from ecslab import images, security
+from ecslab import security
 from ecslab.checks import CheckFailed, Passed, expect, run_student, setup
+
+POINTS: dict[str, int] = {"8.1": 1, "8.2": 1, "8.3": 1}
+"""Points per check for `ecslab grade` (a check not listed here is worth 1)."""
 
 EXERCISE_REPOSITORY = "ex08-app"
 LOGS_CLUSTER = "ex08-check-logs"
@@ -62,18 +66,11 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
         _remove_cluster(lab, cluster)
     for group in (LOGS_GROUP, COUNT_GROUP):
         _delete_log_group(lab, group)
-    setup.delete_repository(lab, repository)
-    images.remove_images([f"{repository}:v1"], client=lab.docker, config=lab.config)
+    setup.remove_exercise_image(lab, repository)
     _delete_role(lab, LOGS_ROLE)
     return {
-        "repositories left": [
-            r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository
-        ],
-        "check clusters left": [
-            c["clusterName"]
-            for c in lab.ecs.describe_clusters(clusters=[LOGS_CLUSTER, ALARM_CLUSTER, COUNT_CLUSTER])["clusters"]
-            if c["status"] == "ACTIVE"
-        ],
+        "repositories left": setup.repositories_left(lab, repository),
+        "check clusters left": setup.clusters_left(lab, [LOGS_CLUSTER, ALARM_CLUSTER, COUNT_CLUSTER]),
         "check log groups left": [
             g["logGroupName"] for g in lab.logs.describe_log_groups(logGroupNamePrefix="/ecs/ex08-check-")["logGroups"]
         ],
@@ -142,13 +139,6 @@ def _tasks(lab: Any, cluster: str) -> list[dict[str, Any]]:
     return list(lab.ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]) if arns else []
 
 
-def _default_subnets(lab: Any) -> list[str]:
-    vpcs = lab.ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
-    return [
-        s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]
-    ]
-
-
 def _service(
     lab: Any, cluster: str, service: str, image: str, count: int, log_configuration: dict[str, Any] | None = None
 ) -> None:
@@ -163,7 +153,7 @@ def _service(
         taskDefinition=arn,
         desiredCount=count,
         launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": _default_subnets(lab), "assignPublicIp": "ENABLED"}},
+        networkConfiguration={"awsvpcConfiguration": {"subnets": setup.default_subnets(lab), "assignPublicIp": "ENABLED"}},
     )
     ecs_tools.wait_for_steady_state(lab.ecs, cluster, service, timeout=60, show_progress=False)
 
@@ -259,7 +249,7 @@ def check_log_configuration(
             cluster=cluster,
             taskDefinition=arn,
             launchType="FARGATE",
-            networkConfiguration={"awsvpcConfiguration": {"subnets": _default_subnets(lab), "assignPublicIp": "ENABLED"}},
+            networkConfiguration={"awsvpcConfiguration": {"subnets": setup.default_subnets(lab), "assignPublicIp": "ENABLED"}},
         )["tasks"][0]["taskArn"]
         task = _wait_started(lab, cluster, task_arn)
         if task["lastStatus"] != "RUNNING":
@@ -412,11 +402,35 @@ def check_cpu_alarm(
 
 # -- 8.3 -------------------------------------------------------------------------------------------
 
-HEALTH_REQUESTS = (7, 6)
-"""Requests to /health the checker sends to each of the service's two tasks."""
+HEALTH_REQUESTS = ((4, 9), (3, 8))
+"""How many requests to /health the checker sends to each of the service's two tasks: a random number in each range."""
+REPLAYED_HEALTH_LINES = (10_050, 10_600)
+"""How many /health lines of the last minutes the checker writes into a third stream (a random number in this range):
+more than one page of filter_log_events (the lab's CloudWatch Logs, like AWS, returns at most 10,000 events per page),
+so an answer that does not follow nextToken, or a constant, cannot pass."""
+PAGE = 10_000
+"""Events per page of filter_log_events when no limit is given (AWS's and the lab's)."""
 OTHER_REQUESTS = ("/", "/", "/", "/work?ms=1", "/work?ms=1")
 EARLIER_HEALTH_LINES = 6
 """Lines about /health the checker writes 30 minutes in the past, in the stream of a task that is gone."""
+
+
+def _replay_health_lines(lab: Any, group: str, count: int, minutes: int) -> None:
+    """``count`` /health lines spread over the last ``minutes`` - 1 minutes, in a stream of a task that is gone."""
+    stream = f"{COUNT_PREFIX}/web/00000000-replayed-task"
+    lab.logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    now = int(time.time() * 1000)
+    first = now - max(1, minutes - 1) * 60_000
+    step = max(1, (now - first) // count)
+    events = [
+        {
+            "timestamp": first + n * step,
+            "message": f'{datetime.fromtimestamp((first + n * step) / 1000, UTC):%d/%b/%Y %H:%M:%S} v1 "GET /health HTTP/1.1" 200 -',
+        }
+        for n in range(count)
+    ]
+    for start in range(0, count, 5000):  # put_log_events takes at most 10,000 events and 1 MB per call
+        lab.logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events[start : start + 5000])
 
 
 def _count(lab: Any, group: str, pattern: str, start: datetime | None) -> int:
@@ -471,14 +485,17 @@ def check_count_health_requests(
                 for n in range(EARLIER_HEALTH_LINES)
             ],
         )
+        replayed = random.randint(*REPLAYED_HEALTH_LINES)
+        _replay_health_lines(lab, group, replayed, minutes)
+        sent = tuple(random.randint(*bounds) for bounds in HEALTH_REQUESTS)
         tasks = ecs_tools.service_tasks(lab.ecs, cluster, SERVICE)
-        for task, count in zip(tasks, HEALTH_REQUESTS, strict=True):
+        for task, count in zip(tasks, sent, strict=True):
             url = ecs_tools.task_url(task)
             for _ in range(count):
                 _get(url + "/health")
             for path in OTHER_REQUESTS:
                 _get(url + path)
-        expected = sum(HEALTH_REQUESTS)
+        expected = sum(sent) + replayed
         since = datetime.now(UTC) - timedelta(minutes=minutes)
         deadline = time.monotonic() + 10
         while _count(lab, group, '"GET /health"', since) < expected and time.monotonic() < deadline:
@@ -498,8 +515,8 @@ def check_count_health_requests(
         if answer == expected:
             return Passed(
                 "8.3",
-                f"{answer} requests to /health in the last {minutes} minutes, across both tasks' streams, and none of the "
-                f"{EARLIER_HEALTH_LINES} logged 30 minutes ago.",
+                f"you counted every request to /health of the last {minutes} minutes, across all the group's streams and more than "
+                f"one page of results, and none of the {EARLIER_HEALTH_LINES} logged 30 minutes ago.",
             )
         explanations = {
             expected
@@ -509,14 +526,12 @@ def check_count_health_requests(
             "double quotes, '\"GET /health\"'. (The lab's CloudWatch Logs treats a pattern it does not understand, such as /health "
             "without quotes, as 'every line'.)",
             all_lines: "You counted every line ever logged in the group: use a filterPattern ('\"GET /health\"') and a startTime.",
-            HEALTH_REQUESTS[
-                0
-            ]: "You counted one task's stream only: filter_log_events searches every stream of the group, so call it on the "
-            "group without logStreamNames.",
-            HEALTH_REQUESTS[
-                1
-            ]: "You counted one task's stream only: filter_log_events searches every stream of the group, so call it on the "
-            "group without logStreamNames.",
+            **{
+                count: "You counted one stream only: filter_log_events searches every stream of the group, so call it on the "
+                "group without logStreamNames."
+                for count in (*sent, replayed)
+            },
+            PAGE: "You counted the first page only: when the answer has a nextToken, ask again with it until it has none.",
             0: "You found no lines at all: use the group argument as logGroupName, and a pattern the lines contain (terms are case-sensitive: "
             "'\"GET /health\"').",
         }

@@ -13,6 +13,7 @@ cell (:func:`clean_up`) deletes the repository.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 import urllib.error
 import urllib.request
@@ -28,11 +29,15 @@ from ecslab import elb as elb_tools
 from ecslab.checks import CheckFailed, NotDone, Passed, expect, run_student, setup
 from ecslab.iam_policy import MalformedPolicyDocument, parse_policy
 
+POINTS: dict[str, int] = {"9.1": 1, "9.2": 1, "9.3": 1}
+"""Points per check for `ecslab grade` (a check not listed here is worth 1)."""
+
 EXERCISE_REPOSITORY = "ex09-app"
 DEPLOY_NAME = "ex09-check-web"
 ROLL_NAME = "ex09-check-roll"
 TASK_ROLE = "ex09-check-task-role"
 SETTINGS_BUCKET = "ex09-app-settings"
+"""The start of 9.3's bucket name; the check adds a random suffix each run, so a policy that ignores ``bucket`` cannot pass."""
 VERSIONS = ("v1", "v2")
 REQUESTS = 20
 TASKS = 2
@@ -162,16 +167,11 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
     for name in (DEPLOY_NAME, ROLL_NAME):
         remove_check_objects(lab, name)
     _delete_role(lab, TASK_ROLE)
-    setup.delete_repository(lab, repository)
-    images.remove_images([f"{repository}:{version}" for version in VERSIONS], client=lab.docker, config=lab.config)
+    setup.remove_exercise_image(lab, repository, tuple(VERSIONS))
     names = (DEPLOY_NAME, ROLL_NAME)
     return {
-        "repositories left": [
-            r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository
-        ],
-        "check clusters left": [
-            c["clusterName"] for c in lab.ecs.describe_clusters(clusters=list(names))["clusters"] if c["status"] == "ACTIVE"
-        ],
+        "repositories left": setup.repositories_left(lab, repository),
+        "check clusters left": setup.clusters_left(lab, names),
         "check load balancers left": [
             b["LoadBalancerName"] for b in lab.elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"] in names
         ],
@@ -598,9 +598,10 @@ def _requests(bucket: str, region: str, account: str) -> tuple[list[tuple[str, s
 
 
 def check_task_role_policy(
-    task_role_policy: Callable[[str], dict[str, Any]], lab: Any, bucket: str = SETTINGS_BUCKET, role: str = TASK_ROLE
+    task_role_policy: Callable[[str], dict[str, Any]], lab: Any, bucket: str | None = None, role: str = TASK_ROLE
 ) -> Passed:
     """9.3: ``task_role_policy(bucket)`` lets the app read the objects under ``settings/`` of ``bucket``, and nothing else."""
+    bucket = bucket or f"{SETTINGS_BUCKET}-{secrets.token_hex(3)}"
     document = run_student("9.3", task_role_policy, bucket)
     if isinstance(document, str):
         try:
@@ -643,7 +644,7 @@ def check_task_role_policy(
             )
         return Passed(
             "9.3",
-            f"IAM stores the policy; of {len(table.rows)} requests, the role may only read {bucket}/settings/* ({len(must)} allowed, "
+            f"IAM stores the policy; of {len(table.rows)} requests, the role may only read the bucket's settings/* ({len(must)} allowed, "
             f"{len(must_not)} denied: writes, other keys, other buckets, listing, other services).",
         )
     finally:

@@ -17,7 +17,16 @@ from ecslab import cleanup, images
 from ecslab import ecr as ecr_tools
 from ecslab.checks import CheckFailed
 
-__all__ = ["delete_repository", "exercise_image", "prepare_image", "quiet"]
+__all__ = [
+    "clusters_left",
+    "default_subnets",
+    "delete_repository",
+    "exercise_image",
+    "prepare_image",
+    "quiet",
+    "remove_exercise_image",
+    "repositories_left",
+]
 
 
 def quiet(_message: str) -> None:
@@ -65,3 +74,27 @@ def delete_repository(lab: Any, repository: str) -> bool:
     lab.ecr.delete_repository(repositoryName=repository, force=True)
     images.remove_images(ecr_tools.local_references(lab.docker, uri), client=lab.docker, config=lab.config)
     return True
+
+
+def remove_exercise_image(lab: Any, repository: str, tags: tuple[str, ...] = ("v1",)) -> None:
+    """The Cleanup of an exercise's image: its repository (:func:`delete_repository`) and the local ``repository:TAG`` names."""
+    delete_repository(lab, repository)
+    images.remove_images([f"{repository}:{tag}" for tag in tags], client=lab.docker, config=lab.config)
+
+
+def repositories_left(lab: Any, repository: str) -> list[str]:
+    """``[repository]`` while it still exists, else ``[]``: what a Cleanup cell reports."""
+    return [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"] == repository]
+
+
+def clusters_left(lab: Any, clusters: list[str] | tuple[str, ...]) -> list[str]:
+    """The names of ``clusters`` still ACTIVE: what a Cleanup cell reports."""
+    return [c["clusterName"] for c in lab.ecs.describe_clusters(clusters=list(clusters))["clusters"] if c["status"] == "ACTIVE"]
+
+
+def default_subnets(lab: Any) -> list[str]:
+    """The subnets of the default VPC, where the checks' own tasks run."""
+    vpcs = lab.ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+    return [
+        s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]
+    ]
