@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ecslab import checks, diagrams, quiz, session
@@ -34,7 +34,7 @@ _NAMES = {"Lab": "ecslab.target", "LabConfig": "ecslab.config", "connect": "ecsl
 """Names offered here and the module that defines each."""
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _NAMES:
         value = getattr(importlib.import_module(_NAMES[name]), name)
     elif not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
