@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from moto.cloudwatch.models import CloudWatchBackend
 
 from ecslab.lab.autoscaling import ACTIVITY_RETENTION_SECONDS, MAX_ACTIVITIES, AutoScaling
-from ecslab.lab.monitoring import MAX_ALARM_HISTORY, METRIC_RETENTION, prune_metric_data
+from ecslab.lab.monitoring import MAX_ALARM_HISTORY, METRIC_RETENTION, ContainerSampler, prune_metric_data
 
 
 def put(backend: CloudWatchBackend, when: datetime, value: float) -> None:
@@ -90,7 +90,7 @@ def test_alarm_history_is_bounded() -> None:
 
 
 def test_scaling_activities_keep_six_weeks_and_the_newest_thousand() -> None:
-    scaling = AutoScaling()
+    scaling = AutoScaling(load_balancing=None, sampler=ContainerSampler())
     now = 2_000_000_000.0
     scaling.record("service/web/api", 2, "old", now=now - ACTIVITY_RETENTION_SECONDS - 60)
     scaling.record("service/web/api", 3, "recent", now=now - 3600)

@@ -108,7 +108,7 @@ def test_the_filler_forgets_a_task_s_secrets_when_it_stops() -> None:
     class Task:
         task_arn = "arn:aws:ecs:us-east-1:123456789012:task/c/abc"
 
-    filler = ExecutionRoles()
+    filler = ExecutionRoles(notes=None)
     filler._secrets[Task.task_arn] = {"web": {"TOKEN": "value"}}
     assert filler.container_environment(Task(), {"name": "web"}) == {"TOKEN": "value"}
     assert filler.container_environment(Task(), {"name": "other"}) == {}

@@ -295,7 +295,7 @@ def test_relays_are_removed_with_their_anonymous_volumes() -> None:
         containers=lambda **_: [{"Id": "relay1"}],
         remove_container=lambda container, **kwargs: removed.append((container, kwargs)),
     )
-    roles = TaskRoles()
+    roles = TaskRoles(notes=None)
     roles.context = FillerContext(config=SimpleNamespace(home="/lab"), docker=SimpleNamespace(api=api))
     roles._remove_relays(TASK_ARN)
     assert removed == [("relay1", {"v": True, "force": True})]

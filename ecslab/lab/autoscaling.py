@@ -28,11 +28,12 @@ import math
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
-from ecslab.lab.fillers import FillerContext, GapFiller, QuietErrors
+from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, QuietErrors
 from ecslab.lab.monitoring import ContainerSampler
 from ecslab.lab.moto import applicationautoscaling as moto_aas
+from ecslab.lab.moto.applicationautoscaling import RunningTask
 
 log = logging.getLogger("ecslab.lab.autoscaling")
 
@@ -52,17 +53,17 @@ class AutoScaling(GapFiller):
         "and applies AWS's target tracking formula within min/max capacity and cooldowns, recording scaling activities."
     )
 
-    def __init__(self, *, load_balancing: RequestCounts | None = None, sampler: ContainerSampler | None = None) -> None:
+    def __init__(self, *, load_balancing: RequestCounts | None, sampler: ContainerSampler) -> None:
         """``load_balancing``: the lab's ALB (ALBRequestCountPerTarget); ``sampler``: the containers' ``docker stats``
         (shared with the CloudWatch filler)."""
         self.load_balancing = load_balancing
-        self.sampler = sampler or ContainerSampler()
+        self.sampler = sampler
         self.context: FillerContext | None = None
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
         self.samples: dict[str, collections.deque[tuple[float, float]]] = {}
         self.history: collections.deque[dict[str, Any]] = collections.deque(maxlen=2000)
-        self.lock = threading.Lock()  # guards activities: the CloudWatch filler records step scaling from its own thread
+        self.lock = threading.Lock()  # guards the bookkeeping below (the CloudWatch filler records step scaling from its thread)
         self.activities: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_ACTIVITIES)
         self._activity_count = 0
         self._errors = QuietErrors("autoscaling evaluation", log)
@@ -80,9 +81,6 @@ class AutoScaling(GapFiller):
     def start(self, context: FillerContext) -> None:
         self.context = context
         moto_aas.PATCHES.apply(self)
-        if self.load_balancing is None:  # transitional, until the wiring passes it
-            fillers = getattr(context, "fillers", {}).values()
-            self.load_balancing = next((f for f in fillers if isinstance(f, RequestCounts)), None)
         self.thread = threading.Thread(target=self._loop, name="autoscaling", daemon=True)
         self.thread.start()
 
@@ -93,16 +91,18 @@ class AutoScaling(GapFiller):
         moto_aas.PATCHES.remove()
 
     def after_reset(self, context: FillerContext) -> None:
-        self.samples.clear()
-        self.history.clear()
         with self.lock:
+            self.samples.clear()
+            self.history.clear()
             self.activities.clear()
-        self.last_scale.clear()
-        self.request_marks.clear()
+            self.last_scale.clear()
+            self.request_marks.clear()
 
     def control(self, method: str, path: str) -> dict[str, Any] | None:
         if method == "GET" and path == "/autoscaling/history":
-            return {"samples": list(self.history), "sample_seconds": SAMPLE_SECONDS, "window_seconds": WINDOW_SECONDS}
+            with self.lock:
+                samples = list(self.history)
+            return {"samples": samples, "sample_seconds": SAMPLE_SECONDS, "window_seconds": WINDOW_SECONDS}
         return None
 
     # -- the loop ----------------------------------------------------------------------------
@@ -117,32 +117,48 @@ class AutoScaling(GapFiller):
                 self._errors.succeeded()
 
     def evaluate(self) -> None:
-        policies = [policy for policy in moto_aas.ecs_policies(self.region) if policy.target_tracking]
-        live = {policy.arn for policy in policies}
-        for arn in [arn for arn in self.samples if arn not in live]:
-            del self.samples[arn]  # a deleted policy's window
+        with LAB_LOCK:  # a snapshot of the policies, their services and tasks; measuring comes after, unlocked
+            policies = [policy for policy in moto_aas.ecs_policies(self.region) if policy.target_tracking]
+            services = {policy.arn: moto_aas.ecs_service(self.region, *policy.service_key) for policy in policies}
+            tasks = {arn: moto_aas.running_tasks(self.region, s) for arn, s in services.items() if s is not None}
+        with self.lock:
+            live = {policy.arn for policy in policies}
+            for arn in [arn for arn in self.samples if arn not in live]:
+                del self.samples[arn]  # a deleted policy's window
         for policy in policies:
-            service = moto_aas.ecs_service(self.region, *policy.service_key)
+            service = services[policy.arn]
             if service is None or service.status != "ACTIVE":
                 continue
             configuration = policy.target_tracking or {}
             metric_type = configuration.get("PredefinedMetricSpecification", {}).get("PredefinedMetricType", "")
-            value = self._measure(metric_type, configuration, service)
-            if value is None:
-                continue
-            now = time.monotonic()
+            value = self._measure(metric_type, configuration, service, tasks[policy.arn])
+            if value is not None:
+                self._sample(policy, configuration, service, metric_type, value)
+
+    def _sample(
+        self,
+        policy: moto_aas.EcsScalingPolicy,
+        configuration: dict[str, Any],
+        service: moto_aas.EcsService,
+        metric: str,
+        value: float,
+    ) -> None:
+        """Add one measurement to the policy's window, then apply target tracking to the window's average."""
+        now = time.monotonic()
+        with self.lock:
             window = self.samples.setdefault(policy.arn, collections.deque())
             window.append((now, value))
             while window and window[0][0] < now - WINDOW_SECONDS:
                 window.popleft()
             average = sum(v for _, v in window) / len(window)
-            desired = self._decide(policy, configuration, service, average)
+        desired = self._decide(policy, configuration, average)
+        with self.lock:
             self.history.append(
                 {
                     "time": time.time(),
                     "policy": policy.name,
                     "resource": policy.resource_id,
-                    "metric": metric_type,
+                    "metric": metric,
                     "value": round(value, 2),
                     "average": round(average, 2),
                     "target": configuration.get("TargetValue"),
@@ -151,18 +167,21 @@ class AutoScaling(GapFiller):
                 }
             )
 
-    def _measure(self, metric_type: str, configuration: dict[str, Any], service: moto_aas.EcsService) -> float | None:
+    def _measure(
+        self, metric_type: str, configuration: dict[str, Any], service: moto_aas.EcsService, tasks: list[RunningTask]
+    ) -> float | None:
         if metric_type in ("ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization"):
-            return self._container_utilization(service, cpu=metric_type.endswith("CPUUtilization"))
+            return self._container_utilization(tasks, cpu=metric_type.endswith("CPUUtilization"))
         if metric_type == "ALBRequestCountPerTarget":
             return self._requests_per_target(configuration, service)
         return None
 
-    def _container_utilization(self, service: moto_aas.EcsService, cpu: bool) -> float | None:
+    def _container_utilization(self, tasks: list[RunningTask], cpu: bool) -> float | None:
         assert self.context is not None
         if self.context.docker is None:
             return None
-        readings = self.sampler.readings(self.context.docker, moto_aas.running_tasks(self.region, service))
+        LAB_LOCK.forbid("docker stats")
+        readings = self.sampler.readings(self.context.docker, tasks)
         values = [reading.cpu if cpu else reading.memory for reading in readings]
         return sum(values) / len(values) if values else None
 
@@ -175,34 +194,37 @@ class AutoScaling(GapFiller):
             return None
         count = self.load_balancing.request_counts().get(group_arn, 0)
         now = time.monotonic()
-        marks = self.request_marks.setdefault(group_arn, collections.deque())
-        marks.append((now, count))
-        while len(marks) > 1 and marks[0][0] < now - WINDOW_SECONDS:
-            marks.popleft()
-        if len(marks) < 2:
-            return None
-        per_minute = (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0]) * 60
+        with self.lock:
+            marks = self.request_marks.setdefault(group_arn, collections.deque())
+            marks.append((now, count))
+            while len(marks) > 1 and marks[0][0] < now - WINDOW_SECONDS:
+                marks.popleft()
+            if len(marks) < 2:
+                return None
+            per_minute = (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0]) * 60
         return per_minute / max(service.running_count, 1)
 
-    def _decide(
-        self, policy: moto_aas.EcsScalingPolicy, configuration: dict[str, Any], service: moto_aas.EcsService, average: float
-    ) -> int:
-        """Apply target tracking to the service; the desired count it has now."""
-        current = service.desired_count
-        wanted = target_tracking_capacity(policy, configuration, service.running_count, average)
-        if wanted == current:
-            return current
-        direction = "out" if wanted > current else "in"
-        goal = float(configuration.get("TargetValue", 0)) or 1.0
-        if direction == "in" and (configuration.get("DisableScaleIn") or average > goal * 0.9):
-            return current
-        cooldown = int(configuration.get("ScaleOutCooldown" if direction == "out" else "ScaleInCooldown", 300))
-        last = self.last_scale.get(policy.resource_id)
-        if last is not None and time.monotonic() - last[1] < cooldown:
-            return current
-        if not moto_aas.set_desired_count(self.region, *policy.service_key, wanted):
-            return current
-        self.last_scale[policy.resource_id] = (direction, time.monotonic())
+    def _decide(self, policy: moto_aas.EcsScalingPolicy, configuration: dict[str, Any], average: float) -> int | None:
+        """Apply target tracking to the service (read afresh); the desired count it has now (``None``: it is gone)."""
+        with LAB_LOCK:
+            service = moto_aas.ecs_service(self.region, *policy.service_key)
+            if service is None:
+                return None
+            current = service.desired_count
+            wanted = target_tracking_capacity(policy, configuration, service.running_count, average)
+            if wanted == current:
+                return current
+            direction = "out" if wanted > current else "in"
+            goal = float(configuration.get("TargetValue", 0)) or 1.0
+            if direction == "in" and (configuration.get("DisableScaleIn") or average > goal * 0.9):
+                return current
+            cooldown = int(configuration.get("ScaleOutCooldown" if direction == "out" else "ScaleInCooldown", 300))
+            with self.lock:
+                last = self.last_scale.get(policy.resource_id)
+                if last is not None and time.monotonic() - last[1] < cooldown:
+                    return current
+                self.last_scale[policy.resource_id] = (direction, time.monotonic())
+            moto_aas.set_desired_count(self.region, *policy.service_key, wanted)
         alarm = "AlarmHigh" if direction == "out" else "AlarmLow"
         self.record(
             policy.resource_id,
@@ -247,7 +269,6 @@ def target_tracking_capacity(
     return max(int(policy.min_capacity or 0), min(int(policy.max_capacity or wanted), wanted))
 
 
-@runtime_checkable
 class RequestCounts(Protocol):
     """Requests the load balancer forwarded so far, per target group ARN (:meth:`ecslab.lab.elb.LoadBalancing.request_counts`)."""
 

@@ -48,7 +48,7 @@ from typing import Any
 
 from ecslab.config import ACCOUNT_ID
 from ecslab.ecr_lifecycle import ImageRecord
-from ecslab.lab.fillers import FillerContext, GapFiller
+from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller
 from ecslab.lab.guard import refusal
 from ecslab.lab.moto import ecr as moto_ecr
 
@@ -258,23 +258,23 @@ class EcrDataPlane(GapFiller):
         return [verdict.to_preview() for verdict in evaluate(rules, images or [], datetime.now(UTC)).expired]
 
     def repository_exists(self, repository_name: str) -> bool:
-        with self.lock:
+        with LAB_LOCK:
             return moto_ecr.repository_exists(self.region, repository_name)
 
     def push_refusal(self, repository_name: str, tag: str, digest: str) -> tuple[int, bytes] | None:
         """ECR's answer to a manifest push it would refuse, or ``None`` (the digest does not matter to ECR)."""
-        with self.lock:
+        with LAB_LOCK:
             refused = moto_ecr.push_refusal(self.region, repository_name, tag)
         return None if refused is None else (400, _registry_error("TAG_INVALID", refused))
 
     def visible(self, repository_name: str, reference: str) -> bool:
         """Whether moto lists ``reference`` (a tag or a digest) in the repository."""
-        with self.lock:
+        with LAB_LOCK:
             return moto_ecr.visible(self.region, repository_name, reference)
 
     def record_push(self, repository_name: str, tag: str | None, digest: str, manifest: str, media_type: str) -> None:
         """A manifest reached the registry: make moto show it as ECR would."""
-        with self.lock:
+        with LAB_LOCK:
             moto_ecr.record_push(self.region, repository_name, tag, digest, manifest, media_type)
 
     # -- the registry behind the front ---------------------------------------------------

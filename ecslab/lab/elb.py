@@ -46,7 +46,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ecslab.lab import network
-from ecslab.lab.fillers import FillerContext, GapFiller
+from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, NoTaskHooks
 from ecslab.lab.moto import ec2 as moto_ec2
 from ecslab.lab.moto import elbv2 as moto_elbv2
 from ecslab.lab.moto.elbv2 import TargetKey
@@ -94,7 +94,7 @@ def matches(matcher: dict[str, Any] | None, status: int) -> bool:
     return False
 
 
-class LoadBalancing(GapFiller):
+class LoadBalancing(GapFiller, NoTaskHooks):
     name = "Application Load Balancer"
     gap = (
         "moto's load balancers accept no connections, their targets are always healthy, "
@@ -157,13 +157,15 @@ class LoadBalancing(GapFiller):
             self.addresses.clear()
         _close(servers)
         if self.rules is not None:
-            self.rules.read_at = -1.0
+            self.rules.forget()
 
     def status(self) -> dict[str, Any]:
         if self.context is None:  # asked before the lab finished starting
             return {}
         balancers = []
-        for balancer in moto_elbv2.balancers(self.region):
+        with LAB_LOCK:
+            found = moto_elbv2.balancers(self.region)
+        for balancer in found:
             listeners = []
             for listener in balancer.listeners:
                 with self.lock:
@@ -232,14 +234,17 @@ class LoadBalancing(GapFiller):
 
     def register_target(self, target_group_arn: str, target_id: str, port: int) -> bool:
         """Register a target as ``RegisterTargets`` would; False when the target group is gone."""
-        return moto_elbv2.register(self.region, target_group_arn, target_id, port)
+        with LAB_LOCK:
+            return moto_elbv2.register(self.region, target_group_arn, target_id, port)
 
     def deregister_target(self, target_group_arn: str, target_id: str, port: int) -> int | None:
         """Deregister a target (it drains): the group's deregistration delay, or ``None`` when it was not registered."""
-        return moto_elbv2.deregister(self.region, target_group_arn, target_id, port)
+        with LAB_LOCK:
+            return moto_elbv2.deregister(self.region, target_group_arn, target_id, port)
 
     def target_group(self, target_group_arn: str) -> moto_elbv2.TargetGroupView | None:
-        return moto_elbv2.target_group(self.region, target_group_arn)
+        with LAB_LOCK:
+            return moto_elbv2.target_group(self.region, target_group_arn)
 
     # -- for metrics and autoscaling -------------------------------------------------------------
 
@@ -262,7 +267,8 @@ class LoadBalancing(GapFiller):
     # -- security groups (see ecslab.lab.network) -----------------------------------------------
 
     def balancer_of(self, listener_arn: str) -> moto_elbv2.BalancerView | None:
-        return moto_elbv2.balancer_of_listener(self.region, listener_arn)
+        with LAB_LOCK:
+            return moto_elbv2.balancer_of_listener(self.region, listener_arn)
 
     def admits_client(self, listener_arn: str) -> tuple[bool, str]:
         """Whether the load balancer's security groups let the learner's machine (the internet) connect."""
@@ -277,8 +283,9 @@ class LoadBalancing(GapFiller):
         if self.rules is None:
             return True, "no rules"
         why = f"blocked: no load balancer uses the target group of {target_id}"
-        for arn in balancer_arns:
-            balancer = moto_elbv2.balancer(self.region, arn)
+        with LAB_LOCK:
+            balancers = [moto_elbv2.balancer(self.region, arn) for arn in balancer_arns]
+        for balancer in balancers:
             if balancer is None:
                 continue
             admitted, why = self.rules.target(list(balancer.security_groups), list(balancer.subnet_cidrs), target_id, port)
@@ -310,11 +317,10 @@ class LoadBalancing(GapFiller):
                 log.exception("ALB loop failed")
 
     def _sync_listeners(self) -> None:
+        with LAB_LOCK:
+            balancers = moto_elbv2.balancers(self.region)
         live = {
-            listener.arn
-            for balancer in moto_elbv2.balancers(self.region)
-            for listener in balancer.listeners
-            if listener.protocol in ("HTTP", "HTTPS")
+            listener.arn for balancer in balancers for listener in balancer.listeners if listener.protocol in ("HTTP", "HTTPS")
         }
         with self.lock:
             gone = [self.servers.pop(arn)[0] for arn in list(self.servers) if arn not in live]
@@ -329,7 +335,8 @@ class LoadBalancing(GapFiller):
             threading.Thread(target=server.serve_forever, name=f"alb-{arn[-8:]}", daemon=True).start()
 
     def _check_health(self) -> None:
-        groups = moto_elbv2.target_groups(self.region)
+        with LAB_LOCK:
+            groups = moto_elbv2.target_groups(self.region)
         now = time.monotonic()
         with self.lock:
             work = []
@@ -410,7 +417,8 @@ class LoadBalancing(GapFiller):
 
     def route(self, listener_arn: str, path: str) -> tuple[str, Any]:
         """("forward", target group ARN) or ("fixed", action data) for a request path."""
-        found = moto_elbv2.listener_rules(self.region, listener_arn)
+        with LAB_LOCK:
+            found = moto_elbv2.listener_rules(self.region, listener_arn)
         if found is None:
             return "fixed", {"StatusCode": "503", "MessageBody": "listener deleted"}
         rules, default_actions = found

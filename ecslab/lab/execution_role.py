@@ -53,10 +53,11 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from ecslab import iam_policy
 from ecslab.config import ACCOUNT_ID
-from ecslab.lab.fillers import FillerContext, GapFiller, NoTaskHooks, TaskNotes
+from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, NoTaskHooks, TaskNotes
 
 log = logging.getLogger("ecslab.lab.execution_role")
 
@@ -93,6 +94,12 @@ def logger_denied(what: str, message: str) -> str:
         "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
         f"failed to create Cloudwatch log {what}: AccessDeniedException: {message} : exit status 1"
     )
+
+
+class Denied(Protocol):
+    """ECS's check of one call with the execution role: the AccessDenied text, or ``None`` when allowed."""
+
+    def __call__(self, action: str, resource: str, resource_policy: iam_policy.Policy | None = None) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -148,7 +155,7 @@ class ExecutionRoles(GapFiller, NoTaskHooks):
         "environment variables, held in the lab's memory only while the task lives."
     )
 
-    def __init__(self, *, notes: TaskNotes | None = None) -> None:
+    def __init__(self, *, notes: TaskNotes | None) -> None:
         """``notes``: the ECS agent's journal, where the lab says which secrets it read (never their values)."""
         self.notes = notes
         self.context: FillerContext | None = None
@@ -161,8 +168,6 @@ class ExecutionRoles(GapFiller, NoTaskHooks):
 
     def start(self, context: FillerContext) -> None:
         self.context = context
-        if self.notes is None:  # transitional, until the wiring passes the journal: whichever filler keeps one
-            self.notes = next((f for f in getattr(context, "fillers", {}).values() if isinstance(f, TaskNotes)), None)
 
     def after_reset(self, context: FillerContext) -> None:
         with self._lock:
@@ -198,21 +203,20 @@ class ExecutionRoles(GapFiller, NoTaskHooks):
         """``definition``: moto's task definition of the task (transitional: else the agent's ``ecslab_definition``)."""
         if definition is None:
             definition = task.ecslab_definition
+        LAB_LOCK.forbid("calls to the lab's IAM, ECR, Secrets Manager and SSM")
         role_arn = getattr(definition, "execution_role_arn", None)
         if not role_arn:
             return None  # EC2 without an execution role: the instance role (AmazonEC2ContainerServiceforEC2Role) does it all
-        from ecslab import iam_policy
-
         role_name = role_arn.split("/")[-1]
         role = self._role(role_arn, role_name)
-        if role is None or not _trusts(role.get("AssumeRolePolicyDocument"), iam_policy):
+        if role is None or not _trusts(role.get("AssumeRolePolicyDocument")):
             return unable_to_assume(role_arn)
         from ecslab.security import role_policies
 
         policies = role_policies(self.client("iam"), role_name)
         session = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{role_name}/{task.id}"
 
-        def denied(action: str, resource: str, resource_policy: Any = None) -> str | None:
+        def denied(action: str, resource: str, resource_policy: iam_policy.Policy | None = None) -> str | None:
             decision = iam_policy.evaluate(action, resource, policies, resource_policy=resource_policy, principal_arn=session)
             return None if decision.allowed else iam_policy.access_denied_message(session, action, resource, decision)
 
@@ -278,14 +282,14 @@ class ExecutionRoles(GapFiller, NoTaskHooks):
             return None
         return role if role.get("Arn") == role_arn else None
 
-    def _secret(self, value_from: str, denied: Any) -> tuple[str | None, str | None]:
+    def _secret(self, value_from: str, denied: Denied) -> tuple[str | None, str | None]:
         """The secret's value, or ECS's reason for failing the task (never the value in a reason)."""
         reference = parse_value_from(value_from, self.region)
         if reference.service == "secretsmanager":
             return self._secrets_manager(reference, denied)
         return self._parameter(reference, denied)
 
-    def _secrets_manager(self, reference: SecretReference, denied: Any) -> tuple[str | None, str | None]:
+    def _secrets_manager(self, reference: SecretReference, denied: Denied) -> tuple[str | None, str | None]:
         from botocore.exceptions import ClientError
 
         secretsmanager = self.client("secretsmanager")
@@ -320,7 +324,7 @@ class ExecutionRoles(GapFiller, NoTaskHooks):
         value = document[reference.json_key]
         return (value if isinstance(value, str) else json.dumps(value)), None
 
-    def _parameter(self, reference: SecretReference, denied: Any) -> tuple[str | None, str | None]:
+    def _parameter(self, reference: SecretReference, denied: Denied) -> tuple[str | None, str | None]:
         problem = denied("ssm:GetParameters", reference.arn)
         if problem:
             return None, ssm_failed(f"AccessDeniedException: {problem}")
@@ -337,10 +341,8 @@ class ExecutionRoles(GapFiller, NoTaskHooks):
             return f"arn:aws:ecr:{region}:{account}:repository/{repository}"
         return f"arn:aws:ecr:{self.region}:{ACCOUNT_ID}:repository/{repository}"
 
-    def _repository_policy(self, repository: str) -> Any:
+    def _repository_policy(self, repository: str) -> iam_policy.Policy | None:
         from botocore.exceptions import ClientError
-
-        from ecslab import iam_policy
 
         try:
             text = self.client("ecr").get_repository_policy(repositoryName=repository)["policyText"]
@@ -348,7 +350,7 @@ class ExecutionRoles(GapFiller, NoTaskHooks):
         except (ClientError, iam_policy.MalformedPolicyDocument):
             return None
 
-    def _pull_permissions(self, image: str, denied: Any) -> str | None:
+    def _pull_permissions(self, image: str, denied: Denied) -> str | None:
         host, repository, reference = repository_of(image)
         arn = self._repository_arn(host, repository)
         policy = self._repository_policy(repository)
@@ -374,7 +376,7 @@ class ExecutionRoles(GapFiller, NoTaskHooks):
         except Exception:
             return None
 
-    def _logger_permissions(self, task: Any, container: dict[str, Any], denied: Any) -> str | None:
+    def _logger_permissions(self, task: Any, container: dict[str, Any], denied: Denied) -> str | None:
         configuration = container.get("logConfiguration") or {}
         if configuration.get("logDriver") != "awslogs":
             return None
@@ -403,7 +405,7 @@ class ExecutionRoles(GapFiller, NoTaskHooks):
         return None
 
 
-def _trusts(document: Any, iam_policy: Any) -> bool:
+def _trusts(document: str | dict[str, Any] | None) -> bool:
     """Whether a role's trust policy (as ``get_role`` returns it) lets ECS tasks assume the role."""
     if not document:
         return False

@@ -36,10 +36,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from ecslab.lab.elb import TargetGroupTraffic
-from ecslab.lab.fillers import FillerContext, GapFiller, QuietErrors, ScalingActivity
+from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, QuietErrors, ScalingActivity
 from ecslab.lab.moto import applicationautoscaling as moto_aas
 from ecslab.lab.moto import cloudwatch as moto_cloudwatch
 from ecslab.lab.moto import elbv2 as moto_elbv2
@@ -159,15 +159,15 @@ class CloudWatch(GapFiller):
     def __init__(
         self,
         *,
-        load_balancing: AlbTraffic | None = None,
-        scaling: ScalingActivity | None = None,
-        sampler: ContainerSampler | None = None,
+        load_balancing: AlbTraffic | None,
+        scaling: ScalingActivity | None,
+        sampler: ContainerSampler,
     ) -> None:
         """``load_balancing``: the lab's ALB (AWS/ApplicationELB metrics); ``scaling``: where a step scaling action is
         recorded as a scaling activity; ``sampler``: the containers' ``docker stats`` (shared with autoscaling)."""
         self.load_balancing = load_balancing
         self.scaling = scaling
-        self.sampler = sampler or ContainerSampler()
+        self.sampler = sampler
         self.context: FillerContext | None = None
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
@@ -186,11 +186,6 @@ class CloudWatch(GapFiller):
     def start(self, context: FillerContext) -> None:
         self.context = context
         moto_cloudwatch.PATCHES.apply(None)
-        fillers = list(getattr(context, "fillers", {}).values())  # transitional, until the wiring passes them
-        if self.load_balancing is None:
-            self.load_balancing = next((f for f in fillers if isinstance(f, AlbTraffic)), None)
-        if self.scaling is None:
-            self.scaling = next((f for f in fillers if isinstance(f, ScalingActivity)), None)
         self.thread = threading.Thread(target=self._loop, name="cloudwatch", daemon=True)
         self.thread.start()
 
@@ -223,6 +218,7 @@ class CloudWatch(GapFiller):
 
     def prepare_logs(self, task: Any, definition: dict[str, Any]) -> tuple[str, str] | str | None:
         """Check and create what the awslogs driver needs; (group, stream), an ECS error, or None when not awslogs."""
+        LAB_LOCK.forbid("calls to the lab's CloudWatch Logs")
         configuration = definition.get("logConfiguration") or {}
         if configuration.get("logDriver") != "awslogs":
             return None
@@ -305,16 +301,19 @@ class CloudWatch(GapFiller):
 
     def prune(self) -> None:
         """Keep moto's metric store bounded (see :func:`prune_metric_data`)."""
-        prune_metric_data(moto_cloudwatch.backend(self.region), datetime.now(UTC))
+        with LAB_LOCK:
+            prune_metric_data(moto_cloudwatch.backend(self.region), datetime.now(UTC))
 
     def publish_metrics(self) -> None:
         now = datetime.now(UTC)
         per_cluster: dict[str, list[Reading]] = {}
         data: list[dict[str, Any]] = []
-        for service in moto_aas.ecs_services(self.region):
-            if service.status != "ACTIVE":
-                continue
-            readings = self._service_readings(service)
+        with LAB_LOCK:  # a snapshot of the services and their tasks; docker stats and put_metric_data come after
+            services = [s for s in moto_aas.ecs_services(self.region) if s.status == "ACTIVE"]
+            tasks = {service.arn: moto_aas.running_tasks(self.region, service) for service in services}
+        LAB_LOCK.forbid("docker stats and calls to the lab's CloudWatch")
+        for service in services:
+            readings = self._service_readings(tasks[service.arn])
             if not readings:
                 continue
             per_cluster.setdefault(service.cluster_name, []).extend(readings)
@@ -329,21 +328,23 @@ class CloudWatch(GapFiller):
         for start in range(0, len(alb), 20):
             cloudwatch.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=alb[start : start + 20])
 
-    def _service_readings(self, service: moto_aas.EcsService) -> list[Reading]:
+    def _service_readings(self, tasks: list[RunningTask]) -> list[Reading]:
         assert self.context is not None
         if self.context.docker is None:
             return []
-        return self.sampler.readings(self.context.docker, moto_aas.running_tasks(self.region, service))
+        return self.sampler.readings(self.context.docker, tasks)
 
     def _alb_metrics(self, now: datetime) -> list[dict[str, Any]]:
         if self.load_balancing is None:
             return []
         groups = self.load_balancing.traffic()
+        with LAB_LOCK:
+            views = {arn: moto_elbv2.target_group(self.region, arn) for arn in groups}
         for arn in [arn for arn in self._request_marks if arn not in groups]:
             del self._request_marks[arn]  # a deleted target group's last count
         data = []
         for arn, traffic in groups.items():
-            group = moto_elbv2.target_group(self.region, arn)
+            group = views[arn]
             if group is None or not group.load_balancer_arns:
                 continue
             previous, _ = self._request_marks.get(arn, (traffic.requests, 0.0))
@@ -370,6 +371,7 @@ class CloudWatch(GapFiller):
         return data
 
     def evaluate_alarms(self) -> None:
+        LAB_LOCK.forbid("calls to the lab's CloudWatch")
         cloudwatch = self.client("cloudwatch")
         now = datetime.now(UTC)
         for alarm in cloudwatch.describe_alarms(AlarmTypes=["MetricAlarm"])["MetricAlarms"]:
@@ -392,17 +394,18 @@ class CloudWatch(GapFiller):
 
         Target tracking policies are left to the lab's autoscaling filler, which evaluates them itself;
         other actions (SNS topics, EC2 actions) are not modelled."""
-        policy = moto_aas.ecs_policy(self.region, policy_arn)
-        if policy is None or not policy.step_scaling:
-            return
-        service = moto_aas.ecs_service(self.region, *policy.service_key)
-        if service is None:
-            return
-        value = (data.get("recentDatapoints") or [float(alarm["Threshold"])])[0]
-        wanted = step_scaling_capacity(policy, service.desired_count, value - float(alarm["Threshold"]))
-        if wanted is None or wanted == service.desired_count:
-            return
-        moto_aas.set_desired_count(self.region, *policy.service_key, wanted)
+        with LAB_LOCK:  # read the policy and the service, decide and set, in one block
+            policy = moto_aas.ecs_policy(self.region, policy_arn)
+            if policy is None or not policy.step_scaling:
+                return
+            service = moto_aas.ecs_service(self.region, *policy.service_key)
+            if service is None:
+                return
+            value = (data.get("recentDatapoints") or [float(alarm["Threshold"])])[0]
+            wanted = step_scaling_capacity(policy, service.desired_count, value - float(alarm["Threshold"]))
+            if wanted is None or wanted == service.desired_count:
+                return
+            moto_aas.set_desired_count(self.region, *policy.service_key, wanted)
         if self.scaling is not None:
             self.scaling.record(
                 policy.resource_id, wanted, f"monitor alarm {alarm['AlarmName']} in state ALARM triggered policy {policy.name}"
@@ -453,7 +456,6 @@ def _utilization(dimensions: list[dict[str, str]], readings: list[Reading], now:
     ]
 
 
-@runtime_checkable
 class AlbTraffic(Protocol):
     """What the load balancer forwarded, per target group (:meth:`ecslab.lab.elb.LoadBalancing.traffic`)."""
 

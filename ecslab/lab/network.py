@@ -45,8 +45,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from ecslab.lab.fillers import LAB_LOCK
 from ecslab.lab.moto import ec2 as moto_ec2
-from ecslab.network import INTERNET, SecurityGroup, ingress_allows
+from ecslab.network import INTERNET, ingress_allows
 
 BLOCKED_HOLD_SECONDS = 3.0
 """How long the lab holds a connection its security groups block before closing it unanswered."""
@@ -68,27 +69,30 @@ class SecurityGroupRules:
         self.region = region
         self.lock = threading.Lock()
         self.read_at = -1.0
-        self.groups: dict[str, SecurityGroup] = {}
-        self.by_address: dict[str, list[str]] = {}  # private IP of a network interface -> its groups
-        self.by_instance: dict[str, list[str]] = {}  # EC2 instance ID -> its groups
+        self.now = moto_ec2.SecurityGroupsNow()
 
-    def refresh(self, force: bool = False) -> None:
+    def refresh(self, force: bool = False) -> moto_ec2.SecurityGroupsNow:
+        """The copy, read again from moto when older than :data:`CACHE_SECONDS` (or ``force``)."""
         with self.lock:
             if not force and time.monotonic() - self.read_at < CACHE_SECONDS:
-                return
+                return self.now
+        with LAB_LOCK:  # the outer lock: taken before this copy's own, never inside it
             now = moto_ec2.read_security_groups(self.region)
-            self.groups, self.by_address, self.by_instance = now.groups, now.by_address, now.by_instance
-            self.read_at = time.monotonic()
+        with self.lock:
+            self.now, self.read_at = now, time.monotonic()
+        return now
 
-    def _of(self, group_ids: list[str]) -> list[SecurityGroup]:
-        return [self.groups[g] for g in group_ids if g in self.groups]
+    def forget(self) -> None:
+        """Read moto again next time (after ``ecslab reset``)."""
+        with self.lock:
+            self.read_at = -1.0
 
     def listener(self, balancer: BalancerView, port: int) -> tuple[bool, str]:
         """May the internet (the learner's machine) open a connection to this listener?"""
         if balancer.scheme == "internal":
             return False, f"blocked: {balancer.name} is an internal load balancer, with no public address"
-        self.refresh()
-        groups = self._of(list(balancer.security_groups))
+        now = self.refresh()
+        groups = [now.groups[g] for g in balancer.security_groups if g in now.groups]
         allowed, why = ingress_allows(groups, port, source_cidr=INTERNET)
         if not allowed:
             allowed_v6, why_v6 = ingress_allows(groups, port, source_cidr="::/0")
@@ -100,11 +104,11 @@ class SecurityGroupRules:
         """May a load balancer with these groups, in subnets with these CIDRs, reach target ``target_id:port``?"""
         if target_id in ("127.0.0.1", "localhost"):
             return True, "allowed: 127.0.0.1 is the lab machine itself (not modelled)"
-        self.refresh()
-        group_ids = self.by_instance.get(target_id) if target_id.startswith("i-") else self.by_address.get(target_id)
+        now = self.refresh()
+        group_ids = now.by_instance.get(target_id) if target_id.startswith("i-") else now.by_address.get(target_id)
         if group_ids is None:
             return True, f"allowed: the lab knows no network interface for {target_id} (not modelled)"
-        groups = self._of(group_ids)
+        groups = [now.groups[g] for g in group_ids if g in now.groups]
         if not groups:
             return False, f"blocked: {target_id} has no security group"
         for cidr in balancer_cidrs:

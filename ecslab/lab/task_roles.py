@@ -106,7 +106,7 @@ from typing import Any
 
 from ecslab.config import ACCOUNT_ID, LAB_LABEL
 from ecslab.lab.bridge import bridge_gateway, is_local_address
-from ecslab.lab.fillers import FillerContext, GapFiller, NoTaskHooks, TaskNotes
+from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, NoTaskHooks, TaskNotes
 from ecslab.lab.guard import refusal
 
 log = logging.getLogger("ecslab.lab.task_roles")
@@ -511,7 +511,7 @@ class TaskRoles(GapFiller, NoTaskHooks):
         "name for other services); signatures are not verified."
     )
 
-    def __init__(self, *, notes: TaskNotes | None = None) -> None:
+    def __init__(self, *, notes: TaskNotes | None) -> None:
         """``notes``: the ECS agent's journal, where the lab says how long each credentials relay took to start."""
         self.notes = notes
         self.context: FillerContext | None = None
@@ -535,8 +535,6 @@ class TaskRoles(GapFiller, NoTaskHooks):
 
     def start(self, context: FillerContext) -> None:
         self.context = context
-        if self.notes is None:  # transitional, until the wiring passes the journal: whichever filler keeps one
-            self.notes = next((f for f in getattr(context, "fillers", {}).values() if isinstance(f, TaskNotes)), None)
         if context.docker is None:
             self.problem = "no Docker engine answered when the lab started"
             return
@@ -660,6 +658,7 @@ class TaskRoles(GapFiller, NoTaskHooks):
         role_arn = task_role_arn(task, definition if definition is not None else getattr(task, "ecslab_definition", None))
         if not role_arn:
             return None
+        LAB_LOCK.forbid("calls to the lab's IAM and STS")
         if self.url is None:
             return f"ResourceInitializationError: the lab cannot serve task-role credentials ({self.problem or 'not started'})."
         from ecslab import iam_policy

@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
@@ -24,9 +24,6 @@ from moto.ecr.responses import ECRResponse
 from ecslab.config import ACCOUNT_ID
 from ecslab.ecr_lifecycle import ImageRecord
 from ecslab.lab.moto.patching import ABSENT, PatchSet, declare
-
-if TYPE_CHECKING:
-    import threading
 
 
 class ImageTagAlreadyExistsException(ServiceException):
@@ -47,8 +44,6 @@ class InvalidLifecyclePolicy(ValueError):
 
 class EcrLab(Protocol):
     """What the patches need from the lab's ECR data plane."""
-
-    lock: threading.RLock
 
     @property
     def registry_address(self) -> str: ...
@@ -138,11 +133,10 @@ def _batch_delete_and_unregister(original: Callable[..., dict[str, Any]], lab: E
     def batch_delete_and_unregister(
         backend: ECRBackend, repository_name: str, registry_id: str | None = None, image_ids: Any = None
     ) -> dict[str, Any]:
-        with lab.lock:
-            repository = backend.repositories.get(repository_name)
-            before = {image.get_image_digest() for image in repository.images} if repository else set()
-            result = original(backend, repository_name, registry_id, image_ids)
-            after = {image.get_image_digest() for image in repository.images} if repository else set()
+        repository = backend.repositories.get(repository_name)  # under the lab lock, as every moto request
+        before = {image.get_image_digest() for image in repository.images} if repository else set()
+        result = original(backend, repository_name, registry_id, image_ids)
+        after = {image.get_image_digest() for image in repository.images} if repository else set()
         for digest in before - after:
             lab.manifest_deleted(repository_name, digest)
         return result
