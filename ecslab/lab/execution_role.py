@@ -199,10 +199,8 @@ class ExecutionRoles(GapFiller, NoTaskHooks):
 
     # -- the agent's hooks ----------------------------------------------------------------------
 
-    def prepare_task(self, task: Any, definition: Any = None) -> str | None:
-        """``definition``: moto's task definition of the task (transitional: else the agent's ``ecslab_definition``)."""
-        if definition is None:
-            definition = task.ecslab_definition
+    def prepare_task(self, task: Any, definition: Any) -> str | None:
+        """``definition``: moto's task definition the task was made from (the ECS agent's record of the task)."""
         LAB_LOCK.forbid("calls to the lab's IAM, ECR, Secrets Manager and SSM")
         role_arn = getattr(definition, "execution_role_arn", None)
         if not role_arn:

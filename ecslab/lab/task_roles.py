@@ -653,9 +653,9 @@ class TaskRoles(GapFiller, NoTaskHooks):
 
     # -- hooks the ECS agent calls -------------------------------------------------------------------
 
-    def prepare_task(self, task: Any, definition: Any = None) -> str | None:
-        """``definition``: moto's task definition of the task (transitional: else the agent's ``ecslab_definition``)."""
-        role_arn = task_role_arn(task, definition if definition is not None else getattr(task, "ecslab_definition", None))
+    def prepare_task(self, task: Any, definition: Any) -> str | None:
+        """``definition``: moto's task definition the task was made from (the ECS agent's record of the task)."""
+        role_arn = task_role_arn(task, definition)
         if not role_arn:
             return None
         LAB_LOCK.forbid("calls to the lab's IAM and STS")
