@@ -14,6 +14,83 @@ from ecslab import ecs as ecs_tools
 from ecslab.config import LabConfig
 from tests.conftest import LabClients, push_app_image
 
+# -- no lab: the shared docker-stats sampler and step scaling, with fakes -------------------------------
+
+
+def stats(cpu_used: int, system_used: int, memory_bytes: int) -> dict[str, Any]:
+    """``docker stats`` as the engine gives it: usage now and one sample earlier."""
+    return {
+        "cpu_stats": {"cpu_usage": {"total_usage": cpu_used}, "system_cpu_usage": system_used, "online_cpus": 2},
+        "precpu_stats": {"cpu_usage": {"total_usage": 0}, "system_cpu_usage": 0},
+        "memory_stats": {"usage": memory_bytes, "stats": {"cache": 0}},
+    }
+
+
+class FakeEngine:
+    """A Docker client with one container per task, counting how often it is asked."""
+
+    def __init__(self, by_task: dict[str, dict[str, Any]]) -> None:
+        self.by_task = by_task
+        self.asked = 0
+        self.containers = self
+
+    def list(self, filters: dict[str, str], ignore_removed: bool) -> list[Any]:
+        self.asked += 1
+        arn = filters["label"].split("=", 1)[1]
+        answer = self.by_task[arn]
+
+        class Container:
+            def stats(self, stream: bool) -> dict[str, Any]:
+                return answer
+
+        return [Container()]
+
+
+def test_the_sampler_reads_percentages_of_what_tasks_reserve_and_shares_fresh_readings() -> None:
+    from ecslab.lab.monitoring import ContainerSampler
+    from ecslab.lab.moto.applicationautoscaling import RunningTask
+
+    half_a_core = stats(cpu_used=25, system_used=100, memory_bytes=64 * 2**20)  # 25 % of 2 cores = 0.5 core
+    engine = FakeEngine({"arn:task/a": half_a_core})
+    sampler = ContainerSampler()
+    task = RunningTask("arn:task/a", cpu_units=512, memory_mib=256)
+    first = sampler.readings(engine, [task])
+    assert [(round(r.cpu), round(r.memory)) for r in first] == [(100, 25)]  # 0.5 core of 0.5 reserved; 64 of 256 MiB
+    assert sampler.readings(engine, [task]) == first and engine.asked == 1  # the other filler, a moment later
+    sampler.clear()
+    sampler.readings(engine, [task])
+    assert engine.asked == 2
+
+
+def test_an_engine_that_fails_gives_no_reading() -> None:
+    from ecslab.lab.monitoring import ContainerSampler
+    from ecslab.lab.moto.applicationautoscaling import RunningTask
+
+    class Broken:
+        containers = None
+
+    assert ContainerSampler().readings(Broken(), [RunningTask("arn:task/a", 1024, 512)]) == []
+
+
+def test_step_scaling_picks_the_step_and_keeps_within_capacity() -> None:
+    from ecslab.lab.monitoring import step_scaling_capacity
+    from ecslab.lab.moto.applicationautoscaling import EcsScalingPolicy
+
+    def policy(kind: str, adjustment: int, low: int | None = 1, high: int | None = 10) -> EcsScalingPolicy:
+        steps = [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": adjustment}]
+        configuration = {"AdjustmentType": kind, "StepAdjustments": steps}
+        return EcsScalingPolicy("arn", "p", "service/c/s", low, high, None, configuration)
+
+    assert step_scaling_capacity(policy("ChangeInCapacity", 2), current=3, difference=5.0) == 5
+    assert step_scaling_capacity(policy("PercentChangeInCapacity", 50), current=4, difference=5.0) == 6
+    assert step_scaling_capacity(policy("ExactCapacity", 7), current=3, difference=5.0) == 7
+    assert step_scaling_capacity(policy("ChangeInCapacity", 20), current=3, difference=5.0) == 10  # max capacity
+    assert step_scaling_capacity(policy("ChangeInCapacity", -5), current=3, difference=5.0) == 1  # min capacity
+    assert step_scaling_capacity(policy("ChangeInCapacity", 2), current=3, difference=-1.0) is None  # no step covers it
+
+
+# -- in a lab ---------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def lab(running_isolated_lab: LabConfig) -> LabClients:

@@ -114,6 +114,29 @@ def test_web_security_groups_are_the_classic_pair_and_idempotent() -> None:
         assert network.plot_network(found, load_balancers=[balancer], tasks=tasks) is not None
 
 
+def test_the_ec2_adapter_gives_moto_aws_defaults_without_a_lab() -> None:
+    boto3 = pytest.importorskip("boto3")
+    moto = pytest.importorskip("moto")
+    from ecslab.lab.moto import ec2 as moto_ec2
+
+    with moto.mock_aws():
+        moto_ec2.PATCHES.apply(None)
+        try:
+            ec2 = boto3.client("ec2", region_name="us-east-1")
+            vpc_id = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+            gateways = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])
+            assert [g["InternetGatewayId"] for g in gateways["InternetGateways"]] == ["igw-" + vpc_id.split("-", 1)[1]]
+            default = ec2.describe_security_groups(
+                Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}]
+            )["SecurityGroups"][0]
+            members = [pair["GroupId"] for rule in default["IpPermissions"] for pair in rule.get("UserIdGroupPairs", [])]
+            assert members == [default["GroupId"]]
+            found = moto_ec2.read_security_groups("us-east-1")
+            assert default["GroupId"] in found.groups
+        finally:
+            moto_ec2.PATCHES.remove()
+
+
 # -- what the lab enforces: one private lab for these tests ------------------------------------------
 
 

@@ -150,6 +150,8 @@ def _delete_repository_and_storage(original: Callable[..., Repository], lab: Ecr
         backend: ECRBackend, repository_name: str, registry_id: str | None = None, force: bool = False
     ) -> Repository:
         repository = original(backend, repository_name, registry_id, force)
+        # under the lab lock, as every moto request: the registry is the lab's child process and never calls the
+        # lab, so its DELETEs (a few ms each) cannot deadlock; nothing here calls the lab's own API or Docker
         for image in repository.images:
             lab.manifest_deleted(repository_name, image.get_image_digest())
         lab.repository_deleted(repository_name, repository.arn)
