@@ -170,6 +170,29 @@ def lab(request: pytest.FixtureRequest) -> ecslab.Lab:
     return ecslab.connect(config=_worker_lab(request.config).ensure())
 
 
+ENGINE_WIDE_MODULES = frozenset({"test_ecr.py", "test_ecr_plane.py"})
+"""Test modules that remove what they made from the whole Docker engine by a label both use
+(``ecslab.test=ecr``): they must not run at the same time, in two workers or two test runs."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_engine_wide_module_at_a_time(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Holds a machine-wide lock (``flock``) for the whole of a module of :data:`ENGINE_WIDE_MODULES`:
+    set up before the module's own fixtures, released after their teardown."""
+    if request.path.name not in ENGINE_WIDE_MODULES:
+        yield
+        return
+    import fcntl
+    import tempfile
+
+    with open(Path(tempfile.gettempdir()) / "ecslab-test-engine-wide.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture
 def isolated_config(tmp_path: Path) -> Iterator[LabConfig]:
     """Settings for a private lab in a temp folder on ports reserved for it (:func:`ecslab.lab.private.private_config`);
