@@ -86,7 +86,7 @@ def gateway(upstream: FakeAws, allowed: list[Any] = LOOPBACK, owns_address: Any 
     config = SimpleNamespace(
         host="127.0.0.1", aws_port=upstream.server.server_address[1], region="us-east-1", home="/nonexistent"
     )
-    roles = AllowAllRoles()
+    roles = AllowAllRoles(notes=None)
     roles.context = FillerContext(config=config, docker=None)
     roles.serve("127.0.0.1", 0, allowed, owns_address)
     roles.keys[KEY] = IssuedKey(

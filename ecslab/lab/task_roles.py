@@ -93,6 +93,7 @@ import json
 import logging
 import re
 import secrets
+import socket
 import threading
 import time
 import urllib.parse
@@ -104,6 +105,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from ecslab import iam_policy
 from ecslab.config import ACCOUNT_ID, LAB_LABEL
 from ecslab.lab.bridge import bridge_gateway, is_local_address
 from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, NoTaskHooks, TaskNotes
@@ -315,7 +317,7 @@ def _s3_actions(request: AwsRequest) -> list[tuple[str, str]]:
     return [(f"s3:{method.title()}Object", object_arn)]
 
 
-def _xml_elements(body: bytes, local_name: str) -> list[Any]:
+def _xml_elements(body: bytes, local_name: str) -> list[ElementTree.Element]:
     try:
         root = ElementTree.fromstring(body)
     except ElementTree.ParseError:
@@ -661,8 +663,6 @@ class TaskRoles(GapFiller, NoTaskHooks):
         LAB_LOCK.forbid("calls to the lab's IAM and STS")
         if self.url is None:
             return f"ResourceInitializationError: the lab cannot serve task-role credentials ({self.problem or 'not started'})."
-        from ecslab import iam_policy
-
         iam = self.client("iam")
         try:
             role = iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
@@ -813,7 +813,7 @@ class TaskRoles(GapFiller, NoTaskHooks):
         needed = requested_actions(request)
         if not needed:
             return None
-        from ecslab import iam_policy, security
+        from ecslab import security
 
         policies = security.role_policies(self.client("iam"), issued.role_arn)
         for action, resource in needed:
@@ -917,7 +917,7 @@ class GatewayServer(ThreadingHTTPServer):
         self.owns_address = owns_address
         super().__init__(address, handler)
 
-    def verify_request(self, request: Any, client_address: Any) -> bool:
+    def verify_request(self, request: socket.socket | tuple[bytes, socket.socket], client_address: tuple[str, int] | str) -> bool:
         try:
             client = ipaddress.ip_address(str(client_address[0]).split("%")[0])
         except ValueError:
@@ -930,10 +930,8 @@ class GatewayServer(ThreadingHTTPServer):
         return False
 
 
-def _allowed_somewhere(action: str, policies: list[Any], principal_arn: str) -> bool:
+def _allowed_somewhere(action: str, policies: list[iam_policy.Policy], principal_arn: str) -> bool:
     """Whether some Allow statement grants ``action`` on some named resource (and no Deny takes it back)."""
-    from ecslab import iam_policy
-
     patterns = {
         pattern
         for policy in policies
