@@ -241,6 +241,35 @@ def call_task(task: dict[str, Any], path: str = "/", container_port: int = 8080,
             time.sleep(0.1)
 
 
+def request_task(
+    task: dict[str, Any],
+    path: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    container_port: int = 8080,
+    timeout: float = 10,
+) -> tuple[int, Any]:
+    """Notebook 07: send ``method path`` to a task's app; (HTTP status, its decoded JSON answer), errors included.
+
+    Unlike :func:`call_task`, an HTTP error is an answer here (the app explains an ``AccessDenied``
+    in its JSON body). A refused connection is tried again until ``timeout`` seconds have passed."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(task_url(task, container_port) + path, data=body, method=method)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return int(response.status), json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return int(error.code), json.loads(error.read())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 # -- the task lifecycle, observed ---------------------------------------------------------------
 
 TASK_LIFECYCLE: tuple[tuple[str, str], ...] = (
@@ -319,6 +348,36 @@ def plot_task_timeline(changes: list[tuple[float, str]], ax: Any | None = None) 
     ax.invert_yaxis()
     ax.set_xlabel("seconds")
     ax.set_title("one task's lastStatus, as describe_tasks reported it (unseen states have no bar)", fontsize=9)
+    return ax
+
+
+TASK_PHASES: tuple[tuple[str, str, str, str], ...] = (
+    ("createdAt", "pullStartedAt", "provisioning", "#bdbdbd"),
+    ("pullStartedAt", "pullStoppedAt", "pulling the image", "#7aa6d6"),
+    ("pullStoppedAt", "startedAt", "starting the container", "#ffd166"),
+    ("startedAt", "stoppingAt", "RUNNING", "#1b7f3b"),
+    ("stoppingAt", "stoppedAt", "stopping", "#b3261e"),
+)
+"""A task's phases between the timestamps ``describe_tasks`` reports: (from, to, phase, colour)."""
+
+
+def plot_task_phases(
+    ax: Any, tasks: list[dict[str, Any]], labels: list[str], since: Any, until: float, start: float = 0.0
+) -> Any:
+    """Notebook 05: one bar per task, its phases (:data:`TASK_PHASES`) in seconds after ``since`` (a datetime).
+
+    Shown from ``start`` to ``until`` seconds; a phase still going (no end timestamp yet) ends at ``until``."""
+    legend = {}
+    for row, (task, _label) in enumerate(zip(tasks, labels, strict=True)):
+        for begin, end, phase, colour in TASK_PHASES:
+            if begin in task:
+                left = (task[begin] - since).total_seconds()
+                right = (task[end] - since).total_seconds() if end in task else until
+                legend[phase] = ax.barh(row, max(right - left, 0.02), left=left, color=colour, height=0.6)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlim(start, until)
+    ax.invert_yaxis()
+    ax.legend(legend.values(), legend.keys(), fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -253,3 +254,26 @@ def push_history(ecr: Any, repository: str) -> Any:
         for d in details
     )
     return HTML(f"<table><tr><th>pushed at</th><th>tags</th><th>digest</th><th>size</th></tr>{rows}</table>")
+
+
+def seconds_until_logged(logs: Any, group: str, stream: str, url: str, timeout: float = 10) -> float | None:
+    """Notebook 08: GET ``url`` (a path nobody else calls), then poll the log stream every 20 ms for that path.
+
+    Returns the seconds from the answer until a line naming the path is in ``stream``; None after
+    ``timeout`` seconds. An HTTP error (a 404) counts as an answer: the app logs the request anyway."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    marker = urllib.parse.urlsplit(url).path
+    try:
+        urllib.request.urlopen(url, timeout=5).close()
+    except urllib.error.HTTPError:
+        pass
+    sent = time.monotonic()
+    while time.monotonic() - sent < timeout:
+        events = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=False, limit=20)["events"]
+        if any(marker in event["message"] for event in events):
+            return time.monotonic() - sent
+        time.sleep(0.02)
+    return None

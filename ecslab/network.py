@@ -101,6 +101,8 @@ class SecurityGroup:
     vpc_id: str | None
     description: str = ""
     ingress: tuple[Rule, ...] = ()
+    egress: tuple[Rule, ...] = ()
+    """Outbound rules (a rule's ``source`` is then its destination). A new group has one: all traffic to 0.0.0.0/0."""
 
     @property
     def label(self) -> str:
@@ -115,6 +117,7 @@ class SecurityGroup:
             vpc_id=group.get("VpcId"),
             description=str(group.get("Description", "")),
             ingress=tuple(normalise_permissions(str(group["GroupId"]), group.get("IpPermissions", []))),
+            egress=tuple(normalise_permissions(str(group["GroupId"]), group.get("IpPermissionsEgress", []))),
         )
 
 
