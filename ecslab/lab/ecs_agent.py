@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from ecslab.config import ACCOUNT_ID, LAB_LABEL
+from ecslab.config import LAB_LABEL
 from ecslab.lab import reconcile as plan
 from ecslab.lab.docker_runtime import DockerRuntime
 from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, QuietErrors, TargetHealth, TaskHooks, TaskJournal, TaskLogs
@@ -632,10 +632,9 @@ class EcsAgent(GapFiller):
         alb = self.targets
         if service is None or not service.load_balancers or alb is None:
             return
-        elbv2 = _elbv2(self.backend().region_name)
         registered: list[Target] = []
         for entry in service.load_balancers:
-            group = elbv2.target_groups.get(entry.get("targetGroupArn"))
+            group = alb.target_group(entry.get("targetGroupArn", ""))
             container = next((c for c in task.containers if c.name == entry.get("containerName")), None)
             if group is None or container is None:
                 continue
@@ -644,18 +643,19 @@ class EcsAgent(GapFiller):
             )
             if binding is None:
                 continue
-            target_id, port = self._target_of(task, group, binding)
+            target_id, port = self._target_of(task, group.target_type, binding)
             if target_id is None:
                 continue
             alb.address(target_id, port, binding["bindIP"], binding["hostPort"])
-            group.register([{"Id": target_id, "Port": port}])
+            if not alb.register_target(group.arn, target_id, port):
+                continue
             registered.append(Target(group.arn, target_id, port))
             self.note(task, f"registered {target_id}:{port} with target group {group.name}")
         self._task_record(task).targets = registered
 
-    def _target_of(self, task: EcsTask, group: Any, binding: dict[str, Any]) -> tuple[str | None, int]:
-        """The task's target in ``group``: its ENI's IP and the container port (ip), or its instance and host port."""
-        if group.target_type == "ip":
+    def _target_of(self, task: EcsTask, target_type: str, binding: dict[str, Any]) -> tuple[str | None, int]:
+        """The task's target: its ENI's IP and the container port (target type ip), or its instance and host port."""
+        if target_type == "ip":
             address = next(
                 (d["value"] for a in task.attachments for d in a.get("details", []) if d["name"] == "privateIPv4Address"), None
             )
@@ -671,17 +671,7 @@ class EcsAgent(GapFiller):
             targets = list(self._task_record(task).targets)
             if not targets or alb is None:
                 return
-            elbv2 = _elbv2(self.backend().region_name)
-            delays = []
-            for target in targets:
-                group = elbv2.target_groups.get(target.target_group_arn)
-                if group is None:
-                    continue
-                try:
-                    group.deregister([{"Id": target.target_id, "Port": target.port}])
-                except Exception:
-                    continue
-                delays.append(int(str(group.attributes.get("deregistration_delay.timeout_seconds", 300))))
+            delays = [delay for target in targets if (delay := alb.deregister_target(*_key(target))) is not None]
         self.note(task, f"deregistered from {len(delays)} target group(s); draining up to {max(delays, default=0)} s")
         deadline = time.monotonic() + max(delays, default=0) + 2
         while time.monotonic() < deadline and not all(alb.drained(*_key(t)) for t in targets):
@@ -911,9 +901,3 @@ class EcsAgent(GapFiller):
 
 def _key(target: Target) -> tuple[str, str, int]:
     return target.target_group_arn, target.target_id, target.port
-
-
-def _elbv2(region: str) -> Any:
-    from moto.elbv2.models import elbv2_backends
-
-    return elbv2_backends[ACCOUNT_ID][region]

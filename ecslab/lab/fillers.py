@@ -151,9 +151,32 @@ class TaskLogs(Protocol):
     def ship_logs(self, docker_container: Any, group: str, stream: str) -> None: ...
 
 
+class TargetGroupInfo(Protocol):
+    """A target group as ECS needs it to register a task."""
+
+    @property
+    def arn(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def target_type(self) -> str: ...
+
+
 @runtime_checkable
 class TargetHealth(Protocol):
-    """The load balancer as ECS sees it: where a target answers, and its health."""
+    """The load balancer as ECS sees it: its target groups, where a target answers, and its health."""
+
+    def target_group(self, target_group_arn: str) -> TargetGroupInfo | None: ...
+
+    def register_target(self, target_group_arn: str, target_id: str, port: int) -> bool:
+        """False when the target group is gone."""
+        ...
+
+    def deregister_target(self, target_group_arn: str, target_id: str, port: int) -> int | None:
+        """The group's deregistration delay (the target drains), or ``None`` when it was not registered."""
+        ...
 
     def address(self, target_id: str, port: int, host: str, host_port: int) -> None: ...
 

@@ -41,7 +41,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 from ecslab.config import SEED, LabConfig
 from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, LabLock
@@ -260,110 +260,115 @@ def _read_token(config: LabConfig) -> bytes:
     return token
 
 
-def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
-    class ControlHandler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # quiet: the lab log is for problems
-            pass
+class ControlHandler(BaseHTTPRequestHandler):
+    """The control API; :func:`_handler` makes one class per lab process."""
 
-        def _reply(self, code: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    lab: ClassVar[LabProcess]
 
-        def _refused(self) -> bool:
-            """Answer and return True when the request may not go on (guard, token, body size)."""
-            reason = refusal(self.headers, lab.config.control_port)
-            if reason is not None:
-                self._reply(403, {"error": reason})
-                return True
-            given = self.headers.get(TOKEN_HEADER)
-            if given is None:
-                self._reply(
-                    401,
-                    {
-                        "error": f"The control API needs the lab's token in the {TOKEN_HEADER} header "
-                        f"(from {lab.config.token_file}). Use `ecslab` or ecslab.lab.manage.control()."
-                    },
-                )
-                return True
-            if given is not None and not hmac.compare_digest(given.encode("utf-8", "replace"), lab.token):
-                self._reply(
-                    403,
-                    {
-                        "error": f"Wrong control token: it is not the one in {lab.config.token_file}, which "
-                        "`ecslab up` makes anew for each lab. Read it again, or use `ecslab`."
-                    },
-                )
-                return True
-            if self.headers.get("Transfer-Encoding") is not None:
-                self._reply(411, {"error": "The control API takes no chunked body; send none."})
-                return True
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: the lab log is for problems
+        pass
+
+    def _reply(self, code: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _refused(self) -> bool:
+        """Answer and return True when the request may not go on (guard, token, body size)."""
+        reason = refusal(self.headers, self.lab.config.control_port)
+        if reason is not None:
+            self._reply(403, {"error": reason})
+            return True
+        given = self.headers.get(TOKEN_HEADER)
+        if given is None:
+            self._reply(
+                401,
+                {
+                    "error": f"The control API needs the lab's token in the {TOKEN_HEADER} header "
+                    f"(from {self.lab.config.token_file}). Use `ecslab` or ecslab.lab.manage.control()."
+                },
+            )
+            return True
+        if given is not None and not hmac.compare_digest(given.encode("utf-8", "replace"), self.lab.token):
+            self._reply(
+                403,
+                {
+                    "error": f"Wrong control token: it is not the one in {self.lab.config.token_file}, which "
+                    "`ecslab up` makes anew for each lab. Read it again, or use `ecslab`."
+                },
+            )
+            return True
+        if self.headers.get("Transfer-Encoding") is not None:
+            self._reply(411, {"error": "The control API takes no chunked body; send none."})
+            return True
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_CONTROL_BODY:
+            self._reply(
+                413,
+                {
+                    "error": f"The control API takes no request body (at most {MAX_CONTROL_BODY} bytes, "
+                    f"Content-Length was {self.headers.get('Content-Length')!r}); send none."
+                },
+            )
+            return True
+        self.rfile.read(length)
+        return False
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except ConnectionError:  # the client left (e.g. `ecslab up` polling with a short timeout): nothing to answer
+            self.close_connection = True
+        except Exception as error:  # the client gets a message, the lab log the traceback
+            log.exception("control API: %s %s failed", getattr(self, "command", "?"), getattr(self, "path", "?"))
             try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if not 0 <= length <= MAX_CONTROL_BODY:
                 self._reply(
-                    413,
-                    {
-                        "error": f"The control API takes no request body (at most {MAX_CONTROL_BODY} bytes, "
-                        f"Content-Length was {self.headers.get('Content-Length')!r}); send none."
-                    },
+                    500,
+                    {"error": f"The lab failed at this request ({type(error).__name__}); see lab.log in {self.lab.config.home}."},
                 )
-                return True
-            self.rfile.read(length)
-            return False
+            except OSError:
+                pass
+            self.close_connection = True
 
-        def handle_one_request(self) -> None:
-            try:
-                super().handle_one_request()
-            except ConnectionError:  # the client left (e.g. `ecslab up` polling with a short timeout): nothing to answer
-                self.close_connection = True
-            except Exception as error:  # the client gets a message, the lab log the traceback
-                log.exception("control API: %s %s failed", getattr(self, "command", "?"), getattr(self, "path", "?"))
-                try:
-                    self._reply(
-                        500,
-                        {"error": f"The lab failed at this request ({type(error).__name__}); see lab.log in {lab.config.home}."},
-                    )
-                except OSError:
-                    pass
-                self.close_connection = True
+    def do_GET(self) -> None:
+        if self._refused():
+            return
+        if self.path == "/status":
+            self._reply(200, self.lab.status())
+            return
+        for filler in self.lab.fillers:
+            answer = filler.control("GET", self.path)
+            if answer is not None:
+                self._reply(200, answer)
+                return
+        self._reply(404, {"error": f"no such control path {self.path}"})
 
-        def do_GET(self) -> None:
-            if self._refused():
-                return
-            if self.path == "/status":
-                self._reply(200, lab.status())
-                return
-            for filler in lab.fillers:
-                answer = filler.control("GET", self.path)
+    def do_POST(self) -> None:
+        if self._refused():
+            return
+        if self.path == "/reset":
+            self.lab.reset()
+            self._reply(200, {"reset": True})
+        elif self.path == "/shutdown":
+            self._reply(200, {"stopping": True})
+            self.lab.shutdown_requested.set()
+        else:
+            for filler in self.lab.fillers:
+                answer = filler.control("POST", self.path)
                 if answer is not None:
                     self._reply(200, answer)
                     return
             self._reply(404, {"error": f"no such control path {self.path}"})
 
-        def do_POST(self) -> None:
-            if self._refused():
-                return
-            if self.path == "/reset":
-                lab.reset()
-                self._reply(200, {"reset": True})
-            elif self.path == "/shutdown":
-                self._reply(200, {"stopping": True})
-                lab.shutdown_requested.set()
-            else:
-                for filler in lab.fillers:
-                    answer = filler.control("POST", self.path)
-                    if answer is not None:
-                        self._reply(200, answer)
-                        return
-                self._reply(404, {"error": f"no such control path {self.path}"})
 
-    return ControlHandler
+def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
+    return type("ControlHandler", (ControlHandler,), {"lab": lab})
 
 
 def _make_iam() -> None:
