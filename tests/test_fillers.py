@@ -6,8 +6,10 @@ moto is pinned; when it is upgraded these tests say which internal moved.
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from importlib.metadata import version
+from pathlib import Path
 
 import botocore.exceptions
 import pytest
@@ -18,7 +20,10 @@ from tests.conftest import LabClients
 
 
 def test_moto_is_the_pinned_version() -> None:
-    assert version("moto") == "5.2.5", "the fillers read moto's internals: re-check them before moving the pin"
+    """The pin lives in pyproject.toml only; the adapters' patches are checked by tests/test_moto_patches.py."""
+    pin = re.search(r'"moto\[server\]==([0-9.]+)"', (Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert pin is not None
+    assert version("moto") == pin.group(1), "this environment's moto is not the pinned one: reinstall (pip install -e '.[dev]')"
 
 
 def test_the_internals_the_lab_uses_still_exist() -> None:
