@@ -306,12 +306,17 @@ class PrivateLab:
     def stop(self) -> None:
         """Stop the lab, remove its containers, release its ports; what ``with`` does on exit. Idempotent."""
         config, self._config = self._config, None
-        if config is not None:
-            try:
-                manage.down(config, say=self._say)
-            finally:
-                release_config(config)
-        self._remove_temporary()
+        try:
+            if config is not None:
+                try:
+                    manage.down(config, say=self._say)
+                except Exception:
+                    _remove_containers_patiently(config)  # e.g. the engine too busy to list them in down's 10 s
+                    raise
+                finally:
+                    release_config(config)
+        finally:
+            self._remove_temporary()
 
     def _remove_temporary(self) -> None:
         if self._temporary is not None:
@@ -324,6 +329,22 @@ class PrivateLab:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self.stop()
+
+
+def _remove_containers_patiently(config: LabConfig, attempts: int = 3) -> None:
+    """Remove the containers of the lab ``config`` describes, giving a busy Docker engine minutes, not
+    seconds: a lab's tasks left running without their lab would hold memory and CPU until someone noticed."""
+    from ecslab.engine import EngineError, docker_client
+
+    for attempt in range(attempts):
+        try:
+            manage.remove_lab_containers(config, docker_client(timeout=120))
+            return
+        except EngineError:
+            return  # no engine: nothing of the lab can run
+        except Exception:
+            if attempt == attempts - 1:
+                raise
 
 
 @contextlib.contextmanager
