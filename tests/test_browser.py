@@ -6,8 +6,9 @@ drives Debian's chromium with Playwright, runs every cell of ``00-setup.ipynb``
 and checks what a learner would see: figures, the target explorer's toggle
 (notebook 00, :func:`ecslab.session.target_explorer`), and no tracebacks.
 
-The kernel's ``ecslab.connect()`` uses the default lab (``ECSLAB_HOME`` as set for
-the test run), starting it when it is not running, as a learner's notebook would.
+The kernel's ``ecslab.connect()`` uses the lab the test run's environment names: this test
+process's private lab (``tests/conftest.py`` exports its ``ECSLAB_*`` settings before the test), as
+a learner's notebook uses theirs.
 Run with ``python -m pytest tests/test_browser.py -m browser``; about 15-20 s.
 
 With ``ECSLAB_BROWSER_TEST_URL`` set to a running JupyterLab's URL with its token (the course
