@@ -21,7 +21,11 @@
 # - have injected a secret into a running container, visible to the app and never printed;
 # - recognise five mistakes by the words AWS uses for them.
 #
-# **Time:** about 45 minutes.
+# **Time:** 75–90 minutes if IAM and VPCs are new to you (a reviewer's estimate of reading and
+# trying the explorers; the cells alone run in 1.5 to 3 minutes, measured on a shared 2-core
+# VM in December 2026: the busier the machine, the longer). Sections 2–5 (roles and how IAM
+# decides) make one sitting, 6–8 (ECR policies, networks, secrets) a second; section 9 (AWS's
+# error messages) is optional.
 #
 # | notes, section 9 | here |
 # |---|---|
@@ -223,12 +227,22 @@ def trust_for(principal):
 #   type the host's ECS agent runs with such a role (`ecsInstanceRole`); an app that falls back
 #   to the host's credentials gets the host's powers, which is why task roles exist.
 #
-# On AWS you can (and should, for roles you share across accounts) narrow the trust with a
-# condition: `"Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}` lets ECS
-# assume the role only for tasks of your account: the "confused deputy" protection. The
-# evaluator reads a trust policy like any other: the request is `sts:AssumeRole` on the role, by
-# the principal `ecs-tasks.amazonaws.com`, and the request's context says for which account ECS
-# is acting:
+# A trust policy that names only the service lets that service assume the role for *anyone* who
+# can get it to: ECS, acting for someone else's task, becomes a "confused deputy". AWS's ECS guide
+# recommends, for every task role you create (not only roles shared across accounts), the
+# condition keys `aws:SourceAccount` (the account ECS acts for) and `aws:SourceArn` (the ARN of
+# the ECS resource it acts for; `arn:aws:ecs:REGION:ACCOUNT:*`, as in AWS's example, admits all
+# of your account's in that Region), both at once for the narrowest trust:
+#
+# ```json
+# "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"},
+#               "ArnLike": {"aws:SourceArn": "arn:aws:ecs:us-east-1:123456789012:*"}}
+# ```
+#
+# The evaluator reads a trust policy like any other: the request is `sts:AssumeRole` on the role,
+# by the principal `ecs-tasks.amazonaws.com`, and the request's context says for which account
+# and which resource ECS is acting. (The lab's own tasks do not send these keys; the evaluator
+# shows what IAM decides on AWS.)
 
 # %%
 guarded_trust = {
@@ -237,15 +251,24 @@ guarded_trust = {
         "Effect": "Allow",
         "Principal": {"Service": "ecs-tasks.amazonaws.com"},
         "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceAccount": lab.account_id}},
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": lab.account_id},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{lab.region}:{lab.account_id}:*"},
+        },
     }],
 }
 guarded = iam_policy.parse_policy(guarded_trust, "guarded trust", kind="trust")
+requests = {
+    "a task of your account": (lab.account_id, f"arn:aws:ecs:{lab.region}:{lab.account_id}:task/demo/0123456789abcdef"),
+    "a task of another account": ("210987654321", f"arn:aws:ecs:{lab.region}:210987654321:task/demo/0123456789abcdef"),
+    "your account, a task in another Region": (lab.account_id, f"arn:aws:ecs:eu-west-1:{lab.account_id}:task/demo/0123456789abcdef"),
+}
 {
-    f"ECS, for a task of account {account}": iam_policy.evaluate(
-        "sts:AssumeRole", task_role_arn, [], resource_policy=guarded, principal_arn="ecs-tasks.amazonaws.com", context={"aws:SourceAccount": account}
+    f"ECS, for {who}": iam_policy.evaluate(
+        "sts:AssumeRole", task_role_arn, [], resource_policy=guarded, principal_arn="ecs-tasks.amazonaws.com",
+        context={"aws:SourceAccount": account, "aws:SourceArn": source_arn},
     ).kind
-    for account in (lab.account_id, "210987654321")
+    for who, (account, source_arn) in requests.items()
 }
 
 # %% [markdown]
@@ -366,21 +389,6 @@ def run_one(task_definition_arn, security_groups=()):
         time.sleep(0.25)
 
 
-def ask(task, path, method="GET", body=None):
-    """Call the app in a task: (HTTP status, its JSON answer), errors included; tries again while the app starts."""
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            with urllib.request.urlopen(urllib.request.Request(ecs_tools.task_url(task) + path, data=body, method=method), timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 app_task = run_one(task_def_arn)
 app_task_id = app_task["taskArn"].split("/")[-1]
 registered = lab.ecs.describe_task_definition(taskDefinition=task_def_arn)["taskDefinition"]
@@ -389,10 +397,11 @@ registered = lab.ecs.describe_task_definition(taskDefinition=task_def_arn)["task
 # %% [markdown]
 # Who is the app, to AWS? A role **session**: the task role, assumed by ECS, named after the
 # task (shown here as `TASK_ID`, which changes on every run). And boto3 says where it found the
-# credentials:
+# credentials. (`ecs_tools.request_task` sends a request to the app in a task and returns the HTTP
+# status with the app's JSON answer, errors included: an `AccessDenied` is an answer here.)
 
 # %%
-status, whoami = ask(app_task, "/whoami")
+status, whoami = ecs_tools.request_task(app_task, "/whoami")
 {"status": status, "Arn": whoami["Arn"].replace(app_task_id, "TASK_ID"), "credential_source": whoami["credential_source"]}
 
 # %% [markdown]
@@ -418,10 +427,10 @@ def show(answer):
 
 
 {
-    "list the bucket": show(ask(app_task, f"/s3/{BUCKET}")),
-    "read 2026/q3.csv": show(ask(app_task, f"/s3/{BUCKET}/2026/q3.csv")),
-    "read private/salaries.csv": show(ask(app_task, f"/s3/{BUCKET}/private/salaries.csv")),
-    "write 2026/q4.csv": show(ask(app_task, f"/s3/{BUCKET}/2026/q4.csv", method="PUT", body=b"region,revenue\n")),
+    "list the bucket": show(ecs_tools.request_task(app_task, f"/s3/{BUCKET}")),
+    "read 2026/q3.csv": show(ecs_tools.request_task(app_task, f"/s3/{BUCKET}/2026/q3.csv")),
+    "read private/salaries.csv": show(ecs_tools.request_task(app_task, f"/s3/{BUCKET}/private/salaries.csv")),
+    "write 2026/q4.csv": show(ecs_tools.request_task(app_task, f"/s3/{BUCKET}/2026/q4.csv", method="PUT", body=b"region,revenue\n")),
 }
 
 # %% [markdown]
@@ -437,7 +446,7 @@ def show(answer):
 # %%
 tidied = {**reports_policy, "Statement": [s for s in reports_policy["Statement"] if s["Sid"] != "ReadReports"]}
 iam.put_role_policy(RoleName=TASK_ROLE, PolicyName="read-reports", PolicyDocument=json.dumps(tidied))
-show(ask(app_task, f"/s3/{BUCKET}/2026/q3.csv"))
+show(ecs_tools.request_task(app_task, f"/s3/{BUCKET}/2026/q3.csv"))
 
 # %% [markdown]
 # Listing still works (`ListReports` is still there): the app can see the key and not read it.
@@ -446,7 +455,7 @@ show(ask(app_task, f"/s3/{BUCKET}/2026/q3.csv"))
 
 # %%
 iam.put_role_policy(RoleName=TASK_ROLE, PolicyName="read-reports", PolicyDocument=json.dumps(reports_policy))
-show(ask(app_task, f"/s3/{BUCKET}/2026/q3.csv"))
+show(ecs_tools.request_task(app_task, f"/s3/{BUCKET}/2026/q3.csv"))
 
 # %% [markdown]
 # **And without a task role?** The same image, a task definition without `taskRoleArn`:
@@ -454,7 +463,7 @@ show(ask(app_task, f"/s3/{BUCKET}/2026/q3.csv"))
 # %%
 no_role_def_arn = lab.ecs.register_task_definition(**ecs_tools.task_definition(FAMILY, app_image, execution_role_arn=execution_role_arn))["taskDefinition"]["taskDefinitionArn"]
 no_role_task = run_one(no_role_def_arn)
-show(ask(no_role_task, f"/s3/{BUCKET}"))
+show(ecs_tools.request_task(no_role_task, f"/s3/{BUCKET}"))
 
 # %% [markdown]
 # No credentials at all: boto3 looked everywhere it knows (environment, files, the container
@@ -585,8 +594,12 @@ security.decision_table(
 # CloudWatch Logs: through a NAT gateway (in a public subnet) or VPC endpoints.
 #
 # **Security groups** are the firewall of each network interface: every Fargate task has its
-# own. They list what may come **in** (protocol, port, and a CIDR or *another security group*);
-# anything else is dropped. They are stateful: the answer to an allowed request goes back out.
+# own. They have **inbound** rules (what may come in: protocol, port, and a CIDR or *another
+# security group*; anything else is dropped) and **outbound** rules (where the interface may open
+# connections). A new group has no inbound rule and one outbound rule that allows all traffic out;
+# you may replace it with narrower ones (say, port 443 only). They are stateful: the answer to an
+# allowed request goes back out, and the answer to an allowed outgoing request comes back in,
+# whatever the rules of the other direction.
 # The pattern: the ALB's group lets port 80 in from anywhere; the tasks' group lets port 8080 in
 # **only from the ALB's group**.
 
@@ -633,6 +646,16 @@ def by_name(text):
 
 
 {group.name: [by_name(str(rule)) for rule in group.ingress] for group in vpc.security_groups.values()}
+
+# %% [markdown]
+# Those were the inbound rules. Each group also has outbound rules: neither helper nor we wrote
+# any, so each has the one every new group gets, all traffic to anywhere (on AWS as in the lab).
+# That is what lets a task pull its image and call AWS's APIs. To narrow it, add the rules you
+# want with `authorize_security_group_egress` and remove that one with
+# `revoke_security_group_egress`; the lab records outbound rules but does not enforce them.
+
+# %%
+{group.name: [f"{rule.ports} to {by_name(rule.source)}" for rule in group.egress] for group in vpc.security_groups.values()}
 
 # %% [markdown]
 # The `default` group, which every VPC has, admits everything from its own members; the other
@@ -842,7 +865,7 @@ secret_task["lastStatus"]
 # value we stored:
 
 # %%
-status, seen = ask(secret_task, "/secret/DB_PASSWORD")
+status, seen = ecs_tools.request_task(secret_task, "/secret/DB_PASSWORD")
 {"set": seen["set"], "length": seen["length"], "same value as stored": seen["sha256_prefix"] == hashlib.sha256(db_password.encode()).hexdigest()[:12]}
 
 # %% [markdown]
@@ -991,6 +1014,11 @@ Quiz([
         ),
         1,
         "ECS pulls the image with the execution role before the container starts; the app's own calls use the task role's credentials. Giving either role the other's permissions widens what a compromised app could do.",
+        why_not=(
+            "The task role's credentials reach the app only once the container runs; ECS must pull the image before that, with the execution role.",
+            "",
+            "ECS uses the execution role for what it does before and around the task; the app's own calls (S3) use the task role.",
+        ),
     ),
     Question(
         "A role's trust policy names the principal {\"Service\": \"ec2.amazonaws.com\"}. You put it in a task definition as taskRoleArn. What happens?",
@@ -1001,12 +1029,22 @@ Quiz([
         ),
         1,
         "IAM accepts the trust policy: it is a valid policy for EC2 instances. Only when ECS tries to assume the role for a task does it fail, with \"ECS was unable to assume the role\" (section 9).",
+        why_not=(
+            "ECS assumes the role as ecs-tasks.amazonaws.com, a principal this trust policy does not name, so it gets no credentials.",
+            "",
+            "The policy is valid (it suits an EC2 instance role), so IAM accepts it; the failure comes when ECS tries to use it.",
+        ),
     ),
     Question(
         "A task role's policy allows s3:* on arn:aws:s3:::reports/*, and another statement of it denies s3:GetObject on arn:aws:s3:::reports/private/*. May the app read reports/private/salaries.csv?",
         ("Yes: the allow comes first", "Yes: s3:* is broader than s3:GetObject", "No: an explicit deny wins over every allow"),
         2,
         "Statement order does not matter, nor how broad a statement is: any matching explicit Deny decides.",
+        why_not=(
+            "IAM does not read statements in order; it collects every statement that matches.",
+            "Breadth does not matter either: the Deny matches reports/private/salaries.csv, and a matching Deny decides.",
+            "",
+        ),
     ),
     Question(
         "The tasks' security group lets port 8080 in from the ALB's security group only. Who can open a connection to a task's port 8080?",
@@ -1017,6 +1055,11 @@ Quiz([
         ),
         1,
         "A rule that names a security group allows traffic from the interfaces in that group, wherever their addresses are; everything else is dropped, even inside the VPC and even with a public IP.",
+        why_not=(
+            "A public IP does not open a port: the tasks' group admits 8080 only from the ALB's group.",
+            "",
+            "Being in the same VPC admits nothing by itself: only the rule's source, the ALB's group, gets in.",
+        ),
     ),
     Question(
         "Where should a task definition get a database password from?",
@@ -1027,6 +1070,27 @@ Quiz([
         ),
         1,
         "The task definition then holds only where the secret is; ECS reads it with the execution role as the task starts. Values in environment are visible to anyone who may describe the task definition, and an image to anyone who may pull it.",
+        why_not=(
+            "Anyone who may describe the task definition (or the task) reads the value in clear text.",
+            "",
+            "Anyone who may pull the image can read the file, and changing the password means a new image.",
+        ),
+    ),
+    Question(
+        "Your task role's trust policy names ecs-tasks.amazonaws.com and nothing else. What do the conditions aws:SourceAccount and aws:SourceArn add?",
+        (
+            "Nothing for a role used in one account: they only matter for cross-account roles",
+            "ECS may then assume the role only when it acts for your account's ECS resources (those ARNs), not when tricked into it for someone else",
+            "They replace the Principal: the role no longer needs to name ecs-tasks.amazonaws.com",
+        ),
+        1,
+        "Without them, the trust says only which service may assume the role, not for whom: the confused deputy. AWS's ECS guide recommends "
+        "them when you create a task role (section 3).",
+        why_not=(
+            "AWS recommends them for every task role: the risk is ECS acting for another account, whatever accounts you use.",
+            "",
+            "The Principal still says which service may assume the role; the conditions narrow for whom it acts.",
+        ),
     ),
 ])
 
@@ -1038,6 +1102,7 @@ Quiz([
 #   `ecs-tasks.amazonaws.com`.
 # - A role's **trust policy** says who may assume it; its **permissions policies** say what it may
 #   do. IAM denies by default, allows what a statement allows, and an explicit **deny wins**.
+#   Narrow a task role's trust with `aws:SourceAccount` and `aws:SourceArn` (the confused deputy).
 # - **Least privilege**: name the actions the app calls and the resources it uses
 #   (`s3:GetObject` on `arn:aws:s3:::bucket/*`), not `s3:*` on `*`.
 # - The app gets **temporary credentials** from ECS; no keys in images or task definitions. Change
@@ -1045,7 +1110,8 @@ Quiz([
 # - **ECR**: pushing and pulling are IAM actions on the repository; a **repository policy** lets
 #   other principals in. Deploying needs `iam:PassRole` on the task's roles.
 # - **Networks**: ALB in public subnets, tasks in private subnets; security groups chain
-#   internet → ALB (port 80) → tasks (port 8080, from the ALB's group only).
+#   internet → ALB (port 80) → tasks (port 8080, from the ALB's group only). Their outbound rules
+#   allow all traffic out until you narrow them.
 # - **Secrets**: `secrets` with `valueFrom` in the task definition; the execution role reads
 #   them; the value reaches the container and no one else.
 #
