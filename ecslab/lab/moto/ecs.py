@@ -182,7 +182,7 @@ def with_default_security_group(configuration: dict[str, Any] | None, region: st
     "(self, nc: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]",
     "a service without security groups gets its VPC's default group",
 )
-def _validate_network(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
+def _validate_network(original: Callable[..., Any], lab: EcsLab) -> Callable[..., object]:
     def validate_network_with_default_group(service: Service, configuration: dict[str, Any]) -> Any:
         return original(service, with_default_security_group(configuration, service.region_name))
 
@@ -199,7 +199,7 @@ TASK_INIT = (
 
 
 @PATCHES.patch(f"{MODELS}:Task", "__init__", TASK_INIT, "a task starts PROVISIONING with its containers and timestamps")
-def _task_init(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
+def _task_init(original: Callable[..., Any], lab: EcsLab) -> Callable[..., object]:
     def task_init_for_real(task: EcsTask, cluster: Cluster, task_definition: TaskDefinition, *args: Any, **kwargs: Any) -> None:
         kwargs["networking_configuration"] = with_default_security_group(
             kwargs.get("networking_configuration"), cluster.region_name
@@ -228,7 +228,7 @@ def _task_init(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
     "(task_definition: moto.ecs.models.TaskDefinition) -> dict[str, typing.Any]",
     "task-level cpu/memory count, and memoryReservation",
 )
-def _requirements(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
+def _requirements(original: Callable[..., Any], lab: EcsLab) -> Callable[..., object]:
     return staticmethod(task_requirements)
 
 
@@ -244,7 +244,7 @@ REGISTER = (
 
 
 @PATCHES.patch(BACKEND, "register_task_definition", REGISTER, "ECS's validation of task definitions")
-def _register(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
+def _register(original: Callable[..., Any], lab: EcsLab) -> Callable[..., object]:
     from moto.ecs.exceptions import EcsClientException
 
     from ecslab import ecs_validation
@@ -276,7 +276,7 @@ LIST_TASKS = (
 
 
 @PATCHES.patch(BACKEND, "list_tasks", LIST_TASKS, "serviceName filters; the cluster matches by name, not substring")
-def _list_tasks(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
+def _list_tasks(original: Callable[..., Any], lab: EcsLab) -> Callable[..., object]:
     def list_tasks_by_service(
         backend: EC2ContainerServiceBackend,
         cluster_str: str | None = None,
@@ -303,7 +303,7 @@ def _list_tasks(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]
     "(self, cluster_str: str, task_str: str, reason: str) -> moto.ecs.models.Task",
     "stop_task asks the agent to stop the task (DEACTIVATING ... STOPPED), not STOPPED at once",
 )
-def _stop_task(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
+def _stop_task(original: Callable[..., Any], lab: EcsLab) -> Callable[..., object]:
     from moto.ecs.exceptions import InvalidParameterException
 
     def stop_task_gracefully(backend: EC2ContainerServiceBackend, cluster_str: str, task_str: str, reason: str) -> Task:
@@ -328,7 +328,7 @@ def _stop_task(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
     "(self, cluster_str: str) -> moto.ecs.models.Cluster",
     "a cluster with active services or tasks cannot be deleted",
 )
-def _delete_cluster(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
+def _delete_cluster(original: Callable[..., Any], lab: EcsLab) -> Callable[..., object]:
     from moto.ecs.exceptions import EcsClientException
 
     def delete_cluster_if_empty(backend: EC2ContainerServiceBackend, cluster_str: str) -> Cluster:
@@ -348,7 +348,7 @@ def _delete_cluster(original: Callable[..., Any], lab: EcsLab) -> Callable[..., 
     "(self, service_properties: dict[str, typing.Any]) -> moto.ecs.models.Service",
     "a new task definition starts a deployment the agent rolls out; counts stay what they are",
 )
-def _update_service(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
+def _update_service(original: Callable[..., Any], lab: EcsLab) -> Callable[..., object]:
     def update_service_for_real(backend: EC2ContainerServiceBackend, properties: dict[str, Any]) -> Service:
         cluster_str = properties.get("cluster", "default")
         name = properties["service"].split("/")[-1]
@@ -368,12 +368,12 @@ def _update_service(original: Callable[..., Any], lab: EcsLab) -> Callable[..., 
     return update_service_for_real
 
 
-def _remember_deployment_configuration(creating: bool) -> Callable[[Callable[..., Any], EcsLab], Callable[..., Any]]:
+def _remember_deployment_configuration(creating: bool) -> Callable[[Callable[..., Any], EcsLab], Callable[..., object]]:
     """create_service/update_service: ECS's deploymentConfiguration and grace period (moto's handler drops both).
 
     Both are API fields: they go on moto's ``Service``, whose ``describe_services`` answer carries them."""
 
-    def wrap(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
+    def wrap(original: Callable[..., Any], lab: EcsLab) -> Callable[..., object]:
         from moto.ecs.exceptions import InvalidParameterException
 
         def handler(response: EC2ContainerServiceResponse) -> ActionResult:
@@ -419,7 +419,7 @@ PATCHES.patch(RESPONSE, "update_service", "(self) -> 'ActionResult'", "deploymen
 
 
 @PATCHES.patch(RESPONSE, "register_container_instance", "(self) -> 'ActionResult'", "totalResources sets cpu/memory")
-def _register_instance(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
+def _register_instance(original: Callable[..., Any], lab: EcsLab) -> Callable[..., object]:
     def register_instance_with_resources(response: EC2ContainerServiceResponse) -> ActionResult:
         result = original(response)
         total = {r["name"]: r for r in response._get_param("totalResources") or []}
@@ -434,7 +434,7 @@ def _register_instance(original: Callable[..., Any], lab: EcsLab) -> Callable[..
 
 
 @PATCHES.patch(RESPONSE, "run_task", "(self) -> 'ActionResult'", "EC2 placement failures are reported, as on AWS")
-def _run_task(original: Callable[..., Any], lab: EcsLab) -> Callable[..., Any]:
+def _run_task(original: Callable[..., Any], lab: EcsLab) -> Callable[..., object]:
     from moto.ecs.exceptions import InvalidParameterException
 
     def run_task_with_failures(response: EC2ContainerServiceResponse) -> ActionResult:
