@@ -20,7 +20,8 @@
 # - know what changes on real AWS, what this setup costs per hour there, and in which order to
 #   delete it.
 #
-# **Time:** about 30 minutes (the cells themselves run in about a minute).
+# **Time:** about 30 minutes of reading (an estimate); the cells alone run in 1 to 3 minutes
+# (measured on a shared 2-core VM, December 2026: the busier the machine, the longer).
 #
 # | step | the notes | here | first met in |
 # |---|---|---|---|
@@ -744,31 +745,48 @@ from ecslab.quiz import Question, Quiz
 
 Quiz([
     Question(
-        "Your tasks run, but every target stays unhealthy with Target.Timeout. Which step of this notebook is the likely culprit?",
+        "On AWS, a service's tasks run, but every target in its target group stays unhealthy with Target.Timeout. What is the likely cause?",
         (
-            "The ECR push: the image is missing",
-            "The security groups: the tasks' group does not admit the container port from the ALB's group",
-            "The alarm: it is in INSUFFICIENT_DATA",
+            "The image is missing from ECR",
+            "The tasks' security group does not admit the container port from the ALB's security group",
+            "A CloudWatch alarm on the service is in INSUFFICIENT_DATA",
         ),
         1,
         "A missing image stops the task (CannotPullContainerError) before it runs; a timeout means the ALB's health checks get no answer, "
         "which is what a security group that does not admit the ALB looks like (notebook 07).",
+        why_not=(
+            "Then the tasks would not run at all: they stop with CannotPullContainerError before any health check.",
+            "",
+            "Alarms only watch metrics; they never block traffic to a target.",
+        ),
     ),
     Question(
         "Which role does ECS use to pull the image from ECR?",
         ("The task role", "The execution role", "Whichever role the ALB has"),
         1,
         "The execution role is for ECS itself (pull, logs, secrets); the task role is for the app's own AWS calls.",
+        why_not=(
+            "The task role is for the app's own AWS calls, once the container runs; the image is pulled before that.",
+            "",
+            "A load balancer has no IAM role in this picture; it never touches the image.",
+        ),
     ),
     Question(
-        "During the rollout of section 8, why did no request fail?",
+        "A service of 3 tasks behind an ALB rolls from v1 to v2 (minimumHealthyPercent 100, maximumPercent 200) under steady traffic, and no "
+        "request fails. Why?",
         (
             "The ALB retried failed requests on other tasks",
             "New tasks got traffic only once healthy, old ones drained before stopping, and ECS kept 3 healthy tasks throughout",
             "ECS stopped all v1 tasks and started v2 so fast that nobody noticed",
         ),
         1,
-        "Health checks, deregistration with draining, and minimumHealthyPercent 100 together make the rollout invisible to clients.",
+        "Health checks, deregistration with draining, and minimumHealthyPercent 100 together make the rollout invisible to clients "
+        "(section 8 measured it).",
+        why_not=(
+            "An ALB does not retry a request a target accepted; nothing failed because no request went to a task that could not answer.",
+            "",
+            "minimumHealthyPercent 100 forbids stopping the v1 tasks before v2 tasks are healthy; stopping them all would fail requests.",
+        ),
     ),
     Question(
         "You are done with the setup on AWS. In which order do you delete?",
@@ -780,6 +798,11 @@ Quiz([
         1,
         "A resource goes after what uses it: tasks use the security groups and the target group; the listener uses the target group. "
         "AWS answers DependencyViolation or ResourceInUse otherwise.",
+        why_not=(
+            "A cluster with an active service cannot be deleted, and the load balancer's listener still uses the target group.",
+            "",
+            "A security group in use by tasks' network interfaces or the load balancer cannot be deleted: DependencyViolation.",
+        ),
     ),
 ])
 
