@@ -78,3 +78,25 @@ def test_widget_shows_feedback_when_an_option_is_picked() -> None:
 def test_empty_quiz_is_refused() -> None:
     with pytest.raises(ValueError):
         Quiz([])
+
+
+def _course_questions() -> list[tuple[str, Question]]:
+    found = []
+    for source in sorted(Path(__file__).resolve().parent.parent.glob("authoring/notebooks/*.py")):
+        namespace: dict[str, object] = {}
+        for block in re.findall(r"^Quiz\(\[\n.*?^\]\)", source.read_text(), flags=re.S | re.M):
+            exec("from ecslab.quiz import Question, Quiz\nquestions = " + block[len("Quiz(") : -1], namespace)
+            found += [(source.stem, question) for question in namespace["questions"]]  # type: ignore[attr-defined]
+    return found
+
+
+def test_every_wrong_option_of_every_quiz_says_why_it_is_wrong() -> None:
+    questions = _course_questions()
+    assert {stem[:2] for stem, _ in questions} == {f"{n:02d}" for n in range(10)}  # every notebook has a quiz
+    for stem, question in questions:
+        assert len(question.why_not) == len(question.options), f"{stem}: no reason per option for {question.prompt!r}"
+        for index, reason in enumerate(question.why_not):
+            if index == question.answer:
+                assert reason == "", f"{stem}: the right option has a 'why not' in {question.prompt!r}"
+            else:
+                assert len(reason) > 20, f"{stem}: option {question.options[index]!r} has no reason in {question.prompt!r}"
