@@ -13,7 +13,8 @@
 #   that can move from one ID to another;
 # - know where images are shared (registries: Docker Hub, ECR), which notebook 03 uses.
 #
-# **Time:** about 35 minutes.
+# **Time:** about 35 minutes of reading and trying (an estimate); the cells alone run in 15 seconds
+# to 1 minute (measured on a shared 2-core VM, December 2026: the busier the machine, the longer).
 #
 # The lecture notes sum it up in one table:
 #
@@ -28,7 +29,8 @@
 # ## 1. Connect
 #
 # `PURPOSE` is a label put on every container this notebook starts; the Cleanup cell at the end
-# removes exactly those.
+# removes exactly those. The `images` and `containers` helpers talk to the lab's Docker engine
+# (the one `lab.docker` is a client of) unless you pass another one as `client=`.
 
 # %%
 import matplotlib.pyplot as plt
@@ -97,7 +99,7 @@ for instruction in images.dockerfile_instructions(dockerfile):
 # > Both builders reuse a step under the same rule (section 5); only the words differ.
 
 # %% tags=["nbval-ignore-output"]
-v1 = images.build_sample_app("ecslab-sample:v1", version="v1", client=lab.docker, config=lab.config)
+v1 = images.build_sample_app("ecslab-sample:v1", version="v1")
 v1
 
 # %% [markdown]
@@ -115,7 +117,7 @@ v1
 # this notebook ran before: then the first build was served from the cache too).
 
 # %%
-again = images.build_sample_app("ecslab-sample:v1", client=lab.docker, config=lab.config, show_progress=False)
+again = images.build_sample_app("ecslab-sample:v1", show_progress=False)
 {"counts": again.counts(), "same image ID": again.image_id == v1.image_id}
 
 # %%
@@ -130,7 +132,7 @@ print(f"first build {v1.seconds:.2f} s, build with everything cached {again.seco
 # 0 B. `docker history` lists one entry per step, base first:
 
 # %%
-layers = images.image_layers(v1.image, client=lab.docker, base=base)
+layers = images.image_layers(v1.image, base=base)
 HTML(images.layers_table(layers))
 
 # %% [markdown]
@@ -185,7 +187,7 @@ changes = [
 ]
 change_tags = [f"ecslab-02-change:{number}" for number in range(len(changes))]
 rebuilds = {
-    change.label: images.build_changed_sample_app(change, tag, client=lab.docker, config=lab.config)
+    change.label: images.build_changed_sample_app(change, tag)
     for change, tag in zip(changes, change_tags, strict=True)
 }
 {label: result.counts() for label, result in rebuilds.items()}
@@ -217,7 +219,7 @@ plt.show()
 # image (each publishes port 8080 on a port of 127.0.0.1 that docker picks) and ask each who it is:
 
 # %%
-web = [containers.run_container(v1.tag, name=f"ecslab-02-web-{n}", purpose=PURPOSE, client=lab.docker, config=lab.config) for n in (1, 2, 3)]
+web = [containers.run_container(v1.tag, name=f"ecslab-02-web-{n}", purpose=PURPOSE) for n in (1, 2, 3)]
 hostnames = [server.get_json("/")["hostname"] for server in web]
 hostnames
 
@@ -252,7 +254,7 @@ first.exec_run(["sh", "-c", "echo 'written inside web-1' > /app/note.txt"]).exit
 # And the image? A brand-new container of it shows only what the Dockerfile put in `/app`:
 
 # %%
-lister = containers.run_container(v1.tag, name="ecslab-02-ls", command=["ls", "/app"], container_port=None, wait_for_http=None, purpose=PURPOSE, client=lab.docker, config=lab.config)
+lister = containers.run_container(v1.tag, name="ecslab-02-ls", command=["ls", "/app"], container_port=None, wait_for_http=None, purpose=PURPOSE)
 lister.container.wait(timeout=15)["StatusCode"], lister.logs().split()
 
 # %% [markdown]
@@ -272,7 +274,7 @@ lab.docker.images.get(v1.tag).id == v1.image_id
 # `docker ps -a` lists containers, running or not; `list_containers` lists the lab's:
 
 # %%
-containers.list_containers(purpose=PURPOSE, client=lab.docker, config=lab.config)
+containers.list_containers(purpose=PURPOSE)
 
 # %% [markdown]
 # Send three requests to `web-2`, then read its logs (`docker logs`): the app writes one line
@@ -304,7 +306,7 @@ third.reload()
 # layer until it is removed:
 
 # %%
-[(row["name"], row["status"]) for row in containers.list_containers(purpose=PURPOSE, client=lab.docker, config=lab.config)]
+[(row["name"], row["status"]) for row in containers.list_containers(purpose=PURPOSE)]
 
 # %% [markdown]
 # ## 8. Images are immutable; tags are names that move
@@ -339,15 +341,15 @@ snapshot = first.commit(repository="ecslab-02-snapshot", tag="latest")
 
 # %%
 NOTE_DOCKERFILE = "FROM scratch\nCOPY note.txt /note.txt\n"
-draft = images.build_from_text(NOTE_DOCKERFILE, "ecslab-02-note:latest", files={"note.txt": "first draft\n"}, client=lab.docker, config=lab.config)
+draft = images.build_from_text(NOTE_DOCKERFILE, "ecslab-02-note:latest", files={"note.txt": "first draft\n"})
 images.id_names(draft.image)
 
 # %% [markdown]
 # So the same content gives the same ID, and different content a different one:
 
 # %%
-same = images.build_from_text(NOTE_DOCKERFILE, "ecslab-02-note:latest", files={"note.txt": "first draft\n"}, client=lab.docker, config=lab.config)
-edited = images.build_from_text(NOTE_DOCKERFILE, "ecslab-02-note:latest", files={"note.txt": "second draft\n"}, client=lab.docker, config=lab.config)
+same = images.build_from_text(NOTE_DOCKERFILE, "ecslab-02-note:latest", files={"note.txt": "first draft\n"})
+edited = images.build_from_text(NOTE_DOCKERFILE, "ecslab-02-note:latest", files={"note.txt": "second draft\n"})
 {"same content, same ID": same.image_id == draft.image_id, "edited content, new ID": edited.image_id != draft.image_id}
 
 # %% [markdown]
@@ -357,7 +359,7 @@ edited = images.build_from_text(NOTE_DOCKERFILE, "ecslab-02-note:latest", files=
 
 # %%
 rebuilt = images.build_from_text(
-    NOTE_DOCKERFILE, "ecslab-02-note:no-cache", files={"note.txt": "first draft\n"}, client=lab.docker, config=lab.config, nocache=True
+    NOTE_DOCKERFILE, "ecslab-02-note:no-cache", files={"note.txt": "first draft\n"}, nocache=True
 )
 {
     "same layer digests": rebuilt.image.attrs["RootFS"]["Layers"] == draft.image.attrs["RootFS"]["Layers"],
@@ -489,9 +491,9 @@ Quiz([
 
 # %%
 demo_tags = [*change_tags, "ecslab-02-snapshot:latest", "ecslab-02-note:latest", "ecslab-02-note:draft", "ecslab-02-note:no-cache"]
-containers.remove_containers(PURPOSE, client=lab.docker, config=lab.config)
-images.remove_images(demo_tags, client=lab.docker, config=lab.config)
+containers.remove_containers(PURPOSE)
+images.remove_images(demo_tags)
 {
-    "containers left": containers.list_containers(purpose=PURPOSE, client=lab.docker, config=lab.config),
+    "containers left": containers.list_containers(purpose=PURPOSE),
     "demo images left": [tag for tag in demo_tags if images.image_present(tag, lab.docker)],
 }
