@@ -204,16 +204,17 @@ def _leftovers() -> dict[str, set[str]]:
 
     client = docker.from_env()
     ours = {"label": "ecslab.lab"}
+    # the low-level lists: the models' list() inspects each item after listing, and fails when another process
+    # removes one in between
+    listed = [
+        *(("container", item) for item in client.api.containers(all=True, filters=ours)),
+        *(("network", item) for item in client.api.networks(filters=ours)),
+        *(("volume", item) for item in (client.api.volumes(filters=ours).get("Volumes") or [])),
+    ]
     engine = {
-        f"{kind}:{item.id}"
-        for kind, items in (
-            ("container", client.containers.list(all=True, filters=ours)),
-            ("network", client.networks.list(filters=ours)),
-            ("volume", client.volumes.list(filters=ours)),
-        )
-        for item in items
-        if "ecslab-grade-worker"
-        in str((item.attrs.get("Labels") or item.attrs.get("Config", {}).get("Labels") or {}).get("ecslab.lab"))
+        f"{kind}:{item.get('Id') or item.get('Name')}"
+        for kind, item in listed
+        if "ecslab-grade-worker" in str((item.get("Labels") or {}).get("ecslab.lab"))
     }
     return {"cgroups": cgroups, "folders": folders, "kernels": kernels, "labs": labs, "engine": engine}
 
