@@ -46,8 +46,6 @@ def test_confused_deputy_conditions_name_source_account_and_source_arn() -> None
 LONG_ON_PURPOSE = {
     ("09-capstone.py", "checklist"): "the capstone's evidence, one AWS answer per line of the notes: reading it is the lesson",
     ("09-capstone.py", "cost_estimator"): "widget wiring around aws_target's estimate; belongs in aws_target",
-    ("08-monitoring.py", "clean_slate"): "pending: cleanup.remove(lab, MADE_HERE) replaces it once 08 is rebuilt",
-    ("08-monitoring.py", "seconds_until_logged"): "pending: monitoring.seconds_until_logged replaces it once 08 is rebuilt",
 }
 """Functions a notebook keeps although they are long, and why."""
 

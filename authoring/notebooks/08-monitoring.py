@@ -11,7 +11,9 @@
 #   ECR repository's push history (the ECR console's view);
 # - recognise three mistakes by what AWS answers.
 #
-# **Time:** about 35 minutes.
+# **Time:** about 35 minutes of reading and trying (an estimate); the cells alone run in 1.5 to 5
+# minutes, much of it waiting for metrics and alarms (measured on a shared 2-core VM, December 2026:
+# the busier the machine, the longer).
 #
 # The lecture notes list four places to look. Each has a section here, fed by the lab's real
 # containers:
@@ -36,16 +38,14 @@
 #
 # This notebook's names: repository `monitoring-demo`, cluster `monitoring-cluster` with two
 # services, `busy-api` (we will load it) and `idle-api` (we will not), log group
-# `/ecs/monitoring-demo`, alarms whose names start with `monitoring-`. The first cell removes
-# whatever an earlier run left: alarms, then the cluster with its services and tasks, the log
-# group and the repository.
+# `/ecs/monitoring-demo`, alarms whose names start with `monitoring-`. The first cell lists them
+# in `MADE_HERE` and removes whatever an earlier run left with `ecslab.cleanup.remove`: alarms,
+# then the cluster with its services and tasks, the log group and the repository.
 
 # %%
 import re
 import statistics
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 
 import matplotlib.pyplot as plt
@@ -54,7 +54,7 @@ from botocore.exceptions import ClientError
 import ecslab
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
-from ecslab import images, monitoring, security
+from ecslab import cleanup, images, monitoring, security
 from ecslab.elb import TrafficGenerator
 
 lab = ecslab.connect()
@@ -65,30 +65,11 @@ LOG_GROUP = "/ecs/monitoring-demo"
 ALARM = "monitoring-busy-api-cpu-high"
 
 
-def clean_slate():
-    """Delete what this notebook creates, in the order AWS allows."""
-    alarms = [a["AlarmName"] for a in lab.cloudwatch.describe_alarms(AlarmNamePrefix="monitoring-")["MetricAlarms"]]
-    if alarms:
-        lab.cloudwatch.delete_alarms(AlarmNames=alarms)
-    ecs_tools.remove_cluster(lab, CLUSTER)  # services (forced), their tasks (waited for), the cluster
-    if lab.logs.describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"]:
-        lab.logs.delete_log_group(logGroupName=LOG_GROUP)
-    try:
-        uri = lab.ecr.describe_repositories(repositoryNames=[REPOSITORY])["repositories"][0]["repositoryUri"]
-        lab.ecr.delete_repository(repositoryName=REPOSITORY, force=True)
-        images.remove_images(ecr_tools.local_references(lab.docker, uri), client=lab.docker, config=lab.config)
-    except lab.ecr.exceptions.RepositoryNotFoundException:
-        pass
-    return {
-        "alarms left": len(lab.cloudwatch.describe_alarms(AlarmNamePrefix="monitoring-")["MetricAlarms"]),
-        "cluster left": any(c["status"] == "ACTIVE" for c in lab.ecs.describe_clusters(clusters=[CLUSTER])["clusters"]),
-        "log group left": bool(lab.logs.describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"]),
-        "repository left": REPOSITORY in [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"]],
-    }
-
-
+MADE_HERE = cleanup.CourseResources(  # what this notebook makes, in the order it is deleted
+    alarms=[ALARM, "monitoring-typo-cpu-high"], clusters=[CLUSTER], log_groups=[LOG_GROUP], repositories=[REPOSITORY],
+)
 run_started = datetime.now(UTC)  # charts start here: metrics of an earlier run stay in CloudWatch
-clean_slate()
+cleanup.remove(lab, MADE_HERE)
 
 # %% [markdown]
 # ## 2. The image
@@ -215,22 +196,7 @@ head[0]["message"]
 # `get_log_events` every 20 ms until the app's line for that request is there. Five times:
 
 # %%
-def seconds_until_logged(task, stream, marker):
-    """Call the task at /marker; seconds until its request line is in the log stream."""
-    try:
-        urllib.request.urlopen(ecs_tools.task_url(task) + marker, timeout=5)
-    except urllib.error.HTTPError:
-        pass  # a 404: the app logs the request anyway
-    sent = time.monotonic()
-    while time.monotonic() - sent < 10:
-        events = lab.logs.get_log_events(logGroupName=LOG_GROUP, logStreamName=stream, startFromHead=False, limit=20)["events"]
-        if any(marker in event["message"] for event in events):
-            return time.monotonic() - sent
-        time.sleep(0.02)
-    return None
-
-
-delays = [seconds_until_logged(busy_task, busy_stream, f"/where-is-my-line-{n}") for n in range(5)]
+delays = [monitoring.seconds_until_logged(lab.logs, LOG_GROUP, busy_stream, ecs_tools.task_url(busy_task) + f"/where-is-my-line-{n}") for n in range(5)]
 {"lines found": sum(d is not None for d in delays), "all within 2 s": all(d is not None and d < 2 for d in delays)}
 
 # %% tags=["nbval-ignore-output"]
@@ -722,6 +688,6 @@ Quiz([
 # %%
 for arn in [*task_def_arns.values(), missing_def_arn]:
     lab.ecs.deregister_task_definition(taskDefinition=arn)
-left = clean_slate()
+left = cleanup.remove(lab, MADE_HERE)
 images.remove_images([v1.tag, v2.tag], client=lab.docker, config=lab.config)
 left
