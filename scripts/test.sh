@@ -67,6 +67,7 @@ phase "lab unit tests (exercises, browser, faults)"
 "${pytest[@]}" tests -m "lab" "${parallel[@]}"
 
 phase "notebooks and solutions (nbval, strict)"
+# notebooks that build the same engine-wide tag run one at a time (tests/conftest.py, SAMPLE_TAG_NOTEBOOKS)
 "${pytest[@]}" -p tests.conftest --nbval notebooks solutions --nbval-sanitize-with tests/nbval-sanitize.cfg "${parallel[@]}"
 
 # A phase added later (the grader's, for instance) goes here, as: phase "NAME"; COMMAND

@@ -312,6 +312,36 @@ def _notebook_key(item: pytest.Item) -> str:
     return f"{item.path.parent.name}/{item.path.name[:2]}"
 
 
+SAMPLE_TAG_NOTEBOOKS = frozenset({"notebooks/01", "notebooks/02", "solutions/01", "solutions/02", "solutions/04"})
+"""Notebooks that build the engine-wide tag ``ecslab-sample:v1`` (notebooks 01 and 02, the checkers of
+exercises 1, 2 and 4). Each worker's lab labels its images with its own state folder, so the same tag
+built by two workers at once names two different images (notebook 02 compares the tag's image ID with
+the one it has just built). One of them runs at a time, machine-wide: a notebook takes the lock before
+its first cell (before nbval starts its kernel) and lets go after its last."""
+
+_NOTEBOOK_LOCK: list[Any] = []  # the open lock file while this process runs one of SAMPLE_TAG_NOTEBOOKS
+
+
+def _hold_notebook_lock(item: pytest.Item) -> None:
+    if _NOTEBOOK_LOCK or item.path.suffix != ".ipynb" or _notebook_key(item) not in SAMPLE_TAG_NOTEBOOKS:
+        return
+    import fcntl
+    import tempfile
+
+    lock = open(Path(tempfile.gettempdir()) / "ecslab-test-sample-tag.lock", "a")  # noqa: SIM115 (held across hooks)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    _NOTEBOOK_LOCK.append(lock)
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if _NOTEBOOK_LOCK and (nextitem is None or nextitem.path != item.path):
+        import fcntl
+
+        lock = _NOTEBOOK_LOCK.pop()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _needs_lab(item) and item.get_closest_marker("lab") is None:
@@ -327,6 +357,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Before anything of a lab test is set up (fixtures, nbval's kernel): this process's lab runs and
     the environment names it."""
+    _hold_notebook_lock(item)
     if item.get_closest_marker("lab") is not None:
         _worker_lab(item.config).ensure(whole_env=item.path.suffix == ".ipynb")
 
