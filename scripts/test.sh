@@ -64,13 +64,17 @@ phase "fast unit tests (no lab, no Docker)"
 "${pytest[@]}" tests -m "not lab" "${parallel[@]}"
 
 phase "lab unit tests (exercises, browser, faults)"
-"${pytest[@]}" tests -m "lab" "${parallel[@]}"
+"${pytest[@]}" tests -m "lab" --ignore tests/test_grade.py "${parallel[@]}"
 
 phase "notebooks and solutions (nbval, strict)"
 # notebooks that build the same engine-wide tag run one at a time (tests/conftest.py, SAMPLE_TAG_NOTEBOOKS)
 "${pytest[@]}" -p tests.conftest --nbval notebooks solutions --nbval-sanitize-with tests/nbval-sanitize.cfg "${parallel[@]}"
 
-# A phase added later (the grader's, for instance) goes here, as: phase "NAME"; COMMAND
+phase "grader (ecslab grade on a synthetic class)"
+# its own phase, without xdist workers: it starts two graded labs of its own
+"${pytest[@]}" tests/test_grade.py
+
+# A phase added later goes here, as: phase "NAME"; COMMAND
 
 phase "course image"
 if [ -n "${ECSLAB_SKIP_COURSE_IMAGE:-}" ]; then
