@@ -101,6 +101,29 @@ def build(names: list[str] | None = None, run: bool = True, say: Any = print) ->
     write_manifest()
 
 
+def release(out: Path, solutions: Path | None = None) -> Path:
+    """``ecslab grade --release``: write the exercise notebooks (solution blocks stubbed, outputs cleared) and ``release.json`` into ``out``."""
+    import json
+
+    import nbformat
+
+    from ecslab.grade.release import MANIFEST, manifest
+
+    solutions = solutions or ROOT / "authoring" / "solutions"
+    out.mkdir(parents=True, exist_ok=True)
+    record = {}
+    for source in sorted(Path(solutions).glob("*.py")):
+        exercise = exercise_from_solution(read_source(source))
+        for index, cell in enumerate(exercise.cells):
+            cell["id"] = f"cell-{index:02d}"
+        exercise.metadata["ecslab"] = {"exercise": source.stem}
+        record[source.stem] = manifest(source.stem, exercise)
+        nbformat.write(exercise, out / f"{source.stem}.ipynb")
+    path = out / MANIFEST
+    path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return path
+
+
 def write_manifest() -> None:
     """``exercises/release.json``: the exercises' check cells as the grader needs them (:mod:`ecslab.grade.release`)."""
     (ROOT / "exercises" / "release.json").write_text(_manifest_text())

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from ecslab.checks import Passed, expect, run_student
+from ecslab.checks.core import Passed, expect, run_student
 
 POINTS: dict[str, int] = {"0.1": 1, "0.2": 1}
 """Points per check for `ecslab grade` (a check not listed here is worth 1)."""

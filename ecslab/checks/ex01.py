@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
-from ecslab.checks import Passed, expect, run_student
+from ecslab.checks.core import Passed, expect, run_student
 from ecslab.config import LAB_LABEL
 
 POINTS: dict[str, int] = {"1.1": 1, "1.2": 1, "1.3": 1}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ecslab import containers, images
-from ecslab.checks import CheckFailed, Passed, expect, run_student
+from ecslab.checks.core import CheckFailed, Passed, expect, run_student
 from ecslab.config import REAL_BASE_IMAGE
 
 PURPOSE = "check-ex02"

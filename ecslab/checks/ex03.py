@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 
 from ecslab import ecr as ecr_tools
 from ecslab import images
-from ecslab.checks import CheckFailed, Passed, expect, run_student
+from ecslab.checks.core import CheckFailed, Passed, expect, run_student
 from ecslab.ecr_lifecycle import LifecyclePolicyError
 
 POINTS: dict[str, int] = {"3.1": 1, "3.2": 1, "3.3": 1}

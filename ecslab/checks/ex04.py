@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab import images, security
-from ecslab.checks import CheckFailed, Passed, expect, run_student
+from ecslab.checks.core import CheckFailed, Passed, expect, run_student
 from ecslab.ecs_validation import problems
 
 POINTS: dict[str, int] = {"4.1": 1, "4.2": 1, "4.3": 1}

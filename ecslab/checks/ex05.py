@@ -18,7 +18,8 @@ from botocore.exceptions import ClientError
 
 from ecslab import ecs as ecs_tools
 from ecslab import security
-from ecslab.checks import CheckFailed, NotDone, Passed, expect, run_student, setup
+from ecslab.checks import setup
+from ecslab.checks.core import CheckFailed, NotDone, Passed, expect, run_student
 
 POINTS: dict[str, int] = {"5.1": 1, "5.2": 1, "5.3": 1}
 """Points per check for `ecslab grade` (a check not listed here is worth 1)."""

@@ -22,7 +22,8 @@ from botocore.exceptions import ClientError
 from ecslab import cleanup, network, security
 from ecslab import ecs as ecs_tools
 from ecslab import elb as elb_tools
-from ecslab.checks import CheckFailed, NotDone, Passed, expect, run_student, setup
+from ecslab.checks import setup
+from ecslab.checks.core import CheckFailed, NotDone, Passed, expect, run_student
 
 POINTS: dict[str, int] = {"6.1": 1, "6.2": 1, "6.3": 1}
 """Points per check for `ecslab grade` (a check not listed here is worth 1)."""

@@ -33,7 +33,8 @@ from botocore.exceptions import ClientError
 
 from ecslab import cleanup, iam_policy, security
 from ecslab import ecs as ecs_tools
-from ecslab.checks import CheckFailed, NotDone, Passed, expect, run_student, setup
+from ecslab.checks import setup
+from ecslab.checks.core import CheckFailed, NotDone, Passed, expect, run_student
 
 POINTS: dict[str, int] = {"7.1": 1, "7.2": 1, "7.3": 1}
 """Points per check for `ecslab grade` (a check not listed here is worth 1)."""

@@ -26,7 +26,8 @@ from botocore.exceptions import ClientError, ParamValidationError
 
 from ecslab import ecs as ecs_tools
 from ecslab import security
-from ecslab.checks import CheckFailed, Passed, expect, run_student, setup
+from ecslab.checks import setup
+from ecslab.checks.core import CheckFailed, Passed, expect, run_student
 
 POINTS: dict[str, int] = {"8.1": 1, "8.2": 1, "8.3": 1}
 """Points per check for `ecslab grade` (a check not listed here is worth 1)."""

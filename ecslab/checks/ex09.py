@@ -26,7 +26,8 @@ from ecslab import cleanup, images, network, security
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab import elb as elb_tools
-from ecslab.checks import CheckFailed, NotDone, Passed, expect, run_student, setup
+from ecslab.checks import setup
+from ecslab.checks.core import CheckFailed, NotDone, Passed, expect, run_student
 from ecslab.iam_policy import MalformedPolicyDocument, parse_policy
 
 POINTS: dict[str, int] = {"9.1": 1, "9.2": 1, "9.3": 1}

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from ecslab import cleanup, images
 from ecslab import ecr as ecr_tools
-from ecslab.checks import CheckFailed
+from ecslab.checks.core import CheckFailed
 
 __all__ = [
     "clusters_left",

@@ -46,7 +46,7 @@ def main(
 
     folder = release_folder or authoring.ROOT / "exercises"
     if do_release:
-        path = release.release(folder)
+        path = authoring.release(folder)
         print(f"Released the exercises into {folder} (check cells recorded in {path.name}).")
         return 0
     if submissions is None:

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CHECK_TAG", "MANIFEST", "check_id", "check_call", "manifest", "release", "source_hash", "tag_check_cells"]
+__all__ = ["CHECK_TAG", "MANIFEST", "check_id", "check_call", "manifest", "source_hash", "tag_check_cells"]
 
 CHECK_TAG = "check"
 MANIFEST = "release.json"
@@ -99,27 +99,6 @@ def manifest(stem: str, notebook: Any) -> dict[str, Any]:
             }
         )
     return {"exercise": stem.split("-", 1)[0], "notebook": f"{stem}.ipynb", "checks": checks}
-
-
-def release(out: Path, solutions: Path | None = None) -> Path:
-    """Write the exercise notebooks (solution blocks stubbed, outputs cleared) and ``release.json`` into ``out``."""
-    import nbformat
-
-    from ecslab import authoring
-
-    solutions = solutions or authoring.ROOT / "authoring" / "solutions"
-    out.mkdir(parents=True, exist_ok=True)
-    record = {}
-    for source in sorted(Path(solutions).glob("*.py")):
-        exercise = authoring.exercise_from_solution(authoring.read_source(source))
-        for index, cell in enumerate(exercise.cells):
-            cell["id"] = f"cell-{index:02d}"
-        exercise.metadata["ecslab"] = {"exercise": source.stem}
-        record[source.stem] = manifest(source.stem, exercise)
-        nbformat.write(exercise, out / f"{source.stem}.ipynb")
-    path = out / MANIFEST
-    path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-    return path
 
 
 def load(folder: Path) -> dict[str, Any]:

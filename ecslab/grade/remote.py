@@ -100,7 +100,7 @@ def call(namespace: dict[str, Any], request_path: str, reply_path: str) -> None:
             import ecslab
 
             lab = ecslab.connect()
-        from ecslab.checks import CheckFailed, forbidden
+        from ecslab.checks.core import CheckFailed, forbidden
 
         forbid = tuple(request.get("forbid", ()))
         code = getattr(function, "__code__", None)

@@ -196,7 +196,7 @@ class RemoteFunction:
         self, args: tuple[Any, ...], timeout: float | None = None, forbid: tuple[str, ...] = (), exercise: str = ""
     ) -> Any:
         """Call the learner's function with ``args``; ``run_student`` passes its time bound and forbidden helpers."""
-        from ecslab.checks import CheckFailed
+        from ecslab.checks.core import CheckFailed
 
         session = self.session
         token = uuid.uuid4().hex
@@ -279,7 +279,7 @@ class _Session:
 
 
 def _run_check(session: _Session, check: dict[str, Any]) -> CheckResult:
-    from ecslab.checks import CheckFailed, NotDone, Passed
+    from ecslab.checks.core import CheckFailed, NotDone, Passed
 
     started = time.monotonic()
     session.check_id = check["id"]

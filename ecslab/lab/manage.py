@@ -14,7 +14,7 @@ What keeps the lab safe on a learner's laptop (issue 11), here and in
   its pid): a pid recycled by another program is never killed;
 - ``up`` with no live lab first removes what a crashed lab left: its containers (by
   label, with their anonymous volumes) and its registry processes;
-- ``lab.log`` and ``registry.log`` are rotated (:func:`rotate_log`).
+- ``lab.log`` and ``registry.log`` are rotated (:func:`ecslab.lab.logfiles.rotate_log`).
 """
 
 from __future__ import annotations
@@ -38,15 +38,12 @@ from typing import Any
 
 from ecslab import engine
 from ecslab.config import FAKE_CREDENTIALS, LabConfig
+from ecslab.lab.logfiles import LOG_BACKUPS, LOG_LIMIT_BYTES, rotate_log  # noqa: F401 (part of manage's surface)
 
 Say = Callable[[str], None]
 
 TOKEN_HEADER = "X-Ecslab-Token"
 """The header that carries the control API's token (:func:`control`)."""
-
-LOG_LIMIT_BYTES = 2 * 1024 * 1024
-"""A log file is rotated once it is this big; :data:`LOG_BACKUPS` old ones are kept."""
-LOG_BACKUPS = 2
 
 
 class LabError(RuntimeError):
@@ -127,20 +124,6 @@ def prepare_home(config: LabConfig) -> None:
         raise LabError(f"Cannot make the lab's state folder {home}: {error.strerror or error}. {fix}") from None
     if not os.access(home, os.W_OK | os.X_OK):
         raise LabError(f"Cannot write in the lab's state folder {home}. {fix}")
-
-
-def rotate_log(path: Path, limit: int = LOG_LIMIT_BYTES, backups: int = LOG_BACKUPS) -> None:
-    """``path`` to ``path.1`` (``.1`` to ``.2``...) once it is ``limit`` bytes; the oldest goes."""
-    try:
-        if path.stat().st_size < limit:
-            return
-    except OSError:
-        return
-    for number in range(backups, 0, -1):
-        older = path.with_name(f"{path.name}.{number}")
-        newer = path if number == 1 else path.with_name(f"{path.name}.{number - 1}")
-        with contextlib.suppress(OSError):
-            newer.replace(older)
 
 
 def new_token(config: LabConfig) -> str:

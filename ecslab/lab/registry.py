@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ecslab.config import LabConfig
+from ecslab.lab.logfiles import rotate_log
 
 REGISTRY_BINARIES = ("docker-registry", "registry")
 INSTALL_HINT = (
@@ -140,7 +141,6 @@ class RegistryProcess:
         binary = find_registry_binary()
         if binary is None:
             raise RegistryError(f"No registry program found. {INSTALL_HINT}")
-        from ecslab.lab.manage import rotate_log
 
         self.config.registry_dir.mkdir(parents=True, exist_ok=True)
         config_path = self.config_path

@@ -46,7 +46,8 @@ from typing import Any, ClassVar
 from ecslab.config import SEED, LabConfig
 from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, LabLock
 from ecslab.lab.guard import GuardMiddleware, refusal
-from ecslab.lab.manage import LOG_BACKUPS, LOG_LIMIT_BYTES, TOKEN_HEADER, process_start_time
+from ecslab.lab.logfiles import LOG_BACKUPS, LOG_LIMIT_BYTES
+from ecslab.lab.manage import TOKEN_HEADER, process_start_time
 from ecslab.lab.registry import RegistryError, RegistryProcess
 from ecslab.lab.wiring import LabFillers, wire
 
