@@ -130,32 +130,9 @@ def push_app_image(lab: LabClients, repository: str, local: str = SAMPLE_APP, bu
 
 
 def remove_registry_names(config: LabConfig) -> None:
-    """Untag every name the Docker engine keeps under the registry of the lab ``config`` describes
-    (``localhost:PORT/...``), once that lab is down: with the lab gone they point nowhere and would only
-    pile up in ``docker images``. An image keeps its other names (``ecslab-sample:v1``); one with none left goes.
-    Warns (does not fail) when the engine refuses a name; does nothing without an engine.
-    """
-    from docker.errors import APIError, NotFound
-
-    from ecslab.engine import EngineError, docker_client
-
-    try:
-        docker = docker_client()
-    except EngineError:
-        return
-    prefix = config.registry_address + "/"
-    # the low-level list: images.list() inspects each image after listing, and fails when another
-    # process removes one in between
-    for image in docker.api.images():
-        for reference in [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]:
-            if not reference.startswith(prefix):
-                continue
-            try:
-                docker.images.remove(reference)
-            except NotFound:
-                continue  # went with a name removed before it
-            except APIError as error:
-                warnings.warn(f"{reference} left in the Docker engine: {error}", stacklevel=1)
+    """:func:`ecslab.lab.private.remove_registry_names` for the lab ``config`` describes, warning (not failing)
+    about a name the engine refuses."""
+    private.remove_registry_names(config.registry_address, lambda message: warnings.warn(message, stacklevel=2))
 
 
 def free_port() -> int:

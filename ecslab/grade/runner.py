@@ -36,6 +36,7 @@ from typing import Any
 from ecslab.grade import release as release_module
 from ecslab.grade import remote
 from ecslab.grade.kernel import Kernel, cut
+from ecslab.lab.private import remove_registry_names
 
 __all__ = ["CheckResult", "Submission", "SubmissionResult", "find_submissions", "grade", "grade_one", "package_hash"]
 
@@ -485,26 +486,7 @@ def _work(index: int, jobs: Any, results: Any, record: dict[str, Any], options: 
             if fatal:
                 break
         registry = private.config.registry_address
-    _remove_registry_names(registry)
-
-
-def _remove_registry_names(registry_address: str) -> None:
-    """Untag every name the Docker engine keeps under a worker lab's registry (``localhost:PORT/...``) once that lab
-    is down: the pushes of the submissions it graded. (What tests/conftest.py's remove_registry_names does; a helper
-    for it in ecslab.lab.private would serve both.)"""
-    from ecslab.engine import EngineError, docker_client
-
-    try:
-        docker = docker_client()
-    except EngineError:
-        return
-    prefix = registry_address + "/"
-    with contextlib.suppress(Exception):
-        for image in docker.api.images():
-            for reference in [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]:
-                if reference.startswith(prefix):
-                    with contextlib.suppress(Exception):
-                        docker.images.remove(reference)
+    remove_registry_names(registry)
 
 
 def _clean_after(worker: dict[str, Any]) -> None:
@@ -531,7 +513,7 @@ def _clean_after(worker: dict[str, Any]) -> None:
         )
         with contextlib.suppress(Exception):
             manage.down(config, say=lambda _message: None)
-        _remove_registry_names(config.registry_address)
+        remove_registry_names(config.registry_address)
         shutil.rmtree(Path(home).parent, ignore_errors=True)
     if worker.get("folder"):
         shutil.rmtree(worker["folder"], ignore_errors=True)

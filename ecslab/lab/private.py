@@ -57,6 +57,7 @@ __all__ = [
     "private_config",
     "private_lab",
     "release_config",
+    "remove_registry_names",
     "reserve_port",
     "reserve_ports",
 ]
@@ -315,6 +316,8 @@ class PrivateLab:
                     raise
                 finally:
                     release_config(config)
+                with contextlib.suppress(Exception):  # a busy engine leaves stale names, never a failed stop
+                    remove_registry_names(config.registry_address, self._say)
         finally:
             self._remove_temporary()
 
@@ -329,6 +332,36 @@ class PrivateLab:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self.stop()
+
+
+def remove_registry_names(registry_address: str, warn: Say | None = None) -> None:
+    """Untag every name the Docker engine keeps under a lab's registry (``localhost:PORT/...``), once that
+    lab is down: with the lab gone they point nowhere and would only pile up in ``docker images``. An image
+    keeps its other names (``ecslab-sample:v1``); one with none left goes. A name the engine refuses to
+    remove is passed to ``warn`` (if given) and left; without an engine, nothing happens. The tests, the
+    benchmarks and the grader all end their labs with it (:meth:`PrivateLab.stop` does)."""
+    from docker.errors import APIError, NotFound
+
+    from ecslab.engine import EngineError, docker_client
+
+    try:
+        docker = docker_client()
+    except EngineError:
+        return
+    prefix = registry_address + "/"
+    # the low-level list: images.list() inspects each image after listing, and fails when another
+    # process removes one in between
+    for image in docker.api.images():
+        for reference in [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]:
+            if not reference.startswith(prefix):
+                continue
+            try:
+                docker.images.remove(reference)
+            except NotFound:
+                continue  # went with a name removed before it
+            except APIError as error:
+                if warn is not None:
+                    warn(f"{reference} left in the Docker engine: {error}")
 
 
 def _remove_containers_patiently(config: LabConfig, attempts: int = 3) -> None:
