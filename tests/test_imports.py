@@ -39,7 +39,9 @@ ALLOWED_CYCLE_EDGES: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
-CLIENT_SIDE_LAB = frozenset({"ecslab.lab", "ecslab.lab.logfiles", "ecslab.lab.manage", "ecslab.lab.private", "ecslab.lab.registry"})
+CLIENT_SIDE_LAB = frozenset(
+    {"ecslab.lab", "ecslab.lab.logfiles", "ecslab.lab.manage", "ecslab.lab.private", "ecslab.lab.registry"}
+)
 """The lab modules that code outside ``ecslab/lab/`` may import: the package (its docstring), the manager that starts,
 stops and resets the lab (``manage``: ``ecslab.connect``, the ``ecslab`` command, the ELB/ECS helpers' ``control``),
 private labs (``private``: tests, benchmarks, the grader) and the registry wrapper (``registry``: the ``ecslab``
