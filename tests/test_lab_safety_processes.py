@@ -133,6 +133,12 @@ def test_up_removes_containers_and_registries_a_crashed_lab_left(isolated_config
         start_new_session=True,
     )
     try:
+        # a crashed lab's registry has been running for a while: wait until this one shows as such in /proc
+        # (under load, a scan right after Popen returned has missed it: CI rehearsal with 4 workers)
+        deadline = time.monotonic() + 10
+        while old_registry.pid not in manage.stale_registries(isolated_config) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert old_registry.pid in manage.stale_registries(isolated_config), "the stand-in registry never showed in /proc"
         messages: list[str] = []
         # when
         result = manage.up(isolated_config, say=messages.append)
