@@ -130,7 +130,12 @@ def test_login_push_and_lifecycle_against_the_lab(lab_ecr: Any, running_isolated
                 archive.addfile(info, io.BytesIO(text.encode()))
         buffer.seek(0)
         image, _ = docker.images.build(
-            fileobj=buffer, custom_context=True, tag=f"ecslab-test/tiny-ecr:{content}", labels={"ecslab.test": "ecr"}
+            fileobj=buffer,
+            custom_context=True,
+            tag=f"ecslab-test/tiny-ecr:{content}",
+            labels={"ecslab.test": "ecr"},
+            rm=True,  # no intermediate containers left behind (the SDK keeps them by default)
+            forcerm=True,
         )
         return str(image.id)
 
