@@ -205,26 +205,7 @@ def _alb_for_the_check(lab: Any, cluster: str, alb_name: str, target_group: str)
     """A load balancer without a listener in the web security groups, and a target group like 6.1's (2 s
     deregistration delay); returns their ARNs and the IDs of the groups ``{cluster}-alb`` and ``{cluster}-tasks``."""
     vpc_id, subnets = elb_tools.default_subnets(lab.ec2)
-    alb_group, task_group = network.create_web_security_groups(lab.ec2, vpc_id, prefix=cluster)
-    alb_arn = lab.elbv2.create_load_balancer(
-        Name=alb_name, Subnets=subnets, SecurityGroups=[alb_group], Type="application", Scheme="internet-facing"
-    )["LoadBalancers"][0]["LoadBalancerArn"]
-    tg_arn = lab.elbv2.create_target_group(
-        Name=target_group,
-        Protocol="HTTP",
-        Port=8080,
-        VpcId=vpc_id,
-        TargetType="ip",
-        HealthCheckPath="/health",
-        HealthCheckIntervalSeconds=5,
-        HealthCheckTimeoutSeconds=2,
-        HealthyThresholdCount=2,
-        UnhealthyThresholdCount=2,
-    )["TargetGroups"][0]["TargetGroupArn"]
-    lab.elbv2.modify_target_group_attributes(
-        TargetGroupArn=tg_arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}]
-    )
-    return str(alb_arn), str(tg_arn), alb_group, task_group
+    return setup.create_web_front(lab, cluster, alb_name, target_group, subnets, vpc_id, deregistration_delay=2)
 
 
 def _security_group_problem(lab: Any, cluster: str, service: str, alb_group: str, tg_arn: str) -> str | None:

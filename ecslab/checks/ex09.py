@@ -202,24 +202,8 @@ def deploy_reference(lab: Any, name: str, image_uri: str, execution_role_arn: st
 
     The check of 9.2 starts from it."""
     vpc_id, subnets = elb_tools.default_subnets(lab.ec2)
-    alb_group, task_group = network.create_web_security_groups(lab.ec2, vpc_id, prefix=name)
-    alb_arn = lab.elbv2.create_load_balancer(
-        Name=name, Subnets=subnets[:2], SecurityGroups=[alb_group], Type="application", Scheme="internet-facing"
-    )["LoadBalancers"][0]["LoadBalancerArn"]
-    tg_arn = lab.elbv2.create_target_group(
-        Name=name,
-        Protocol="HTTP",
-        Port=8080,
-        VpcId=vpc_id,
-        TargetType="ip",
-        HealthCheckPath="/health",
-        HealthCheckIntervalSeconds=5,
-        HealthCheckTimeoutSeconds=2,
-        HealthyThresholdCount=2,
-        UnhealthyThresholdCount=2,
-    )["TargetGroups"][0]["TargetGroupArn"]
-    lab.elbv2.modify_target_group_attributes(
-        TargetGroupArn=tg_arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "5"}]
+    alb_arn, tg_arn, alb_group, task_group = setup.create_web_front(
+        lab, name, name, name, subnets[:2], vpc_id, deregistration_delay=5
     )
     lab.elbv2.create_listener(
         LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}]

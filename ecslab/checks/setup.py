@@ -19,6 +19,7 @@ from ecslab.checks.core import CheckFailed
 
 __all__ = [
     "clusters_left",
+    "create_web_front",
     "default_subnets",
     "delete_repository",
     "exercise_image",
@@ -98,3 +99,35 @@ def default_subnets(lab: Any) -> list[str]:
     return [
         s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]
     ]
+
+
+def create_web_front(
+    lab: Any, name: str, alb_name: str, target_group: str, subnets: list[str], vpc_id: str, deregistration_delay: int
+) -> tuple[str, str, str, str]:
+    """What checks 6.2 and 9.x build before the learner's part: the web security groups ``{name}-alb`` and
+    ``{name}-tasks``, an internet-facing ALB in them (no listener), and the course's target group (``ip``, port 8080,
+    /health every 5 s, timeout 2 s, 2 to be healthy or unhealthy) with ``deregistration_delay`` seconds of draining.
+    Returns the ALB's and the target group's ARNs and the two groups' IDs."""
+    from ecslab import network
+
+    alb_group, task_group = network.create_web_security_groups(lab.ec2, vpc_id, prefix=name)
+    alb_arn = lab.elbv2.create_load_balancer(
+        Name=alb_name, Subnets=subnets, SecurityGroups=[alb_group], Type="application", Scheme="internet-facing"
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    tg_arn = lab.elbv2.create_target_group(
+        Name=target_group,
+        Protocol="HTTP",
+        Port=8080,
+        VpcId=vpc_id,
+        TargetType="ip",
+        HealthCheckPath="/health",
+        HealthCheckIntervalSeconds=5,
+        HealthCheckTimeoutSeconds=2,
+        HealthyThresholdCount=2,
+        UnhealthyThresholdCount=2,
+    )["TargetGroups"][0]["TargetGroupArn"]
+    lab.elbv2.modify_target_group_attributes(
+        TargetGroupArn=tg_arn,
+        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(deregistration_delay)}],
+    )
+    return str(alb_arn), str(tg_arn), alb_group, task_group
