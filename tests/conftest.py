@@ -37,7 +37,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -152,6 +152,17 @@ ENGINE_WIDE_MODULES = frozenset({"test_ecr.py", "test_ecr_plane.py"})
 (``ecslab.test=ecr``): they must not run at the same time, in two workers or two test runs."""
 
 
+def take_machine_lock(name: str) -> IO[str]:
+    """Wait for and hold the machine-wide lock ``name`` (``flock`` on a file in the temp folder), across test
+    processes, xdist workers and test runs; closing the returned file lets go (so does the process ending)."""
+    import fcntl
+    import tempfile
+
+    lock = open(Path(tempfile.gettempdir()) / f"{name}.lock", "a")  # noqa: SIM115 (held until the caller closes it)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    return lock
+
+
 @pytest.fixture(scope="module", autouse=True)
 def one_engine_wide_module_at_a_time(request: pytest.FixtureRequest) -> Iterator[None]:
     """Holds a machine-wide lock (``flock``) for the whole of a module of :data:`ENGINE_WIDE_MODULES`:
@@ -159,15 +170,11 @@ def one_engine_wide_module_at_a_time(request: pytest.FixtureRequest) -> Iterator
     if request.path.name not in ENGINE_WIDE_MODULES:
         yield
         return
-    import fcntl
-    import tempfile
-
-    with open(Path(tempfile.gettempdir()) / "ecslab-test-engine-wide.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    lock = take_machine_lock("ecslab-test-engine-wide")
+    try:
+        yield
+    finally:
+        lock.close()
 
 
 @pytest.fixture
@@ -296,27 +303,18 @@ built by two workers at once names two different images (notebook 02 compares th
 the one it has just built). One of them runs at a time, machine-wide: a notebook takes the lock before
 its first cell (before nbval starts its kernel) and lets go after its last."""
 
-_NOTEBOOK_LOCK: list[Any] = []  # the open lock file while this process runs one of SAMPLE_TAG_NOTEBOOKS
+_NOTEBOOK_LOCK: list[IO[str]] = []  # the open lock file while this process runs one of SAMPLE_TAG_NOTEBOOKS
 
 
 def _hold_notebook_lock(item: pytest.Item) -> None:
     if _NOTEBOOK_LOCK or item.path.suffix != ".ipynb" or _notebook_key(item) not in SAMPLE_TAG_NOTEBOOKS:
         return
-    import fcntl
-    import tempfile
-
-    lock = open(Path(tempfile.gettempdir()) / "ecslab-test-sample-tag.lock", "a")  # noqa: SIM115 (held across hooks)
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    _NOTEBOOK_LOCK.append(lock)
+    _NOTEBOOK_LOCK.append(take_machine_lock("ecslab-test-sample-tag"))
 
 
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     if _NOTEBOOK_LOCK and (nextitem is None or nextitem.path != item.path):
-        import fcntl
-
-        lock = _NOTEBOOK_LOCK.pop()
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        lock.close()
+        _NOTEBOOK_LOCK.pop().close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
