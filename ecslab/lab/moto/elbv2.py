@@ -190,6 +190,59 @@ def listener_rules(region: str, listener_arn: str) -> tuple[list[Rule], tuple[di
     return rules, tuple(_data(a) for a in listener.default_actions)
 
 
+def _find_rule(region: str, rule_arn: str) -> tuple[Any, FakeListener] | None:
+    for found in list(backend(region).load_balancers.values()):
+        for listener in list(found.listeners.values()):
+            rule = listener.rules.get(rule_arn)
+            if rule is not None:
+                return rule, listener
+    return None
+
+
+def rule_forward(region: str, rule_arn: str) -> list[tuple[str, int]] | None:
+    """The target groups and weights of a listener rule's ``forward`` action; ``None`` when the rule is gone or has none."""
+    found = _find_rule(region, rule_arn)
+    if found is None:
+        return None
+    for action in found[0].actions:
+        data = _data(action)
+        if data.get("Type") != "forward":
+            continue
+        if data.get("TargetGroupArn"):
+            return [(str(data["TargetGroupArn"]), 1)]
+        groups = (data.get("ForwardConfig") or {}).get("TargetGroups") or []
+        return [(str(group["TargetGroupArn"]), int(str(group.get("Weight", 1)))) for group in groups]
+    return None
+
+
+def set_rule_forward(region: str, rule_arn: str, weights: list[tuple[str, int]]) -> bool:
+    """Rewrite a listener rule's ``forward`` as a weighted one, as ECS does with ``ModifyRule`` while it shifts traffic.
+
+    Its other actions and its conditions stay; a listener's default rule changes the listener's default actions too.
+    False when the rule is gone."""
+    from moto.elbv2.models import FakeAction
+
+    found = _find_rule(region, rule_arn)
+    if found is None:
+        return False
+    rule, listener = found
+    forward = {
+        "Type": "forward",
+        "ForwardConfig": {
+            "TargetGroups": [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights],
+            "TargetGroupStickinessConfig": {"Enabled": False},
+        },
+    }
+    kept = [action for action in rule.actions if _data(action).get("Type") != "forward"]
+    order = next((_data(a).get("Order") for a in rule.actions if _data(a).get("Type") == "forward"), None)
+    if order is not None:
+        forward["Order"] = order
+    rule.actions = [*kept, FakeAction(forward)]
+    if rule.is_default:
+        listener.default_actions = list(rule.actions)
+    return True
+
+
 def _data(action: Any) -> dict[str, Any]:
     return dict(action.data) if hasattr(action, "data") else dict(action)
 
