@@ -172,16 +172,6 @@ def problem(configuration: Mapping[str, Any], load_balancers: Sequence[Mapping[s
     return None
 
 
-def forward_problem(target_groups: Sequence[Mapping[str, Any]]) -> str | None:
-    """ELBv2's refusal of a weighted forward's target groups, or ``None`` (weights are 0-999, not all 0)."""
-    found = [int(str(group.get("Weight", 1))) for group in target_groups]
-    if any(not 0 <= weight <= 999 for weight in found):
-        return "A target group weight must be between 0 and 999."
-    if len(found) > 1 and not any(found):
-        return "At least one target group in a forward action must have a weight greater than zero."
-    return None
-
-
 # -- a deployment's progress ----------------------------------------------------------------------------
 
 
