@@ -407,3 +407,29 @@ def test_a_rolling_deployment_is_a_service_deployment_too(lab: LabClients, stack
     described = lab.ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]
     assert described["sourceServiceRevisions"][0]["arn"] == listed[1]["targetServiceRevisionArn"]
     assert "lifecycleStage" not in described  # not modelled for rolling deployments
+
+
+def test_the_circuit_breaker_rolls_back_green_tasks_that_fail_to_start(
+    lab: LabClients, stack: dict[str, Any], image: str
+) -> None:
+    create(
+        lab,
+        stack,
+        image,
+        {
+            "strategy": "CANARY",
+            "bakeTimeInMinutes": 1,
+            "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 1},
+            "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+        },
+    )
+    missing = image.rsplit(":", 1)[0] + ":no-such-tag"
+    lab.ecs.update_service(cluster=stack["cluster"], service="web", taskDefinition=definition(lab, missing, "v2"))
+    arn = deployments.latest_deployment_arn(lab.ecs, stack["cluster"], "web")
+    readings = list(deployments.watch(lab.ecs, arn, interval=0.2, timeout=120))
+    assert readings[-1].status == "ROLLBACK_SUCCESSFUL", deployments.story(readings)
+    assert {r.target_production_weight for r in readings} == {0.0}  # production traffic never left blue
+    described = lab.ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]
+    assert described["deploymentCircuitBreaker"]["failureCount"] >= 3 and "circuit breaker" in described["statusReason"]
+    url = elb_tools.listener_url(lab, stack["lb"])
+    assert {urllib.request.urlopen(url + "/").read().count(b"v1") > 0 for _ in range(10)} == {True}

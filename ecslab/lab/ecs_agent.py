@@ -28,6 +28,11 @@ This filler is the agent and the scheduler for the lab:
 - EC2 container instances are simulated hosts: their cpu and memory are numbers
   the placement honours (RESOURCE:MEMORY, RESOURCE:CPU), while their tasks are real
   containers on this machine's engine.
+- services with ``deploymentConfiguration.strategy`` BLUE_GREEN, CANARY or LINEAR deploy
+  as ECS does since 2025 (green tasks in full, test and production traffic shifted by the
+  load balancer's weighted rules on the lab's deployment clock, bake time, rollback on
+  alarms), and every rollout is a service deployment (:mod:`ecslab.lab.service_deployments`,
+  :mod:`ecslab.lab.strategies`);
 
 Notebooks 04 and 05 show it at work.
 """

@@ -4,7 +4,10 @@ The patches call back into the lab through :class:`EcsLab` (the ECS agent implem
 own state goes into :mod:`ecslab.lab.records`, never onto moto's objects. Most act on moto's backend;
 four act on its response handlers because moto's handler never passes the parameter to the backend
 (``deploymentConfiguration``, ``healthCheckGracePeriodSeconds``, ``totalResources``) or because the
-answer has a part the backend does not return (``run_task``'s ``failures``).
+answer has a part the backend does not return (``run_task``'s ``failures``). The service deployments
+API (``ListServiceDeployments``, ``DescribeServiceDeployments``, ``DescribeServiceRevisions``,
+``StopServiceDeployment``), which moto lacks, is added to its backend (answered from the lab's records) with a
+response handler that only reads the request's parameters.
 """
 
 from __future__ import annotations
