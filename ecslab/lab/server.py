@@ -35,6 +35,7 @@ import logging.handlers
 import os
 import shutil
 import signal
+import socket
 import sys
 import threading
 import time
@@ -127,6 +128,44 @@ class WarmApp:
         return answer
 
 
+class HeldPort:
+    """The registry's port (ECR's data plane), listened on from the lab's start until the ECR filler's front binds it.
+
+    The front starts with the fillers, once the lab is warm. A client that connects before (``docker
+    login`` the moment ``ecslab up`` returns) waits in this socket's queue, its request unread; just
+    before the front binds the port the queue is taken (:meth:`release`) and each connection handed to
+    the front (:meth:`hand_to`), so it is answered, not refused."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.socket: socket.socket | None = socket.create_server((host, port), backlog=128)
+
+    def release(self) -> list[tuple[socket.socket, Any]]:
+        """Stop listening; the connections waiting in the queue, to hand on."""
+        listening, self.socket = self.socket, None
+        waiting: list[tuple[socket.socket, Any]] = []
+        if listening is None:
+            return waiting
+        listening.setblocking(False)
+        while True:
+            try:
+                connection, address = listening.accept()
+            except OSError:  # BlockingIOError: no more
+                break
+            connection.setblocking(True)
+            waiting.append((connection, address))
+        listening.close()
+        return waiting
+
+    @staticmethod
+    def hand_to(server: Any, waiting: list[tuple[socket.socket, Any]]) -> None:
+        """Give each waiting connection to ``server`` (a socketserver), or close them when there is none."""
+        for connection, address in waiting:
+            if server is None:
+                connection.close()
+            else:
+                server.process_request(connection, address)
+
+
 class LockedApp:
     """WSGI middleware: every moto request runs under the lab's one lock, its answer made whole inside it."""
 
@@ -171,6 +210,7 @@ class LabProcess:
         self._moto_app: LockedApp | None = None
         self._control: ThreadingHTTPServer | None = None
         self._warming: threading.Thread | None = None
+        self._registry_port: HeldPort | None = None
         self._registry_started = threading.Event()  # the fillers are told the registry's port: it may change at start
         self._resetting = threading.Lock()  # one reset at a time (not the lab lock: a reset calls the lab's own API)
         self.token = b""
@@ -186,6 +226,7 @@ class LabProcess:
         self._control = ThreadingHTTPServer((self.config.host, self.config.control_port), _handler(self))
         self._control.daemon_threads = True
         self._moto = _moto_server(self.config.host, self.config.aws_port, self.warm, lambda: self._moto_app)
+        self._registry_port = HeldPort(self.config.host, self.config.registry_port)
         for name, server in (("moto", self._moto), ("control", self._control)):  # a short poll: `ecslab down` waits for it
             threading.Thread(target=server.serve_forever, args=(SERVER_POLL,), name=name, daemon=True).start()
         self._warming = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
@@ -234,7 +275,12 @@ class LabProcess:
                 if self.shutdown_requested.is_set():
                     self.warm_error = "The lab is stopping."
                     return
-                filler.start(context)
+                if filler is self.wired.ecr and self._registry_port is not None:  # it binds the port held until now
+                    waiting = self._registry_port.release()
+                    filler.start(context)
+                    HeldPort.hand_to(self.wired.ecr.server, waiting)
+                else:
+                    filler.start(context)
                 self.fillers.append(filler)
         except Exception as error:  # the lab cannot serve: say why, then stop
             log.exception("the lab failed to warm up")
@@ -265,6 +311,8 @@ class LabProcess:
         for server in (self._moto, self._control):  # the ports are free again
             if server is not None:
                 server.server_close()
+        if self._registry_port is not None:
+            HeldPort.hand_to(None, self._registry_port.release())  # a lab that never warmed
         if self._docker is not None:
             try:
                 self._docker.close()
