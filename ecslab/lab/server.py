@@ -263,6 +263,9 @@ class LabProcess:
 
                 self._moto_app = _moto_app()
             self.wired = wire()
+            from ecslab.lab.moto.iam import PARTITION_PATCHES
+
+            PARTITION_PATCHES.apply(_lab_partition(self.config.region))
             _make_iam()
             self._seed_in_process()
             self._registry_started.wait()
@@ -572,6 +575,13 @@ def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
     return type("ControlHandler", (ControlHandler,), {"lab": lab})
 
 
+def _lab_partition(region: str) -> str:
+    """The partition of the lab's region (``aws`` for ``us-east-1``), as moto names IAM's backends."""
+    from moto.utilities.utils import get_partition
+
+    return str(get_partition(region))
+
+
 def _make_iam() -> None:
     """Make IAM's state (AWS's managed policies: ~0.7 s) before seeding, on start and reset alike.
 
@@ -634,7 +644,9 @@ def main(argv: list[str]) -> int:
         return 1
     print(f"ecslab lab ready at {time.strftime('%H:%M:%S')}: {json.dumps(lab.ready())}", flush=True)
     lab.shutdown_requested.wait()
+    stopping = time.monotonic()
     lab.stop()
+    print(f"ecslab lab stopped in {time.monotonic() - stopping:.2f} s", flush=True)
     return 1 if lab.warm_error is not None and lab.warm_error != "The lab is stopping." else 0
 
 
