@@ -121,6 +121,34 @@ def lab_memory(home: Path) -> list[ProcessMemory]:
     return [process_memory(pid) for pid in process_tree(int(state["pid"]))]
 
 
+def wait_warm(env: dict[str, str], timeout: float = 60.0) -> None:
+    """Until the lab of ``env`` says it is warm (``GET /ready``); it warms up in the background after ``up``."""
+    from ecslab.config import LabConfig
+    from ecslab.lab import manage
+
+    config = LabConfig(
+        home=Path(env["ECSLAB_HOME"]),
+        aws_port=int(env["ECSLAB_AWS_PORT"]),
+        registry_port=int(env["ECSLAB_REGISTRY_PORT"]),
+        control_port=int(env["ECSLAB_CONTROL_PORT"]),
+    )
+    deadline = time.monotonic() + timeout
+    while not manage.control(config, "GET", "/ready").get("warm") and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def slowest_imports(count: int = 6) -> list[tuple[str, float]]:
+    """The modules whose own import code takes longest in the lab's warm-up (``python -X importtime``)."""
+    code = "from ecslab.lab.moto import one_boto3_session\nwith one_boto3_session():\n    import ecslab.lab.wiring, moto.server"
+    result = subprocess.run([python_bin("python"), "-X", "importtime", "-c", code], capture_output=True, text=True, timeout=120)
+    found: list[tuple[str, float]] = []
+    for line in result.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[0].startswith("import time:") and parts[0].split(":")[1].strip().isdigit():
+            found.append((parts[2].strip(), int(parts[0].split(":")[1]) / 1e6))
+    return sorted(found, key=lambda item: -item[1])[:count]
+
+
 def aws_clients(env: dict[str, str]) -> dict[str, Any]:
     """boto3 clients for the course's services, aimed at the lab of ``env`` (made before any timing)."""
     import boto3
@@ -268,6 +296,8 @@ def print_breakdown() -> None:
         + ", ".join(f"{name} {size / 2**20:.0f} MB" for name, size in traced["top"])
     )
     print(f"    threads in the lab process with every filler started: {timed['threads']}")
+    slowest = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in slowest_imports())
+    print(f"    slowest imports of the warm-up (own code, -X importtime): {slowest}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -295,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 up_times.append(run_ecslab("up", env))
                 if last:
+                    wait_warm(env)  # idle: warm (moto loaded, fillers started), no call made yet
                     memory_idle = lab_memory(Path(env["ECSLAB_HOME"]))
                 first_call_times.append(first_call_time(clients))
                 if last:
