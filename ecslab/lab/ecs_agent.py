@@ -204,9 +204,9 @@ class EcsAgent(GapFiller):
                 self.records.services.pop(service_arn, None)
             return self.records.service(service_arn)
 
-    def deployment_started(self, service: EcsService) -> None:
+    def deployment_started(self, service: EcsService, *, creating: bool) -> None:
         with LAB_LOCK:
-            self.deployments.started(service, self.backend().describe_task_definition)
+            self.deployments.started(service, self.backend().describe_task_definition, creating=creating)
 
     def service_deployments(self, cluster_arn: str, service_arn: str) -> list[dict[str, Any]]:
         with LAB_LOCK:

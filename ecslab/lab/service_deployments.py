@@ -81,8 +81,12 @@ class ServiceDeployments:
 
     # -- a deployment begins ------------------------------------------------------------------------------
 
-    def started(self, service: EcsService, definition_of: Callable[[str], Any]) -> ServiceDeploymentRecord | None:
-        """The service deployment of the service's primary deployment, made the first time it is seen."""
+    def started(
+        self, service: EcsService, definition_of: Callable[[str], Any], *, creating: bool = False
+    ) -> ServiceDeploymentRecord | None:
+        """The service deployment of the service's primary deployment, made the first time it is seen.
+
+        ``creating``: the service was just made (again, perhaps, under a deleted one's name): nothing was deployed before."""
         if not service.deployments:
             return None
         primary = service.deployments[0]
@@ -100,6 +104,8 @@ class ServiceDeployments:
             for d in self.records.deployments.values()
             if d.service_arn == service.arn and d.status in ("SUCCESSFUL", "ROLLBACK_SUCCESSFUL", *ACTIVE_STATUSES)
         ][-1:]
+        if creating:
+            sources = []
         record = ServiceDeploymentRecord(
             arn=f"arn:aws:ecs:{self.region()}:{ACCOUNT_ID}:service-deployment/{cluster}/{name}/"
             f"{_derived_id(service.arn, primary['id'], str(primary.get('createdAt')))}",
@@ -119,7 +125,7 @@ class ServiceDeployments:
                 earlier.status, earlier.stopped_at, earlier.updated_at = "STOPPED", now, now
                 earlier.status_reason = f"Service deployment stopped: a new service deployment ({record.arn}) started."
         entry = advanced_entry(service)
-        has_blue = any(d.get("status") != "PRIMARY" for d in service.deployments)
+        has_blue = not creating and any(d.get("status") != "PRIMARY" for d in service.deployments)
         if strategies.strategy_of(configuration) in strategies.SHIFTING and entry is not None and has_blue:
             record.blue_group = self.production_group(entry)
             advanced = entry["advancedConfiguration"]

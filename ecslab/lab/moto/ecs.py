@@ -103,7 +103,7 @@ class EcsLab(Protocol):
         """The lab's record of a service; ``new``: a fresh one (a service made again under the same name)."""
         ...
 
-    def deployment_started(self, service: EcsService) -> None:
+    def deployment_started(self, service: EcsService, *, creating: bool) -> None:
         """create_service/update_service finished: the service deployment of its primary deployment, if new, begins."""
 
     def service_deployments(self, cluster_arn: str, service_arn: str) -> list[dict[str, Any]]:
@@ -436,7 +436,7 @@ def _remember_deployment_configuration(creating: bool) -> Callable[[Callable[...
             grace = param("healthCheckGracePeriodSeconds")
             if grace is not None:
                 service.health_check_grace_period_seconds = int(grace)
-            lab.deployment_started(service)
+            lab.deployment_started(service, creating=creating)
             return result
 
         return handler
