@@ -104,3 +104,84 @@ def test_forward_actions_read_as_weights() -> None:
     assert forward_weights({"Type": "forward", "TargetGroupArn": "a"}) == [("a", 1)]
     action = {"ForwardConfig": {"TargetGroups": [{"TargetGroupArn": "a", "Weight": "3"}, {"TargetGroupArn": "b"}]}}
     assert forward_weights(action) == [("a", 3), ("b", 1)]
+
+
+class FakeAlb:
+    """The load balancer as the deployment controller sees it: listener rules' weighted forwards, in memory."""
+
+    def __init__(self, rules: dict[str, list[tuple[str, int]]]) -> None:
+        self.rules = rules
+        self.writes: list[tuple[str, list[tuple[str, int]]]] = []
+
+    def forward_weights(self, rule_arn: str) -> list[tuple[str, int]] | None:
+        return self.rules.get(rule_arn)
+
+    def set_forward_weights(self, rule_arn: str, weights: list[tuple[str, int]]) -> bool:
+        self.rules[rule_arn] = list(weights)
+        self.writes.append((rule_arn, list(weights)))
+        return True
+
+
+def test_a_canary_deployment_moves_the_production_rule_on_the_lab_clock() -> None:
+    import types
+    from datetime import UTC, datetime
+
+    from ecslab.lab.records import Records
+    from ecslab.lab.service_deployments import ServiceDeployments
+
+    alb = FakeAlb({"prod": [("tg-a", 1), ("tg-b", 0)], "test": [("tg-a", 1), ("tg-b", 0)]})
+    now = [0.0]
+    controller = ServiceDeployments(Records(), lambda: alb, lambda: "us-east-1")  # type: ignore[arg-type, return-value]
+    controller.clock = lambda: now[0]
+    entry = {
+        **LB[0],
+        "advancedConfiguration": {**LB[0]["advancedConfiguration"], "productionListenerRule": "prod", "testListenerRule": "test"},
+    }  # type: ignore[dict-item]
+    service = types.SimpleNamespace(
+        arn="svc",
+        name="web",
+        cluster_name="c",
+        cluster_arn="cluster",
+        launch_type="FARGATE",
+        platform_version=None,
+        network_configuration=None,
+        load_balancers=[entry],
+        desired_count=2,
+        deployment_configuration={
+            "strategy": "CANARY",
+            "bakeTimeInMinutes": 2,
+            "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 3},
+        },
+        deployments=[
+            {"id": "green", "status": "PRIMARY", "taskDefinition": "td:2", "createdAt": datetime.now(UTC)},
+            {"id": "blue", "status": "ACTIVE", "taskDefinition": "td:1", "createdAt": datetime.now(UTC)},
+        ],
+    )
+    definition = types.SimpleNamespace(container_definitions=[{"name": "web", "image": "app:v2"}])
+    record = controller.started(service, lambda arn: definition)  # type: ignore[arg-type]
+    assert record is not None and (record.blue_group, record.green_group) == ("tg-a", "tg-b")
+    assert controller.shifting(service) is record  # type: ignore[arg-type]
+    # green not yet healthy: nothing moves
+    assert controller.shift(service, record, healthy_green=1) is False and alb.writes == []  # type: ignore[arg-type]
+    # all green healthy: test traffic to green, then the canary's 10%
+    assert controller.shift(service, record, healthy_green=2) is False  # type: ignore[arg-type]
+    assert alb.rules["test"] == [("tg-a", 0), ("tg-b", 1)] and alb.rules["prod"] == [("tg-a", 9), ("tg-b", 1)]
+    now[0] = strategies.lab_seconds(3.1)  # the canary bake time passed: the rest, then the bake
+    assert controller.shift(service, record, healthy_green=2) is False  # type: ignore[arg-type]
+    assert alb.rules["prod"] == [("tg-a", 0), ("tg-b", 1)] and record.lifecycle_stage == "BAKE_TIME"
+    now[0] = strategies.lab_seconds(5.1)
+    assert controller.shift(service, record, healthy_green=2) is True  # type: ignore[arg-type]
+    assert [stage for _, stage, _ in record.stages] == [
+        "PRE_SCALE_UP",
+        "SCALE_UP",
+        "POST_SCALE_UP",
+        "TEST_TRAFFIC_SHIFT",
+        "POST_TEST_TRAFFIC_SHIFT",
+        "PRODUCTION_TRAFFIC_SHIFT",
+        "PRODUCTION_TRAFFIC_SHIFT",
+        "POST_PRODUCTION_TRAFFIC_SHIFT",
+        "BAKE_TIME",
+        "CLEAN_UP",
+    ]
+    # the next deployment finds green serving production: its tasks go to the other group
+    assert controller.production_group(entry) == "tg-b"
