@@ -203,6 +203,21 @@ def test_a_capacity_provider_not_in_the_cluster_is_refused(lab: LabClients, imag
         assert refused.value.response["Error"]["Message"] == NOT_IN_CLUSTER
     assert lab.ecs.list_services(cluster="fargate-only")["serviceArns"] == []
     assert lab.ecs.list_tasks(cluster="fargate-only")["taskArns"] == []
+    fargate = [{"capacityProvider": "FARGATE", "weight": 1}]
+    lab.ecs.create_service(
+        cluster="fargate-only",
+        serviceName="idle",
+        taskDefinition=family,
+        desiredCount=0,
+        capacityProviderStrategy=fargate,
+        networkConfiguration=network(subnet),
+    )
+    with pytest.raises(ClientError) as updated:
+        lab.ecs.update_service(cluster="fargate-only", service="idle", capacityProviderStrategy=spot_only)
+    assert updated.value.response["Error"]["Message"] == NOT_IN_CLUSTER
+    described = lab.ecs.describe_services(cluster="fargate-only", services=["idle"])["services"][0]
+    assert described["capacityProviderStrategy"] == fargate  # unchanged
+    lab.ecs.delete_service(cluster="fargate-only", service="idle")
 
 
 # -- Service Connect -----------------------------------------------------------------------------------------

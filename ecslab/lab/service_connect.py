@@ -67,6 +67,7 @@ class ServiceConnect(GapFiller):
 
     def start(self, context: FillerContext) -> None:
         self.context = context
+        self._remove_networks()  # a lab killed before it could stop left its namespaces' networks
 
     def after_reset(self, context: FillerContext) -> None:
         self.context = context

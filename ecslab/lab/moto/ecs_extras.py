@@ -15,7 +15,7 @@ all three (it sets every request field on the service). This patch set:
   (:func:`ecslab.lab.capacity.split`), reports ``launchType`` FARGATE for Fargate providers, and keeps
   ``enableExecuteCommand`` on each task;
 - ``create_cluster``/``put_cluster_capacity_providers``: a default strategy naming a provider the cluster does not
-  list is refused.
+  list is refused; ``update_service``: the same refusals as ``create_service``, before moto changes anything.
 
 Only API fields go on moto's objects (as :mod:`ecslab.lab.moto.ecs` does for ``deploymentConfiguration``).
 """
@@ -61,11 +61,41 @@ def _call_action(original: Callable[..., Any], lab: None) -> Callable[..., objec
             parameters = {}
         token = _REQUEST.set(parameters if isinstance(parameters, dict) else {})
         try:
+            if response._get_action() == "UpdateService":
+                try:
+                    _check_update(response.ecs_backend, parameters)
+                except ServiceException as error:
+                    return _refused(response, error)
             return original(response)
         finally:
             _REQUEST.reset(token)
 
     return call_action_remembering
+
+
+def _refused(response: Any, error: ServiceException) -> Any:
+    """The error answer moto's ``call_action`` gives for an exception its handlers raise (same three steps)."""
+    from moto.core.responses import ActionResult
+
+    status, headers, body = response.serialized(ActionResult(error))
+    headers["status"] = status
+    status, headers, body = response._transform_response(response.response_headers, (body, headers))
+    headers, body = response._enrich_response(headers, body)
+    return status, headers, body
+
+
+def _check_update(backend: Any, parameters: dict[str, Any]) -> None:
+    """update_service: the same refusals as create_service, before moto changes anything (its update keeps the fields)."""
+    cluster = backend._get_cluster(parameters.get("cluster", "default"))
+    strategy = parameters.get("capacityProviderStrategy")
+    problem = strategy_problem(strategy, cluster.capacity_providers)
+    if problem:
+        raise _invalid(problem)
+    connect = parameters.get("serviceConnectConfiguration")
+    if connect:
+        service = backend._get_service(parameters.get("cluster", "default"), str(parameters.get("service", "")).split("/")[-1])
+        definition = backend.describe_task_definition(parameters.get("taskDefinition") or service.task_definition)
+        service_connect_problem(connect, cluster, definition, backend.region_name)
 
 
 def _invalid(message: str) -> Exception:
