@@ -55,6 +55,7 @@ def test_service_connect_names_follow_ecs_defaults() -> None:
     with_alias = {"services": [{"portName": "http", "discoveryName": "api", "clientAliases": [{"port": 8080, "dnsName": "api"}]}]}
     assert aliases(with_alias, "shop") == {"http": ["api"]}
     default = {"services": [{"portName": "http", "discoveryName": "api", "clientAliases": [{"port": 8080}]}]}
-    assert aliases(default, "shop") == {"http": ["api.shop", "api"]}  # dnsName defaults to discoveryName.namespace
-    bare = {"services": [{"portName": "http"}]}
-    assert aliases(bare, "shop") == {"http": ["http.shop", "http"]}  # discoveryName defaults to the portName
+    assert aliases(default, "shop") == {"http": ["api.shop"]}  # dnsName defaults to discoveryName.namespace
+    unnamed = {"services": [{"portName": "http", "clientAliases": [{"port": 8080}]}]}
+    assert aliases(unnamed, "shop") == {"http": ["http.shop"]}  # discoveryName defaults to the portName
+    assert aliases({"services": [{"portName": "http"}]}, "shop") == {"http": []}  # no client alias: no name

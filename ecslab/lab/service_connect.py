@@ -8,7 +8,7 @@ proxy in each task; every task of every Service Connect service in the namespace
 The lab models it with one Docker user-defined network per namespace (``internal``: nothing on it reaches
 beyond the Docker bridge): each task of a service with Service Connect joins its namespace's network, and the
 container holding the named port mapping answers to the client aliases' ``dnsName`` (default
-``discoveryName.namespace``, as ECS) and the ``discoveryName`` through Docker's DNS. A service without the
+``discoveryName.namespace``, as ECS) through Docker's DNS. A service without the
 configuration never joins, so the names do not resolve in its tasks. Running tasks keep what they were
 started with; a changed configuration reaches new tasks (``update_service(..., forceNewDeployment=True)``).
 
@@ -35,17 +35,21 @@ PURPOSE = "service-connect"
 
 
 def aliases(configuration: dict[str, Any], namespace: str) -> dict[str, list[str]]:
-    """The names each named port mapping answers to in the namespace: ``{portName: [dnsName, ..., discoveryName]}``."""
+    """The names each named port mapping answers to in the namespace: ``{portName: [dnsName, ...]}``.
+
+    Clients reach a Service Connect service only through its client aliases (botocore's
+    ``ServiceConnectClientAlias``: "The dnsName is the name that you use in the applications of client tasks to
+    connect to this service"); a ``dnsName`` left out is ``discoveryName.namespace``, and a ``discoveryName`` left
+    out is the ``portName``. A service without client aliases answers to no name."""
     found: dict[str, list[str]] = {}
     for entry in configuration.get("services") or []:
         port_name = str(entry["portName"])
         discovery = str(entry.get("discoveryName") or port_name)
-        names = [str(alias.get("dnsName") or f"{discovery}.{namespace}") for alias in entry.get("clientAliases") or []]
-        names = names or [f"{discovery}.{namespace}"]
-        found.setdefault(port_name, [])
-        for name in [*names, discovery]:
-            if name not in found[port_name]:
-                found[port_name].append(name)
+        names = found.setdefault(port_name, [])
+        for alias in entry.get("clientAliases") or []:
+            name = str(alias.get("dnsName") or f"{discovery}.{namespace}")
+            if name not in names:
+                names.append(name)
     return found
 
 
