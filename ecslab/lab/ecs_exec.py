@@ -8,8 +8,8 @@ opens a Session Manager session that the ``session-manager-plugin`` connects to 
 - copies the service's ``enableExecuteCommand`` onto each task it launches (a running task keeps what it was
   started with, as on AWS) and reports the ``ExecuteCommandAgent`` as RUNNING in ``describe_tasks``;
 - answers ``execute_command`` in AWS's shape (:mod:`ecslab.lab.moto.ecs_exec` refuses in ECS's words) and runs
-  the command with ``docker exec`` in the container, without a shell (as the SSM agent runs ``--command``),
-  outside the lab lock; the session's ``streamUrl`` is the lab's control API path where its output waits
+  the command with ``docker exec`` in the container (split into words, no shell: pipes and redirections need
+  ``sh -c '...'``), outside the lab lock; the session's ``streamUrl`` is the lab's control API path where its output waits
   (``GET /ecs/exec/<sessionId>``), which :func:`ecslab.ecs_exec.run` reads and prints.
 
 Not modelled: an interactive terminal (stdin), session logging to CloudWatch/S3, the IAM checks of ``ssmmessages``.
