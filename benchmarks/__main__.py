@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import ecs_and_alb, lab_cold_start, notebooks, scale
+from benchmarks import deployments, ecs_and_alb, lab_cold_start, notebooks, scale
 
 
 def main() -> int:
     """Run the lab cold-start benchmark, the notebook timings (nbval with 4 workers), the ECS/ALB
-    figures and the scale table; never fails on a missed goal.
+    figures, the deployment strategies' figures and the scale table; never fails on a missed goal.
 
     No options: run each module (``python -m benchmarks.notebooks --workers 1,2,4``...) on its own
     to pass some; ``python -m benchmarks.ci_phases`` (the whole test suite) is not run from here."""
@@ -18,6 +18,8 @@ def main() -> int:
     status |= notebooks.main([])
     print()
     status |= ecs_and_alb.main([])
+    print()
+    status |= deployments.main([])
     print()
     status |= scale.main([])
     return status

@@ -121,6 +121,34 @@ def lab_memory(home: Path) -> list[ProcessMemory]:
     return [process_memory(pid) for pid in process_tree(int(state["pid"]))]
 
 
+def wait_warm(env: dict[str, str], timeout: float = 60.0) -> None:
+    """Until the lab of ``env`` says it is warm (``GET /ready``); it warms up in the background after ``up``."""
+    from ecslab.config import LabConfig
+    from ecslab.lab import manage
+
+    config = LabConfig(
+        home=Path(env["ECSLAB_HOME"]),
+        aws_port=int(env["ECSLAB_AWS_PORT"]),
+        registry_port=int(env["ECSLAB_REGISTRY_PORT"]),
+        control_port=int(env["ECSLAB_CONTROL_PORT"]),
+    )
+    deadline = time.monotonic() + timeout
+    while not manage.control(config, "GET", "/ready").get("warm") and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def slowest_imports(count: int = 6) -> list[tuple[str, float]]:
+    """The modules whose own import code takes longest in the lab's warm-up (``python -X importtime``)."""
+    code = "from ecslab.lab.moto import one_boto3_session\nwith one_boto3_session():\n    import ecslab.lab.wiring, moto.server"
+    result = subprocess.run([python_bin("python"), "-X", "importtime", "-c", code], capture_output=True, text=True, timeout=120)
+    found: list[tuple[str, float]] = []
+    for line in result.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[0].startswith("import time:") and parts[0].split(":")[1].strip().isdigit():
+            found.append((parts[2].strip(), int(parts[0].split(":")[1]) / 1e6))
+    return sorted(found, key=lambda item: -item[1])[:count]
+
+
 def aws_clients(env: dict[str, str]) -> dict[str, Any]:
     """boto3 clients for the course's services, aimed at the lab of ``env`` (made before any timing)."""
     import boto3
@@ -154,9 +182,128 @@ def a_few_aws_calls(clients: dict[str, Any]) -> float:
     return time.perf_counter() - start
 
 
+def logged_seconds(home: Path, what: str) -> float | None:
+    """Seconds the lab process logged for ``what`` ("warm": after its start; "stopped": its own stop)."""
+    import re
+
+    pattern = {"warm": r"ecslab lab warm at \S+ \(([\d.]+) s after start\)", "stopped": r"ecslab lab stopped in ([\d.]+) s"}[what]
+    try:
+        found = re.findall(pattern, (home / "lab.log").read_text(errors="replace"))
+    except OSError:
+        return None
+    return float(found[-1]) if found else None
+
+
+PIECES = """
+import json, os, sys, tempfile, threading, time, tracemalloc
+from pathlib import Path
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
+traced = sys.argv[1] == "traced"
+if traced:
+    tracemalloc.start(12)
+steps = []
+clock = [time.perf_counter(), time.process_time()]
+
+def rss_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS"))
+
+def step(name):
+    now, cpu = time.perf_counter(), time.process_time()
+    steps.append({"step": name, "wall": now - clock[0], "cpu": cpu - clock[1], "rss": rss_mb(),
+                  "traced": tracemalloc.get_traced_memory()[0] / 2**20 if traced else None})
+    clock[:] = [time.perf_counter(), time.process_time()]
+
+step("python started")
+from ecslab.lab import manage, private, server
+from ecslab.config import SEED
+step("import ecslab.lab.server (what runs before ready)")
+from ecslab.lab.moto import one_boto3_session
+with one_boto3_session():
+    from ecslab.lab.wiring import wire
+    app = server._moto_app()
+step("import moto and the fillers (warm-up)")
+wired = wire()
+step("make the fillers")
+from ecslab.lab.moto.iam import PARTITION_PATCHES
+PARTITION_PATCHES.apply(server._lab_partition("us-east-1"))
+server._make_iam()
+step("IAM's managed policies")
+from werkzeug.test import Client
+client = Client(app)
+client.post(f"/moto-api/seed?a={SEED}", headers={"Host": "127.0.0.1:4566"})
+step("seed (moto's first request)")
+config = private.private_config(Path(tempfile.mkdtemp()) / "lab")
+manage.prepare_home(config)
+from ecslab.lab.fillers import FillerContext
+context = FillerContext(config=config, docker=None, registry_url="http://127.0.0.1:9")
+for filler in wired.in_start_order():
+    filler.start(context)
+step("start the fillers")
+headers = {"Host": "127.0.0.1:4566", "Content-Type": "application/x-amz-json-1.1",
+           "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=x"}
+client.post("/", headers={**headers, "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.ListClusters"}, data="{}")
+step("first ECS call (ECS backend made)")
+ec2 = {**headers, "Authorization": headers["Authorization"].replace("/ecs/", "/ec2/"), "Content-Type": "application/x-www-form-urlencoded"}
+client.post("/", headers=ec2, data="Action=DescribeVpcs&Version=2016-11-15")
+step("first EC2 call (default VPC made)")
+top = []
+if traced:
+    by_package = {}
+    for stat in tracemalloc.take_snapshot().statistics("traceback"):
+        key = "Python (stdlib, imports)"
+        for frame in reversed(stat.traceback):  # the innermost frame of a package: who asked for the memory
+            if "site-packages/" in frame.filename:
+                parts = frame.filename.split("site-packages/")[-1].split("/")
+                key = "/".join(parts[:2]) if parts[0] == "moto" and len(parts) > 2 else parts[0]
+                break
+            if "/ecslab/" in frame.filename:
+                key = "ecslab"
+                break
+        by_package[key] = by_package.get(key, 0) + stat.size
+    top = sorted(by_package.items(), key=lambda item: -item[1])[:8]
+for filler in reversed(wired.in_start_order()):
+    filler.stop()
+private.release_config(config)
+print(json.dumps({"steps": steps, "top": top, "threads": threading.active_count()}))
+"""
+
+
+def lab_pieces(traced: bool) -> dict[str, Any]:
+    """The lab process's start in pieces, timed (or with tracemalloc) in a fresh Python of its own."""
+    result = subprocess.run(
+        [python_bin("python"), "-c", PIECES, "traced" if traced else "timed"], capture_output=True, text=True, timeout=300
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"the breakdown failed:\n{result.stderr[-2000:]}")
+    found: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return found
+
+
+def print_breakdown() -> None:
+    """Where the lab's start goes: each piece's wall and CPU seconds, RSS after it and what tracemalloc saw."""
+    timed, traced = lab_pieces(traced=False), lab_pieces(traced=True)
+    print("  where the lab process's start goes (one in-process run timed, one traced with tracemalloc):")
+    print(f"    {'piece':<52} {'wall':>7} {'CPU':>7} {'RSS after':>10} {'traced':>8}")
+    for plain, with_trace in zip(timed["steps"], traced["steps"], strict=True):
+        print(
+            f"    {plain['step']:<52} {plain['wall']:6.2f}s {plain['cpu']:6.2f}s {plain['rss']:8.0f}MB"
+            f" {with_trace['traced'] or 0:6.0f}MB"
+        )
+    print(
+        "    live Python memory after them by package (tracemalloc): "
+        + ", ".join(f"{name} {size / 2**20:.0f} MB" for name, size in traced["top"])
+    )
+    print(f"    threads in the lab process with every filler started: {timed['threads']}")
+    slowest = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in slowest_imports())
+    print(f"    slowest imports of the warm-up (own code, -X importtime): {slowest}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="cold starts to time (default 5)")
+    parser.add_argument("--no-breakdown", action="store_true", help="skip the in-process breakdown of the lab's start")
     args = parser.parse_args(argv)
 
     print(machine_header("lab cold start and memory"))
@@ -164,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     first_call_times: list[float] = []
     down_times: list[float] = []
     cli_times: list[float] = []
+    warm_times: list[float] = []
+    stop_times: list[float] = []
     memory_idle: list[ProcessMemory] = []
     memory_used: list[ProcessMemory] = []
     calls_s = 0.0
@@ -176,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 up_times.append(run_ecslab("up", env))
                 if last:
+                    wait_warm(env)  # idle: warm (moto loaded, fillers started), no call made yet
                     memory_idle = lab_memory(Path(env["ECSLAB_HOME"]))
                 first_call_times.append(first_call_time(clients))
                 if last:
@@ -183,14 +333,19 @@ def main(argv: list[str] | None = None) -> int:
                     memory_used = lab_memory(Path(env["ECSLAB_HOME"]))
             finally:
                 down_times.append(run_ecslab("down", env))
+            home = Path(env["ECSLAB_HOME"])
+            warm_times += [seconds for seconds in [logged_seconds(home, "warm")] if seconds is not None]
+            stop_times += [seconds for seconds in [logged_seconds(home, "stopped")] if seconds is not None]
 
     print_series("ecslab up, nothing to ready", up_times, UP_GOAL)
+    print_series("  lab warm (moto, IAM, seed, fillers) after start", warm_times)
     print_series("  of which Python + CLI start", cli_times)
     print_series("first AWS call after up", first_call_times)
     print_series(
         "up + first AWS call", [up + call for up, call in zip(up_times, first_call_times, strict=True)], UP_AND_CALL_GOAL
     )
     print_series("ecslab down", down_times, DOWN_GOAL)
+    print_series("  of which the lab process's own stop", stop_times)
     print_value("10 more AWS calls, 5 services", calls_s, "s", note="moto loads each service on its first call")
     for label, memory, goal in (
         ("lab memory, idle", memory_idle, IDLE_MEMORY_GOAL),
@@ -200,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
         total_pss = sum(process.pss_mb or 0.0 for process in memory)
         parts = ", ".join(f"{process.name} {process.rss_mb:.0f}" for process in memory)
         print_value(label + " (RSS)", total_rss, "MB", goal, note=f"PSS {total_pss:.0f} MB; RSS by process: {parts}")
+    if not args.no_breakdown:
+        print_breakdown()
     print(f"  load average at the end: {load_average()}")
     return 0
 

@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  lab idle after setup: {idle:.0f} MB RSS, {idle_threads} threads in the lab process")
         print(
             f"  {'tasks':>5}  {'all RUNNING':>11}  {'all healthy':>11}  {'RSS before':>10}  {'RSS after':>9}  {'MB/task':>7}  threads"
+            "  (healthy - RUNNING)"
         )
         runs = []
         for size in sizes:
@@ -161,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(run)
             print(
                 f"  {run.tasks:>5}  {run.running_s:>9.1f} s  {run.healthy_s:>9.1f} s  {run.rss_before_mb:>7.0f} MB"
-                f"  {run.rss_after_mb:>6.0f} MB  {run.per_task_mb:>7.2f}  {run.lab_threads:>7}  load {load_average()}",
+                f"  {run.rss_after_mb:>6.0f} MB  {run.per_task_mb:>7.2f}  {run.lab_threads:>7}"
+                f"  ({run.healthy_s - run.running_s:.1f} s)  load {load_average()}",
                 flush=True,
             )
         for run in runs:
@@ -174,6 +176,13 @@ def main(argv: list[str] | None = None) -> int:
                     HEALTHY_GOAL,
                 )
                 print_value(f"lab RSS per extra task ({GOAL_TASKS} tasks)", run.per_task_mb, "MB", PER_TASK_GOAL)
+                floor = INTERVAL_S * (HEALTHY_THRESHOLD - 1)
+                print(
+                    f"    why: a target is healthy after {HEALTHY_THRESHOLD} passed checks {INTERVAL_S} s apart, so at least "
+                    f"{floor} s after its task runs (the API's minimums); healthy came {run.healthy_s - run.running_s:.1f} s "
+                    f"after all RUNNING, so the 15 s goal needs all {GOAL_TASKS} RUNNING within about {15 - floor} s "
+                    f"(here {run.running_s:.1f} s)"
+                )
         if len(runs) >= 2:
             first, last = runs[0], runs[-1]
             slope = (last.rss_after_mb - first.rss_after_mb) / max(1, last.tasks - first.tasks)

@@ -84,8 +84,12 @@ def _write(notebook: Any, path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-def build(names: list[str] | None = None, run: bool = True, say: Any = print) -> None:
-    for kind in ("notebooks", "solutions"):
+def build(
+    names: list[str] | None = None, run: bool = True, say: Any = print, kinds: tuple[str, ...] = ("notebooks", "solutions")
+) -> None:
+    """Convert (and with ``run`` execute) the sources ``names`` (all when empty) of ``kinds``: ``notebooks`` and/or
+    ``solutions`` (which writes the exercise too); then ``exercises/release.json``."""
+    for kind in kinds:
         for source in sorted((ROOT / "authoring" / kind).glob("*.py")):
             if names and source.stem not in names and not any(source.stem.startswith(n) for n in names):
                 continue
@@ -175,11 +179,14 @@ def main(argv: list[str] | None = None) -> int:
     build_parser = sub.add_parser("build")
     build_parser.add_argument("names", nargs="*")
     build_parser.add_argument("--no-run", action="store_true", help="convert only, do not execute")
+    build_parser.add_argument(
+        "--only", choices=("notebooks", "solutions"), help="build only the notebooks, or only the solutions (and their exercises)"
+    )
     sub.add_parser("check")
     sub.add_parser("manifest", help="write exercises/release.json (the check cells the grader runs) from the sources")
     args = parser.parse_args(argv)
     if args.command == "build":
-        build(args.names, run=not args.no_run)
+        build(args.names, run=not args.no_run, kinds=(args.only,) if args.only else ("notebooks", "solutions"))
         return 0
     if args.command == "manifest":
         write_manifest()

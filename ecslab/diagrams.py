@@ -75,6 +75,7 @@ COURSE = [
     ("04", "ECS concepts", "§4-5, §7 ECS"),
     ("05", "deploy to ECS", "§6 deployment flow"),
     ("06", "load balancing", "§8 ALB"),
+    ("06b", "rollouts", "§8 deployment strategies"),
     ("07", "security", "§9 IAM, networks"),
     ("08", "monitoring", "§10 logs & metrics"),
     ("09", "capstone", "§11 everything"),
@@ -82,25 +83,30 @@ COURSE = [
 
 
 def course_map(available: set[str], ax: Any | None = None) -> Any:
-    """The ten notebooks as a path, each with the section of the source notes it teaches.
+    """The notebooks as a path, each with the section of the source notes it teaches.
 
-    ``available`` holds the numbers ("00", "01", ...) of the notebooks that exist; they are orange."""
+    ``available`` holds the numbers ("00", "01", ..., "06b") of the notebooks that exist; they are orange."""
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(10, 2.8))
+        _, ax = plt.subplots(figsize=(13, 2.8))
+    columns = (len(COURSE) + 1) // 2  # two rows, the second back from right to left
+    step, width = 10 / columns, 10 / columns - 0.3
     ax.set_xlim(0, 10)
     ax.set_ylim(0, 3)
     ax.axis("off")
     for index, (number, title, section) in enumerate(COURSE):
-        row, column = divmod(index, 5)
-        x = column * 2 + 0.1 if row == 0 else (4 - column) * 2 + 0.1
+        row, column = divmod(index, columns)
+        x = column * step + 0.1 if row == 0 else (columns - 1 - column) * step + 0.1
         y = 1.7 if row == 0 else 0.2
-        _box(ax, x, y, 1.7, 1.0, f"{number} {title}", section, ORANGE if number in available else GREY)
-        if column < 4:
-            start = (x + 1.7, y + 0.5) if row == 0 else (x, y + 0.5)
-            end = (x + 2.0, y + 0.5) if row == 0 else (x - 0.3, y + 0.5)
+        _box(ax, x, y, width, 1.0, f"{number} {title}", section, ORANGE if number in available else GREY)
+        if column < columns - 1 and index < len(COURSE) - 1:
+            start = (x + width, y + 0.5) if row == 0 else (x, y + 0.5)
+            end = (x + step, y + 0.5) if row == 0 else (x - 0.3, y + 0.5)
             _arrow(ax, start, end)
-    _arrow(ax, (9.0, 1.7), (9.0, 1.2))
-    ax.set_title("The course: ten notebooks, following the lecture notes (orange: in this copy of the course)", fontsize=10)
+    last = (columns - 1) * step + 0.1 + width / 2
+    _arrow(ax, (last, 1.7), (last, 1.2))
+    ax.set_title(
+        f"The course: {len(COURSE)} notebooks, following the lecture notes (orange: in this copy of the course)", fontsize=10
+    )
     return ax

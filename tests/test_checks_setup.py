@@ -32,7 +32,24 @@ def test_the_image_is_pushed_found_and_deleted(lab: ecslab.Lab) -> None:
             setup.exercise_image(lab, "9", REPOSITORY)
     finally:
         setup.delete_repository(lab, REPOSITORY)
-        images.remove_images([f"{REPOSITORY}:v1"], client=lab.docker, config=lab.config)
+        images.remove_images([f"{setup.local_name(lab, REPOSITORY)}:v1"], client=lab.docker, config=lab.config)
+
+
+def test_a_grader_worker_builds_under_local_names_of_its_own(lab: ecslab.Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Local image names are engine-wide: with the suffix ``ecslab grade`` gives each worker, the setup cell builds
+    under a name of that worker's own (two workers never move each other's tags), and the Cleanup removes it."""
+    assert setup.local_name(lab, REPOSITORY) == REPOSITORY  # a learner's names
+    monkeypatch.setenv(setup.LOCAL_SUFFIX, "bad suffix!")
+    assert setup.local_name(lab, REPOSITORY) == REPOSITORY  # not a valid name part: ignored
+    monkeypatch.setenv(setup.LOCAL_SUFFIX, "grader1-4242")
+    own = setup.local_name(lab, REPOSITORY)
+    assert own == f"{REPOSITORY}-grader1-4242"
+    setup.prepare_image(lab, REPOSITORY, show_progress=False)
+    try:
+        assert images.image_present(f"{own}:v1", lab.docker) and not images.image_present(f"{REPOSITORY}:v1", lab.docker)
+    finally:
+        setup.remove_exercise_image(lab, REPOSITORY)
+    assert not images.image_present(f"{own}:v1", lab.docker)
 
 
 @pytest.mark.parametrize("module, exercise", [(ex05, "5"), (ex06, "6"), (ex08, "8")])

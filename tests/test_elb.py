@@ -288,3 +288,85 @@ def test_a_scaling_target_for_a_missing_service_is_refused(lab: LabClients, stac
             MaxCapacity=2,
         )
     assert raised.value.response["Error"]["Code"] == "ValidationException"
+
+
+def _tiny_server(answer: bytes) -> tuple[Any, int]:
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, int(server.server_address[1])
+
+
+def test_a_weighted_forward_splits_requests_by_weight_and_the_listener_counts_them(
+    lab: LabClients, stack: dict[str, str]
+) -> None:
+    # given: two instance target groups, each with one target on this machine, behind one weighted default action
+    vpc = lab.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    servers, groups = [], []
+    for answer in (b"blue", b"green"):
+        server, port = _tiny_server(answer)
+        servers.append(server)
+        group = lab.elbv2.create_target_group(
+            Name=f"weighted-{answer.decode()}",
+            Protocol="HTTP",
+            Port=port,
+            VpcId=vpc,
+            TargetType="ip",
+            HealthCheckPath="/",
+            HealthCheckIntervalSeconds=5,
+            HealthyThresholdCount=2,
+        )["TargetGroups"][0]["TargetGroupArn"]
+        lab.elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": "127.0.0.1", "Port": port}])
+        groups.append(group)
+    weighted = [
+        {
+            "Type": "forward",
+            "ForwardConfig": {
+                "TargetGroups": [{"TargetGroupArn": groups[0], "Weight": 3}, {"TargetGroupArn": groups[1], "Weight": 1}]
+            },
+        }
+    ]
+    lab.elbv2.modify_listener(ListenerArn=stack["listener"], DefaultActions=weighted)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        health = [row["state"] for group in groups for row in elb_tools.target_health(lab.elbv2, group)]
+        if health == ["healthy", "healthy"]:
+            break
+        time.sleep(0.5)
+    assert health == ["healthy", "healthy"], [elb_tools.target_health(lab.elbv2, group) for group in groups]
+    url = elb_tools.listener_url(lab, stack["lb"])
+    try:
+        # when
+        answers = collections.Counter(urllib.request.urlopen(url + "/").read() for _ in range(200))
+        # then: the split follows the weights, and the listener's own counts say the same
+        assert answers == {b"blue": 150, b"green": 50}
+        counts = lab.control("/elb/traffic")["listeners"][stack["listener"]]
+        assert (counts[groups[0]], counts[groups[1]]) == (150, 50)
+        status = [entry for b in lab.control("/status")["load_balancers"] if b["arn"] == stack["lb"] for entry in b["listeners"]]
+        assert status[0]["requests_per_target_group"] == counts
+        # a weight outside ELBv2's 0-999 is refused, and the listener keeps its actions
+        too_heavy = [{**weighted[0], "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": groups[0], "Weight": 1000}]}}]
+        with pytest.raises(ClientError, match="ValidationError|0 to 999"):
+            lab.elbv2.modify_listener(ListenerArn=stack["listener"], DefaultActions=too_heavy)
+        kept = lab.elbv2.describe_listeners(ListenerArns=[stack["listener"]])["Listeners"][0]["DefaultActions"][0]
+        assert [g["Weight"] for g in kept["ForwardConfig"]["TargetGroups"]] == [3, 1]
+    finally:
+        lab.elbv2.modify_listener(
+            ListenerArn=stack["listener"], DefaultActions=[{"Type": "forward", "TargetGroupArn": stack["tg"]}]
+        )
+        for group in groups:
+            lab.elbv2.delete_target_group(TargetGroupArn=group)
+        for server in servers:
+            server.shutdown()

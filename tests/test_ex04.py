@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import ecslab
-from ecslab.checks import CheckFailed, NotDone, Passed, ex04
+from ecslab.checks import CheckFailed, NotDone, Passed, ex04, setup
 
 # -- 4.1 -------------------------------------------------------------------------------------
 
@@ -105,6 +105,27 @@ def test_wrong_task_definitions_are_explained(lab: ecslab.Lab, answer: Any, mess
     assert active_revisions(lab, ex04.FAMILY) == []
 
 
+@pytest.mark.parametrize("typed_in", ["family", "image", "execution role"])
+def test_names_typed_in_instead_of_the_arguments_do_not_pass(lab: ecslab.Lab, typed_in: str) -> None:
+    """Issue 13's fixed-name hole: family, image and execution role are new each run, so the ones an earlier run showed
+    (or the course's usual ones) cannot pass; the check's own role is deleted afterwards."""
+    typed = {
+        "family": "ex04-check-web",
+        "image": f"{lab.config.registry_address}/ex04-check:v1",
+        "execution role": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+    }
+
+    def answer(family: str, image: str, execution_role_arn: str) -> dict[str, Any]:
+        given = {"family": family, "image": image, "execution role": execution_role_arn} | {typed_in: typed[typed_in]}
+        return right_definition(given["family"], given["image"], given["execution role"])
+
+    argument = {"family": "`family`", "image": "`image`", "execution role": "`execution_role_arn`"}[typed_in]
+    with pytest.raises(CheckFailed, match=f"use the {argument} argument"):
+        ex04.check_fargate_task_definition(answer, lab)
+    assert active_revisions(lab, ex04.FAMILY) == []
+    assert not [r for r in lab.iam.list_roles()["Roles"] if r["RoleName"].startswith("ex04-check-execution")]
+
+
 def test_not_a_dict_is_explained(lab: ecslab.Lab) -> None:
     with pytest.raises(CheckFailed, match="return a dict"):
         ex04.check_fargate_task_definition(lambda family, image, role: [family, image, role], lab)
@@ -143,7 +164,7 @@ def cluster_is_gone(lab: ecslab.Lab, name: str) -> bool:
 def test_a_running_task_passes_and_everything_is_removed(lab: ecslab.Lab) -> None:
     passed = ex04.check_run_one_task(run_and_wait, lab)
     assert "its container answered" in passed.message
-    assert cluster_is_gone(lab, ex04.CLUSTER)
+    assert setup.clusters_with_prefix(lab, ex04.CLUSTER + "-") == []
     assert active_revisions(lab, ex04.RUN_FAMILY) == []
     assert ex04.REPOSITORY not in [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"]]
 
@@ -268,3 +289,12 @@ def test_the_learner_cannot_change_the_cases(lab: ecslab.Lab) -> None:
     with pytest.raises(CheckFailed):
         ex04.check_pick_instance(vandal, lab)
     assert ex04.PLACEMENT_CASES == before
+
+
+@pytest.mark.docker
+def test_a_typed_in_cluster_does_not_pass(lab: ecslab.Lab) -> None:
+    """Issue 13's fixed-name hole: the cluster (and the task definition's family) are new each run."""
+    with pytest.raises(CheckFailed, match="ClusterNotFoundException"):
+        ex04.check_run_one_task(lambda lab, cluster, arn, subnet: run_and_wait(lab, ex04.CLUSTER, arn, subnet), lab)
+    assert setup.clusters_with_prefix(lab, ex04.CLUSTER + "-") == []
+    assert active_revisions(lab, ex04.RUN_FAMILY) == []

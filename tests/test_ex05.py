@@ -14,7 +14,8 @@ import pytest
 
 import ecslab
 from ecslab import ecs as ecs_tools
-from ecslab.checks import CheckFailed, NotDone, ex05
+from ecslab import security
+from ecslab.checks import CheckFailed, NotDone, ex05, setup
 
 REPOSITORY = "t05-app"
 CLUSTER = "t05-check"
@@ -130,6 +131,34 @@ def test_wrong_deployments_are_explained(lab: ecslab.Lab, image_uri: str, answer
     assert cluster_is_gone(lab)
 
 
+def test_names_typed_in_instead_of_the_arguments_do_not_pass(lab: ecslab.Lab, image_uri: str) -> None:
+    """Issue 13's fixed-name hole: cluster and service are new each run, so the exercise's usual names cannot pass."""
+    typed_in = "ex05-check-deploy"
+    try:
+        with pytest.raises(CheckFailed, match="no ACTIVE cluster named 'ex05-check-deploy-"):
+            ex05.check_deploy_service(
+                lambda lab, cluster, service, image, role: deploy(lab, typed_in, ex05.SERVICE, image, role),
+                lab,
+                repository=REPOSITORY,
+            )
+    finally:
+        ex05.delete_cluster(lab, typed_in)
+    assert setup.clusters_with_prefix(lab, ex05.CHECK_PREFIX) == []
+
+
+def test_a_typed_in_execution_role_does_not_pass(lab: ecslab.Lab, image_uri: str) -> None:
+    """In the lab the execution role is new each run too (and deleted afterwards)."""
+    course_role = security.ensure_execution_role(lab.iam)
+    with pytest.raises(CheckFailed, match="pass the execution_role_arn argument"):
+        ex05.check_deploy_service(
+            lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, course_role),
+            lab,
+            repository=REPOSITORY,
+        )
+    assert setup.clusters_with_prefix(lab, ex05.CHECK_PREFIX) == []
+    assert not [r for r in lab.iam.list_roles()["Roles"] if r["RoleName"].startswith("ex05-check-execution")]
+
+
 # -- 5.2 --------------------------------------------------------------------------------------
 
 
@@ -160,6 +189,15 @@ def test_wrong_urls_are_explained(lab: ecslab.Lab, image_uri: str, answer: Calla
     with pytest.raises(CheckFailed, match=message):
         check(ex05.check_task_urls, answer, lab)
     assert cluster_is_gone(lab)
+
+
+def test_typed_in_names_do_not_find_the_tasks(lab: ecslab.Lab, image_uri: str) -> None:
+    """Issue 13's fixed-name hole: cluster and service are new each run."""
+    with pytest.raises(CheckFailed, match="Exercise 5.2: your code raised ClusterNotFoundException"):
+        ex05.check_task_urls(
+            lambda lab, cluster, service: urls_of(lab, ex05.URLS_CLUSTER, ex05.SERVICE), lab, repository=REPOSITORY
+        )
+    assert setup.clusters_with_prefix(lab, ex05.CHECK_PREFIX) == []
 
 
 # -- 5.3 --------------------------------------------------------------------------------------
@@ -232,3 +270,12 @@ def test_wrong_rollouts_are_explained(lab: ecslab.Lab, image_uri: str, answer: C
     with pytest.raises(CheckFailed, match=message):
         check(ex05.check_roll_to_v2, answer, lab)
     assert cluster_is_gone(lab)
+
+
+def test_a_rollout_of_typed_in_names_does_not_pass(lab: ecslab.Lab, image_uri: str) -> None:
+    """Issue 13's fixed-name hole: cluster and service are new each run."""
+    with pytest.raises(CheckFailed, match="Exercise 5.3: your code raised"):
+        ex05.check_roll_to_v2(
+            lambda lab, cluster, service: roll(lab, ex05.ROLL_CLUSTER, ex05.SERVICE), lab, repository=REPOSITORY
+        )
+    assert setup.clusters_with_prefix(lab, ex05.CHECK_PREFIX) == []

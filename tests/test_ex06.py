@@ -14,7 +14,7 @@ import pytest
 
 import ecslab
 from ecslab import elb as elb_tools
-from ecslab.checks import CheckFailed, NotDone, ex06
+from ecslab.checks import CheckFailed, NotDone, ex06, setup
 
 REPOSITORY = "t06-app"
 TARGET_GROUP = "t06-target-group"
@@ -127,6 +127,18 @@ def test_wrong_target_groups_are_explained(lab: ecslab.Lab, answer: Callable[...
 # -- 6.2 --------------------------------------------------------------------------------------
 
 
+def test_a_typed_in_target_group_name_does_not_pass(lab: ecslab.Lab) -> None:
+    """Issue 13's fixed-name hole: the name is new each run, so the exercise's usual name cannot pass."""
+    try:
+        with pytest.raises(CheckFailed, match="there is no target group named 'ex06-check-target-group-"):
+            ex06.check_target_group(lambda lab, name, vpc_id: target_group(lab, ex06.TARGET_GROUP, vpc_id), lab)
+    finally:
+        elb_tools.delete_target_groups(lab.elbv2, [ex06.TARGET_GROUP])
+    assert not [
+        g for g in lab.elbv2.describe_target_groups()["TargetGroups"] if g["TargetGroupName"].startswith(ex06.TARGET_GROUP)
+    ]
+
+
 def serve(
     lab: Any,
     cluster: str,
@@ -234,6 +246,17 @@ def test_wrong_services_behind_the_alb_are_explained(
 
 
 # -- 6.3 --------------------------------------------------------------------------------------
+
+
+def test_a_typed_in_cluster_does_not_pass(lab: ecslab.Lab, image_uri: str) -> None:
+    """Issue 13's fixed-name hole, in 6.2 too: the cluster and the service are new each run."""
+
+    def typed_in(lab: Any, cluster: str, service: str, *arns: str) -> str:
+        return str(serve(lab, ex06.CLUSTER, ex06.SERVICE, *arns))
+
+    with pytest.raises(CheckFailed, match="ClusterNotFoundException"):
+        ex06.check_serve_behind_alb(typed_in, lab, alb_name=ALB, target_group=ALB_TARGET_GROUP, repository=REPOSITORY)
+    assert setup.clusters_with_prefix(lab, ex06.CLUSTER) == [] and nothing_left(lab)
 
 
 def check_percentages(answer: Callable[[], Any], lab: ecslab.Lab) -> Any:

@@ -220,6 +220,24 @@ def test_wrong_task_roles_are_explained(lab: ecslab.Lab, image_uri: str, answer:
     assert nothing_left(lab)
 
 
+@pytest.mark.parametrize("typed_in", ["role name", "policy"])
+def test_a_typed_in_role_or_policy_does_not_pass(lab: ecslab.Lab, image_uri: str, typed_in: str) -> None:
+    """Issue 13's fixed-name hole: the role's name and the bucket its policy names are new each run."""
+
+    def answer(lab: Any, role_name: str, policy_document: dict[str, Any]) -> str:
+        if typed_in == "role name":
+            return make_role(lab, ex07.TASK_ROLE, policy_document)
+        return make_role(lab, role_name, ex07.role_read_policy(ex07.ROLE_BUCKET))
+
+    message = "there is no role named 'ex07-check-task-role-" if typed_in == "role name" else "the role may not call s3:GetObject"
+    try:
+        with pytest.raises(CheckFailed, match=message):
+            ex07.check_task_role(answer, lab, repository=REPOSITORY)
+    finally:
+        ex07.delete_role(lab, ex07.TASK_ROLE)
+    assert ex07._check_roles(lab) == [] and ex07._check_buckets(lab) == []
+
+
 # -- 7.3 -------------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import ecslab
-from ecslab.checks import CheckFailed, NotDone, ex08
+from ecslab.checks import CheckFailed, NotDone, ex08, setup
 
 REPOSITORY = "t08-app"
 CLUSTER = "t08-check"
@@ -59,7 +59,21 @@ def check_logs(answer: Callable[..., Any], lab: ecslab.Lab) -> Any:
 
 def test_a_right_log_configuration_passes(lab: ecslab.Lab, image_uri: str) -> None:
     passed = check_logs(configuration, lab)
-    assert "reached the stream t08/web/<task id>" in passed.message and nothing_left(lab)
+    assert "reached the stream PREFIX/web/<task id>" in passed.message and nothing_left(lab)
+
+
+@pytest.mark.parametrize("typed_in", ["group", "prefix"])
+def test_a_typed_in_group_or_prefix_does_not_pass(lab: ecslab.Lab, image_uri: str, typed_in: str) -> None:
+    """Issue 13's fixed-name hole: the log group and the stream prefix are new each run."""
+
+    def answer(group: str, prefix: str, region: str) -> dict[str, Any]:
+        if typed_in == "group":
+            return configuration(ex08.LOGS_GROUP, prefix, region)
+        return configuration(group, ex08.LOGS_PREFIX, region)
+
+    with pytest.raises(CheckFailed, match=f"the function's {typed_in} argument"):
+        ex08.check_log_configuration(answer, lab, repository=REPOSITORY)
+    assert setup.clusters_with_prefix(lab, ex08.CHECK_PREFIX) == []
 
 
 def test_the_stub_is_not_done(lab: ecslab.Lab, image_uri: str) -> None:
@@ -121,6 +135,18 @@ def check_alarm(answer: Callable[..., Any], lab: ecslab.Lab) -> Any:
 def test_a_right_alarm_passes(lab: ecslab.Lab, image_uri: str) -> None:
     passed = check_alarm(alarm, lab)
     assert "went to ALARM" in passed.message and "Threshold Crossed" in passed.message and nothing_left(lab)
+
+
+def test_an_alarm_on_typed_in_names_does_not_pass(lab: ecslab.Lab, image_uri: str) -> None:
+    """Issue 13's fixed-name hole: the cluster and the service are new each run, so an alarm on the usual names cannot pass."""
+    try:
+        with pytest.raises(CheckFailed, match="the alarm's dimensions are"):
+            ex08.check_cpu_alarm(
+                lambda lab, cluster, service: alarm(lab, ex08.ALARM_CLUSTER, ex08.SERVICE), lab, repository=REPOSITORY
+            )
+    finally:
+        lab.cloudwatch.delete_alarms(AlarmNames=[f"{ex08.SERVICE}-cpu-above-30"])
+    assert setup.clusters_with_prefix(lab, ex08.CHECK_PREFIX) == []
 
 
 @pytest.mark.parametrize(

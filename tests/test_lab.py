@@ -43,10 +43,12 @@ def test_up_starts_every_part_and_status_reports_them(isolated_config: LabConfig
     assert data["running"] is True
     assert data["aws_api"]["url"] == f"http://127.0.0.1:{isolated_config.aws_port}"
     assert data["registry"]["ok"] is True
+    assert "ecslab lab running" in result.render()
+    # and status, which waits until the lab has warmed up (moto loaded, fillers started), lists every filler
     from ecslab.lab.wiring import filler_classes
 
-    assert [f["name"] for f in data["fillers"]] == [filler.name for filler in filler_classes()]
-    assert "ecslab lab running" in result.render()
+    fillers = manage.status(isolated_config).to_dict()["fillers"]
+    assert [f["name"] for f in fillers] == [filler.name for filler in filler_classes()]
 
 
 def test_second_up_is_idempotent(isolated_config: LabConfig) -> None:

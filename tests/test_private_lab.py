@@ -192,3 +192,39 @@ def test_a_private_lab_is_reachable_with_its_env_and_leaves_nothing_behind(monke
     assert not set(_ports(config)) & set(private._HELD)
     with pytest.raises(RuntimeError):
         lab.config  # noqa: B018 - only inside the with
+
+
+OWNER = textwrap.dedent("""
+    import json, sys
+    from ecslab.lab.private import PrivateLab
+    lab = PrivateLab()
+    lab.start()
+    state = json.loads(lab.config.state_file.read_text())
+    print(json.dumps({"home": str(lab.config.home), "pid": state["pid"], "registry_pid": state["registry_pid"]}), flush=True)
+    sys.stdin.read()  # until killed
+""")
+
+
+@pytest.mark.lab
+def test_a_private_lab_whose_owner_was_killed_is_stopped_and_one_whose_owner_lives_is_not() -> None:
+    # given: a process that started a private lab, killed by SIGKILL (no stop, no atexit), and a lab of this process
+    owner = subprocess.Popen([sys.executable, "-c", OWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    assert owner.stdout is not None
+    orphan = json.loads(owner.stdout.readline())
+    owner.kill()
+    owner.wait()
+    assert manage._pid_alive(orphan["pid"])  # the lab outlived its owner
+    with private.PrivateLab() as mine:
+        # when: the orphans are reaped (PrivateLab.start did it once already; another test worker may have too)
+        private.reap_orphaned_labs()
+        # then: the orphan's lab process and registry are gone, with its temporary folder and its record
+        deadline = time.monotonic() + 30
+        while (manage._pid_alive(orphan["pid"]) or Path(orphan["home"]).exists()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not manage._pid_alive(orphan["pid"]) and not manage._pid_alive(orphan["registry_pid"])
+        assert not Path(orphan["home"]).exists()
+        records = [json.loads(path.read_text()) for path in private.OWNERS.glob("*.json")]
+        assert orphan["home"] not in [record["config"]["home"] for record in records]
+        # and this process's own lab runs on
+        assert manage.is_running(mine.config)
+        assert str(mine.config.home) in [record["config"]["home"] for record in records]

@@ -2,8 +2,12 @@
 
 Notebook 04 (``04-ecs-concepts``) teaches what the exercises use. Each checker works
 in resources of its own (task definition families ``ex04-check-*``, clusters
-``ex04-check`` and ``ex04-check-placement``, repository ``ex04-check``), removes them
+``ex04-check-*`` and ``ex04-check-placement``, repository ``ex04-check``), removes them
 before and after the check, and says what to change when an answer is wrong.
+
+The names a checker hands the learner's function (4.1's family, image and execution role, 4.2's
+cluster and task definition) are new on every run: a function that types in names instead of
+using its arguments cannot pass.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab import images, security
+from ecslab.checks import setup
 from ecslab.checks.core import CheckFailed, Passed, expect, run_student
 from ecslab.ecs_validation import problems
 
@@ -30,8 +35,9 @@ RUN_FAMILY = "ex04-check-run"
 CLUSTER = "ex04-check"
 PLACEMENT_CLUSTER = "ex04-check-placement"
 REPOSITORY = "ex04-check"
-SAMPLE_IMAGE = "ecslab-sample:v1"
-"""The local name of the sample app (notebook 02 builds it); check 4.2 pushes it to ``ex04-check``."""
+SAMPLE_IMAGE = "ecslab-ex04-check"
+"""The local name of the sample app check 4.2 builds and pushes to ``ex04-check`` (with :func:`ecslab.checks.setup.local_name`'s
+suffix outside a learner's lab), removed after the check."""
 
 
 def _deregister(lab: Any, family: str) -> None:
@@ -146,20 +152,34 @@ def _fargate_problems(kwargs: dict[str, Any], family: str, image: str, role_arn:
     )
 
 
-def check_fargate_task_definition(fargate_web_task_definition: Callable[[str, str, str], dict[str, Any]], lab: Any) -> Passed:
-    """4.1: ``fargate_web_task_definition(family, image, execution_role_arn)`` gives register_task_definition kwargs ECS accepts."""
-    image = f"{lab.config.registry_address}/{REPOSITORY}:v1"
-    role_arn = security.ensure_execution_role(lab.iam)
-    kwargs = run_student("4.1", fargate_web_task_definition, FAMILY, image, role_arn)
-    expect(
-        isinstance(kwargs, dict),
+def check_fargate_task_definition(
+    fargate_web_task_definition: Callable[[str, str, str], dict[str, Any]], lab: Any, family: str | None = None
+) -> Passed:
+    """4.1: ``fargate_web_task_definition(family, image, execution_role_arn)`` gives register_task_definition kwargs ECS accepts.
+
+    The family, the image's repository and (in the lab) the execution role are new each run."""
+    family = family or setup.fresh_name(FAMILY)
+    image = f"{lab.config.registry_address}/{setup.fresh_name(REPOSITORY)}:v1"
+    with setup.check_execution_role(lab, "ex04-check-execution") as role_arn:
+        kwargs = run_student("4.1", fargate_web_task_definition, family, image, role_arn)
+        expect(
+            isinstance(kwargs, dict),
+            "4.1",
+            f"return a dict of keyword arguments for register_task_definition, not {type(kwargs).__name__}.",
+        )
+        _fargate_problems(kwargs, family, image, role_arn)
+        found = problems(kwargs, lab.config.registry_address)
+        expect(not found, "4.1", f"ECS would refuse this task definition: {found[0] if found else ''}")
+        _register_and_read_back(lab, kwargs, family)
+    return Passed(
         "4.1",
-        f"return a dict of keyword arguments for register_task_definition, not {type(kwargs).__name__}.",
+        "ECS registered it as a revision of the family you were given: Fargate, awsvpc, 512 CPU units, 1024 MiB, the execution role, "
+        "container web on port 8080 with STAGE=exercise.",
     )
-    _fargate_problems(kwargs, FAMILY, image, role_arn)
-    found = problems(kwargs, lab.config.registry_address)
-    expect(not found, "4.1", f"ECS would refuse this task definition: {found[0] if found else ''}")
-    _deregister(lab, FAMILY)
+
+
+def _register_and_read_back(lab: Any, kwargs: dict[str, Any], family: str) -> None:
+    _deregister(lab, family)
     try:
         registered = lab.ecs.register_task_definition(**kwargs)["taskDefinition"]
     except ParamValidationError as error:
@@ -171,7 +191,7 @@ def check_fargate_task_definition(fargate_web_task_definition: Callable[[str, st
     try:
         described = lab.ecs.describe_task_definition(taskDefinition=registered["taskDefinitionArn"])["taskDefinition"]
         expect(
-            described["status"] == "ACTIVE" and described["family"] == FAMILY,
+            described["status"] == "ACTIVE" and described["family"] == family,
             "4.1",
             "ECS did not keep the task definition as registered.",
         )
@@ -181,12 +201,7 @@ def check_fargate_task_definition(fargate_web_task_definition: Callable[[str, st
             "ECS does not list FARGATE among the compatibilities it found.",
         )
     finally:
-        _deregister(lab, FAMILY)
-    return Passed(
-        "4.1",
-        f"ECS registered it as a revision of {FAMILY}: Fargate, awsvpc, 512 CPU units, 1024 MiB, the execution role, container web on port 8080 with "
-        "STAGE=exercise.",
-    )
+        _deregister(lab, family)
 
 
 # -- 4.2 -------------------------------------------------------------------------------------
@@ -200,28 +215,28 @@ HINTS = {
 
 
 @contextmanager
-def _run_setup(lab: Any) -> Iterator[tuple[str, str, str]]:
+def _run_setup(lab: Any, cluster: str, family: str) -> Iterator[tuple[str, str, str]]:
     """An image in the lab's registry, a cluster and a task definition; yields (cluster, task_def_arn, subnet_id)."""
-    ecs_tools.remove_cluster(lab, CLUSTER)
+    ecs_tools.remove_cluster(lab, cluster)
     _delete_repository(lab, REPOSITORY)
     uri = ""
+    local = f"{setup.local_name(lab, SAMPLE_IMAGE)}:v1"
     try:
-        images.build_sample_app(SAMPLE_IMAGE, version="v1", client=lab.docker, config=lab.config, show_progress=False)
+        images.build_sample_app(local, version="v1", client=lab.docker, config=lab.config, show_progress=False)
         uri = str(lab.ecr.create_repository(repositoryName=REPOSITORY)["repository"]["repositoryUri"])
-        ecr_tools.push_image(lab.docker, SAMPLE_IMAGE, uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=False)
-        lab.ecs.create_cluster(clusterName=CLUSTER)
-        definition = ecs_tools.task_definition(
-            RUN_FAMILY, f"{uri}:v1", execution_role_arn=security.ensure_execution_role(lab.iam)
-        )
+        ecr_tools.push_image(lab.docker, local, uri, "v1", ecr_tools.get_login(lab.ecr), show_progress=False)
+        lab.ecs.create_cluster(clusterName=cluster)
+        definition = ecs_tools.task_definition(family, f"{uri}:v1", execution_role_arn=security.ensure_execution_role(lab.iam))
         task_def_arn = str(lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"])
         subnet_id = str(lab.ec2.describe_subnets()["Subnets"][0]["SubnetId"])
-        yield CLUSTER, task_def_arn, subnet_id
+        yield cluster, task_def_arn, subnet_id
     finally:
-        ecs_tools.remove_cluster(lab, CLUSTER)
-        _deregister(lab, RUN_FAMILY)
+        ecs_tools.remove_cluster(lab, cluster)
+        _deregister(lab, family)
         _delete_repository(lab, REPOSITORY)
         if uri:
             images.remove_images(ecr_tools.local_references(lab.docker, uri), client=lab.docker, config=lab.config)
+        images.remove_images([local], client=lab.docker, config=lab.config)
 
 
 def _returned_arn(value: Any) -> str:
@@ -236,12 +251,14 @@ def _returned_arn(value: Any) -> str:
     return str(value)
 
 
-def check_run_one_task(run_one_task: Callable[[Any, str, str, str], str], lab: Any) -> Passed:
+def check_run_one_task(run_one_task: Callable[[Any, str, str, str], str], lab: Any, cluster: str | None = None) -> Passed:
     """4.2: ``run_one_task(lab, cluster, task_def_arn, subnet_id)`` runs one Fargate task and returns its ARN once RUNNING.
 
     The check pushes the sample app to its own repository first (a few seconds), and
-    calls the task's container to be sure a real app answers."""
-    with _run_setup(lab) as (cluster, task_def_arn, subnet_id):
+    calls the task's container to be sure a real app answers. The cluster and the task
+    definition's family are new each run."""
+    cluster = cluster or setup.fresh_name(CLUSTER)
+    with _run_setup(lab, cluster, setup.fresh_name(RUN_FAMILY)) as (cluster, task_def_arn, subnet_id):
         try:
             value = run_student("4.2", run_one_task, lab, cluster, task_def_arn, subnet_id)
         except CheckFailed as failure:

@@ -2,9 +2,12 @@
 
 The exercise's setup cell calls :func:`prepare_image`, which pushes the sample app to the
 repository ``ex05-app`` as ``:v1``; every checker runs that image. Each checker works in
-a cluster of its own (``ex05-check-...``), deleted before the check (leftovers of an
-interrupted run) and after it, with its services and tasks; the notebook's Cleanup cell
-(:func:`clean_up`) deletes the repository.
+a cluster of its own, deleted after it with its services and tasks; the notebook's Cleanup
+cell (:func:`clean_up`) deletes the repository and any check cluster an interrupted run left.
+
+The names a checker hands the learner's function (cluster, service, execution role) are new on
+every run (``ex05-check-deploy-xxxxxx``...): a function that types in names instead of using its
+arguments cannot pass. Tests may pass names of their own.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ URLS_CLUSTER = "ex05-check-urls"
 ROLL_CLUSTER = "ex05-check-roll"
 SERVICE = "ex05-check-api"
 OTHER_SERVICE = "ex05-check-other"
+CHECK_PREFIX = "ex05-check-"
+"""Every check's cluster starts with it (the names are :func:`ecslab.checks.setup.fresh_name`'s)."""
 STEADY_TIMEOUT = 60.0
 
 
@@ -47,59 +52,18 @@ def exercise_image(lab: Any, repository: str = EXERCISE_REPOSITORY) -> str:
 
 
 def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
-    """The exercise's Cleanup: every check cluster (with its services and tasks) and the repository."""
-    for cluster in (DEPLOY_CLUSTER, URLS_CLUSTER, ROLL_CLUSTER):
+    """The exercise's Cleanup: every check cluster an interrupted check left (with its services and tasks) and the repository."""
+    for cluster in setup.clusters_with_prefix(lab, CHECK_PREFIX):
         delete_cluster(lab, cluster)
     setup.remove_exercise_image(lab, repository)
     return {
         "repositories left": setup.repositories_left(lab, repository),
-        "check clusters left": setup.clusters_left(lab, [DEPLOY_CLUSTER, URLS_CLUSTER, ROLL_CLUSTER]),
+        "check clusters left": setup.clusters_with_prefix(lab, CHECK_PREFIX),
     }
 
 
-def delete_cluster(lab: Any, cluster: str, timeout: float = 60.0) -> None:
-    """Delete ``cluster`` if it is ACTIVE: its services (force), its tasks (stopped and waited for), then the cluster.
-
-    A service may start a task a moment before it is deleted (one that keeps failing, say),
-    so the tasks are listed after the services are gone, and again until ECS agrees to delete
-    the cluster. The task definitions its services ran are deregistered too.
-    """
-    described = lab.ecs.describe_clusters(clusters=[cluster])["clusters"]
-    if not described or described[0]["status"] != "ACTIVE":
-        return
-    definitions = set()
-    service_arns = lab.ecs.list_services(cluster=cluster)["serviceArns"]
-    if service_arns:
-        for service in lab.ecs.describe_services(cluster=cluster, services=service_arns)["services"]:
-            definitions.add(service["taskDefinition"])
-            lab.ecs.delete_service(cluster=cluster, service=service["serviceArn"], force=True)
-    deadline = time.monotonic() + timeout
-    while True:
-        tasks = lab.ecs.list_tasks(cluster=cluster)["taskArns"]
-        for task in tasks:  # tasks of the deleted services, and tasks started with run_task
-            lab.ecs.stop_task(cluster=cluster, task=task, reason="ecslab exercise 05 check: cleanup")
-        stopping = lab.ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]  # e.g. scaled in, still stopping
-        if stopping:
-            tasks += [
-                t["taskArn"]
-                for t in lab.ecs.describe_tasks(cluster=cluster, tasks=stopping[:100])["tasks"]
-                if t["lastStatus"] != "STOPPED"
-            ]
-        if tasks:
-            lab.ecs.get_waiter("tasks_stopped").wait(
-                cluster=cluster, tasks=tasks[:100], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120}
-            )
-        try:
-            lab.ecs.delete_cluster(cluster=cluster)
-            break
-        except ClientError as error:
-            if "while Tasks are active" not in str(error) or time.monotonic() > deadline:
-                raise
-    for definition in definitions:
-        try:
-            lab.ecs.deregister_task_definition(taskDefinition=definition)
-        except ClientError:
-            pass
+delete_cluster = setup.delete_cluster
+"""The clean-up of a check's cluster: :func:`ecslab.checks.setup.delete_cluster`."""
 
 
 def _service_of_the_check(
@@ -189,14 +153,22 @@ def _run_with_role_hint(exercise: str, function: Callable[..., Any], hint: str, 
 def check_deploy_service(
     deploy_service: Callable[[Any, str, str, str, str], str],
     lab: Any,
-    cluster: str = DEPLOY_CLUSTER,
-    service: str = SERVICE,
+    cluster: str | None = None,
+    service: str | None = None,
     repository: str = EXERCISE_REPOSITORY,
 ) -> Passed:
     """5.1: ``deploy_service(lab, cluster, service, image_uri, execution_role_arn)`` creates the cluster and a 2-task
-    Fargate service; returns the service ARN."""
+    Fargate service; returns the service ARN. Cluster, service and (in the lab) the execution role are new each run."""
     image = exercise_image(lab, repository)
-    role_arn = security.ensure_execution_role(lab.iam)
+    cluster = cluster or setup.fresh_name(DEPLOY_CLUSTER)
+    service = service or setup.fresh_name(SERVICE)
+    with setup.check_execution_role(lab, "ex05-check-execution") as role_arn:
+        return _check_deploy_service(deploy_service, lab, cluster, service, image, role_arn)
+
+
+def _check_deploy_service(
+    deploy_service: Callable[[Any, str, str, str, str], str], lab: Any, cluster: str, service: str, image: str, role_arn: str
+) -> Passed:
     delete_cluster(lab, cluster)
     try:
         arn = _run_with_role_hint(
@@ -300,8 +272,8 @@ def check_deploy_service(
         )
         return Passed(
             "5.1",
-            f"{service} runs 2 Fargate tasks of {image}, steady {seconds:.1f} s after your function returned; both answered over 127.0.0.1 from "
-            "different containers.",
+            f"the service runs 2 Fargate tasks of {image}, steady {seconds:.1f} s after your function returned; both answered over 127.0.0.1 "
+            "from different containers.",
         )
     finally:
         delete_cluster(lab, cluster)
@@ -319,19 +291,23 @@ def _normalise(url: str) -> str:
 def check_task_urls(
     task_urls: Callable[[Any, str, str], list[str]],
     lab: Any,
-    cluster: str = URLS_CLUSTER,
-    service: str = SERVICE,
+    cluster: str | None = None,
+    service: str | None = None,
     repository: str = EXERCISE_REPOSITORY,
 ) -> Passed:
-    """5.2: ``task_urls(lab, cluster, service)`` returns ``http://127.0.0.1:PORT`` for each of the service's running tasks."""
+    """5.2: ``task_urls(lab, cluster, service)`` returns ``http://127.0.0.1:PORT`` for each of the service's running tasks.
+    Cluster and service are new each run, and so is the other service beside it."""
     image = exercise_image(lab, repository)
+    cluster = cluster or setup.fresh_name(URLS_CLUSTER)
+    service = service or setup.fresh_name(SERVICE)
+    other_service = setup.fresh_name(OTHER_SERVICE)
     delete_cluster(lab, cluster)
     try:
         lab.ecs.create_cluster(clusterName=cluster)
         _service_of_the_check(lab, cluster, service, image, 2, family=cluster)
-        _service_of_the_check(lab, cluster, OTHER_SERVICE, image, 1, family=cluster)
+        _service_of_the_check(lab, cluster, other_service, image, 1, family=cluster)
         _wait_steady(lab, "5.2", cluster, service)
-        _wait_steady(lab, "5.2", cluster, OTHER_SERVICE)
+        _wait_steady(lab, "5.2", cluster, other_service)
         urls = run_student("5.2", task_urls, lab, cluster, service)
         expect(
             isinstance(urls, list | tuple) and all(isinstance(u, str) for u in urls),
@@ -339,7 +315,7 @@ def check_task_urls(
             f"return a list of URL strings, not {urls!r}.",
         )
         expected = _task_urls(lab, cluster, service)
-        others = _task_urls(lab, cluster, OTHER_SERVICE)
+        others = _task_urls(lab, cluster, other_service)
         given = [_normalise(url) for url in urls]
         expect(
             not any(u.startswith("arn:") for u in given),
@@ -355,7 +331,7 @@ def check_task_urls(
         expect(
             not set(given) & set(others),
             "5.2",
-            f"your list includes the task of another service in the same cluster ({OTHER_SERVICE}): pass serviceName=service to list_tasks.",
+            f"your list includes the task of another service in the same cluster ({other_service}): pass serviceName=service to list_tasks.",
         )
         expect(
             len(set(given)) >= len(expected),
@@ -370,7 +346,7 @@ def check_task_urls(
         expect(len({a.get("hostname") for a in answers}) == len(expected), "5.2", "each URL should reach a different container.")
         return Passed(
             "5.2",
-            f"{len(expected)} URLs, one per running task of {service}, and only those; each answered ({', '.join(a['version'] for a in answers)}).",
+            f"{len(expected)} URLs, one per running task of the service, and only those; each answered ({', '.join(a['version'] for a in answers)}).",
         )
     finally:
         delete_cluster(lab, cluster)
@@ -382,12 +358,15 @@ def check_task_urls(
 def check_roll_to_v2(
     roll_to_v2: Callable[[Any, str, str], str],
     lab: Any,
-    cluster: str = ROLL_CLUSTER,
-    service: str = SERVICE,
+    cluster: str | None = None,
+    service: str | None = None,
     repository: str = EXERCISE_REPOSITORY,
 ) -> Passed:
-    """5.3: ``roll_to_v2(lab, cluster, service)`` rolls the service to a revision with APP_VERSION=v2 and returns when only v2 answers."""
+    """5.3: ``roll_to_v2(lab, cluster, service)`` rolls the service to a revision with APP_VERSION=v2 and returns when only v2 answers.
+    Cluster and service (and so the task definition's family, named after the cluster) are new each run."""
     image = exercise_image(lab, repository)
+    cluster = cluster or setup.fresh_name(ROLL_CLUSTER)
+    service = service or setup.fresh_name(SERVICE)
     delete_cluster(lab, cluster)
     try:
         lab.ecs.create_cluster(clusterName=cluster)
@@ -477,7 +456,7 @@ def check_roll_to_v2(
         expect(versions == ["v2", "v2"], "5.3", f"the running tasks answer {versions}; only v2 should answer.")
         return Passed(
             "5.3",
-            f"rolled to a new revision of {old['family']} in {seconds:.1f} s; one PRIMARY deployment ({deployments[0][1]}); both tasks answer v2.",
+            f"rolled to a new revision of the service's family in {seconds:.1f} s; one PRIMARY deployment ({deployments[0][1]}); both tasks answer v2.",
         )
     finally:
         delete_cluster(lab, cluster)

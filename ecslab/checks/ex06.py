@@ -6,6 +6,9 @@ repository ``ex06-app`` as ``:v1``. Each checker works with objects of its own
 security groups of :func:`ecslab.network.create_web_security_groups`), deleted before the
 check (leftovers of an interrupted run) and after it; the notebook's Cleanup cell
 (:func:`clean_up`) deletes the repository.
+
+The names a checker hands the learner's function (6.1's target group, 6.2's cluster and service)
+are new on every run: a function that types in names instead of using its arguments cannot pass.
 """
 
 from __future__ import annotations
@@ -80,33 +83,37 @@ def remove_check_objects(lab: Any, cluster: str, alb_name: str, target_groups: l
             pass
 
 
+def _check_target_groups(lab: Any) -> list[str]:
+    """The target groups a check made (6.1's have a random suffix), left by an interrupted run."""
+    names = [g["TargetGroupName"] for g in lab.elbv2.describe_target_groups()["TargetGroups"]]
+    return [name for name in names if name == ALB_TARGET_GROUP or name.startswith(TARGET_GROUP)]
+
+
 def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
     """The exercise's Cleanup: whatever a check left (if interrupted), and the repository."""
-    remove_check_objects(lab, CLUSTER, ALB_NAME, [TARGET_GROUP, ALB_TARGET_GROUP])
-    remove_check_objects(lab, PERCENTAGES_CLUSTER, ALB_NAME, [])
+    for cluster in [*setup.clusters_with_prefix(lab, CLUSTER), CLUSTER]:
+        remove_check_objects(lab, cluster, ALB_NAME, [])
+    remove_check_objects(lab, PERCENTAGES_CLUSTER, ALB_NAME, _check_target_groups(lab))
     setup.remove_exercise_image(lab, repository)
     return {
         "repositories left": setup.repositories_left(lab, repository),
-        "check clusters left": setup.clusters_left(lab, [CLUSTER, PERCENTAGES_CLUSTER]),
+        "check clusters left": setup.clusters_with_prefix(lab, CLUSTER) + setup.clusters_left(lab, [PERCENTAGES_CLUSTER]),
         "check load balancers left": [
             b["LoadBalancerName"]
             for b in lab.elbv2.describe_load_balancers()["LoadBalancers"]
             if b["LoadBalancerName"] == ALB_NAME
         ],
-        "check target groups left": [
-            g["TargetGroupName"]
-            for g in lab.elbv2.describe_target_groups()["TargetGroups"]
-            if g["TargetGroupName"] in (TARGET_GROUP, ALB_TARGET_GROUP)
-        ],
+        "check target groups left": _check_target_groups(lab),
     }
 
 
 # -- 6.1 -------------------------------------------------------------------------------------
 
 
-def check_target_group(create_target_group: Callable[[Any, str, str], str], lab: Any, name: str = TARGET_GROUP) -> Passed:
+def check_target_group(create_target_group: Callable[[Any, str, str], str], lab: Any, name: str | None = None) -> Passed:
     """6.1: ``create_target_group(lab, name, vpc_id)`` makes an ``ip`` target group for port 8080 checking /health
-    every 5 s, healthy after 2; returns its ARN."""
+    every 5 s, healthy after 2; returns its ARN. The name is new each run (at most 32 characters, as ELB allows)."""
+    name = name or setup.fresh_name(TARGET_GROUP)
     vpc_id, _ = elb_tools.default_subnets(lab.ec2)
     elb_tools.delete_target_groups(lab.elbv2, [name])
     try:
@@ -187,7 +194,7 @@ def check_target_group(create_target_group: Callable[[Any, str, str], str], lab:
         timing = elb_tools.health_check_timing(interval, timeout, healthy, int(group["UnhealthyThresholdCount"]))
         return Passed(
             "6.1",
-            f"{name}: ip targets on 8080, GET /health every 5 s; a new task gets traffic within about {timing['healthy_after']} s.",
+            f"the target group: ip targets on 8080, GET /health every 5 s; a new task gets traffic within about {timing['healthy_after']} s.",
         )
     finally:
         elb_tools.delete_target_groups(lab.elbv2, [name])
@@ -249,15 +256,17 @@ def _get(url: str) -> tuple[int, str | None]:
 def check_serve_behind_alb(
     serve_behind_alb: Callable[[Any, str, str, str, str, str, str], str],
     lab: Any,
-    cluster: str = CLUSTER,
-    service: str = SERVICE,
+    cluster: str | None = None,
+    service: str | None = None,
     alb_name: str = ALB_NAME,
     target_group: str = ALB_TARGET_GROUP,
     repository: str = EXERCISE_REPOSITORY,
 ) -> Passed:
     """6.2: ``serve_behind_alb(lab, cluster, service, load_balancer_arn, target_group_arn, task_def_arn, task_security_group)``
-    puts 2 tasks behind the ALB and returns its URL once both are healthy."""
+    puts 2 tasks behind the ALB and returns its URL once both are healthy. Cluster and service are new each run."""
     image = exercise_image(lab, repository)
+    cluster = cluster or setup.fresh_name(CLUSTER)
+    service = service or setup.fresh_name(SERVICE)
     remove_check_objects(lab, cluster, alb_name, [target_group])
     try:
         lab.ecs.create_cluster(clusterName=cluster)

@@ -13,7 +13,9 @@
   function printed, displayed or returned, nor in the task definition.
 
 Every check works in objects of its own (``ex07-check-...``), deleted before the check
-(leftovers of an interrupted run) and after it.
+(leftovers of an interrupted run) and after it. The names a checker hands the learner's function
+(7.2's role and bucket, 7.3's cluster and role) are new on every run: a function that types in
+names instead of using its arguments cannot pass.
 """
 
 from __future__ import annotations
@@ -28,8 +30,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from ecslab import cleanup, iam_policy, security
 from ecslab import ecs as ecs_tools
@@ -68,9 +68,8 @@ def exercise_image(lab: Any, exercise: str, repository: str = EXERCISE_REPOSITOR
     return setup.exercise_image(lab, exercise, repository, app="the AWS app")
 
 
-def delete_role(lab: Any, name: str) -> None:
-    """Delete role ``name`` with its inline and attached policies (IAM wants them gone first); on AWS only the course's."""
-    cleanup.remove(lab, cleanup.CourseResources(roles=[name]), say=setup.quiet)
+delete_role = setup.delete_role
+"""Delete a role with its policies: :func:`ecslab.checks.setup.delete_role`."""
 
 
 def delete_bucket(lab: Any, bucket: str) -> None:
@@ -83,56 +82,42 @@ def delete_secret(lab: Any, name: str) -> None:
     cleanup.remove(lab, cleanup.CourseResources(secrets=[name]), say=setup.quiet)
 
 
-def delete_cluster(lab: Any, cluster: str) -> None:
-    """The cluster with its tasks, and (in the lab) the task definitions its tasks ran; on AWS only the course's."""
-    if not lab.is_local:
-        cleanup.remove(lab, cleanup.CourseResources(clusters=[cluster]), say=setup.quiet)
-        return
-    described = lab.ecs.describe_clusters(clusters=[cluster])["clusters"]
-    if not described or described[0]["status"] != "ACTIVE":
-        return
-    arns = (
-        lab.ecs.list_tasks(cluster=cluster)["taskArns"] + lab.ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]
-    )
-    definitions = (
-        {t["taskDefinitionArn"] for t in lab.ecs.describe_tasks(cluster=cluster, tasks=arns[:100])["tasks"]} if arns else set()
-    )
-    ecs_tools.remove_cluster(lab, cluster)
-    for definition in definitions:
-        try:
-            lab.ecs.deregister_task_definition(taskDefinition=definition)
-        except ClientError:
-            pass
+delete_cluster = setup.delete_cluster
+"""The clean-up of a check's cluster: :func:`ecslab.checks.setup.delete_cluster`."""
 
 
 def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
     """The exercise's Cleanup: whatever a check left (if interrupted), and the repository."""
-    for cluster in (ROLE_CLUSTER, SECRET_CLUSTER):
+    for cluster in [*setup.clusters_with_prefix(lab, ROLE_CLUSTER), *setup.clusters_with_prefix(lab, SECRET_CLUSTER)]:
         delete_cluster(lab, cluster)
-    for role in (TASK_ROLE, CHECK_EXECUTION_ROLE, SECRET_ROLE):
+    for role in _check_roles(lab):
         delete_role(lab, role)
-    delete_bucket(lab, ROLE_BUCKET)
+    for bucket in _check_buckets(lab):
+        delete_bucket(lab, bucket)
     delete_secret(lab, SECRET_NAME)
     setup.remove_exercise_image(lab, repository)
     return {
         "repositories left": setup.repositories_left(lab, repository),
-        "check clusters left": setup.clusters_left(lab, [ROLE_CLUSTER, SECRET_CLUSTER]),
-        "check roles left": [
-            r["RoleName"]
-            for r in lab.iam.list_roles()["Roles"]
-            if r["RoleName"] in (TASK_ROLE, CHECK_EXECUTION_ROLE, SECRET_ROLE)
-        ],
+        "check clusters left": setup.clusters_with_prefix(lab, ROLE_CLUSTER) + setup.clusters_with_prefix(lab, SECRET_CLUSTER),
+        "check roles left": _check_roles(lab),
     }
+
+
+def _check_roles(lab: Any) -> list[str]:
+    """The roles the checks make (``ex07-check-...``, most with a random suffix), left by an interrupted run."""
+    roles = [r["RoleName"] for page in lab.iam.get_paginator("list_roles").paginate() for r in page["Roles"]]
+    return [name for name in roles if name.startswith((TASK_ROLE, CHECK_EXECUTION_ROLE, SECRET_ROLE))]
+
+
+def _check_buckets(lab: Any) -> list[str]:
+    """7.2's buckets (``ex07-check-role-reports-...``), left by an interrupted run."""
+    return [b["Name"] for b in lab.client("s3").list_buckets().get("Buckets", []) if b["Name"].startswith(ROLE_BUCKET)]
 
 
 # -- running the app as a task ------------------------------------------------------------
 
 
-def default_subnets(lab: Any) -> list[str]:
-    vpcs = lab.ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
-    return [
-        s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpcs[0]["VpcId"]]}])["Subnets"]
-    ]
+default_subnets = setup.default_subnets
 
 
 def wait_started(lab: Any, cluster: str, task_arn: str, timeout: float = START_TIMEOUT) -> dict[str, Any]:
@@ -341,14 +326,18 @@ def _explain_stopped(exercise: str, task: dict[str, Any], role_words: str) -> st
 def check_task_role(
     create_task_role: Callable[[Any, str, dict[str, Any]], str],
     lab: Any,
-    role_name: str = TASK_ROLE,
-    bucket: str = ROLE_BUCKET,
+    role_name: str | None = None,
+    bucket: str | None = None,
     cluster: str = ROLE_CLUSTER,
     repository: str = EXERCISE_REPOSITORY,
     execution_role: str = CHECK_EXECUTION_ROLE,
 ) -> Passed:
-    """7.2: ``create_task_role(lab, role_name, policy_document)`` makes a role ECS tasks (only) assume, with that policy; the app reads with it."""
+    """7.2: ``create_task_role(lab, role_name, policy_document)`` makes a role ECS tasks (only) assume, with that policy; the app reads with it.
+
+    The role's name and the bucket its policy names are new each run, so a role or a policy typed in cannot pass."""
     image = exercise_image(lab, "7.2", repository)
+    role_name = role_name or setup.fresh_name(TASK_ROLE)
+    bucket = bucket or setup.fresh_name(ROLE_BUCKET)
     delete_cluster(lab, cluster)
     delete_role(lab, role_name)
     delete_role(lab, execution_role)
@@ -453,8 +442,8 @@ def check_task_role(
         )
         return Passed(
             "7.2",
-            f"{role_name} trusts ecs-tasks.amazonaws.com only; a task running the AWS app as {role_name} read s3://{bucket}/{ROLE_KEY} and was "
-            "refused a write (AccessDenied).",
+            f"your role trusts ecs-tasks.amazonaws.com only; a task running the AWS app as that role read s3://BUCKET/{ROLE_KEY} of the "
+            "check's bucket and was refused a write (AccessDenied).",
         )
     finally:
         delete_cluster(lab, cluster)
@@ -469,13 +458,18 @@ def check_task_role(
 def check_run_with_secret(
     run_with_secret: Callable[[Any, str, str, str, str], str],
     lab: Any,
-    cluster: str = SECRET_CLUSTER,
-    role_name: str = SECRET_ROLE,
+    cluster: str | None = None,
+    role_name: str | None = None,
     secret_name: str = SECRET_NAME,
     repository: str = EXERCISE_REPOSITORY,
 ) -> Passed:
-    """7.3: ``run_with_secret(lab, cluster, role_name, image_uri, secret_arn)`` runs a task whose app sees DB_PASSWORD, never showing the value."""
+    """7.3: ``run_with_secret(lab, cluster, role_name, image_uri, secret_arn)`` runs a task whose app sees DB_PASSWORD, never showing the value.
+
+    The cluster and the role's name are new each run; the secret keeps its name (on AWS a deleted secret's name stays
+    taken for 7 days), and its ARN ends in random characters anyway."""
     image = exercise_image(lab, "7.3", repository)
+    cluster = cluster or setup.fresh_name(SECRET_CLUSTER)
+    role_name = role_name or setup.fresh_name(SECRET_ROLE)
     delete_cluster(lab, cluster)
     delete_role(lab, role_name)
     delete_secret(lab, secret_name)
@@ -584,7 +578,7 @@ def check_run_with_secret(
         )
         return Passed(
             "7.3",
-            f"The task runs; ECS read the secret with {role_name} (allowed that secret only) and the app sees {SECRET_VARIABLE} "
+            f"The task runs; ECS read the secret with your execution role (allowed that secret only) and the app sees {SECRET_VARIABLE} "
             f"({seen.get('length')} characters, same hash as the stored value); the value appeared nowhere in your function's output or the task definition.",
         )
     finally:

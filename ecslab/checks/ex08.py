@@ -8,6 +8,10 @@ alarm on the check's cluster. The checks' task definitions name the execution ro
 ``ecsTaskExecutionRole`` (the setup cell creates it), except 8.1's: its task creates a log
 group, so it runs with :data:`LOGS_ROLE`, which may. The notebook's Cleanup cell
 (:func:`clean_up`) deletes the repository and that role too.
+
+The names a checker hands the learner's function (8.1's log group and stream prefix, 8.2's cluster
+and service, 8.3's log group) are new on every run: a function that types in names instead of
+using its arguments cannot pass.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ COUNT_CLUSTER = "ex08-check-count"
 COUNT_GROUP = "/ecs/ex08-check-count"
 SERVICE = "ex08-check-api"
 COUNT_PREFIX = "api"
+CHECK_PREFIX = "ex08-check-"
+"""Every check's cluster starts with it (the names are :func:`ecslab.checks.setup.fresh_name`'s)."""
 LOGS_ROLE = "ex08-check-logs-role"
 """The execution role of 8.1's task: ecsTaskExecutionRole's policy plus ``logs:CreateLogGroup``, which
 ``awslogs-create-group`` needs and AmazonECSTaskExecutionRolePolicy does not grant."""
@@ -63,15 +69,15 @@ def exercise_image(lab: Any, repository: str = EXERCISE_REPOSITORY) -> str:
 
 def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
     """The exercise's Cleanup: every check cluster and log group, their alarms, and the repository."""
-    for cluster in (LOGS_CLUSTER, ALARM_CLUSTER, COUNT_CLUSTER):
+    for cluster in setup.clusters_with_prefix(lab, CHECK_PREFIX):
         _remove_cluster(lab, cluster)
-    for group in (LOGS_GROUP, COUNT_GROUP):
-        _delete_log_group(lab, group)
+    for group in lab.logs.describe_log_groups(logGroupNamePrefix="/ecs/ex08-check-")["logGroups"]:
+        _delete_log_group(lab, group["logGroupName"])
     setup.remove_exercise_image(lab, repository)
     _delete_role(lab, LOGS_ROLE)
     return {
         "repositories left": setup.repositories_left(lab, repository),
-        "check clusters left": setup.clusters_left(lab, [LOGS_CLUSTER, ALARM_CLUSTER, COUNT_CLUSTER]),
+        "check clusters left": setup.clusters_with_prefix(lab, CHECK_PREFIX),
         "check log groups left": [
             g["logGroupName"] for g in lab.logs.describe_log_groups(logGroupNamePrefix="/ecs/ex08-check-")["logGroups"]
         ],
@@ -86,17 +92,7 @@ def _role_that_may_create_groups(lab: Any) -> str:
     return arn
 
 
-def _delete_role(lab: Any, name: str) -> None:
-    """Delete an IAM role with its policies (IAM refuses to delete a role that still has any)."""
-    try:
-        attached = lab.iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
-    except lab.iam.exceptions.NoSuchEntityException:
-        return
-    for policy in attached:
-        lab.iam.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
-    for policy_name in lab.iam.list_role_policies(RoleName=name)["PolicyNames"]:
-        lab.iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
-    lab.iam.delete_role(RoleName=name)
+_delete_role = setup.delete_role
 
 
 def _delete_log_group(lab: Any, group: str) -> None:
@@ -113,21 +109,12 @@ def _alarms_on(lab: Any, cluster: str) -> list[str]:
 
 
 def _remove_cluster(lab: Any, cluster: str) -> None:
-    """The cluster with its services, tasks and task definitions, and the alarms on it."""
+    """The cluster with its services, tasks and task definitions (:func:`ecslab.checks.setup.delete_cluster`), and the
+    alarms on it: the one difference from the other checks' clean-up, since 8.2's learner makes an alarm."""
     names = _alarms_on(lab, cluster)
     if names:
         lab.cloudwatch.delete_alarms(AlarmNames=names)
-    described = lab.ecs.describe_clusters(clusters=[cluster])["clusters"]
-    if not described or described[0]["status"] != "ACTIVE":
-        return
-    definitions = {s["taskDefinition"] for s in _services(lab, cluster)}
-    definitions |= {t["taskDefinitionArn"] for t in _tasks(lab, cluster)}
-    ecs_tools.remove_cluster(lab, cluster, timeout=60)
-    for definition in definitions:
-        try:
-            lab.ecs.deregister_task_definition(taskDefinition=definition)
-        except ClientError:
-            pass
+    setup.delete_cluster(lab, cluster)
 
 
 def _services(lab: Any, cluster: str) -> list[dict[str, Any]]:
@@ -191,17 +178,21 @@ def _wait_started(lab: Any, cluster: str, task_arn: str, timeout: float = 30.0) 
 def check_log_configuration(
     log_configuration: Callable[[str, str, str], dict[str, Any]],
     lab: Any,
-    group: str = LOGS_GROUP,
-    prefix: str = LOGS_PREFIX,
-    cluster: str = LOGS_CLUSTER,
+    group: str | None = None,
+    prefix: str | None = None,
+    cluster: str | None = None,
     repository: str = EXERCISE_REPOSITORY,
 ) -> Passed:
     """8.1: ``log_configuration(group, prefix, region)`` returns a logConfiguration that ships a task's output to ``group``.
 
     The checker deletes ``group`` first, runs a task with the configuration and looks for the
-    line the app writes for one request in the stream ``prefix/web/TASK_ID``.
+    line the app writes for one request in the stream ``prefix/web/TASK_ID``. The group, the prefix and the cluster
+    are new each run.
     """
     image = exercise_image(lab, repository)
+    group = group or setup.fresh_name(LOGS_GROUP)
+    prefix = prefix or setup.fresh_name(LOGS_PREFIX)
+    cluster = cluster or setup.fresh_name(LOGS_CLUSTER)
     region = lab.region
     configuration = run_student("8.1", log_configuration, group, prefix, region)
     expect(
@@ -287,7 +278,7 @@ def check_log_configuration(
             )
         return Passed(
             "8.1",
-            f"a task with your logConfiguration created {group} and its request line reached the stream {prefix}/web/<task id> in {seconds:.1f} s.",
+            f"a task with your logConfiguration created the group and its request line reached the stream PREFIX/web/<task id> in {seconds:.1f} s.",
         )
     finally:
         _remove_cluster(lab, cluster)
@@ -300,8 +291,8 @@ def check_log_configuration(
 def check_cpu_alarm(
     create_cpu_alarm: Callable[[Any, str, str], str],
     lab: Any,
-    cluster: str = ALARM_CLUSTER,
-    service: str = SERVICE,
+    cluster: str | None = None,
+    service: str | None = None,
     repository: str = EXERCISE_REPOSITORY,
     timeout: float = ALARM_TIMEOUT,
 ) -> Passed:
@@ -309,11 +300,14 @@ def check_cpu_alarm(
     (10 s in the lab, 60 s on AWS: ``10 if lab.is_local else 60``); returns its name.
 
     The checker reads the alarm's settings, then loads the service's task with CPU work and
-    waits for the alarm to go to ALARM.
+    waits for the alarm to go to ALARM. The cluster and the service are new each run, so an alarm on typed-in
+    dimensions cannot pass.
     """
     from ecslab.elb import TrafficGenerator
 
     image = exercise_image(lab, repository)
+    cluster = cluster or setup.fresh_name(ALARM_CLUSTER)
+    service = service or setup.fresh_name(SERVICE)
     _remove_cluster(lab, cluster)
     load = None
     try:
@@ -394,7 +388,7 @@ def check_cpu_alarm(
         seconds = time.monotonic() - started
         expect(state == "ALARM", "8.2", f"under CPU load for {timeout:.0f} s the alarm stayed {state}. CloudWatch says: {reason}")
         said = re.sub(r" \[[^\]]*\]", "", reason)  # without the datapoints' values and times, which differ on every run
-        return Passed("8.2", f"{name} went to ALARM {seconds:.0f} s after the load began. CloudWatch says: {said}")
+        return Passed("8.2", f"your alarm went to ALARM {seconds:.0f} s after the load began. CloudWatch says: {said}")
     finally:
         if load is not None:
             load.stop()
@@ -450,8 +444,8 @@ def _count(lab: Any, group: str, pattern: str, start: datetime | None) -> int:
 def check_count_health_requests(
     count_health_requests: Callable[[Any, str, int], int],
     lab: Any,
-    group: str = COUNT_GROUP,
-    cluster: str = COUNT_CLUSTER,
+    group: str | None = None,
+    cluster: str | None = None,
     repository: str = EXERCISE_REPOSITORY,
     minutes: int = 10,
 ) -> Passed:
@@ -459,9 +453,11 @@ def check_count_health_requests(
 
     The checker runs a service of two tasks logging to ``group``, sends each a known number of
     requests to /health and to other paths, and adds /health lines from 30 minutes ago in the
-    stream of a task that is gone.
+    stream of a task that is gone. The group and the cluster are new each run; so are the counts.
     """
     image = exercise_image(lab, repository)
+    group = group or setup.fresh_name(COUNT_GROUP)
+    cluster = cluster or setup.fresh_name(COUNT_CLUSTER)
     _remove_cluster(lab, cluster)
     _delete_log_group(lab, group)
     try:

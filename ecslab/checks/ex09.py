@@ -56,11 +56,12 @@ def prepare_images(lab: Any, repository: str = EXERCISE_REPOSITORY, show_progres
     setup.delete_repository(lab, repository)
     uri = str(lab.ecr.create_repository(repositoryName=repository)["repository"]["repositoryUri"])
     login = ecr_tools.get_login(lab.ecr)
+    local = setup.local_name(lab, repository)  # engine-wide: a name of this lab's own outside a learner's lab
     for version in VERSIONS:
         images.build_sample_app(
-            f"{repository}:{version}", version=version, client=lab.docker, config=lab.config, show_progress=show_progress
+            f"{local}:{version}", version=version, client=lab.docker, config=lab.config, show_progress=show_progress
         )
-        ecr_tools.push_image(lab.docker, f"{repository}:{version}", uri, version, login, show_progress=show_progress)
+        ecr_tools.push_image(lab.docker, f"{local}:{version}", uri, version, login, show_progress=show_progress)
     return {version: f"{uri}:{version}" for version in VERSIONS}
 
 

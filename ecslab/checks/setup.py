@@ -9,19 +9,31 @@ the notebook's Cleanup cell deletes the repository with :func:`delete_repository
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecslab import cleanup, images
+from ecslab import cleanup, images, security
 from ecslab import ecr as ecr_tools
 from ecslab.checks.core import CheckFailed
 
 __all__ = [
+    "check_execution_role",
     "clusters_left",
+    "clusters_with_prefix",
     "create_web_front",
     "default_subnets",
+    "delete_cluster",
     "delete_repository",
+    "delete_role",
+    "fresh_name",
+    "local_name",
     "exercise_image",
     "prepare_image",
     "quiet",
@@ -34,10 +46,126 @@ def quiet(_message: str) -> None:
     """A ``say`` for :func:`ecslab.cleanup.remove` that says nothing: a check's clean-up is not the learner's business."""
 
 
+def fresh_name(prefix: str) -> str:
+    """``prefix-xxxxxx`` (6 random hex digits), new on every run.
+
+    A check hands the learner's function names drawn here (a cluster, a service, a role, a log group...), so a
+    function that types in the names it saw in an earlier run, instead of using its arguments, cannot pass. Prefixes
+    stay ``exNN-check-...``: a Cleanup cell finds an interrupted check's leftovers by prefix (:func:`clusters_with_prefix`)."""
+    return f"{prefix}-{secrets.token_hex(3)}"
+
+
+def clusters_with_prefix(lab: Any, prefix: str) -> list[str]:
+    """The names of the ACTIVE clusters whose name starts with ``prefix`` (checks' clusters, left by an interrupted run)."""
+    arns: list[str] = []
+    request: dict[str, Any] = {}
+    while True:
+        page = lab.ecs.list_clusters(**request)
+        arns += page["clusterArns"]
+        if not page.get("nextToken"):
+            break
+        request["nextToken"] = page["nextToken"]
+    named = [arn for arn in arns if arn.rsplit("/", 1)[-1].startswith(prefix)]
+    return [
+        cluster["clusterName"]
+        for start in range(0, len(named), 100)
+        for cluster in lab.ecs.describe_clusters(clusters=named[start : start + 100])["clusters"]
+        if cluster["status"] == "ACTIVE"
+    ]
+
+
+def delete_role(lab: Any, name: str) -> None:
+    """Delete role ``name`` with its inline and attached policies (IAM wants them gone first); on AWS only the course's."""
+    cleanup.remove(lab, cleanup.CourseResources(roles=[name]), say=quiet)
+
+
+@contextlib.contextmanager
+def check_execution_role(lab: Any, prefix: str) -> Iterator[str]:
+    """The task execution role a check hands the learner's function; yields its ARN.
+
+    In the lab a fresh role (``prefix-xxxxxx``, made like ``ecsTaskExecutionRole``) deleted afterwards, so a function
+    that types in an execution role's ARN instead of using its argument cannot pass. On AWS the course's
+    ``ecsTaskExecutionRole``: a role IAM has just created can take seconds before ECS may assume it."""
+    if not lab.is_local:
+        yield security.ensure_execution_role(lab.iam)
+        return
+    name = fresh_name(prefix)
+    try:
+        yield security.ensure_execution_role(lab.iam, name)
+    finally:
+        delete_role(lab, name)
+
+
+def delete_cluster(lab: Any, cluster: str, timeout: float = 60.0) -> None:
+    """The clean-up of a check's cluster (checks 05, 07, 08): its services (force), its tasks (stopped and waited for),
+    the cluster, then the task definitions its services and tasks ran. A cluster that is not ACTIVE is left alone.
+
+    A service may start a task a moment before it is deleted (one that keeps failing, say), so the tasks are listed
+    again until ECS agrees to delete the cluster (``timeout`` seconds at most). On AWS: only a cluster the course
+    made for this learner, with :func:`ecslab.cleanup.remove` (its task definitions stay)."""
+    if not lab.is_local:
+        cleanup.remove(lab, cleanup.CourseResources(clusters=[cluster]), say=quiet)
+        return
+    described = lab.ecs.describe_clusters(clusters=[cluster])["clusters"]
+    if not described or described[0]["status"] != "ACTIVE":
+        return
+    definitions: set[str] = set()
+    service_arns = lab.ecs.list_services(cluster=cluster)["serviceArns"]
+    if service_arns:
+        for service in lab.ecs.describe_services(cluster=cluster, services=service_arns)["services"]:
+            definitions.add(service["taskDefinition"])
+            lab.ecs.delete_service(cluster=cluster, service=service["serviceArn"], force=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        running = lab.ecs.list_tasks(cluster=cluster)["taskArns"]
+        for task in running:  # tasks of the deleted services, and tasks started with run_task
+            lab.ecs.stop_task(cluster=cluster, task=task, reason="ecslab check: cleanup")
+        arns = running + lab.ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]
+        tasks = [
+            task
+            for start in range(0, len(arns), 100)
+            for task in lab.ecs.describe_tasks(cluster=cluster, tasks=arns[start : start + 100])["tasks"]
+        ]
+        definitions |= {task["taskDefinitionArn"] for task in tasks}
+        stopping = [task["taskArn"] for task in tasks if task["lastStatus"] != "STOPPED"]
+        if stopping:
+            lab.ecs.get_waiter("tasks_stopped").wait(
+                cluster=cluster, tasks=stopping[:100], WaiterConfig={"Delay": 0.5, "MaxAttempts": max(1, int(timeout * 2))}
+            )
+        try:
+            lab.ecs.delete_cluster(cluster=cluster)
+            break
+        except ClientError as error:
+            if "while Tasks are active" not in str(error) or time.monotonic() > deadline:
+                raise
+    for definition in definitions:
+        with contextlib.suppress(ClientError):
+            lab.ecs.deregister_task_definition(taskDefinition=definition)
+
+
+LOCAL_SUFFIX = "ECSLAB_LOCAL_IMAGE_SUFFIX"
+"""Environment variable: a suffix for the local image names setup cells and checks build (:func:`local_name`).
+``ecslab grade`` sets a distinct one in each worker (and so in its kernels); unset, the names are the plain ones."""
+
+
+def local_name(lab: Any, repository: str) -> str:
+    """The local image name (without tag) a setup cell or a check builds ``repository``'s image under.
+
+    Local names are engine-wide: every lab on the machine shares one Docker engine, and two labs building
+    ``ex05-app:v1`` at once move the tag between their images (one pushes the other's, one image is left untagged,
+    a clean-up can take the name from under the other's push). A learner has one lab and sees ``repository``; in
+    ``ecslab grade`` each worker sets :data:`LOCAL_SUFFIX`, and its names are ``repository-SUFFIX``, which no other
+    worker shares. (``lab`` is for a future per-lab rule; the name depends on the environment only.)"""
+    suffix = os.environ.get(LOCAL_SUFFIX, "").strip().lower()
+    return f"{repository}-{suffix}" if re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", suffix) else repository
+
+
 def prepare_image(lab: Any, repository: str, show_progress: bool = True, aws_app: bool = False) -> str:
-    """Build the sample app (v1), or with ``aws_app`` the AWS app, and push it to a fresh ``repository``; returns ``URI:v1``."""
+    """Build the sample app (v1), or with ``aws_app`` the AWS app, and push it to a fresh ``repository``; returns ``URI:v1``.
+
+    The local name is :func:`local_name`'s (``repository:v1`` in a learner's lab)."""
     delete_repository(lab, repository)
-    local = f"{repository}:v1"
+    local = f"{local_name(lab, repository)}:v1"
     if aws_app:
         images.build_aws_app(local, client=lab.docker, config=lab.config, show_progress=show_progress)
     else:
@@ -78,9 +206,10 @@ def delete_repository(lab: Any, repository: str) -> bool:
 
 
 def remove_exercise_image(lab: Any, repository: str, tags: tuple[str, ...] = ("v1",)) -> None:
-    """The Cleanup of an exercise's image: its repository (:func:`delete_repository`) and the local ``repository:TAG`` names."""
+    """The Cleanup of an exercise's image: its repository (:func:`delete_repository`) and its local names
+    (:func:`local_name` ``:TAG``)."""
     delete_repository(lab, repository)
-    images.remove_images([f"{repository}:{tag}" for tag in tags], client=lab.docker, config=lab.config)
+    images.remove_images([f"{local_name(lab, repository)}:{tag}" for tag in tags], client=lab.docker, config=lab.config)
 
 
 def repositories_left(lab: Any, repository: str) -> list[str]:

@@ -1,7 +1,8 @@
 """The release: the exercise notebooks learners receive, and what the grader needs to know about their check cells.
 
 A check cell is a code cell whose source starts with ``\"\"\"Check N.M: ...`` and calls one checker,
-``ecslab.checks.exNN.check_x(name, ..., lab)``. The authoring build tags it (``tags: ["check"]``,
+``ecslab.checks.exNN.check_x(name, ..., lab)``. An exercise may carry a letter after its number (notebook
+``06b-deployment-strategies``, checker ``ecslab.checks.ex06b``, checks ``6b.1``...): see :data:`EXERCISE`. The authoring build tags it (``tags: ["check"]``,
 ``metadata.ecslab.check: "N.M"``); :func:`manifest` records, per exercise, each check's id, cell id, source, the
 source's SHA-256, the checker and its argument names, and the points the checker module gives it
 (``POINTS``, default 1). ``ecslab grade --release`` writes the notebooks and ``release.json`` beside them; the
@@ -18,15 +19,35 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CHECK_TAG", "MANIFEST", "check_id", "check_call", "manifest", "source_hash", "tag_check_cells"]
+__all__ = [
+    "CHECK_TAG",
+    "EXERCISE",
+    "MANIFEST",
+    "check_id",
+    "check_call",
+    "exercise_key",
+    "manifest",
+    "source_hash",
+    "tag_check_cells",
+]
 
 CHECK_TAG = "check"
 MANIFEST = "release.json"
-_CHECK = re.compile(r'^\s*"""Check (\d+\.\d+):')
+EXERCISE = r"\d+[a-z]?"
+"""An exercise's number as check ids spell it: ``6``, or with a letter for a notebook added between two (``6b``)."""
+_CHECK = re.compile(rf'^\s*"""Check ({EXERCISE}\.\d+):')
+
+
+def exercise_key(number: str) -> str:
+    """The release key prefix of exercise ``number``: ``"5"`` and ``"05"`` give ``"05"``, ``"6b"`` gives ``"06b"``."""
+    match = re.fullmatch(r"0*(\d+)([a-z]?)", number.strip().lower())
+    if not match:
+        raise ValueError(f"not an exercise number: {number!r} (e.g. 05, or 06b)")
+    return f"{int(match[1]):02d}{match[2]}"
 
 
 def check_id(source: str) -> str | None:
-    """``"0.1"`` for a check cell's source (its docstring says ``Check 0.1:``), else None."""
+    """``"0.1"`` (or ``"6b.1"``) for a check cell's source (its docstring says ``Check 0.1:``), else None."""
     match = _CHECK.match(source)
     return match[1] if match else None
 

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecslab.checks.setup import LOCAL_SUFFIX
 from ecslab.grade import release as release_module
 from ecslab.grade import remote
 from ecslab.grade.kernel import Kernel, cut
@@ -97,7 +98,11 @@ def _exercise_of(path: Path, record: dict[str, Any], wanted: str | None) -> str 
 
     keys = list(record)
     if wanted:
-        matches = [key for key in keys if key == wanted or key.split("-", 1)[0] == wanted.zfill(2)]
+        try:
+            prefix = release_module.exercise_key(wanted)
+        except ValueError:
+            prefix = wanted
+        matches = [key for key in keys if key == wanted or key.split("-", 1)[0] == prefix]
         return matches[0] if matches else None
     try:
         notebook = nbformat.read(path, as_version=4)
@@ -440,6 +445,8 @@ def _work(index: int, jobs: Any, results: Any, record: dict[str, Any], options: 
         PrivateLab(Path(temporary) / "lab") as private,
     ):
         os.environ.update(private.env())
+        # local image names are engine-wide: this worker's setup cells and checks build under names of its own
+        os.environ[LOCAL_SUFFIX] = f"grader{index}-{os.getpid()}"
         ports = {name: getattr(private.config, name) for name in ("aws_port", "registry_port", "control_port")}
         results.put(("lab", index, {"home": str(private.config.home), "pid": os.getpid(), "folder": temporary, **ports}))
         site_folder = Path(temporary) / "site"
@@ -486,7 +493,27 @@ def _work(index: int, jobs: Any, results: Any, record: dict[str, Any], options: 
             if fatal:
                 break
         registry = private.config.registry_address
+        home = str(private.config.home)
     remove_registry_names(registry)
+    remove_lab_images(home)
+
+
+def remove_lab_images(home: str) -> None:
+    """Remove every image the lab at ``home`` built (labelled ``ecslab.lab=HOME``). In a worker's lab setup cells and
+    checks build under names of that lab's own (:func:`ecslab.checks.setup.local_name`), so no other lab uses them; a
+    kernel that died before its Cleanup cell would otherwise leave them in the engine."""
+    from docker.errors import APIError, NotFound
+
+    from ecslab.config import LAB_LABEL
+    from ecslab.engine import EngineError, docker_client
+
+    try:
+        docker = docker_client()
+    except EngineError:
+        return
+    for image in docker.api.images(filters={"label": f"{LAB_LABEL}={home}"}):
+        with contextlib.suppress(NotFound, APIError):
+            docker.api.remove_image(image["Id"], force=True)
 
 
 def _clean_after(worker: dict[str, Any]) -> None:
@@ -514,6 +541,7 @@ def _clean_after(worker: dict[str, Any]) -> None:
         with contextlib.suppress(Exception):
             manage.down(config, say=lambda _message: None)
         remove_registry_names(config.registry_address)
+        remove_lab_images(str(home))
         shutil.rmtree(Path(home).parent, ignore_errors=True)
     if worker.get("folder"):
         shutil.rmtree(worker["folder"], ignore_errors=True)

@@ -43,7 +43,7 @@ log = logging.getLogger("ecslab.lab.capacity")
 SPOT_WARNING_AWS_SECONDS = 120
 """Fargate Spot's interruption warning on AWS: two minutes between the SIGTERM and the task's end."""
 
-SPOT_WARNING_LAB_SECONDS = SPOT_WARNING_AWS_SECONDS / 60 * float(getattr(lab_config, "LAB_SECONDS_PER_AWS_MINUTE", 1.0))
+SPOT_WARNING_LAB_SECONDS = SPOT_WARNING_AWS_SECONDS / 60 * lab_config.LAB_SECONDS_PER_AWS_MINUTE
 """The same warning on the lab's clock (one lab second per AWS minute, as the lab's deployment timers)."""
 
 SPOT_STOP_CODE = "SpotInterruption"

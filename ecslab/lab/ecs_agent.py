@@ -28,6 +28,11 @@ This filler is the agent and the scheduler for the lab:
 - EC2 container instances are simulated hosts: their cpu and memory are numbers
   the placement honours (RESOURCE:MEMORY, RESOURCE:CPU), while their tasks are real
   containers on this machine's engine.
+- services with ``deploymentConfiguration.strategy`` BLUE_GREEN, CANARY or LINEAR deploy
+  as ECS does since 2025 (green tasks in full, test and production traffic shifted by the
+  load balancer's weighted rules on the lab's deployment clock, bake time, rollback on
+  alarms), and every rollout is a service deployment (:mod:`ecslab.lab.service_deployments`,
+  :mod:`ecslab.lab.strategies`);
 
 Notebooks 04 and 05 show it at work.
 """
@@ -41,14 +46,21 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from ecslab.config import LAB_LABEL
+from ecslab.config import LAB_LABEL, LAB_SECONDS_PER_AWS_MINUTE
 from ecslab.lab import capacity
 from ecslab.lab import reconcile as plan
 from ecslab.lab.docker_runtime import DockerRuntime
 from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, QuietErrors, TargetHealth, TaskHooks, TaskJournal, TaskLogs
 from ecslab.lab.moto import ecs as moto_ecs
 from ecslab.lab.moto.ecs import EcsService, EcsTask, LabContainer
-from ecslab.lab.records import DEFAULT_DEPLOYMENT_CONFIGURATION, Records, ServiceRecord, Target, TaskRecord
+from ecslab.lab.records import (
+    DEFAULT_DEPLOYMENT_CONFIGURATION,
+    Records,
+    ServiceDeploymentRecord,
+    ServiceRecord,
+    Target,
+    TaskRecord,
+)
 from ecslab.lab.runtime import (
     CONTAINER_NAME_LABEL,
     TASK_LABEL,
@@ -58,6 +70,7 @@ from ecslab.lab.runtime import (
     Listed,
     RunSpec,
 )
+from ecslab.lab.service_deployments import ServiceDeployments
 
 log = logging.getLogger("ecslab.lab.ecs")
 
@@ -144,6 +157,7 @@ class EcsAgent(GapFiller):
         self.busy: set[str] = set()  # task ARNs with a launch or stop in flight
         self.thread: threading.Thread | None = None
         self.records = Records()
+        self.deployments = ServiceDeployments(self.records, lambda: self.targets, lambda: self.region)
         self.engine = EngineWatch()
         self.tick_errors = QuietErrors("ECS agent tick", log)
 
@@ -155,7 +169,19 @@ class EcsAgent(GapFiller):
         self.journal.note(task, message)
 
     def status(self) -> dict[str, Any]:
-        return {"ecs_agent": self.engine.status()}
+        return {
+            "ecs_agent": self.engine.status(),
+            "deployment_clock": {
+                "lab_seconds_per_aws_minute": LAB_SECONDS_PER_AWS_MINUTE,
+                "says": f"ECS deployment timers (bake times, canary and linear intervals) run {60 / LAB_SECONDS_PER_AWS_MINUTE:g} "
+                f"times faster in the lab: one AWS minute lasts {LAB_SECONDS_PER_AWS_MINUTE:g} s",
+            },
+        }
+
+    @property
+    def region(self) -> str:
+        assert self.context is not None
+        return str(self.context.config.region)
 
     def control(self, method: str, path: str) -> dict[str, Any] | None:
         if method == "GET" and path == "/ecs/agent-log":
@@ -178,6 +204,52 @@ class EcsAgent(GapFiller):
             if new:
                 self.records.services.pop(service_arn, None)
             return self.records.service(service_arn)
+
+    def deployment_started(self, service: EcsService) -> None:
+        with LAB_LOCK:
+            self.deployments.started(service, self.backend().describe_task_definition)
+
+    def service_deployments(self, cluster_arn: str, service_arn: str) -> list[dict[str, Any]]:
+        with LAB_LOCK:
+            found = [
+                d for d in self.records.deployments.values() if d.service_arn == service_arn and d.cluster_arn == cluster_arn
+            ]
+            return [self.deployments.brief(d) for d in sorted(found, key=lambda d: d.created_at, reverse=True)]
+
+    def describe_service_deployments(self, arns: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        with LAB_LOCK:
+            tasks = [task for cluster in self.backend().tasks.values() for task in cluster.values()]
+            found, failures = [], []
+            for arn in arns:
+                record = self.records.deployments.get(arn)
+                if record is None:
+                    failures.append({"arn": arn, "reason": "MISSING"})
+                else:
+                    found.append(self.deployments.described(record, tasks))
+            return found, failures
+
+    def describe_service_revisions(self, arns: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        with LAB_LOCK:
+            found, failures = [], []
+            for arn in arns:
+                revision = self.records.revisions.get(arn)
+                if revision is None:
+                    failures.append({"arn": arn, "reason": "MISSING"})
+                else:
+                    found.append(self.deployments.revision_shape(revision))
+            return found, failures
+
+    def stop_service_deployment(self, arn: str, stop_type: str) -> str:
+        with LAB_LOCK:
+            record = self.records.deployments.get(arn)
+            if record is None:
+                raise ValueError(f"The service deployment {arn} does not exist.")
+            if record.status not in ("PENDING", "IN_PROGRESS"):
+                raise ValueError(f"The service deployment {arn} cannot be stopped: its status is {record.status}.")
+            record.stop_requested = stop_type
+            record.status = "ROLLBACK_REQUESTED" if stop_type == "ROLLBACK" else "STOP_REQUESTED"
+            record.updated_at = _now()
+            return arn
 
     def _task_record(self, task: EcsTask) -> TaskRecord:
         with LAB_LOCK:
@@ -635,7 +707,7 @@ class EcsAgent(GapFiller):
             return
         registered: list[Target] = []
         for entry in service.load_balancers:
-            group = alb.target_group(entry.get("targetGroupArn", ""))
+            group = alb.target_group(self.deployments.target_group_for(service, entry, task))
             container = next((c for c in task.containers if c.name == entry.get("containerName")), None)
             if group is None or container is None:
                 continue
@@ -724,14 +796,22 @@ class EcsAgent(GapFiller):
         old_tasks = [t for t in active if t.started_by != primary["id"]]
         configuration = getattr(service, "deployment_configuration", None) or dict(DEFAULT_DEPLOYMENT_CONFIGURATION)
         limits = plan.bounds(int(service.desired_count), configuration)
-        self._start_tasks(backend, service, mine, plan.tasks_to_start(limits, len(primary_tasks), len(active), bool(old_tasks)))
+        shifting = self.deployments.shifting(service)
+        if shifting is not None:  # BLUE_GREEN, CANARY, LINEAR: the green tasks start in full beside the blue ones
+            wanted = max(limits.desired - len(primary_tasks), 0)
+        else:
+            wanted = plan.tasks_to_start(limits, len(primary_tasks), len(active), bool(old_tasks))
+        self._start_tasks(backend, service, mine, wanted)
         # Old revisions go only while enough healthy tasks remain. A new task counts once it passed
         # its health checks; an old RUNNING task counts unless its load balancer found it unhealthy.
         healthy_primary = [t for t in primary_tasks if self._healthy(t, service)]
         old = [
             plan.OldTask(t.task_arn, t.created_at, t.last_status == "RUNNING" and not self._known_unhealthy(t)) for t in old_tasks
         ]
-        going = plan.old_tasks_to_stop(old, len(healthy_primary), limits.minimum_healthy)
+        if shifting is not None:  # the blue tasks end only after the traffic shift and the bake time (CLEAN_UP)
+            going = [t.arn for t in old] if self.deployments.shift(service, shifting, len(healthy_primary)) else []
+        else:
+            going = plan.old_tasks_to_stop(old, len(healthy_primary), limits.minimum_healthy)
         going += plan.extra_tasks({t.task_arn: t.created_at for t in primary_tasks}, limits.desired)
         by_arn = {t.task_arn: t for t in old_tasks + primary_tasks}
         for arn in going:
@@ -746,10 +826,12 @@ class EcsAgent(GapFiller):
             )
         self._update_counts(service, mine, active, stopped)
         self._circuit_breaker(service, configuration, limits.desired)
+        self._watch_deployment(service)
         for deployment in list(service.deployments[1:]):
             if not any(t.started_by == deployment["id"] and t.desired_status == "RUNNING" for t in active if t not in stopped):
                 service.deployments.remove(deployment)
         self._settle(service, plan.steady(len(service.deployments), len(healthy_primary), len(primary_tasks), limits.desired))
+        self.deployments.follow(service)
 
     def _replace_unhealthy(self, service: EcsService, active: list[EcsTask]) -> list[EcsTask]:
         """ECS replaces tasks that fail their load balancer's health checks."""
@@ -803,17 +885,97 @@ class EcsAgent(GapFiller):
         primary = service.deployments[0]
         if not plan.breaker_trips(breaker, primary["rolloutState"], primary["failedTasks"], desired):
             return
-        primary["rolloutState"] = "FAILED"
-        primary["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
-        self._event(service, f"(service {service.name}) (deployment {primary['id']}) deployment failed: tasks failed to start.")
-        previous = plan.rollback_target(breaker, self.service_record(service.arn).last_completed, primary["taskDefinition"])
-        if previous is not None:
-            service.task_definition = previous
-            self.new_deployment(service)
-            self._event(
-                service,
-                f"(service {service.name}) rolling back to {previous.split('/')[-1]} (deployment {service.deployments[0]['id']}).",
+        record = self.records.deployment_of(service.arn, primary["id"])
+        if record is not None:
+            record.breaker_failures = int(primary["failedTasks"])
+        self._fail_deployment(
+            service,
+            "ECS deployment circuit breaker: tasks failed to start.",
+            "tasks failed to start",
+            bool(breaker.get("rollback")),
+        )
+
+    def _watch_deployment(self, service: EcsService) -> None:
+        """A deployment in progress fails on its CloudWatch alarms (``deploymentConfiguration.alarms``) or by request."""
+        if not service.deployments:
+            return
+        primary = service.deployments[0]
+        record = self.records.deployment_of(service.arn, primary["id"])
+        if record is None:
+            return
+        if record.stop_requested is not None:
+            stop_type, record.stop_requested = record.stop_requested, None
+            self._fail_deployment(
+                service, "Service deployment stopped by user request.", "stopped by user request", stop_type == "ROLLBACK", record
             )
+            return
+        if record.status != "IN_PROGRESS":
+            return
+        if record.green_group is not None and record.lifecycle_stage in ("PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP"):
+            return  # alarms are watched while traffic shifts and during the bake time
+        triggered = self.deployments.triggered_alarms(record)
+        if triggered:
+            record.triggered_alarms = triggered
+            alarms = record.configuration.get("alarms") or {}
+            self._fail_deployment(
+                service,
+                f"ECS deployment alarm(s) {', '.join(triggered)} in ALARM state.",
+                f"alarm(s) {', '.join(triggered)} in ALARM state",
+                bool(alarms.get("rollback")),
+                record,
+            )
+
+    def _fail_deployment(
+        self, service: EcsService, reason: str, why: str, rollback: bool, record: ServiceDeploymentRecord | None = None
+    ) -> None:
+        """The primary deployment failed: roll back to the last completed one (production traffic back to blue), or stop."""
+        primary = service.deployments[0]
+        record = record or self.records.deployment_of(service.arn, primary["id"])
+        now = _now()
+        primary["rolloutState"] = "FAILED"
+        primary["rolloutStateReason"] = reason
+        self._event(service, f"(service {service.name}) (deployment {primary['id']}) deployment failed: {why}.")
+        back_to: str | None = None
+        if record is not None and record.green_group is not None:  # a shifting deployment: blue still runs
+            blue = next((d for d in service.deployments[1:] if d["status"] != "PRIMARY"), None)
+            if rollback and blue is not None:
+                self.deployments.roll_back_traffic(service, record)
+                service.deployments.remove(blue)
+                blue["status"], blue["updatedAt"] = "PRIMARY", now
+                primary["status"] = "ACTIVE"
+                service.deployments.insert(0, blue)
+                service.task_definition = blue["taskDefinition"]
+                back_to = blue["id"]
+                self._event(
+                    service,
+                    f"(service {service.name}) rolling back to {blue['taskDefinition'].split('/')[-1]} (deployment {blue['id']}).",
+                )
+        else:
+            previous = plan.rollback_target(
+                {"rollback": rollback}, self.service_record(service.arn).last_completed, primary["taskDefinition"]
+            )
+            if previous is not None:
+                service.task_definition = previous
+                self.new_deployment(service)
+                back_to = service.deployments[0]["id"]
+                self._event(
+                    service, f"(service {service.name}) rolling back to {previous.split('/')[-1]} (deployment {back_to})."
+                )
+        if record is None:
+            return
+        record.status_reason, record.updated_at = reason, now
+        if back_to is not None:
+            record.status = "ROLLBACK_IN_PROGRESS"
+            record.rollback_deployment_id = back_to
+            good = self.deployments.last_good_revision(service.arn, record.arn)
+            record.rollback = {
+                "reason": reason,
+                "startedAt": now,
+                "serviceRevisionArn": good
+                or (record.source_revisions[-1] if record.source_revisions else record.target_revision),
+            }
+        else:
+            record.status, record.stopped_at = "STOPPED", now
 
     def _update_counts(self, service: EcsService, mine: list[EcsTask], active: list[EcsTask], stopped: list[EcsTask]) -> None:
         still = [t for t in active if t not in stopped]

@@ -8,7 +8,12 @@ are always ``healthy`` and ECS services register nothing. This filler makes them
   ``ecslab status --json`` lists it under ``load_balancers`` and
   :func:`ecslab.elb.listener_url` returns it;
 - requests go round robin to the healthy targets of the rule that matches
-  (path-pattern rules by priority, then the default action; ``fixed-response`` too);
+  (path-pattern and http-header rules by priority, then the default action; ``fixed-response`` too);
+  a ``forward`` action with several target groups (``ForwardConfig.TargetGroups[].Weight``)
+  splits requests between them by weight, deterministically (smooth weighted round robin, so
+  the split follows the weights within one request per group), and the listener counts the
+  requests it sent to each target group (``ecslab status --json``: each listener's
+  ``requests_per_target_group``; the control API's ``GET /elb/traffic``);
   with no healthy target the ALB fails open to every registered target, as AWS does;
   with no target at all it answers 503;
 - health checks run for real with the target group's path, port, interval, timeout,
@@ -40,7 +45,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -118,6 +123,8 @@ class LoadBalancing(GapFiller, NoTaskHooks):
         self.addresses: dict[TargetKey, tuple[str, int]] = {}  # (target id, port) -> where it listens
         self.servers: dict[str, tuple[ThreadingHTTPServer, int]] = {}  # listener ARN -> server, port
         self.round_robin: dict[str, itertools.count[int]] = {}
+        self.weighted: dict[tuple[str, int | str], dict[str, float]] = {}  # (listener, rule) -> smooth round robin state
+        self.listener_requests: dict[str, collections.Counter[str]] = {}  # listener ARN -> target group ARN -> requests
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
         self.rules: network.SecurityGroupRules | None = None
@@ -155,6 +162,8 @@ class LoadBalancing(GapFiller, NoTaskHooks):
             self.servers.clear()
             self.targets.clear()
             self.addresses.clear()
+            self.weighted.clear()
+            self.listener_requests.clear()
         _close(servers)
         if self.rules is not None:
             self.rules.forget()
@@ -170,6 +179,7 @@ class LoadBalancing(GapFiller, NoTaskHooks):
             for listener in balancer.listeners:
                 with self.lock:
                     entry = self.servers.get(listener.arn)
+                    counted = dict(self.listener_requests.get(listener.arn, {}))
                 admitted, why = self.rules.listener(balancer, listener.port) if self.rules else (True, "")
                 listeners.append(
                     {
@@ -179,10 +189,21 @@ class LoadBalancing(GapFiller, NoTaskHooks):
                         "url": f"http://127.0.0.1:{entry[1]}" if entry else None,
                         "internet": why,
                         "internet_allowed": admitted,
+                        "requests_per_target_group": counted,
                     }
                 )
             balancers.append({"arn": balancer.arn, "name": balancer.name, "dns_name": balancer.dns_name, "listeners": listeners})
         return {"load_balancers": balancers}
+
+    def control(self, method: str, path: str) -> dict[str, Any] | None:
+        if method == "GET" and path == "/elb/traffic":
+            return {"listeners": self.listener_traffic()}
+        return None
+
+    def listener_traffic(self) -> dict[str, dict[str, int]]:
+        """Per listener ARN: the requests it forwarded to each target group (the proxy's own counts)."""
+        with self.lock:
+            return {arn: dict(counts) for arn, counts in self.listener_requests.items()}
 
     # -- what moto's ELBv2 asks (moto_elbv2.AlbLab) ----------------------------------------------
 
@@ -245,6 +266,14 @@ class LoadBalancing(GapFiller, NoTaskHooks):
     def target_group(self, target_group_arn: str) -> moto_elbv2.TargetGroupView | None:
         with LAB_LOCK:
             return moto_elbv2.target_group(self.region, target_group_arn)
+
+    def forward_weights(self, rule_arn: str) -> list[tuple[str, int]] | None:
+        with LAB_LOCK:
+            return moto_elbv2.rule_forward(self.region, rule_arn)
+
+    def set_forward_weights(self, rule_arn: str, weights: list[tuple[str, int]]) -> bool:
+        with LAB_LOCK:
+            return moto_elbv2.set_rule_forward(self.region, rule_arn, weights)
 
     # -- for metrics and autoscaling -------------------------------------------------------------
 
@@ -415,17 +444,31 @@ class LoadBalancing(GapFiller, NoTaskHooks):
 
     # -- routing ------------------------------------------------------------------------------
 
-    def route(self, listener_arn: str, path: str) -> tuple[str, Any]:
-        """("forward", target group ARN) or ("fixed", action data) for a request path."""
+    def route(self, listener_arn: str, path: str, headers: Mapping[str, str] | None = None) -> tuple[str, Any]:
+        """("forward", target group ARN) or ("fixed", action data) for a request path.
+
+        A weighted forward picks one of its target groups (:func:`weighted_choice`) and counts the request for it."""
         with LAB_LOCK:
             found = moto_elbv2.listener_rules(self.region, listener_arn)
         if found is None:
             return "fixed", {"StatusCode": "503", "MessageBody": "listener deleted"}
         rules, default_actions = found
+        rule_key: int | str = "default"
+        actions: Iterable[dict[str, Any]] = default_actions
         for rule in rules:
-            if all(_condition_matches(c, path) for c in rule.conditions):
-                return _action(rule.actions)
-        return _action(default_actions)
+            if all(_condition_matches(c, path, headers) for c in rule.conditions):
+                rule_key, actions = rule.priority, rule.actions
+                break
+        kind, target = _action(actions)
+        if kind != "forward":
+            return kind, target
+        with self.lock:
+            state = self.weighted.setdefault((listener_arn, rule_key), {})
+            chosen = weighted_choice(target, state)
+            if chosen is None:
+                return "fixed", {"StatusCode": "503", "MessageBody": PAGE_503, "ContentType": "text/html"}
+            self.listener_requests.setdefault(listener_arn, collections.Counter())[chosen] += 1
+        return "forward", chosen
 
     def pick(self, target_group_arn: str) -> TargetState | None:
         with self.lock:
@@ -468,22 +511,54 @@ def _direct_address(target_id: str, port: int) -> tuple[str, int] | None:
     return ("127.0.0.1", port) if target_id in ("127.0.0.1", "localhost") else None
 
 
-def _condition_matches(condition: dict[str, Any], path: str) -> bool:
+def _condition_matches(condition: dict[str, Any], path: str, headers: Mapping[str, str] | None = None) -> bool:
     field_name = condition.get("Field")
-    values = condition.get("Values") or condition.get("PathPatternConfig", {}).get("Values", [])
     if field_name == "path-pattern":
+        values = condition.get("Values") or condition.get("PathPatternConfig", {}).get("Values", [])
         return any(fnmatch.fnmatchcase(path.split("?")[0], pattern) for pattern in values)
-    return False  # host-header, http-header, ... are not modelled: such rules never match
+    if field_name == "http-header":  # e.g. a blue/green test listener rule matching a test header
+        config = condition.get("HttpHeaderConfig") or {}
+        name = str(config.get("HttpHeaderName") or "").lower()
+        found = {k.lower(): v for k, v in (headers or {}).items()}.get(name)
+        return found is not None and any(fnmatch.fnmatch(found.lower(), str(v).lower()) for v in config.get("Values") or [])
+    return False  # host-header, query-string, ... are not modelled: such rules never match
+
+
+def forward_weights(action: dict[str, Any]) -> list[tuple[str, int]]:
+    """A forward action's target groups with their weights (ELBv2: ``TargetGroupArn``, or ``ForwardConfig.TargetGroups``
+    whose ``Weight`` defaults to 1 when one is given alone)."""
+    if action.get("TargetGroupArn"):
+        return [(str(action["TargetGroupArn"]), 1)]
+    groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+    return [(str(group["TargetGroupArn"]), int(str(group.get("Weight", 1)))) for group in groups]
+
+
+def weighted_choice(weights: list[tuple[str, int]], state: dict[str, float]) -> str | None:
+    """Smooth weighted round robin (nginx's): each target group's share of picks follows its weight, evenly spread.
+
+    ``state`` holds each group's running score between calls; groups of weight 0 get nothing; ``None`` when all are 0."""
+    live = [(arn, weight) for arn, weight in weights if weight > 0]
+    if not live:
+        return None
+    if len(live) == 1:
+        return live[0][0]
+    for arn in [arn for arn in state if arn not in dict(live)]:
+        del state[arn]
+    total = sum(weight for _, weight in live)
+    for arn, weight in live:
+        state[arn] = state.get(arn, 0.0) + weight
+    chosen = max(live, key=lambda entry: state[entry[0]])[0]
+    state[chosen] -= total
+    return chosen
 
 
 def _action(actions: Iterable[dict[str, Any]]) -> tuple[str, Any]:
+    """("forward", [(target group ARN, weight), ...]) or ("fixed", action data)."""
     for data in actions:
         if data.get("Type") == "forward":
-            if data.get("TargetGroupArn"):
-                return "forward", data["TargetGroupArn"]
-            groups = data.get("ForwardConfig", {}).get("TargetGroups", [])
-            if groups:
-                return "forward", groups[0]["TargetGroupArn"]
+            weights = forward_weights(data)
+            if weights:
+                return "forward", weights
         if data.get("Type") == "fixed-response":
             return "fixed", data.get("FixedResponseConfig", {})
     return "fixed", {"StatusCode": "503", "MessageBody": "no action the lab models"}
@@ -522,7 +597,7 @@ class Listener(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
-        kind, target = self.alb.route(self.listener_arn, self.path)
+        kind, target = self.alb.route(self.listener_arn, self.path, dict(self.headers.items()))
         if kind == "fixed":
             self._plain(
                 int(target.get("StatusCode", 200)), target.get("MessageBody", ""), target.get("ContentType", "text/plain")

@@ -184,6 +184,14 @@ class TargetHealth(Protocol):
 
     def drained(self, target_group_arn: str, target_id: str, port: int) -> bool: ...
 
+    def forward_weights(self, rule_arn: str) -> list[tuple[str, int]] | None:
+        """A listener rule's forward: (target group ARN, weight) pairs, or ``None`` (no such rule, no forward)."""
+        ...
+
+    def set_forward_weights(self, rule_arn: str, weights: list[tuple[str, int]]) -> bool:
+        """Rewrite a listener rule's weighted forward (blue/green, canary, linear traffic shifts); False when it is gone."""
+        ...
+
 
 @runtime_checkable
 class ScalingActivity(Protocol):

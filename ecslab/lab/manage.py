@@ -28,10 +28,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -348,19 +350,34 @@ def _clear_stale_state(config: LabConfig, state: dict[str, Any] | None, say: Say
         config.state_file.unlink()
 
 
-def process_status(config: LabConfig) -> dict[str, Any] | None:
-    """The lab process's own report, or ``None`` when this lab is not running."""
+def _ready_report(config: LabConfig) -> dict[str, Any] | None:
+    """The lab's ``/ready`` report (answered at once, while it warms up too), or ``None`` when this lab is not running."""
     state = _read_state(config)
     if state is None or not _pid_alive(state.get("pid")):
         return None
-    report = _status_report(config)
-    if report is None or report.get("pid") != state.get("pid"):
+    try:
+        report = control(config, "GET", "/ready", timeout=2.0)
+    except LabError:
         return None
+    return report if report.get("pid") == state.get("pid") else None
+
+
+def process_status(config: LabConfig, warm_timeout: float = 30.0) -> dict[str, Any] | None:
+    """The lab process's own report, or ``None`` when this lab is not running.
+
+    A lab still warming up (the second after ``up``) answers once it is warm, within ``warm_timeout``;
+    if it does not, its ``/ready`` report (no fillers) is returned."""
+    ready = _ready_report(config)
+    if ready is None:
+        return None
+    report = _status_report(config, timeout=warm_timeout)
+    if report is None or report.get("pid") != ready.get("pid"):
+        return ready
     return report
 
 
 def is_running(config: LabConfig) -> bool:
-    return process_status(config) is not None
+    return _ready_report(config) is not None
 
 
 # -- containers the lab owns ------------------------------------------------
@@ -457,13 +474,18 @@ def up(config: LabConfig, say: Say = print, install_docker: bool = False, timeou
                     f"Stop that program, or give the lab another port: `export {variable}=<free port>` "
                     f"and run `ecslab up` again (`ecslab doctor` shows every port)."
                 )
-        _spawn(config, timeout)
-    result = status(config)
+        report = _spawn(config, timeout)
+    # what answers now (the lab warms up in the background; `status` waits for that): no container of its yet
+    result = LabStatus(running=True, config=config, process=report, docker=docker_status)
     say(result.render())
     return result
 
 
-def _spawn(config: LabConfig, timeout: float) -> None:
+def _spawn(config: LabConfig, timeout: float) -> dict[str, Any]:
+    """Start the lab process; return its ``/ready`` report once its AWS endpoint, registry and control API answer.
+
+    The lab is then still warming up (moto's services, the fillers): its AWS endpoint holds each
+    request until it is warm (about a second), and ``/status`` waits for it too."""
     prepare_home(config)
     new_token(config)  # before the lab starts: it reads the token from the file at start
     env = dict(os.environ)
@@ -487,10 +509,11 @@ def _spawn(config: LabConfig, timeout: float) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise LabError(f"The lab process stopped at start (exit {process.returncode}):\n{_log_tail(config)}")
-        report = _status_report(config, timeout=1)
-        if report is not None and report.get("pid") == process.pid and _read_state(config):
-            return
-        time.sleep(0.05)
+        with contextlib.suppress(LabError):
+            report = control(config, "GET", "/ready", timeout=1)
+            if report.get("pid") == process.pid and report.get("registry", {}).get("ok") and _read_state(config):
+                return report
+        time.sleep(0.02)
     process.terminate()
     raise LabError(f"The lab did not become ready within {timeout:.0f} s:\n{_log_tail(config)}")
 
@@ -504,6 +527,7 @@ def _log_tail(config: LabConfig, lines: int = 15) -> str:
 
 def down(config: LabConfig, say: Say = print, timeout: float = 15.0) -> None:
     """Stop the lab and remove every container it started. Safe when nothing runs."""
+    engine_client = _docker_client_in_background()  # made while the lab stops (importing docker takes a while)
     with _locked(config):
         state = _read_state(config)
         if state is None or not _pid_alive(state.get("pid")):
@@ -525,9 +549,26 @@ def down(config: LabConfig, say: Say = print, timeout: float = 15.0) -> None:
                 _signal(pid, signal.SIGKILL)
             say(f"Stopped the lab (pid {pid}).")
         _clear_stale_state(config, state, say)
-        removed = remove_lab_containers(config)
+        client = engine_client.result()
+        removed = remove_lab_containers(config, client) if client is not None else 0
         if removed:
             say(f"Removed {removed} lab container(s).")
+
+
+def _docker_client_in_background() -> Future[Any]:
+    """A Docker client made in another thread (``None`` when no engine answers), for :func:`down`."""
+    future: Future[Any] = Future()
+
+    def make() -> None:
+        try:
+            future.set_result(engine.docker_client(timeout=10))
+        except engine.EngineError:
+            future.set_result(None)
+        except BaseException as error:
+            future.set_exception(error)
+
+    threading.Thread(target=make, name="docker-client", daemon=True).start()
+    return future
 
 
 def reset(config: LabConfig, say: Say = print) -> None:

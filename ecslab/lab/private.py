@@ -34,6 +34,7 @@ import atexit
 import contextlib
 import errno
 import fcntl
+import json
 import os
 import random
 import shutil
@@ -48,6 +49,7 @@ from ecslab.config import FAKE_CREDENTIALS, LabConfig
 from ecslab.lab import manage
 
 __all__ = [
+    "OWNERS",
     "PORT_LOCKS",
     "PORT_RANGE",
     "DEFAULT_PORTS",
@@ -56,6 +58,7 @@ __all__ = [
     "lab_env",
     "private_config",
     "private_lab",
+    "reap_orphaned_labs",
     "release_config",
     "remove_registry_names",
     "reserve_port",
@@ -64,6 +67,11 @@ __all__ = [
 
 PORT_LOCKS = Path(tempfile.gettempdir()) / "ecslab-ports"
 """The folder of ``PORT.lock`` files every process on this machine reserves ports in."""
+
+OWNERS = Path(tempfile.gettempdir()) / "ecslab-private-labs"
+"""One record per running :class:`PrivateLab` (its settings, the pid and start time of the process
+that owns it), so that a lab whose owner died without stopping it can be found and stopped
+(:func:`reap_orphaned_labs`)."""
 
 PORT_RANGE = range(20000, 32000)
 """Where private labs' ports come from: below Linux's ephemeral range (32768-60999), which
@@ -246,6 +254,7 @@ class PrivateLab:
         self._attempts = attempts
         self._config: LabConfig | None = None
         self._temporary: Path | None = None
+        self._record: Path | None = None
 
     @property
     def config(self) -> LabConfig:
@@ -276,6 +285,8 @@ class PrivateLab:
             home = self._temporary / "lab"
         else:
             home = self._home
+        with contextlib.suppress(Exception):  # tidying up after others never stops this lab from starting
+            reap_orphaned_labs(self._say)
         for attempt in range(1, self._attempts + 1):
             config = private_config(home)
             try:
@@ -301,6 +312,7 @@ class PrivateLab:
                 self._remove_temporary()
                 raise
             self._config = config
+            self._record = _record_owner(config, self._temporary)
             return config
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -320,6 +332,10 @@ class PrivateLab:
                     remove_registry_names(config.registry_address, self._say)
         finally:
             self._remove_temporary()
+            record, self._record = self._record, None
+            if record is not None:
+                with contextlib.suppress(OSError):
+                    record.unlink()
 
     def _remove_temporary(self) -> None:
         if self._temporary is not None:
@@ -332,6 +348,67 @@ class PrivateLab:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self.stop()
+
+
+def _record_owner(config: LabConfig, temporary: Path | None) -> Path | None:
+    """Write this lab's record in :data:`OWNERS`: its settings and this process (pid and start time) as owner."""
+    record = {
+        "config": json.loads(config.to_json()),
+        "owner_pid": os.getpid(),
+        "owner_start": manage.process_start_time(os.getpid()),
+        "temporary": None if temporary is None else str(temporary),
+    }
+    try:
+        OWNERS.mkdir(mode=0o1777, exist_ok=True)
+        if OWNERS.stat().st_uid == os.getuid():
+            OWNERS.chmod(0o1777)
+        path = OWNERS / f"{os.getpid()}-{config.control_port}.json"
+        path.write_text(json.dumps(record))
+    except OSError:
+        return None  # no record: the lab still runs, it just cannot be reaped if this process dies
+    return path
+
+
+def _owner_alive(record: dict[str, object]) -> bool:
+    pid, started = record.get("owner_pid"), record.get("owner_start")
+    if not isinstance(pid, int) or not manage._pid_alive(pid):
+        return False
+    return started is None or manage.process_start_time(pid) == started  # a pid handed out again is another process
+
+
+def reap_orphaned_labs(say: Say = _quiet) -> list[LabConfig]:
+    """Stop every private lab whose owner process is gone (an xdist worker or a grading worker killed,
+    a script interrupted by SIGKILL): its lab process, registry and containers, its registry names in
+    the Docker engine, and its temporary folder. Labs of living owners, and of other users, are left
+    alone; the lab process is signalled only when proven to be that lab (:func:`ecslab.lab.manage.down`).
+    Returns the settings of the labs it stopped. :class:`PrivateLab` runs it before starting a lab."""
+    reaped: list[LabConfig] = []
+    try:
+        records = sorted(OWNERS.glob("*.json"))
+    except OSError:
+        return reaped
+    for path in records:
+        try:
+            record = json.loads(path.read_text())
+            if _owner_alive(record):
+                continue
+            config = LabConfig.from_json(json.dumps(record["config"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        try:
+            path.unlink()  # first: of two processes reaping at once, one stops the lab
+        except OSError:
+            continue
+        say(f"Stopping the private lab in {config.home}: the process that started it ({record.get('owner_pid')}) is gone.")
+        with contextlib.suppress(Exception):
+            manage.down(config, say=_quiet)
+        with contextlib.suppress(Exception):
+            remove_registry_names(config.registry_address)
+        temporary = record.get("temporary")
+        if isinstance(temporary, str) and Path(temporary).name.startswith("ecslab-private-"):
+            shutil.rmtree(temporary, ignore_errors=True)
+        reaped.append(config)
+    return reaped
 
 
 def remove_registry_names(registry_address: str, warn: Say | None = None) -> None:

@@ -11,6 +11,7 @@ Every record is read and changed under the lab's one lock (see :mod:`ecslab.lab`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 DEFAULT_DEPLOYMENT_CONFIGURATION: dict[str, Any] = {"maximumPercent": 200, "minimumHealthyPercent": 100}
@@ -48,11 +49,73 @@ class ServiceRecord:
 
 
 @dataclass
+class ServiceRevisionRecord:
+    """A service revision (``DescribeServiceRevisions``): the workload configuration one deployment deploys."""
+
+    arn: str
+    service_arn: str
+    cluster_arn: str
+    task_definition: str
+    launch_type: str | None
+    platform_version: str | None
+    load_balancers: list[dict[str, Any]]
+    network_configuration: dict[str, Any] | None
+    container_images: list[dict[str, Any]]
+    created_at: datetime
+    target_group_arn: str | None = None  # the target group its tasks join (resolvedConfiguration)
+    production_listener_rule: str | None = None
+
+
+@dataclass
+class ServiceDeploymentRecord:
+    """A service deployment (``ListServiceDeployments``/``DescribeServiceDeployments``), true to what the lab did.
+
+    ``deployment_id`` is the ``ecs-svc/...`` ID of the service's deployment it follows (``describe_services``)."""
+
+    arn: str
+    service_arn: str
+    cluster_arn: str
+    deployment_id: str
+    configuration: dict[str, Any]
+    target_revision: str
+    source_revisions: list[str]
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    stopped_at: datetime | None = None
+    updated_at: datetime | None = None
+    status: str = "PENDING"
+    status_reason: str | None = None
+    lifecycle_stage: str | None = None
+    rollback: dict[str, Any] | None = None
+    triggered_alarms: list[str] = field(default_factory=list)
+    breaker_failures: int = 0
+    # the shifting strategies (ecslab.lab.strategies): green/blue target groups and the production weights
+    blue_group: str | None = None
+    green_group: str | None = None
+    green_percent: float = 0.0
+    test_green_percent: float = 0.0
+    shift_started: float | None = None  # the agent's clock (time.monotonic()) at the first production shift
+    shift_index: int = 0
+    stop_requested: str | None = None  # StopServiceDeployment's stopType, until the agent acts on it
+    rollback_deployment_id: str | None = None  # the ecs-svc/... deployment a rollback returns to
+    stages: list[tuple[datetime, str, float]] = field(default_factory=list)  # (when, lifecycle stage, green percent)
+
+
+@dataclass
 class Records:
     """Every record of the ECS side of the lab, keyed by ARN."""
 
     tasks: dict[str, TaskRecord] = field(default_factory=dict)
     services: dict[str, ServiceRecord] = field(default_factory=dict)
+    revisions: dict[str, ServiceRevisionRecord] = field(default_factory=dict)
+    deployments: dict[str, ServiceDeploymentRecord] = field(default_factory=dict)
+
+    def deployment_of(self, service_arn: str, deployment_id: str) -> ServiceDeploymentRecord | None:
+        """The service deployment that follows the service's deployment ``deployment_id``."""
+        return next(
+            (d for d in self.deployments.values() if d.service_arn == service_arn and d.deployment_id == deployment_id), None
+        )
 
     def task(self, task_arn: str) -> TaskRecord | None:
         return self.tasks.get(task_arn)
@@ -65,6 +128,7 @@ class Records:
         return record
 
     def forget_services_except(self, live: set[str]) -> None:
+        """A deleted service's records go; its service deployments and revisions stay (AWS keeps the history)."""
         for arn in [arn for arn in self.services if arn not in live]:
             del self.services[arn]
 
@@ -75,3 +139,5 @@ class Records:
     def clear(self) -> None:
         self.tasks.clear()
         self.services.clear()
+        self.revisions.clear()
+        self.deployments.clear()

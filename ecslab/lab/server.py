@@ -26,6 +26,7 @@ body worth reading: more than :data:`MAX_CONTROL_BODY` bytes is refused with 413
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import io
 import json
@@ -34,6 +35,7 @@ import logging.handlers
 import os
 import shutil
 import signal
+import socket
 import sys
 import threading
 import time
@@ -41,7 +43,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ecslab.config import SEED, LabConfig
 from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, LabLock
@@ -49,7 +51,11 @@ from ecslab.lab.guard import GuardMiddleware, refusal
 from ecslab.lab.logfiles import LOG_BACKUPS, LOG_LIMIT_BYTES
 from ecslab.lab.manage import TOKEN_HEADER, process_start_time
 from ecslab.lab.registry import RegistryError, RegistryProcess
-from ecslab.lab.wiring import LabFillers, wire
+
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer
+
+    from ecslab.lab.wiring import LabFillers
 
 log = logging.getLogger("ecslab.lab")
 # moto reads every request body whole into memory: bodies over this are refused with 413 first
@@ -60,18 +66,104 @@ MAX_CONTROL_BODY = 64 * 1024
 """The control API's paths take no body; anything bigger than this is refused (413)."""
 
 
-def _moto_server(host: str, port: int) -> Any:
-    """moto's WSGI app, behind the lab's guard, on a werkzeug server; raises OSError at once when the port is taken.
+SERVER_POLL = 0.05
+"""How often the lab's own servers look whether they are asked to stop (socketserver's default, 0.5 s, is what `down` waited for)."""
 
-    moto adds ``Access-Control-Allow-Origin: *`` to every answer unless ``MOTO_DISABLE_GLOBAL_CORS``
-    is set before it is imported (``ecslab up`` sets it); the guard also strips such headers."""
+WARM_TIMEOUT = 120.0
+"""How long a request waits for the lab to finish warming before it is answered 503 (it takes about a second)."""
+
+
+def _moto_server(host: str, port: int, warm: threading.Event, app: Callable[[], Any]) -> BaseWSGIServer:
+    """The AWS endpoint, bound now and answering as soon as the lab is warm; raises OSError at once when the port is taken.
+
+    Each request waits for ``warm`` (moto imported, IAM built, seeded, fillers started), then is
+    read by moto's own request handler and answered by ``app()``: moto's WSGI app under the lab's
+    lock, behind the lab's guard. moto adds ``Access-Control-Allow-Origin: *`` to every answer unless
+    ``MOTO_DISABLE_GLOBAL_CORS`` is set before it is imported (``ecslab up`` sets it); the guard also
+    strips such headers."""
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class HeldRequestHandler(WSGIRequestHandler):
+        """werkzeug's handler until the lab is warm; then moto's (``MotoRequestHandler``) reads the request."""
+
+        def make_environ(self) -> Any:
+            warm.wait(WARM_TIMEOUT)
+            handler = _moto_request_handler() if warm.is_set() else None
+            if handler is None:
+                return super().make_environ()
+            self.__class__ = handler  # the same werkzeug handler, with moto's header handling
+            return self.make_environ()
+
+    held = GuardMiddleware(WarmApp(warm, app), port, strip_cors=True, max_body=MAX_AWS_BODY)
+    return make_server(host, port, held, threaded=True, request_handler=HeldRequestHandler)
+
+
+def _moto_request_handler() -> Any:
+    """moto's request handler class (imported with moto, once the lab is warm)."""
     from moto.moto_server.threaded_moto_server import MotoRequestHandler
-    from moto.server import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import make_server
 
-    moto = LockedApp(DomainDispatcherApplication(create_backend_app), LAB_LOCK)
-    app = GuardMiddleware(moto, port, strip_cors=True, max_body=MAX_AWS_BODY)
-    return make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    return MotoRequestHandler
+
+
+def _moto_app() -> LockedApp:
+    """moto's WSGI app (every service, loaded on its first request) under the lab's lock."""
+    from moto.server import DomainDispatcherApplication, create_backend_app
+
+    return LockedApp(DomainDispatcherApplication(create_backend_app), LAB_LOCK)
+
+
+class WarmApp:
+    """WSGI: answers with ``app()`` once ``warm`` is set; 503 if the lab could not warm in time."""
+
+    def __init__(self, warm: threading.Event, app: Callable[[], Any]) -> None:
+        self.warm = warm
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not self.warm.wait(WARM_TIMEOUT) or self.app() is None:
+            body = json.dumps({"message": "The lab failed to start its AWS services; see lab.log in its state folder."})
+            start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+            return [body.encode()]
+        answer: Iterable[bytes] = self.app()(environ, start_response)
+        return answer
+
+
+class HeldPort:
+    """The registry's port (ECR's data plane), listened on from the lab's start until the ECR filler's front binds it.
+
+    The front starts with the fillers, once the lab is warm. A client that connects before (``docker
+    login`` the moment ``ecslab up`` returns) waits in this socket's queue, its request unread; just
+    before the front binds the port the queue is taken (:meth:`release`) and each connection handed to
+    the front (:meth:`hand_to`), so it is answered, not refused."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.socket: socket.socket | None = socket.create_server((host, port), backlog=128)
+
+    def release(self) -> list[tuple[socket.socket, Any]]:
+        """Stop listening; the connections waiting in the queue, to hand on."""
+        listening, self.socket = self.socket, None
+        waiting: list[tuple[socket.socket, Any]] = []
+        if listening is None:
+            return waiting
+        listening.setblocking(False)
+        while True:
+            try:
+                connection, address = listening.accept()
+            except OSError:  # BlockingIOError: no more
+                break
+            connection.setblocking(True)
+            waiting.append((connection, address))
+        listening.close()
+        return waiting
+
+    @staticmethod
+    def hand_to(server: Any, waiting: list[tuple[socket.socket, Any]]) -> None:
+        """Give each waiting connection to ``server`` (a socketserver), or close them when there is none."""
+        for connection, address in waiting:
+            if server is None:
+                connection.close()
+            else:
+                server.process_request(connection, address)
 
 
 class LockedApp:
@@ -93,55 +185,137 @@ class LockedApp:
 
 
 class LabProcess:
-    """Everything the lab runs; one instance per lab process."""
+    """Everything the lab runs; one instance per lab process.
+
+    It starts in two steps (issue 17). :meth:`start` binds the AWS endpoint and the control API,
+    starts the registry and writes the state file: ``ecslab up`` returns then. :meth:`warm_up`, in
+    the background, imports moto and the fillers, builds IAM's managed policies, seeds moto and
+    starts the fillers, in the order the lab always did, then sets :attr:`warm`. Until then every
+    AWS request, every control path but ``/ready`` and every reset waits for it, so no request sees
+    a half-started lab and the seeded IDs are drawn exactly as before."""
 
     def __init__(self, config: LabConfig) -> None:
         self.config = config
         self.started_at = datetime.now(UTC)
+        self._began = time.monotonic()
         self.shutdown_requested = threading.Event()
+        self.warm = threading.Event()
+        """Set once moto is seeded and every filler has started (or warming failed: :attr:`warm_error`)."""
+        self.warm_error: str | None = None
         self.registry = RegistryProcess(config, port=_free_port(config.host))
-        self.wired: LabFillers = wire()
-        self.fillers: list[GapFiller] = self.wired.in_start_order()
+        self.wired: LabFillers | None = None
+        self.fillers: list[GapFiller] = []
         self._docker: Any = None  # docker.DockerClient (untyped), made once, closed at stop
-        self._moto: Any = None
+        self._moto: BaseWSGIServer | None = None
+        self._moto_app: LockedApp | None = None
         self._control: ThreadingHTTPServer | None = None
+        self._warming: threading.Thread | None = None
+        self._registry_port: HeldPort | None = None
+        self._registry_started = threading.Event()  # the fillers are told the registry's port: it may change at start
         self._resetting = threading.Lock()  # one reset at a time (not the lab lock: a reset calls the lab's own API)
         self.token = b""
 
     # -- start and stop -------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, warm_in_background: bool = True) -> None:
+        """Bind the AWS endpoint and the control API, start the registry, write the state file; then warm."""
         self.config.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.token = _read_token(self.config)
         # moto's state is new: images a previous lab stored could never be pulled, only fill the disk
         shutil.rmtree(self.config.registry_dir, ignore_errors=True)
         self._control = ThreadingHTTPServer((self.config.host, self.config.control_port), _handler(self))
-        self._moto = _moto_server(self.config.host, self.config.aws_port)
-        threading.Thread(target=self._moto.serve_forever, name="moto", daemon=True).start()
-        threading.Thread(target=self._control.serve_forever, name="control", daemon=True).start()
-        _make_iam()
-        self._seed()
-        for attempt in range(3):
-            try:
-                self.registry.start()
-                break
-            except RegistryError as error:
-                if "address already in use" not in str(error) or attempt == 2:
-                    raise
-                # another process took the private port between choosing it and the registry binding it
-                self.registry.port = _free_port(self.config.host)
-        context = self._filler_context()
-        for filler in self.fillers:
-            filler.start(context)
+        self._control.daemon_threads = True
+        self._moto = _moto_server(self.config.host, self.config.aws_port, self.warm, lambda: self._moto_app)
+        self._registry_port = HeldPort(self.config.host, self.config.registry_port)
+        for name, server in (("moto", self._moto), ("control", self._control)):  # a short poll: `ecslab down` waits for it
+            threading.Thread(target=server.serve_forever, args=(SERVER_POLL,), name=name, daemon=True).start()
+        self._warming = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
+        self._warming.start()  # imports moto while this thread waits for the registry
+        try:
+            for attempt in range(3):
+                try:
+                    self.registry.start()
+                    break
+                except RegistryError as error:
+                    if "address already in use" not in str(error) or attempt == 2:
+                        raise
+                    # another process took the private port between choosing it and the registry binding it
+                    self.registry.port = _free_port(self.config.host)
+        finally:
+            self._registry_started.set()
         self._write_state()
+        if not warm_in_background:
+            self._warming.join()
+            if self.warm_error is not None:
+                raise RuntimeError(self.warm_error)
+
+    def warm_up(self) -> None:
+        """Import moto and the fillers, build IAM, seed, start the fillers; then set :attr:`warm`.
+
+        The order is the lab's of old: IAM's managed policies are built before seeding (they draw
+        random numbers), the seed comes next, the fillers start after it and draw none, and no AWS
+        request runs before :attr:`warm` is set. So the seeded IDs repeat exactly as they did."""
+        try:
+            from ecslab.lab.moto import one_boto3_session
+
+            with one_boto3_session():
+                from ecslab.lab.wiring import wire
+
+                self._moto_app = _moto_app()
+            self.wired = wire()
+            from ecslab.lab.moto.iam import PARTITION_PATCHES
+
+            PARTITION_PATCHES.apply(_lab_partition(self.config.region))
+            _make_iam()
+            self._seed_in_process()
+            self._registry_started.wait()
+            if self.registry.pid is None:
+                self.warm_error = "The lab's registry did not start; see lab.log and registry.log in its state folder."
+                return  # start() raises, and the lab stops
+            context = self._filler_context()
+            fillers = self.wired.in_start_order()
+            for filler in fillers:
+                if self.shutdown_requested.is_set():
+                    self.warm_error = "The lab is stopping."
+                    return
+                if filler is self.wired.ecr and self._registry_port is not None:  # it binds the port held until now
+                    waiting = self._registry_port.release()
+                    filler.start(context)
+                    HeldPort.hand_to(self.wired.ecr.server, waiting)
+                else:
+                    filler.start(context)
+                self.fillers.append(filler)
+        except Exception as error:  # the lab cannot serve: say why, then stop
+            log.exception("the lab failed to warm up")
+            self.warm_error = f"The lab failed to start ({type(error).__name__}: {error}); see lab.log in {self.config.home}."
+            self.shutdown_requested.set()
+        finally:
+            self.warm.set()
+        print(f"ecslab lab warm at {time.strftime('%H:%M:%S')} ({time.monotonic() - self._began:.2f} s after start)", flush=True)
+
+    def wait_warm(self) -> None:
+        """Wait until the lab is warm; :class:`RuntimeError` saying why when it cannot be."""
+        if not self.warm.wait(WARM_TIMEOUT):
+            raise RuntimeError(f"The lab did not finish starting within {WARM_TIMEOUT:.0f} s; see lab.log in {self.config.home}.")
+        if self.warm_error is not None:
+            raise RuntimeError(self.warm_error)
 
     def stop(self) -> None:
-        for filler in reversed(self.fillers):
-            try:
-                filler.stop()
-            except Exception:  # one broken filler must not keep the others running
-                log.exception("filler %s failed to stop", filler.name)
-        self.registry.stop()
+        """Stop everything at once, in parallel: each filler, the registry, the servers (no server's poll is waited for)."""
+        if self._warming is not None and self._warming is not threading.current_thread():
+            self._warming.join(timeout=30)  # fillers stop only once none is half started
+        stopping = [threading.Thread(target=self._stop_filler, args=(filler,), daemon=True) for filler in reversed(self.fillers)]
+        stopping.append(threading.Thread(target=self.registry.stop, daemon=True))
+        stopping += [threading.Thread(target=server.shutdown, daemon=True) for server in (self._moto, self._control) if server]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join(timeout=10)
+        for server in (self._moto, self._control):  # the ports are free again
+            if server is not None:
+                server.server_close()
+        if self._registry_port is not None:
+            HeldPort.hand_to(None, self._registry_port.release())  # a lab that never warmed
         if self._docker is not None:
             try:
                 self._docker.close()
@@ -149,18 +323,22 @@ class LabProcess:
                 log.exception("closing the Docker client")
             self._docker = None
         shutil.rmtree(self.config.registry_dir, ignore_errors=True)  # nothing could pull it after this lab
-        if self._moto is not None:
-            self._moto.shutdown()
-        if self._control is not None:
-            self._control.shutdown()
         try:
             if json.loads(self.config.state_file.read_text()).get("pid") == os.getpid():
                 self.config.state_file.unlink()
         except (OSError, ValueError):
             pass
 
+    @staticmethod
+    def _stop_filler(filler: GapFiller) -> None:
+        try:
+            filler.stop()
+        except Exception:  # one broken filler must not keep the others running
+            log.exception("filler %s failed to stop", filler.name)
+
     def reset(self) -> None:
         """Fresh AWS state (same seed, so the same IDs again) and an empty registry."""
+        self.wait_warm()
         with self._resetting:
             LAB_LOCK.forbid("ecslab reset (it calls the lab's own API)")
             self._post(f"{self.config.endpoint_url}/moto-api/reset")
@@ -176,6 +354,16 @@ class LabProcess:
 
     def _seed(self) -> None:
         self._post(f"{self.config.endpoint_url}/moto-api/seed?a={SEED}")
+
+    def _seed_in_process(self) -> None:
+        """The same request to moto as :meth:`_seed`, made in this process (the endpoint holds requests until warm)."""
+        from werkzeug.test import Client
+
+        assert self._moto_app is not None
+        host = f"{self.config.host}:{self.config.aws_port}"
+        answer = Client(self._moto_app).post(f"/moto-api/seed?a={SEED}", headers={"Host": host})
+        if answer.status_code != 200:
+            raise RuntimeError(f"moto refused its seed: {answer.status}")
 
     @staticmethod
     def _post(url: str) -> None:
@@ -196,7 +384,8 @@ class LabProcess:
                 self._docker = None
         return FillerContext(config=self.config, docker=self._docker, registry_url=self.registry.url)
 
-    def status(self) -> dict[str, Any]:
+    def ready(self) -> dict[str, Any]:
+        """What answers at once, warm or not (``GET /ready``: what ``ecslab up`` waits for)."""
         return {
             "pid": os.getpid(),
             "started_at": self.started_at.isoformat(timespec="seconds"),
@@ -209,8 +398,17 @@ class LabProcess:
                 "pid": self.registry.pid,
                 "backend_url": self.registry.url,
             },
-            "fillers": [filler.describe() for filler in self.wired.in_display_order()],
-        } | fillers_status(self.fillers)
+            "warm": self.warm.is_set(),
+        }
+
+    def status(self) -> dict[str, Any]:
+        self.wait_warm()
+        assert self.wired is not None
+        report = self.ready()
+        del report["warm"]
+        return (
+            report | {"fillers": [filler.describe() for filler in self.wired.in_display_order()]} | fillers_status(self.fillers)
+        )
 
     def _write_state(self) -> None:
         registry_pid = self.registry.pid
@@ -340,9 +538,13 @@ class ControlHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self._refused():
             return
+        if self.path == "/ready":
+            self._reply(200, self.lab.ready())
+            return
         if self.path == "/status":
             self._reply(200, self.lab.status())
             return
+        self.lab.wait_warm()
         for filler in self.lab.fillers:
             answer = filler.control("GET", self.path)
             if answer is not None:
@@ -360,6 +562,7 @@ class ControlHandler(BaseHTTPRequestHandler):
             self._reply(200, {"stopping": True})
             self.lab.shutdown_requested.set()
         else:
+            self.lab.wait_warm()
             for filler in self.lab.fillers:
                 answer = filler.control("POST", self.path)
                 if answer is not None:
@@ -370,6 +573,13 @@ class ControlHandler(BaseHTTPRequestHandler):
 
 def _handler(lab: LabProcess) -> type[BaseHTTPRequestHandler]:
     return type("ControlHandler", (ControlHandler,), {"lab": lab})
+
+
+def _lab_partition(region: str) -> str:
+    """The partition of the lab's region (``aws`` for ``us-east-1``), as moto names IAM's backends."""
+    from moto.utilities.utils import get_partition
+
+    return str(get_partition(region))
 
 
 def _make_iam() -> None:
@@ -432,11 +642,22 @@ def main(argv: list[str]) -> int:
         print(f"ecslab lab failed to start: {error}", file=sys.stderr, flush=True)
         lab.stop()
         return 1
-    print(f"ecslab lab ready at {time.strftime('%H:%M:%S')}: {json.dumps(lab.status())}", flush=True)
+    print(f"ecslab lab ready at {time.strftime('%H:%M:%S')}: {json.dumps(lab.ready())}", flush=True)
     lab.shutdown_requested.wait()
+    stopping = time.monotonic()
     lab.stop()
-    return 0
+    print(f"ecslab lab stopped in {time.monotonic() - stopping:.2f} s", flush=True)
+    return 1 if lab.warm_error is not None and lab.warm_error != "The lab is stopping." else 0
+
+
+def _exit(code: int) -> None:
+    """Leave at once once the lab has stopped: its threads are done with, and tearing down the
+    interpreter's objects (moto's backends) would only keep `ecslab down` waiting."""
+    logging.shutdown()
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    _exit(main(sys.argv))

@@ -38,6 +38,12 @@ def backend(region: str) -> CloudWatchBackend:
     return cloudwatch_backends[ACCOUNT_ID][region]
 
 
+def alarm_states(region: str, names: list[str]) -> dict[str, str]:
+    """The state (OK, ALARM, INSUFFICIENT_DATA) of each named alarm that exists (ECS deployment alarms read them)."""
+    alarms = backend(region).alarms
+    return {name: str(alarms[name].state_value) for name in names if name in alarms}
+
+
 @PATCHES.patch("moto.cloudwatch.models:CloudWatchBackend", "put_metric_alarm", PUT_METRIC_ALARM, "new alarms: INSUFFICIENT_DATA")
 def _put_metric_alarm_unchecked(original: Callable[..., Alarm], lab: None) -> Callable[..., Alarm]:
     def put_metric_alarm_unchecked(cloudwatch: CloudWatchBackend, *args: Any, **kwargs: Any) -> Alarm:

@@ -4,7 +4,10 @@ The patches call back into the lab through :class:`EcsLab` (the ECS agent implem
 own state goes into :mod:`ecslab.lab.records`, never onto moto's objects. Most act on moto's backend;
 four act on its response handlers because moto's handler never passes the parameter to the backend
 (``deploymentConfiguration``, ``healthCheckGracePeriodSeconds``, ``totalResources``) or because the
-answer has a part the backend does not return (``run_task``'s ``failures``).
+answer has a part the backend does not return (``run_task``'s ``failures``). The service deployments
+API (``ListServiceDeployments``, ``DescribeServiceDeployments``, ``DescribeServiceRevisions``,
+``StopServiceDeployment``), which moto lacks, is added to its backend (answered from the lab's records) with a
+response handler that only reads the request's parameters.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ecslab.config import ACCOUNT_ID
-from ecslab.lab.moto.patching import PatchSet, declare
+from ecslab.lab import strategies
+from ecslab.lab.moto.patching import ABSENT, PatchSet, declare
 from ecslab.lab.reconcile import deployment_configuration_problem, placement_failure
 from ecslab.lab.records import DEFAULT_DEPLOYMENT_CONFIGURATION, ServiceRecord
 
@@ -97,6 +101,25 @@ class EcsLab(Protocol):
 
     def service_record(self, service_arn: str, *, new: bool = False) -> ServiceRecord:
         """The lab's record of a service; ``new``: a fresh one (a service made again under the same name)."""
+        ...
+
+    def deployment_started(self, service: EcsService) -> None:
+        """create_service/update_service finished: the service deployment of its primary deployment, if new, begins."""
+
+    def service_deployments(self, cluster_arn: str, service_arn: str) -> list[dict[str, Any]]:
+        """The service's deployments, newest first, as ``ListServiceDeployments`` lists them (ServiceDeploymentBrief)."""
+        ...
+
+    def describe_service_deployments(self, arns: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(ServiceDeployment shapes, failures) for these ARNs."""
+        ...
+
+    def describe_service_revisions(self, arns: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(ServiceRevision shapes, failures) for these ARNs."""
+        ...
+
+    def stop_service_deployment(self, arn: str, stop_type: str) -> str:
+        """Stop (ROLLBACK) a service deployment; its ARN. Raises ``ValueError`` with ECS's words when it cannot."""
         ...
 
 
@@ -393,9 +416,19 @@ def _remember_deployment_configuration(creating: bool) -> Callable[[Callable[...
                         "Network Configuration must be provided when networkMode 'awsvpc' is specified."
                     )
             merged = {**DEFAULT_DEPLOYMENT_CONFIGURATION, **earlier, **configuration}
-            percent_problem = deployment_configuration_problem(merged)
-            if percent_problem:  # refuse before anything is created or changed
-                raise InvalidParameterException(percent_problem)
+            if configuration.get("strategy") and configuration["strategy"] != earlier.get("strategy"):
+                for other in ("canaryConfiguration", "linearConfiguration"):  # a strategy's settings go with it
+                    if other not in configuration:
+                        merged.pop(other, None)
+            load_balancers = param("loadBalancers")
+            if load_balancers is None and not creating:
+                try:
+                    load_balancers = response.ecs_backend._get_service(cluster, name).load_balancers
+                except Exception:
+                    load_balancers = None
+            problem = deployment_configuration_problem(merged) or strategies.problem(merged, load_balancers)
+            if problem:  # refuse before anything is created or changed
+                raise InvalidParameterException(problem)
             result = original(response)
             service = cast("EcsService", response.ecs_backend._get_service(cluster, name))
             lab.service_record(service.arn, new=creating)
@@ -403,6 +436,7 @@ def _remember_deployment_configuration(creating: bool) -> Callable[[Callable[...
             grace = param("healthCheckGracePeriodSeconds")
             if grace is not None:
                 service.health_check_grace_period_seconds = int(grace)
+            lab.deployment_started(service)
             return result
 
         return handler
@@ -461,3 +495,96 @@ def _run_task(original: Callable[..., Any], lab: EcsLab) -> Callable[..., object
         return result
 
     return run_task_with_failures
+
+
+# -- the service deployments API (moto has none of it): the lab's records, in AWS's shapes --------------------
+
+
+@PATCHES.patch(BACKEND, "list_service_deployments", ABSENT, "answered from the lab's service deployment records")
+def _list_service_deployments(original: None, lab: EcsLab) -> Callable[..., object]:
+    def list_service_deployments(
+        backend: EC2ContainerServiceBackend, cluster_str: str, service_str: str, statuses: list[str] | None
+    ) -> list[dict[str, Any]]:
+        cluster = backend._get_cluster(cluster_str)
+        service = backend._get_service(cluster.name, service_str.split("/")[-1])
+        found = lab.service_deployments(cluster.arn, service.arn)
+        return [brief for brief in found if not statuses or brief["status"] in statuses]
+
+    return list_service_deployments
+
+
+@PATCHES.patch(BACKEND, "describe_service_deployments", ABSENT, "answered from the lab's service deployment records")
+def _describe_service_deployments(original: None, lab: EcsLab) -> Callable[..., object]:
+    def describe_service_deployments(
+        backend: EC2ContainerServiceBackend, arns: list[str]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return lab.describe_service_deployments(arns)
+
+    return describe_service_deployments
+
+
+@PATCHES.patch(BACKEND, "describe_service_revisions", ABSENT, "answered from the lab's service revision records")
+def _describe_service_revisions(original: None, lab: EcsLab) -> Callable[..., object]:
+    def describe_service_revisions(
+        backend: EC2ContainerServiceBackend, arns: list[str]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return lab.describe_service_revisions(arns)
+
+    return describe_service_revisions
+
+
+@PATCHES.patch(BACKEND, "stop_service_deployment", ABSENT, "the lab's ECS agent rolls the deployment back")
+def _stop_service_deployment(original: None, lab: EcsLab) -> Callable[..., object]:
+    from moto.ecs.exceptions import InvalidParameterException
+
+    def stop_service_deployment(backend: EC2ContainerServiceBackend, arn: str, stop_type: str) -> str:
+        try:
+            return lab.stop_service_deployment(arn, stop_type)
+        except ValueError as error:
+            raise InvalidParameterException(str(error)) from None
+
+    return stop_service_deployment
+
+
+def _respond(operation: str, answer: Callable[[EC2ContainerServiceResponse], dict[str, Any]]) -> None:
+    """A response handler for an operation moto lacks: it reads the request's parameters and asks the backend."""
+
+    def wrap(original: None, lab: EcsLab) -> Callable[[EC2ContainerServiceResponse], ActionResult]:
+        from moto.core.responses import ActionResult
+
+        def handler(response: EC2ContainerServiceResponse) -> ActionResult:
+            return ActionResult(answer(response))
+
+        return handler
+
+    PATCHES.patch(RESPONSE, operation, ABSENT, "moto has no handler for it")(wrap)
+
+
+def _list_answer(response: EC2ContainerServiceResponse) -> dict[str, Any]:
+    found = response.ecs_backend.list_service_deployments(  # type: ignore[attr-defined]
+        response._get_param("cluster", "default"), response._get_param("service"), response._get_param("status")
+    )
+    return {"serviceDeployments": found}
+
+
+def _describe_answer(response: EC2ContainerServiceResponse) -> dict[str, Any]:
+    found, failures = response.ecs_backend.describe_service_deployments(response._get_param("serviceDeploymentArns") or [])  # type: ignore[attr-defined]
+    return {"serviceDeployments": found, "failures": failures}
+
+
+def _revisions_answer(response: EC2ContainerServiceResponse) -> dict[str, Any]:
+    found, failures = response.ecs_backend.describe_service_revisions(response._get_param("serviceRevisionArns") or [])  # type: ignore[attr-defined]
+    return {"serviceRevisions": found, "failures": failures}
+
+
+def _stop_answer(response: EC2ContainerServiceResponse) -> dict[str, Any]:
+    arn = response.ecs_backend.stop_service_deployment(  # type: ignore[attr-defined]
+        response._get_param("serviceDeploymentArn"), response._get_param("stopType") or "ROLLBACK"
+    )
+    return {"serviceDeploymentArn": arn}
+
+
+_respond("list_service_deployments", _list_answer)
+_respond("describe_service_deployments", _describe_answer)
+_respond("describe_service_revisions", _revisions_answer)
+_respond("stop_service_deployment", _stop_answer)

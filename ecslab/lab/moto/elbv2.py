@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from moto.elbv2.exceptions import DuplicateListenerError
+from moto.elbv2.exceptions import DuplicateListenerError, ValidationError
 from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, FakeListener, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
 
 from ecslab.config import ACCOUNT_ID
@@ -190,6 +190,82 @@ def listener_rules(region: str, listener_arn: str) -> tuple[list[Rule], tuple[di
     return rules, tuple(_data(a) for a in listener.default_actions)
 
 
+def _find_rule(region: str, rule_arn: str) -> tuple[Any, FakeListener] | None:
+    for found in list(backend(region).load_balancers.values()):
+        for listener in list(found.listeners.values()):
+            rule = listener.rules.get(rule_arn)
+            if rule is not None:
+                return rule, listener
+    return None
+
+
+def rule_forward(region: str, rule_arn: str) -> list[tuple[str, int]] | None:
+    """The target groups and weights of a listener rule's ``forward`` action; ``None`` when the rule is gone or has none."""
+    found = _find_rule(region, rule_arn)
+    if found is None:
+        return None
+    for action in found[0].actions:
+        data = _data(action)
+        if data.get("Type") != "forward":
+            continue
+        if data.get("TargetGroupArn"):
+            return [(str(data["TargetGroupArn"]), 1)]
+        groups = (data.get("ForwardConfig") or {}).get("TargetGroups") or []
+        return [(str(group["TargetGroupArn"]), int(str(group.get("Weight", 1)))) for group in groups]
+    return None
+
+
+def set_rule_forward(region: str, rule_arn: str, weights: list[tuple[str, int]]) -> bool:
+    """Rewrite a listener rule's ``forward`` as a weighted one, as ECS does with ``ModifyRule`` while it shifts traffic.
+
+    Its other actions and its conditions stay; a listener's default rule changes the listener's default actions too.
+    False when the rule is gone."""
+    from moto.elbv2.models import FakeAction
+
+    found = _find_rule(region, rule_arn)
+    if found is None:
+        return False
+    rule, listener = found
+    forward = {
+        "Type": "forward",
+        "ForwardConfig": {
+            "TargetGroups": [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights],
+            "TargetGroupStickinessConfig": {"Enabled": False},
+        },
+    }
+    kept = [action for action in rule.actions if _data(action).get("Type") != "forward"]
+    order = next((_data(a).get("Order") for a in rule.actions if _data(a).get("Type") == "forward"), None)
+    if order is not None:
+        forward["Order"] = order
+    rule.actions = [*kept, FakeAction(forward)]
+    if rule.is_default:
+        listener.default_actions = list(rule.actions)
+    _attach(backend(region), listener)
+    return True
+
+
+def _check_weights(actions: list[Any] | None) -> None:
+    """ELBv2 refuses a weighted forward whose weight is outside 0-999 (botocore: "The weight. The range is 0 to 999.")."""
+    for action in actions or []:
+        for group in (_data(action).get("ForwardConfig") or {}).get("TargetGroups") or []:
+            weight = int(str(group.get("Weight", 1)))
+            if not 0 <= weight <= 999:
+                raise ValidationError(f"Target group weight {weight} is not valid: the range is 0 to 999.")
+
+
+def _attach(elbv2: ELBv2Backend, listener: FakeListener) -> None:
+    """Every target group a listener's actions forward to is in use by its load balancer (as create_listener/create_rule do)."""
+    actions = [*listener.default_actions, *(a for rule in list(listener.rules.values()) for a in rule.actions)]
+    for action in actions:
+        data = _data(action)
+        arns = [data["TargetGroupArn"]] if data.get("TargetGroupArn") else []
+        arns += [group["TargetGroupArn"] for group in (data.get("ForwardConfig") or {}).get("TargetGroups") or []]
+        for arn in arns:
+            group = elbv2.target_groups.get(arn)
+            if group is not None and listener.load_balancer_arn not in group.load_balancer_arns:
+                group.load_balancer_arns.append(listener.load_balancer_arn)
+
+
 def _data(action: Any) -> dict[str, Any]:
     return dict(action.data) if hasattr(action, "data") else dict(action)
 
@@ -322,3 +398,53 @@ def _with_default_group(original: Callable[..., FakeLoadBalancer], lab: AlbLab) 
         return created
 
     return with_default_group
+
+
+@PATCHES.patch(
+    "moto.elbv2.models:ELBv2Backend",
+    "_validate_actions",
+    "(self, actions: list[moto.elbv2.models.FakeAction]) -> None",
+    "weighted forwards: each weight 0-999 (TargetGroupTuple.Weight)",
+)
+def _validate_weights(original: Callable[..., None], lab: AlbLab) -> Callable[..., None]:
+    def validate_weights(elbv2: ELBv2Backend, actions: list[Any]) -> None:
+        _check_weights(actions)
+        original(elbv2, actions)
+
+    return validate_weights
+
+
+MODIFY_RULE = (
+    "(self, rule_arn: str, conditions: list[dict[str, typing.Any]], actions: list[dict[str, typing.Any]]) "
+    "-> moto.elbv2.models.FakeRule"
+)
+MODIFY_LISTENER = (
+    "(self, arn: str, port: str | None = None, protocol: str | None = None, ssl_policy: str | None = None, "
+    "certificates: list[dict[str, typing.Any]] | None = None, actions: list[dict[str, typing.Any]] | None = None) "
+    "-> moto.elbv2.models.FakeListener"
+)
+
+
+@PATCHES.patch("moto.elbv2.models:ELBv2Backend", "modify_rule", MODIFY_RULE, "groups it forwards to are in use")
+def _modify_rule_attaching(original: Callable[..., Any], lab: AlbLab) -> Callable[..., Any]:
+    def modify_rule_attaching(elbv2: ELBv2Backend, rule_arn: str, *args: Any, **kwargs: Any) -> Any:
+        _check_weights(kwargs.get("actions", args[1] if len(args) > 1 else None))
+        rule = original(elbv2, rule_arn, *args, **kwargs)
+        for found in list(elbv2.load_balancers.values()):
+            for listener in list(found.listeners.values()):
+                if rule_arn in listener.rules:
+                    _attach(elbv2, listener)
+        return rule
+
+    return modify_rule_attaching
+
+
+@PATCHES.patch("moto.elbv2.models:ELBv2Backend", "modify_listener", MODIFY_LISTENER, "groups it forwards to are in use")
+def _modify_listener_attaching(original: Callable[..., FakeListener], lab: AlbLab) -> Callable[..., FakeListener]:
+    def modify_listener_attaching(elbv2: ELBv2Backend, arn: str, *args: Any, **kwargs: Any) -> FakeListener:
+        _check_weights(kwargs.get("actions", args[4] if len(args) > 4 else None))
+        listener = original(elbv2, arn, *args, **kwargs)
+        _attach(elbv2, listener)
+        return listener
+
+    return modify_listener_attaching
