@@ -47,6 +47,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from ecslab.config import LAB_LABEL, LAB_SECONDS_PER_AWS_MINUTE
+from ecslab.lab import capacity
 from ecslab.lab import reconcile as plan
 from ecslab.lab.docker_runtime import DockerRuntime
 from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, QuietErrors, TargetHealth, TaskHooks, TaskJournal, TaskLogs
@@ -1010,7 +1011,9 @@ class EcsAgent(GapFiller):
         definition = backend.describe_task_definition(deployment["taskDefinition"])
         needs = backend._calculate_task_resource_requirements(definition)
         instance_arn = None
-        if (service.launch_type or "EC2") == "EC2":
+        provider = capacity.provider_for_next_task(backend, service)  # FARGATE/FARGATE_SPOT by base and weight (issue 16)
+        launch_type = "FARGATE" if provider else service.launch_type or "EC2"
+        if launch_type == "EC2":
             instance = self._place(backend, cluster, service, needs)
             if instance is None:
                 return None
@@ -1023,10 +1026,11 @@ class EcsAgent(GapFiller):
             needs,
             backend=backend,
             group=f"service:{service.name}",
-            launch_type=service.launch_type or "EC2",
+            launch_type=launch_type,
             started_by=deployment["id"],
             networking_configuration=service.network_configuration or None,
             platform_version=service.platform_version,
+            capacity_provider_name=provider,
         )
         task = cast("EcsTask", made)  # moto's Task, with what the patched __init__ added
         backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task

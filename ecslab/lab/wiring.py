@@ -15,12 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from ecslab.lab.autoscaling import AutoScaling
+from ecslab.lab.capacity import CapacityProviders
 from ecslab.lab.ecr_plane import EcrDataPlane
 from ecslab.lab.ecs_agent import EcsAgent
+from ecslab.lab.ecs_exec import EcsExec
 from ecslab.lab.elb import LoadBalancing
 from ecslab.lab.execution_role import ExecutionRoles
 from ecslab.lab.fillers import GapFiller, PinTaskTransitions, TaskJournal, TrustPolicyValidation
 from ecslab.lab.monitoring import CloudWatch, ContainerSampler
+from ecslab.lab.service_connect import ServiceConnect
 from ecslab.lab.task_roles import TaskRoles
 
 START_ORDER = (
@@ -32,6 +35,9 @@ START_ORDER = (
     "cloudwatch",  # logs for the agent's containers; alarms that scale services
     "execution_roles",  # task hooks of the agent: started before the agent launches a task
     "task_roles",
+    "capacity",  # issue 16: capacity providers, Spot, the ECS fields moto drops (before exec and Service Connect read them)
+    "ecs_exec",  # issue 16: task hooks of the agent, and ExecuteCommand
+    "service_connect",  # issue 16: task hooks of the agent
     "agent",  # the ECS agent: runs tasks, keeps services at their desired count
 )
 
@@ -45,6 +51,9 @@ DISPLAY_ORDER = (
     "task_roles",
     "agent",
     "autoscaling",
+    "capacity",
+    "ecs_exec",
+    "service_connect",
 )
 """How ``ecslab status`` and notebook 00 list the fillers (the course's order, kept apart from the start order)."""
 
@@ -63,6 +72,9 @@ class LabFillers:
     task_roles: TaskRoles
     agent: EcsAgent
     autoscaling: AutoScaling
+    capacity: CapacityProviders
+    ecs_exec: EcsExec
+    service_connect: ServiceConnect
 
     def in_start_order(self) -> list[GapFiller]:
         found: list[GapFiller] = [getattr(self, name) for name in START_ORDER]
@@ -82,11 +94,14 @@ def wire() -> LabFillers:
     cloudwatch = CloudWatch(load_balancing=load_balancing, scaling=autoscaling, sampler=sampler)
     execution_roles = ExecutionRoles(notes=journal)
     task_roles = TaskRoles(notes=journal)
+    capacity = CapacityProviders(notes=journal)
+    ecs_exec = EcsExec(notes=journal)
+    service_connect = ServiceConnect(notes=journal)
     agent = EcsAgent(
         journal=journal,
         targets=load_balancing,
         logs=cloudwatch,
-        hooks=(execution_roles, task_roles, load_balancing),
+        hooks=(execution_roles, task_roles, load_balancing, ecs_exec, service_connect),
     )
     fillers = LabFillers(
         journal=journal,
@@ -99,6 +114,9 @@ def wire() -> LabFillers:
         task_roles=task_roles,
         agent=agent,
         autoscaling=autoscaling,
+        capacity=capacity,
+        ecs_exec=ecs_exec,
+        service_connect=service_connect,
     )
     check_start_order(fillers)
     return fillers
