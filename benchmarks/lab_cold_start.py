@@ -225,7 +225,11 @@ with one_boto3_session():
     app = server._moto_app()
 step("import moto and the fillers (warm-up)")
 wired = wire()
-step("make the fillers")
+from ecslab.lab.moto.ec2 import keep_instance_type_offerings
+import gc
+keep_instance_type_offerings("us-east-1")
+gc.collect()
+step("make the fillers, keep one region's instance types")
 from ecslab.lab.moto.iam import PARTITION_PATCHES
 PARTITION_PATCHES.apply(server._lab_partition("us-east-1"))
 server._make_iam()

@@ -263,7 +263,10 @@ class LabProcess:
 
                 self._moto_app = _moto_app()
             self.wired = wire()
+            from ecslab.lab.moto.ec2 import keep_instance_type_offerings
             from ecslab.lab.moto.iam import PARTITION_PATCHES
+
+            keep_instance_type_offerings(self.config.region)
 
             PARTITION_PATCHES.apply(_lab_partition(self.config.region))
             _make_iam()

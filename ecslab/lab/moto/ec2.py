@@ -189,3 +189,27 @@ def _rules(group: MotoSecurityGroup) -> list[Any]:
             permission["UserIdGroupPairs"] = [{"GroupId": rule.source_group["GroupId"]}]
         permissions.append(permission)
     return normalise_permissions(group.id, permissions)
+
+
+MOTO_DEFAULT_REGION = "us-east-1"
+"""The region moto's ``run_instances`` checks instance types against when none is named."""
+
+
+def keep_instance_type_offerings(region: str) -> int:
+    """Drop moto's instance-type offerings of every region but the lab's (and ``us-east-1``, moto's default); returns
+    how many regions' lists went.
+
+    moto loads the offerings of all 30 regions at import, three ways each (region, zone, zone ID): about
+    65 MB of Python objects, a third of the idle lab. Only the lab's region answers the course's calls
+    (``DescribeInstanceTypeOfferings``, ``DescribeSpotPriceHistory``, and ``RunInstances``' type check,
+    which reads them); a call in another region finds no offerings. Done once, after import: moto's
+    modules share these very dictionaries, so they cannot be swapped for smaller ones."""
+    from moto.ec2.models.instance_types import INSTANCE_TYPE_OFFERINGS
+
+    kept = {region, MOTO_DEFAULT_REGION}
+    dropped = 0
+    for by_region in INSTANCE_TYPE_OFFERINGS.values():
+        for name in [name for name in by_region if name not in kept]:
+            del by_region[name]
+            dropped += 1
+    return dropped
