@@ -229,8 +229,6 @@ class LabProcess:
         self._registry_port = HeldPort(self.config.host, self.config.registry_port)
         for name, server in (("moto", self._moto), ("control", self._control)):  # a short poll: `ecslab down` waits for it
             threading.Thread(target=server.serve_forever, args=(SERVER_POLL,), name=name, daemon=True).start()
-        self._warming = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
-        self._warming.start()  # imports moto while this thread waits for the registry
         try:
             for attempt in range(3):
                 try:
@@ -244,6 +242,9 @@ class LabProcess:
         finally:
             self._registry_started.set()
         self._write_state()
+        # after ready, not beside it: its imports hold the GIL, and `ecslab up` waits on this thread and /ready
+        self._warming = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
+        self._warming.start()
         if not warm_in_background:
             self._warming.join()
             if self.warm_error is not None:
