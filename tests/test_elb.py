@@ -108,8 +108,14 @@ def service(
     )
 
 
-def in_service(lab: LabClients, stack: dict[str, str]) -> None:
+def in_service(lab: LabClients, stack: dict[str, str], count: int = 1) -> None:
+    """The waiter passes once every target registered so far is healthy; under load a task may still be starting: wait
+    for ``count`` healthy targets too."""
     lab.elbv2.get_waiter("target_in_service").wait(TargetGroupArn=stack["tg"], WaiterConfig={"Delay": 1, "MaxAttempts": 40})
+    deadline = time.monotonic() + 40
+    while [row["state"] for row in elb_tools.target_health(lab.elbv2, stack["tg"])].count("healthy") < count:
+        assert time.monotonic() < deadline, elb_tools.target_health(lab.elbv2, stack["tg"])
+        time.sleep(0.5)
 
 
 def test_requests_reach_every_task_round_robin(lab: LabClients, stack: dict[str, str], image: str) -> None:
@@ -126,7 +132,7 @@ def test_requests_reach_every_task_round_robin(lab: LabClients, stack: dict[str,
     assert raised.value.code == 503
     assert {row["state"] for row in elb_tools.target_health(lab.elbv2, stack["tg"])} <= {"initial"}
     # when
-    in_service(lab, stack)
+    in_service(lab, stack, count=3)
     hosts = collections.Counter(json.loads(urllib.request.urlopen(url + "/").read())["hostname"] for _ in range(30))
     # then
     assert sorted(hosts.values()) == [10, 10, 10]
