@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ecslab.lab.hooks import Pauses
+
 DEFAULT_DEPLOYMENT_CONFIGURATION: dict[str, Any] = {"maximumPercent": 200, "minimumHealthyPercent": 100}
 
 
@@ -90,6 +92,7 @@ class ServiceDeploymentRecord:
     rollback: dict[str, Any] | None = None
     triggered_alarms: list[str] = field(default_factory=list)
     breaker_failures: int = 0
+    breaker_threshold: int = 3  # ECS's: half the desired count when the deployment began, at least 3, at most 200
     # the shifting strategies (ecslab.lab.strategies): green/blue target groups and the production weights
     blue_group: str | None = None
     green_group: str | None = None
@@ -100,6 +103,9 @@ class ServiceDeploymentRecord:
     stop_requested: str | None = None  # StopServiceDeployment's stopType, until the agent acts on it
     rollback_deployment_id: str | None = None  # the ecs-svc/... deployment a rollback returns to
     stages: list[tuple[datetime, str, float]] = field(default_factory=list)  # (when, lifecycle stage, green percent)
+    pauses: Pauses = field(default_factory=Pauses)  # its PAUSE lifecycle hooks (ecslab.lab.hooks)
+    hook_rollback: bool = False  # a PAUSE hook was answered ROLLBACK (or timed out so): the agent rolls back
+    pre_shift_step: int = 0  # how far through the stages before the first production shift it got
 
 
 @dataclass

@@ -19,17 +19,20 @@ import base64
 import hashlib
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecslab.config import ACCOUNT_ID
-from ecslab.lab import strategies
+from ecslab.lab import hooks, strategies
 from ecslab.lab.fillers import TargetHealth
 from ecslab.lab.moto import cloudwatch as moto_cloudwatch
 from ecslab.lab.moto.ecs import EcsService, EcsTask
+from ecslab.lab.reconcile import breaker_threshold
 from ecslab.lab.records import Records, ServiceDeploymentRecord, ServiceRevisionRecord
 
 ACTIVE_STATUSES = ("PENDING", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "STOP_REQUESTED")
+STOPPING = ("ROLLBACK_REQUESTED", "STOP_REQUESTED")
+"""StopServiceDeployment was called; the agent carries it out on its next look at the service."""
 
 
 def _now() -> datetime:
@@ -119,7 +122,9 @@ class ServiceDeployments:
             started_at=now,
             updated_at=now,
             status="IN_PROGRESS",
+            breaker_threshold=breaker_threshold(int(service.desired_count)),
         )
+        record.pauses = hooks.Pauses.of(record.arn, configuration)
         for earlier in self.records.deployments.values():  # a new deployment replaces one still in progress
             if earlier.service_arn == service.arn and earlier.status in ("PENDING", "IN_PROGRESS"):
                 earlier.status, earlier.stopped_at, earlier.updated_at = "STOPPED", now, now
@@ -182,7 +187,9 @@ class ServiceDeployments:
         if not service.deployments:
             return None
         record = self.records.deployment_of(service.arn, service.deployments[0]["id"])
-        if record is not None and record.green_group is not None and record.status == "IN_PROGRESS":
+        # A stop asked for (StopServiceDeployment) is carried out later in the same tick; until then the deployment still
+        # shifts traffic, so its blue tasks must not be taken for a rolling update's old tasks and stopped.
+        if record is not None and record.green_group is not None and record.status in ("IN_PROGRESS", *STOPPING):
             return record
         return None
 
@@ -190,19 +197,28 @@ class ServiceDeployments:
         """Move the deployment on (under the lock); True when the blue tasks may end (CLEAN_UP)."""
         entry = advanced_entry(service)
         alb = self.targets()
-        if entry is None or alb is None or record.green_group is None or record.blue_group is None:
+        if entry is None or alb is None or record.green_group is None or record.blue_group is None or record.status in STOPPING:
             return False
         advanced = entry["advancedConfiguration"]
         if record.shift_started is None:
             if healthy_green < int(service.desired_count):
                 return False
-            self._stage(record, "POST_SCALE_UP")
             test_rule = advanced.get("testListenerRule")
-            if test_rule:
-                self._stage(record, "TEST_TRAFFIC_SHIFT")
-                alb.set_forward_weights(str(test_rule), [(record.blue_group, 0), (record.green_group, 1)])
-                record.test_green_percent = 100.0
-                self._stage(record, "POST_TEST_TRAFFIC_SHIFT")
+            before = ["POST_SCALE_UP", *(["TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT"] if test_rule else [])]
+            while record.pre_shift_step < len(before):  # a PAUSE hook may hold the deployment at any of these stages
+                stage = before[record.pre_shift_step]
+                if record.lifecycle_stage != stage:
+                    self._stage(record, stage)
+                    if stage == "TEST_TRAFFIC_SHIFT":
+                        alb.set_forward_weights(str(test_rule), [(record.blue_group, 0), (record.green_group, 1)])
+                        record.test_green_percent = 100.0
+                verdict = record.pauses.hold(stage, self.clock())
+                if verdict == "ROLLBACK":
+                    record.hook_rollback = True
+                if verdict is not None:
+                    record.updated_at = _now()
+                    return False
+                record.pre_shift_step += 1
             record.shift_started = self.clock()
         plan = strategies.shift_plan(record.configuration)
         now = strategies.progress(plan, strategies.bake_minutes(record.configuration), self.clock() - record.shift_started)
@@ -319,8 +335,9 @@ class ServiceDeployments:
                 "deploymentCircuitBreaker": {
                     "status": ("MONITORING" if active else "MONITORING_COMPLETE") if breaker.get("enable") else "DISABLED",
                     "failureCount": record.breaker_failures,
-                    "threshold": _breaker_threshold(tasks, record),
+                    "threshold": record.breaker_threshold,
                 },
+                "lifecycleHookDetails": self._hook_details(record) or None,
                 "alarms": {
                     "status": ("TRIGGERED" if record.triggered_alarms else "MONITORING" if active else "MONITORING_COMPLETE")
                     if alarms.get("enable")
@@ -330,6 +347,17 @@ class ServiceDeployments:
                 },
             }
         )
+
+    def _hook_details(self, record: ServiceDeploymentRecord) -> list[dict[str, Any]]:
+        """``lifecycleHookDetails``: the PAUSE hooks reached so far, ``expiresAt`` from the agent's clock to a date."""
+        now, clock = _now(), self.clock()
+        details = []
+        for detail in record.pauses.details():
+            expires = detail.pop("expires")
+            if expires is not None:
+                detail["expiresAt"] = now + timedelta(seconds=expires - clock)
+            details.append(detail)
+        return details
 
     def _summary(self, revision_arn: str, tasks: list[EcsTask], production: float, test: float) -> dict[str, Any]:
         revision = self.records.revisions.get(revision_arn)
@@ -371,13 +399,6 @@ class ServiceDeployments:
                 "resolvedConfiguration": _without_none(resolved) if resolved else None,
             }
         )
-
-
-def _breaker_threshold(tasks: list[EcsTask], record: ServiceDeploymentRecord) -> int:
-    from ecslab.lab.reconcile import breaker_threshold
-
-    desired = sum(1 for t in tasks if t.started_by == record.deployment_id and t.desired_status == "RUNNING")
-    return breaker_threshold(max(desired, 1))
 
 
 def _without_none(data: dict[str, Any]) -> dict[str, Any]:
