@@ -36,6 +36,7 @@ import os
 import shutil
 import signal
 import socket
+import socketserver
 import sys
 import threading
 import time
@@ -313,6 +314,10 @@ class LabProcess:
         stopping += [threading.Thread(target=server.shutdown, daemon=True) for server in (self._moto, self._control) if server]
         for thread in stopping:
             thread.start()
+        for filler, thread in zip(reversed(self.fillers), stopping, strict=False):
+            server = getattr(filler, "server", None)  # a filler's own HTTP server (the ECR front, the task-role gateway)
+            if isinstance(server, socketserver.BaseServer):
+                threading.Thread(target=_wake, args=(server.server_address, thread), daemon=True).start()
         for thread in stopping:
             thread.join(timeout=10)
         for server in (self._moto, self._control):  # the ports are free again
@@ -426,6 +431,15 @@ class LabProcess:
         tmp = self.config.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.config.state_file)
+
+
+def _wake(address: Any, stopping: threading.Thread) -> None:
+    """Connect to a stopping server now and then until it has stopped: its ``serve_forever`` notices
+    ``shutdown()`` only when its 0.5 s poll ends or a connection wakes it, and ``ecslab down`` waits for that."""
+    while stopping.is_alive():
+        with contextlib.suppress(OSError):
+            socket.create_connection(address[:2], timeout=0.2).close()
+        stopping.join(0.02)
 
 
 def fillers_status(fillers: list[GapFiller]) -> dict[str, Any]:
