@@ -619,3 +619,19 @@ def plot_network(
             )
     ax.set_title("Security groups decide what can reach what (green: allowed, red: blocked)", fontsize=10)
     return ax
+
+
+def delete_namespace(servicediscovery: Any, name: str) -> list[str]:
+    """Delete the Cloud Map namespaces called ``name`` (Service Connect's; the services using them must be gone); their IDs.
+
+    Cloud Map deletes a namespace asynchronously on AWS (``delete_namespace`` returns an operation ID); it refuses while
+    services are registered in it (``ResourceInUse``)."""
+    found = [
+        namespace["Id"]
+        for page in servicediscovery.get_paginator("list_namespaces").paginate()
+        for namespace in page["Namespaces"]
+        if namespace["Name"] == name
+    ]
+    for namespace_id in found:
+        servicediscovery.delete_namespace(Id=namespace_id)
+    return found

@@ -76,3 +76,13 @@ def test_hook_ids_repeat_for_the_same_deployment() -> None:
     configuration = {"lifecycleHooks": [pause("POST_SCALE_UP")]}
     first, second = hooks.Pauses.of("arn:d/4", configuration), hooks.Pauses.of("arn:d/4", configuration)
     assert [p.hook_id for p in first.hooks] == [p.hook_id for p in second.hooks]
+
+
+def test_the_lab_refuses_pause_hooks_at_stages_it_does_not_hold() -> None:
+    from ecslab.lab import strategies
+
+    load_balancers = [{"advancedConfiguration": {"alternateTargetGroupArn": "g", "productionListenerRule": "r", "roleArn": "x"}}]
+    held = {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1, "lifecycleHooks": [pause("POST_TEST_TRAFFIC_SHIFT")]}
+    assert strategies.problem(held, load_balancers) is None
+    early = {**held, "lifecycleHooks": [pause("PRE_SCALE_UP")]}
+    assert "not modelled in the lab" in (strategies.problem(early, load_balancers) or "")

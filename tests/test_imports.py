@@ -42,6 +42,7 @@ ALLOWED_CYCLE_EDGES: frozenset[tuple[str, str]] = frozenset(
 CLIENT_SIDE_LAB = frozenset(
     {
         "ecslab.lab",
+        "ecslab.lab.hooks",
         "ecslab.lab.logfiles",
         "ecslab.lab.manage",
         "ecslab.lab.private",
@@ -53,8 +54,8 @@ CLIENT_SIDE_LAB = frozenset(
 stops and resets the lab (``manage``: ``ecslab.connect``, the ``ecslab`` command, the ELB/ECS helpers' ``control``),
 private labs (``private``: tests, benchmarks, the grader) and the registry wrapper (``registry``: the ``ecslab``
 command prints its ``RegistryError``; ``manage.doctor`` finds the registry binary) and the deployment strategies' rules
-(``strategies``: pure, AWS's rules for traffic shifts and their refusals, which :mod:`ecslab.traffic_split` predicts
-with for a learner). None of them imports the runtime:
+(``strategies``, with ``hooks`` for lifecycle hooks: pure, AWS's rules for traffic shifts and their refusals, which
+:mod:`ecslab.traffic_split` predicts with for a learner). None of them imports the runtime:
 ``test_client_side_lab_modules_import_no_runtime`` checks it. Everything else in ``ecslab/lab/`` is the runtime that
 runs in the lab process."""
 

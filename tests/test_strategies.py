@@ -74,7 +74,15 @@ def test_weights_are_integers_in_elbv2s_range_with_the_right_ratio() -> None:
         ({"strategy": "LINEAR", "linearConfiguration": {"stepBakeTimeInMinutes": 2000}}, LB, "stepBakeTimeInMinutes must be"),
         ({"strategy": "LINEAR", "canaryConfiguration": {}}, LB, "only valid when the deployment strategy is CANARY"),
         ({"strategy": "SIDEWAYS"}, LB, "Invalid deployment strategy"),
-        ({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1, "lifecycleHooks": [{"hookTargetArn": "x"}]}, LB, "not modelled"),
+        (
+            {
+                "strategy": "BLUE_GREEN",
+                "bakeTimeInMinutes": 1,
+                "lifecycleHooks": [{"hookTargetArn": "x", "lifecycleStages": ["POST_SCALE_UP"]}],
+            },
+            LB,
+            "not modelled",
+        ),
     ],
 )
 def test_bad_configurations_are_refused_in_ecss_words(

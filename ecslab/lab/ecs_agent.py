@@ -251,6 +251,19 @@ class EcsAgent(GapFiller):
             record.updated_at = _now()
             return arn
 
+    def continue_service_deployment(self, arn: str, hook_id: str, action: str | None) -> str:
+        with LAB_LOCK:
+            record = self.records.deployments.get(arn)
+            if record is None:
+                raise ValueError(f"The service deployment {arn} does not exist.")
+            if record.status != "IN_PROGRESS":
+                raise ValueError(f"The service deployment {arn} cannot be continued: its status is {record.status}.")
+            refused = record.pauses.answer(hook_id, action)
+            if refused:
+                raise ValueError(refused)
+            record.updated_at = _now()
+            return arn
+
     def _task_record(self, task: EcsTask) -> TaskRecord:
         with LAB_LOCK:
             record = self.records.task(task.task_arn)
@@ -907,6 +920,12 @@ class EcsAgent(GapFiller):
             stop_type, record.stop_requested = record.stop_requested, None
             self._fail_deployment(
                 service, "Service deployment stopped by user request.", "stopped by user request", stop_type == "ROLLBACK", record
+            )
+            return
+        if record.hook_rollback and record.status == "IN_PROGRESS":
+            record.hook_rollback = False
+            self._fail_deployment(
+                service, "Service deployment rolled back by a lifecycle hook.", "rolled back by a lifecycle hook", True, record
             )
             return
         if record.status != "IN_PROGRESS":

@@ -44,6 +44,11 @@ HOOK_STAGES = (
 NO_PAUSE_AT = ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT")
 """"PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT stages." (botocore)"""
 
+LAB_PAUSES_AT = ("POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT")
+"""The stages where the lab holds a deployment for a PAUSE hook: after the green tasks are up, after test traffic moved
+(before any production traffic does). The others (before scale-up, before each production step, after the last one)
+are refused at create/update as not modelled."""
+
 DEFAULT_TIMEOUT_MINUTES = 1440
 DEFAULT_TIMEOUT_ACTION = "ROLLBACK"
 ACTIONS = ("CONTINUE", "ROLLBACK")

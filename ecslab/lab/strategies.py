@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecslab.config import LAB_SECONDS_PER_AWS_MINUTE
+from ecslab.lab import hooks as lab_hooks
 
 STRATEGIES = ("ROLLING", "BLUE_GREEN", "LINEAR", "CANARY")
 """botocore's ``DeploymentStrategy`` enum."""
@@ -130,11 +131,16 @@ def problem(configuration: Mapping[str, Any], load_balancers: Sequence[Mapping[s
     bake = configuration.get("bakeTimeInMinutes")
     if bake is not None and not 0 <= int(bake) <= MAX_MINUTES:
         return f"bakeTimeInMinutes must be between 0 and {MAX_MINUTES}."
-    if configuration.get("lifecycleHooks"):
-        return (
-            "lifecycleHooks are not modelled in the lab: it cannot run Lambda functions here. Remove lifecycleHooks to "
-            "deploy in the lab, and try lifecycle hooks on AWS (ecslab.connect('aws'))."
-        )
+    hooks_problem = lab_hooks.problem(configuration.get("lifecycleHooks"))
+    if hooks_problem:
+        return hooks_problem
+    for hook in configuration.get("lifecycleHooks") or ():
+        held = [stage for stage in hook.get("lifecycleStages") or () if stage not in lab_hooks.LAB_PAUSES_AT]
+        if held:
+            return (
+                f"A PAUSE hook at {', '.join(held)} is not modelled in the lab: it pauses at "
+                f"{', '.join(lab_hooks.LAB_PAUSES_AT)}. Try the others on AWS."
+            )
     canary = configuration.get("canaryConfiguration")
     if canary is not None:
         if strategy != "CANARY":

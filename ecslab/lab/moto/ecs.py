@@ -122,6 +122,10 @@ class EcsLab(Protocol):
         """Stop (ROLLBACK) a service deployment; its ARN. Raises ``ValueError`` with ECS's words when it cannot."""
         ...
 
+    def continue_service_deployment(self, arn: str, hook_id: str, action: str | None) -> str:
+        """Answer a PAUSE lifecycle hook (CONTINUE or ROLLBACK); the deployment's ARN. ``ValueError`` when it cannot."""
+        ...
+
 
 PATCHES: PatchSet[EcsLab] = declare(PatchSet("ecs"))
 
@@ -546,6 +550,19 @@ def _stop_service_deployment(original: None, lab: EcsLab) -> Callable[..., objec
     return stop_service_deployment
 
 
+@PATCHES.patch(BACKEND, "continue_service_deployment", ABSENT, "the lab's ECS agent holds PAUSE hooks (ecslab.lab.hooks)")
+def _continue_service_deployment(original: None, lab: EcsLab) -> Callable[..., object]:
+    from moto.ecs.exceptions import InvalidParameterException
+
+    def continue_service_deployment(backend: EC2ContainerServiceBackend, arn: str, hook_id: str, action: str | None) -> str:
+        try:
+            return lab.continue_service_deployment(arn, hook_id, action)
+        except ValueError as error:
+            raise InvalidParameterException(str(error)) from None
+
+    return continue_service_deployment
+
+
 def _respond(operation: str, answer: Callable[[EC2ContainerServiceResponse], dict[str, Any]]) -> None:
     """A response handler for an operation moto lacks: it reads the request's parameters and asks the backend."""
 
@@ -588,3 +605,13 @@ _respond("list_service_deployments", _list_answer)
 _respond("describe_service_deployments", _describe_answer)
 _respond("describe_service_revisions", _revisions_answer)
 _respond("stop_service_deployment", _stop_answer)
+
+
+def _continue_answer(response: EC2ContainerServiceResponse) -> dict[str, Any]:
+    arn = response.ecs_backend.continue_service_deployment(  # type: ignore[attr-defined]
+        response._get_param("serviceDeploymentArn"), response._get_param("hookId"), response._get_param("action")
+    )
+    return {"serviceDeploymentArn": arn}
+
+
+_respond("continue_service_deployment", _continue_answer)
