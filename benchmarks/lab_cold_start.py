@@ -139,7 +139,9 @@ def wait_warm(env: dict[str, str], timeout: float = 60.0) -> None:
 
 def slowest_imports(count: int = 6) -> list[tuple[str, float]]:
     """The modules whose own import code takes longest in the lab's warm-up (``python -X importtime``)."""
-    code = "from ecslab.lab.moto import one_boto3_session\nwith one_boto3_session():\n    import ecslab.lab.wiring, moto.server"
+    code = (
+        "from ecslab.lab.moto import quick_imports\nwith quick_imports('us-east-1'):\n    import ecslab.lab.wiring, moto.server"
+    )
     result = subprocess.run([python_bin("python"), "-X", "importtime", "-c", code], capture_output=True, text=True, timeout=120)
     found: list[tuple[str, float]] = []
     for line in result.stderr.splitlines():
@@ -219,8 +221,8 @@ step("python started")
 from ecslab.lab import manage, private, server
 from ecslab.config import SEED
 step("import ecslab.lab.server (what runs before ready)")
-from ecslab.lab.moto import one_boto3_session
-with one_boto3_session():
+from ecslab.lab.moto import quick_imports
+with quick_imports("us-east-1"):
     from ecslab.lab.wiring import wire
     app = server._moto_app()
 step("import moto and the fillers (warm-up)")

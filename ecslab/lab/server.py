@@ -258,9 +258,9 @@ class LabProcess:
         random numbers), the seed comes next, the fillers start after it and draw none, and no AWS
         request runs before :attr:`warm` is set. So the seeded IDs repeat exactly as they did."""
         try:
-            from ecslab.lab.moto import one_boto3_session
+            from ecslab.lab.moto import quick_imports
 
-            with one_boto3_session():
+            with quick_imports(self.config.region):
                 from ecslab.lab.wiring import wire
 
                 self._moto_app = _moto_app()
