@@ -176,10 +176,11 @@ def main(argv: list[str] | None = None) -> int:
                     HEALTHY_GOAL,
                 )
                 print_value(f"lab RSS per extra task ({GOAL_TASKS} tasks)", run.per_task_mb, "MB", PER_TASK_GOAL)
-                floor = INTERVAL_S * (HEALTHY_THRESHOLD - 1)
+                floor = INTERVAL_S * HEALTHY_THRESHOLD
                 print(
-                    f"    why: a target is healthy after {HEALTHY_THRESHOLD} passed checks {INTERVAL_S} s apart, so at least "
-                    f"{floor} s after its task runs (the API's minimums); healthy came {run.healthy_s - run.running_s:.1f} s "
+                    f"    why: a target is healthy after {HEALTHY_THRESHOLD} passed checks {INTERVAL_S} s apart, the first one "
+                    f"interval after it registers, so {floor} s after its task runs (the API's minimums); healthy came "
+                    f"{run.healthy_s - run.running_s:.1f} s "
                     f"after all RUNNING, so the 15 s goal needs all {GOAL_TASKS} RUNNING within about {15 - floor} s "
                     f"(here {run.running_s:.1f} s)"
                 )

@@ -226,7 +226,7 @@ class LabProcess:
         shutil.rmtree(self.config.registry_dir, ignore_errors=True)
         self._control = ThreadingHTTPServer((self.config.host, self.config.control_port), _handler(self))
         self._control.daemon_threads = True
-        self._moto = _moto_server(self.config.host, self.config.aws_port, self.warm, lambda: self._moto_app)
+        self._moto = _moto_server(self.config.host, self.config.aws_port, self.warm, self._serving_app)
         self._registry_port = HeldPort(self.config.host, self.config.registry_port)
         for name, server in (("moto", self._moto), ("control", self._control)):  # a short poll: `ecslab down` waits for it
             threading.Thread(target=server.serve_forever, args=(SERVER_POLL,), name=name, daemon=True).start()
@@ -297,6 +297,10 @@ class LabProcess:
         finally:
             self.warm.set()
         print(f"ecslab lab warm at {time.strftime('%H:%M:%S')} ({time.monotonic() - self._began:.2f} s after start)", flush=True)
+
+    def _serving_app(self) -> LockedApp | None:
+        """moto's app once the lab is warm; ``None`` (answered 503) when warming failed: no half-started lab serves."""
+        return self._moto_app if self.warm_error is None else None
 
     def wait_warm(self) -> None:
         """Wait until the lab is warm; :class:`RuntimeError` saying why when it cannot be."""
