@@ -438,7 +438,11 @@ def ensure_engine(config: LabConfig, say: Say, install: bool = False) -> engine.
 
 
 def up(config: LabConfig, say: Say = print, install_docker: bool = False, timeout: float = 60.0) -> LabStatus:
-    """Start the lab in the background and return when every part answers. Idempotent."""
+    """Start the lab in the background and return when its AWS endpoint, registry and control API answer. Idempotent.
+
+    The lab then warms up by itself (moto and the fillers loaded, IAM built, seeded: about a second);
+    AWS calls and :func:`status` made meanwhile wait for it. The returned status lists no fillers:
+    :func:`status` does."""
     with _locked(config):
         if is_running(config):
             # the engine may have stopped under a running lab (inside the course image, or after a
