@@ -435,3 +435,27 @@ def test_the_circuit_breaker_rolls_back_green_tasks_that_fail_to_start(
     assert described["deploymentCircuitBreaker"]["failureCount"] >= 3 and "circuit breaker" in described["statusReason"]
     url = elb_tools.listener_url(lab, stack["lb"])
     assert {urllib.request.urlopen(url + "/").read().count(b"v1") > 0 for _ in range(10)} == {True}
+
+
+def test_a_production_rule_naming_only_blue_gets_green_at_weight_zero(lab: LabClients, stack: dict[str, Any], image: str) -> None:
+    # given: an alternate target group no listener action names yet, and a production rule forwarding to blue alone
+    vpc = lab.ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    alternate = lab.elbv2.create_target_group(
+        Name=stack["cluster"][:26] + "-a",
+        Protocol="HTTP",
+        Port=8080,
+        VpcId=vpc,
+        TargetType="ip",
+        HealthCheckPath="/health",
+        HealthCheckIntervalSeconds=5,
+        HealthyThresholdCount=2,
+    )["TargetGroups"][0]["TargetGroupArn"]
+    lab.elbv2.modify_rule(RuleArn=stack["production"], Actions=[{"Type": "forward", "TargetGroupArn": stack["blue"]}])
+    create(lab, {**stack, "green": alternate}, image, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1})
+    # when
+    lab.ecs.update_service(cluster=stack["cluster"], service="web", taskDefinition=definition(lab, image, "v2"))
+    arn = deployments.latest_deployment_arn(lab.ecs, stack["cluster"], "web")
+    # then: the green tasks are health-checked in the alternate group and production moves to it
+    assert deployments.wait_for_deployment(lab.ecs, arn, timeout=120).status == "SUCCESSFUL"
+    rule = lab.elbv2.describe_rules(RuleArns=[stack["production"]])["Rules"][0]["Actions"][0]["ForwardConfig"]["TargetGroups"]
+    assert {(g["TargetGroupArn"], g["Weight"]) for g in rule} == {(stack["blue"], 0), (alternate, 1)}

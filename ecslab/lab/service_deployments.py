@@ -137,6 +137,13 @@ class ServiceDeployments:
             pair = (str(entry.get("targetGroupArn")), str(advanced.get("alternateTargetGroupArn")))
             record.green_group = pair[1] if record.blue_group == pair[0] else pair[0]
             revision.target_group_arn = record.green_group
+            alb = self.targets()
+            production = str(advanced.get("productionListenerRule"))
+            current = alb.forward_weights(production) if alb is not None else None
+            if alb is not None and current is not None and record.green_group not in dict(current):
+                # a production rule naming only blue: green joins it at weight 0 (no traffic yet), so the load balancer
+                # uses green's target group and health-checks its tasks (a group no action names stays Target.NotInUse)
+                alb.set_forward_weights(production, [(record.blue_group, 1), (record.green_group, 0)])
             self._stage(record, "PRE_SCALE_UP")
             self._stage(record, "SCALE_UP")
         elif entry is not None:
