@@ -421,7 +421,8 @@ def _remember_deployment_configuration(creating: bool) -> Callable[[Callable[...
                     )
             merged = {**DEFAULT_DEPLOYMENT_CONFIGURATION, **earlier, **configuration}
             if configuration.get("strategy") and configuration["strategy"] != earlier.get("strategy"):
-                for other in ("canaryConfiguration", "linearConfiguration"):  # a strategy's settings go with it
+                # a strategy's settings and lifecycle hooks go with it (the lab's choice where AWS's docs are silent)
+                for other in ("canaryConfiguration", "linearConfiguration", "lifecycleHooks"):
                     if other not in configuration:
                         merged.pop(other, None)
             load_balancers = param("loadBalancers")
