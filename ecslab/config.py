@@ -33,7 +33,8 @@ LAB_SECONDS_PER_AWS_MINUTE = 1.0
 ECS's deployment timers are in minutes (``bakeTimeInMinutes``, ``canaryBakeTimeInMinutes``,
 ``stepBakeTimeInMinutes``); the API keeps AWS's numbers, and the lab waits this many seconds per minute,
 so a notebook shows a canary in seconds. Every lab timer given in AWS minutes uses it
-(:func:`ecslab.lab.strategies.lab_seconds`); ``ecslab status --json`` shows it as ``deployment_clock``."""
+(:func:`ecslab.lab.strategies.lab_seconds`); the lab's status (the control API's ``GET /status``) shows it as
+``deployment_clock``."""
 """moto's random seed, so ARNs and IDs repeat from one fresh lab to the next."""
 
 
