@@ -16,7 +16,7 @@ import pytest
 
 import ecslab
 from ecslab import security
-from ecslab.checks import CheckFailed, NotDone, ex07
+from ecslab.checks import CheckFailed, NotDone, ex07, setup
 
 REPOSITORY = "t07-app"
 ROLE = "t07-task-role"
@@ -297,6 +297,19 @@ def run_secret(
     else:
         ex07.wait_started(lab, cluster, task_arn)
     return str(task_arn if returns == "task" else definition_arn)
+
+
+def test_a_task_in_a_typed_in_cluster_does_not_pass(lab: ecslab.Lab, image_uri: str) -> None:
+    """Issue 13's fixed-name hole, in 7.3 too: the cluster and the role's name are new each run."""
+    with pytest.raises(CheckFailed, match="ClusterNotFoundException"):
+        ex07.check_run_with_secret(
+            lambda lab, cluster, role, image, arn: run_secret(lab, ex07.SECRET_CLUSTER, role, image, arn),
+            lab,
+            secret_name=SECRET_NAME,
+            repository=REPOSITORY,
+        )
+    assert setup.clusters_with_prefix(lab, ex07.SECRET_CLUSTER) == [] and ex07._check_roles(lab) == []
+    assert not [s for s in lab.client("secretsmanager").list_secrets()["SecretList"] if s["Name"] == SECRET_NAME]
 
 
 def check_secret(answer: Callable[..., str], lab: ecslab.Lab) -> Any:
