@@ -26,6 +26,7 @@ LAB_LABEL = "ecslab.lab"
 """Docker label on every container and image the lab owns; its value is the state folder."""
 
 SEED = 42
+"""moto's random seed, so ARNs and IDs repeat from one fresh lab to the next."""
 
 LAB_SECONDS_PER_AWS_MINUTE = 1.0
 """The lab's deployment clock: one AWS minute lasts one lab second (60 times faster).
@@ -33,9 +34,8 @@ LAB_SECONDS_PER_AWS_MINUTE = 1.0
 ECS's deployment timers are in minutes (``bakeTimeInMinutes``, ``canaryBakeTimeInMinutes``,
 ``stepBakeTimeInMinutes``); the API keeps AWS's numbers, and the lab waits this many seconds per minute,
 so a notebook shows a canary in seconds. Every lab timer given in AWS minutes uses it
-(:func:`ecslab.lab.strategies.lab_seconds`); the lab's status (the control API's ``GET /status``) shows it as
-``deployment_clock``."""
-"""moto's random seed, so ARNs and IDs repeat from one fresh lab to the next."""
+(:func:`ecslab.lab.strategies.lab_seconds`; Fargate Spot's two-minute warning too); ``ecslab status`` prints it, and the
+lab's status (the control API's ``GET /status``) shows it as ``deployment_clock``."""
 
 
 def _port(name: str, default: int) -> int:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ecslab import engine
-from ecslab.config import FAKE_CREDENTIALS, LabConfig
+from ecslab.config import FAKE_CREDENTIALS, LAB_SECONDS_PER_AWS_MINUTE, LabConfig
 from ecslab.lab.logfiles import LOG_BACKUPS, LOG_LIMIT_BYTES, rotate_log  # noqa: F401 (part of manage's surface)
 
 Say = Callable[[str], None]
@@ -88,6 +88,7 @@ class LabStatus:
             "fillers": self.process.get("fillers", []),
             "load_balancers": self.process.get("load_balancers", []),
             "containers": self.containers,
+            "deployment_clock": {"lab_seconds_per_aws_minute": LAB_SECONDS_PER_AWS_MINUTE},
         }
 
     def render(self) -> str:
@@ -104,6 +105,8 @@ class LabStatus:
             f"  control API       {data['control_url']}",
             "  Docker engine     " + (f"{docker.get('version')}" if docker.get("ok") else f"NOT ANSWERING: {docker.get('fix')}"),
             f"  lab containers    {len(self.containers)}",
+            f"  deployment clock  one AWS minute of bake time lasts {LAB_SECONDS_PER_AWS_MINUTE:g} s here "
+            f"({60 / LAB_SECONDS_PER_AWS_MINUTE:g} times faster than AWS)",
             'Use it from a shell with: eval "$(ecslab env)"',
         ]
         return "\n".join(lines)
