@@ -121,7 +121,7 @@ print(manage.env_exports(lab.config))
 # %%
 import pathlib
 
-available = {path.name[:2] for path in pathlib.Path(".").glob("[0-9][0-9]-*.ipynb")}
+available = {path.name.split("-")[0] for path in pathlib.Path(".").glob("[0-9][0-9]*-*.ipynb")}
 ecslab.diagrams.course_map(available)
 plt.show()
 

@@ -13,7 +13,7 @@ target tracking policy from the lab's real containers and load balancer:
 
 Time is compressed so a lesson can watch it: the metric is sampled every
 ``SAMPLE_SECONDS`` and averaged over the last ``WINDOW_SECONDS`` (AWS uses one-minute
-datapoints and several of them). The new capacity is AWS's target tracking formula,
+datapoints and several of them). The new capacity is the lab's target tracking model (AWS publishes no formula),
 ``ceil(current * metric / target)``, kept within min/max capacity and applied
 after the policy's scale-out / scale-in cooldowns, and never scaling in when
 ``DisableScaleIn`` is set. Each change is a scaling activity, visible through
@@ -50,7 +50,8 @@ class AutoScaling(GapFiller):
     gap = "moto stores target tracking policies but never evaluates them: desiredCount never changes, and there are no scaling activities."
     fills = (
         "The lab measures the service's CPU, memory and ALB requests per target from real containers every few seconds "
-        "and applies AWS's target tracking formula within min/max capacity and cooldowns, recording scaling activities."
+        "and applies the lab's target tracking model (AWS publishes no formula) within min/max capacity and cooldowns, "
+        "recording scaling activities."
     )
 
     def __init__(self, *, load_balancing: RequestCounts | None, sampler: ContainerSampler) -> None:
@@ -263,7 +264,7 @@ class AutoScaling(GapFiller):
 def target_tracking_capacity(
     policy: moto_aas.EcsScalingPolicy, configuration: dict[str, Any], running: int, average: float
 ) -> int:
-    """AWS's target tracking formula, ``ceil(running * metric / target)``, within the target's min/max capacity."""
+    """The lab's target tracking model, ``ceil(running * metric / target)`` (AWS publishes no formula), within min/max capacity."""
     goal = float(configuration.get("TargetValue", 0)) or 1.0
     wanted = math.ceil(max(running, 1) * average / goal)
     return max(int(policy.min_capacity or 0), min(int(policy.max_capacity or wanted), wanted))
