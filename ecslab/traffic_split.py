@@ -140,8 +140,10 @@ def plot_split(
 
 def split_widget() -> Any:
     """Choose a strategy and its settings; see the predicted traffic split over AWS minutes, or ECS's refusal."""
+    import io
+
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     strategy = widgets.Dropdown(options=list(SHIFTING), value="CANARY", description="strategy")
     canary_percent = widgets.FloatSlider(
@@ -152,7 +154,7 @@ def split_widget() -> Any:
     step_bake = widgets.IntSlider(value=LINEAR_DEFAULTS["stepBakeTimeInMinutes"], min=0, max=60, description="step bake")
     bake = widgets.IntSlider(value=10, min=0, max=60, description="bake time")
     note = widgets.HTML()
-    out = widgets.Output()
+    chart = widgets.Image(format="png")  # drawn off-screen: no figure leaks into the cell's output
 
     def configuration() -> dict[str, Any]:
         made: dict[str, Any] = {"strategy": strategy.value, "bakeTimeInMinutes": bake.value}
@@ -178,10 +180,11 @@ def split_widget() -> Any:
                 }
             ],
         )
-        out.clear_output(wait=True)
         if refused:
             note.value = f"<span style='color:#b3261e'>ECS refuses this: {html.escape(refused)}</span>"
+            chart.layout.display = "none"
             return
+        chart.layout.display = ""
         summary = split_summary(made)
         note.value = (
             f"Shifts to {', '.join(f'{share:g}%' for share in summary['shifts'])}; all traffic on the new revision "
@@ -189,19 +192,21 @@ def split_widget() -> Any:
             f"<b>{summary['minutes until the old tasks end']:g}</b> min (plus the time green tasks take to start)."
         )
         points = predicted_split(made)
-        with out:
-            fig, ax = plt.subplots(figsize=(7, 2.4))
-            ax.step([minute for minute, _ in points], [share for _, share in points], where="post", color="#ff9900")
-            ax.set_xlabel("AWS minutes after the first production shift")
-            ax.set_ylabel("% to the new revision")
-            ax.set_ylim(-5, 105)
-            fig.tight_layout()
-            plt.show()
+        figure = Figure(figsize=(7, 2.4))
+        ax = figure.subplots()
+        ax.step([minute for minute, _ in points], [share for _, share in points], where="post", color="#ff9900")
+        ax.set_xlabel("AWS minutes after the first production shift")
+        ax.set_ylabel("% to the new revision")
+        ax.set_ylim(-5, 105)
+        figure.tight_layout()
+        png = io.BytesIO()
+        figure.savefig(png, format="png", dpi=80)
+        chart.value = png.getvalue()
 
     for control in (strategy, canary_percent, canary_bake, step_percent, step_bake, bake):
         control.observe(show, names="value")
     show()
-    return widgets.VBox([strategy, canary_percent, canary_bake, step_percent, step_bake, bake, note, out])
+    return widgets.VBox([strategy, canary_percent, canary_bake, step_percent, step_bake, bake, note, chart])
 
 
 # -- a rollout under load, measured ---------------------------------------------------------------------------------

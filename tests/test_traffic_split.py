@@ -72,6 +72,7 @@ def test_the_widget_shows_a_refusal_for_a_canary_of_zero() -> None:
     strategy, canary_percent = widget.children[0], widget.children[1]
     note = widget.children[6]
     assert "Shifts to 5%, 100%" in note.value
+    assert bytes(widget.children[7].value).startswith(b"\x89PNG")  # the predicted split, drawn off-screen
     canary_percent.value = 0.0
     assert "ECS refuses this" in note.value and "canaryPercent" in note.value
     strategy.value = "BLUE_GREEN"
