@@ -45,16 +45,16 @@ def test_every_source_has_its_notebook_and_every_solution_an_exercise() -> None:
 
 
 def test_a_lettered_exercise_is_released_found_and_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An exercise notebook added between two (``06b-deployment-strategies``, checker ``ecslab.checks.ex06b``, checks
-    ``6b.1``...): a synthetic release of it is recorded, its submissions are found by name, by check ids and by
-    ``--exercise 6b``, without taking exercise 06's, and the gradebook names its checks."""
-    checker = types.ModuleType("ecslab.checks.ex06b")
-    checker.POINTS = {"6b.2": 3}  # type: ignore[attr-defined]
+    """An exercise notebook added between two (a made-up ``06c-deployment-strategies`` beside the real 06b, checker ``ecslab.checks.ex06c``, checks
+    ``6c.1``...): a synthetic release of it is recorded, its submissions are found by name, by check ids and by
+    ``--exercise 6c``, without taking exercise 06's, and the gradebook names its checks."""
+    checker = types.ModuleType("ecslab.checks.ex06c")
+    checker.POINTS = {"6c.2": 3}  # type: ignore[attr-defined]
     checker.check_strategy = lambda strategy, lab: None  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "ecslab.checks.ex06b", checker)
-    assert ecslab.checks.ex06b is checker
+    monkeypatch.setitem(sys.modules, "ecslab.checks.ex06c", checker)
+    assert ecslab.checks.ex06c is checker
     with pytest.raises(AttributeError):
-        ecslab.checks.ex06c  # noqa: B018 - no such checker: the lazy loader says so as an attribute error
+        ecslab.checks.ex06d  # noqa: B018 - no such checker: the lazy loader says so as an attribute error
 
     def exercise(stem: str, ids: list[str]) -> nbformat.NotebookNode:
         module = "ex" + stem.split("-", 1)[0]
@@ -69,48 +69,48 @@ def test_a_lettered_exercise_is_released_found_and_reported(tmp_path: Path, monk
             cell.id = f"cell-{index:02d}"
         return release.tag_check_cells(nbformat.v4.new_notebook(cells=cells))
 
-    lettered = exercise("06b-deployment-strategies", ["6b.1", "6b.2"])
+    lettered = exercise("06c-deployment-strategies", ["6c.1", "6c.2"])
     record = {
         "06-load-balancing": {"exercise": "06", "notebook": "06-load-balancing.ipynb", "checks": [{"id": "6.1"}]},
-        "06b-deployment-strategies": release.manifest("06b-deployment-strategies", lettered),
+        "06c-deployment-strategies": release.manifest("06c-deployment-strategies", lettered),
     }
-    entry = record["06b-deployment-strategies"]
-    assert entry["exercise"] == "06b"
+    entry = record["06c-deployment-strategies"]
+    assert entry["exercise"] == "06c"
     assert [(c["id"], c["module"], c["function"], c["points"]) for c in entry["checks"]] == [
-        ("6b.1", "ex06b", "check_strategy", 1),
-        ("6b.2", "ex06b", "check_strategy", 3),
+        ("6c.1", "ex06c", "check_strategy", 1),
+        ("6c.2", "ex06c", "check_strategy", 3),
     ]
-    assert [cell.metadata.get("ecslab", {}).get("check") for cell in lettered.cells] == [None, "6b.1", "6b.2"]
-    assert [release.exercise_key(n) for n in ("5", "05", "6b", "06B", "10")] == ["05", "05", "06b", "06b", "10"]
+    assert [cell.metadata.get("ecslab", {}).get("check") for cell in lettered.cells] == [None, "6c.1", "6c.2"]
+    assert [release.exercise_key(n) for n in ("5", "05", "6c", "06C", "10")] == ["05", "05", "06c", "06c", "10"]
 
     folder = tmp_path / "class"
     (folder / "bob").mkdir(parents=True)
     (folder / "carol").mkdir()
     nbformat.write(lettered, folder / "alice.ipynb")  # found by its check cells' ids
-    nbformat.write(lettered, folder / "bob" / "06b-deployment-strategies.ipynb")  # by its name
+    nbformat.write(lettered, folder / "bob" / "06c-deployment-strategies.ipynb")  # by its name
     nbformat.write(nbformat.v4.new_notebook(), folder / "carol" / "06-load-balancing.ipynb")
     found, skipped = runner.find_submissions(folder, record)
     assert (
         sorted((s.learner, s.exercise) for s in found)
         == [
-            ("alice", "06b-deployment-strategies"),
-            ("bob", "06b-deployment-strategies"),
+            ("alice", "06c-deployment-strategies"),
+            ("bob", "06c-deployment-strategies"),
             ("carol", "06-load-balancing"),
         ]
         and skipped == []
     )
-    for wanted, key in (("6b", "06b-deployment-strategies"), ("06b", "06b-deployment-strategies"), ("6", "06-load-balancing")):
+    for wanted, key in (("6c", "06c-deployment-strategies"), ("06c", "06c-deployment-strategies"), ("6", "06-load-balancing")):
         assert {s.exercise for s in runner.find_submissions(folder, record, wanted)[0]} == {key}
 
-    result = runner.SubmissionResult("alice", "06b-deployment-strategies", "alice.ipynb")
+    result = runner.SubmissionResult("alice", "06c-deployment-strategies", "alice.ipynb")
     result.checks = [
-        runner.CheckResult("6b.1", 1, 1, True, "passed", "Passed", 1.0),
-        runner.CheckResult("6b.2", 0, 3, False, "failed", "Exercise 6b.2: not yet.", 1.0),
+        runner.CheckResult("6c.1", 1, 1, True, "passed", "Passed", 1.0),
+        runner.CheckResult("6c.2", 0, 3, False, "failed", "Exercise 6c.2: not yet.", 1.0),
     ]
     written = report.write_reports([result], tmp_path / "grades")
     rows = list(csv.DictReader(written["csv"].open()))
     assert [(row["exercise"], row["check"], row["points"], row["max_points"]) for row in rows] == [
-        ("06b-deployment-strategies", "6b.1", "1", "1"),
-        ("06b-deployment-strategies", "6b.2", "0", "3"),
+        ("06c-deployment-strategies", "6c.1", "1", "1"),
+        ("06c-deployment-strategies", "6c.2", "0", "3"),
     ]
-    assert "06b-deployment-strategies check 6b.2: 0/1 passed" in report.summary([result])
+    assert "06c-deployment-strategies check 6c.2: 0/1 passed" in report.summary([result])
