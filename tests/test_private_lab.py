@@ -228,3 +228,22 @@ def test_a_private_lab_whose_owner_was_killed_is_stopped_and_one_whose_owner_liv
         # and this process's own lab runs on
         assert manage.is_running(mine.config)
         assert str(mine.config.home) in [record["config"]["home"] for record in records]
+
+
+def test_reaping_a_lab_whose_folder_is_gone_leaves_no_folder(tmp_path: Path) -> None:
+    # given: the record of a private lab whose owner died after removing the lab's folder (a grading worker does that)
+    home = tmp_path / "ecslab-grade-worker9-gone" / "lab"
+    config = private.private_config(home)
+    record = {"config": json.loads(config.to_json()), "owner_pid": 2**22 + 12345, "owner_start": None, "temporary": None}
+    private.OWNERS.mkdir(mode=0o1777, exist_ok=True)
+    path = private.OWNERS / f"test-gone-{os.getpid()}.json"
+    path.write_text(json.dumps(record))
+    try:
+        # when
+        reaped = private.reap_orphaned_labs()
+        # then: the record is gone, and reaping did not make the folder again (manage.down takes its lock file in it)
+        assert home in [c.home for c in reaped] and not path.exists()
+        assert not (tmp_path / "ecslab-grade-worker9-gone").exists()
+    finally:
+        path.unlink(missing_ok=True)
+        private.release_config(config)

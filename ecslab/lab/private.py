@@ -400,8 +400,11 @@ def reap_orphaned_labs(say: Say = _quiet) -> list[LabConfig]:
         except OSError:
             continue
         say(f"Stopping the private lab in {config.home}: the process that started it ({record.get('owner_pid')}) is gone.")
+        made = _missing_ancestor(config.home)  # its owner may have removed the folder already; down makes it again
         with contextlib.suppress(Exception):
             manage.down(config, say=_quiet)
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
         with contextlib.suppress(Exception):
             remove_registry_names(config.registry_address)
         temporary = record.get("temporary")
@@ -409,6 +412,16 @@ def reap_orphaned_labs(say: Say = _quiet) -> list[LabConfig]:
             shutil.rmtree(temporary, ignore_errors=True)
         reaped.append(config)
     return reaped
+
+
+def _missing_ancestor(folder: Path) -> Path | None:
+    """The outermost of ``folder`` and its parents that does not exist (what making ``folder`` would create), or None."""
+    missing = None
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
 
 
 def remove_registry_names(registry_address: str, warn: Say | None = None) -> None:
