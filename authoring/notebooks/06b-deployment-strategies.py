@@ -310,21 +310,26 @@ linear_shares
 #
 # Every update of the service was a **service deployment**, whatever its strategy; each deploys a
 # **service revision** (the task definition with the service's settings at that moment).
-# `list_service_deployments` lists them newest first:
+# `list_service_deployments` lists them newest first. (A service deleted and made again under the same
+# name has the same ARN, and the old one's deployments may still be listed: we keep those that deployed
+# this run's task definitions.)
 
 # %%
-history = lab.ecs.list_service_deployments(cluster=CLUSTER, service=SERVICE)["serviceDeployments"]
-described = {d["serviceDeploymentArn"]: d for d in lab.ecs.describe_service_deployments(
-    serviceDeploymentArns=[entry["serviceDeploymentArn"] for entry in history])["serviceDeployments"]}
 version_of = {arn: version for version, arn in revisions.items()}
 
 
 def revision_version(revision_arn):
-    return version_of[lab.ecs.describe_service_revisions(serviceRevisionArns=[revision_arn])["serviceRevisions"][0]["taskDefinition"]]
+    """The release a service revision runs (None: a task definition of an earlier run)."""
+    return version_of.get(lab.ecs.describe_service_revisions(serviceRevisionArns=[revision_arn])["serviceRevisions"][0]["taskDefinition"])
 
 
+listed = lab.ecs.list_service_deployments(cluster=CLUSTER, service=SERVICE)["serviceDeployments"]
+history = [(entry, revision_version(entry["targetServiceRevisionArn"])) for entry in listed]
+history = [(entry, version) for entry, version in history if version]
+described = {d["serviceDeploymentArn"]: d for d in lab.ecs.describe_service_deployments(
+    serviceDeploymentArns=[entry["serviceDeploymentArn"] for entry, _ in history])["serviceDeployments"]}
 [{"status": entry["status"], "strategy": described[entry["serviceDeploymentArn"]]["deploymentConfiguration"].get("strategy", "ROLLING"),
-  "to": revision_version(entry["targetServiceRevisionArn"])} for entry in history]
+  "to": version} for entry, version in history]
 
 # %% [markdown]
 # ## 8. A bad release, rolled back by an alarm
