@@ -288,7 +288,7 @@ for _ in range(3):
 print(web[1].logs(tail=10))
 
 # %%
-[line.split(" ", 2)[2] for line in web[1].logs(tail=100).splitlines() if '"GET /' in line]
+sorted({line.split(" ", 2)[2] for line in web[1].logs(tail=100).splitlines() if '"GET /' in line})  # each kind of line once
 
 # %% [markdown]
 # (The two words cut off each line are the date and time.) `docker stop` sends the process
