@@ -246,7 +246,12 @@ KERNEL_READY = re.compile(r"^(?!No Kernel).+ \| Idle$")
 # in its prompt, or a cell failed (JupyterLab then stops running the cells after it).
 RUN_ALL_FINISHED = r"""() => {
     const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent);
-    const idle = document.querySelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]') !== null;
+    // The toolbar's execution indicator, or the status bar's kernel status where the toolbar has none
+    // (CI once rendered the notebook without the indicator: the status bar said Idle, all prompts numbered).
+    const indicators = [...document.querySelectorAll('.jp-Notebook-ExecutionIndicator')];
+    const idle = indicators.length > 0
+        ? indicators.some(e => e.dataset.status === 'idle')
+        : [...document.querySelectorAll('.jp-StatusBar-TextItem')].some(e => /\|\s*Idle\b/.test(e.textContent));
     const failed = [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
         .some(output => output.textContent.includes('Traceback'));
     const waiting = prompts.some(p => p.includes('*'));

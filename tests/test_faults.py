@@ -84,20 +84,25 @@ def answering_versions(lab: LabClients) -> list[str]:
     )
 
 
-def start_rolling(lab: LabClients, image: str, timeout: float = 30) -> str:
-    """``update_service`` to a v2 revision; return once a v2 task runs while a v1 task still does (mid-roll)."""
+def start_rolling(lab: LabClients, config: LabConfig, image: str, timeout: float = 60) -> str:
+    """``update_service`` to a v2 revision; return mid-roll: a v2 task started (its container made) while the
+    v1 tasks still run.
+
+    Watched through the engine's containers, not only the API: without a load balancer the agent may start
+    v2 and stop v1 within one tick, so a moment when both are RUNNING can be too short to see (CI saw that),
+    while the v1 containers stay until v2 runs and then are stopped, which takes longer."""
     second = register(lab, image, "v2")
     lab.ecs.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition=second)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         arns = lab.ecs.list_tasks(cluster=CLUSTER)["taskArns"]
         tasks = lab.ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"] if arns else []
-        new = [task for task in tasks if task["taskDefinitionArn"] == second and task["lastStatus"] == "RUNNING"]
+        new = [task for task in tasks if task["taskDefinitionArn"] == second and task["lastStatus"] != "STOPPED"]
         old = [task for task in tasks if task["taskDefinitionArn"] != second and task["lastStatus"] == "RUNNING"]
-        if new and old:
+        if new and old and len(manage.lab_containers(config)) > len(old):
             return second
         time.sleep(0.05)
-    raise AssertionError(f"no moment within {timeout:.0f} s of update_service when v1 and v2 tasks ran together")
+    raise AssertionError(f"no moment within {timeout:.0f} s of update_service when a v2 task started while v1 ran")
 
 
 def task_host_ports(lab: LabClients) -> set[int]:
@@ -200,7 +205,7 @@ def test_kill_9_during_a_deployment_then_up_leaves_no_orphan_and_deploys_again(i
     image = push_app_image(lab, "faults-app")
     create_service(lab, image)
     wait_stable(lab)
-    start_rolling(lab, image)
+    start_rolling(lab, config, image)
     before = {container.id for container in manage.lab_containers(config)}
     ports = task_host_ports(lab)
     assert len(before) >= 3 and ports, "the roll should have old and new tasks running"
@@ -328,7 +333,7 @@ def test_reset_during_a_rolling_deployment_answers_and_leaves_no_orphan(isolated
     image = push_app_image(lab, "faults-app")
     create_service(lab, image)
     wait_stable(lab)
-    start_rolling(lab, image)
+    start_rolling(lab, config, image)
     state = lab_state(config)
     # when
     started = time.monotonic()

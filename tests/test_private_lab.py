@@ -122,18 +122,22 @@ def test_released_ports_can_be_reserved_again(tmp_path: Path) -> None:
 
 
 def _labelled_container(config: LabConfig) -> str | None:
-    """A container labelled as the lab's (as the lab's ECS agent labels tasks), or None without an engine or image."""
+    """A container labelled as the lab's (as the lab's ECS agent labels tasks), or None without an engine or image.
+
+    Made from the base image, which no test removes: any other tagged image may be deleted by a test
+    running beside this one between listing it and creating the container (CI saw that)."""
     from ecslab.engine import EngineError, docker_client
+    from ecslab.images import base_image, image_present
 
     try:
         docker = docker_client()
-        image = next((image for image in docker.images.list() if image.tags), None)
+        image = base_image(docker)
+        if not image_present(image, docker):
+            return None
     except EngineError:
         return None
-    if image is None:
-        return None
     container = docker.containers.create(
-        image.tags[0], command=["true"], labels={LAB_LABEL: str(config.home), "ecslab.test": "private-lab"}
+        image, command=["true"], labels={LAB_LABEL: str(config.home), "ecslab.test": "private-lab"}
     )
     return str(container.id)
 
