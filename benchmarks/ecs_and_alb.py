@@ -211,7 +211,7 @@ def nginx_over(lab: Any, tg: str) -> tuple[subprocess.Popen[bytes], int] | None:
     from ecslab import ecs as ecs_tools
 
     tasks = ecs_tools.service_tasks(lab.ecs, "alb", "web")
-    upstreams = "\n".join(f"server {ecs_tools.task_url(task)[7:]};" for task in tasks)
+    upstreams = "\n".join(f"server {ecs_tools.lab_internal_task_url(task, config=lab.config)[7:]};" for task in tasks)
     (port,) = free_ports(1)
     folder = Path(tempfile.mkdtemp(prefix="ecslab-nginx-"))
     (folder / "nginx.conf").write_text(

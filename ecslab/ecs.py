@@ -190,14 +190,80 @@ def service_tasks(ecs: Any, cluster: str, service: str, desired_status: str = "R
     return sorted(tasks, key=lambda task: task["createdAt"])
 
 
-def task_url(task: dict[str, Any], container_port: int = 8080) -> str:
-    """Where a task's container port is published, from ``networkBindings`` (lab: 127.0.0.1 only).
+_EC2_CLIENTS: dict[tuple[str, str], Any] = {}
 
-    In the lab, a ``networkBinding`` stands for the address you could call the task at (on AWS,
-    a Fargate task's public IP, from its network interface). A task launched with
-    ``assignPublicIp=DISABLED`` has none: this raises ``ValueError`` saying to go through
-    the load balancer (notebook 07-security)."""
-    for container in task["containers"]:
+
+def _ec2_for_this_notebook() -> Any:
+    """An EC2 client for the target this process works on (the lab, or AWS with ``ECSLAB_TARGET=aws``), made once."""
+    import os
+
+    import boto3
+
+    from ecslab.config import FAKE_CREDENTIALS, LabConfig
+
+    config = LabConfig.from_env()
+    target = (os.environ.get("ECSLAB_TARGET") or "local").lower()
+    key = (target, config.endpoint_url)
+    if key not in _EC2_CLIENTS:
+        if target == "aws":
+            _EC2_CLIENTS[key] = boto3.client("ec2", region_name=os.environ.get("AWS_REGION") or config.region)
+        else:
+            credentials = {name.lower(): value for name, value in FAKE_CREDENTIALS.items()}
+            _EC2_CLIENTS[key] = boto3.client("ec2", endpoint_url=config.endpoint_url, region_name=config.region, **credentials)
+    return _EC2_CLIENTS[key]
+
+
+def task_address(task: dict[str, Any], ec2: Any | None = None) -> dict[str, Any]:
+    """An awsvpc task's network interface, the AWS way: ``attachments`` -> ENI -> ``describe_network_interfaces``.
+
+    Returns the interface ID, its private IP, its public IP (``Association.PublicIp``; None without
+    ``assignPublicIp=ENABLED``) and its security groups (``describe_security_groups``). ``ValueError`` for a task
+    without a network interface (network mode ``bridge`` or ``host``) or whose interface is gone (a stopped task)."""
+    task_id = task["taskArn"].split("/")[-1]
+    details = {
+        d["name"]: d["value"]
+        for a in task.get("attachments", [])
+        if a.get("type") == "ElasticNetworkInterface"
+        for d in a.get("details", [])
+    }
+    interface_id = details.get("networkInterfaceId")
+    if not interface_id:
+        raise ValueError(f"Task {task_id} has no network interface (its network mode is not awsvpc).")
+    ec2 = ec2 if ec2 is not None else _ec2_for_this_notebook()
+    try:
+        interface = ec2.describe_network_interfaces(NetworkInterfaceIds=[interface_id])["NetworkInterfaces"][0]
+    except Exception as error:
+        if "NotFound" not in str(getattr(error, "response", {}).get("Error", {}).get("Code", "")):
+            raise
+        raise ValueError(
+            f"Task {task_id}'s network interface {interface_id} is gone: ECS deletes it when the task stops "
+            f"(lastStatus {task.get('lastStatus')}). Describe the task again, or call a running one."
+        ) from error
+    group_ids = [g["GroupId"] for g in interface.get("Groups", [])]
+    groups = ec2.describe_security_groups(GroupIds=group_ids)["SecurityGroups"] if group_ids else []
+    return {
+        "task": task_id,
+        "network_interface": interface_id,
+        "private_ip": interface.get("PrivateIpAddress") or details.get("privateIPv4Address"),
+        "public_ip": interface.get("Association", {}).get("PublicIp"),
+        "security_groups": groups,
+    }
+
+
+def task_url(task: dict[str, Any], container_port: int = 8080, ec2: Any | None = None) -> str:
+    """Where you reach a task's container port from your machine, the AWS way.
+
+    An awsvpc (Fargate) task: its network interface's public IP (:func:`task_address`) and the container's own
+    port, ``http://PUBLIC_IP:PORT`` (in the lab, the public IP is a loopback address of the task's own). Refused
+    with ``ValueError`` naming the fix when the task has no public IP (launched with ``assignPublicIp=DISABLED``)
+    or when none of its security groups admits TCP on that port from the internet (``0.0.0.0/0``), where your
+    machine is: on AWS such a connection is dropped and only ever times out. A ``bridge``-mode task (EC2 launch
+    type) is reached at its host port (``networkBindings``; in the lab the host is this machine, 127.0.0.1).
+    ``ec2``: the EC2 client to read the interface with (default: one for this notebook's target)."""
+    from ecslab.network import INTERNET, ingress_allows
+
+    task_id = task["taskArn"].split("/")[-1]
+    for container in task["containers"]:  # bridge mode; and the lab where tasks have no address of their own
         for binding in container.get("networkBindings", []):
             if binding["containerPort"] == container_port:
                 if binding.get("bindIP") not in ("127.0.0.1", "localhost"):
@@ -205,28 +271,72 @@ def task_url(task: dict[str, Any], container_port: int = 8080) -> str:
                         f"Task port {container_port} is bound on {binding.get('bindIP')}: the course only calls 127.0.0.1."
                     )
                 return f"http://127.0.0.1:{binding['hostPort']}"
-    task_id = task["taskArn"].split("/")[-1]
-    has_interface = any(a.get("type") == "ElasticNetworkInterface" for a in task.get("attachments", []))
-    if task.get("lastStatus") == "RUNNING" and has_interface and not any(c.get("networkBindings") for c in task["containers"]):
+    if not any(a.get("type") == "ElasticNetworkInterface" for a in task.get("attachments", [])):
+        raise ValueError(f"Task {task_id} publishes no port {container_port} (is it RUNNING yet?).")
+    address = task_address(task, ec2)
+    if not address["public_ip"]:
         raise ValueError(
-            f"Task {task_id} has no public IP (it was launched with assignPublicIp=DISABLED): reach it through its load balancer. "
-            "Only the load balancer, in the task's VPC, can reach its private IP; the lab does not model routing beyond that."
+            f"Task {task_id} has no public IP (it was launched with assignPublicIp=DISABLED), so nothing outside its VPC "
+            "can reach it: launch it with 'assignPublicIp': 'ENABLED' in its awsvpcConfiguration (in a public subnet), "
+            "or reach it through its load balancer."
         )
-    raise ValueError(f"Task {task_id} publishes no port {container_port} (is it RUNNING yet?).")
+    groups = address["security_groups"]
+    allowed, why = ingress_allows(groups, container_port, source_cidr=INTERNET)
+    if not allowed:
+        allowed, _ = ingress_allows(groups, container_port, source_cidr="::/0")
+    if not allowed:
+        names = ", ".join(g["GroupId"] for g in groups) or "none"
+        raise ValueError(
+            f"Task {task_id}'s security groups ({names}) admit no TCP port {container_port} from the internet "
+            f"({INTERNET}), where your machine is, so a connection to {address['public_ip']}:{container_port} would "
+            f"only time out ({why}). Add an inbound rule for port {container_port} to one of its groups "
+            "(ec2.authorize_security_group_ingress), or reach the task through its load balancer."
+        )
+    return f"http://{address['public_ip']}:{container_port}"
 
 
-def call_task(task: dict[str, Any], path: str = "/", container_port: int = 8080, timeout: float = 5) -> dict[str, Any]:
-    """GET ``path`` from a task's published port and decode the JSON answer.
+def lab_internal_task_url(task: dict[str, Any], container_port: int = 8080, config: Any | None = None) -> str:
+    """Lab only: the lab's internal path to a task's container port, whatever its security groups and public IP.
 
-    Refuses (``ValueError``) a task with no public IP (``assignPublicIp=DISABLED``): reach it
-    through its load balancer.
+    This is how the lab's own load balancer reaches tasks (Docker publishes each container port on a free
+    127.0.0.1 port). No such path exists on AWS: tests and lab tooling use it, notebooks use :func:`task_url`."""
+    from ecslab.config import LabConfig
+    from ecslab.lab.manage import control
+
+    config = config if config is not None else LabConfig.from_env()
+    addresses = control(config, "GET", "/ecs/task-addresses", timeout=5).get("tasks", {})
+    for binding in addresses.get(task["taskArn"], {}).get("internal", []):
+        if binding["container_port"] == container_port:
+            return f"http://{binding['address']}"
+    raise ValueError(f"The lab has no internal path to port {container_port} of task {task['taskArn'].split('/')[-1]}.")
+
+
+def call_task(
+    task: dict[str, Any], path: str = "/", container_port: int = 8080, timeout: float = 5, ec2: Any | None = None
+) -> dict[str, Any]:
+    """GET ``path`` from a task at :func:`task_url` (its public IP and container port) and decode the JSON answer.
+
+    Refuses (``ValueError``, naming the fix) a task with no public IP (``assignPublicIp=DISABLED``) or whose
+    security groups do not admit your machine on that port: reach it through its load balancer.
 
     RUNNING means the container has started, not that the app in it listens yet: a
     refused or reset connection is tried again until ``timeout`` seconds have passed."""
+    return _get_json(task_url(task, container_port, ec2) + path, timeout)
+
+
+def lab_call_task(
+    task: dict[str, Any], path: str = "/", container_port: int = 8080, timeout: float = 5, config: Any | None = None
+) -> dict[str, Any]:
+    """Lab only: :func:`call_task` by the lab's internal path (:func:`lab_internal_task_url`), whatever the task's
+    security groups and public IP. For tests and checkers that reach tasks for another reason than networking."""
+    return _get_json(lab_internal_task_url(task, container_port, config) + path, timeout)
+
+
+def _get_json(url: str, timeout: float) -> dict[str, Any]:
+    """GET ``url`` and decode its JSON; a refused or reset connection is tried again until ``timeout`` seconds have passed."""
     import urllib.error
     import urllib.request
 
-    url = task_url(task, container_port) + path
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -248,6 +358,7 @@ def request_task(
     body: bytes | None = None,
     container_port: int = 8080,
     timeout: float = 10,
+    ec2: Any | None = None,
 ) -> tuple[int, Any]:
     """Notebook 07: send ``method path`` to a task's app; (HTTP status, its decoded JSON answer), errors included.
 
@@ -256,7 +367,7 @@ def request_task(
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(task_url(task, container_port) + path, data=body, method=method)
+    request = urllib.request.Request(task_url(task, container_port, ec2) + path, data=body, method=method)
     deadline = time.monotonic() + timeout
     while True:
         try:

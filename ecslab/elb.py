@@ -15,6 +15,7 @@ import math
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -317,8 +318,11 @@ class TrafficGenerator:
     """
 
     def __init__(self, url: str, rate: float = 20, concurrency: int = 4, path: str = "/", timeout: float = 5) -> None:
-        if not url.startswith(("http://127.0.0.1", "http://localhost")) and "amazonaws.com" not in url:
-            raise ValueError(f"{url} is neither the lab (127.0.0.1) nor AWS: the course sends traffic nowhere else.")
+        host = urllib.parse.urlsplit(url).hostname or ""
+        if not (host == "localhost" or host.startswith("127.")) and "amazonaws.com" not in url:
+            raise ValueError(
+                f"{url} is neither the lab (127.0.0.1, or a task's loopback address) nor AWS: the course sends traffic nowhere else."
+            )
         self.url = url.rstrip("/") + path
         self.rate = rate
         self.concurrency = concurrency

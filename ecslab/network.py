@@ -42,6 +42,7 @@ __all__ = [
     "load_balancer_view",
     "network_diagram",
     "plot_network",
+    "public_task_security_group",
     "reachability",
     "security_group",
     "task_security_groups",
@@ -369,6 +370,17 @@ def create_web_security_groups(
     _allow(ec2, alb_group, listener_port, cidr=INTERNET, description="the internet")
     _allow(ec2, task_group, container_port, source_group_id=alb_group, description="the load balancer")
     return alb_group, task_group
+
+
+def public_task_security_group(ec2: Any, vpc_id: str, *, container_port: int = 8080, name: str = "ecslab-public-tasks") -> str:
+    """A group that admits TCP ``container_port`` from anywhere (``0.0.0.0/0``); returns its ID (notebooks 04, 05, 08).
+
+    What a task needs to be reached directly at its public IP (``assignPublicIp=ENABLED``) from your machine,
+    which counts as the internet: without such a rule the connection is dropped and times out. For a real
+    service, prefer a load balancer and :func:`create_web_security_groups`. Idempotent."""
+    group = _group_id(ec2, vpc_id, name, f"{name}: TCP {container_port} from anywhere")
+    _allow(ec2, group, container_port, cidr=INTERNET, description="the internet")
+    return group
 
 
 def task_security_groups(ecs: Any, cluster: str, service: str) -> list[str]:

@@ -315,7 +315,7 @@ def test_an_alarm_during_bake_rolls_back_with_blue_still_serving(lab: LabClients
     assert [r for r in traffic.responses if r.status != 200] == []
     assert traffic.responses[-1].version == "v1"
     tasks = ecs_tools.service_tasks(lab.ecs, stack["cluster"], "web")
-    assert {ecs_tools.call_task(task)["version"] for task in tasks} == {"v1"} and len(tasks) == 3
+    assert {ecs_tools.lab_call_task(task, config=lab.config)["version"] for task in tasks} == {"v1"} and len(tasks) == 3
     service = lab.ecs.describe_services(cluster=stack["cluster"], services=["web"])["services"][0]
     assert service["taskDefinition"] == first and len(service["deployments"]) == 1
 

@@ -177,7 +177,7 @@ def test_rolling_update_under_load_has_zero_failed_requests(lab: LabClients, sta
     assert set(summary["by_version"]) == {"v1", "v2"}
     assert traffic.responses[-1].version == "v2"
     tasks = ecs_tools.service_tasks(lab.ecs, stack["cluster"], "web")
-    assert {ecs_tools.call_task(task)["version"] for task in tasks} == {"v2"} and len(tasks) == 3
+    assert {ecs_tools.lab_call_task(task, config=lab.config)["version"] for task in tasks} == {"v2"} and len(tasks) == 3
 
 
 def test_a_broken_revision_is_rolled_back_by_the_circuit_breaker(lab: LabClients, stack: dict[str, str], image: str) -> None:

@@ -143,13 +143,21 @@ def test_the_stub_is_not_done(lab: ecslab.Lab) -> None:
 # -- 4.2 (pushes the sample app: a few seconds each) -----------------------------------------
 
 
-def network(subnet_id: str, public_ip: str = "ENABLED") -> dict[str, Any]:
-    return {"awsvpcConfiguration": {"subnets": [subnet_id], "assignPublicIp": public_ip}}
+def network(subnet_id: str, group: str | None = None, public_ip: str = "ENABLED") -> dict[str, Any]:
+    return {
+        "awsvpcConfiguration": {"subnets": [subnet_id], "assignPublicIp": public_ip}
+        | ({"securityGroups": [group]} if group else {})
+    }
 
 
-def run_and_wait(lab: Any, cluster: str, task_def_arn: str, subnet_id: str, public_ip: str = "ENABLED") -> str:
+def run_and_wait(
+    lab: Any, cluster: str, task_def_arn: str, subnet_id: str, group: str | None = None, public_ip: str = "ENABLED"
+) -> str:
     response = lab.ecs.run_task(
-        cluster=cluster, taskDefinition=task_def_arn, launchType="FARGATE", networkConfiguration=network(subnet_id, public_ip)
+        cluster=cluster,
+        taskDefinition=task_def_arn,
+        launchType="FARGATE",
+        networkConfiguration=network(subnet_id, group, public_ip),
     )
     task_arn = response["tasks"][0]["taskArn"]
     lab.ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[task_arn], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
@@ -163,7 +171,7 @@ def cluster_is_gone(lab: ecslab.Lab, name: str) -> bool:
 @pytest.mark.docker
 def test_a_running_task_passes_and_everything_is_removed(lab: ecslab.Lab) -> None:
     passed = ex04.check_run_one_task(run_and_wait, lab)
-    assert "its container answered" in passed.message
+    assert "its container answered at its public IP on port 8080" in passed.message
     assert setup.clusters_with_prefix(lab, ex04.CLUSTER + "-") == []
     assert active_revisions(lab, ex04.RUN_FAMILY) == []
     assert ex04.REPOSITORY not in [r["repositoryName"] for r in lab.ecr.describe_repositories()["repositories"]]
@@ -171,10 +179,10 @@ def test_a_running_task_passes_and_everything_is_removed(lab: ecslab.Lab) -> Non
 
 @pytest.mark.docker
 def test_returning_before_running_is_explained(lab: ecslab.Lab) -> None:
-    def no_wait(lab: Any, cluster: str, task_def_arn: str, subnet_id: str) -> str:
+    def no_wait(lab: Any, cluster: str, task_def_arn: str, subnet_id: str, group: str) -> str:
         return str(
             lab.ecs.run_task(
-                cluster=cluster, taskDefinition=task_def_arn, launchType="FARGATE", networkConfiguration=network(subnet_id)
+                cluster=cluster, taskDefinition=task_def_arn, launchType="FARGATE", networkConfiguration=network(subnet_id, group)
             )["tasks"][0]["taskArn"]
         )
 
@@ -187,8 +195,8 @@ def test_returning_before_running_is_explained(lab: ecslab.Lab) -> None:
 
 @pytest.mark.docker
 def test_a_task_without_a_public_ip_is_explained(lab: ecslab.Lab) -> None:
-    def private(lab: Any, cluster: str, task_def_arn: str, subnet_id: str) -> str:
-        return run_and_wait(lab, cluster, task_def_arn, subnet_id, public_ip="DISABLED")
+    def private(lab: Any, cluster: str, task_def_arn: str, subnet_id: str, group: str) -> str:
+        return run_and_wait(lab, cluster, task_def_arn, subnet_id, group, public_ip="DISABLED")
 
     with pytest.raises(CheckFailed, match="no public IP.*'assignPublicIp': 'ENABLED'"):
         ex04.check_run_one_task(private, lab)
@@ -196,8 +204,18 @@ def test_a_task_without_a_public_ip_is_explained(lab: ecslab.Lab) -> None:
 
 
 @pytest.mark.docker
+def test_a_task_whose_groups_do_not_admit_the_learner_is_explained(lab: ecslab.Lab) -> None:
+    def default_group(lab: Any, cluster: str, task_def_arn: str, subnet_id: str, group: str) -> str:
+        return run_and_wait(lab, cluster, task_def_arn, subnet_id)  # the VPC's default group: members only
+
+    with pytest.raises(CheckFailed, match="none admits port 8080.*'securityGroups': \\[security_group_id\\]"):
+        ex04.check_run_one_task(default_group, lab)
+    assert cluster_is_gone(lab, ex04.CLUSTER)
+
+
+@pytest.mark.docker
 def test_a_missing_network_gets_ecs_words_and_a_hint(lab: ecslab.Lab) -> None:
-    def no_network(lab: Any, cluster: str, task_def_arn: str, subnet_id: str) -> str:
+    def no_network(lab: Any, cluster: str, task_def_arn: str, subnet_id: str, group: str) -> str:
         return str(lab.ecs.run_task(cluster=cluster, taskDefinition=task_def_arn, launchType="FARGATE")["tasks"][0]["taskArn"])
 
     with pytest.raises(
@@ -208,14 +226,14 @@ def test_a_missing_network_gets_ecs_words_and_a_hint(lab: ecslab.Lab) -> None:
 
 @pytest.mark.docker
 def test_the_whole_response_and_two_tasks_are_explained(lab: ecslab.Lab) -> None:
-    def whole_response(lab: Any, cluster: str, task_def_arn: str, subnet_id: str) -> Any:
+    def whole_response(lab: Any, cluster: str, task_def_arn: str, subnet_id: str, group: str) -> Any:
         return lab.ecs.run_task(
-            cluster=cluster, taskDefinition=task_def_arn, launchType="FARGATE", networkConfiguration=network(subnet_id)
+            cluster=cluster, taskDefinition=task_def_arn, launchType="FARGATE", networkConfiguration=network(subnet_id, group)
         )
 
-    def two_tasks(lab: Any, cluster: str, task_def_arn: str, subnet_id: str) -> str:
-        run_and_wait(lab, cluster, task_def_arn, subnet_id)
-        return run_and_wait(lab, cluster, task_def_arn, subnet_id)
+    def two_tasks(lab: Any, cluster: str, task_def_arn: str, subnet_id: str, group: str) -> str:
+        run_and_wait(lab, cluster, task_def_arn, subnet_id, group)
+        return run_and_wait(lab, cluster, task_def_arn, subnet_id, group)
 
     with pytest.raises(CheckFailed, match="whole response"):
         ex04.check_run_one_task(whole_response, lab)
@@ -295,6 +313,6 @@ def test_the_learner_cannot_change_the_cases(lab: ecslab.Lab) -> None:
 def test_a_typed_in_cluster_does_not_pass(lab: ecslab.Lab) -> None:
     """Issue 13's fixed-name hole: the cluster (and the task definition's family) are new each run."""
     with pytest.raises(CheckFailed, match="ClusterNotFoundException"):
-        ex04.check_run_one_task(lambda lab, cluster, arn, subnet: run_and_wait(lab, ex04.CLUSTER, arn, subnet), lab)
+        ex04.check_run_one_task(lambda lab, cluster, arn, subnet, group: run_and_wait(lab, ex04.CLUSTER, arn, subnet, group), lab)
     assert setup.clusters_with_prefix(lab, ex04.CLUSTER + "-") == []
     assert active_revisions(lab, ex04.RUN_FAMILY) == []

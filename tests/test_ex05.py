@@ -47,16 +47,21 @@ def deploy(
     service: str,
     image_uri: str,
     execution_role_arn: str | None,
+    group: str | None = None,
     launch_type: str = "FARGATE",
     count: int = 2,
     network: bool = True,
     public_ip: bool = True,
 ) -> str:
-    """A configurable answer to 5.1 (right with the defaults)."""
+    """A configurable answer to 5.1 (right with the defaults and the group the check gives)."""
     lab.ecs.create_cluster(clusterName=cluster)
     request = ecs_tools.task_definition(service, image_uri, execution_role_arn=execution_role_arn)
     definition = lab.ecs.register_task_definition(**request)["taskDefinition"]["taskDefinitionArn"]
-    awsvpc = {"subnets": subnets(lab)} | ({"assignPublicIp": "ENABLED"} if public_ip else {})
+    awsvpc = (
+        {"subnets": subnets(lab)}
+        | ({"assignPublicIp": "ENABLED"} if public_ip else {})
+        | ({"securityGroups": [group]} if group else {})
+    )
     extra = {"networkConfiguration": {"awsvpcConfiguration": awsvpc}} if network else {}
     response = lab.ecs.create_service(
         cluster=cluster, serviceName=service, taskDefinition=definition, desiredCount=count, launchType=launch_type, **extra
@@ -64,8 +69,8 @@ def deploy(
     return str(response["service"]["serviceArn"])
 
 
-def deploy_returning_cluster_arn(lab: Any, cluster: str, service: str, image_uri: str, role: str) -> str:
-    deploy(lab, cluster, service, image_uri, role)
+def deploy_returning_cluster_arn(lab: Any, cluster: str, service: str, image_uri: str, role: str, group: str) -> str:
+    deploy(lab, cluster, service, image_uri, role, group)
     return str(lab.ecs.describe_clusters(clusters=[cluster])["clusters"][0]["clusterArn"])
 
 
@@ -82,11 +87,11 @@ def test_without_the_setup_cell_the_check_says_to_run_it(lab: ecslab.Lab) -> Non
 
 def test_a_right_deployment_passes(lab: ecslab.Lab, image_uri: str) -> None:
     passed = check(ex05.check_deploy_service, deploy, lab)
-    assert "both answered" in passed.message and cluster_is_gone(lab)
+    assert "both answered at their public IP" in passed.message and cluster_is_gone(lab)
 
 
 def test_the_stub_is_not_done(lab: ecslab.Lab, image_uri: str) -> None:
-    def stub(lab: Any, cluster: str, service: str, image_uri: str, execution_role_arn: str) -> str:
+    def stub(lab: Any, cluster: str, service: str, image_uri: str, execution_role_arn: str, security_group_id: str) -> str:
         raise NotImplementedError()
 
     with pytest.raises(NotDone):
@@ -96,34 +101,57 @@ def test_the_stub_is_not_done(lab: ecslab.Lab, image_uri: str) -> None:
 @pytest.mark.parametrize(
     "answer, message",
     [
-        (lambda lab, cluster, service, image, role: "arn:aws:ecs:us-east-1:123456789012:service/x", "no ACTIVE cluster"),
+        (lambda lab, cluster, service, image, role, group: "arn:aws:ecs:us-east-1:123456789012:service/x", "no ACTIVE cluster"),
         (
-            lambda lab, cluster, service, image, role: deploy_returning_cluster_arn(lab, cluster, service, image, role),
+            lambda lab, cluster, service, image, role, group: deploy_returning_cluster_arn(
+                lab, cluster, service, image, role, group
+            ),
             "the cluster's ARN",
         ),
         (
-            lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, role, launch_type="EC2"),
+            lambda lab, cluster, service, image, role, group: deploy(
+                lab, cluster, service, image, role, group, launch_type="EC2"
+            ),
             "launchType='FARGATE'",
         ),
-        (lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, role, count=1), "desiredCount=2"),
         (
-            lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, role, network=False),
+            lambda lab, cluster, service, image, role, group: deploy(lab, cluster, service, image, role, group, count=1),
+            "desiredCount=2",
+        ),
+        (
+            lambda lab, cluster, service, image, role, group: deploy(lab, cluster, service, image, role, group, network=False),
             "(?i)network ?configuration must be provided",
         ),
         (
-            lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image.replace(":v1", ":v9"), role),
+            lambda lab, cluster, service, image, role, group: deploy(
+                lab, cluster, service, image.replace(":v1", ":v9"), role, group
+            ),
             "use the image_uri argument",
         ),
         (
-            lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, None),
+            lambda lab, cluster, service, image, role, group: deploy(lab, cluster, service, image, None, group),
             "execution role ARN to support ECR images.* Pass executionRoleArn=execution_role_arn",
         ),
         (
-            lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, role, public_ip=False),
+            lambda lab, cluster, service, image, role, group: deploy(lab, cluster, service, image, role, group, public_ip=False),
             "assignPublicIp is DISABLED.*'assignPublicIp': 'ENABLED'",
         ),
+        (
+            lambda lab, cluster, service, image, role, group: deploy(lab, cluster, service, image, role),
+            "default group admits only its own members.*'securityGroups': \\[security_group_id\\]",
+        ),
     ],
-    ids=["nothing-created", "cluster-arn", "ec2", "one-task", "no-subnets", "other-image", "no-execution-role", "no-public-ip"],
+    ids=[
+        "nothing-created",
+        "cluster-arn",
+        "ec2",
+        "one-task",
+        "no-subnets",
+        "other-image",
+        "no-execution-role",
+        "no-public-ip",
+        "default-group",
+    ],
 )
 def test_wrong_deployments_are_explained(lab: ecslab.Lab, image_uri: str, answer: Callable[..., str], message: str) -> None:
     with pytest.raises(CheckFailed, match=message):
@@ -137,7 +165,7 @@ def test_names_typed_in_instead_of_the_arguments_do_not_pass(lab: ecslab.Lab, im
     try:
         with pytest.raises(CheckFailed, match="no ACTIVE cluster named 'ex05-check-deploy-"):
             ex05.check_deploy_service(
-                lambda lab, cluster, service, image, role: deploy(lab, typed_in, ex05.SERVICE, image, role),
+                lambda lab, cluster, service, image, role, group: deploy(lab, typed_in, ex05.SERVICE, image, role, group),
                 lab,
                 repository=REPOSITORY,
             )
@@ -151,7 +179,7 @@ def test_a_typed_in_execution_role_does_not_pass(lab: ecslab.Lab, image_uri: str
     course_role = security.ensure_execution_role(lab.iam)
     with pytest.raises(CheckFailed, match="pass the execution_role_arn argument"):
         ex05.check_deploy_service(
-            lambda lab, cluster, service, image, role: deploy(lab, cluster, service, image, course_role),
+            lambda lab, cluster, service, image, role, group: deploy(lab, cluster, service, image, course_role, group),
             lab,
             repository=REPOSITORY,
         )
@@ -162,11 +190,28 @@ def test_a_typed_in_execution_role_does_not_pass(lab: ecslab.Lab, image_uri: str
 # -- 5.2 --------------------------------------------------------------------------------------
 
 
-def urls_of(lab: Any, cluster: str, service: str | None, use: str = "hostPort") -> list[str]:
-    """A configurable answer to 5.2 (right when given the service and hostPort)."""
+def urls_of(lab: Any, cluster: str, service: str | None, use: str = "PublicIp") -> list[str]:
+    """A configurable answer to 5.2 (right when given the service and the public IP): attachments -> ENI -> public IP."""
     arns = lab.ecs.list_tasks(cluster=cluster, **({"serviceName": service} if service else {}))["taskArns"]
-    tasks = lab.ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]
-    return [f"http://127.0.0.1:{b[use]}" for t in tasks for c in t["containers"] for b in c["networkBindings"]]
+    urls = []
+    for task in lab.ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"]:
+        details = {d["name"]: d["value"] for a in task["attachments"] for d in a["details"]}
+        interface = lab.ec2.describe_network_interfaces(NetworkInterfaceIds=[details["networkInterfaceId"]])["NetworkInterfaces"][
+            0
+        ]
+        host = interface["Association"]["PublicIp"] if use == "PublicIp" else details["privateIPv4Address"]
+        urls.append(f"http://{host}:8080")
+    return urls
+
+
+def old_urls(lab: Any, cluster: str, service: str) -> list[str]:
+    """The answer before issue 14: networkBindings' host ports on 127.0.0.1 (AWS reports none for awsvpc tasks)."""
+    tasks = lab.ecs.describe_tasks(cluster=cluster, tasks=lab.ecs.list_tasks(cluster=cluster, serviceName=service)["taskArns"])[
+        "tasks"
+    ]
+    return [
+        f"http://127.0.0.1:{b['hostPort']}" for t in tasks for c in t["containers"] for b in c.get("networkBindings", [])
+    ] or ["http://127.0.0.1:8080"]
 
 
 def test_right_urls_pass(lab: ecslab.Lab, image_uri: str) -> None:
@@ -177,13 +222,14 @@ def test_right_urls_pass(lab: ecslab.Lab, image_uri: str) -> None:
 @pytest.mark.parametrize(
     "answer, message",
     [
-        (lambda lab, cluster, service: urls_of(lab, cluster, service, use="containerPort"), "containerPort"),
+        (lambda lab, cluster, service: urls_of(lab, cluster, service, use="private"), "private IPs"),
+        (old_urls, "no networkBindings"),
         (lambda lab, cluster, service: urls_of(lab, cluster, None), "another service"),
         (lambda lab, cluster, service: urls_of(lab, cluster, service)[:1], "you returned 1 URL"),
         (lambda lab, cluster, service: lab.ecs.list_tasks(cluster=cluster, serviceName=service)["taskArns"], "task ARNs"),
         (lambda lab, cluster, service: "http://127.0.0.1:8080", "list of URL strings"),
     ],
-    ids=["container-port", "whole-cluster", "first-only", "arns", "a-string"],
+    ids=["private-ip", "network-bindings", "whole-cluster", "first-only", "arns", "a-string"],
 )
 def test_wrong_urls_are_explained(lab: ecslab.Lab, image_uri: str, answer: Callable[..., Any], message: str) -> None:
     with pytest.raises(CheckFailed, match=message):

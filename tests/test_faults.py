@@ -78,9 +78,10 @@ def wait_stable(lab: LabClients, attempts: int = 60) -> dict[str, Any]:
 
 
 def answering_versions(lab: LabClients) -> list[str]:
-    """What each running task of the service answers when called on its published 127.0.0.1 port."""
+    """What each running task of the service answers when called by the lab's internal path (its published 127.0.0.1 port)."""
     return sorted(
-        str(ecs_tools.call_task(task, timeout=10)["version"]) for task in ecs_tools.service_tasks(lab.ecs, CLUSTER, SERVICE)
+        str(ecs_tools.lab_call_task(task, timeout=10, config=lab.config)["version"])
+        for task in ecs_tools.service_tasks(lab.ecs, CLUSTER, SERVICE)
     )
 
 
@@ -106,13 +107,13 @@ def start_rolling(lab: LabClients, config: LabConfig, image: str, timeout: float
 
 
 def task_host_ports(lab: LabClients) -> set[int]:
-    arns = lab.ecs.list_tasks(cluster=CLUSTER)["taskArns"]
-    tasks = lab.ecs.describe_tasks(cluster=CLUSTER, tasks=arns)["tasks"] if arns else []
+    """The 127.0.0.1 ports Docker published the service's containers on (the lab's internal path; awsvpc tasks report
+    no networkBindings, as on AWS)."""
     return {
-        int(binding["hostPort"])
-        for task in tasks
-        for container in task["containers"]
-        for binding in container.get("networkBindings", [])
+        int(binding["HostPort"])
+        for container in manage.lab_containers(lab.config)
+        for bindings in (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).values()
+        for binding in bindings or []
     }
 
 
@@ -300,7 +301,7 @@ def test_engine_gone_is_reported_logged_briefly_and_the_service_heals(
             try:  # healed: two running tasks, each answering on its published port
                 count = lab.ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]["runningCount"]
                 versions = sorted(
-                    str(ecs_tools.call_task(task, timeout=2)["version"])
+                    str(ecs_tools.lab_call_task(task, timeout=2, config=lab.config)["version"])
                     for task in ecs_tools.service_tasks(lab.ecs, CLUSTER, SERVICE)
                 )
                 seen = f"runningCount {count}, tasks answer {versions}"

@@ -144,7 +144,7 @@ def test_a_service_line_reaches_cloudwatch_logs_within_two_seconds(lab: LabClien
     # when: the app logs one line per request
     marker = f"/marker-{time.time_ns()}"
     try:
-        urllib.request.urlopen(ecs_tools.task_url(task) + marker)
+        urllib.request.urlopen(ecs_tools.lab_internal_task_url(task, config=lab.config) + marker)
     except Exception:
         pass  # 404 is fine: the request line is logged anyway
     sent = time.monotonic()
@@ -220,7 +220,7 @@ def test_ecs_metrics_are_published_and_an_alarm_goes_to_alarm_under_load(lab: La
         Threshold=20.0,
         ComparisonOperator="GreaterThanThreshold",
     )
-    url = ecs_tools.task_url(ecs_tools.service_tasks(lab.ecs, cluster, "logged")[0])
+    url = ecs_tools.lab_internal_task_url(ecs_tools.service_tasks(lab.ecs, cluster, "logged")[0], config=lab.config)
     # when: CPU load
     from ecslab.elb import TrafficGenerator
 

@@ -292,7 +292,7 @@ def test_tasks_whose_group_does_not_admit_the_alb_time_out(lab: LabClients, imag
         assert {get(url + "/", timeout=5) for _ in range(6)} == {200}
         task = ecs_tools.service_tasks(lab.ecs, "sg", "open")[0]
         with pytest.raises(ValueError, match="no public IP.*load balancer"):
-            ecs_tools.call_task(task)
+            ecs_tools.call_task(task, ec2=lab.ec2)
         assert [d["name"] for a in task["attachments"] for d in a["details"]] == [
             "subnetId",
             "networkInterfaceId",

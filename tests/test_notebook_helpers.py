@@ -74,7 +74,9 @@ def _serve() -> tuple[HTTPServer, dict[str, Any]]:
 
 def test_request_task_returns_http_errors_as_answers(monkeypatch: Any) -> None:
     server, task = _serve()
-    monkeypatch.setattr(ecs_tools, "task_url", lambda task, container_port=8080: f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setattr(
+        ecs_tools, "task_url", lambda task, container_port=8080, ec2=None: f"http://127.0.0.1:{server.server_address[1]}"
+    )
     try:
         assert ecs_tools.request_task(task, "/fine") == (200, {"path": "/fine"})
         assert ecs_tools.request_task(task, "/denied") == (403, {"path": "/denied"})

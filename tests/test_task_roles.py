@@ -199,9 +199,9 @@ def stop(lab: LabClients, cluster: str, task: dict[str, Any]) -> dict[str, Any]:
         time.sleep(0.2)
 
 
-def call(task: dict[str, Any], path: str) -> tuple[int, dict[str, Any]]:
+def call(lab: LabClients, task: dict[str, Any], path: str) -> tuple[int, dict[str, Any]]:
     try:
-        return 200, ecs_tools.call_task(task, path, timeout=15)
+        return 200, ecs_tools.lab_call_task(task, path, timeout=15, config=lab.config)
     except urllib.error.HTTPError as error:
         return error.code, dict(json.loads(error.read()))
 
@@ -229,14 +229,14 @@ def test_a_task_role_lets_boto3_in_the_container_list_a_bucket_until_the_permiss
     assert environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"].startswith("http://127.0.0.1:51679/v2/credentials/")
     assert environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
     assert environment["AWS_REGION"] == environment["AWS_DEFAULT_REGION"] == lab.config.region
-    status, who = call(task, "/whoami")
+    status, who = call(lab, task, "/whoami")
     assert status == 200, who
     assert who["Arn"] == f"arn:aws:sts::123456789012:assumed-role/reports-reader/{task_id}"
     assert who["credential_source"] == "container-role"
-    status, listing = call(task, f"/s3/{bucket}")
+    status, listing = call(lab, task, f"/s3/{bucket}")
     assert (status, listing["keys"]) == (200, ["2026/q1.csv", "2026/q2.csv"])
     # but reading an object was never allowed
-    status, refused = call(task, f"/s3/{bucket}/2026/q1.csv")
+    status, refused = call(lab, task, f"/s3/{bucket}/2026/q1.csv")
     assert status == 403 and refused["error"] == "AccessDenied"
     assert refused["message"] == (
         f"User: arn:aws:sts::123456789012:assumed-role/reports-reader/{task_id} is not authorized to perform: "
@@ -245,12 +245,12 @@ def test_a_task_role_lets_boto3_in_the_container_list_a_bucket_until_the_permiss
     # when the permission to list is taken away (the role now may only read), the next call is refused at once
     lab.iam.delete_role_policy(RoleName="reports-reader", PolicyName="list-reports")
     lab.iam.put_role_policy(RoleName="reports-reader", PolicyName="read-reports", PolicyDocument=json.dumps(READ_REPORTS))
-    status, refused = call(task, f"/s3/{bucket}")
+    status, refused = call(lab, task, f"/s3/{bucket}")
     assert status == 403 and refused["error"] == "AccessDenied"
     assert refused["message"].startswith(
         f"User: arn:aws:sts::123456789012:assumed-role/reports-reader/{task_id} is not authorized to perform: s3:ListBucket"
     )
-    status, read = call(task, f"/s3/{bucket}/2026/q1.csv")
+    status, read = call(lab, task, f"/s3/{bucket}/2026/q1.csv")
     assert (status, read["size"]) == (200, 13)
     timings = lab.control("/ecs/task-roles")["timings"]
     print("task-role timings:", timings)
@@ -314,7 +314,7 @@ def test_a_task_without_a_task_role_gets_no_credentials(lab: LabClients, cluster
     environment = app_environment(lab, task)
     assert not [name for name in environment if name.startswith("AWS_CONTAINER_")]
     assert environment["AWS_REGION"] == lab.config.region and environment["AWS_ENDPOINT_URL"].startswith("http://")
-    status, answer = call(task, "/whoami")
+    status, answer = call(lab, task, "/whoami")
     assert (status, answer["error"]) == (500, "NoCredentialsError")
     assert answer["message"] == "Unable to locate credentials"
     assert relays(lab, task["taskArn"]) == []

@@ -44,6 +44,7 @@
 # %%
 import re
 import time
+import urllib.request
 
 import matplotlib.pyplot as plt
 from botocore.exceptions import ClientError
@@ -53,6 +54,7 @@ import ecslab
 from ecslab import containers, images, security
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
+from ecslab import network as network_tools
 
 lab = ecslab.connect()
 ecs = lab.ecs
@@ -236,14 +238,23 @@ from ecslab.ecs_validation import FARGATE_SIZES
 # ## 5. Task: `docker run`, the ECS way
 #
 # `run_task` starts one task from a task definition, as `docker run` starts one container from an
-# image. Fargate tasks need a network: with `awsvpc`, every task gets its own network interface in
-# a subnet of your VPC. The lab has AWS's default VPC; take its first subnet. A task gets only a
-# private IP unless you ask for a public one (`assignPublicIp`, `DISABLED` by default); we want
-# to call the task from this machine, outside the VPC, so we ask.
+# image. Fargate tasks need a network: with `awsvpc`, every task gets its own network interface
+# (an ENI) in a subnet of your VPC. The lab has AWS's default VPC; take its first subnet. A task
+# gets only a private IP unless you ask for a public one (`assignPublicIp`, `DISABLED` by
+# default), and its **security groups** decide who may connect to it. We want to call the task
+# from this machine, which to AWS is "the internet", so we ask for a public IP and give the task a
+# group that admits TCP 8080 from anywhere (`0.0.0.0/0`). Without it the task would get the VPC's
+# default group, which admits only its own members. `network_tools.public_task_security_group`
+# makes such a group once (`create_security_group`, then `authorize_security_group_ingress`):
 
 # %%
-subnet_id = lab.ec2.describe_subnets()["Subnets"][0]["SubnetId"]
-network = {"awsvpcConfiguration": {"subnets": [subnet_id], "assignPublicIp": "ENABLED"}}
+subnet = lab.ec2.describe_subnets()["Subnets"][0]
+subnet_id = subnet["SubnetId"]
+web_group = network_tools.public_task_security_group(lab.ec2, subnet["VpcId"])
+network = {"awsvpcConfiguration": {"subnets": [subnet_id], "securityGroups": [web_group], "assignPublicIp": "ENABLED"}}
+[(rule.protocol, rule.from_port, rule.cidr) for rule in network_tools.security_group(lab.ec2, web_group).ingress]
+
+# %%
 run_at = time.monotonic()  # the timeline below counts from here
 started = ecs.run_task(cluster=CLUSTER, taskDefinition=task_def_arn, launchType="FARGATE", networkConfiguration=network)
 task_arn = started["tasks"][0]["taskArn"]
@@ -284,19 +295,52 @@ moments = ["createdAt", "pullStartedAt", "pullStoppedAt", "startedAt"]
 {moment: f"+{(task[moment] - task['createdAt']).total_seconds():.2f} s" for moment in moments}
 
 # %% [markdown]
-# Where is it? On AWS you would call the task's public IP on port 8080 (its private IP answers only
-# inside the VPC), if its security group lets you in: this task is in the VPC's default group (we
-# gave it none), which admits nobody from outside, so on AWS the call would time out. The lab
-# does not filter direct calls to a task (notebook 07 says where it does). It runs the task as a
-# container on this machine and, for a task with a public IP, publishes port 8080 on 127.0.0.1;
-# the task says where, in its container's `networkBindings` (the host port is a free one,
-# different on every run):
+# Where is it? A Fargate task has no host of yours and no host port: ECS reports no
+# `networkBindings` for an `awsvpc` task. The task's `attachments` name its network interface;
+# EC2's `describe_network_interfaces` gives that interface's private IP (answers only inside the
+# VPC) and, with `assignPublicIp`, its public IP (`Association.PublicIp`). You call the public IP
+# on the container's own port, 8080:
 
 # %%
-[(binding["containerPort"], binding["protocol"], f"{binding['bindIP']}:{binding['hostPort']}") for binding in task["containers"][0]["networkBindings"]]
+details = {d["name"]: d["value"] for d in task["attachments"][0]["details"]}
+interface = lab.ec2.describe_network_interfaces(NetworkInterfaceIds=[details["networkInterfaceId"]])["NetworkInterfaces"][0]
+public_ip = interface["Association"]["PublicIp"]
+{
+    "attachment": (task["attachments"][0]["type"], task["attachments"][0]["status"]),
+    "details": sorted(details),
+    "security groups": [g["GroupId"] == web_group for g in interface["Groups"]],
+    "public IP": public_ip,
+    "networkBindings": task["containers"][0].get("networkBindings", []),
+}
+
+# %% [markdown]
+# **In the lab** the public IP is a loopback address of the task's own (127.100.x.y: every
+# 127.x.y.z address is this machine, and no other program uses these), and the task's security
+# groups are obeyed there: the lab opens `PUBLIC_IP:8080` only while a group admits TCP 8080 from
+# `0.0.0.0/0`. `ecs_tools.task_url` does what you just did by hand, and `call_task` calls it:
+
+# %%
+ecs_tools.task_url(task) == f"http://{public_ip}:8080"
 
 # %%
 ecs_tools.call_task(task)
+
+# %% [markdown]
+# Take the rule away and the same address stops answering. AWS does not refuse such a connection,
+# it drops it: the client waits until its own timeout (here 2 s). The lab does the same. (Rule
+# changes reach the lab within a second, hence the pause.) Then give the rule back:
+
+# %%
+rule = {"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+lab.ec2.revoke_security_group_ingress(GroupId=web_group, IpPermissions=[rule])
+time.sleep(1.5)
+try:
+    urllib.request.urlopen(f"http://{public_ip}:8080/", timeout=2)
+    blocked = "answered"
+except OSError as error:
+    blocked = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
+lab.ec2.authorize_security_group_ingress(GroupId=web_group, IpPermissions=[rule])
+blocked
 
 # %% [markdown]
 # That answer came from a real process in a real container. The `hostname` is the container's ID.
@@ -323,6 +367,13 @@ ecs.stop_task(cluster=CLUSTER, task=task_arn, reason="done looking at it")
 stop_changes = ecs_tools.watch_task(ecs, CLUSTER, task_arn, until="STOPPED", origin=run_at)
 stopped = ecs.describe_tasks(cluster=CLUSTER, tasks=[task_arn])["tasks"][0]
 {key: stopped[key] for key in ("lastStatus", "stopCode", "stoppedReason")} | {"exit code": stopped["containers"][0]["exitCode"]}
+
+# %% [markdown]
+# In DEPROVISIONING, ECS deleted the task's network interface, and its public IP went with it:
+
+# %%
+left = lab.ec2.describe_network_interfaces(Filters=[{"Name": "network-interface-id", "Values": [details["networkInterfaceId"]]}])
+{"attachment status": stopped["attachments"][0]["status"], "network interfaces left": len(left["NetworkInterfaces"])}
 
 # %% [markdown]
 # Exit code 0: the sample app handles SIGTERM and exits cleanly. A stopped task stays visible for a
@@ -453,7 +504,7 @@ plain.container.reload()
 # | `docker ps` | `list_tasks` + `describe_tasks` |
 # | `docker stop` | `stop_task` (with a reason that is kept) |
 # | `docker start` after a crash, by hand | a service replaces the task by itself |
-# | `-p 127.0.0.1::8080` | `portMappings` + `networkBindings` (bridge) or a task IP (`awsvpc`) |
+# | `-p 127.0.0.1::8080` | `portMappings` + `networkBindings` (bridge), or the task's own IP and a security group (`awsvpc`) |
 #
 # ## 8. Load balancer: the traffic manager
 #
@@ -723,8 +774,12 @@ Quiz([
 #   an edit. Its **container definitions** hold image, ports, environment, CPU and memory. ECS refuses
 #   invalid ones with a `ClientException` (e.g. a Fargate size that does not exist).
 # - A **task** goes PROVISIONING → PENDING → ACTIVATING → RUNNING → DEACTIVATING → STOPPING → DEPROVISIONING → STOPPED
-#   (the lab skips ACTIVATING; a short state can slip between two polls), with timestamps, `networkBindings`,
+#   (the lab skips ACTIVATING; a short state can slip between two polls), with timestamps,
 #   a `stopCode` and a `stoppedReason`. In the lab it is a real container on this machine.
+# - A Fargate (`awsvpc`) task has its own network interface and no `networkBindings`: you reach it at the
+#   interface's **public IP** (`assignPublicIp=ENABLED`, `describe_network_interfaces`) on the container
+#   port, only if one of its **security groups** admits you; otherwise the connection times out. In the
+#   lab the public IP is a loopback address of the task's own, and the groups are obeyed there.
 # - A **service** keeps `desiredCount` tasks running, replaces tasks that die and rolls to new revisions;
 #   a **load balancer** (notebook 06) gives its tasks one address.
 # - **Fargate**: AWS runs the hosts, fixed task sizes, pay per task. **EC2**: your hosts, your patching,

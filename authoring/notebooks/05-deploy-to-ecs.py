@@ -51,6 +51,7 @@ from botocore.exceptions import ClientError
 import ecslab
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
+from ecslab import network as network_tools
 from ecslab import cleanup, images, security
 
 lab = ecslab.connect()
@@ -191,19 +192,23 @@ task_def_arn = registered["taskDefinitionArn"]
 #
 # A service keeps a number of copies of a task running: `desiredCount`. Fargate needs to know
 # where to put each task's network interface: subnets. We use the default VPC's, one per
-# Availability Zone, so ECS can spread the tasks across zones.
+# Availability Zone, so ECS can spread the tasks across zones. Each task gets a public IP
+# (`assignPublicIp`) and a security group that admits TCP 8080 from anywhere, the one notebook 04
+# made: without it the tasks would be in the VPC's default group, which admits nobody from
+# outside, and we could not call them from this machine.
 
 # %%
 default_vpc = lab.ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
 subnets = lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [default_vpc]}])["Subnets"]
 subnet_ids = [subnet["SubnetId"] for subnet in subnets]
+web_group = network_tools.public_task_security_group(lab.ec2, default_vpc)  # TCP 8080 from 0.0.0.0/0
 sorted(subnet["AvailabilityZone"] for subnet in subnets)
 
 # %% [markdown]
 # ```
 # aws ecs create-service --cluster demo-cluster --service-name api-service \
 #   --task-definition aws-node-demo-05:1 --desired-count 2 --launch-type FARGATE \
-#   --network-configuration "awsvpcConfiguration={subnets=[subnet-...,subnet-...],assignPublicIp=ENABLED}"
+#   --network-configuration "awsvpcConfiguration={subnets=[subnet-...,subnet-...],securityGroups=[sg-...],assignPublicIp=ENABLED}"
 # ```
 
 # %%
@@ -213,7 +218,7 @@ created = lab.ecs.create_service(
     taskDefinition=task_def_arn,
     desiredCount=2,
     launchType="FARGATE",
-    networkConfiguration={"awsvpcConfiguration": {"subnets": subnet_ids, "assignPublicIp": "ENABLED"}},
+    networkConfiguration={"awsvpcConfiguration": {"subnets": subnet_ids, "securityGroups": [web_group], "assignPublicIp": "ENABLED"}},
 )["service"]
 created_at = time.monotonic()
 created_when = datetime.now(UTC)
@@ -265,8 +270,8 @@ for name, message in mine:
         "launchType": task["launchType"],
         "cpu/memory": f"{task['cpu']}/{task['memory']}",
         "image": task["containers"][0]["image"],
-        "networkBindings": [f"{b['bindIP']}:{b['hostPort']} → container port {b['containerPort']}" for b in task["containers"][0]["networkBindings"]],
-        "network interface": task["attachments"][0]["type"],
+        "networkBindings": task["containers"][0].get("networkBindings", []),
+        "network interface": (task["attachments"][0]["type"], task["attachments"][0]["status"]),
     }
     for task in tasks
 ]
@@ -306,18 +311,38 @@ containers = lab.docker.containers.list(filters={"label": [f"com.amazonaws.ecs.c
 sorted(container.id for container in containers) == sorted(task["containers"][0].get("runtimeId") for task in tasks)
 
 # %% [markdown]
-# What is AWS and what is the lab here: the API calls, the task states, the events and the
-# `networkBindings` are ECS's. On AWS, Fargate runs each task in its own small virtual machine
-# with its own network interface; the lab runs it as a container on this machine and publishes
-# its port on 127.0.0.1 instead.
+# What is AWS and what is the lab here: the API calls, the task states, the events, the empty
+# `networkBindings` (ECS reports no host ports for an `awsvpc` task) and the network interfaces
+# are ECS's and EC2's. On AWS, Fargate runs each task in its own small virtual machine with its
+# own network interface; the lab runs it as a container on this machine, publishes its port on a
+# free 127.0.0.1 port for its own use (its load balancer's, in notebook 06), and gives the task's
+# interface a public IP of its own on this machine's loopback (127.100.x.y), where it obeys the
+# task's security groups.
 #
 # ## 8. Step 7: call the API
 #
-# Each task publishes port 8080 on 127.0.0.1 at a port of its own (`networkBindings`). Call
-# both:
+# Where does each task answer? The AWS way: the task's `attachments` name its network interface,
+# `describe_network_interfaces` gives its public IP, and the app listens there on its container
+# port, 8080. `ecs_tools.task_address` reads the interface (its private IP answers only inside the
+# VPC):
 
 # %%
-[ecs_tools.task_url(task) for task in tasks]
+addresses = [ecs_tools.task_address(task, lab.ec2) for task in tasks]
+[
+    {
+        "public IP": address["public_ip"],
+        "private IP is in the VPC": address["private_ip"].startswith("10."),
+        "security groups": [g["GroupName"] for g in address["security_groups"]],
+    }
+    for address in addresses
+]
+
+# %% [markdown]
+# `ecs_tools.task_url` builds `http://PUBLIC_IP:8080` from that, after checking that a security
+# group admits you; `call_task` calls it. Call both tasks:
+
+# %%
+[ecs_tools.task_url(task) for task in tasks] == [f"http://{address['public_ip']}:8080" for address in addresses]
 
 # %%
 answers = [ecs_tools.call_task(task) for task in tasks]
@@ -331,14 +356,14 @@ answers = [ecs_tools.call_task(task) for task in tasks]
 # tries again for a few seconds when the connection is refused. A health check (in the task definition, or the load balancer's) is how ECS
 # learns that the app itself is ready; notebook 06 adds one.
 #
-# On AWS you would not call tasks one by one. Each Fargate task gets a private IP in its subnet
-# (`attachments` in `describe_tasks`) and, with `assignPublicIp=ENABLED`, a public IP: you could
-# call `http://PUBLIC_IP:8080` if the security group lets you in. Ours does not: the service gave
-# its tasks no `securityGroups`, so they are in the VPC's default group, which admits nobody from
-# outside; the lab does not filter direct calls to a task (notebook 07 says where it does). And
-# the IP changes whenever a task is replaced, and you would have to spread the calls yourself. The usual answer is an
-# **Application Load Balancer** in front of the service: one stable address, health checks, and
-# calls spread over the healthy tasks. That is notebook 06.
+# On AWS this code works as it is, and it is still not how you would call a service. Reaching
+# tasks at their public IPs needs them in a public subnet with `assignPublicIp=ENABLED` and a
+# security group open to the internet on the app's port; each IP changes whenever a task is
+# replaced; and you would have to spread the calls yourself. A task whose groups do not admit you
+# does not even refuse: the connection is dropped and times out (`task_url` says so at once, and
+# names the fix). The usual answer is private tasks (no public IP, a group that admits only the load
+# balancer) behind an **Application Load Balancer**: one stable address, health checks, and calls
+# spread over the healthy tasks. That is notebook 06.
 #
 # Here is the cluster as the notes draw it, drawn from `describe_services` and `describe_tasks`:
 
@@ -477,7 +502,7 @@ def versions_answering(tasks: list[dict]) -> collections.Counter:
         if task["lastStatus"] == "RUNNING":
             try:
                 counts[ecs_tools.call_task(task, timeout=1)["version"]] += 1
-            except OSError:
+            except (OSError, ValueError):  # not up yet, or stopped since (its network interface is gone)
                 counts["no answer"] += 1
     return counts
 
@@ -690,6 +715,7 @@ cli_task_def = ecs_tools.task_definition("aws-node-demo-cli", image=f"{cli_repo_
 with open(os.path.join(cli_folder, "taskdef.json"), "w") as file:
     json.dump(cli_task_def, file, indent=2)
 os.environ["SUBNETS"] = ",".join(subnet_ids)
+os.environ["WEB_GROUP"] = web_group
 sorted(cli_task_def)
 
 # %% [markdown]
@@ -703,7 +729,7 @@ sorted(cli_task_def)
 # aws ecs register-task-definition --cli-input-json file://taskdef.json --query 'taskDefinition.[family, status]' --output text
 # aws ecs create-service --cluster demo-cluster-cli --service-name api-service-cli \
 #   --task-definition aws-node-demo-cli --desired-count 2 --launch-type FARGATE \
-#   --network-configuration "awsvpcConfiguration={subnets=[$SUBNETS],assignPublicIp=ENABLED}" \
+#   --network-configuration "awsvpcConfiguration={subnets=[$SUBNETS],securityGroups=[$WEB_GROUP],assignPublicIp=ENABLED}" \
 #   --query 'service.[serviceName, desiredCount]' --output text
 # aws ecs wait services-stable --cluster demo-cluster-cli --services api-service-cli
 # aws ecs describe-services --cluster demo-cluster-cli --services api-service-cli --query 'services[0].[status, runningCount, desiredCount]' --output text
@@ -804,11 +830,15 @@ Quiz([
 #
 # - The seven steps: **build** the image, **push** it to ECR, **create a cluster**, **register a
 #   task definition** (image URI, CPU, memory, port, execution role), **create a service** (how
-#   many tasks, which subnets), **ECS launches** the tasks (PROVISIONING → PENDING → RUNNING: pull,
-#   start), **call** them.
+#   many tasks, which subnets and security groups), **ECS launches** the tasks (PROVISIONING → PENDING →
+#   RUNNING: pull, start), **call** them.
 # - `describe_services` (counts, deployments, events) and `describe_tasks` (states, timestamps,
-#   `networkBindings`, `stopCode`/`stoppedReason`) say what ECS is doing; the lab's containers
-#   match them one for one.
+#   attachments, `stopCode`/`stoppedReason`) say what ECS is doing; the lab's containers match them one
+#   for one.
+# - A Fargate task is reached at its network interface's public IP (`describe_network_interfaces`) on
+#   the container port, if it has one (`assignPublicIp=ENABLED`) and a security group admits you; in
+#   production, private tasks sit behind a load balancer (notebook 06). The lab's public IPs are
+#   loopback addresses of the tasks' own.
 # - A service keeps `desiredCount` tasks: a crashed task is replaced by a new one.
 # - A new version is a new revision plus `update_service`; with the default settings the new
 #   tasks start before the old ones stop, so something always answers.

@@ -378,8 +378,11 @@ task_def_arn = lab.ecs.register_task_definition(**app_definition)["taskDefinitio
 
 
 def run_one(task_definition_arn, security_groups=()):
-    """run_task on Fargate in the default subnets; returns the task once RUNNING, or STOPPED if it fails to start."""
-    network_configuration = {"awsvpcConfiguration": {"subnets": subnet_ids, "assignPublicIp": "ENABLED", "securityGroups": list(security_groups)}}
+    """run_task on Fargate in the default subnets; returns the task once RUNNING, or STOPPED if it fails to start.
+
+    Without ``security_groups``: a group admitting TCP 8080 from anywhere, so that we can call the app (notebook 04)."""
+    groups = list(security_groups) or [network.public_task_security_group(ec2, vpc_id)]
+    network_configuration = {"awsvpcConfiguration": {"subnets": subnet_ids, "assignPublicIp": "ENABLED", "securityGroups": groups}}
     arn = lab.ecs.run_task(cluster=CLUSTER, taskDefinition=task_definition_arn, launchType="FARGATE", networkConfiguration=network_configuration)["tasks"][0]["taskArn"]
     deadline = time.monotonic() + 60
     while True:

@@ -54,6 +54,7 @@ from botocore.exceptions import ClientError
 import ecslab
 from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
+from ecslab import network as network_tools
 from ecslab import cleanup, images, monitoring, security
 from ecslab.elb import TrafficGenerator
 
@@ -155,13 +156,14 @@ lab.logs.put_retention_policy(logGroupName=LOG_GROUP, retentionInDays=7)
 lab.ecs.create_cluster(clusterName=CLUSTER)
 default_vpc = lab.ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
 subnet_ids = [s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [default_vpc]}])["Subnets"]]
+web_group = network_tools.public_task_security_group(lab.ec2, default_vpc)  # TCP 8080 from anywhere: we call the tasks (notebook 04)
 task_def_arns = {}
 for service_name in (BUSY, IDLE):
     task_def = ecs_tools.task_definition(service_name, image=f"{repo_uri}:v1", cpu=256, memory=512, execution_role_arn=execution_role_arn)
     task_def["containerDefinitions"][0]["logConfiguration"] = monitoring.awslogs_configuration(LOG_GROUP, lab.region, prefix=service_name, create_group=False)
     task_def_arns[service_name] = lab.ecs.register_task_definition(**task_def)["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.create_service(cluster=CLUSTER, serviceName=service_name, taskDefinition=task_def_arns[service_name], desiredCount=1,
-                           launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {"subnets": subnet_ids, "assignPublicIp": "ENABLED"}})
+                           launchType="FARGATE", networkConfiguration={"awsvpcConfiguration": {"subnets": subnet_ids, "securityGroups": [web_group], "assignPublicIp": "ENABLED"}})
 steady = {name: ecs_tools.wait_for_steady_state(lab.ecs, CLUSTER, name, show_progress=False)["runningCount"] for name in (BUSY, IDLE)}
 registered = lab.ecs.describe_task_definition(taskDefinition=task_def_arns[BUSY])["taskDefinition"]
 {"busy-api's logConfiguration": registered["containerDefinitions"][0]["logConfiguration"], "running tasks": steady}

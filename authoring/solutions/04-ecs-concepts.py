@@ -72,27 +72,32 @@ ecslab.checks.ex04.check_fargate_task_definition(fargate_web_task_definition, la
 # %% [markdown]
 # ## Exercise 4.2: one task, until it runs
 #
-# Complete `run_one_task(lab, cluster, task_def_arn, subnet_id)`: start **one** Fargate task of
-# the task definition `task_def_arn` in `cluster`, in the subnet `subnet_id`, **with a public
-# IP** (`"assignPublicIp": "ENABLED"` in the `awsvpcConfiguration`: the check calls your task
-# from outside its VPC), and **return the task's ARN once the task is RUNNING** (not before).
+# Complete `run_one_task(lab, cluster, task_def_arn, subnet_id, security_group_id)`: start **one**
+# Fargate task of the task definition `task_def_arn` in `cluster`, in the subnet `subnet_id`,
+# **with a public IP** (`"assignPublicIp": "ENABLED"` in the `awsvpcConfiguration`: the check
+# calls your task at that IP, from outside its VPC) and **in the security group
+# `security_group_id`** (`"securityGroups": [...]`: it admits TCP 8080 from anywhere; the VPC's
+# default group would drop the check's connection), and **return the task's ARN once the task is
+# RUNNING** (not before).
 #
 # Notebook 04, section 5, does the same step by step: `lab.ecs.run_task(...)` answers at once,
 # while the task is still PROVISIONING; boto3's waiter `lab.ecs.get_waiter("tasks_running")`
 # waits until it runs (pass it `WaiterConfig={"Delay": 0.5}` to look twice a second).
 #
 # The check pushes the sample app to a repository of its own and registers a task definition for
-# it (this takes a few seconds), calls your function, and then calls the app in your task: a
-# real container must answer.
+# it (this takes a few seconds), calls your function, and then calls the app in your task at its
+# public IP on port 8080: a real container must answer.
 
 # %%
-def run_one_task(lab, cluster, task_def_arn, subnet_id):
+def run_one_task(lab, cluster, task_def_arn, subnet_id, security_group_id):
     ### BEGIN SOLUTION
     response = lab.ecs.run_task(
         cluster=cluster,
         taskDefinition=task_def_arn,
         launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet_id], "assignPublicIp": "ENABLED"}},
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": [subnet_id], "securityGroups": [security_group_id], "assignPublicIp": "ENABLED"}
+        },
     )
     task_arn = response["tasks"][0]["taskArn"]
     lab.ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[task_arn], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
@@ -100,7 +105,7 @@ def run_one_task(lab, cluster, task_def_arn, subnet_id):
     ### END SOLUTION
 
 # %%
-"""Check 4.2: run_one_task starts one Fargate task with a public IP, returns its ARN once RUNNING, and its app answers."""
+"""Check 4.2: run_one_task starts one Fargate task with a public IP and the group, returns its ARN once RUNNING, and its app answers."""
 ecslab.checks.ex04.check_run_one_task(run_one_task, lab)
 
 # %% [markdown]

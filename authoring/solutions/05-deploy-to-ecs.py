@@ -38,7 +38,8 @@ execution_role_arn
 # %% [markdown]
 # ## Exercise 5.1: a Fargate service with two tasks
 #
-# Complete `deploy_service(lab, cluster, service, image_uri, execution_role_arn)` so that it
+# Complete `deploy_service(lab, cluster, service, image_uri, execution_role_arn, security_group_id)`
+# so that it
 #
 # 1. creates the ECS cluster `cluster`;
 # 2. registers a task definition for Fargate: family `service`, one essential container named
@@ -48,14 +49,16 @@ execution_role_arn
 # 3. creates the service `service` in that cluster: that task definition, `desiredCount=2`,
 #    `launchType="FARGATE"`, and a `networkConfiguration` whose `awsvpcConfiguration` lists the
 #    **default VPC's subnets** (`lab.ec2.describe_vpcs` with the filter `isDefault`, then
-#    `lab.ec2.describe_subnets` filtered by that `vpc-id`) and gives each task a **public IP**
-#    (`"assignPublicIp": "ENABLED"`: the check calls the tasks from outside the VPC);
+#    `lab.ec2.describe_subnets` filtered by that `vpc-id`), gives each task a **public IP**
+#    (`"assignPublicIp": "ENABLED"`: the check calls the tasks from outside the VPC) and the
+#    security group `security_group_id` (`"securityGroups": [...]`: it admits TCP 8080 from
+#    anywhere; without it the tasks get the VPC's default group, which drops the check's calls);
 # 4. returns the **service's ARN**.
 #
 # Do not wait for the tasks: the check waits for the steady state, then calls both tasks.
 
 # %%
-def deploy_service(lab, cluster, service, image_uri, execution_role_arn):
+def deploy_service(lab, cluster, service, image_uri, execution_role_arn, security_group_id):
     ### BEGIN SOLUTION
     lab.ecs.create_cluster(clusterName=cluster)
     task_def_arn = lab.ecs.register_task_definition(
@@ -80,7 +83,9 @@ def deploy_service(lab, cluster, service, image_uri, execution_role_arn):
         taskDefinition=task_def_arn,
         desiredCount=2,
         launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "assignPublicIp": "ENABLED"}},
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": subnets, "securityGroups": [security_group_id], "assignPublicIp": "ENABLED"}
+        },
     )
     return response["service"]["serviceArn"]
     ### END SOLUTION
@@ -93,10 +98,13 @@ ecslab.checks.ex05.check_deploy_service(deploy_service, lab)
 # ## Exercise 5.2: where do the tasks answer?
 #
 # Complete `task_urls(lab, cluster, service)` so that it returns one URL per **running task
-# of that service**, of the form `http://127.0.0.1:PORT`: list the service's tasks
-# (`list_tasks` with `serviceName`), describe them (`describe_tasks` takes the whole list), and
-# read each task's `containers[...]["networkBindings"]`. Which of `containerPort` and
-# `hostPort` is the port to call from this machine?
+# of that service**, of the form `http://PUBLIC_IP:8080`, found the AWS way: list the service's
+# tasks (`list_tasks` with `serviceName`), describe them (`describe_tasks` takes the whole list);
+# each task's `attachments` hold the `details` of its network interface, among them its
+# `networkInterfaceId`; `lab.ec2.describe_network_interfaces(NetworkInterfaceIds=[...])` gives the
+# interface, whose public IP is `["Association"]["PublicIp"]`. The app listens on its container
+# port, 8080. (A Fargate task has no `networkBindings`, and its `privateIPv4Address` answers only
+# inside the VPC.)
 #
 # The check makes a service with two tasks and, in the same cluster, another service with one.
 
@@ -108,9 +116,9 @@ def task_urls(lab, cluster, service):
         return []
     urls = []
     for task in lab.ecs.describe_tasks(cluster=cluster, tasks=task_arns)["tasks"]:
-        for container in task["containers"]:
-            for binding in container.get("networkBindings", []):
-                urls.append(f"http://{binding['bindIP']}:{binding['hostPort']}")
+        details = {d["name"]: d["value"] for a in task["attachments"] for d in a["details"]}
+        interface = lab.ec2.describe_network_interfaces(NetworkInterfaceIds=[details["networkInterfaceId"]])["NetworkInterfaces"][0]
+        urls.append(f"http://{interface['Association']['PublicIp']}:8080")
     return urls
     ### END SOLUTION
 

@@ -208,15 +208,16 @@ def _register_and_read_back(lab: Any, kwargs: dict[str, Any], family: str) -> No
 
 HINTS = {
     "Network Configuration must be provided": "Fargate tasks need networkConfiguration={'awsvpcConfiguration': {'subnets': [subnet_id], "
-    "'assignPublicIp': 'ENABLED'}}.",
+    "'securityGroups': [security_group_id], 'assignPublicIp': 'ENABLED'}}.",
     "No Container Instances were found": "the cluster has no EC2 hosts: pass launchType='FARGATE'.",
     "Waiter TasksRunning failed": "the task stopped instead of running; describe_tasks(...)['tasks'][0]['stoppedReason'] says why.",
 }
 
 
 @contextmanager
-def _run_setup(lab: Any, cluster: str, family: str) -> Iterator[tuple[str, str, str]]:
-    """An image in the lab's registry, a cluster and a task definition; yields (cluster, task_def_arn, subnet_id)."""
+def _run_setup(lab: Any, cluster: str, family: str) -> Iterator[tuple[str, str, str, str]]:
+    """An image in the lab's registry, a cluster, a task definition and a group admitting 8080 from anywhere; yields
+    (cluster, task_def_arn, subnet_id, security_group_id)."""
     ecs_tools.remove_cluster(lab, cluster)
     _delete_repository(lab, REPOSITORY)
     uri = ""
@@ -229,7 +230,7 @@ def _run_setup(lab: Any, cluster: str, family: str) -> Iterator[tuple[str, str, 
         definition = ecs_tools.task_definition(family, f"{uri}:v1", execution_role_arn=security.ensure_execution_role(lab.iam))
         task_def_arn = str(lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"])
         subnet_id = str(lab.ec2.describe_subnets()["Subnets"][0]["SubnetId"])
-        yield cluster, task_def_arn, subnet_id
+        yield cluster, task_def_arn, subnet_id, setup.public_task_group(lab)
     finally:
         ecs_tools.remove_cluster(lab, cluster)
         _deregister(lab, family)
@@ -251,16 +252,17 @@ def _returned_arn(value: Any) -> str:
     return str(value)
 
 
-def check_run_one_task(run_one_task: Callable[[Any, str, str, str], str], lab: Any, cluster: str | None = None) -> Passed:
-    """4.2: ``run_one_task(lab, cluster, task_def_arn, subnet_id)`` runs one Fargate task and returns its ARN once RUNNING.
+def check_run_one_task(run_one_task: Callable[[Any, str, str, str, str], str], lab: Any, cluster: str | None = None) -> Passed:
+    """4.2: ``run_one_task(lab, cluster, task_def_arn, subnet_id, security_group_id)`` runs one Fargate task with a public IP
+    and that group, and returns its ARN once RUNNING.
 
     The check pushes the sample app to its own repository first (a few seconds), and
-    calls the task's container to be sure a real app answers. The cluster and the task
+    calls the task at its public IP on port 8080 to be sure a real app answers. The cluster and the task
     definition's family are new each run."""
     cluster = cluster or setup.fresh_name(CLUSTER)
-    with _run_setup(lab, cluster, setup.fresh_name(RUN_FAMILY)) as (cluster, task_def_arn, subnet_id):
+    with _run_setup(lab, cluster, setup.fresh_name(RUN_FAMILY)) as (cluster, task_def_arn, subnet_id, group):
         try:
-            value = run_student("4.2", run_one_task, lab, cluster, task_def_arn, subnet_id)
+            value = run_student("4.2", run_one_task, lab, cluster, task_def_arn, subnet_id, group)
         except CheckFailed as failure:
             hint = next((hint for words, hint in HINTS.items() if words in str(failure)), "")
             if not hint:
@@ -297,19 +299,28 @@ def check_run_one_task(run_one_task: Callable[[Any, str, str, str], str], lab: A
             "4.2",
             f"the task's launch type is {task.get('launchType')}; use launchType='FARGATE'.",
         )
+        address = ecs_tools.task_address(task, lab.ec2)
         expect(
-            any(container.get("networkBindings") for container in task["containers"]),
+            address["public_ip"] is not None,
             "4.2",
             "the task runs, but it has no public IP, so nothing outside its VPC can call it (this check included): "
             "assignPublicIp is DISABLED unless you say otherwise. Add 'assignPublicIp': 'ENABLED' to the awsvpcConfiguration.",
         )
+        groups = [g["GroupId"] for g in address["security_groups"]]
+        expect(
+            group in groups,
+            "4.2",
+            f"the task's security groups are {groups}: none admits port 8080 from your machine (the internet), so a connection "
+            "would be dropped and time out. Add 'securityGroups': [security_group_id] to the awsvpcConfiguration.",
+        )
         try:
-            answer = ecs_tools.call_task(task)
+            answer = ecs_tools.call_task(task, ec2=lab.ec2)
         except Exception as error:
             raise CheckFailed(f"Exercise 4.2: the task is RUNNING but its app did not answer on port 8080: {error}") from None
     return Passed(
         "4.2",
-        f"the task was RUNNING when your function returned, and its container answered: {answer['message']!r} ({answer['version']}).",
+        f"the task was RUNNING when your function returned, and its container answered at its public IP on port 8080: "
+        f"{answer['message']!r} ({answer['version']}).",
     )
 
 

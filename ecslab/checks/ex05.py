@@ -80,7 +80,13 @@ def _service_of_the_check(
         taskDefinition=arn,
         desiredCount=count,
         launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": setup.default_subnets(lab), "assignPublicIp": "ENABLED"}},
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": setup.default_subnets(lab),
+                "securityGroups": [setup.public_task_group(lab)],
+                "assignPublicIp": "ENABLED",
+            }
+        },
     )
     return arn
 
@@ -132,7 +138,8 @@ def _answers(exercise: str, urls: list[str], patience: float = 10.0) -> list[dic
 
 
 def _task_urls(lab: Any, cluster: str, service: str) -> list[str]:
-    return sorted(ecs_tools.task_url(task) for task in ecs_tools.service_tasks(lab.ecs, cluster, service))
+    """Each task's public IP and container port, the AWS way (attachments -> ENI -> describe_network_interfaces)."""
+    return sorted(ecs_tools.task_url(task, ec2=lab.ec2) for task in ecs_tools.service_tasks(lab.ecs, cluster, service))
 
 
 def _run_with_role_hint(exercise: str, function: Callable[..., Any], hint: str, *args: Any) -> Any:
@@ -151,14 +158,15 @@ def _run_with_role_hint(exercise: str, function: Callable[..., Any], hint: str, 
 
 
 def check_deploy_service(
-    deploy_service: Callable[[Any, str, str, str, str], str],
+    deploy_service: Callable[[Any, str, str, str, str, str], str],
     lab: Any,
     cluster: str | None = None,
     service: str | None = None,
     repository: str = EXERCISE_REPOSITORY,
 ) -> Passed:
-    """5.1: ``deploy_service(lab, cluster, service, image_uri, execution_role_arn)`` creates the cluster and a 2-task
-    Fargate service; returns the service ARN. Cluster, service and (in the lab) the execution role are new each run."""
+    """5.1: ``deploy_service(lab, cluster, service, image_uri, execution_role_arn, security_group_id)`` creates the cluster
+    and a 2-task Fargate service whose tasks have a public IP and the group ``security_group_id`` (it admits TCP 8080 from
+    anywhere); returns the service ARN. Cluster, service and (in the lab) the execution role are new each run."""
     image = exercise_image(lab, repository)
     cluster = cluster or setup.fresh_name(DEPLOY_CLUSTER)
     service = service or setup.fresh_name(SERVICE)
@@ -167,9 +175,10 @@ def check_deploy_service(
 
 
 def _check_deploy_service(
-    deploy_service: Callable[[Any, str, str, str, str], str], lab: Any, cluster: str, service: str, image: str, role_arn: str
+    deploy_service: Callable[[Any, str, str, str, str, str], str], lab: Any, cluster: str, service: str, image: str, role_arn: str
 ) -> Passed:
     delete_cluster(lab, cluster)
+    group = setup.public_task_group(lab)
     try:
         arn = _run_with_role_hint(
             "5.1",
@@ -181,6 +190,7 @@ def _check_deploy_service(
             service,
             image,
             role_arn,
+            group,
         )
         clusters = lab.ecs.describe_clusters(clusters=[cluster])["clusters"]
         expect(
@@ -229,6 +239,14 @@ def _check_deploy_service(
             f"assignPublicIp is {public_ip}, so the tasks get no public IP and nothing outside the VPC can call them (this check "
             "included): add 'assignPublicIp': 'ENABLED' to the awsvpcConfiguration. (Behind a load balancer, notebook 06, they need none.)",
         )
+        groups = described.get("networkConfiguration", {}).get("awsvpcConfiguration", {}).get("securityGroups", [])
+        expect(
+            group in groups,
+            "5.1",
+            f"the tasks' security groups are {groups or 'not given (so ECS gives them the VPC default group)'}; the default group admits "
+            "only its own members, so a connection from your machine (the internet) to port 8080 is dropped and times out. Add "
+            "'securityGroups': [security_group_id] to the awsvpcConfiguration: that group admits TCP 8080 from 0.0.0.0/0.",
+        )
         default_subnets = set(setup.default_subnets(lab))
         expect(
             set(subnets) <= default_subnets,
@@ -272,8 +290,8 @@ def _check_deploy_service(
         )
         return Passed(
             "5.1",
-            f"the service runs 2 Fargate tasks of {image}, steady {seconds:.1f} s after your function returned; both answered over 127.0.0.1 "
-            "from different containers.",
+            f"the service runs 2 Fargate tasks of {image}, steady {seconds:.1f} s after your function returned; both answered at their "
+            "public IP on port 8080, from different containers.",
         )
     finally:
         delete_cluster(lab, cluster)
@@ -295,7 +313,9 @@ def check_task_urls(
     service: str | None = None,
     repository: str = EXERCISE_REPOSITORY,
 ) -> Passed:
-    """5.2: ``task_urls(lab, cluster, service)`` returns ``http://127.0.0.1:PORT`` for each of the service's running tasks.
+    """5.2: ``task_urls(lab, cluster, service)`` returns ``http://PUBLIC_IP:8080`` for each of the service's running tasks,
+    found the AWS way: each task's ``attachments`` name its network interface, whose public IP
+    ``describe_network_interfaces`` gives (``Association.PublicIp``); the app listens on its container port, 8080.
     Cluster and service are new each run, and so is the other service beside it."""
     image = exercise_image(lab, repository)
     cluster = cluster or setup.fresh_name(URLS_CLUSTER)
@@ -317,16 +337,32 @@ def check_task_urls(
         expected = _task_urls(lab, cluster, service)
         others = _task_urls(lab, cluster, other_service)
         given = [_normalise(url) for url in urls]
+        private_ips = {
+            d["value"]
+            for task in ecs_tools.service_tasks(lab.ecs, cluster, service)
+            for a in task.get("attachments", [])
+            for d in a.get("details", [])
+            if d["name"] == "privateIPv4Address"
+        }
         expect(
             not any(u.startswith("arn:") for u in given),
             "5.2",
-            "you returned task ARNs; return where each task answers: 'http://127.0.0.1:' + str(hostPort) from its networkBindings.",
+            "you returned task ARNs; return where each task answers: 'http://' + public_ip + ':8080', the public IP of its network "
+            "interface.",
         )
         expect(
-            not any(u.endswith(":8080") for u in given),
+            not any(urllib.parse.urlsplit(u).hostname in private_ips for u in given),
             "5.2",
-            "port 8080 is the containerPort, inside each container; the task publishes it on 127.0.0.1 at another port, "
-            "networkBindings[...]['hostPort']. Use that.",
+            "you returned the tasks' private IPs (privateIPv4Address): only the VPC reaches those. Call "
+            "lab.ec2.describe_network_interfaces(NetworkInterfaceIds=[the networkInterfaceId of the task's attachments]) and use "
+            "['NetworkInterfaces'][0]['Association']['PublicIp'].",
+        )
+        expect(
+            not any(u.startswith("http://127.0.0.1:") for u in given),
+            "5.2",
+            "a Fargate task (network mode awsvpc) has no host port: ECS reports no networkBindings for it. Each task has an address "
+            "of its own, its network interface's public IP: attachments -> networkInterfaceId -> describe_network_interfaces -> "
+            "Association.PublicIp, on the container port 8080.",
         )
         expect(
             not set(given) & set(others),
@@ -340,7 +376,9 @@ def check_task_urls(
             "takes a list).",
         )
         expect(
-            sorted(set(given)) == expected, "5.2", f"expected {expected} (from describe_tasks networkBindings), got {list(urls)}."
+            sorted(set(given)) == expected,
+            "5.2",
+            f"expected {expected} (each task's network interface's public IP, port 8080), got {list(urls)}.",
         )
         answers = _answers("5.2", expected)
         expect(len({a.get("hostname") for a in answers}) == len(expected), "5.2", "each URL should reach a different container.")

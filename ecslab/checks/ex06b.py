@@ -330,7 +330,10 @@ def check_guarded_rollout(roll_out: Callable[[Any, str, str, str, dict[str, Any]
         expect(
             not failed, "6b.3", f"{len(failed)} of {len(traffic.responses)} requests failed during the rollout and its rollback."
         )
-        versions = {ecs_tools.call_task(task)["version"] for task in ecs_tools.service_tasks(lab.ecs, CHECK, SERVICE)}
+        versions = {  # lab only: the tasks have no public IP; the lab's internal path reaches them
+            ecs_tools.lab_call_task(task, config=lab.config)["version"]
+            for task in ecs_tools.service_tasks(lab.ecs, CHECK, SERVICE)
+        }
         expect(versions == {"v1"}, "6b.3", f"after the rollback the service's tasks answer {sorted(versions)}, expected v1 only.")
         return Passed(
             "6b.3", "the alarm went off during the canary; ECS rolled back to v1, and no request through the listener failed."

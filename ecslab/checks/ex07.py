@@ -133,10 +133,17 @@ def wait_started(lab: Any, cluster: str, task_arn: str, timeout: float = START_T
 
 
 def ask_app(
-    task: dict[str, Any], path: str, method: str = "GET", body: bytes | None = None, patience: float = 10.0
+    task: dict[str, Any],
+    path: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    patience: float = 10.0,
+    config: Any | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """Call the AWS app in a task: (HTTP status, JSON answer); tries again while the app starts listening."""
-    url = ecs_tools.task_url(task) + path
+    """Call the AWS app in a task: (HTTP status, JSON answer); tries again while the app starts listening.
+
+    Lab only: by the lab's internal path (:func:`ecslab.ecs.lab_internal_task_url`), whatever the task's groups and public IP."""
+    url = ecs_tools.lab_internal_task_url(task, config=config) + path
     deadline = time.monotonic() + patience
     while True:
         try:
@@ -422,19 +429,19 @@ def check_task_role(
         task = wait_started(lab, cluster, task_arn)
         if task["lastStatus"] != "RUNNING":
             raise CheckFailed(_explain_stopped("7.2", task, "your role"))
-        status, identity = ask_app(task, "/whoami")
+        status, identity = ask_app(task, "/whoami", config=lab.config)
         expect(
             status == 200 and f":assumed-role/{role_name}/" in str(identity.get("Arn")),
             "7.2",
             f"the app in the task is not your role's session: /whoami said {identity}.",
         )
-        status, read = ask_app(task, f"/s3/{bucket}/{ROLE_KEY}")
+        status, read = ask_app(task, f"/s3/{bucket}/{ROLE_KEY}", config=lab.config)
         expect(
             status == 200 and read.get("size") == len(content),
             "7.2",
             f"the app could not read s3://{bucket}/{ROLE_KEY} with your role: {status} {read}.",
         )
-        status, written = ask_app(task, f"/s3/{bucket}/2026/q4.csv", method="PUT", body=b"x")
+        status, written = ask_app(task, f"/s3/{bucket}/2026/q4.csv", method="PUT", body=b"x", config=lab.config)
         expect(
             status == 403,
             "7.2",
@@ -565,7 +572,7 @@ def check_run_with_secret(
         containers_named = [
             c.get("name") for c in containers if any(s.get("name") == SECRET_VARIABLE for s in c.get("secrets", []))
         ]
-        status, seen = ask_app(task, f"/secret/{SECRET_VARIABLE}")
+        status, seen = ask_app(task, f"/secret/{SECRET_VARIABLE}", config=lab.config)
         expect(
             status == 200 and seen.get("set") is True,
             "7.3",

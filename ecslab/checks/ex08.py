@@ -141,7 +141,13 @@ def _service(
         taskDefinition=arn,
         desiredCount=count,
         launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": setup.default_subnets(lab), "assignPublicIp": "ENABLED"}},
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": setup.default_subnets(lab),
+                "securityGroups": [setup.public_task_group(lab)],
+                "assignPublicIp": "ENABLED",
+            }
+        },
     )
     ecs_tools.wait_for_steady_state(lab.ecs, cluster, service, timeout=60, show_progress=False)
 
@@ -241,7 +247,13 @@ def check_log_configuration(
             cluster=cluster,
             taskDefinition=arn,
             launchType="FARGATE",
-            networkConfiguration={"awsvpcConfiguration": {"subnets": setup.default_subnets(lab), "assignPublicIp": "ENABLED"}},
+            networkConfiguration={
+                "awsvpcConfiguration": {
+                    "subnets": setup.default_subnets(lab),
+                    "securityGroups": [setup.public_task_group(lab)],
+                    "assignPublicIp": "ENABLED",
+                }
+            },
         )["tasks"][0]["taskArn"]
         task = _wait_started(lab, cluster, task_arn)
         if task["lastStatus"] != "RUNNING":
@@ -256,7 +268,7 @@ def check_log_configuration(
         task_id = task_arn.split("/")[-1]
         stream = f"{prefix}/web/{task_id}"
         marker = f"/ex08-check-{time.time_ns()}"
-        _get(ecs_tools.task_url(task) + marker)
+        _get(ecs_tools.task_url(task, ec2=lab.ec2) + marker)
         sent = time.monotonic()
         found = False
         while not found and time.monotonic() - sent < 5:
@@ -375,7 +387,7 @@ def check_cpu_alarm(
             f"the comparison is {alarm.get('ComparisonOperator')!r}; 'above 30%' is ComparisonOperator='GreaterThanThreshold'.",
         )
         task = ecs_tools.service_tasks(lab.ecs, cluster, service)[0]
-        load = TrafficGenerator(ecs_tools.task_url(task), rate=8, concurrency=4, path="/work?ms=150")
+        load = TrafficGenerator(ecs_tools.task_url(task, ec2=lab.ec2), rate=8, concurrency=4, path="/work?ms=150")
         started = time.monotonic()
         load.start()
         state, reason = alarm["StateValue"], alarm["StateReason"]
@@ -487,7 +499,7 @@ def check_count_health_requests(
         sent = tuple(random.randint(*bounds) for bounds in HEALTH_REQUESTS)
         tasks = ecs_tools.service_tasks(lab.ecs, cluster, SERVICE)
         for task, count in zip(tasks, sent, strict=True):
-            url = ecs_tools.task_url(task)
+            url = ecs_tools.task_url(task, ec2=lab.ec2)
             for _ in range(count):
                 _get(url + "/health")
             for path in OTHER_REQUESTS:

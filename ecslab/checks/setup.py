@@ -230,6 +230,15 @@ def default_subnets(lab: Any) -> list[str]:
     ]
 
 
+def public_task_group(lab: Any) -> str:
+    """A security group of the default VPC admitting TCP 8080 from anywhere: the checks' own tasks, called at their
+    public IP (:func:`ecslab.network.public_task_security_group`; reused from run to run)."""
+    from ecslab import network
+
+    vpc = lab.ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    return network.public_task_security_group(lab.ec2, vpc)
+
+
 def create_web_front(
     lab: Any, name: str, alb_name: str, target_group: str, subnets: list[str], vpc_id: str, deregistration_delay: int
 ) -> tuple[str, str, str, str]:

@@ -15,6 +15,8 @@ This filler is the agent and the scheduler for the lab:
   container definition: image pulled from the lab's registry with an ECR token,
   environment, command, port mappings published on 127.0.0.1, and the task's cpu
   and memory as container limits; its labels tie it to the lab, the task and the cluster;
+  an awsvpc task reports no ``networkBindings`` (as on AWS) and, with a public IP, is
+  reached at an address of its own that obeys its security groups (:mod:`ecslab.lab.task_network`);
 - tasks move PROVISIONING -> PENDING -> RUNNING and, when stopped, DEACTIVATING ->
   STOPPING -> DEPROVISIONING -> STOPPED in step with their containers, with
   ``createdAt``, ``pullStartedAt``, ``startedAt``, ``stoppingAt``, ``stoppedAt``,
@@ -47,7 +49,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from ecslab.config import LAB_LABEL, LAB_SECONDS_PER_AWS_MINUTE
-from ecslab.lab import capacity
+from ecslab.lab import capacity, task_network
 from ecslab.lab import reconcile as plan
 from ecslab.lab.docker_runtime import DockerRuntime
 from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, QuietErrors, TargetHealth, TaskHooks, TaskJournal, TaskLogs
@@ -71,6 +73,7 @@ from ecslab.lab.runtime import (
     RunSpec,
 )
 from ecslab.lab.service_deployments import ServiceDeployments
+from ecslab.lab.task_network import TaskNetwork
 
 log = logging.getLogger("ecslab.lab.ecs")
 
@@ -160,6 +163,7 @@ class EcsAgent(GapFiller):
         self.deployments = ServiceDeployments(self.records, lambda: self.targets, lambda: self.region)
         self.engine = EngineWatch()
         self.tick_errors = QuietErrors("ECS agent tick", log)
+        self.network: TaskNetwork | None = None  # awsvpc tasks' public IPs and the gates on them (made at start)
 
     def collaborators(self) -> Sequence[object]:
         return (self.journal, self.targets, self.logs, *self.hooks)
@@ -171,6 +175,7 @@ class EcsAgent(GapFiller):
     def status(self) -> dict[str, Any]:
         return {
             "ecs_agent": self.engine.status(),
+            "task_addresses": self.network.status() if self.network is not None else None,
             "deployment_clock": {
                 "lab_seconds_per_aws_minute": LAB_SECONDS_PER_AWS_MINUTE,
                 "says": f"ECS deployment timers (bake times, canary and linear intervals) run {60 / LAB_SECONDS_PER_AWS_MINUTE:g} "
@@ -186,7 +191,23 @@ class EcsAgent(GapFiller):
     def control(self, method: str, path: str) -> dict[str, Any] | None:
         if method == "GET" and path == "/ecs/agent-log":
             return {"entries": list(self.journal.entries)}
+        if method == "GET" and path == "/ecs/task-addresses":
+            return self.task_addresses()
         return None
+
+    def task_addresses(self) -> dict[str, Any]:
+        """Every task's public address and gates (:mod:`ecslab.lab.task_network`) and the lab's internal path to each
+        container port (``internal``: Docker's ports on 127.0.0.1, what the lab's load balancer uses)."""
+        found = self.network.status() if self.network is not None else {"tasks": {}}
+        with LAB_LOCK:
+            internal = {arn: record.bindings for arn, record in self.records.tasks.items() if record.bindings}
+        for arn, bindings in internal.items():
+            found["tasks"].setdefault(arn, {})["internal"] = [
+                {"container": name, "container_port": b["containerPort"], "address": f"{b['bindIP']}:{b['hostPort']}"}
+                for name, bound in bindings.items()
+                for b in bound
+            ]
+        return found
 
     # -- what moto's patched ECS calls (ecslab.lab.moto.ecs.EcsLab), under the lab lock -------------------
 
@@ -275,6 +296,8 @@ class EcsAgent(GapFiller):
 
     def start(self, context: FillerContext) -> None:
         self.context = context
+        if self.network is None and task_network.enabled():
+            self.network = TaskNetwork(str(context.config.region))
         moto_ecs.PATCHES.apply(self)
         self.thread = threading.Thread(target=self._loop, name="ecs-agent", daemon=True)
         self.thread.start()
@@ -286,6 +309,8 @@ class EcsAgent(GapFiller):
             self.idle.wait_for(lambda: not self.busy, timeout=10)
             self.busy.clear()
             self.records.clear()
+        if self.network is not None:
+            self.network.reset()
         try:
             containers = self.runtime.task_containers()
         except EngineUnavailable:
@@ -298,6 +323,8 @@ class EcsAgent(GapFiller):
         self.stopping.set()
         if self.thread is not None:
             self.thread.join(timeout=5)
+        if self.network is not None:
+            self.network.stop()
         moto_ecs.PATCHES.remove()
 
     @property
@@ -397,6 +424,8 @@ class EcsAgent(GapFiller):
                 self.reconcile(backend, service, tasks)
             self.records.forget_services_except({service.arn for service in services})  # a deleted one's records go with it
             self.records.forget_tasks_except({task.task_arn for cluster in backend.tasks.values() for task in cluster.values()})
+        if self.network is not None:
+            self.network.sync()  # the security groups of the tasks' public addresses, at most a second old
 
     def _task_containers(self) -> dict[str, dict[str, Listed]] | None:
         LAB_LOCK.forbid("Docker I/O")
@@ -517,19 +546,22 @@ class EcsAgent(GapFiller):
 
     def _running(self, task: EcsTask, started: list[Any]) -> None:
         bindings = [self.runtime.bindings(handle) for handle in started]
+        internal = {container.name: bound for container, bound in zip(task.containers, bindings, strict=False)}
+        reported = self.network.task_running(task, internal) if self.network is not None else internal
         with LAB_LOCK:
             now = _now()
-            for container, handle, bound in zip(task.containers, started, bindings, strict=False):
+            self._task_record(task).bindings = internal  # the lab's own path to the containers (its load balancer's)
+            for container, handle in zip(task.containers, started, strict=False):
                 container.runtime_id = handle.id
                 container.last_status = "RUNNING"
-                container.network_bindings = bound
+                container.network_bindings = reported.get(container.name, [])
             task.connectivity = "CONNECTED"
             task.connectivity_at = now
             task.started_at = now
             task.last_status = "RUNNING"
             self._register_targets(task)
         ports = ", ".join(
-            f"{c.name}:{b['containerPort']} -> 127.0.0.1:{b['hostPort']}" for c in task.containers for b in c.network_bindings
+            f"{name}:{b['containerPort']} -> 127.0.0.1:{b['hostPort']}" for name, bound in internal.items() for b in bound
         )
         self.note(
             task,
@@ -680,6 +712,11 @@ class EcsAgent(GapFiller):
             task.last_status = "DEPROVISIONING"
         for listed in (self._task_containers() or {}).get(task.task_arn, {}).values():
             self.runtime.remove(listed)
+        if self.network is not None:
+            try:
+                self.network.task_stopped(task)
+            except Exception:
+                log.exception("freeing the address of task %s", task.task_arn)
         for hook in self.hooks:
             try:
                 hook.task_stopped(task)
@@ -724,9 +761,8 @@ class EcsAgent(GapFiller):
             container = next((c for c in task.containers if c.name == entry.get("containerName")), None)
             if group is None or container is None:
                 continue
-            binding = next(
-                (b for b in container.network_bindings if b["containerPort"] == int(entry.get("containerPort", 0))), None
-            )
+            bound = self._task_record(task).bindings.get(container.name, container.network_bindings)
+            binding = next((b for b in bound if b["containerPort"] == int(entry.get("containerPort", 0))), None)
             if binding is None:
                 continue
             target_id, port = self._target_of(task, group.target_type, binding)

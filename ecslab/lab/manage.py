@@ -708,6 +708,7 @@ def doctor(config: LabConfig) -> list[Check]:
                 None if free or ours else f"Stop that program or `export {variable}=<free port>`.",
             )
         )
+    checks.append(check_task_addresses())
     if report is not None:
         checks.append(_check_aws_api(config))
         registry_ok = bool(report.get("registry", {}).get("ok"))
@@ -720,6 +721,33 @@ def doctor(config: LabConfig) -> list[Check]:
             )
         )
     return checks
+
+
+TASK_ADDRESS_POOL = "127.100.0.0/14"
+"""Where Fargate tasks' public IPs come from in the lab (``ecslab.lab.task_network.POOL``, the lab process's side)."""
+
+
+def check_task_addresses() -> Check:
+    """A doctor line: can this machine bind loopback addresses other than 127.0.0.1 (each Fargate task's own public IP)?
+
+    Always ok: where it cannot (macOS without an alias), the lab falls back to 127.0.0.1 and says so."""
+    import socket
+
+    probe = TASK_ADDRESS_POOL.split("/")[0].rsplit(".", 1)[0] + ".1"
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((probe, 0))
+    except OSError as error:
+        return Check(
+            "task addresses",
+            True,
+            f"only 127.0.0.1 can be bound on loopback here ({probe}: {error.strerror}): Fargate tasks share 127.0.0.1 as their "
+            "public IP, each on a port of its own reported in networkBindings (AWS reports none). For an address per task, as "
+            f"on AWS: `sudo ifconfig lo0 alias {probe} up` (macOS; one alias per address), or use the course image",
+        )
+    return Check(
+        "task addresses", True, f"each Fargate task with a public IP gets a loopback address of its own ({TASK_ADDRESS_POOL})"
+    )
 
 
 def _check_aws_api(config: LabConfig) -> Check:

@@ -33,10 +33,10 @@ Modelled:
 Not modelled: network ACLs; route tables beyond "is there a route to an internet
 gateway"; NAT gateways; egress rules (everything may leave); prefix-list rules (never
 match); connection tracking of established connections (the lab decides per
-connection); traffic between tasks; and the tasks' own published ports on 127.0.0.1,
-which are not filtered (:func:`ecslab.ecs.call_task` refuses a task launched with
-``assignPublicIp=DISABLED``, which has no public IP on AWS). Targets registered by hand as
-``127.0.0.1`` are the lab machine itself and always admitted.
+connection); traffic between tasks; and the 127.0.0.1 ports Docker publishes tasks on (the
+lab's internal path, its load balancer's), which are not filtered. A task's own public IP
+obeys its groups (:mod:`ecslab.lab.task_network`, with :meth:`SecurityGroupRules.interface`).
+Targets registered by hand as ``127.0.0.1`` are the lab machine itself and always admitted.
 """
 
 from __future__ import annotations
@@ -93,6 +93,22 @@ class SecurityGroupRules:
             return False, f"blocked: {balancer.name} is an internal load balancer, with no public address"
         now = self.refresh()
         groups = [now.groups[g] for g in balancer.security_groups if g in now.groups]
+        allowed, why = ingress_allows(groups, port, source_cidr=INTERNET)
+        if not allowed:
+            allowed_v6, why_v6 = ingress_allows(groups, port, source_cidr="::/0")
+            if allowed_v6:
+                return allowed_v6, why_v6
+        return allowed, why
+
+    def interface(self, interface_id: str, port: int) -> tuple[bool, str]:
+        """May the internet (the learner's machine) open a TCP connection to ``port`` of this network interface?"""
+        now = self.refresh()
+        group_ids = now.by_interface.get(interface_id)
+        if group_ids is None:
+            return False, f"blocked: the lab knows no network interface {interface_id}"
+        groups = [now.groups[g] for g in group_ids if g in now.groups]
+        if not groups:
+            return False, f"blocked: {interface_id} has no security group"
         allowed, why = ingress_allows(groups, port, source_cidr=INTERNET)
         if not allowed:
             allowed_v6, why_v6 = ingress_allows(groups, port, source_cidr="::/0")

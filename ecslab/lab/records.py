@@ -36,6 +36,7 @@ class TaskRecord:
     definition: Any  # moto.ecs.models.TaskDefinition the task was made from (moto has no type stubs)
     targets: list[Target] = field(default_factory=list)
     failed_health_checks: bool = False  # stopped by its service for failing its load balancer's health checks
+    bindings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # container name -> where the lab reaches it
 
 
 @dataclass

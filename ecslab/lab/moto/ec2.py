@@ -157,6 +157,7 @@ class SecurityGroupsNow:
     groups: dict[str, SecurityGroup] = field(default_factory=dict)
     by_address: dict[str, list[str]] = field(default_factory=dict)  # private IP of a network interface -> its groups
     by_instance: dict[str, list[str]] = field(default_factory=dict)  # EC2 instance ID -> its groups
+    by_interface: dict[str, list[str]] = field(default_factory=dict)  # network interface ID -> its groups
 
 
 def read_security_groups(region: str) -> SecurityGroupsNow:
@@ -169,12 +170,30 @@ def read_security_groups(region: str) -> SecurityGroupsNow:
         for group in list(by_vpc.values()):
             now.groups[group.id] = SecurityGroup(group.id, group.name, group.vpc_id, group.description, tuple(_rules(group)))
     for eni in list(ec2.enis.values()):
+        now.by_interface[eni.id] = [g.id for g in eni.group_set]
         if eni.private_ip_address:
             now.by_address[eni.private_ip_address] = [g.id for g in eni.group_set]
     for reservation in list(ec2.reservations.values()):
         for instance in reservation.instances:
             now.by_instance[instance.id] = [g.id for g in instance.security_groups]
     return now
+
+
+def set_public_ip(region: str, interface_id: str, address: str | None) -> bool:
+    """Give a task's network interface its public IP (``Association.PublicIp``), or take it away; False if it is gone."""
+    if not backend_exists(region):
+        return False
+    eni = backend(region).enis.get(interface_id)
+    if eni is None:
+        return False
+    eni.public_ip = address
+    return True
+
+
+def delete_interface(region: str, interface_id: str) -> None:
+    """ECS deletes an awsvpc task's network interface when the task stops (DEPROVISIONING); moto never does."""
+    if backend_exists(region):
+        backend(region).enis.pop(interface_id, None)
 
 
 def _rules(group: MotoSecurityGroup) -> list[Any]:
