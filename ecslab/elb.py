@@ -87,6 +87,33 @@ class _NamedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self.tls_context.wrap_socket(self.sock, server_hostname=self.server_name)
 
 
+def tls_handshake(url: str, host: str, cafile: str | None = None, timeout: float = 10) -> dict[str, Any]:
+    """Shake hands with an HTTPS listener as a client does, verifying its certificate for ``host``; what was agreed.
+
+    ``tls_version`` and ``cipher`` chosen, and the certificate's ``subject`` (CN), ``issuer`` (CN) and ``names``
+    (subject alternative names). A certificate that does not verify raises ``ssl.SSLCertVerificationError``."""
+    import socket
+
+    parts = urllib.parse.urlsplit(url)
+    context = ssl.create_default_context(cafile=cafile)
+    with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 443), timeout=timeout) as raw:
+        with context.wrap_socket(raw, server_hostname=host) as tls:
+            certificate = tls.getpeercert() or {}
+            cipher = tls.cipher()
+            version = tls.version()
+
+    def common_name(field: Any) -> str:
+        return next((value for rdn in field or () for key, value in rdn if key == "commonName"), "")
+
+    return {
+        "tls_version": version,
+        "cipher": cipher[0] if cipher else None,
+        "subject": common_name(certificate.get("subject")),
+        "issuer": common_name(certificate.get("issuer")),
+        "names": [str(entry[1]) for entry in certificate.get("subjectAltName", ())],
+    }
+
+
 def request(url: str, *, host: str | None = None, cafile: str | None = None, method: str = "GET", timeout: float = 10) -> Reply:
     """Send one request to ``url`` and return the reply; redirects are returned, not followed.
 

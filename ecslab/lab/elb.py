@@ -648,13 +648,13 @@ def _tls_key(listener: moto_elbv2.ListenerView) -> tuple[str | None, str | None]
 def tls_versions(ssl_policy: str | None) -> tuple[ssl.TLSVersion, ssl.TLSVersion]:
     """The lowest and highest TLS versions an HTTPS listener offers under a predefined ``SslPolicy``.
 
-    Names say it: ``...-TLS13-1-2-...`` allows TLS 1.2 to 1.3, ``...-TLS13-1-3-...`` only 1.3, a policy
-    without ``TLS13`` (``ELBSecurityPolicy-2016-08``, the API's default) stops at 1.2. Policies that also
-    allow TLS 1.0/1.1 get 1.2 as their lowest in the lab (Python deprecates the older versions)."""
-    name = ssl_policy or "ELBSecurityPolicy-2016-08"
-    highest = ssl.TLSVersion.TLSv1_3 if "TLS13" in name else ssl.TLSVersion.TLSv1_2
-    lowest = ssl.TLSVersion.TLSv1_3 if "-1-3-" in name else ssl.TLSVersion.TLSv1_2
-    return lowest, highest
+    From the policy's protocols as ``DescribeSSLPolicies`` lists them (``ELBSecurityPolicy-TLS13-1-2-2021-06``:
+    TLS 1.2 and 1.3; ``ELBSecurityPolicy-2016-08``, the API's default: TLS 1.0 to 1.2). The lab never offers
+    less than TLS 1.2 (Python deprecates 1.0 and 1.1), so a policy's lowest below that becomes 1.2."""
+    versions = {"TLSv1.3": ssl.TLSVersion.TLSv1_3, "TLSv1.2": ssl.TLSVersion.TLSv1_2}
+    allowed = moto_elbv2.policy_protocols(ssl_policy or "ELBSecurityPolicy-2016-08") or ["TLSv1.2"]
+    known = sorted({versions.get(name, ssl.TLSVersion.TLSv1_2) for name in allowed})
+    return known[0], known[-1]
 
 
 def redirect_location(

@@ -383,6 +383,11 @@ SSL_POLICY_NAMES = frozenset(SSL_POLICIES)
 """The predefined security policies (moto's copy of ``DescribeSSLPolicies``): an HTTPS listener's ``SslPolicy`` is one."""
 
 
+def policy_protocols(name: str) -> list[str]:
+    """The TLS versions a predefined security policy allows, as ``DescribeSSLPolicies`` lists them (``TLSv1.2``...)."""
+    return list(SSL_POLICIES.get(name, {}).get("ssl_protocols", []))
+
+
 def check_https_settings(region: str, protocol: str | None, ssl_policy: str | None, certificate: str | None) -> None:
     """Refuse what AWS refuses: HTTPS without a certificate, HTTP with one, an unknown policy, a missing certificate.
 
