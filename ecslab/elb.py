@@ -1,7 +1,9 @@
 """Application Load Balancers and Service Auto Scaling from the learner's side.
 
 Listener URLs, target health, health-check and deployment-percentage widgets, traffic,
-and the lab's autoscaling history. Notebook 06 and exercise 06 introduce everything here.
+and the lab's autoscaling history. Notebook 06 introduces the load balancer, health checks and
+HTTPS (:func:`ca_bundle`, :func:`request`, :func:`tls_handshake`: certificates are always verified);
+notebook 06a rolling deployments and autoscaling, starting from :func:`web_service_behind_alb`.
 :class:`TrafficGenerator` sends steady load through a listener and records every response
 (time, status, which task, which version), so claims like "zero-downtime deployments" can
 be measured, not believed.

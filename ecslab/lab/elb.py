@@ -139,6 +139,7 @@ class LoadBalancing(GapFiller, NoTaskHooks):
         self.addresses: dict[TargetKey, tuple[str, int]] = {}  # (target id, port) -> where it listens
         self.servers: dict[str, tuple[ThreadingHTTPServer, int]] = {}  # listener ARN -> server, port
         self.tls: dict[str, tuple[str | None, str | None]] = {}  # HTTPS listener ARN -> (certificate ARN, policy) served
+        self.unservable: dict[str, tuple[str | None, str | None]] = {}  # HTTPS listeners whose certificate could not be served
         self._authority: moto_acm.LabCertificateAuthority | None = None
         self.round_robin: dict[str, itertools.count[int]] = {}
         self.weighted: dict[tuple[str, int | str], dict[str, float]] = {}  # (listener, rule) -> smooth round robin state
@@ -402,7 +403,9 @@ class LoadBalancing(GapFiller, NoTaskHooks):
                         server.socket, server_side=True, do_handshake_on_connect=False
                     )
                 except (OSError, ValueError, ssl.SSLError) as error:
-                    log.warning("HTTPS listener %s: no certificate to serve (%s)", arn[-8:], error)
+                    if self.unservable.get(arn) != _tls_key(listener):  # once per listener and certificate, not every tick
+                        log.warning("HTTPS listener %s: no certificate to serve (%s)", arn[-8:], error)
+                        self.unservable[arn] = _tls_key(listener)
                     server.server_close()
                     continue
             with self.lock:
