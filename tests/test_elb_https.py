@@ -228,3 +228,21 @@ def test_listener_settings_aws_refuses(lab: LabClients, https_stack: dict[str, A
         80: None,
         443: "ELBSecurityPolicy-TLS13-1-2-2021-06",
     }
+
+
+@pytest.mark.lab
+def test_a_rule_added_a_moment_ago_admits_at_once(lab: LabClients, https_stack: dict[str, Any]) -> None:
+    """The lab's copy of the security groups may be a second old; a refusal is re-checked against moto first
+    (notebook 06 opens port 443 and shakes hands in the next cell)."""
+    group = lab.elbv2.describe_load_balancers(LoadBalancerArns=[https_stack["balancer"]])["LoadBalancers"][0]["SecurityGroups"][0]
+    url = elb_tools.listener_url(lab, https_stack["balancer"], 443)  # a changed policy is served again on a new local port
+    rule = [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    lab.ec2.revoke_security_group_ingress(GroupId=group, IpPermissions=rule)
+    try:
+        time.sleep(1.2)  # older than the lab's copy may be: the next connection reads the groups without 443
+        with pytest.raises((TimeoutError, ssl.SSLError, OSError)):
+            elb_tools.request(url, host=DOMAIN, cafile=https_stack["ca"], timeout=0.5)
+    finally:
+        lab.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=rule)
+    reply = elb_tools.request(url + "/", host=DOMAIN, cafile=https_stack["ca"])
+    assert reply.status == 200

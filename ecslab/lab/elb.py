@@ -336,7 +336,11 @@ class LoadBalancing(GapFiller, NoTaskHooks):
         listener = next((entry for entry in balancer.listeners if entry.arn == listener_arn), None) if balancer else None
         if balancer is None or listener is None or self.rules is None:
             return True, "listener gone"
-        return self.rules.listener(balancer, listener.port)
+        admitted, why = self.rules.listener(balancer, listener.port)
+        if not admitted:  # the copy may be up to a second old: a rule added just now must count before a refusal
+            self.rules.refresh(force=True)
+            admitted, why = self.rules.listener(balancer, listener.port)
+        return admitted, why
 
     def admits_target(self, balancer_arns: Iterable[str], target_id: str, port: int) -> tuple[bool, str]:
         """Whether the target's security groups admit one of these load balancers on ``port``."""
@@ -385,13 +389,25 @@ class LoadBalancing(GapFiller, NoTaskHooks):
             for listener in balancer.listeners
             if listener.protocol in ("HTTP", "HTTPS")
         }
-        with self.lock:  # a listener whose certificate or policy changed (ModifyListener) is served again
-            changed = [arn for arn, served in self.tls.items() if arn in live and served != _tls_key(live[arn])]
-            gone = [self.servers.pop(arn)[0] for arn in list(self.servers) if arn not in live or arn in changed]
+        with self.lock:
+            changed = [
+                (arn, self.servers[arn][0]) for arn, served in self.tls.items() if arn in live and served != _tls_key(live[arn])
+            ]
+            gone = [self.servers.pop(arn)[0] for arn in list(self.servers) if arn not in live]
             for arn in [arn for arn in self.tls if arn not in self.servers]:
                 del self.tls[arn]
             new = [arn for arn in live if arn not in self.servers]
         _close(gone)
+        for arn, server in changed:  # ModifyListener changed the certificate or policy: new connections get the new one
+            try:
+                context = self._tls_context(live[arn])
+            except (OSError, ValueError, ssl.SSLError) as error:
+                log.warning("HTTPS listener %s: keeps its certificate (%s)", arn[-8:], error)
+                context = None
+            with self.lock:
+                if context is not None and isinstance(server.socket, ssl.SSLSocket):
+                    server.socket.context = context  # the port stays: the learner's URL keeps working
+                self.tls[arn] = _tls_key(live[arn])
         for arn in new:
             assert self.context is not None
             listener = live[arn]
