@@ -1,7 +1,9 @@
 """Application Load Balancers and Service Auto Scaling from the learner's side.
 
 Listener URLs, target health, health-check and deployment-percentage widgets, traffic,
-and the lab's autoscaling history. Notebook 06 and exercise 06 introduce everything here.
+and the lab's autoscaling history. Notebook 06 introduces the load balancer, health checks and
+HTTPS (:func:`ca_bundle`, :func:`request`, :func:`tls_handshake`: certificates are always verified);
+notebook 06a rolling deployments and autoscaling, starting from :func:`web_service_behind_alb`.
 :class:`TrafficGenerator` sends steady load through a listener and records every response
 (time, status, which task, which version), so claims like "zero-downtime deployments" can
 be measured, not believed.
@@ -10,8 +12,10 @@ be measured, not believed.
 from __future__ import annotations
 
 import html
+import http.client
 import json
 import math
+import ssl
 import threading
 import time
 import urllib.error
@@ -23,14 +27,16 @@ from typing import Any, NamedTuple
 
 
 def listener_url(lab: Any, load_balancer_arn: str, port: int = 80, timeout: float = 10) -> str:
-    """Where to send HTTP requests for a listener.
+    """Where to send requests for a listener: ``http://`` or ``https://`` as the listener's protocol says.
 
-    In the lab: ``http://127.0.0.1:PORT``, the listener's real proxy (from ``ecslab status --json``).
-    On AWS: ``http://DNS_NAME:PORT``.
+    In the lab: ``http://127.0.0.1:PORT`` (``https://`` for an HTTPS listener), the listener's real proxy
+    on a local port of its own (from ``ecslab status --json``). On AWS: ``PROTOCOL://DNS_NAME:PORT``.
     """
     if not lab.is_local:
         balancer = lab.elbv2.describe_load_balancers(LoadBalancerArns=[load_balancer_arn])["LoadBalancers"][0]
-        return f"http://{balancer['DNSName']}:{port}"
+        listeners = lab.elbv2.describe_listeners(LoadBalancerArn=load_balancer_arn)["Listeners"]
+        protocol = next((str(entry["Protocol"]).lower() for entry in listeners if entry["Port"] == port), "http")
+        return f"{protocol}://{balancer['DNSName']}:{port}"
     from ecslab.lab.manage import control
 
     deadline = time.monotonic() + timeout
@@ -43,9 +49,102 @@ def listener_url(lab: Any, load_balancer_arn: str, port: int = 80, timeout: floa
                         return str(listener["url"])
         if time.monotonic() > deadline:
             raise ValueError(
-                f"No HTTP listener on port {port} for {load_balancer_arn.split('/')[-2]}: create one with create_listener."
+                f"No listener on port {port} for {load_balancer_arn.split('/')[-2]}: create one with create_listener."
             )
         time.sleep(0.1)
+
+
+def ca_bundle(lab: Any) -> str | None:
+    """The CA bundle file to verify an HTTPS listener's certificate with (``cafile=``, ``verify=``).
+
+    In the lab: the lab's own CA (``ca.pem`` in the lab's folder), which issued the certificates ACM gives
+    you there. On AWS: ``None``, meaning the system's trust store, which already trusts Amazon's CAs."""
+    if not lab.is_local:
+        return None
+    from ecslab.lab.manage import control
+
+    found = control(lab.config, "GET", "/status", timeout=5).get("ca_bundle")
+    return str(found) if found else None
+
+
+class Reply(NamedTuple):
+    """One HTTP response: status, reason, headers (lower-case names) and body text."""
+
+    status: int
+    reason: str
+    headers: dict[str, str]
+    body: str
+
+
+class _NamedHTTPSConnection(http.client.HTTPSConnection):
+    """Connects to one address but verifies the certificate for another name (``curl --resolve``)."""
+
+    def __init__(self, address: str, port: int, server_name: str, context: ssl.SSLContext, timeout: float) -> None:
+        super().__init__(address, port, context=context, timeout=timeout)
+        self.server_name = server_name
+        self.tls_context = context
+
+    def connect(self) -> None:
+        http.client.HTTPConnection.connect(self)
+        self.sock = self.tls_context.wrap_socket(self.sock, server_hostname=self.server_name)
+
+
+def tls_handshake(url: str, host: str, cafile: str | None = None, timeout: float = 10) -> dict[str, Any]:
+    """Shake hands with an HTTPS listener as a client does, verifying its certificate for ``host``; what was agreed.
+
+    ``tls_version`` and ``cipher`` chosen, and the certificate's ``subject`` (CN), ``issuer`` (CN) and ``names``
+    (subject alternative names). A certificate that does not verify raises ``ssl.SSLCertVerificationError``."""
+    import socket
+
+    parts = urllib.parse.urlsplit(url)
+    context = ssl.create_default_context(cafile=cafile)
+    with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 443), timeout=timeout) as raw:
+        with context.wrap_socket(raw, server_hostname=host) as tls:
+            certificate = tls.getpeercert() or {}
+            cipher = tls.cipher()
+            version = tls.version()
+
+    def common_name(field: Any) -> str:
+        return next((value for rdn in field or () for key, value in rdn if key == "commonName"), "")
+
+    return {
+        "tls_version": version,
+        "cipher": cipher[0] if cipher else None,
+        "subject": common_name(certificate.get("subject")),
+        "issuer": common_name(certificate.get("issuer")),
+        "names": [str(entry[1]) for entry in certificate.get("subjectAltName", ())],
+    }
+
+
+def request(url: str, *, host: str | None = None, cafile: str | None = None, method: str = "GET", timeout: float = 10) -> Reply:
+    """Send one request to ``url`` and return the reply; redirects are returned, not followed.
+
+    ``host``: the name to ask for while connecting to the URL's address, as a browser would after DNS
+    resolved the name there: it goes in the ``Host`` header, in TLS's server name, and the certificate must
+    carry it (``curl --resolve host:port:address`` does the same). In the lab the domains you request
+    certificates for have no DNS, so you connect to the listener's ``127.0.0.1:PORT`` and name the domain.
+    ``cafile``: the CA bundle to trust (:func:`ca_bundle`); ``None`` means the system's. Certificates are
+    always verified: a name the certificate does not carry raises ``ssl.SSLCertVerificationError``."""
+    parts = urllib.parse.urlsplit(url)
+    address = parts.hostname or "127.0.0.1"
+    name = host or address
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        context = ssl.create_default_context(cafile=cafile)
+        connection = _NamedHTTPSConnection(address, parts.port or 443, name, context, timeout)
+    else:
+        connection = http.client.HTTPConnection(address, parts.port or 80, timeout=timeout)
+    default_port = 443 if parts.scheme == "https" else 80
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request(
+            method, target, headers={"Host": name if parts.port in (None, default_port) else f"{name}:{parts.port}"}
+        )
+        response = connection.getresponse()
+        body = response.read().decode(errors="replace")
+        return Reply(response.status, response.reason, {k.lower(): v for k, v in response.getheaders()}, body)
+    finally:
+        connection.close()
 
 
 def default_subnets(ec2: Any) -> tuple[str, list[str]]:
@@ -547,3 +646,119 @@ def plot_autoscaling(
             ax.axvline(at, color="black", linestyle="--", linewidth=1)
         top.text(at, 1.02, label, fontsize=8, transform=top.get_xaxis_transform())
     return axes
+
+
+# -- one call for what notebook 06 builds step by step (notebook 06a starts from it) ------------------------
+
+
+@dataclass(frozen=True)
+class WebService:
+    """A Fargate service behind an ALB, as notebook 06 builds it: names, ARNs and the listener's URL."""
+
+    cluster: str
+    service: str
+    load_balancer_arn: str
+    target_group_arn: str
+    listener_arn: str
+    task_def_arn: str
+    alb_security_group: str
+    task_security_group: str
+    url: str
+
+
+def web_service_names(prefix: str) -> dict[str, str]:
+    """The names :func:`web_service_behind_alb` gives what it makes for ``prefix``."""
+    return {
+        "cluster": f"{prefix}-cluster",
+        "service": f"{prefix}-service",
+        "load_balancer": f"{prefix}-alb",
+        "target_group": f"{prefix}-tg",
+        "security_groups": f"{prefix}-tasks {prefix}-alb",
+        "family": prefix,
+    }
+
+
+def web_service_behind_alb(
+    lab: Any,
+    prefix: str,
+    image: str,
+    *,
+    execution_role_arn: str,
+    desired_count: int = 3,
+    deployment_configuration: dict[str, Any] | None = None,
+    timeout: float = 180,
+) -> WebService:
+    """Notebook 06's sections 2 and 3 in one call: security groups, ALB, target group, HTTP listener on 80, service.
+
+    The security groups ``PREFIX-alb`` (port 80 from anywhere) and ``PREFIX-tasks`` (8080 from the ALB's group), the
+    ALB ``PREFIX-alb`` in the default VPC's subnets, the ``ip`` target group ``PREFIX-tg`` (``GET /health`` every 5 s,
+    2 s timeout, thresholds 2 and 2, deregistration delay 2 s), a listener forwarding to it, the cluster
+    ``PREFIX-cluster`` and the Fargate service ``PREFIX-service`` of ``desired_count`` tasks of ``image`` (task
+    family ``PREFIX``, container ``web`` on 8080) registered in the target group. Returns once every task's target
+    is healthy. Delete it all with :func:`ecslab.cleanup.remove` and the names of :func:`web_service_names`.
+    """
+    from ecslab import ecs as ecs_tools
+    from ecslab import network
+
+    names = web_service_names(prefix)
+    vpc_id, subnet_ids = default_subnets(lab.ec2)
+    alb_sg, task_sg = network.create_web_security_groups(lab.ec2, vpc_id, listener_port=80, container_port=8080, prefix=prefix)
+    elbv2 = lab.elbv2
+    balancer = elbv2.create_load_balancer(
+        Name=names["load_balancer"], Subnets=subnet_ids, SecurityGroups=[alb_sg], Type="application"
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    group = elbv2.create_target_group(
+        Name=names["target_group"],
+        Protocol="HTTP",
+        Port=8080,
+        VpcId=vpc_id,
+        TargetType="ip",
+        HealthCheckPath="/health",
+        HealthCheckIntervalSeconds=5,
+        HealthCheckTimeoutSeconds=2,
+        HealthyThresholdCount=2,
+        UnhealthyThresholdCount=2,
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.modify_target_group_attributes(
+        TargetGroupArn=group, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}]
+    )
+    listener = elbv2.create_listener(
+        LoadBalancerArn=balancer, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": group}]
+    )["Listeners"][0]["ListenerArn"]
+    lab.ecs.create_cluster(clusterName=names["cluster"])
+    definition = ecs_tools.task_definition(names["family"], image, execution_role_arn=execution_role_arn)
+    task_def_arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
+    lab.ecs.create_service(
+        cluster=names["cluster"],
+        serviceName=names["service"],
+        taskDefinition=task_def_arn,
+        desiredCount=desired_count,
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": subnet_ids, "securityGroups": [task_sg], "assignPublicIp": "ENABLED"}
+        },
+        loadBalancers=[{"targetGroupArn": group, "containerName": "web", "containerPort": 8080}],
+        deploymentConfiguration=deployment_configuration
+        or {"maximumPercent": 200, "minimumHealthyPercent": 100, "deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+    )
+    watch_target_health(elbv2, group, until=lambda rows: healthy_count(rows) == desired_count, timeout=timeout)
+    return WebService(
+        names["cluster"], names["service"], balancer, group, listener, task_def_arn, alb_sg, task_sg, listener_url(lab, balancer)
+    )
+
+
+def delete_certificates(acm: Any, elbv2: Any, domain_name: str) -> list[str]:
+    """Delete the ACM certificates for ``domain_name`` that no listener uses any more (delete the listeners first);
+    returns their ARNs. Notebook 06's cleanup."""
+    in_use = {
+        certificate["CertificateArn"]
+        for balancer in elbv2.describe_load_balancers()["LoadBalancers"]
+        for listener in elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+        for certificate in listener.get("Certificates") or []
+    }
+    deleted = []
+    for summary in acm.list_certificates()["CertificateSummaryList"]:
+        if summary["DomainName"] == domain_name and summary["CertificateArn"] not in in_use:
+            acm.delete_certificate(CertificateArn=summary["CertificateArn"])
+            deleted.append(str(summary["CertificateArn"]))
+    return deleted

@@ -1,6 +1,6 @@
 """VPCs, subnets and security groups from the learner's side.
 
-Notebook 07-security introduces what is here (notebooks 06 and 08 use
+Notebook 07b-networks-and-secrets introduces what is here (notebooks 06 and 08 use
 :func:`create_web_security_groups` for their load balancers). Every function that talks
 to AWS takes the client it uses (``lab.ec2``, ``lab.elbv2``, ``lab.ecs``), so the same
 calls work against the lab and a real account.
@@ -13,7 +13,8 @@ calls work against the lab and a real account.
   and which rule decided;
 - :func:`create_web_security_groups`: the classic pair for a web service behind an ALB;
 - :func:`reachability` and :func:`plot_network` (or :func:`network_diagram`): what can
-  reach what, as a table and as a picture.
+  reach what, as a table and as a picture; :func:`reachability_explorer`, the same question
+  asked one path at a time in a small form (notebook 07b).
 
 Security groups are stateful and allow-only: a connection is admitted when *any* inbound
 rule of *any* of the target's groups admits it; there are no deny rules. Answers go back
@@ -25,6 +26,7 @@ gateway", egress rules, or traffic between tasks.
 
 from __future__ import annotations
 
+import html
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +46,7 @@ __all__ = [
     "plot_network",
     "public_task_security_group",
     "reachability",
+    "reachability_explorer",
     "security_group",
     "task_security_groups",
     "task_view",
@@ -390,6 +393,41 @@ def task_security_groups(ecs: Any, cluster: str, service: str) -> list[str]:
 
 
 # -- what can reach what -----------------------------------------------------------------------------
+
+
+def reachability_explorer(
+    ec2: Any,
+    vpc_id: str,
+    sources: dict[str, dict[str, Any]],
+    targets: dict[str, list[str]],
+    ports: Sequence[int] = (80, 443, 8080),
+) -> Any:
+    """A small form: pick who connects (``sources``), to what (``targets``) and on which TCP port; read whether the
+    target's security groups admit it, and the rule that decided (:func:`ingress_allows`).
+
+    ``sources`` maps a label to :func:`ingress_allows`' source (``{"source_cidr": "0.0.0.0/0"}``,
+    ``{"source_group_ids": [...]}``, or both); ``targets`` maps a label to the target's security group IDs. The
+    rules are read from EC2 again on every change, so a rule revoked or authorized since shows at once. Group IDs
+    are shown with their names."""
+    import ipywidgets as widgets
+
+    source_box = widgets.Dropdown(options=list(sources), description="from")
+    target_box = widgets.Dropdown(options=list(targets), description="to")
+    port_box = widgets.Dropdown(options=list(ports), value=ports[0], description="TCP port")
+    answer = widgets.HTML()
+
+    def update(_change: Any = None) -> None:
+        network = describe_network(ec2, vpc_id)
+        allowed, why = ingress_allows(network.groups(targets[target_box.value]), int(port_box.value), **sources[source_box.value])
+        for group in network.security_groups.values():
+            why = why.replace(group.label, group.name).replace(group.group_id, group.name)
+        colour, word = ("#1b7f3b", "Allowed") if allowed else ("#b00020", "Blocked")
+        answer.value = f'<b style="color:{colour}">{word}</b><br>{html.escape(why)}'
+
+    for box in (source_box, target_box, port_box):
+        box.observe(update, names="value")
+    update()
+    return widgets.VBox([source_box, target_box, port_box, answer])
 
 
 def load_balancer_view(elbv2: Any, balancer: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from ecslab.iam_policy import Decision, MalformedPolicyDocument, Policy, evaluat
 __all__ = [
     "ECS_TASKS",
     "ECS_TASKS_TRUST_POLICY",
+    "EXECUTION_ROLE_DESCRIPTION",
     "EXECUTION_ROLE_POLICY_ARN",
     "DecisionTable",
     "IamError",
@@ -54,6 +55,9 @@ ECS_TASKS_TRUST_POLICY: dict[str, Any] = {
 
 EXECUTION_ROLE_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 """AWS's managed policy for the execution role: ECR token and pulls, CloudWatch Logs streams and events."""
+
+EXECUTION_ROLE_DESCRIPTION = "Lets ECS pull images, read secrets and write logs for tasks (ecslab)"
+"""The description :func:`ensure_execution_role` gives a role it creates (exercise 7.3's check tells such a role apart)."""
 
 COMMON_ACTIONS = (
     "ecr:GetAuthorizationToken",
@@ -245,7 +249,7 @@ def ensure_execution_role(iam: Any, name: str = "ecsTaskExecutionRole") -> str:
     try:
         role = _role(iam, name)
     except IamError:
-        arn = _create_role(iam, name, "Lets ECS pull images, read secrets and write logs for tasks (ecslab)")
+        arn = _create_role(iam, name, EXECUTION_ROLE_DESCRIPTION)
     else:
         _check_trust(iam, role)
         arn = str(role["Arn"])

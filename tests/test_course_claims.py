@@ -29,8 +29,8 @@ def test_target_tracking_formula_is_called_the_labs_model_not_aws() -> None:
 
 
 def test_security_groups_have_outbound_rules() -> None:
-    """Item 10: security groups are not inbound-only; a new one allows all traffic out."""
-    source = _source("07")
+    """Item 10: security groups are not inbound-only; a new one allows all traffic out (notebook 07b since 07 was split)."""
+    source = _source("07b")
     assert "**outbound** rules" in source
     assert "group.egress" in source
     assert not re.search(r"They list what may come \*\*in\*\*", source)

@@ -1,9 +1,10 @@
 """The checkers of exercise 07 pass right answers and fail wrong ones with useful messages.
 
-Given a repository, roles, buckets, secrets and clusters of the tests' own (``t07-...``, never
+Given a repository, roles, buckets and clusters of the tests' own (``t07-...``, never
 the exercise's), when a checker runs a learner's function, then it passes or names what to
 change, and leaves nothing behind either way. 7.1's checker is pure (no lab); 7.2 and 7.3 run
-the AWS app as tasks, so they need the lab's task-role and execution-role fillers.
+the AWS app as tasks, so they need the lab's task-role and execution-role fillers. 7.3 refuses ecslab's
+own ensure_execution_role (by name, reached indirectly, and by the description of a role it made).
 """
 
 from __future__ import annotations
@@ -16,16 +17,15 @@ import pytest
 
 import ecslab
 from ecslab import security
-from ecslab.checks import CheckFailed, NotDone, ex07, setup
+from ecslab.checks import CheckFailed, NotDone, ex07
 
 REPOSITORY = "t07-app"
 ROLE = "t07-task-role"
 EXECUTION_ROLE = "t07-execution"
 BUCKET = "t07-reports"
 ROLE_CLUSTER = "t07-role"
-SECRET_CLUSTER = "t07-secret"
-SECRET_ROLE = "t07-secret-execution"
-SECRET_NAME = "t07/db-password"
+EXEC_CLUSTER = "t07-exec"
+EXEC_ROLE = "t07-exec-role"
 TRUST = security.ECS_TASKS_TRUST_POLICY
 
 
@@ -38,12 +38,11 @@ def image_uri(lab: ecslab.Lab) -> Iterator[str]:
 
 def nothing_left(lab: ecslab.Lab) -> bool:
     clusters = [
-        c for c in lab.ecs.describe_clusters(clusters=[ROLE_CLUSTER, SECRET_CLUSTER])["clusters"] if c["status"] == "ACTIVE"
+        c for c in lab.ecs.describe_clusters(clusters=[ROLE_CLUSTER, EXEC_CLUSTER])["clusters"] if c["status"] == "ACTIVE"
     ]
-    roles = [r for r in lab.iam.list_roles()["Roles"] if r["RoleName"] in (ROLE, EXECUTION_ROLE, SECRET_ROLE)]
+    roles = [r for r in lab.iam.list_roles()["Roles"] if r["RoleName"] in (ROLE, EXECUTION_ROLE, EXEC_ROLE)]
     buckets = [b for b in lab.client("s3").list_buckets()["Buckets"] if b["Name"] == BUCKET]
-    secrets = [s for s in lab.client("secretsmanager").list_secrets()["SecretList"] if s["Name"] == SECRET_NAME]
-    return not clusters and not roles and not buckets and not secrets
+    return not clusters and not roles and not buckets
 
 
 # -- 7.1 (pure) ------------------------------------------------------------------------------
@@ -241,129 +240,107 @@ def test_a_typed_in_role_or_policy_does_not_pass(lab: ecslab.Lab, image_uri: str
 # -- 7.3 -------------------------------------------------------------------------------------
 
 
-def run_secret(
+def make_execution_role(
     lab: Any,
-    cluster: str,
     role_name: str,
-    image_uri: str,
-    secret_arn: str,
-    *,
-    read_resource: str | None = None,
-    grant: bool = True,
-    variable: str = "DB_PASSWORD",
-    leak: str = "",
-    returns: str = "task",
-    wait: str = "poll",
+    trust: dict[str, Any] | None = None,
+    attach: str | None = security.EXECUTION_ROLE_POLICY_ARN,
+    inline: bool = False,
+    returns: str = "arn",
 ) -> str:
-    """A configurable answer to 7.3 (right with the defaults); ``leak`` is "print" or "environment"."""
-    role_arn = lab.iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
-    lab.iam.attach_role_policy(RoleName=role_name, PolicyArn=security.EXECUTION_ROLE_POLICY_ARN)
-    if grant:
-        document = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": read_resource or secret_arn}
-            ],
-        }
-        lab.iam.put_role_policy(RoleName=role_name, PolicyName="read-secret", PolicyDocument=json.dumps(document))
-    container: dict[str, Any] = {"name": "app", "image": image_uri, "essential": True, "portMappings": [{"containerPort": 8080}]}
-    if leak in ("print", "environment"):
-        value = lab.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
-        if leak == "print":
-            print("the password is", value)
-        else:
-            container["environment"] = [{"name": variable, "value": value}]
-    if leak != "environment":
-        container["secrets"] = [{"name": variable, "valueFrom": secret_arn}]
-    definition_arn = lab.ecs.register_task_definition(
-        family=role_name,
-        requiresCompatibilities=["FARGATE"],
-        networkMode="awsvpc",
-        cpu="256",
-        memory="512",
-        executionRoleArn=role_arn,
-        containerDefinitions=[container],
-    )["taskDefinition"]["taskDefinitionArn"]
-    task_arn = lab.ecs.run_task(
-        cluster=cluster,
-        taskDefinition=definition_arn,
-        launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": ex07.default_subnets(lab), "assignPublicIp": "ENABLED"}},
-    )["tasks"][0]["taskArn"]
-    if wait == "waiter":
-        lab.ecs.get_waiter("tasks_running").wait(
-            cluster=cluster, tasks=[task_arn], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120}
-        )
-    else:
-        ex07.wait_started(lab, cluster, task_arn)
-    return str(task_arn if returns == "task" else definition_arn)
+    """A configurable answer to 7.3 (right with the defaults)."""
+    role = lab.iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust or TRUST))["Role"]
+    if attach:
+        lab.iam.attach_role_policy(RoleName=role_name, PolicyArn=attach)
+    if inline:
+        managed = lab.iam.get_policy(PolicyArn=security.EXECUTION_ROLE_POLICY_ARN)["Policy"]
+        document = lab.iam.get_policy_version(PolicyArn=managed["Arn"], VersionId=managed["DefaultVersionId"])["PolicyVersion"][
+            "Document"
+        ]
+        lab.iam.put_role_policy(RoleName=role_name, PolicyName="copied", PolicyDocument=json.dumps(document))
+    return str(role["Arn"]) if returns == "arn" else role_name
 
 
-def test_a_task_in_a_typed_in_cluster_does_not_pass(lab: ecslab.Lab, image_uri: str) -> None:
-    """Issue 13's fixed-name hole, in 7.3 too: the cluster and the role's name are new each run."""
-    with pytest.raises(CheckFailed, match="ClusterNotFoundException"):
-        ex07.check_run_with_secret(
-            lambda lab, cluster, role, image, arn: run_secret(lab, ex07.SECRET_CLUSTER, role, image, arn),
-            lab,
-            secret_name=SECRET_NAME,
-            repository=REPOSITORY,
-        )
-    assert setup.clusters_with_prefix(lab, ex07.SECRET_CLUSTER) == [] and ex07._check_roles(lab) == []
-    assert not [s for s in lab.client("secretsmanager").list_secrets()["SecretList"] if s["Name"] == SECRET_NAME]
+def check_execution(answer: Callable[..., str], lab: ecslab.Lab) -> Any:
+    return ex07.check_execution_role(answer, lab, role_name=EXEC_ROLE, cluster=EXEC_CLUSTER, repository=REPOSITORY)
 
 
-def check_secret(answer: Callable[..., str], lab: ecslab.Lab) -> Any:
-    return ex07.check_run_with_secret(
-        answer, lab, cluster=SECRET_CLUSTER, role_name=SECRET_ROLE, secret_name=SECRET_NAME, repository=REPOSITORY
-    )
+def test_a_right_execution_role_passes(lab: ecslab.Lab, image_uri: str) -> None:
+    passed = check_execution(make_execution_role, lab)
+    assert "pulled the exercise's image from ECR" in passed.message and nothing_left(lab)
 
 
-def test_a_right_secret_task_passes(lab: ecslab.Lab, image_uri: str, capsys: pytest.CaptureFixture[str]) -> None:
-    passed = check_secret(run_secret, lab)
-    assert "same hash as the stored value" in passed.message and nothing_left(lab)
-    assert capsys.readouterr().out == ""
-
-
-def test_the_secret_stub_is_not_done(lab: ecslab.Lab, image_uri: str) -> None:
-    def stub(lab: Any, cluster: str, role_name: str, image_uri: str, secret_arn: str) -> str:
+def test_the_execution_role_stub_is_not_done(lab: ecslab.Lab, image_uri: str) -> None:
+    def stub(lab: Any, role_name: str) -> str:
         raise NotImplementedError()
 
     with pytest.raises(NotDone):
-        check_secret(stub, lab)
+        check_execution(stub, lab)
+    assert nothing_left(lab)
+
+
+def test_the_helper_is_refused_by_name(lab: ecslab.Lab, image_uri: str) -> None:
+    """The exercise is to write what ensure_execution_role does: naming it fails before anything runs."""
+
+    def helper(lab: Any, role_name: str) -> str:
+        return security.ensure_execution_role(lab.iam, role_name)
+
+    with pytest.raises(CheckFailed, match="not with ecslab's ensure_execution_role"):
+        check_execution(helper, lab)
+    assert nothing_left(lab)
+
+
+def test_the_helper_is_refused_when_reached_indirectly(lab: ecslab.Lab, image_uri: str) -> None:
+    def indirect(lab: Any, role_name: str) -> str:
+        return str(getattr(security, "ensure_" + "execution_role")(lab.iam, role_name))
+
+    with pytest.raises(CheckFailed, match="not with ecslab's ensure_execution_role"):
+        check_execution(indirect, lab)
+    assert nothing_left(lab)
+
+
+def test_a_role_the_helper_made_is_told_apart(lab: ecslab.Lab, image_uri: str) -> None:
+    """In ecslab grade the function runs in another process, where the check cannot refuse the helper: the role's
+    description still says who made it."""
+
+    def disguised(lab: Any, role_name: str) -> str:
+        return str(
+            lab.iam.create_role(
+                RoleName=role_name,
+                AssumeRolePolicyDocument=json.dumps(TRUST),
+                Description=security.EXECUTION_ROLE_DESCRIPTION,
+            )["Role"]["Arn"]
+        )
+
+    with pytest.raises(CheckFailed, match="made by ecslab's ensure_execution_role"):
+        check_execution(disguised, lab)
     assert nothing_left(lab)
 
 
 @pytest.mark.parametrize(
     "answer, message",
     [
-        (lambda *args: run_secret(*args, leak="print"), "showed the secret's value"),
-        (lambda *args: run_secret(*args, leak="environment"), "in the task definition's environment"),
+        (lambda lab, name: make_execution_role(lab, name, trust=trust_for("ec2.amazonaws.com")), "is for EC2 instances"),
+        (lambda lab, name: make_execution_role(lab, name, trust=trust_for("ecs.amazonaws.com")), "service-linked role"),
         (
-            lambda *args: run_secret(*args, grant=False),
-            r"stopped before it ran: ResourceInitializationError.*allow secretsmanager:GetSecretValue",
+            lambda lab, name: make_execution_role(lab, name, trust=trust_for("ecs-tasks.amazonaws.com", "ec2.amazonaws.com")),
+            "also lets ec2.amazonaws.com",
         ),
+        (lambda lab, name: make_execution_role(lab, name, attach=None), r"is not attached to the role \(attached: none\)"),
+        (lambda lab, name: make_execution_role(lab, name, attach=None, inline=True), "inline policy \\(copied\\) instead"),
         (
-            lambda *args: run_secret(*args, grant=False, wait="waiter"),
-            r"WaiterError.*the task stopped before it ran: ResourceInitializationError",
+            lambda lab, name: make_execution_role(lab, name, attach="arn:aws:iam::aws:policy/AmazonECSTaskExecutionRolePolicy"),
+            "NoSuchEntity",
         ),
-        (lambda *args: run_secret(*args, read_resource="*"), "may read other secrets too"),
-        (lambda *args: run_secret(*args, variable="PASSWORD"), "named 'DB_PASSWORD'"),
-        (lambda *args: run_secret(*args, returns="definition"), "return the task's ARN"),
+        (lambda lab, name: make_execution_role(lab, name, returns="name"), "takes the ARN, not the name"),
+        (lambda lab, name: make_execution_role(lab, ex07.EXECUTION_ROLE), "there is no role named"),
     ],
-    ids=[
-        "printed",
-        "environment",
-        "no-permission",
-        "no-permission-waiter",
-        "every-secret",
-        "other-variable",
-        "returns-definition",
-    ],
+    ids=["ec2", "ecs-service", "also-ec2", "nothing-attached", "inline-copy", "wrong-path", "returns-name", "typed-in-name"],
 )
-def test_wrong_secret_tasks_are_explained(
-    lab: ecslab.Lab, image_uri: str, capsys: pytest.CaptureFixture[str], answer: Callable[..., str], message: str
-) -> None:
-    with pytest.raises(CheckFailed, match=message):
-        check_secret(answer, lab)
+def test_wrong_execution_roles_are_explained(lab: ecslab.Lab, image_uri: str, answer: Callable[..., str], message: str) -> None:
+    try:
+        with pytest.raises(CheckFailed, match=message):
+            check_execution(answer, lab)
+    finally:
+        ex07.delete_role(lab, ex07.EXECUTION_ROLE)
     assert nothing_left(lab)
-    assert "the password is" not in capsys.readouterr().out  # a leaking answer's prints are swallowed, never shown

@@ -1,9 +1,9 @@
 """The checkers of exercise 09 pass right answers and fail wrong ones with useful messages.
 
-Given a repository and names of the tests' own (``t09-...``, never the exercise's), when a
-checker runs a learner's function, then it passes or names what to change, and leaves nothing
-behind either way. 9.1 and 9.2 run real tasks behind a real listener (a few seconds each);
-9.3 only asks IAM.
+Given local images and names of the tests' own (``t09-...``, never the exercise's), when a checker runs a learner's
+function, then it passes or names what to change, and leaves nothing behind either way. 9.1 and 9.3 run real tasks
+behind a real listener (seconds each); 9.2 pushes to a real registry. The rules of 9.1 and the lifecycle policies of
+9.2 are also judged without a lab, from plain data.
 """
 
 from __future__ import annotations
@@ -15,165 +15,303 @@ from typing import Any
 import pytest
 
 import ecslab
-from ecslab import ecs as ecs_tools
-from ecslab import elb as elb_tools
+from ecslab import ecr as ecr_tools
 from ecslab import network
-from ecslab.checks import CheckFailed, NotDone, ex09
+from ecslab.checks import CheckFailed, NotDone, ex09, setup
 
 REPOSITORY = "t09-app"
-WEB = "t09-web"
-ROLL = "t09-roll"
-ROLE = "t09-task-role"
-BUCKET = "t09-settings"
+
+
+def nothing_left(lab: ecslab.Lab, prefix: str) -> bool:
+    clusters = setup.clusters_with_prefix(lab, prefix)
+    balancers = [b for b in lab.elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"].startswith(prefix)]
+    groups = [g for g in lab.elbv2.describe_target_groups()["TargetGroups"] if g["TargetGroupName"].startswith(prefix)]
+    security_groups = [g for g in lab.ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"].startswith(prefix)]
+    definitions = lab.ecs.list_task_definitions(familyPrefix=prefix, status="ACTIVE")["taskDefinitionArns"]
+    repositories = [r for r in lab.ecr.describe_repositories()["repositories"] if r["repositoryName"].startswith(prefix)]
+    local = [tag for image in lab.docker.api.images() for tag in image.get("RepoTags") or [] if tag.startswith(prefix)]
+    return (
+        not clusters
+        and not balancers
+        and not groups
+        and not security_groups
+        and not definitions
+        and not repositories
+        and not local
+    )
+
+
+# -- 9.1 without a lab: the rules, read exactly ----------------------------------------------------
+
+
+def group(group_id: str, *permissions: dict[str, Any]) -> dict[str, Any]:
+    return {"GroupId": group_id, "GroupName": group_id, "IpPermissions": list(permissions)}
+
+
+def tcp(port: int, cidr: str | None = None, source: str | None = None, to_port: int | None = None) -> dict[str, Any]:
+    permission: dict[str, Any] = {"IpProtocol": "tcp", "FromPort": port, "ToPort": to_port or port}
+    if cidr:
+        permission["IpRanges"] = [{"CidrIp": cidr}]
+    if source:
+        permission["UserIdGroupPairs"] = [{"GroupId": source}]
+    return permission
+
+
+RIGHT_ALB = group("sg-alb", tcp(80, cidr="0.0.0.0/0"))
+RIGHT_TASKS = group("sg-tasks", tcp(8080, source="sg-alb"))
+
+
+def test_the_pairs_rules_are_right() -> None:
+    assert ex09.rules_problem(RIGHT_ALB, RIGHT_TASKS) is None
+    with_ipv6 = group("sg-alb", {**tcp(80, cidr="0.0.0.0/0"), "Ipv6Ranges": [{"CidrIpv6": "::/0"}]})
+    assert ex09.rules_problem(with_ipv6, RIGHT_TASKS) is None
+
+
+@pytest.mark.parametrize(
+    "alb, tasks, message",
+    [
+        (group("sg-alb"), RIGHT_TASKS, "admits no TCP 80 from anywhere"),
+        (group("sg-alb", tcp(80, cidr="10.0.0.0/8")), RIGHT_TASKS, "admits no TCP 80 from anywhere"),
+        (group("sg-alb", tcp(80, cidr="0.0.0.0/0"), tcp(22, cidr="0.0.0.0/0")), RIGHT_TASKS, "also admits tcp 22"),
+        (RIGHT_ALB, group("sg-tasks", tcp(8080, cidr="0.0.0.0/0")), "anyone on the internet could call a task directly"),
+        (RIGHT_ALB, group("sg-tasks", tcp(8080, source="sg-alb"), tcp(8080, cidr="172.31.0.0/16")), "anything in 172.31.0.0/16"),
+        (RIGHT_ALB, group("sg-tasks"), "admits no TCP 8080 from the load balancer's group"),
+        (RIGHT_ALB, group("sg-tasks", tcp(8080, source="sg-other")), "it names sg-other instead"),
+        (RIGHT_ALB, group("sg-tasks", {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": "sg-alb"}]}), "all traffic"),
+        (RIGHT_ALB, group("sg-tasks", tcp(0, source="sg-alb", to_port=65535)), "more than the app needs"),
+        (RIGHT_ALB, group("sg-tasks", tcp(8080, source="sg-alb"), tcp(8080, source="sg-tasks")), "also admits tcp 8080"),
+    ],
+    ids=[
+        "alb-closed",
+        "alb-private-range",
+        "alb-ssh",
+        "tasks-open",
+        "tasks-vpc-range",
+        "tasks-closed",
+        "tasks-other-group",
+        "tasks-all-traffic",
+        "tasks-all-ports",
+        "tasks-self",
+    ],
+)
+def test_wrong_rules_are_named(alb: dict[str, Any], tasks: dict[str, Any], message: str) -> None:
+    problem = ex09.rules_problem(alb, tasks)
+    assert problem is not None and message in problem
+
+
+# -- 9.2 without a lab: the lifecycle policy, evaluated ----------------------------------------------
+
+
+def lifecycle(*rules: dict[str, Any]) -> str:
+    return json.dumps({"rules": [{"rulePriority": number, **rule} for number, rule in enumerate(rules, 1)]})
+
+
+def untagged(count_type: str = "sinceImagePushed", number: int = 7) -> dict[str, Any]:
+    selection: dict[str, Any] = {"tagStatus": "untagged", "countType": count_type, "countNumber": number}
+    if count_type != "imageCountMoreThan":
+        selection["countUnit"] = "days"
+    return {"selection": selection, "action": {"type": "expire"}}
+
+
+def releases(count_type: str = "imageCountMoreThan", number: int = 5, **tags: Any) -> dict[str, Any]:
+    selection: dict[str, Any] = {"tagStatus": "tagged", "countType": count_type, "countNumber": number}
+    selection |= tags or {"tagPrefixList": ["v"]}
+    if count_type != "imageCountMoreThan":
+        selection["countUnit"] = "days"
+    return {"selection": selection, "action": {"type": "expire"}}
+
+
+def test_the_right_policy_passes_however_it_is_written() -> None:
+    assert ex09.policy_problem(ex09.EXPECTED_POLICY) is None
+    assert ex09.policy_problem(lifecycle(releases(), untagged())) is None  # the other order: the rules select apart
+    assert ex09.policy_problem(lifecycle(untagged(), releases(tagPatternList=["v*"]))) is None
+
+
+@pytest.mark.parametrize(
+    "policy, message",
+    [
+        ("{not json", "ECR would refuse"),
+        (lifecycle(untagged()), "keeps release v"),
+        (lifecycle(releases()), "keeps an untagged image pushed 30 days ago"),
+        (lifecycle(untagged(number=6), releases()), "delete an untagged image pushed 6.5 days ago"),
+        (lifecycle(untagged(number=8), releases()), "keeps an untagged image pushed 7.5 days ago"),
+        (lifecycle(untagged("imageCountMoreThan", 3), releases()), "in a busy week"),
+        (lifecycle(untagged(), releases(number=4)), "delete release v4"),
+        (lifecycle(untagged(), releases("sinceImagePushed", 50)), "would delete release v4"),
+        (lifecycle(untagged(), releases(tagPrefixList=["v", "dev"])), "keeps release v"),
+        (
+            lifecycle(
+                untagged(),
+                {
+                    "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 5},
+                    "action": {"type": "expire"},
+                },
+            ),
+            "must stay",
+        ),
+        (
+            lifecycle({**untagged(), "action": {"type": "transition", "targetStorageClass": "archive"}}, releases()),
+            "would archive",
+        ),
+    ],
+    ids=[
+        "not-json",
+        "no-release-rule",
+        "no-untagged-rule",
+        "6-days",
+        "8-days",
+        "untagged-by-count",
+        "keep-4",
+        "releases-by-age",
+        "dev-is-not-a-release",
+        "any-rule",
+        "archive",
+    ],
+)
+def test_wrong_policies_are_named(policy: str, message: str) -> None:
+    problem = ex09.policy_problem(policy)
+    assert problem is not None and message in problem, problem
+
+
+# -- with a lab ------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def images(lab: ecslab.Lab) -> Iterator[dict[str, str]]:
+def local(lab: ecslab.Lab) -> Iterator[dict[str, str]]:
     found = ex09.prepare_images(lab, REPOSITORY, show_progress=False)
     yield found
     ex09.clean_up(lab, REPOSITORY)
 
 
-def nothing_left(lab: ecslab.Lab, name: str) -> bool:
-    clusters = [c for c in lab.ecs.describe_clusters(clusters=[name])["clusters"] if c["status"] == "ACTIVE"]
-    balancers = [b for b in lab.elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"] == name]
-    groups = [g for g in lab.elbv2.describe_target_groups()["TargetGroups"] if g["TargetGroupName"].startswith(name)]
-    security_groups = [g for g in lab.ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"].startswith(name)]
-    definitions = lab.ecs.list_task_definitions(familyPrefix=name, status="ACTIVE")["taskDefinitionArns"]
-    roles = [r for r in lab.iam.list_roles()["Roles"] if r["RoleName"] == ROLE]
-    return not clusters and not balancers and not groups and not security_groups and not definitions and not roles
+def create_groups(lab: Any, vpc_id: str, name: str, *, tasks_from: str = "alb") -> tuple[str, str]:
+    """A configurable answer to 9.1 (right with the defaults; ``tasks_from="anywhere"`` opens the tasks' group)."""
+    alb = lab.ec2.create_security_group(GroupName=f"{name}-alb", Description="alb", VpcId=vpc_id)["GroupId"]
+    tasks = lab.ec2.create_security_group(GroupName=f"{name}-tasks", Description="tasks", VpcId=vpc_id)["GroupId"]
+    lab.ec2.authorize_security_group_ingress(GroupId=alb, IpPermissions=[tcp(80, cidr="0.0.0.0/0")])
+    source = {"source": alb} if tasks_from == "alb" else {"cidr": "0.0.0.0/0"}
+    lab.ec2.authorize_security_group_ingress(GroupId=tasks, IpPermissions=[tcp(8080, **source)])
+    return alb, tasks
 
 
-# -- 9.1 --------------------------------------------------------------------------------------
+def with_the_helper(lab: Any, vpc_id: str, name: str) -> tuple[str, str]:
+    return network.create_web_security_groups(lab.ec2, vpc_id, prefix=name)
 
 
-def deploy(
-    lab: Any,
-    name: str,
-    image_uri: str,
-    execution_role_arn: str,
-    alb_groups: str = "web",
-    task_groups: str = "web",
-    count: int = 2,
-    wait: bool = True,
-    url: str = "listener",
-) -> str:
-    """A configurable answer to 9.1 (right with the defaults).
-
-    ``alb_groups``: "web" (the pair's ALB group) or "none" (left out: the VPC's default group).
-    ``task_groups``: "web" (the pair's task group) or "open" (a group admitting 8080 from anywhere)."""
-    vpc_id, subnets = elb_tools.default_subnets(lab.ec2)
-    subnets = subnets[:2]
-    alb_group, task_group = network.create_web_security_groups(lab.ec2, vpc_id, prefix=name)
-    if task_groups == "open":
-        task_group = lab.ec2.create_security_group(GroupName=f"{name}-open", Description="8080 from anywhere", VpcId=vpc_id)[
-            "GroupId"
-        ]
-        lab.ec2.authorize_security_group_ingress(
-            GroupId=task_group,
-            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
-        )
-    extra = {"SecurityGroups": [alb_group]} if alb_groups == "web" else {}
-    alb_arn = lab.elbv2.create_load_balancer(Name=name, Subnets=subnets, Type="application", Scheme="internet-facing", **extra)[
-        "LoadBalancers"
-    ][0]["LoadBalancerArn"]
-    tg_arn = lab.elbv2.create_target_group(
-        Name=name,
-        Protocol="HTTP",
-        Port=8080,
-        VpcId=vpc_id,
-        TargetType="ip",
-        HealthCheckPath="/health",
-        HealthCheckIntervalSeconds=5,
-        HealthCheckTimeoutSeconds=2,
-        HealthyThresholdCount=2,
-    )["TargetGroups"][0]["TargetGroupArn"]
-    lab.elbv2.create_listener(
-        LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}]
-    )
-    lab.ecs.create_cluster(clusterName=name)
-    task_def_arn = lab.ecs.register_task_definition(
-        **ecs_tools.task_definition(name, image_uri, execution_role_arn=execution_role_arn)
-    )["taskDefinition"]["taskDefinitionArn"]
-    lab.ecs.create_service(
-        cluster=name,
-        serviceName=name,
-        taskDefinition=task_def_arn,
-        desiredCount=count,
-        launchType="FARGATE",
-        networkConfiguration={
-            "awsvpcConfiguration": {"subnets": subnets, "securityGroups": [task_group], "assignPublicIp": "ENABLED"}
-        },
-        loadBalancers=[{"targetGroupArn": tg_arn, "containerName": "web", "containerPort": 8080}],
-    )
-    if wait:
-        lab.ecs.get_waiter("services_stable").wait(cluster=name, services=[name], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-        lab.elbv2.get_waiter("target_in_service").wait(TargetGroupArn=tg_arn, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    if url == "dns":
-        return str(lab.elbv2.describe_load_balancers(LoadBalancerArns=[alb_arn])["LoadBalancers"][0]["DNSName"])
-    return elb_tools.listener_url(lab, alb_arn)
+def check_groups(answer: Callable[..., Any], lab: ecslab.Lab, name: str) -> Any:
+    return ex09.check_security_groups(answer, lab, name=name)
 
 
-def check_deploy(answer: Callable[..., Any], lab: ecslab.Lab) -> Any:
-    return ex09.check_deploy_behind_alb(answer, lab, name=WEB, repository=REPOSITORY)
+@pytest.mark.lab
+def test_right_security_groups_pass(lab: ecslab.Lab, local: dict[str, str]) -> None:
+    name = setup.fresh_name("t09-sg")
+    passed = check_groups(create_groups, lab, name)
+    assert "answered 20 of 20 requests" in passed.message and nothing_left(lab, name)
 
 
-def test_without_the_setup_cell_the_check_says_to_run_it(lab: ecslab.Lab) -> None:
-    with pytest.raises(CheckFailed, match="Run the setup cell"):
-        ex09.check_deploy_behind_alb(deploy, lab, name=WEB, repository="t09-never-pushed")
-
-
-def test_the_stub_is_not_done(lab: ecslab.Lab, images: dict[str, str]) -> None:
-    def stub(lab: Any, name: str, image_uri: str, execution_role_arn: str) -> str:
-        raise NotImplementedError()
-
-    with pytest.raises(NotDone):
-        check_deploy(stub, lab)
-
-
-def test_a_right_deployment_passes(lab: ecslab.Lab, images: dict[str, str]) -> None:
-    passed = check_deploy(deploy, lab)
-    assert "were answered by 2 tasks running t09-app:v1" in passed.message and nothing_left(lab, WEB)
-
-
+@pytest.mark.lab
 @pytest.mark.parametrize(
     "answer, message",
     [
-        (
-            lambda *args: deploy(*args, alb_groups="none", wait=False),
-            "do not admit port 80 from anywhere.*the VPC's default group",
-        ),
-        (lambda *args: deploy(*args, task_groups="open", wait=False), "t09-web-open\\) admit port 8080 from anywhere"),
-        (lambda *args: deploy(*args, count=1, wait=False), "desiredCount=2"),
-        (lambda *args: deploy(*args, url="dns", wait=False), "DNS name does not resolve"),
-        (lambda *args: deploy(*args, wait=False), "no healthy target yet"),
+        (lambda *args: create_groups(*args, tasks_from="anywhere"), "anyone on the internet could call a task directly"),
+        (with_the_helper, "not with ecslab's create_web_security_groups"),
+        (lambda *args: create_groups(*args)[0], "return the two groups' IDs"),
     ],
-    ids=["alb-default-group", "tasks-open-to-all", "one-task", "dns-name", "no-wait"],
+    ids=["tasks-open-to-all", "the-helper", "one-id"],
 )
-def test_wrong_deployments_are_explained(
-    lab: ecslab.Lab, images: dict[str, str], answer: Callable[..., Any], message: str
+def test_wrong_security_groups_are_explained(
+    lab: ecslab.Lab, local: dict[str, str], answer: Callable[..., Any], message: str
 ) -> None:
+    name = setup.fresh_name("t09-sg")
+    helper = network.create_web_security_groups
     with pytest.raises(CheckFailed, match=message):
-        check_deploy(answer, lab)
-    assert nothing_left(lab, WEB)
+        check_groups(answer, lab, name)
+    assert network.create_web_security_groups is helper  # given back afterwards
+    assert nothing_left(lab, name)
 
 
-# -- 9.2 --------------------------------------------------------------------------------------
+@pytest.mark.lab
+def test_the_security_groups_stub_is_not_done(lab: ecslab.Lab, local: dict[str, str]) -> None:
+    def stub(lab: Any, vpc_id: str, name: str) -> tuple[str, str]:
+        raise NotImplementedError()
+
+    with pytest.raises(NotDone):
+        check_groups(stub, lab, setup.fresh_name("t09-sg"))
+
+
+def publish(
+    lab: Any,
+    name: str,
+    local_images: dict[str, str],
+    *,
+    mutability: str = "IMMUTABLE",
+    policy: str | None = None,
+    digests: str = "pushed",
+) -> dict[str, str]:
+    """A configurable answer to 9.2 (right with the defaults)."""
+    uri = lab.ecr.create_repository(repositoryName=name, imageTagMutability=mutability)["repository"]["repositoryUri"]
+    if policy != "none":
+        lab.ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=policy or ex09.EXPECTED_POLICY)
+    login = ecr_tools.get_login(lab.ecr)
+    pushed = {
+        tag: ecr_tools.push_image(lab.docker, local_images[tag], uri, tag, login, show_progress=False).digest
+        for tag in ("v1", "v2")
+    }
+    return pushed if digests == "pushed" else {"v1": "v1", "v2": "v2"}
+
+
+def check_release(answer: Callable[..., Any], lab: ecslab.Lab, name: str) -> Any:
+    return ex09.check_release_repository(answer, lab, name=name)
+
+
+@pytest.mark.lab
+def test_a_right_release_repository_passes(lab: ecslab.Lab, local: dict[str, str]) -> None:
+    name = setup.fresh_name("t09-rel")
+    passed = check_release(publish, lab, name)
+    assert "a second push of v1 was refused" in passed.message and "cannot be overwritten" in passed.message
+    assert nothing_left(lab, name)
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (lambda *args: publish(*args, mutability="MUTABLE"), "tags are MUTABLE"),
+        (lambda *args: publish(*args, policy="none"), "no lifecycle policy"),
+        (lambda *args: publish(*args, policy=lifecycle(untagged())), "keeps release v"),
+        (lambda *args: publish(*args, digests="tags"), "return the pushes' digests"),
+    ],
+    ids=["mutable", "no-policy", "half-a-policy", "tags-not-digests"],
+)
+def test_wrong_release_repositories_are_explained(
+    lab: ecslab.Lab, local: dict[str, str], answer: Callable[..., Any], message: str
+) -> None:
+    name = setup.fresh_name("t09-rel")
+    with pytest.raises(CheckFailed, match=message):
+        check_release(answer, lab, name)
+    assert nothing_left(lab, name)
 
 
 def roll(
-    lab: Any, cluster: str, service: str, new_image_uri: str, image: str = "new", wait: bool = True, minimum: int | None = None
+    lab: Any,
+    cluster: str,
+    service: str,
+    repository: str,
+    tag: str,
+    *,
+    image: str = "digest",
+    wait: bool = True,
+    minimum: int | None = None,
 ) -> str:
-    """A configurable answer to 9.2 (right with the defaults; ``image="same"`` redeploys the current revision)."""
+    """A configurable answer to 9.3 (right with the defaults; ``image="tag"`` names the image by its tag)."""
+    uri = lab.ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]["repositoryUri"]
+    digest = lab.ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"][0]["imageDigest"]
     current = lab.ecs.describe_services(cluster=cluster, services=[service])["services"][0]["taskDefinition"]
-    arn = current
-    if image == "new":
-        definition = lab.ecs.describe_task_definition(taskDefinition=current)["taskDefinition"]
-        fields = ("family", "containerDefinitions", "cpu", "memory", "networkMode", "requiresCompatibilities", "executionRoleArn")
-        revision = {key: definition[key] for key in fields if key in definition}
-        revision["containerDefinitions"][0]["image"] = new_image_uri
-        arn = lab.ecs.register_task_definition(**revision)["taskDefinition"]["taskDefinitionArn"]
-    extra: dict[str, Any] = {"forceNewDeployment": True} if image == "same" else {}
+    definition = lab.ecs.describe_task_definition(taskDefinition=current)["taskDefinition"]
+    fields = ("family", "containerDefinitions", "cpu", "memory", "networkMode", "requiresCompatibilities", "executionRoleArn")
+    revision = {key: definition[key] for key in fields if key in definition}
+    revision["containerDefinitions"][0]["image"] = f"{uri}@{digest}" if image == "digest" else f"{uri}:{tag}"
+    arn = lab.ecs.register_task_definition(**revision)["taskDefinition"]["taskDefinitionArn"]
+    extra: dict[str, Any] = {}
     if minimum is not None:
         extra["deploymentConfiguration"] = {"minimumHealthyPercent": minimum, "maximumPercent": 100}
     lab.ecs.update_service(cluster=cluster, service=service, taskDefinition=arn, **extra)
@@ -184,94 +322,30 @@ def roll(
     return str(arn)
 
 
-def check_roll(answer: Callable[..., Any], lab: ecslab.Lab) -> Any:
-    return ex09.check_roll_out(answer, lab, name=ROLL, repository=REPOSITORY)
+def check_roll(answer: Callable[..., Any], lab: ecslab.Lab, name: str) -> Any:
+    return ex09.check_roll_out(answer, lab, name=name)
 
 
-def test_a_right_rollout_passes(lab: ecslab.Lab, images: dict[str, str]) -> None:
-    passed = check_roll(roll, lab)
-    assert "no request failed, and every answer from 1 s after it returned came from v2" in passed.message and nothing_left(
-        lab, ROLL
-    )
+@pytest.mark.lab
+def test_a_right_rollout_passes(lab: ecslab.Lab, local: dict[str, str]) -> None:
+    name = setup.fresh_name("t09-roll")
+    passed = check_roll(roll, lab, name)
+    assert "no request failed" in passed.message and "run the digest v2 was pushed with" in passed.message
+    assert nothing_left(lab, name)
 
 
+@pytest.mark.lab
 @pytest.mark.parametrize(
     "answer, message",
     [
+        (lambda *args: roll(*args, image="tag"), "names the image by its tag"),
         (lambda *args: roll(*args, wait=False), "still answered by \\['v1'\\].*services_stable"),
-        (lambda *args: roll(*args, image="same"), "runs 't09-app:v1'.*forceNewDeployment"),
         (lambda *args: roll(*args, minimum=0), "requests failed during your rollout.*minimumHealthyPercent is 0"),
     ],
-    ids=["no-wait", "same-image", "minimum-0"],
+    ids=["by-tag", "no-wait", "minimum-0"],
 )
-def test_wrong_rollouts_are_explained(lab: ecslab.Lab, images: dict[str, str], answer: Callable[..., Any], message: str) -> None:
+def test_wrong_rollouts_are_explained(lab: ecslab.Lab, local: dict[str, str], answer: Callable[..., Any], message: str) -> None:
+    name = setup.fresh_name("t09-roll")
     with pytest.raises(CheckFailed, match=message):
-        check_roll(answer, lab)
-    assert nothing_left(lab, ROLL)
-
-
-# -- 9.3 --------------------------------------------------------------------------------------
-
-
-def policy(
-    bucket: str, action: Any = "s3:GetObject", resource: str = "{bucket}/settings/*", extra: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    """A configurable answer to 9.3 (right with the defaults)."""
-    statement = {
-        "Effect": "Allow",
-        "Action": action,
-        "Resource": "arn:aws:s3:::" + resource.format(bucket=bucket) if resource != "*" else "*",
-    }
-    return {"Version": "2012-10-17", "Statement": [statement, *(extra or [])]}
-
-
-def check_policy(answer: Callable[[str], Any], lab: ecslab.Lab) -> Any:
-    return ex09.check_task_role_policy(answer, lab, bucket=BUCKET, role=ROLE)
-
-
-def test_a_least_privilege_policy_passes(lab: ecslab.Lab) -> None:
-    passed = check_policy(policy, lab)
-    assert "may only read the bucket's settings/*" in passed.message and nothing_left(lab, ROLE)
-
-
-def test_a_policy_for_a_fixed_bucket_does_not_pass(lab: ecslab.Lab) -> None:
-    """The hole issue 13 closed: the bucket used to be ex09-app-settings on every run, so a constant policy passed."""
-    with pytest.raises(CheckFailed, match="could not read its settings"):
-        ex09.check_task_role_policy(lambda bucket: policy("ex09-app-settings"), lab, role=ROLE)
-    assert nothing_left(lab, ROLE)
-
-
-def test_the_policy_stub_is_not_done(lab: ecslab.Lab) -> None:
-    def stub(bucket: str) -> dict[str, Any]:
-        raise NotImplementedError()
-
-    with pytest.raises(NotDone):
-        check_policy(stub, lab)
-
-
-@pytest.mark.parametrize(
-    "answer, message",
-    [
-        (lambda bucket: json.dumps(policy(bucket)), "not as JSON text"),
-        (
-            lambda bucket: {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject"}]},
-            "IAM would refuse this policy",
-        ),
-        (lambda bucket: policy(bucket, resource="{bucket}"), "could not read its settings"),
-        (lambda bucket: policy(bucket, action="*", resource="*"), "uses no DynamoDB"),
-        (lambda bucket: policy(bucket, action="s3:*"), "may also s3:PutObject"),
-        (lambda bucket: policy(bucket, resource="{bucket}/*"), "private/keys.json.*End the Resource with the prefix"),
-        (lambda bucket: policy(bucket, resource="*/settings/*"), "someone-elses-bucket.*Name the bucket"),
-        (
-            lambda bucket: policy(
-                bucket, extra=[{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"}]
-            ),
-            "lists nothing",
-        ),
-    ],
-    ids=["json-text", "malformed", "bucket-not-objects", "everything", "all-of-s3", "whole-bucket", "any-bucket", "listing"],
-)
-def test_wrong_policies_are_explained(lab: ecslab.Lab, answer: Callable[[str], Any], message: str) -> None:
-    with pytest.raises(CheckFailed, match=message):
-        check_policy(answer, lab)
-    assert nothing_left(lab, ROLE)
+        check_roll(answer, lab, name)
+    assert nothing_left(lab, name)

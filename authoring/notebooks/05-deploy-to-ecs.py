@@ -818,10 +818,14 @@ Quiz([
     ),
     Question(
         "On AWS, what is the usual way for clients to reach a service's Fargate tasks?",
-        ("Each task's public IP", "An Application Load Balancer in front of the service", "127.0.0.1 and the hostPort"),
+        ("Each task's public IP", "An Application Load Balancer in front of the service", "The container instance's IP and the task's hostPort"),
         1,
-        "Task IPs change whenever a task is replaced; a load balancer gives one stable address and only sends calls to healthy tasks. 127.0.0.1 is how the lab publishes tasks on your machine.",
-        why_not=("It works for one task, but the IP changes with every replacement and there is no health check.", "", "That is the lab's way on your machine, not AWS's."),
+        "Task IPs change whenever a task is replaced; a load balancer gives one stable address and only sends calls to healthy tasks.",
+        why_not=(
+            "It works for one task (public subnet, assignPublicIp, a group that admits the caller), but the IP changes with every replacement and there is no health check.",
+            "",
+            "Fargate has no container instance of yours, and an awsvpc task reports no host port (networkBindings is empty).",
+        ),
     ),
 ])
 

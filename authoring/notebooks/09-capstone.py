@@ -4,17 +4,23 @@
 # The lecture notes end (section 11) with a table and a sentence: **ECR** stores and manages your
 # images, **ECS** runs and orchestrates the containers made from them; "ECR is your image
 # *warehouse*, ECS is your image *factory manager*". This notebook does the whole arc once, on one
-# small app, with the code of notebooks 02 to 08 and nothing new: build, push, roles, network,
-# load balancer, cluster, service, traffic, a rollout under load, logs, metrics, an alarm. Then it
-# checks what it built against the live resources, says what the same thing costs on AWS, and
-# takes it all down again.
+# small app: build, push, roles, network, load balancer, cluster, service, traffic, a rollout under
+# load, logs, metrics, an alarm. Most of it is the code of notebooks 02 to 08; three things are
+# written here by hand for the first time, with plain boto3, as a production setup has them: the
+# **security groups** (notebooks 06 and 07 had a helper make them), an **immutable repository
+# with a lifecycle policy** (notebook 03 showed each on its own), and **task definitions that
+# name the image by its digest**. Then it checks what it built against the live resources, says
+# what the same thing costs on AWS, and takes it all down again.
 #
 # **Goals.** By the end of this notebook you will
 # - have taken the sample API from source to three Fargate tasks behind an Application Load
 #   Balancer, in the order of the notes, each step with the call you learnt for it;
-# - have given the tasks an execution role and a least-privilege task role, and security groups
-#   that let only the load balancer reach them;
-# - have rolled v1 → v2 under steady traffic and *measured* the failed requests;
+# - have kept the releases in an ECR repository whose tags never move, with a lifecycle policy
+#   that keeps it from growing for ever, and seen ECR refuse a second push of a tag;
+# - have written the two security groups that let only the load balancer reach the tasks, rule
+#   by rule, and given the tasks an execution role and a least-privilege task role;
+# - have rolled v1 → v2, each pinned by its digest, under steady traffic and *measured* the
+#   failed requests;
 # - have read the app's logs, its CPU metric and an alarm's verdict;
 # - tell, from a symptom in AWS's words, which step went wrong;
 # - know what changes on real AWS, what this setup costs per hour there, and in which order to
@@ -26,21 +32,22 @@
 # | step | the notes | here | first met in |
 # |---|---|---|---|
 # | build the image (v1 and v2) | §2, §6 step 1 | section 2 | notebook 02 |
-# | ECR repository, push | §3, §6 step 2 | section 3 | notebook 03 |
+# | ECR repository (immutable, lifecycle policy), push | §3, §6 step 2 | section 3 | notebook 03 |
 # | execution role, task role | §9 | section 4 | notebooks 05, 07 |
-# | security groups, ALB, target group, listener | §8, §9 | section 5 | notebooks 06, 07 |
+# | security groups (written by hand), ALB, target group, listener | §8, §9 | section 5 | notebooks 06, 07 |
 # | cluster, task definition, service | §4, §5, §6 steps 3-6 | section 6 | notebooks 04, 05 |
 # | access the API through the load balancer | §6 step 7, §8 | section 7 | notebook 06 |
-# | zero-downtime deployment | §8 | section 8 | notebook 06 |
+# | zero-downtime deployment, pinned by digest | §8 | section 8 | notebook 06 |
 # | logs, metrics, an alarm | §10 | section 9 | notebook 08 |
 # | the whole picture; which step failed? | §7, §11 | section 10 | |
 #
 # ```
-#                       ┌──────────────── ECR: cap-app (v1, v2) ◄── docker push
+#                       ┌──────────────── ECR: cap-app (v1, v2; IMMUTABLE, lifecycle policy) ◄── docker push
 #                       │ pulled with the execution role
 #  client ──► ALB cap-alb :80 ──► target group cap-tg ──┬─► task (v1 → v2) :8080 ─┐ logs ──► CloudWatch Logs /ecs/cap-app
 #           (group cap-web-alb:   ip targets,           ├─► task (v1 → v2) :8080 ─┤ CPU  ──► CloudWatch metric ──► alarm
 #            80 from anywhere)    GET /health           └─► task (v1 → v2) :8080 ─┘
+#                                                    (each version by its digest, cap-app@sha256:...)
 #                                                    service cap-service in cluster cap-cluster
 #                                                    (group cap-web-tasks: 8080 from the ALB only;
 #                                                     task role cap-app-task: one S3 prefix, read only)
@@ -61,7 +68,7 @@ import json
 import time
 import urllib.request
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -72,6 +79,7 @@ from ecslab import ecr as ecr_tools
 from ecslab import ecs as ecs_tools
 from ecslab import elb as elb_tools
 from ecslab import cleanup, images, monitoring, network, security
+from ecslab.ecr_lifecycle import ImageRecord, evaluate
 
 lab = ecslab.connect()
 ecr, ecs, elbv2, iam, logs, cloudwatch, ec2 = lab.ecr, lab.ecs, lab.elbv2, lab.iam, lab.logs, lab.cloudwatch, lab.ec2
@@ -135,35 +143,87 @@ config_env = {version: [e for e in result.image.attrs["Config"]["Env"] if e.star
 }
 
 # %% [markdown]
-# ## 3. ECR: a repository and a push (notes §3)
+# ## 3. ECR: an immutable repository, a lifecycle policy, a push (notes §3)
 #
-# A repository with **immutable tags** (notebook 03, section 7): `v1` will always mean the image we
-# push now, so a task definition that names `cap-app:v1` runs the same bits next month. A new
-# version gets a new tag, which is how this notebook rolls out v2.
+# The repository for the app's releases has **immutable tags** (notebook 03, section 7): once
+# pushed, `v1` names the same image for ever, and ECR refuses a second push of `v1`
+# (`ImageTagAlreadyExistsException`), even of the very same image. A new version gets a new tag,
+# which is how this notebook rolls out v2.
+#
+# An immutable repository keeps every release it is given, so it grows for ever unless a
+# **lifecycle policy** deletes what nobody will run again (notebook 03, section 8). Ours has two
+# rules: **untagged** images (a build pushed by digest, or whatever lost its tags) go **7 days**
+# after their push, however many there are; of the **releases** (tags starting with `v`), the
+# **5 newest** stay, however old, and older ones go. Nothing else is touched. ECR applies the
+# rules in `rulePriority` order, lowest first.
 #
 # ```
 # aws ecr create-repository --repository-name cap-app --image-tag-mutability IMMUTABLE
+# aws ecr put-lifecycle-policy --repository-name cap-app --lifecycle-policy-text file://policy.json
 # aws ecr get-login-password | docker login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com
 # docker tag cap-app:v1 <repo_uri>:v1 && docker push <repo_uri>:v1     (and the same for v2)
 # ```
 
-# %% tags=["nbval-ignore-output"]
+# %%
 repository = ecr.create_repository(repositoryName=REPOSITORY, imageTagMutability="IMMUTABLE")["repository"]
 repo_uri = repository["repositoryUri"]
+policy = {"rules": [
+    {"rulePriority": 1, "description": "untagged images go 7 days after their push",
+     "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 7},
+     "action": {"type": "expire"}},
+    {"rulePriority": 2, "description": "keep the 5 newest releases",
+     "selection": {"tagStatus": "tagged", "tagPrefixList": ["v"], "countType": "imageCountMoreThan", "countNumber": 5},
+     "action": {"type": "expire"}},
+]}
+ecr.put_lifecycle_policy(repositoryName=REPOSITORY, lifecyclePolicyText=json.dumps(policy))
+ecr_tools.check_policy(ecr.get_lifecycle_policy(repositoryName=REPOSITORY)["lifecyclePolicyText"])
+
+# %% [markdown]
+# What would the rules delete once the repository has a history? The lab's lifecycle preview
+# evaluates them (`ecslab.ecr_lifecycle.evaluate`, ECR's rules as its documentation states them)
+# on a made-up year: nine releases, one every 40 days, and three untagged images.
+
+# %%
+now = datetime.now(UTC)
+year = [ImageRecord(f"sha256:{n:064x}", [f"v{n}"], now - timedelta(days=400 - 40 * n)) for n in range(1, 10)]
+year += [ImageRecord(f"sha256:{n:064x}", [], now - timedelta(days=days)) for n, days in ((101, 30), (102, 10), (103, 3))]
+gone = {verdict.image.digest for verdict in evaluate(json.dumps(policy), year, now).expired}
+{fate: [", ".join(i.tags) or f"untagged, {(now - i.pushed_at).days} days old" for i in year if (i.digest in gone) == expires]
+ for fate, expires in (("expires", True), ("stays", False))}
+
+# %% [markdown]
+# The push of both versions:
+
+# %% tags=["nbval-ignore-output"]
 login = ecr_tools.get_login(ecr)
 pushes = {version: ecr_tools.push_image(lab.docker, f"{REPOSITORY}:{version}", repo_uri, version, login) for version in ("v1", "v2")}
 
 # %% [markdown]
+# A second push of `v1`, the very same image, is refused; ECR's words:
+
+# %%
+try:
+    ecr_tools.push_image(lab.docker, f"{REPOSITORY}:v1", repo_uri, "v1", login, show_progress=False)
+    refused = None
+except ecr_tools.EcrError as error:
+    refused = str(error).split("\nHint:")[0]
+refused
+
+# %% [markdown]
 # What ECR holds now. The push of v2 uploaded no layer: the repository had them all from v1, so
-# only the new config and manifest travelled.
+# only the new config and manifest travelled. Each version's **digest** is what the task
+# definitions below name: `cap-app@sha256:...` is these bits and no others, wherever the image
+# is copied to, and the lifecycle preview of the repository as it is expires nothing yet.
 
 # %%
 details = ecr.describe_images(repositoryName=REPOSITORY)["imageDetails"]
+digests = {tag: d["imageDigest"] for d in details for tag in d["imageTags"]}
 {
-    "tags in ECR": sorted(tag for d in details for tag in d["imageTags"]),
-    "digests are the pushes' digests": sorted(d["imageDigest"] for d in details) == sorted(p.digest for p in pushes.values()),
+    "tags in ECR": sorted(digests),
+    "digests are the pushes' digests": all(digests[version] == push.digest for version, push in pushes.items()),
     "layers the v2 push uploaded": len(pushes["v2"].uploaded),
     "tag mutability": repository["imageTagMutability"],
+    "the lifecycle preview now expires": len(ecr_tools.lifecycle_preview(ecr, REPOSITORY)),
 }
 
 # %% [markdown]
@@ -210,15 +270,31 @@ security.decision_table(iam, TASK_ROLE, requests)
 # %% [markdown]
 # ## 5. The network: security groups, load balancer, target group, listener (notes §8, §9)
 #
-# The classic pair of security groups (notebook 06, section 2): `cap-web-alb` admits port 80
-# from anywhere and goes on the load balancer; `cap-web-tasks` admits port 8080 from members of
-# `cap-web-alb` only and goes on the tasks, so nobody reaches a task except through the load
-# balancer. The lab enforces both, as AWS does.
+# The classic pair of security groups, written rule by rule this time (notebooks 06 and 07 had
+# `network.create_web_security_groups` make them): `cap-web-alb` admits TCP 80 from anywhere
+# (`0.0.0.0/0`) and goes on the load balancer; `cap-web-tasks` admits TCP 8080 from members of
+# `cap-web-alb` only, a rule that names the *group* (`UserIdGroupPairs`), not an address range,
+# and goes on the tasks, so nobody reaches a task except through the load balancer. A new group
+# admits nothing in and allows all traffic out; we add only inbound rules. The lab enforces both
+# groups, as AWS does.
+#
+# ```
+# aws ec2 create-security-group --group-name cap-web-alb --description "..." --vpc-id <vpc_id>
+# aws ec2 authorize-security-group-ingress --group-id <alb_sg> --protocol tcp --port 80 --cidr 0.0.0.0/0
+# aws ec2 create-security-group --group-name cap-web-tasks --description "..." --vpc-id <vpc_id>
+# aws ec2 authorize-security-group-ingress --group-id <task_sg> --protocol tcp --port 8080 --source-group <alb_sg>
+# ```
 
 # %%
-alb_sg, task_sg = network.create_web_security_groups(ec2, vpc_id, listener_port=80, container_port=8080, prefix=SG_PREFIX)
+alb_sg = ec2.create_security_group(GroupName=f"{SG_PREFIX}-alb", Description="cap-app load balancer: HTTP 80 from anywhere", VpcId=vpc_id)["GroupId"]
+task_sg = ec2.create_security_group(GroupName=f"{SG_PREFIX}-tasks", Description="cap-app tasks: 8080 from the load balancer only", VpcId=vpc_id)["GroupId"]
+ec2.authorize_security_group_ingress(
+    GroupId=alb_sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "the internet"}]}])
+ec2.authorize_security_group_ingress(
+    GroupId=task_sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": alb_sg, "Description": "the load balancer"}]}])
 group_names = {alb_sg: f"{SG_PREFIX}-alb", task_sg: f"{SG_PREFIX}-tasks"}
-{group_names[group_id]: [f"{rule.ports} from {group_names.get(rule.source, rule.source)}" for rule in network.security_group(ec2, group_id).ingress]
+{group_names[group_id]: {"in": [f"{rule.ports} from {group_names.get(rule.source, rule.source)}" for rule in network.security_group(ec2, group_id).ingress],
+                         "out": [f"{rule.ports} to {rule.source}" for rule in network.security_group(ec2, group_id).egress]}
  for group_id in (alb_sg, task_sg)}
 
 # %% [markdown]
@@ -268,9 +344,12 @@ logs.put_retention_policy(logGroupName=LOG_GROUP, retentionInDays=7)
 [(g["logGroupName"], g["retentionInDays"]) for g in logs.describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"]]
 
 # %% [markdown]
-# One task definition per version: the image by its immutable tag, a quarter vCPU and 512 MiB
-# (Fargate's smallest size), both roles, and the log configuration. `app_definition` writes it for
-# an image (it is `ecs_tools.task_definition` of notebook 05 plus two fields).
+# One task definition per version: the image **by its digest** (`REPO_URI@sha256:...`, which ECS
+# accepts wherever it accepts `REPO_URI:TAG`), a quarter vCPU and 512 MiB (Fargate's smallest
+# size), both roles, and the log configuration. The tag cannot move in our repository, but the
+# digest says more: the revision names these exact bits, in this repository or any copy of it,
+# and `describe_task_definition` alone tells which build runs. `app_definition` writes it for an
+# image (it is `ecs_tools.task_definition` of notebook 05 plus two fields).
 
 # %%
 def app_definition(image_uri):
@@ -281,7 +360,7 @@ def app_definition(image_uri):
     return definition
 
 
-task_def_v1_arn = ecs.register_task_definition(**app_definition(f"{repo_uri}:v1"))["taskDefinition"]["taskDefinitionArn"]
+task_def_v1_arn = ecs.register_task_definition(**app_definition(f"{repo_uri}@{digests['v1']}"))["taskDefinition"]["taskDefinitionArn"]
 registered = ecs.describe_task_definition(taskDefinition=task_def_v1_arn)["taskDefinition"]
 container = registered["containerDefinitions"][0]
 {
@@ -347,7 +426,8 @@ Counter(f"{row['from'].replace(ALB_NAME, 'the ALB')} → {'a task' if row['to'].
 # ## 8. Roll out v2 under load (notes §8: zero-downtime deployments)
 #
 # The claim of the notes, measured: 20 requests a second through the listener, the whole time;
-# `update_service` to a revision with the v2 image; every 0.25 s a look at the deployments, the
+# `update_service` to a revision with the v2 image, found as a release pipeline finds it: the
+# digest the tag `v2` points to, from `describe_images`; every 0.25 s a look at the deployments, the
 # healthy targets and the tasks, until one deployment of v2 is COMPLETED with three healthy
 # targets. With 3 tasks and the default percentages, ECS may run up to 6 tasks and must keep 3
 # healthy:
@@ -357,7 +437,8 @@ bounds = elb_tools.deployment_bounds(DESIRED, minimum_healthy_percent=100, maxim
 bounds
 
 # %%
-task_def_v2_arn = ecs.register_task_definition(**app_definition(f"{repo_uri}:v2"))["taskDefinition"]["taskDefinitionArn"]
+v2_digest = ecr.describe_images(repositoryName=REPOSITORY, imageIds=[{"imageTag": "v2"}])["imageDetails"][0]["imageDigest"]
+task_def_v2_arn = ecs.register_task_definition(**app_definition(f"{repo_uri}@{v2_digest}"))["taskDefinition"]["taskDefinitionArn"]
 version_of = {task_def_v1_arn: "v1", task_def_v2_arn: "v2"}
 
 
@@ -518,13 +599,15 @@ def checklist():
     rows = []
     tags = sorted(tag for d in ecr.describe_images(repositoryName=REPOSITORY)["imageDetails"] for tag in d.get("imageTags", []))
     mutability = ecr.describe_repositories(repositoryNames=[REPOSITORY])["repositories"][0]["imageTagMutability"]
-    rows.append(("§3 ECR repository", tags == ["v1", "v2"], f"{REPOSITORY}: tags {', '.join(tags)}, {mutability}"))
+    rules = ecr_tools.check_policy(ecr.get_lifecycle_policy(repositoryName=REPOSITORY)["lifecyclePolicyText"])
+    rows.append(("§3 ECR repository", tags == ["v1", "v2"] and mutability == "IMMUTABLE" and len(rules) == 2,
+                 f"{REPOSITORY}: tags {', '.join(tags)}, {mutability}, {len(rules)} lifecycle rules"))
     described = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
     definition = ecs.describe_task_definition(taskDefinition=described["taskDefinition"])["taskDefinition"]
     image = definition["containerDefinitions"][0]["image"]
     rows.append(("§4-6 ECS service", described["status"] == "ACTIVE" and described["runningCount"] == DESIRED and len(described["deployments"]) == 1,
                  f"{described['runningCount']}/{described['desiredCount']} {described['launchType']} tasks, {len(described['deployments'])} deployment"))
-    rows.append(("§6 image from ECR", image == f"{repo_uri}:v2", f"the service runs {image.rsplit('/', 1)[-1]}"))
+    rows.append(("§6 image from ECR, by digest", image == f"{repo_uri}@{digests['v2']}", f"the service runs {image.rsplit('/', 1)[-1][:27]}… (v2)"))
     listener = elbv2.describe_listeners(LoadBalancerArn=alb_arn)["Listeners"][0]
     forwards = [a.get("TargetGroupArn") for a in listener["DefaultActions"] if a["Type"] == "forward"] == [tg_arn]
     healthy = elb_tools.healthy_count(elb_tools.target_health(elbv2, tg_arn))
@@ -566,6 +649,9 @@ SYMPTOMS = {
     "docker push: 'The repository with name ... does not exist in the registry'": (
         "§3 ECR repository", "the push went to a repository that was never created, or the URI has a typo",
         "create_repository first, then push to its repositoryUri", "03"),
+    "docker push: 'tag invalid: The image tag 'v1' already exists ... the repository is immutable'": (
+        "§3 ECR repository", "the repository's tags are IMMUTABLE and v1 is there already: ECR refuses the push, even of the same image",
+        "push under a new tag (v3), or, for a repository whose tags may move, imageTagMutability='MUTABLE'", "03"),
     "register_task_definition: ClientException naming executionRoleArn": (
         "§9 execution role / §6 task definition", "a Fargate task that pulls from ECR or logs with awslogs needs an execution role",
         "executionRoleArn=security.ensure_execution_role(iam)", "05"),
@@ -761,6 +847,23 @@ Quiz([
         ),
     ),
     Question(
+        "A pipeline pushes myapp:1.4.0 to an ECR repository with IMMUTABLE tags. The job is re-run by mistake and pushes myapp:1.4.0 "
+        "again, the very same image. What does ECR do?",
+        (
+            "It accepts the push: the digest is the same, so nothing changes",
+            "It moves the tag to the new push and leaves the first image untagged",
+            "It refuses the push (ImageTagAlreadyExistsException); 1.4.0 keeps naming the first push",
+        ),
+        2,
+        "Tag immutability refuses any push of a tag the repository already has, whatever the digest (section 3 saw it). A re-run of a "
+        "release job fails at the push: tag each build uniquely, or skip the push when the tag exists.",
+        why_not=(
+            "ECR does not compare digests here: the tag exists, so the push is refused even for identical bits.",
+            "That is what a MUTABLE repository does; moving a tag is exactly what immutability forbids.",
+            "",
+        ),
+    ),
+    Question(
         "Which role does ECS use to pull the image from ECR?",
         ("The task role", "The execution role", "Whichever role the ALB has"),
         1,
@@ -815,17 +918,21 @@ Quiz([
 # |---|---|---|
 # | purpose | store and manage Docker images: `cap-app` holds v1 and v2 (section 3) | run and orchestrate containers: 3 tasks kept running, replaced v1 → v2 (sections 6, 8) |
 # | analogy | Docker Hub, private: only IAM principals allowed by policies push and pull (notebooks 03, 07) | Docker Compose, in the cloud: a task definition is the compose file's service, a service keeps N copies (notebooks 04, 05) |
-# | main components | repositories, images, tags (immutable here), digests | clusters, task definitions, tasks, services |
-# | integration | works with ECS (and EKS): the execution role pulled `cap-app:v1` and `:v2` | pulls images from ECR; registers tasks with the ALB; logs and metrics to CloudWatch |
+# | main components | repositories, images, tags (immutable here), digests, lifecycle policies | clusters, task definitions, tasks, services |
+# | integration | works with ECS (and EKS): the execution role pulled v1 and v2, each by its digest | pulls images from ECR; registers tasks with the ALB; logs and metrics to CloudWatch |
 # | key benefit | secure image storage: scanning, lifecycle rules, who-may-pull policies | scaling and healing container management: a rollout with zero failed requests, measured |
 #
-# - One app went through every step of the notes: **build** (v1, v2), **push** to an immutable
-#   ECR repository, **roles** (execution role with AWS's policy; a task role with one permission),
-#   **security groups** (80 from anywhere to the ALB; 8080 from the ALB only to the tasks), **ALB**
-#   (load balancer, target group, listener), **cluster**, **task definition**, **service** of three
-#   Fargate tasks, **traffic** through the listener.
-# - A rolling deployment under 20 requests a second lost no request: health checks, draining and
-#   `minimumHealthyPercent` did it, within the bounds `maximumPercent` set.
+# - One app went through every step of the notes: **build** (v1, v2), **push** to an ECR
+#   repository whose tags never move (a second push of `v1` was refused) and whose **lifecycle
+#   policy** deletes untagged images after 7 days and all but the 5 newest releases, **roles**
+#   (execution role with AWS's policy; a task role with one permission), **security groups**
+#   written rule by rule (80 from anywhere to the ALB; 8080 from the ALB's group only to the
+#   tasks), **ALB** (load balancer, target group, listener), **cluster**, **task definitions**
+#   naming each version by its digest, **service** of three Fargate tasks, **traffic** through
+#   the listener.
+# - A rolling deployment to v2, pinned by its digest, under 20 requests a second lost no request:
+#   health checks, draining and `minimumHealthyPercent` did it, within the bounds `maximumPercent`
+#   set.
 # - CloudWatch had every request's log line, the service's CPU, and an alarm's verdict.
 # - On AWS the same code runs with `ecslab.connect("aws")`; it takes minutes instead of seconds,
 #   and this setup costs a couple of dollars a day there (an estimate from published prices),
@@ -835,8 +942,9 @@ Quiz([
 # > **ECR** is your image **warehouse**; **ECS** is your image **factory manager**. Together they
 # > store, run and scale your containers, and AWS runs the machines.
 #
-# **Exercise:** `exercises/09-capstone.ipynb`: write the deployment behind the load balancer
-# yourself, a rollout that loses no request, and a least-privilege task role policy.
+# **Exercise:** `exercises/09-capstone.ipynb`: write the two security groups yourself with boto3,
+# an immutable release repository with its lifecycle policy (and push v1 and v2 to it), and a
+# rollout to a digest that loses no request.
 #
 # ## Cleanup
 #

@@ -3,7 +3,7 @@
 #
 # Three functions, each followed by a check cell, in the order of notebook `07-security.ipynb`:
 # a least-privilege policy for an app that reads one bucket, a task role that ECS can assume,
-# and a task that gets a database password from Secrets Manager. Write your code where it says
+# and the execution role ECS starts tasks with, written with plain IAM calls. Write your code where it says
 # `# YOUR CODE HERE` (delete the `raise NotImplementedError()` line), run the cell, then its
 # check. Each check works in objects of its own (`ex07-check-...`) and deletes them afterwards.
 #
@@ -101,75 +101,43 @@ def create_task_role(lab, role_name, policy_document):
 ecslab.checks.ex07.check_task_role(create_task_role, lab)
 
 # %% [markdown]
-# ## Exercise 7.3: a secret, injected by ECS
+# ## Exercise 7.3: an execution role, written by hand
 #
-# The check stores a database password in Secrets Manager (a random value you never see) and
-# gives you its ARN. Complete `run_with_secret(lab, cluster, role_name, image_uri, secret_arn)`
-# so that it
+# Notebooks 04 to 06 got their execution role from one helper call,
+# `security.ensure_execution_role`. Now write what it does. Complete
+# `create_execution_role(lab, role_name)` so that it
 #
-# 1. creates the **execution role** `role_name`: trusted by ECS tasks, with the managed policy
-#    `arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy` attached (the ECR
-#    pull) and an inline policy that allows `secretsmanager:GetSecretValue` on **this secret
-#    only**;
-# 2. registers a Fargate task definition (family `role_name`, `cpu="256"`, `memory="512"`,
-#    `networkMode="awsvpc"`) with that `executionRoleArn` and one container named `app` running
-#    `image_uri`, port 8080, whose `secrets` puts the secret in the variable **`DB_PASSWORD`**;
-# 3. runs one task of it in `cluster` (the check made the cluster) with `launchType="FARGATE"`
-#    and the default VPC's subnets, waits until it is RUNNING (`lab.ecs.get_waiter("tasks_running")`)
-#    and returns the **task's ARN**.
+# 1. creates the IAM role `role_name` (`lab.iam.create_role`) with a trust policy that lets
+#    **ECS tasks** assume it (the same principal as a task role: notebook 07, section 3);
+# 2. attaches AWS's managed policy for execution roles,
+#    `arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy`
+#    (`lab.iam.attach_role_policy`: a managed policy is attached by its ARN, not pasted in);
+# 3. returns the role's **ARN**.
 #
-# Never read the secret yourself (`get_secret_value`), never print it: the check looks at
-# everything your function prints and returns, and at the task definition.
+# Use plain `lab.iam` calls: the check refuses ecslab's `ensure_execution_role`. It reads your role
+# back from IAM (trust policy, attached policies), then runs a task that pulls the exercise's image
+# from ECR with your role as its `executionRoleArn`.
 
 # %%
-def run_with_secret(lab, cluster, role_name, image_uri, secret_arn):
+def create_execution_role(lab, role_name):
     ### BEGIN SOLUTION
     trust = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
     }
-    role_arn = lab.iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    role = lab.iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
     lab.iam.attach_role_policy(RoleName=role_name, PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
-    read_secret = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn}],
-    }
-    lab.iam.put_role_policy(RoleName=role_name, PolicyName="read-db-password", PolicyDocument=json.dumps(read_secret))
-    task_def_arn = lab.ecs.register_task_definition(
-        family=role_name,
-        requiresCompatibilities=["FARGATE"],
-        networkMode="awsvpc",
-        cpu="256",
-        memory="512",
-        executionRoleArn=role_arn,
-        containerDefinitions=[{
-            "name": "app",
-            "image": image_uri,
-            "essential": True,
-            "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
-            "secrets": [{"name": "DB_PASSWORD", "valueFrom": secret_arn}],
-        }],
-    )["taskDefinition"]["taskDefinitionArn"]
-    default_vpc = lab.ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-    subnets = [s["SubnetId"] for s in lab.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [default_vpc]}])["Subnets"]]
-    task_arn = lab.ecs.run_task(
-        cluster=cluster,
-        taskDefinition=task_def_arn,
-        launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}},
-    )["tasks"][0]["taskArn"]
-    lab.ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[task_arn], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
-    return task_arn
+    return role["Arn"]
     ### END SOLUTION
 
 # %%
-"""Check 7.3: run_with_secret runs a task whose app sees DB_PASSWORD, read by an execution role allowed only that secret, and never shows the value."""
-ecslab.checks.ex07.check_run_with_secret(run_with_secret, lab)
+"""Check 7.3: create_execution_role makes a role ECS tasks may assume, with AWS's execution role policy attached, and ECS pulls with it."""
+ecslab.checks.ex07.check_execution_role(create_execution_role, lab)
 
 # %% [markdown]
 # ## Cleanup
 #
-# Each check deleted its own roles, secret, cluster and task definitions. This deletes the
+# Each check deleted its own roles, bucket, cluster and task definitions. This deletes the
 # repository `ex07-app` and anything a check left behind if it was interrupted.
 
 # %%

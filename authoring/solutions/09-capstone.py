@@ -1,125 +1,179 @@
 # %% [markdown]
 # # Exercise 09 · Capstone
 #
-# Three functions, written from scratch this time, each followed by a check cell, in the order of
-# notebook `09-capstone.ipynb`: the app behind a load balancer, a rollout that loses no request,
-# and a least-privilege policy for the app's task role. Write your code where it says
-# `# YOUR CODE HERE` (delete the `raise NotImplementedError()` line), run the cell, then its
-# check. The checks of 9.1 and 9.2 call your function with a name of their own
-# (`ex09-check-web`, `ex09-check-roll`), send real requests through the load balancer, and delete
-# everything named after it afterwards, whether your code passed or not.
+# Three functions, written from scratch with plain boto3, each followed by a check cell, in the
+# order of notebook `09-capstone.ipynb`: the app's own **security groups**, an **immutable
+# release repository with a lifecycle policy**, and a **rollout pinned to an image digest** that
+# loses no request. Notebooks 03, 06 and 07 did each of these with a helper or a ready-made
+# setting; here you write them. Write your code where it says `# YOUR CODE HERE` (delete the
+# `raise NotImplementedError()` line), run the cell, then its check. Each check hands your
+# function names of its own, new on every run, and deletes everything made under them
+# afterwards, whether your code passed or not.
 #
-# **Time:** about 45 minutes.
+# **Time:** about 45 minutes (an estimate); the three checks run in about a minute together
+# (measured on a shared 2-core VM, December 2026: 9.3's rollout under traffic takes most of it).
 #
-# What you may use: boto3's clients on `lab` (`lab.ecs`, `lab.elbv2`, `lab.ec2`, ...) and the
-# course's helpers, as in notebooks 05 to 09: `elb_tools.default_subnets`, `elb_tools.listener_url`,
-# `network.create_web_security_groups`, `ecs_tools.task_definition`.
+# What you may use: boto3's clients on `lab` (`lab.ec2`, `lab.ecr`, `lab.ecs`, ...), the Docker
+# SDK (`lab.docker`), `ecr_tools.get_login` and `ecr_tools.push_image` (you wrote a push yourself
+# in exercise 3.2). Not `network.create_web_security_groups`: 9.1 is to write what it does.
 #
 # ## Setup
 #
-# The setup cell builds the sample app as v1 and v2 and pushes both to the repository `ex09-app`.
-# It takes a few seconds when notebook 09 ran before, longer the first time.
+# The setup cell builds the sample app as v1 and v2 on this machine, `local_images`, and pushes
+# them to the repository `ex09-app`, which keeps their layers in the registry: your pushes of the
+# same layers in 9.2 then take a fraction of a second. It takes a few seconds when notebook 09 ran
+# before, longer the first time. (Each check builds its own copies of v1 and v2 from the same
+# cache, under names of its own.)
 
 # %% tags=["nbval-ignore-output"]
+import json
+
 import ecslab
-from ecslab import ecs as ecs_tools
-from ecslab import elb as elb_tools
-from ecslab import network
+from ecslab import ecr as ecr_tools
 
 lab = ecslab.connect()
-image_uris = ecslab.checks.ex09.prepare_images(lab)
+local_images = ecslab.checks.ex09.prepare_images(lab)
 
 # %%
-{version: uri.rsplit("/", 1)[-1] for version, uri in image_uris.items()}
+local_images
 
 # %% [markdown]
-# ## Exercise 9.1: the app behind a load balancer
+# ## Exercise 9.1: the app's own security groups
 #
-# Complete `deploy_behind_alb(lab, name, image_uri, execution_role_arn)` so that it runs the image
-# `image_uri` as **2 Fargate tasks behind an Application Load Balancer** and returns the URL to
-# send requests to. Name everything `name` (the check finds and deletes your resources by it):
+# Complete `create_security_groups(lab, vpc_id, name)` so that it creates, in the VPC `vpc_id`,
+# the two groups a web service behind a load balancer needs, and returns their IDs,
+# `(alb_group_id, task_group_id)`:
 #
-# 1. **security groups**: the pair of notebooks 06 and 09,
-#    `network.create_web_security_groups(lab.ec2, vpc_id, prefix=name)`, which returns the ID of
-#    the load balancer's group (port 80 from anywhere) and of the tasks' group (port 8080 from the
-#    load balancer's group only); `elb_tools.default_subnets(lab.ec2)` returns the default VPC's ID
-#    and its subnets (take two: two Availability Zones);
-# 2. the **load balancer** `name` in the load balancer's group, a **target group** `name` for
-#    Fargate tasks on port 8080 checking `GET /health` (every 5 s, healthy after 2 passes, so you
-#    do not wait minutes), and an HTTP **listener on port 80** forwarding to the target group;
-# 3. the **cluster** `name`, a **task definition** of family `name` for the image, with the
-#    execution role `execution_role_arn` (`ecs_tools.task_definition` writes one: container `web`,
-#    port 8080);
-# 4. the **service** `name`: 2 tasks on Fargate, in the tasks' security group, registered in the
-#    target group (`loadBalancers`);
-# 5. wait until **both targets are healthy**, and return `elb_tools.listener_url(lab, alb_arn)`.
+# 1. `{name}-alb`, for the load balancer: inbound **TCP 80 from anywhere** (`0.0.0.0/0`), and
+#    nothing else;
+# 2. `{name}-tasks`, for the tasks: inbound **TCP 8080 from the load balancer's group only**
+#    (the rule names the group, `UserIdGroupPairs`, not an address range), and nothing else.
 #
-# The check sends 20 requests through your URL the moment your function returns, and looks at the
-# security groups of the load balancer and of the tasks.
+# `lab.ec2.create_security_group(GroupName=..., Description=..., VpcId=vpc_id)` returns the new
+# group's `GroupId`; `lab.ec2.authorize_security_group_ingress(GroupId=..., IpPermissions=[...])`
+# adds inbound rules (an `IpPermissions` entry has `IpProtocol`, `FromPort`, `ToPort`, and
+# `IpRanges` or `UserIdGroupPairs`). Leave the outbound rules as a new group has them (all
+# traffic out). Notebook 09, section 5, shows the calls.
+#
+# The check reads your groups' rules back and wants exactly these; then it puts a load balancer
+# in the first and two tasks in the second, and sends requests through the load balancer.
 
 # %%
-def deploy_behind_alb(lab, name, image_uri, execution_role_arn):
+def create_security_groups(lab, vpc_id, name):
     ### BEGIN SOLUTION
-    vpc_id, subnets = elb_tools.default_subnets(lab.ec2)
-    subnets = subnets[:2]  # two Availability Zones: the least an ALB takes
-    alb_group, task_group = network.create_web_security_groups(lab.ec2, vpc_id, prefix=name)
-    alb_arn = lab.elbv2.create_load_balancer(
-        Name=name, Subnets=subnets, SecurityGroups=[alb_group], Type="application", Scheme="internet-facing"
-    )["LoadBalancers"][0]["LoadBalancerArn"]
-    tg_arn = lab.elbv2.create_target_group(
-        Name=name, Protocol="HTTP", Port=8080, VpcId=vpc_id, TargetType="ip", HealthCheckPath="/health",
-        HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2,
-    )["TargetGroups"][0]["TargetGroupArn"]
-    lab.elbv2.create_listener(LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}])
-    lab.ecs.create_cluster(clusterName=name)
-    definition = ecs_tools.task_definition(name, image_uri, execution_role_arn=execution_role_arn)
-    task_def_arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
-    lab.ecs.create_service(
-        cluster=name,
-        serviceName=name,
-        taskDefinition=task_def_arn,
-        desiredCount=2,
-        launchType="FARGATE",
-        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [task_group], "assignPublicIp": "ENABLED"}},
-        loadBalancers=[{"targetGroupArn": tg_arn, "containerName": "web", "containerPort": 8080}],
+    alb_group_id = lab.ec2.create_security_group(
+        GroupName=f"{name}-alb", Description="load balancer: HTTP 80 from anywhere", VpcId=vpc_id
+    )["GroupId"]
+    task_group_id = lab.ec2.create_security_group(
+        GroupName=f"{name}-tasks", Description="tasks: 8080 from the load balancer only", VpcId=vpc_id
+    )["GroupId"]
+    lab.ec2.authorize_security_group_ingress(
+        GroupId=alb_group_id,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "the internet"}]}],
     )
-    # both tasks RUNNING means both registered; then wait for every registered target to be healthy
-    lab.ecs.get_waiter("services_stable").wait(cluster=name, services=[name], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-    lab.elbv2.get_waiter("target_in_service").wait(TargetGroupArn=tg_arn, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    return elb_tools.listener_url(lab, alb_arn)
+    lab.ec2.authorize_security_group_ingress(
+        GroupId=task_group_id,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": alb_group_id, "Description": "the load balancer"}]}],
+    )
+    return alb_group_id, task_group_id
     ### END SOLUTION
 
 # %%
-"""Check 9.1: deploy_behind_alb runs 2 Fargate tasks behind an ALB (web security groups) and returns the listener's URL once both answer through it."""
-ecslab.checks.ex09.check_deploy_behind_alb(deploy_behind_alb, lab)
+"""Check 9.1: create_security_groups makes the load balancer's group (80 from anywhere) and the tasks' group (8080 from the first only), and requests through a load balancer in them answer."""
+ecslab.checks.ex09.check_security_groups(create_security_groups, lab)
 
 # %% [markdown]
-# ## Exercise 9.2: a rollout that loses no request
+# ## Exercise 9.2: an immutable release repository with a lifecycle policy
 #
-# A service runs v1 behind a load balancer (the check makes it, as in 9.1). Complete
-# `roll_out(lab, cluster, service, new_image_uri)` so that it moves the service to the image
-# `new_image_uri` the way notebooks 06 and 09 did, under traffic, **without a failed request**:
+# Complete `publish_release(lab, name, local_images)` so that it
 #
-# 1. register a **new revision** of the service's task definition that differs only in the
-#    image: read the current one (`describe_services` names it, `describe_task_definition` returns
-#    it), copy the fields `register_task_definition` takes (`family`, `containerDefinitions`,
-#    `cpu`, `memory`, `networkMode`, `requiresCompatibilities`, `executionRoleArn`, and
-#    `taskRoleArn` if there is one), change `containerDefinitions[0]["image"]`;
-# 2. `update_service` to it;
-# 3. wait until the rollout is over (only the new version answers), and return the new
-#    revision's ARN.
+# 1. creates the ECR repository `name` with **immutable tags** (`imageTagMutability="IMMUTABLE"`):
+#    once pushed, `v1` names the same image for ever, and a second push of `v1` is refused;
+# 2. puts a **lifecycle policy** on it (`lab.ecr.put_lifecycle_policy(repositoryName=name,
+#    lifecyclePolicyText=json.dumps(policy))`) with two rules:
+#    - **untagged** images expire **7 days after their push**, however many there are;
+#    - of the **releases** (images with a tag starting with `v`), the **5 newest** stay and older
+#      ones expire, however young they are;
 #
-# The check sends 20 requests a second through the load balancer all along, and 2.5 s more after
-# your function returns: none may fail, and from 1 s after the return on, all must come from v2.
+#    and nothing else: other images (`dev-...`, `build-...`) are not touched;
+# 3. pushes `local_images["v1"]` as `v1` and `local_images["v2"]` as `v2`
+#    (`ecr_tools.push_image(lab.docker, local_images[tag], repo_uri, tag, ecr_tools.get_login(lab.ecr))`
+#    returns a result whose `digest` is the digest ECR stored), and
+# 4. returns the digests: `{"v1": "sha256:...", "v2": "sha256:..."}`.
+#
+# An immutable repository keeps every release it is given; the lifecycle policy is what keeps it
+# from growing for ever. Notebook 03 (sections 7 and 8) shows the rules' fields, and
+# `ecr_tools.check_policy(text)` checks a policy's form before you put it.
+#
+# The check reads the repository back, pushes v1 a second time (ECR must refuse it), has the
+# lab's lifecycle evaluator run the policy ECR stored on two made-up repository histories (what
+# it would delete must be exactly the untagged images older than 7 days and the releases older
+# than the 5 newest), and compares your digests with ECR's.
 
 # %%
-def roll_out(lab, cluster, service, new_image_uri):
+def publish_release(lab, name, local_images):
     ### BEGIN SOLUTION
+    repo_uri = lab.ecr.create_repository(repositoryName=name, imageTagMutability="IMMUTABLE")["repository"]["repositoryUri"]
+    policy = {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": "untagged images go 7 days after their push",
+                "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 7},
+                "action": {"type": "expire"},
+            },
+            {
+                "rulePriority": 2,
+                "description": "keep the 5 newest releases",
+                "selection": {"tagStatus": "tagged", "tagPrefixList": ["v"], "countType": "imageCountMoreThan", "countNumber": 5},
+                "action": {"type": "expire"},
+            },
+        ]
+    }
+    lab.ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=json.dumps(policy))
+    login = ecr_tools.get_login(lab.ecr)
+    return {tag: ecr_tools.push_image(lab.docker, local_images[tag], repo_uri, tag, login, show_progress=False).digest for tag in ("v1", "v2")}
+    ### END SOLUTION
+
+# %%
+"""Check 9.2: publish_release makes an IMMUTABLE repository whose lifecycle policy expires exactly the old untagged images and the releases beyond the 5 newest, and pushes v1 and v2."""
+ecslab.checks.ex09.check_release_repository(publish_release, lab)
+
+# %% [markdown]
+# ## Exercise 9.3: a rollout pinned to a digest, losing no request
+#
+# A service runs v1 behind a load balancer, its task definition naming the image **by digest**
+# (`REPO_URI@sha256:...`); the repository is IMMUTABLE and holds v1 and v2 (the check makes all
+# of it, as in notebook 09). Complete `roll_out(lab, cluster, service, repository, tag)` so that
+# it moves the service to the image `tag` names, under traffic, **without a failed request**:
+#
+# 1. find the **digest** `tag` points to in `repository`:
+#    `lab.ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])` returns it
+#    in `imageDetails[0]["imageDigest"]`, and `describe_repositories` the `repositoryUri`; the
+#    image is `f"{repo_uri}@{digest}"`;
+# 2. register a **new revision** of the service's task definition that differs only in the
+#    image: read the current one (`describe_services` names it, `describe_task_definition`
+#    returns it), copy the fields `register_task_definition` takes (`family`,
+#    `containerDefinitions`, `cpu`, `memory`, `networkMode`, `requiresCompatibilities`,
+#    `executionRoleArn`, and `taskRoleArn` if there is one), change
+#    `containerDefinitions[0]["image"]`;
+# 3. `update_service` to it, wait until the rollout is over (only the new version answers), and
+#    return the new revision's ARN.
+#
+# The check sends 20 requests a second through the load balancer all along, and 2.5 s more after
+# your function returns: none may fail, from 1 s after the return on all must come from v2, and
+# every running task must run v2's digest.
+
+# %%
+def roll_out(lab, cluster, service, repository, tag):
+    ### BEGIN SOLUTION
+    digest = lab.ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"][0]["imageDigest"]
+    repo_uri = lab.ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]["repositoryUri"]
     current = lab.ecs.describe_services(cluster=cluster, services=[service])["services"][0]["taskDefinition"]
     definition = lab.ecs.describe_task_definition(taskDefinition=current)["taskDefinition"]
     fields = ("family", "containerDefinitions", "cpu", "memory", "networkMode", "requiresCompatibilities", "executionRoleArn", "taskRoleArn")
     revision = {key: definition[key] for key in fields if key in definition}
-    revision["containerDefinitions"][0]["image"] = new_image_uri
+    revision["containerDefinitions"][0]["image"] = f"{repo_uri}@{digest}"
     new_arn = lab.ecs.register_task_definition(**revision)["taskDefinition"]["taskDefinitionArn"]
     lab.ecs.update_service(cluster=cluster, service=service, taskDefinition=new_arn)
     # one deployment left, with all its tasks running: the old tasks have left the target group
@@ -128,39 +182,14 @@ def roll_out(lab, cluster, service, new_image_uri):
     ### END SOLUTION
 
 # %%
-"""Check 9.2: roll_out moves the service to the new image under steady traffic: no request fails, and only v2 answers once it returns."""
+"""Check 9.3: roll_out moves the service to v2 pinned by its digest under steady traffic: no request fails, and only v2 answers once it returns."""
 ecslab.checks.ex09.check_roll_out(roll_out, lab)
-
-# %% [markdown]
-# ## Exercise 9.3: a least-privilege task role
-#
-# The app's next version reads its settings from S3: the objects under the prefix `settings/` of
-# the bucket `bucket` (for example `settings/app.json`). It reads keys it knows (no listing) and
-# never writes. Complete `task_role_policy(bucket)` so that it returns the **identity policy** for
-# the app's task role (a dict, as in notebooks 07 and 09) that allows exactly that, and nothing
-# else.
-#
-# The check has IAM store your policy on a role, then asks, with IAM's rules, whether the role may
-# read two settings objects, and whether it may do seven things the app does not need.
-
-# %%
-def task_role_policy(bucket):
-    ### BEGIN SOLUTION
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "ReadSettings", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/settings/*"}],
-    }
-    ### END SOLUTION
-
-# %%
-"""Check 9.3: task_role_policy lets the app read bucket/settings/* and nothing else."""
-ecslab.checks.ex09.check_task_role_policy(task_role_policy, lab)
 
 # %% [markdown]
 # ## Cleanup
 #
-# Each check deleted what it made. This deletes the repository `ex09-app`, and anything a check
-# left behind if it was interrupted.
+# Each check deleted what it made. This deletes anything a check left behind if it was
+# interrupted, the repository `ex09-app` and the local images `ex09-app:v1` and `ex09-app:v2`.
 
 # %%
 ecslab.checks.ex09.clean_up(lab)

@@ -51,8 +51,20 @@ class Passed:
 DEFAULT_TIMEOUT = 300.0
 """Seconds a learner's function may take in a check before the check fails (``run_student(..., timeout=...)``)."""
 
-HELPERS = {"push_image": ("ecslab.ecr", "push_image")}
+HELPERS = {
+    "push_image": ("ecslab.ecr", "push_image"),
+    "create_web_security_groups": ("ecslab.network", "create_web_security_groups"),
+}
 """ecslab helpers an exercise may forbid (``run_student(..., forbid=(...))``): name -> (module, attribute)."""
+
+WRITE_IT_WITH = {"create_web_security_groups": "boto3's EC2 client yourself (lab.ec2.create_security_group, ...)"}
+"""How the learner writes what a forbidden helper does, when it is not the Docker SDK (:func:`forbidden_message`)."""
+
+
+def forbidden_message(exercise: str, name: str) -> str:
+    """What a learner reads when their function calls or names the forbidden helper ``name``."""
+    way = WRITE_IT_WITH.get(name, "the Docker SDK yourself (lab.docker...)")
+    return f"Exercise {exercise}: write this one with {way}, not with ecslab's {name}: the exercise is to do what it does."
 
 
 class _TimedOut(BaseException):
@@ -86,10 +98,7 @@ def forbidden(exercise: str, names: tuple[str, ...]) -> Iterator[None]:
         module = importlib.import_module(HELPERS[name][0])
 
         def refuse(*_args: Any, _name: str = name, **_kwargs: Any) -> Any:
-            raise CheckFailed(
-                f"Exercise {exercise}: write this one with the Docker SDK yourself (lab.docker...), "
-                f"not with ecslab's {_name}: the exercise is to do what it does."
-            )
+            raise CheckFailed(forbidden_message(exercise, _name))
 
         saved.append((module, HELPERS[name][1], getattr(module, HELPERS[name][1])))
         setattr(module, HELPERS[name][1], refuse)
@@ -129,10 +138,7 @@ def run_student(
     code = getattr(function, "__code__", None)
     named = [name for name in forbid if code is not None and name in code.co_names]
     if named:
-        raise CheckFailed(
-            f"Exercise {exercise}: write this one with the Docker SDK yourself (lab.docker...), not with ecslab's "
-            f"{named[0]}: the exercise is to do what it does."
-        )
+        raise CheckFailed(forbidden_message(exercise, named[0]))
     try:
         with forbidden(exercise, forbid), _time_bound(timeout):
             return function(*args)

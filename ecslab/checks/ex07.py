@@ -1,4 +1,4 @@
-"""Checks for exercises/07-security.ipynb: a least-privilege task-role policy, a task role, a secret injected by ECS.
+"""Checks for exercises/07-security.ipynb: a least-privilege task-role policy, a task role, an execution role.
 
 - 7.1 is pure: the learner's policy document is read with IAM's rules
   (:func:`ecslab.iam_policy.parse_policy`) and evaluated (:func:`ecslab.iam_policy.evaluate`)
@@ -7,34 +7,37 @@
 - 7.2 creates a role through the learner's function and reads it back from IAM: its
   trust policy must name ``ecs-tasks.amazonaws.com`` (and no other service), its
   policies must allow the reads and nothing more.
-- 7.3 runs the learner's task: a secret of the check's own (a random value the learner
-  never sees) must reach the container as an environment variable through the task
-  definition's ``secrets``, read by the execution role, and never appear in what the
-  function printed, displayed or returned, nor in the task definition.
+- 7.3 creates the task execution role through the learner's function, written with plain
+  ``lab.iam`` calls (ecslab's :func:`ecslab.security.ensure_execution_role` is refused: the exercise is
+  to do what it does), reads its trust policy and attached policies back from IAM, then runs a task
+  that ECS starts with it (assuming the role, pulling the image from ECR).
+
+Exercise 07b (``ex07b``: the web security groups, a secret injected by ECS) shares this module's
+helpers: running the AWS app as a task and asking it questions, explaining why a task stopped, and
+refusing a helper the learner is asked to write (:func:`refusing_helper`).
 
 Every check works in objects of its own (``ex07-check-...``), deleted before the check
 (leftovers of an interrupted run) and after it. The names a checker hands the learner's function
-(7.2's role and bucket, 7.3's cluster and role) are new on every run: a function that types in
-names instead of using its arguments cannot pass.
+(7.2's role and bucket, 7.3's role) are new on every run: a function that types in names instead
+of using its arguments cannot pass.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
-import secrets
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
+from types import ModuleType
 from typing import Any
 
 from ecslab import cleanup, iam_policy, security
 from ecslab import ecs as ecs_tools
 from ecslab.checks import setup
-from ecslab.checks.core import CheckFailed, NotDone, Passed, expect, run_student
+from ecslab.checks.core import HELPERS, CheckFailed, Passed, expect, run_student
 
 POINTS: dict[str, int] = {"7.1": 1, "7.2": 1, "7.3": 1}
 """Points per check for `ecslab grade` (a check not listed here is worth 1)."""
@@ -48,9 +51,12 @@ ROLE_KEY = "2026/q3.csv"
 TASK_ROLE = "ex07-check-task-role"
 CHECK_EXECUTION_ROLE = "ex07-check-execution"
 ROLE_CLUSTER = "ex07-check-role"
+EXECUTION_CLUSTER = "ex07-check-exec"
+EXECUTION_ROLE = "ex07-check-exec-role"
 SECRET_CLUSTER = "ex07-check-secret"
 SECRET_ROLE = "ex07-check-secret-execution"
 SECRET_NAME = "ex07-check/db-password"
+"""The secret of an earlier release's check 7.3 (now 7b.2, :mod:`ecslab.checks.ex07b`); the Cleanup still removes it."""
 SECRET_VARIABLE = "DB_PASSWORD"
 START_TIMEOUT = 60.0
 
@@ -88,7 +94,7 @@ delete_cluster = setup.delete_cluster
 
 def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
     """The exercise's Cleanup: whatever a check left (if interrupted), and the repository."""
-    for cluster in [*setup.clusters_with_prefix(lab, ROLE_CLUSTER), *setup.clusters_with_prefix(lab, SECRET_CLUSTER)]:
+    for cluster in _check_clusters(lab):
         delete_cluster(lab, cluster)
     for role in _check_roles(lab):
         delete_role(lab, role)
@@ -98,15 +104,20 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
     setup.remove_exercise_image(lab, repository)
     return {
         "repositories left": setup.repositories_left(lab, repository),
-        "check clusters left": setup.clusters_with_prefix(lab, ROLE_CLUSTER) + setup.clusters_with_prefix(lab, SECRET_CLUSTER),
+        "check clusters left": _check_clusters(lab),
         "check roles left": _check_roles(lab),
     }
+
+
+def _check_clusters(lab: Any) -> list[str]:
+    """The clusters the checks make (``ex07-check-...``), left by an interrupted run."""
+    return [c for prefix in (ROLE_CLUSTER, EXECUTION_CLUSTER, SECRET_CLUSTER) for c in setup.clusters_with_prefix(lab, prefix)]
 
 
 def _check_roles(lab: Any) -> list[str]:
     """The roles the checks make (``ex07-check-...``, most with a random suffix), left by an interrupted run."""
     roles = [r["RoleName"] for page in lab.iam.get_paginator("list_roles").paginate() for r in page["Roles"]]
-    return [name for name in roles if name.startswith((TASK_ROLE, CHECK_EXECUTION_ROLE, SECRET_ROLE))]
+    return [name for name in roles if name.startswith((TASK_ROLE, CHECK_EXECUTION_ROLE, EXECUTION_ROLE, SECRET_ROLE))]
 
 
 def _check_buckets(lab: Any) -> list[str]:
@@ -459,136 +470,139 @@ def check_task_role(
         delete_bucket(lab, bucket)
 
 
+# -- refusing a helper the exercise asks the learner to write ------------------------------------
+
+
+@contextlib.contextmanager
+def refusing_helper(exercise: str, function: Any, module: ModuleType, name: str, instead: str) -> Iterator[None]:
+    """While the learner's ``function`` runs, ecslab's ``module.name`` fails with a kind message; naming it fails at once.
+
+    For an exercise that asks the learner to write what an ecslab helper does (7.3: the execution role, 7b.1: the
+    web security groups). In ``ecslab grade`` the function runs in the learner's kernel, out of reach of this
+    process: there each check also tells the helper's work from the learner's by what the helper leaves
+    (7.3: the role's description; 7b.1: the group names the check draws, which the helper cannot make)."""
+    refusal = (
+        f"Exercise {exercise}: write this one with {instead} yourself, not with ecslab's {name}: "
+        "the exercise is to do what it does."
+    )
+    code = getattr(function, "__code__", None)
+    if code is not None and name in code.co_names:
+        raise CheckFailed(refusal)
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise CheckFailed(refusal)
+
+    original = getattr(module, name)
+    setattr(module, name, refuse)
+    try:
+        yield
+    finally:
+        setattr(module, name, original)
+
+
 # -- 7.3 -------------------------------------------------------------------------------------
 
 
-def check_run_with_secret(
-    run_with_secret: Callable[[Any, str, str, str, str], str],
+def _attached_policies(lab: Any, role_name: str) -> list[str]:
+    return [p["PolicyArn"] for p in lab.iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]]
+
+
+def check_execution_role(
+    create_execution_role: Callable[[Any, str], str],
     lab: Any,
-    cluster: str | None = None,
     role_name: str | None = None,
-    secret_name: str = SECRET_NAME,
+    cluster: str | None = None,
     repository: str = EXERCISE_REPOSITORY,
 ) -> Passed:
-    """7.3: ``run_with_secret(lab, cluster, role_name, image_uri, secret_arn)`` runs a task whose app sees DB_PASSWORD, never showing the value.
+    """7.3: ``create_execution_role(lab, role_name)`` makes the task execution role with plain IAM calls: trusting
+    ``ecs-tasks.amazonaws.com``, with AWS's managed policy ``AmazonECSTaskExecutionRolePolicy`` attached; ECS then
+    starts a task with it (assumes it, pulls the image from ECR).
 
-    The cluster and the role's name are new each run; the secret keeps its name (on AWS a deleted secret's name stays
-    taken for 7 days), and its ARN ends in random characters anyway."""
+    The role's name and the cluster are new each run, so a role typed in cannot pass. ecslab's
+    :func:`ecslab.security.ensure_execution_role` is refused (:func:`refusing_helper`)."""
     image = exercise_image(lab, "7.3", repository)
-    cluster = cluster or setup.fresh_name(SECRET_CLUSTER)
-    role_name = role_name or setup.fresh_name(SECRET_ROLE)
+    role_name = role_name or setup.fresh_name(EXECUTION_ROLE)
+    cluster = cluster or setup.fresh_name(EXECUTION_CLUSTER)
     delete_cluster(lab, cluster)
     delete_role(lab, role_name)
-    delete_secret(lab, secret_name)
-    secretsmanager = lab.client("secretsmanager")
-    value = secrets.token_urlsafe(24)
-    restored = cleanup.restore_scheduled_secret(lab, secret_name)  # on AWS a deleted secret keeps its name for 7 days
-    if restored:
-        secretsmanager.put_secret_value(SecretId=restored, SecretString=value)
-        secret_arn = restored
-    else:
-        secret_arn = str(
-            secretsmanager.create_secret(Name=secret_name, SecretString=value, Description="exercise 7.3's check")["ARN"]
-        )
     try:
-        lab.ecs.create_cluster(clusterName=cluster)
-        started = time.time()
+        with refusing_helper("7.3", create_execution_role, security, "ensure_execution_role", "plain lab.iam calls"):
+            # where the course's HELPERS lists the helper, ecslab grade refuses it in the learner's kernel too
+            forbid = tuple(name for name in ("ensure_execution_role",) if name in HELPERS)
+            arn = run_student("7.3", create_execution_role, lab, role_name, forbid=forbid)
         try:
-            with captured_output() as output:
-                task_arn = run_student("7.3", run_with_secret, lab, cluster, role_name, image, secret_arn)
-        except NotDone:
-            raise
-        except CheckFailed as error:  # e.g. the tasks_running waiter gave up on a task that stopped: say why it stopped
-            message = str(error).replace(value, "<the secret's value>")
-            stopped = lab.ecs.list_tasks(cluster=cluster, desiredStatus="STOPPED")["taskArns"]
-            described = lab.ecs.describe_tasks(cluster=cluster, tasks=stopped[:100])["tasks"] if stopped else []
-            yours = [
-                t for t in described if t.get("createdAt") and t["createdAt"].timestamp() >= started - 1
-            ]  # not a stopped task of an earlier run
-            if yours:
-                message = (
-                    message.rstrip(".")
-                    + ". In short, "
-                    + _explain_stopped("7.3", yours[0], "the execution role").removeprefix("Exercise 7.3: ")
-                )
-            raise CheckFailed(message) from None
-        shown = output.getvalue()
+            role = lab.iam.get_role(RoleName=role_name)["Role"]
+        except lab.iam.exceptions.NoSuchEntityException:
+            raise CheckFailed(
+                f"Exercise 7.3: there is no role named {role_name!r}: create it with lab.iam.create_role(RoleName=role_name, ...)."
+            ) from None
         expect(
-            value not in shown and value not in repr(task_arn),
+            role.get("Description", "") != security.EXECUTION_ROLE_DESCRIPTION,
             "7.3",
-            "your function showed the secret's value (in what it printed, displayed or returned). Never read the secret yourself "
-            "(no get_secret_value) and never print it: ECS reads it for the task.",
+            "this role was made by ecslab's ensure_execution_role. Write it with plain lab.iam calls yourself "
+            "(create_role, attach_role_policy): the exercise is to do what the helper does.",
         )
-        if shown.strip():
-            print(shown, end="")  # the learner's own prints, now that they are known to hold no secret
         expect(
-            isinstance(task_arn, str) and ":task/" in task_arn,
+            arn == role["Arn"],
             "7.3",
-            f"return the task's ARN (run_task's response['tasks'][0]['taskArn']), not {task_arn!r}.",
+            f"you returned {arn!r}; return the role's ARN, {role['Arn']!r} (create_role's response['Role']['Arn'])"
+            + (": a task definition's executionRoleArn takes the ARN, not the name." if arn == role_name else "."),
         )
+        document = role.get("AssumeRolePolicyDocument") or {}
+        principals = _trusted_principals(document)
+        if not iam_policy.trusts(document, security.ECS_TASKS):
+            why = ""
+            if "ecs.amazonaws.com" in principals:
+                why = " ecs.amazonaws.com is ECS acting for itself (its service-linked role), not for a task."
+            elif "ec2.amazonaws.com" in principals:
+                why = " ec2.amazonaws.com is for EC2 instances (instance profiles), not ECS tasks."
+            raise CheckFailed(
+                f"Exercise 7.3: the role's trust policy lets {', '.join(principals) or 'no one'} assume it, so ECS could not use it "
+                f'to start a task ("ECS was unable to assume the role").{why} Name the service principal ecs-tasks.amazonaws.com '
+                "with the action sts:AssumeRole, as for a task role."
+            )
+        others = [p for p in principals if p != security.ECS_TASKS]
+        expect(
+            not others,
+            "7.3",
+            f"the role's trust policy also lets {', '.join(others)} assume it: whoever that is could pull every image and read "
+            "what the role may read. An execution role trusts ecs-tasks.amazonaws.com and nothing else.",
+        )
+        attached = _attached_policies(lab, role_name)
+        if security.EXECUTION_ROLE_POLICY_ARN not in attached:
+            inline = lab.iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+            similar = [a for a in attached if a.endswith("/AmazonECSTaskExecutionRolePolicy")]
+            hint = (
+                f" You attached {similar[0]}; AWS's managed policy lives under the path service-role/."
+                if similar
+                else f" You gave it an inline policy ({', '.join(inline)}) instead: attach AWS's managed policy by its ARN, "
+                "which AWS keeps up to date as ECS gains features."
+                if inline
+                else ""
+            )
+            raise CheckFailed(
+                f"Exercise 7.3: AWS's managed policy {security.EXECUTION_ROLE_POLICY_ARN} is not attached to the role "
+                f"(attached: {', '.join(attached) or 'none'}).{hint} lab.iam.attach_role_policy(RoleName=role_name, "
+                f"PolicyArn='{security.EXECUTION_ROLE_POLICY_ARN}')."
+            )
+        # the role at work: ECS assumes it and pulls the exercise's image from ECR with it
+        lab.ecs.create_cluster(clusterName=cluster)
+        definition = ecs_tools.task_definition(cluster, image, execution_role_arn=arn)
+        definition_arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
+        task_arn = lab.ecs.run_task(
+            cluster=cluster,
+            taskDefinition=definition_arn,
+            launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {"subnets": default_subnets(lab)}},
+        )["tasks"][0]["taskArn"]
         task = wait_started(lab, cluster, task_arn)
-        definition = lab.ecs.describe_task_definition(taskDefinition=task["taskDefinitionArn"])["taskDefinition"]
-        containers = definition["containerDefinitions"]
-        expect(
-            not any(value in json.dumps(c.get("environment", [])) for c in containers),
-            "7.3",
-            "the password is in the task definition's environment, where anyone allowed ecs:DescribeTaskDefinition reads it. "
-            f"Put {{'name': '{SECRET_VARIABLE}', 'valueFrom': secret_arn}} in the container's secrets instead.",
-        )
-        expect(
-            value not in json.dumps(definition, default=str),
-            "7.3",
-            "the password is written in the task definition; reference the secret by its ARN in secrets.",
-        )
-        named = [s for c in containers for s in c.get("secrets", []) if s.get("name") == SECRET_VARIABLE]
-        expect(
-            bool(named),
-            "7.3",
-            f"no container of the task definition has a secret named {SECRET_VARIABLE!r} (it has "
-            f"{[s.get('name') for c in containers for s in c.get('secrets', [])] or 'none'}): "
-            f"add secrets=[{{'name': '{SECRET_VARIABLE}', 'valueFrom': secret_arn}}] to the container.",
-        )
-        expect(
-            named[0].get("valueFrom") == secret_arn,
-            "7.3",
-            f"{SECRET_VARIABLE} comes from {named[0].get('valueFrom')!r}; use the secret_arn argument, {secret_arn!r}.",
-        )
-        execution_arn = definition.get("executionRoleArn", "")
-        expect(
-            execution_arn.endswith(f":role/{role_name}"),
-            "7.3",
-            f"the task definition's executionRoleArn is {execution_arn or 'not set'}; use the role you created, {role_name!r} (its ARN).",
-        )
         if task["lastStatus"] != "RUNNING":
-            raise CheckFailed(_explain_stopped("7.3", task, "the execution role"))
-        other_secret = secret_arn.rsplit(":", 1)[0] + ":ex07-check/another-secret-AbCdEf"
-        decision = security.simulate(lab.iam, role_name, "secretsmanager:GetSecretValue", other_secret)
-        expect(
-            not decision.allowed,
-            "7.3",
-            f"the execution role may read other secrets too, e.g. {other_secret} ({decision.explanation}) "
-            "Least privilege: allow secretsmanager:GetSecretValue on secret_arn only.",
-        )
-        containers_named = [
-            c.get("name") for c in containers if any(s.get("name") == SECRET_VARIABLE for s in c.get("secrets", []))
-        ]
-        status, seen = ask_app(task, f"/secret/{SECRET_VARIABLE}", config=lab.config)
-        expect(
-            status == 200 and seen.get("set") is True,
-            "7.3",
-            f"the app in container {containers_named[0]!r} does not see {SECRET_VARIABLE}: {seen}.",
-        )
-        expect(
-            seen.get("sha256_prefix") == hashlib.sha256(value.encode()).hexdigest()[:12],
-            "7.3",
-            f"the app sees {SECRET_VARIABLE}, but not the secret's value (its hash differs): use valueFrom=secret_arn, without a JSON key.",
-        )
+            raise CheckFailed(_explain_stopped("7.3", task, "your role"))
         return Passed(
             "7.3",
-            f"The task runs; ECS read the secret with your execution role (allowed that secret only) and the app sees {SECRET_VARIABLE} "
-            f"({seen.get('length')} characters, same hash as the stored value); the value appeared nowhere in your function's output or the task definition.",
+            "your role trusts ecs-tasks.amazonaws.com only and has AWS's AmazonECSTaskExecutionRolePolicy attached; "
+            "ECS assumed it, pulled the exercise's image from ECR with it and started the task.",
         )
     finally:
         delete_cluster(lab, cluster)
         delete_role(lab, role_name)
-        delete_secret(lab, secret_name)

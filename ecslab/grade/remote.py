@@ -100,17 +100,14 @@ def call(namespace: dict[str, Any], request_path: str, reply_path: str) -> None:
             import ecslab
 
             lab = ecslab.connect()
-        from ecslab.checks.core import CheckFailed, forbidden
+        from ecslab.checks.core import CheckFailed, forbidden, forbidden_message
 
         forbid = tuple(request.get("forbid", ()))
         code = getattr(function, "__code__", None)
         named = [name for name in forbid if code is not None and name in code.co_names]
         try:
             if named:
-                raise CheckFailed(
-                    f"Exercise {request['exercise']}: write this one with the Docker SDK yourself (lab.docker...), not with "
-                    f"ecslab's {named[0]}: the exercise is to do what it does."
-                )
+                raise CheckFailed(forbidden_message(str(request["exercise"]), named[0]))
             args = decode(request["args"], lab)
             with forbidden(str(request["exercise"]), forbid):
                 result = function(*args)

@@ -79,6 +79,8 @@ log = logging.getLogger("ecslab.lab.ecs")
 
 TICK = 0.2
 STOP_TIMEOUT = 2
+REMOVE_ATTEMPTS = 6
+REMOVE_RETRY_S = 0.1  # times the attempt: 0.1 s, 0.2 s, ... (2.1 s at most in all)
 ACTIVE_STATES = ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING")
 PENDING_STATES = ("PROVISIONING", "PENDING", "ACTIVATING")
 
@@ -707,11 +709,27 @@ class EcsAgent(GapFiller):
                     container.reason = "OutOfMemoryError: Container killed due to memory usage"
         self._finish(task)
 
+    def _remove_containers(self, task: EcsTask, attempts: int = REMOVE_ATTEMPTS) -> None:
+        """Remove the task's containers and look again until none is left: STOPPED means deprovisioned.
+
+        On a busy machine a ``docker ps`` or ``docker rm`` can time out; the task used to be reported
+        STOPPED with its container still there, and a learner's ``docker rmi`` of its image right after
+        ``aws ecs wait tasks-stopped`` then failed (image in use by a stopped container)."""
+        for attempt in range(attempts):
+            listed = self._task_containers()
+            if listed is not None:
+                left = listed.get(task.task_arn, {})
+                if not left:
+                    return
+                for container in left.values():
+                    self.runtime.remove(container)
+            time.sleep(REMOVE_RETRY_S * (attempt + 1))
+        log.warning("ECS agent: containers of %s still there after %d attempts to remove them", task.task_arn, attempts)
+
     def _finish(self, task: EcsTask) -> None:
         with LAB_LOCK:
             task.last_status = "DEPROVISIONING"
-        for listed in (self._task_containers() or {}).get(task.task_arn, {}).values():
-            self.runtime.remove(listed)
+        self._remove_containers(task)
         if self.network is not None:
             try:
                 self.network.task_stopped(task)

@@ -7,6 +7,17 @@ are always ``healthy`` and ECS services register nothing. This filler makes them
   a free port: the listener's own port, e.g. 80, would need root and may be taken);
   ``ecslab status --json`` lists it under ``load_balancers`` and
   :func:`ecslab.elb.listener_url` returns it;
+- an HTTPS listener (port 443 on AWS) terminates TLS on its own local port with its ACM
+  certificate (:mod:`ecslab.lab.moto.acm`: issued by the lab's own CA, whose bundle file
+  ``ecslab status --json`` names as ``ca_bundle``), offering the TLS versions its ``SslPolicy``
+  allows (never below TLS 1.2 in the lab), and forwards plain HTTP to the targets with
+  ``X-Forwarded-Proto: https``; CreateListener refuses HTTPS without a certificate, HTTP with
+  one, an unknown policy and a certificate that is not ``ISSUED``, with AWS's error codes;
+- a ``redirect`` action answers ``HTTP_301``/``HTTP_302`` with a ``Location`` built from the
+  request as AWS builds it (``#{protocol}``, ``#{host}``, ``#{port}``, ``#{path}``, ``#{query}``);
+  because the lab's listeners sit on other local ports than 80/443, a port that names one of
+  the load balancer's listeners (e.g. 443) becomes that listener's local port, so the learner
+  can follow the ``Location`` (:func:`redirect_location`);
 - requests go round robin to the healthy targets of the rule that matches
   (path-pattern and http-header rules by priority, then the default action; ``fixed-response`` too);
   a ``forward`` action with several target groups (``ForwardConfig.TargetGroups[].Weight``)
@@ -43,8 +54,12 @@ import fnmatch
 import http.client
 import itertools
 import logging
+import os
+import ssl
+import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,6 +67,7 @@ from typing import Any
 
 from ecslab.lab import network
 from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, NoTaskHooks
+from ecslab.lab.moto import acm as moto_acm
 from ecslab.lab.moto import ec2 as moto_ec2
 from ecslab.lab.moto import elbv2 as moto_elbv2
 from ecslab.lab.moto.elbv2 import TargetKey
@@ -122,6 +138,9 @@ class LoadBalancing(GapFiller, NoTaskHooks):
         self.targets: dict[str, dict[TargetKey, TargetState]] = {}  # target group ARN -> targets
         self.addresses: dict[TargetKey, tuple[str, int]] = {}  # (target id, port) -> where it listens
         self.servers: dict[str, tuple[ThreadingHTTPServer, int]] = {}  # listener ARN -> server, port
+        self.tls: dict[str, tuple[str | None, str | None]] = {}  # HTTPS listener ARN -> (certificate ARN, policy) served
+        self.unservable: dict[str, tuple[str | None, str | None]] = {}  # HTTPS listeners whose certificate could not be served
+        self._authority: moto_acm.LabCertificateAuthority | None = None
         self.round_robin: dict[str, itertools.count[int]] = {}
         self.weighted: dict[tuple[str, int | str], dict[str, float]] = {}  # (listener, rule) -> smooth round robin state
         self.listener_requests: dict[str, collections.Counter[str]] = {}  # listener ARN -> target group ARN -> requests
@@ -136,8 +155,17 @@ class LoadBalancing(GapFiller, NoTaskHooks):
         assert self.context is not None
         return str(self.context.config.region)
 
+    @property
+    def authority(self) -> moto_acm.LabCertificateAuthority:
+        """The lab's certificate authority (its files in the lab's folder, ``ca/``): ACM issues from it."""
+        if self._authority is None:
+            assert self.context is not None
+            self._authority = moto_acm.LabCertificateAuthority(self.context.config.home / "ca")
+        return self._authority
+
     def start(self, context: FillerContext) -> None:
         self.context = context
+        moto_acm.PATCHES.apply(self)
         moto_elbv2.PATCHES.apply(self)
         moto_ec2.PATCHES.apply(None)
         self.rules = network.SecurityGroupRules(context.config.region)
@@ -155,11 +183,13 @@ class LoadBalancing(GapFiller, NoTaskHooks):
         _close(servers)
         moto_ec2.PATCHES.remove()
         moto_elbv2.PATCHES.remove()
+        moto_acm.PATCHES.remove()
 
     def after_reset(self, context: FillerContext) -> None:
         with self.lock:
             servers = [server for server, _ in self.servers.values()]
             self.servers.clear()
+            self.tls.clear()
             self.targets.clear()
             self.addresses.clear()
             self.weighted.clear()
@@ -186,14 +216,15 @@ class LoadBalancing(GapFiller, NoTaskHooks):
                         "arn": listener.arn,
                         "port": listener.port,
                         "protocol": listener.protocol,
-                        "url": f"http://127.0.0.1:{entry[1]}" if entry else None,
+                        "url": f"{listener.protocol.lower()}://127.0.0.1:{entry[1]}" if entry else None,
+                        "ssl_policy": listener.ssl_policy,
                         "internet": why,
                         "internet_allowed": admitted,
                         "requests_per_target_group": counted,
                     }
                 )
             balancers.append({"arn": balancer.arn, "name": balancer.name, "dns_name": balancer.dns_name, "listeners": listeners})
-        return {"load_balancers": balancers}
+        return {"load_balancers": balancers, "ca_bundle": str(self.authority.bundle)}
 
     def control(self, method: str, path: str) -> dict[str, Any] | None:
         if method == "GET" and path == "/elb/traffic":
@@ -305,7 +336,11 @@ class LoadBalancing(GapFiller, NoTaskHooks):
         listener = next((entry for entry in balancer.listeners if entry.arn == listener_arn), None) if balancer else None
         if balancer is None or listener is None or self.rules is None:
             return True, "listener gone"
-        return self.rules.listener(balancer, listener.port)
+        admitted, why = self.rules.listener(balancer, listener.port)
+        if not admitted:  # the copy may be up to a second old: a rule added just now must count before a refusal
+            self.rules.refresh(force=True)
+            admitted, why = self.rules.listener(balancer, listener.port)
+        return admitted, why
 
     def admits_target(self, balancer_arns: Iterable[str], target_id: str, port: int) -> tuple[bool, str]:
         """Whether the target's security groups admit one of these load balancers on ``port``."""
@@ -349,19 +384,78 @@ class LoadBalancing(GapFiller, NoTaskHooks):
         with LAB_LOCK:
             balancers = moto_elbv2.balancers(self.region)
         live = {
-            listener.arn for balancer in balancers for listener in balancer.listeners if listener.protocol in ("HTTP", "HTTPS")
+            listener.arn: listener
+            for balancer in balancers
+            for listener in balancer.listeners
+            if listener.protocol in ("HTTP", "HTTPS")
         }
         with self.lock:
+            changed = [
+                (arn, self.servers[arn][0]) for arn, served in self.tls.items() if arn in live and served != _tls_key(live[arn])
+            ]
             gone = [self.servers.pop(arn)[0] for arn in list(self.servers) if arn not in live]
+            for arn in [arn for arn in self.tls if arn not in self.servers]:
+                del self.tls[arn]
             new = [arn for arn in live if arn not in self.servers]
         _close(gone)
+        for arn, server in changed:  # ModifyListener changed the certificate or policy: new connections get the new one
+            try:
+                context = self._tls_context(live[arn])
+            except (OSError, ValueError, ssl.SSLError) as error:
+                log.warning("HTTPS listener %s: keeps its certificate (%s)", arn[-8:], error)
+                context = None
+            with self.lock:
+                if context is not None and isinstance(server.socket, ssl.SSLSocket):
+                    server.socket.context = context  # the port stays: the learner's URL keeps working
+                self.tls[arn] = _tls_key(live[arn])
         for arn in new:
             assert self.context is not None
-            server = ThreadingHTTPServer((self.context.config.host, 0), _listener_handler(self, arn))
+            listener = live[arn]
+            server = ThreadingHTTPServer((self.context.config.host, 0), _listener_handler(self, arn, listener.protocol))
             server.daemon_threads = True
+            if listener.protocol == "HTTPS":
+                try:
+                    server.socket = self._tls_context(listener).wrap_socket(
+                        server.socket, server_side=True, do_handshake_on_connect=False
+                    )
+                except (OSError, ValueError, ssl.SSLError) as error:
+                    if self.unservable.get(arn) != _tls_key(listener):  # once per listener and certificate, not every tick
+                        log.warning("HTTPS listener %s: no certificate to serve (%s)", arn[-8:], error)
+                        self.unservable[arn] = _tls_key(listener)
+                    server.server_close()
+                    continue
             with self.lock:
                 self.servers[arn] = (server, int(server.server_address[1]))
+                if listener.protocol == "HTTPS":
+                    self.tls[arn] = _tls_key(listener)
             threading.Thread(target=server.serve_forever, name=f"alb-{arn[-8:]}", daemon=True).start()
+
+    def _tls_context(self, listener: moto_elbv2.ListenerView) -> ssl.SSLContext:
+        """A server context with the listener's certificate and the TLS versions its security policy allows."""
+        with LAB_LOCK:
+            found = moto_acm.certificate(self.region, listener.certificate or "")
+        if found is None:
+            raise ValueError(f"certificate {listener.certificate} is not in ACM")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version, context.maximum_version = tls_versions(listener.ssl_policy)
+        assert self.context is not None
+        folder = self.context.config.home / "ca"
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor, name = tempfile.mkstemp(dir=folder, suffix=".pem")  # load_cert_chain reads files only
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(found.private_key + b"\n" + found.certificate + b"\n")
+            context.load_cert_chain(name)
+        finally:
+            os.unlink(name)
+        return context
+
+    def local_ports(self, balancer: moto_elbv2.BalancerView) -> dict[int, int]:
+        """The balancer's listener ports (80, 443, ...) -> the local ports the lab serves them on."""
+        with self.lock:
+            return {
+                listener.port: self.servers[listener.arn][1] for listener in balancer.listeners if listener.arn in self.servers
+            }
 
     def _check_health(self) -> None:
         with LAB_LOCK:
@@ -561,7 +655,64 @@ def _action(actions: Iterable[dict[str, Any]]) -> tuple[str, Any]:
                 return "forward", weights
         if data.get("Type") == "fixed-response":
             return "fixed", data.get("FixedResponseConfig", {})
+        if data.get("Type") == "redirect":
+            return "redirect", data.get("RedirectConfig", {})
     return "fixed", {"StatusCode": "503", "MessageBody": "no action the lab models"}
+
+
+def _tls_key(listener: moto_elbv2.ListenerView) -> tuple[str | None, str | None]:
+    return listener.certificate, listener.ssl_policy
+
+
+def tls_versions(ssl_policy: str | None) -> tuple[ssl.TLSVersion, ssl.TLSVersion]:
+    """The lowest and highest TLS versions an HTTPS listener offers under a predefined ``SslPolicy``.
+
+    From the policy's protocols as ``DescribeSSLPolicies`` lists them (``ELBSecurityPolicy-TLS13-1-2-2021-06``:
+    TLS 1.2 and 1.3; ``ELBSecurityPolicy-2016-08``, the API's default: TLS 1.0 to 1.2). The lab never offers
+    less than TLS 1.2 (Python deprecates 1.0 and 1.1), so a policy's lowest below that becomes 1.2."""
+    versions = {"TLSv1.3": ssl.TLSVersion.TLSv1_3, "TLSv1.2": ssl.TLSVersion.TLSv1_2}
+    allowed = moto_elbv2.policy_protocols(ssl_policy or "ELBSecurityPolicy-2016-08") or ["TLSv1.2"]
+    known = sorted({versions.get(name, ssl.TLSVersion.TLSv1_2) for name in allowed})
+    return known[0], known[-1]
+
+
+def redirect_location(
+    config: Mapping[str, Any], protocol: str, port: int, host: str, path: str, local_ports: Mapping[int, int]
+) -> str:
+    """The ``Location`` of a ``redirect`` action (``RedirectActionConfig``) for a request to a listener.
+
+    ``protocol``/``port``: the listener's (``HTTP``, 80); ``host``: the request's Host header; ``path``: the
+    request target with its query. Components the action does not set keep the request's values, and the
+    keywords ``#{protocol}``, ``#{host}``, ``#{port}``, ``#{path}`` (without its leading ``/``) and ``#{query}``
+    are the request's. Then the lab's one change: a port that is one of the load balancer's listener ports
+    (``local_ports``: 443 -> the local port the lab serves that listener on) becomes that local port, since
+    the listeners do not sit on 80/443 here."""
+    hostname = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    parsed = urllib.parse.urlsplit(path)
+    words = {
+        "#{protocol}": protocol.lower(),
+        "#{host}": hostname,
+        "#{port}": str(port),
+        "#{path}": parsed.path.lstrip("/"),
+        "#{query}": parsed.query,
+    }
+
+    def fill(value: str) -> str:
+        for word, replacement in words.items():
+            value = value.replace(word, replacement)
+        return value
+
+    new_protocol = fill(str(config.get("Protocol") or "#{protocol}")).lower()
+    new_host = fill(str(config.get("Host") or "#{host}"))
+    new_port = fill(str(config.get("Port") or "#{port}"))
+    new_path = fill(str(config.get("Path") or "/#{path}"))
+    new_query = fill(str(config.get("Query") if config.get("Query") is not None else "#{query}"))
+    if new_port.isdigit() and int(new_port) in local_ports:
+        new_port = str(local_ports[int(new_port)])
+    return f"{new_protocol}://{new_host}:{new_port}{new_path}" + (f"?{new_query}" if new_query else "")
+
+
+REDIRECT_REASONS = {"HTTP_301": (301, "Moved Permanently"), "HTTP_302": (302, "Found")}
 
 
 class Listener(BaseHTTPRequestHandler):
@@ -569,6 +720,7 @@ class Listener(BaseHTTPRequestHandler):
 
     alb: LoadBalancing
     listener_arn: str
+    listener_protocol: str = "HTTP"
     protocol_version = "HTTP/1.1"
     server_version = "awselb/2.0"
     disable_nagle_algorithm = True  # headers and body go out in separate writes; Nagle would hold the body ~40 ms
@@ -583,6 +735,15 @@ class Listener(BaseHTTPRequestHandler):
             self.alb.stopping.wait(network.BLOCKED_HOLD_SECONDS)
             self.close_connection = True
             return
+        if isinstance(self.connection, ssl.SSLSocket):
+            try:  # the handshake happens here, in this connection's thread, not in the listener's accept loop
+                self.connection.settimeout(10)
+                self.connection.do_handshake()
+                self.connection.settimeout(None)
+            except (OSError, ssl.SSLError) as error:  # e.g. a client that does not trust the certificate
+                log.info("listener %s: TLS handshake failed: %s", self.listener_arn[-8:], error)
+                self.close_connection = True
+                return
         super().handle()
 
     def _plain(self, status: int, body: str, content_type: str = "text/html") -> None:
@@ -598,6 +759,9 @@ class Listener(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         kind, target = self.alb.route(self.listener_arn, self.path, dict(self.headers.items()))
+        if kind == "redirect":
+            self._redirect(target)
+            return
         if kind == "fixed":
             self._plain(
                 int(target.get("StatusCode", 200)), target.get("MessageBody", ""), target.get("ContentType", "text/plain")
@@ -620,13 +784,31 @@ class Listener(BaseHTTPRequestHandler):
             return
         self._forward(chosen, chosen.address, body)
 
+    def _redirect(self, config: dict[str, Any]) -> None:
+        balancer = self.alb.balancer_of(self.listener_arn)
+        listener = next((entry for entry in balancer.listeners if entry.arn == self.listener_arn), None) if balancer else None
+        if balancer is None or listener is None:
+            self._plain(503, PAGE_503)
+            return
+        host = self.headers.get("Host") or balancer.dns_name
+        location = redirect_location(config, listener.protocol, listener.port, host, self.path, self.alb.local_ports(balancer))
+        status, reason = REDIRECT_REASONS.get(str(config.get("StatusCode")), (301, "Moved Permanently"))
+        body = f"<html><body><center><h1>{status} {reason}</h1></center></body></html>".encode()
+        self.send_response(status, reason)
+        self.send_header("Location", location)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
     def _forward(self, chosen: TargetState, address: tuple[str, int], body: bytes | None) -> None:
         started = time.monotonic()
         try:
             connection = http.client.HTTPConnection(*address, timeout=60)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             headers["X-Forwarded-For"] = self.client_address[0]
-            headers["X-Forwarded-Proto"] = "http"
+            headers["X-Forwarded-Proto"] = self.listener_protocol.lower()
             connection.request(self.command, self.path, body=body, headers=headers)
             response = connection.getresponse()
             data = response.read()
@@ -660,5 +842,5 @@ PAGE_503 = "<html><body><center><h1>503 Service Temporarily Unavailable</h1></ce
 PAGE_504 = "<html><body><center><h1>504 Gateway Time-out</h1></center></body></html>"
 
 
-def _listener_handler(alb: LoadBalancing, listener_arn: str) -> type[Listener]:
-    return type("Listener", (Listener,), {"alb": alb, "listener_arn": listener_arn})
+def _listener_handler(alb: LoadBalancing, listener_arn: str, protocol: str = "HTTP") -> type[Listener]:
+    return type("Listener", (Listener,), {"alb": alb, "listener_arn": listener_arn, "listener_protocol": protocol})

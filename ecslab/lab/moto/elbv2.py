@@ -16,10 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from moto.elbv2.exceptions import DuplicateListenerError, ValidationError
+from moto.elbv2.exceptions import DuplicateListenerError, ELBClientError, ValidationError
 from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, FakeListener, FakeLoadBalancer, FakeTargetGroup, elbv2_backends
+from moto.elbv2.ssl_policies import SSL_POLICIES
 
 from ecslab.config import ACCOUNT_ID
+from ecslab.lab.moto import acm as moto_acm
 from ecslab.lab.moto import ec2 as moto_ec2
 from ecslab.lab.moto.patching import PatchSet, declare
 
@@ -60,6 +62,9 @@ class ListenerView:
     arn: str
     port: int
     protocol: str
+    ssl_policy: str | None = None
+    certificate: str | None = None
+    """The default certificate's ARN (HTTPS listeners)."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,14 @@ def _subnet_cidrs(balancer: FakeLoadBalancer) -> tuple[str, ...]:
 
 def _balancer_view(balancer: FakeLoadBalancer) -> BalancerView:
     listeners = tuple(
-        ListenerView(listener.arn, int(listener.port), str(listener.protocol)) for listener in list(balancer.listeners.values())
+        ListenerView(
+            listener.arn,
+            int(listener.port),
+            str(listener.protocol),
+            listener.ssl_policy,
+            listener.certificates[0] if listener.certificates else None,
+        )
+        for listener in list(balancer.listeners.values())
     )
     return BalancerView(
         balancer.arn,
@@ -353,20 +365,67 @@ def _health_for(original: object, lab: AlbLab) -> Callable[..., FakeHealthStatus
     return health_for
 
 
+class SSLPolicyNotFoundError(ELBClientError):
+    """botocore's SSLPolicyNotFoundException (code ``SSLPolicyNotFound``)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__("SSLPolicyNotFound", f"The specified SSL policy does not exist: '{name}'")
+
+
+class CertificateNotFoundError(ELBClientError):
+    """botocore's CertificateNotFoundException; AWS words it ``Certificate 'ARN' not found``."""
+
+    def __init__(self, arn: str) -> None:
+        super().__init__("CertificateNotFound", f"Certificate '{arn}' not found")
+
+
+SSL_POLICY_NAMES = frozenset(SSL_POLICIES)
+"""The predefined security policies (moto's copy of ``DescribeSSLPolicies``): an HTTPS listener's ``SslPolicy`` is one."""
+
+
+def policy_protocols(name: str) -> list[str]:
+    """The TLS versions a predefined security policy allows, as ``DescribeSSLPolicies`` lists them (``TLSv1.2``...)."""
+    return list(SSL_POLICIES.get(name, {}).get("ssl_protocols", []))
+
+
+def check_https_settings(region: str, protocol: str | None, ssl_policy: str | None, certificate: str | None) -> None:
+    """Refuse what AWS refuses: HTTPS without a certificate, HTTP with one, an unknown policy, a missing certificate.
+
+    An ACM certificate must exist and be ``ISSUED`` (a requested one still ``PENDING_VALIDATION`` is refused as not found)."""
+    protocol = (protocol or "").upper()
+    if protocol == "HTTPS":
+        if not certificate:
+            raise ValidationError("A certificate must be specified for HTTPS listeners")
+        if ssl_policy and ssl_policy not in SSL_POLICY_NAMES:
+            raise SSLPolicyNotFoundError(ssl_policy)
+        if ":acm:" in certificate:
+            found = moto_acm.certificate(region, certificate)
+            if found is None or found.status != "ISSUED":
+                raise CertificateNotFoundError(certificate)
+    elif protocol == "HTTP" and certificate:
+        raise ValidationError("A certificate cannot be specified for HTTP listeners")
+
+
 @PATCHES.patch("moto.elbv2.models:ELBv2Backend", "create_listener", CREATE_LISTENER, "one listener per port, as on AWS")
 def _create_listener_once_per_port(original: Callable[..., FakeListener], lab: AlbLab) -> Callable[..., FakeListener]:
     def create_listener_once_per_port(
         elbv2: ELBv2Backend, load_balancer_arn: str, protocol: str, port: str, *args: Any, **kwargs: Any
     ) -> FakeListener:
+        ssl_policy = kwargs.get("ssl_policy", args[0] if args else None)
+        certificate = kwargs.get("certificate", args[1] if len(args) > 1 else None)
+        check_https_settings(elbv2.region_name, protocol, ssl_policy, certificate)
         found = elbv2.load_balancers.get(load_balancer_arn)
         same_port = [listener for listener in (found.listeners.values() if found else []) if str(listener.port) == str(port)]
         if same_port:  # moto compares the port with listener ARNs and never finds one
             existing = same_port[0]
-            actions = kwargs.get("actions", args[3] if len(args) > 3 else None)
+            actions = kwargs.get("actions", args[2] if len(args) > 2 else None)
             if existing.protocol == (protocol or "").upper() and [a.data for a in existing.default_actions] == actions:
                 return existing  # CreateListener is idempotent for identical settings, as on AWS
             raise DuplicateListenerError()
-        return original(elbv2, load_balancer_arn, protocol, port, *args, **kwargs)
+        created = original(elbv2, load_balancer_arn, protocol, port, *args, **kwargs)
+        if created.protocol == "HTTP":
+            created.ssl_policy = None  # type: ignore[assignment]  # moto's responses give every listener ELBSecurityPolicy-2016-08; AWS shows none on HTTP
+        return created
 
     return create_listener_once_per_port
 
