@@ -147,6 +147,41 @@ def _manifest_text() -> str:
     return json.dumps(record, indent=1, sort_keys=True) + "\n"
 
 
+def refresh_prose(names: list[str], say: Any = print) -> list[str]:
+    """Bring the built notebooks ``names`` in step with sources whose prose alone changed, without running them.
+
+    Only markdown cells are rewritten; when a code cell (its source or tags) or the cell layout differs, the
+    notebook is left alone and named in the result: run ``build`` for it, since its outputs may change too."""
+    import nbformat
+
+    refused = []
+    for kind in ("notebooks", "solutions"):
+        for source in sorted((ROOT / "authoring" / kind).glob("*.py")):
+            if not any(source.stem.startswith(name) for name in names):
+                continue
+            want = read_source(source)
+            targets = [(ROOT / kind / f"{source.stem}.ipynb", want)]
+            if kind == "solutions":
+                targets.append((ROOT / "exercises" / f"{source.stem}.ipynb", exercise_from_solution(want)))
+            for path, expected in targets:
+                built = nbformat.read(path, as_version=4)
+                same_code = [c for c in _cells(built) if c[0] != "markdown"] == [
+                    c for c in _cells(expected) if c[0] != "markdown"
+                ]
+                same_layout = [c.cell_type for c in built.cells] == [c.cell_type for c in expected.cells]
+                if not (same_code and same_layout):
+                    refused.append(str(path.relative_to(ROOT)))
+                    continue
+                changed = 0
+                for cell, new in zip(built.cells, expected.cells, strict=True):
+                    if cell.cell_type == "markdown" and cell.source != new.source:
+                        cell.source, changed = new.source, changed + 1
+                if changed:
+                    _write(built, path)
+                    say(f"{path.relative_to(ROOT)}: {changed} markdown cell(s) refreshed")
+    return refused
+
+
 def _cells(notebook: Any) -> list[tuple[str, str, tuple[str, ...]]]:
     return [(cell.cell_type, cell.source, tuple(cell.get("metadata", {}).get("tags", []))) for cell in notebook.cells]
 
@@ -182,12 +217,19 @@ def main(argv: list[str] | None = None) -> int:
     build_parser.add_argument(
         "--only", choices=("notebooks", "solutions"), help="build only the notebooks, or only the solutions (and their exercises)"
     )
+    prose = sub.add_parser("prose", help="refresh the markdown of built notebooks whose code is unchanged (no run)")
+    prose.add_argument("names", nargs="+")
     sub.add_parser("check")
     sub.add_parser("manifest", help="write exercises/release.json (the check cells the grader runs) from the sources")
     args = parser.parse_args(argv)
     if args.command == "build":
         build(args.names, run=not args.no_run, kinds=(args.only,) if args.only else ("notebooks", "solutions"))
         return 0
+    if args.command == "prose":
+        refused = refresh_prose(args.names)
+        for path in refused:
+            print(f"{path}: its code differs from the source too: run `python -m ecslab.authoring build`")
+        return 1 if refused else 0
     if args.command == "manifest":
         write_manifest()
         return 0

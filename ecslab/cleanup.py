@@ -219,7 +219,7 @@ def delete_role(iam: Any, name: str) -> None:
 
 
 def delete_vpc(ec2: Any, name: str) -> None:
-    """The VPCs tagged ``Name=name`` and what is in them, in the order EC2 requires (notebook 07's VPC)."""
+    """The VPCs tagged ``Name=name`` and what is in them, in the order EC2 requires (notebook 07b's VPC)."""
     for vpc_id in [v["VpcId"] for v in ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [name]}])["Vpcs"]]:
         where = [{"Name": "vpc-id", "Values": [vpc_id]}]
         for group in ec2.describe_security_groups(Filters=where)["SecurityGroups"]:

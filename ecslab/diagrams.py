@@ -74,9 +74,11 @@ COURSE = [
     ("03", "ECR", "§3 ECR"),
     ("04", "ECS concepts", "§4-5, §7 ECS"),
     ("05", "deploy to ECS", "§6 deployment flow"),
-    ("06", "load balancing", "§8 ALB"),
+    ("06", "load balancing", "§8 ALB, HTTPS"),
+    ("06a", "rolling", "§8 rolling, auto scaling"),
     ("06b", "rollouts", "§8 deployment strategies"),
-    ("07", "security", "§9 IAM, networks"),
+    ("07", "IAM", "§9 roles, IAM, ECR policies"),
+    ("07b", "networks", "§9 subnets, SGs, secrets"),
     ("08", "monitoring", "§10 logs & metrics"),
     ("09", "capstone", "§11 everything"),
 ]
@@ -89,7 +91,7 @@ def course_map(available: set[str], ax: Any | None = None) -> Any:
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(13, 2.8))
+        _, ax = plt.subplots(figsize=(15, 2.8))
     columns = (len(COURSE) + 1) // 2  # two rows, the second back from right to left
     step, width = 10 / columns, 10 / columns - 0.3
     ax.set_xlim(0, 10)

@@ -114,3 +114,31 @@ def test_a_lettered_exercise_is_released_found_and_reported(tmp_path: Path, monk
         ("06c-deployment-strategies", "6c.2", "0", "3"),
     ]
     assert "06c-deployment-strategies check 6c.2: 0/1 passed" in report.summary([result])
+
+
+def _prose_tree(root: Path, markdown: str, code: str) -> Path:
+    source = root / "authoring" / "notebooks" / "98-prose.py"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_text(f"# %% [markdown]\n# {markdown}\n\n# %%\n{code}\n")
+    return source
+
+
+def test_prose_refresh_rewrites_markdown_only_and_refuses_changed_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbformat
+
+    # given: a notebook built (with an output) from a source
+    monkeypatch.setattr(authoring, "ROOT", tmp_path)
+    source = _prose_tree(tmp_path, "Old words.", "1 + 1")
+    built = authoring.read_source(source)
+    built.cells[1].outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)]
+    authoring._write(built, tmp_path / "notebooks" / "98-prose.ipynb")
+    # when: only the prose changes
+    _prose_tree(tmp_path, "New words.", "1 + 1")
+    refused = authoring.refresh_prose(["98"], say=lambda _: None)
+    # then: the markdown is new, the output kept
+    after = nbformat.read(tmp_path / "notebooks" / "98-prose.ipynb", as_version=4)
+    assert refused == [] and after.cells[0].source == "New words." and after.cells[1].outputs[0]["data"]["text/plain"] == "2"
+    # and when the code changes too, the notebook is left alone and named
+    _prose_tree(tmp_path, "Newer words.", "2 + 2")
+    assert authoring.refresh_prose(["98"], say=lambda _: None) == ["notebooks/98-prose.ipynb"]
+    assert nbformat.read(tmp_path / "notebooks" / "98-prose.ipynb", as_version=4).cells[0].source == "New words."

@@ -223,6 +223,9 @@ def test_listener_settings_aws_refuses(lab: LabClients, https_stack: dict[str, A
         assert refused.value.response["Error"]["Code"] == code, what
         assert words in refused.value.response["Error"]["Message"], what
     listeners = lab.elbv2.describe_listeners(LoadBalancerArn=https_stack["balancer"])["Listeners"]
+    http_listener = next(entry["ListenerArn"] for entry in listeners if entry["Port"] == 80)
+    with pytest.raises(ClientError, match="A certificate must be specified for HTTPS listeners"):
+        lab.elbv2.modify_listener(ListenerArn=http_listener, Protocol="HTTPS", Port=80)
     assert sorted(entry["Port"] for entry in listeners) == [80, 443]
     assert {entry["Port"]: entry.get("SslPolicy") for entry in listeners} == {
         80: None,

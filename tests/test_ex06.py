@@ -21,7 +21,6 @@ TARGET_GROUP = "t06-target-group"
 CLUSTER = "t06-check"
 ALB = "t06-alb"
 ALB_TARGET_GROUP = "t06-alb-tg"
-PERCENTAGES_CLUSTER = "t06-percentages"
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +31,7 @@ def image_uri(lab: ecslab.Lab) -> Iterator[str]:
 
 
 def nothing_left(lab: ecslab.Lab) -> bool:
-    clusters = [
-        c for c in lab.ecs.describe_clusters(clusters=[CLUSTER, PERCENTAGES_CLUSTER])["clusters"] if c["status"] == "ACTIVE"
-    ]
+    clusters = [c for c in lab.ecs.describe_clusters(clusters=[CLUSTER])["clusters"] if c["status"] == "ACTIVE"]
     balancers = [b for b in lab.elbv2.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"] == ALB]
     groups = [
         g for g in lab.elbv2.describe_target_groups()["TargetGroups"] if g["TargetGroupName"] in (TARGET_GROUP, ALB_TARGET_GROUP)
@@ -257,34 +254,3 @@ def test_a_typed_in_cluster_does_not_pass(lab: ecslab.Lab, image_uri: str) -> No
     with pytest.raises(CheckFailed, match="ClusterNotFoundException"):
         ex06.check_serve_behind_alb(typed_in, lab, alb_name=ALB, target_group=ALB_TARGET_GROUP, repository=REPOSITORY)
     assert setup.clusters_with_prefix(lab, ex06.CLUSTER) == [] and nothing_left(lab)
-
-
-def check_percentages(answer: Callable[[], Any], lab: ecslab.Lab) -> Any:
-    return ex06.check_deployment_configuration(answer, lab, cluster=PERCENTAGES_CLUSTER)
-
-
-def test_right_percentages_pass(lab: ecslab.Lab) -> None:
-    passed = check_percentages(lambda: {"minimumHealthyPercent": 100, "maximumPercent": 150}, lab)
-    assert "2 new tasks at a time" in passed.message and nothing_left(lab)
-
-
-@pytest.mark.parametrize(
-    "answer, message",
-    [
-        (lambda: (100, 150), "return a dict"),
-        (lambda: {"minimumHealthyPercent": 100}, "lacks \\['maximumPercent'\\]"),
-        (lambda: {"minimumHealthyPercent": 1.0, "maximumPercent": 1.5}, "whole numbers"),
-        (
-            lambda: {"minimumHealthyPercent": 100, "maximumPercent": 100},
-            "ECS refuses these percentages: .*InvalidParameterException",
-        ),
-        (lambda: {"minimumHealthyPercent": 50, "maximumPercent": 150}, "only ⌈4 × 50 / 100⌉ = 2 are healthy"),
-        (lambda: {"minimumHealthyPercent": 100, "maximumPercent": 200}, "up to ⌊4 × 200 / 100⌋ = 8 tasks"),
-        (lambda: {"minimumHealthyPercent": 100, "maximumPercent": 125}, "replaces only 1 at a time"),
-    ],
-    ids=["tuple", "missing-key", "fractions", "refused", "too-few-healthy", "too-many-running", "too-slow"],
-)
-def test_wrong_percentages_are_explained(lab: ecslab.Lab, answer: Callable[[], Any], message: str) -> None:
-    with pytest.raises(CheckFailed, match=message):
-        check_percentages(answer, lab)
-    assert nothing_left(lab)

@@ -54,10 +54,14 @@ DEFAULT_TIMEOUT = 300.0
 HELPERS = {
     "push_image": ("ecslab.ecr", "push_image"),
     "create_web_security_groups": ("ecslab.network", "create_web_security_groups"),
+    "ensure_execution_role": ("ecslab.security", "ensure_execution_role"),
 }
 """ecslab helpers an exercise may forbid (``run_student(..., forbid=(...))``): name -> (module, attribute)."""
 
-WRITE_IT_WITH = {"create_web_security_groups": "boto3's EC2 client yourself (lab.ec2.create_security_group, ...)"}
+WRITE_IT_WITH = {
+    "create_web_security_groups": "boto3's EC2 client yourself (lab.ec2.create_security_group, ...)",
+    "ensure_execution_role": "boto3's IAM client yourself (lab.iam.create_role, lab.iam.attach_role_policy)",
+}
 """How the learner writes what a forbidden helper does, when it is not the Docker SDK (:func:`forbidden_message`)."""
 
 

@@ -1,4 +1,6 @@
-"""Checks for exercises/06-load-balancing.ipynb: a target group, a service behind an ALB, deployment percentages.
+"""Checks for exercises/06-load-balancing.ipynb: a target group, and a service behind an ALB.
+
+Deployment percentages (once check 6.3) are exercise 06a's check 6a.1 (:mod:`ecslab.checks.ex06a`).
 
 The exercise's setup cell calls :func:`prepare_image`, which pushes the sample app to the
 repository ``ex06-app`` as ``:v1``. Each checker works with objects of its own
@@ -28,7 +30,7 @@ from ecslab import elb as elb_tools
 from ecslab.checks import setup
 from ecslab.checks.core import CheckFailed, NotDone, Passed, expect, run_student
 
-POINTS: dict[str, int] = {"6.1": 1, "6.2": 1, "6.3": 1}
+POINTS: dict[str, int] = {"6.1": 1, "6.2": 1}
 """Points per check for `ecslab grade` (a check not listed here is worth 1)."""
 
 EXERCISE_REPOSITORY = "ex06-app"
@@ -37,7 +39,6 @@ ALB_NAME = "ex06-check-alb"
 ALB_TARGET_GROUP = "ex06-check-alb-tg"
 CLUSTER = "ex06-check-cluster"
 SERVICE = "ex06-check-api"
-PERCENTAGES_CLUSTER = "ex06-check-percentages"
 REQUESTS = 20
 
 
@@ -93,11 +94,11 @@ def clean_up(lab: Any, repository: str = EXERCISE_REPOSITORY) -> dict[str, Any]:
     """The exercise's Cleanup: whatever a check left (if interrupted), and the repository."""
     for cluster in [*setup.clusters_with_prefix(lab, CLUSTER), CLUSTER]:
         remove_check_objects(lab, cluster, ALB_NAME, [])
-    remove_check_objects(lab, PERCENTAGES_CLUSTER, ALB_NAME, _check_target_groups(lab))
+    remove_check_objects(lab, CLUSTER, ALB_NAME, _check_target_groups(lab))
     setup.remove_exercise_image(lab, repository)
     return {
         "repositories left": setup.repositories_left(lab, repository),
-        "check clusters left": setup.clusters_with_prefix(lab, CLUSTER) + setup.clusters_left(lab, [PERCENTAGES_CLUSTER]),
+        "check clusters left": setup.clusters_with_prefix(lab, CLUSTER),
         "check load balancers left": [
             b["LoadBalancerName"]
             for b in lab.elbv2.describe_load_balancers()["LoadBalancers"]
@@ -384,85 +385,3 @@ def check_serve_behind_alb(
         remove_check_objects(lab, cluster, alb_name, [target_group])
         for definition in lab.ecs.list_task_definitions(familyPrefix=cluster, status="ACTIVE")["taskDefinitionArns"]:
             lab.ecs.deregister_task_definition(taskDefinition=definition)
-
-
-# -- 6.3 -------------------------------------------------------------------------------------
-
-
-def _ecs_refusal(lab: Any, configuration: dict[str, Any], cluster: str) -> str | None:
-    """ECS's own answer to these percentages: a service of 0 tasks is created with them (and deleted); the error, if any."""
-    ecs_tools.remove_cluster(lab, cluster)
-    try:
-        lab.ecs.create_cluster(clusterName=cluster)
-        definition = lab.ecs.register_task_definition(**ecs_tools.task_definition(cluster, "localhost/ex06-never-pulled:v1"))[
-            "taskDefinition"
-        ]["taskDefinitionArn"]
-        _, subnets = elb_tools.default_subnets(lab.ec2)
-        try:
-            lab.ecs.create_service(
-                cluster=cluster,
-                serviceName="percentages",
-                taskDefinition=definition,
-                desiredCount=0,
-                launchType="FARGATE",
-                networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}},
-                deploymentConfiguration=configuration,
-            )
-        except ClientError as error:
-            return str(error)
-        finally:
-            lab.ecs.deregister_task_definition(taskDefinition=definition)
-        return None
-    finally:
-        ecs_tools.remove_cluster(lab, cluster)
-
-
-def check_deployment_configuration(
-    deployment_configuration: Callable[[], dict[str, int]], lab: Any, cluster: str = PERCENTAGES_CLUSTER
-) -> Passed:
-    """6.3: ``deployment_configuration()`` keeps a 4-task service at 4 healthy tasks during a rollout, with at most 6 running."""
-    configuration = run_student("6.3", deployment_configuration)
-    expect(
-        isinstance(configuration, dict),
-        "6.3",
-        f"return a dict like {{'minimumHealthyPercent': ..., 'maximumPercent': ...}}, not {_short(configuration)}.",
-    )
-    missing = [key for key in ("minimumHealthyPercent", "maximumPercent") if key not in configuration]
-    expect(
-        not missing,
-        "6.3",
-        f"the dict lacks {missing}; ECS's deploymentConfiguration spells them minimumHealthyPercent and maximumPercent.",
-    )
-    minimum, maximum = configuration["minimumHealthyPercent"], configuration["maximumPercent"]
-    expect(
-        all(isinstance(v, int) and not isinstance(v, bool) for v in (minimum, maximum)),
-        "6.3",
-        f"percentages are whole numbers (100 means 100 %), not {minimum!r} and {maximum!r}.",
-    )
-    refusal = _ecs_refusal(lab, {"minimumHealthyPercent": minimum, "maximumPercent": maximum}, cluster)
-    expect(refusal is None, "6.3", f"ECS refuses these percentages: {refusal}")
-    bounds = elb_tools.deployment_bounds(4, minimum, maximum)
-    expect(
-        bounds["at_least_healthy"] >= 4,
-        "6.3",
-        f"with minimumHealthyPercent {minimum}, ECS may stop old tasks until only ⌈4 × {minimum} / 100⌉ = {bounds['at_least_healthy']} are healthy. "
-        "To keep all 4, that must be 4.",
-    )
-    expect(
-        bounds["at_most_running"] <= 6,
-        "6.3",
-        f"with maximumPercent {maximum}, ECS may run up to ⌊4 × {maximum} / 100⌋ = {bounds['at_most_running']} tasks during a rollout; at most 6 are allowed.",
-    )
-    expect(
-        bounds["at_most_running"] == 6,
-        "6.3",
-        f"with maximumPercent {maximum}, ECS runs at most {bounds['at_most_running']} tasks, so it replaces only "
-        f"{bounds['at_most_running'] - 4} at a time"
-        + (" (none: the rollout could never start)" if bounds["at_most_running"] == 4 else "")
-        + ". 6 are allowed: replace 2 at a time.",
-    )
-    return Passed(
-        "6.3",
-        f"ECS accepts minimumHealthyPercent {minimum} and maximumPercent {maximum}: a rollout of 4 tasks keeps 4 healthy, runs at most 6, "
-        "starting 2 new tasks at a time.",
-    )

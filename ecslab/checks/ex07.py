@@ -37,7 +37,7 @@ from typing import Any
 from ecslab import cleanup, iam_policy, security
 from ecslab import ecs as ecs_tools
 from ecslab.checks import setup
-from ecslab.checks.core import HELPERS, CheckFailed, Passed, expect, run_student
+from ecslab.checks.core import CheckFailed, Passed, expect, run_student
 
 POINTS: dict[str, int] = {"7.1": 1, "7.2": 1, "7.3": 1}
 """Points per check for `ecslab grade` (a check not listed here is worth 1)."""
@@ -527,8 +527,7 @@ def check_execution_role(
     delete_role(lab, role_name)
     try:
         with refusing_helper("7.3", create_execution_role, security, "ensure_execution_role", "plain lab.iam calls"):
-            # where the course's HELPERS lists the helper, ecslab grade refuses it in the learner's kernel too
-            forbid = tuple(name for name in ("ensure_execution_role",) if name in HELPERS)
+            forbid = ("ensure_execution_role",)  # refused in the learner's kernel too when ecslab grade runs it
             arn = run_student("7.3", create_execution_role, lab, role_name, forbid=forbid)
         try:
             role = lab.iam.get_role(RoleName=role_name)["Role"]

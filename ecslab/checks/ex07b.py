@@ -27,7 +27,7 @@ from typing import Any
 
 from ecslab import cleanup, network, security
 from ecslab.checks import setup
-from ecslab.checks.core import HELPERS, CheckFailed, NotDone, Passed, expect, run_student
+from ecslab.checks.core import CheckFailed, NotDone, Passed, expect, run_student
 from ecslab.checks.ex07 import (
     _explain_stopped,
     ask_app,
@@ -176,8 +176,7 @@ def check_web_groups(
             )["Vpc"]["VpcId"]
         )
         with refusing_helper("7b.1", create_web_groups, network, "create_web_security_groups", "plain lab.ec2 calls"):
-            # where the course's HELPERS lists the helper, ecslab grade refuses it in the learner's kernel too
-            forbid = tuple(name for name in ("create_web_security_groups",) if name in HELPERS)
+            forbid = ("create_web_security_groups",)  # refused in the learner's kernel too when ecslab grade runs it
             returned = run_student("7b.1", create_web_groups, lab, vpc_id, alb_name, task_name, forbid=forbid)
         alb = _find_group(lab, vpc_id, alb_name, "alb group (the load balancer's)")
         tasks = _find_group(lab, vpc_id, task_name, "task group (the tasks')")

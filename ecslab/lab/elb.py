@@ -44,7 +44,7 @@ are always ``healthy`` and ECS services register nothing. This filler makes them
   a request forwarded there); an ALB created without groups gets its VPC's default group.
 
 Per-target request counts and response times are kept for metrics and autoscaling.
-Notebook 06 shows all of it; notebook 07 the security groups.
+Notebook 06 shows all of it (HTTPS too); notebook 07b the security groups.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ ECR pull and the secrets (the instance still writes the logs).
 Secret values are read once per task, kept only in this process's memory, handed to
 the containers as environment variables by ``container_environment`` and forgotten
 when the task stops. They are never logged: the agent's journal and the lab log name
-secrets, never their values. Notebook 07-security shows all of it.
+secrets, never their values. Notebook 07b-networks-and-secrets shows all of it.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ moto stores VPCs, subnets and security groups but nothing obeys them, and its de
 VPC differs from AWS's: no internet gateway (so every subnet would look private) and a
 default security group without its rule admitting its own members. This module, used by
 the load balancer filler (:mod:`ecslab.lab.elb`), closes that gap where the lab can do so
-honestly. Notebook 07-security shows it; :mod:`ecslab.network` is the learner's side.
+honestly. Notebook 07b-networks-and-secrets shows it; :mod:`ecslab.network` is the learner's side.
 
 Modelled:
 

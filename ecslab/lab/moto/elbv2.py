@@ -502,6 +502,16 @@ def _modify_rule_attaching(original: Callable[..., Any], lab: AlbLab) -> Callabl
 def _modify_listener_attaching(original: Callable[..., FakeListener], lab: AlbLab) -> Callable[..., FakeListener]:
     def modify_listener_attaching(elbv2: ELBv2Backend, arn: str, *args: Any, **kwargs: Any) -> FakeListener:
         _check_weights(kwargs.get("actions", args[4] if len(args) > 4 else None))
+        existing = next((found.listeners[arn] for found in list(elbv2.load_balancers.values()) if arn in found.listeners), None)
+        if existing is not None:  # the listener as it would be: HTTPS still needs a certificate, HTTP still takes none
+            protocol = str(kwargs.get("protocol", args[1] if len(args) > 1 else None) or existing.protocol).upper()
+            policy = kwargs.get("ssl_policy", args[2] if len(args) > 2 else None) or existing.ssl_policy
+            given = kwargs.get("certificates", args[3] if len(args) > 3 else None) or []
+            certificate = given[0].get("CertificateArn") if given else None
+            if protocol == "HTTPS":
+                check_https_settings(elbv2.region_name, protocol, policy, certificate or next(iter(existing.certificates), None))
+            else:
+                check_https_settings(elbv2.region_name, protocol, None, certificate)
         listener = original(elbv2, arn, *args, **kwargs)
         _attach(elbv2, listener)
         return listener
