@@ -202,6 +202,10 @@ def test_an_awsvpc_task_answers_on_its_enis_public_ip_at_the_container_port(lab:
     assert public_ip.startswith("127.") and public_ip not in ("127.0.0.1", "127.0.1.1")
     assert ecs_tools.task_url(task, ec2=lab.ec2) == f"http://{public_ip}:8080"
     assert ecs_tools.call_task(task, ec2=lab.ec2, timeout=15)["version"] == "v1"
+    # and ecslab status says where, and how the lab gives addresses
+    addresses = manage.status(lab.config).to_dict()["task_addresses"]
+    assert str(POOL) in addresses["says"] and addresses["tasks"][task["taskArn"]]["public_ip"] == public_ip
+    assert addresses["tasks"][task["taskArn"]]["gates"][0]["open"] is True
     # when it stops: the interface goes, the address is free again
     stopped = stop(lab, task)
     assert stopped["attachments"][0]["status"] == "DELETED"

@@ -89,6 +89,7 @@ class LabStatus:
             "load_balancers": self.process.get("load_balancers", []),
             "containers": self.containers,
             "deployment_clock": {"lab_seconds_per_aws_minute": LAB_SECONDS_PER_AWS_MINUTE},
+            "task_addresses": self.process.get("task_addresses"),  # each Fargate task's public IP (ecslab.lab.task_network)
         }
 
     def render(self) -> str:
@@ -107,6 +108,7 @@ class LabStatus:
             f"  lab containers    {len(self.containers)}",
             f"  deployment clock  one AWS minute of bake time lasts {LAB_SECONDS_PER_AWS_MINUTE:g} s here "
             f"({60 / LAB_SECONDS_PER_AWS_MINUTE:g} times faster than AWS)",
+            *([f"  task addresses    {data['task_addresses'].get('says')}"] if data.get("task_addresses") else []),
             'Use it from a shell with: eval "$(ecslab env)"',
         ]
         return "\n".join(lines)
