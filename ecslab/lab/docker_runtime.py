@@ -54,6 +54,22 @@ class DockerRuntime:
             return str(getattr(error, "explanation", None) or error)
         return None
 
+    def image_digest(self, image: str) -> str | None:
+        """From the reference itself (``NAME@sha256:...``) or the engine's ``RepoDigests`` for the image's name."""
+        from ecslab import imageref
+
+        try:
+            ref = imageref.parse(image)
+        except ValueError:
+            return None
+        if ref.digest:
+            return str(ref.digest)
+        try:
+            repo_digests = self._client().api.inspect_image(image).get("RepoDigests") or []
+        except Exception:
+            return None
+        return next((d.split("@", 1)[1] for d in repo_digests if d.split("@", 1)[0] == ref.name), None)
+
     def run(self, spec: RunSpec) -> Any:
         return self._client().containers.run(
             spec.image,

@@ -507,6 +507,9 @@ class EcsAgent(GapFiller):
                     task.pull_stopped_at = _now()
                 self._fail(task, "TaskFailedToStart", f"CannotPullContainerError: {problem}", container)
                 return False
+            digest = self.runtime.image_digest(container.image)
+            with LAB_LOCK:
+                container.image_digest = digest
         with LAB_LOCK:
             task.pull_stopped_at = _now()
             took = (task.pull_stopped_at - task.pull_started_at).total_seconds()

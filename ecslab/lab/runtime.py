@@ -71,6 +71,10 @@ class ContainerRuntime(Protocol):
         """Pull ``image``; ``None`` when it worked, else the engine's words."""
         ...
 
+    def image_digest(self, image: str) -> str | None:
+        """The manifest digest ``image`` was pulled at (``sha256:...``), or ``None`` when the engine does not know it."""
+        ...
+
     def run(self, spec: RunSpec) -> Any:
         """Create and start the container; the engine's handle (given to the task hooks)."""
         ...

@@ -140,6 +140,7 @@ class LabContainer:
         self.task_arn = task_arn
         self.name = definition.get("name", f"container-{index}")
         self.image = str(definition.get("image") or "")
+        self.image_digest: str | None = None  # the manifest digest pulled, set by the agent (AWS reports it)
         self.last_status = "PENDING"
         self.exit_code: int | None = None
         self.reason: str | None = None
