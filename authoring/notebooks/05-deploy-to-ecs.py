@@ -331,7 +331,7 @@ addresses = [ecs_tools.task_address(task, lab.ec2) for task in tasks]
 [
     {
         "public IP": address["public_ip"],
-        "private IP is in the VPC": address["private_ip"].startswith("10."),
+        "has a private IP": bool(address["private_ip"]),
         "security groups": [g["GroupName"] for g in address["security_groups"]],
     }
     for address in addresses
