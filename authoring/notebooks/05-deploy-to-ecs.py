@@ -651,7 +651,7 @@ failed = lab.ecs.describe_tasks(cluster=CLUSTER, tasks=[missing["taskArn"]])["ta
 # %% [markdown]
 # `CannotPullContainerError` is the one to recognise: a wrong URI or tag, a repository in another
 # region, or an execution role that may get an ECR token but not read this repository (a role
-# that may not even get the token fails earlier, with `ResourceInitializationError`; notebook 07).
+# that may not even get the token fails earlier, with `ResourceInitializationError`; notebook 07b).
 # In a service, ECS keeps trying, waiting longer each time, and the events say "has started 1
 # tasks" again and again.
 #

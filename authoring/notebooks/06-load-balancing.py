@@ -349,7 +349,8 @@ elb_tools.watch_target_health(
     elbv2, tg_arn, until=lambda rows: elb_tools.healthy_count(rows) == 3 and victim_target not in [row["target"] for row in rows]
 )
 replaced_at = traffic.elapsed()
-time.sleep(1.5)
+# the frozen task is drained and stopped after it left the target group: wait for STOPPED (ECS's waiter)
+lab.ecs.get_waiter("tasks_stopped").wait(cluster=CLUSTER, tasks=[victim["taskArn"]], WaiterConfig={"Delay": 0.5, "MaxAttempts": 120})
 traffic.stop()
 stopped_victim = lab.ecs.describe_tasks(cluster=CLUSTER, tasks=[victim["taskArn"]])["tasks"][0]
 {"lastStatus": stopped_victim["lastStatus"], "stopCode": stopped_victim["stopCode"], "stoppedReason": without_ids(stopped_victim["stoppedReason"])}
@@ -511,7 +512,7 @@ followed = elb_tools.request(moved.headers["location"].replace(DOMAIN, "127.0.0.
 # |---|---|---|
 # | listeners | the ALB's DNS name, ports 80 and 443, nodes in each AZ | one proxy per listener on 127.0.0.1, each on a port of its own |
 # | targets | each task's IP in your VPC | moto's made-up IPs, mapped to the task's port on 127.0.0.1 |
-# | security groups | decide who may reach the ALB and the tasks | enforced at the listener (its port from 0.0.0.0/0) and from the ALB to the targets; not between tasks, nor for direct calls to a task (notebook 07) |
+# | security groups | decide who may reach the ALB and the tasks | enforced at the listener (its port from 0.0.0.0/0), from the ALB to the targets, and on a task's own public address (notebook 04); not between tasks (notebook 07b) |
 # | health checks, draining | as configured (we chose 5 s checks, 2 s delay; defaults 30 s and 300 s) | the same, for real |
 # | ECS noticing an unhealthy target | tens of seconds | within a fraction of a second |
 # | ACM certificate | DNS validation of a domain you own; signed by Amazon's CAs, trusted everywhere | issued after about 2 s; signed by the lab's CA, trusted only where you pass its bundle |

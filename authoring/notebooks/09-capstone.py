@@ -413,7 +413,7 @@ answers = [json.loads(urllib.request.urlopen(url, timeout=5).read()) for _ in ra
 {"answers per task": dict(sorted(Counter(task_names.get(a["hostname"], "another") for a in answers).items())), "versions": sorted({a["version"] for a in answers})}
 
 # %% [markdown]
-# What may reach what, from the security groups (`network.reachability`, notebook 07): the
+# What may reach what, from the security groups (`network.reachability`, notebook 07b): the
 # internet reaches the listener, the ALB reaches each task on 8080.
 
 # %%
@@ -844,7 +844,7 @@ Quiz([
         ),
         1,
         "A missing image stops the task (CannotPullContainerError) before it runs; a timeout means the ALB's health checks get no answer, "
-        "which is what a security group that does not admit the ALB looks like (notebook 07).",
+        "which is what a security group that does not admit the ALB looks like (notebook 07b).",
         why_not=(
             "Then the tasks would not run at all: they stop with CannotPullContainerError before any health check.",
             "",
