@@ -767,7 +767,8 @@ sorted(ecs_tools.call_task(task)["version"] for task in cli_tasks)
 # ## 14. What else you will meet on ECS (AWS, 2026)
 #
 # The seven steps are how ECS works underneath. Three features you will meet on AWS sit on top of
-# them; **the lab runs none of them** (its moto has no such APIs), so here they are in words:
+# them. Here they are in words; **the lab does not run Express Mode** (no such API in its moto), while
+# ECS Exec and Service Connect run in the lab in notebook 06b:
 #
 # | feature | what it does | how you ask for it |
 # |---|---|---|
