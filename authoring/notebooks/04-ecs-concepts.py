@@ -602,7 +602,7 @@ ecs.get_waiter("tasks_stopped").wait(cluster=CLUSTER, tasks=ec2_task_arns, Waite
 capacity_by_host()
 
 # %% [markdown]
-# **Beyond `launchType` (AWS in 2026; the lab runs none of this).** `launchType` is the simple way
+# **Beyond `launchType` (AWS in 2026; the lab runs the Fargate part, in notebook 06b).** `launchType` is the simple way
 # to say where a task runs; on AWS you will also meet **capacity providers**, named pools of
 # capacity that a cluster lists (`put_cluster_capacity_providers`) and that a service or
 # `run_task` picks with a **capacity provider strategy** instead of a `launchType`: each entry a
@@ -617,8 +617,9 @@ capacity_by_host()
 #
 # A strategy such as `[{"capacityProvider": "FARGATE", "base": 2, "weight": 1},
 # {"capacityProvider": "FARGATE_SPOT", "weight": 3}]` keeps two tasks on regular Fargate and puts
-# three of every four further tasks on Spot. The lab places every task by its `launchType` alone:
-# no capacity provider strategies, no Spot interruptions, no managed instances.
+# three of every four further tasks on Spot. The lab runs the `FARGATE` and `FARGATE_SPOT` providers
+# (base and weight honoured, a Spot interruption played with `ecslab.spot.interrupt`: notebook 06b);
+# Auto Scaling group providers and managed instances it does not run.
 #
 # ## 10. The ECS agent: the messenger
 #
