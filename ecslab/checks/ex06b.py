@@ -315,7 +315,10 @@ def check_guarded_rollout(roll_out: Callable[[Any, str, str, str, dict[str, Any]
             raised = False
             for reading in deployments.watch(lab.ecs, new[0], clock=traffic.elapsed, interval=0.25, timeout=120):
                 readings.append(reading)
-                if not raised and reading.lifecycle_stage == "PRODUCTION_TRAFFIC_SHIFT" and reading.status == "IN_PROGRESS":
+                # raised at the first production shift, and again at each reading until ECS acts: the lab evaluates its
+                # alarms from their metrics too and may set this one back before the agent's next look (CI saw that)
+                shifting = raised or reading.lifecycle_stage == "PRODUCTION_TRAFFIC_SHIFT"
+                if shifting and reading.status == "IN_PROGRESS":
                     cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="check 6b.3: a bad release")
                     raised = True
             time.sleep(1)
