@@ -92,6 +92,7 @@ class ServiceDeploymentRecord:
     lifecycle_stage: str | None = None
     rollback: dict[str, Any] | None = None
     triggered_alarms: list[str] = field(default_factory=list)
+    alarms_watched_since: datetime | None = None  # moto's clock when the agent first looked at its alarms
     breaker_failures: int = 0
     breaker_threshold: int = 3  # ECS's: half the desired count when the deployment began, at least 3, at most 200
     # the shifting strategies (ecslab.lab.strategies): green/blue target groups and the production weights

@@ -249,12 +249,14 @@ class ServiceDeployments:
     # -- failures: alarms, the circuit breaker, StopServiceDeployment --------------------------------------
 
     def triggered_alarms(self, record: ServiceDeploymentRecord) -> list[str]:
-        """The deployment's alarms now in ALARM (when ``deploymentConfiguration.alarms`` is enabled)."""
+        """The deployment's alarms that went into ALARM since the agent began watching them (when
+        ``deploymentConfiguration.alarms`` is enabled): in ALARM now, or for a moment since."""
         alarms = record.configuration.get("alarms") or {}
         if not alarms.get("enable") or not alarms.get("alarmNames"):
             return []
-        states = moto_cloudwatch.alarm_states(self.region(), list(alarms["alarmNames"]))
-        return [name for name, state in states.items() if state == "ALARM"]
+        if record.alarms_watched_since is None:
+            record.alarms_watched_since = moto_cloudwatch.now()
+        return moto_cloudwatch.alarms_in_alarm_since(self.region(), list(alarms["alarmNames"]), record.alarms_watched_since)
 
     def roll_back_traffic(self, service: EcsService, record: ServiceDeploymentRecord) -> None:
         """Production (and test) traffic back to the blue target group."""

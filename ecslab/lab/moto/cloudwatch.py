@@ -17,6 +17,7 @@ from typing import Any
 from moto.cloudwatch.models import Alarm, CloudWatchBackend, cloudwatch_backends
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
 
 from ecslab.config import ACCOUNT_ID
 from ecslab.lab.moto.patching import ABSENT, PatchSet, declare
@@ -38,10 +39,30 @@ def backend(region: str) -> CloudWatchBackend:
     return cloudwatch_backends[ACCOUNT_ID][region]
 
 
-def alarm_states(region: str, names: list[str]) -> dict[str, str]:
-    """The state (OK, ALARM, INSUFFICIENT_DATA) of each named alarm that exists (ECS deployment alarms read them)."""
+def now() -> datetime:
+    """moto's clock for alarm states (naive UTC, as ``Alarm.state_updated_timestamp``)."""
+    return utcnow()
+
+
+def alarms_in_alarm_since(region: str, names: list[str], since: datetime) -> list[str]:
+    """The named alarms in ALARM at some moment from ``since`` (:func:`now`) on: now, or for a while in between.
+
+    ECS fails a deployment when an alarm "has gone into the ALARM state"; a state set with SetAlarmState
+    returns "to their actual state quickly, often within seconds" (CloudWatch's API reference), sooner
+    than the next look, so the alarm's history counts too."""
     alarms = backend(region).alarms
-    return {name: str(alarms[name].state_value) for name in names if name in alarms}
+    went = []
+    for name in names:
+        alarm = alarms.get(name)
+        if alarm is None:
+            continue
+        # (state, began) for each past state, then the current one; a state lasted until the next began
+        states = [(entry[3], entry[4]) for entry in alarm.history if entry[0] == "StateUpdate"]
+        states.append((alarm.state_value, alarm.state_updated_timestamp))
+        ends = [began for _, began in states[1:]] + [None]
+        if any(state == "ALARM" and (end is None or end >= since) for (state, _), end in zip(states, ends, strict=True)):
+            went.append(name)
+    return went
 
 
 @PATCHES.patch("moto.cloudwatch.models:CloudWatchBackend", "put_metric_alarm", PUT_METRIC_ALARM, "new alarms: INSUFFICIENT_DATA")
