@@ -3,7 +3,7 @@
 Goal (issue 17): the whole nbval suite, notebooks and solutions, as CI runs it, in at most
 180 s on a 2-core machine, whatever notebooks exist then::
 
-    pytest -p tests.conftest --nbval notebooks solutions --nbval-sanitize-with tests/nbval-sanitize.cfg -n 4 --dist loadfile
+    pytest -p tests.conftest --nbval notebooks solutions --nbval-sanitize-with tests/nbval-sanitize.cfg -n 4 --dist loadfile --no-loadscope-reorder
 
 Every notebook in ``notebooks/`` and ``solutions/`` is timed, whatever exists when
 this runs (``exercises/`` are left out: they stop at ``raise NotImplementedError()``).
@@ -132,12 +132,12 @@ class SuiteRun:
 
 def nbval_suite(root: Path, workers: int) -> SuiteRun:
     """Run the nbval suite in ``root`` as CI does: a private lab per worker (``-p tests.conftest``), with
-    ``-n WORKERS --dist loadfile`` when pytest-xdist is installed, and every cell's duration."""
+    ``-n WORKERS --dist loadfile --no-loadscope-reorder`` when pytest-xdist is installed, and every cell's duration."""
     command = [sys.executable, "-m", "pytest", "-p", "tests.conftest", "--nbval", *FOLDERS]
     command += ["--nbval-sanitize-with", SANITIZE.name, "-q", "-rf", "--color=no", "-p", "no:cacheprovider"]
     command += ["--durations=0", "--durations-min=0"]
     if workers > 1 and importlib.util.find_spec("xdist") is not None:
-        command += ["-n", str(workers), "--dist", "loadfile"]
+        command += ["-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
     start = time.perf_counter()
     result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=3600, env=env)

@@ -68,7 +68,8 @@ phase "lab unit tests (exercises, browser, faults)"
 
 phase "notebooks and solutions (nbval, strict)"
 # notebooks that build the same engine-wide tag run one at a time (tests/conftest.py, SAMPLE_TAG_NOTEBOOKS)
-"${pytest[@]}" -p tests.conftest --nbval notebooks solutions --nbval-sanitize-with tests/nbval-sanitize.cfg "${parallel[@]}"
+# --no-loadscope-reorder: the longest notebooks first (tests/conftest.py, NOTEBOOK_SECONDS), not those with most cells
+"${pytest[@]}" -p tests.conftest --nbval notebooks solutions --nbval-sanitize-with tests/nbval-sanitize.cfg "${parallel[@]}" --no-loadscope-reorder
 
 phase "grader (ecslab grade on a synthetic class)"
 # its own phase, without xdist workers: it starts two graded labs of its own

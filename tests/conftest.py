@@ -287,13 +287,42 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.stash[_WORKER_LAB].stop()
 
 
-NOTEBOOK_SECONDS: dict[str, float] = {}
-"""Seconds each notebook's cells took in the last measured nbval run (``python -m benchmarks.notebooks``),
-by ``folder/NN``; notebooks not named here count as 0."""
+NOTEBOOK_SECONDS: dict[str, float] = {
+    "notebooks/06b": 300,
+    "notebooks/06a": 260,
+    "solutions/09": 117,
+    "notebooks/08": 89,
+    "notebooks/05": 88,
+    "solutions/08": 83,
+    "notebooks/06": 79,
+    "notebooks/07b": 76,
+    "notebooks/09": 76,
+    "solutions/06b": 75,
+    "solutions/07": 73,
+    "notebooks/04": 63,
+    "solutions/04": 60,
+    "solutions/05": 41,
+    "solutions/06": 36,
+    "notebooks/07": 35,
+    "notebooks/03": 34,
+    "notebooks/01": 32,
+    "notebooks/02": 26,
+    "solutions/07b": 19,
+    "solutions/01": 12,
+    "solutions/02": 11,
+    "solutions/03": 10,
+    "notebooks/00": 4,
+    "solutions/06a": 2,
+    "solutions/00": 1,
+}
+"""Seconds each notebook's cells took in a measured nbval run (``python -m benchmarks.notebooks``, 4 workers,
+2026-12-06 20:34 UTC, load 5-13: only their order matters here), by ``folder/NN`` (``notebooks/06b``);
+notebooks not named here count as 0."""
 
 
 def _notebook_key(item: pytest.Item) -> str:
-    return f"{item.path.parent.name}/{item.path.name[:2]}"
+    """``notebooks/06b`` for ``notebooks/06b-deployment-strategies.ipynb``: the part of the name before its first ``-``."""
+    return f"{item.path.parent.name}/{item.path.name.split('-', 1)[0]}"
 
 
 SAMPLE_TAG_NOTEBOOKS = frozenset({"notebooks/01", "notebooks/02", "solutions/01", "solutions/02", "solutions/04"})
@@ -322,7 +351,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if _needs_lab(item) and item.get_closest_marker("lab") is None:
             item.add_marker(pytest.mark.lab)
     # The longest notebooks first (a notebook's cells keep their order): with --dist loadfile
-    # --no-loadscope-reorder, xdist hands files out in this order, so the longest starts at once
+    # --no-loadscope-reorder (scripts/test.sh; without it xdist orders files by their number of cells),
+    # xdist hands files out in this order, so the longest starts at once
     # instead of last. A stable sort: unit tests and unknown notebooks keep pytest's order.
     if any(item.path.suffix == ".ipynb" for item in items):
         items.sort(key=lambda item: -NOTEBOOK_SECONDS.get(_notebook_key(item), 0.0) if item.path.suffix == ".ipynb" else 0.0)
