@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from pathlib import Path
 from benchmarks.report import REPO, Goal, load_average, machine_header, print_value
 
 SUITE_GOAL = Goal(180, "s")
+LAB_MEMORY_GOAL = Goal(300, "MB")
 FOLDERS = ("notebooks", "solutions")
 SANITIZE = Path(REPO) / "tests" / "nbval-sanitize.cfg"
 
@@ -128,6 +130,70 @@ class SuiteRun:
     command: list[str]
     cell_seconds: dict[str, dict[int, float]]
     """Notebook path -> cell number -> seconds (setup, call and teardown: the first cell's setup starts the kernel)."""
+    lab_peaks_mb: list[float]
+    """Each worker's lab: its highest RSS (lab process + its registry) during the run, MB, highest first."""
+
+
+class LabMemory:
+    """Samples, once a second, the RSS of every lab the pytest process ``root_pid`` started (the
+    ``ecslab.lab.server`` processes below it, each with its ``docker-registry`` child) and keeps each lab's peak."""
+
+    def __init__(self, root_pid: int, interval: float = 1.0) -> None:
+        self.root_pid, self.interval = root_pid, interval
+        self.peaks: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lab-memory", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.sample()
+            except OSError:
+                continue  # a process ended while being read: the next sample
+
+    def sample(self) -> None:
+        parents: dict[int, int] = {}
+        commands: dict[int, str] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        below = {self.root_pid}
+        changed = True  # a child's PID can be lower than its parent's: look again until nothing is added
+        while changed:
+            changed = False
+            for pid, parent in parents.items():
+                if parent in below and pid not in below:
+                    below.add(pid)
+                    changed = True
+        for pid in below:
+            if "ecslab.lab.server" not in commands.get(pid, ""):
+                continue
+            family = [pid] + [child for child, parent in parents.items() if parent == pid]
+            total = sum(_rss_mb(member) for member in family)
+            self.peaks[pid] = max(self.peaks.get(pid, 0.0), total)
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def nbval_suite(root: Path, workers: int) -> SuiteRun:
@@ -140,7 +206,14 @@ def nbval_suite(root: Path, workers: int) -> SuiteRun:
         command += ["-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
     start = time.perf_counter()
-    result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=3600, env=env)
+    with subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as process:
+        sampler = LabMemory(process.pid)
+        sampler.start()
+        try:
+            stdout, stderr = process.communicate(timeout=3600)
+        finally:
+            sampler.stop()
+    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     seconds = time.perf_counter() - start
     cells: dict[str, dict[int, float]] = {}
     for match in re.finditer(r"^([\d.]+)s (?:setup|call|teardown)\s+(\S+?)::Cell (\d+)", result.stdout, flags=re.MULTILINE):
@@ -151,7 +224,14 @@ def nbval_suite(root: Path, workers: int) -> SuiteRun:
     failed: dict[str, list[str]] = {}
     for match in re.finditer(r"^FAILED (\S+)::Cell (\d+)", result.stdout, flags=re.MULTILINE):
         failed.setdefault(match[1], []).append(match[2])
-    return SuiteRun(seconds=seconds, summary=summary.strip("= "), failed_cells=failed, command=command[2:], cell_seconds=cells)
+    return SuiteRun(
+        seconds=seconds,
+        summary=summary.strip("= "),
+        failed_cells=failed,
+        command=command[2:],
+        cell_seconds=cells,
+        lab_peaks_mb=sorted(sampler.peaks.values(), reverse=True),
+    )
 
 
 def print_where_time_goes(run: SuiteRun, slowest: int = 3) -> None:
@@ -198,6 +278,15 @@ def main(argv: list[str] | None = None) -> int:
                 print_value(label, run.seconds, "s", SUITE_GOAL, note=f"{run.summary}; load {load_average()}")
                 for notebook, cells in sorted(run.failed_cells.items()):
                     print(f"    failed cells of {notebook}: {', '.join(sorted(cells, key=int))}")
+                if run.lab_peaks_mb:
+                    print_value(
+                        "lab memory under the suite, highest lab",
+                        run.lab_peaks_mb[0],
+                        "MB",
+                        LAB_MEMORY_GOAL,
+                        note=f"RSS of a lab process + its registry, peaks of {len(run.lab_peaks_mb)} labs: "
+                        + ", ".join(f"{peak:.0f}" for peak in run.lab_peaks_mb),
+                    )
                 print(f"    (pytest {' '.join(run.command)})")
                 print_where_time_goes(run)
     print(f"  load average at the end: {load_average()}")
