@@ -288,35 +288,35 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 NOTEBOOK_SECONDS: dict[str, float] = {
-    "notebooks/06b": 300,
-    "notebooks/06a": 260,
-    "solutions/09": 117,
-    "notebooks/08": 89,
-    "notebooks/05": 88,
-    "solutions/08": 83,
-    "notebooks/06": 79,
-    "notebooks/07b": 76,
-    "notebooks/09": 76,
-    "solutions/06b": 75,
-    "solutions/07": 73,
-    "notebooks/04": 63,
-    "solutions/04": 60,
-    "solutions/05": 41,
-    "solutions/06": 36,
-    "notebooks/07": 35,
-    "notebooks/03": 34,
-    "notebooks/01": 32,
-    "notebooks/02": 26,
-    "solutions/07b": 19,
-    "solutions/01": 12,
-    "solutions/02": 11,
-    "solutions/03": 10,
+    "notebooks/06b": 171,
+    "notebooks/06a": 127,
+    "notebooks/08": 86,
+    "notebooks/05": 60,
+    "notebooks/07b": 58,
+    "notebooks/06": 58,
+    "notebooks/09": 58,
+    "solutions/09": 56,
+    "solutions/06b": 47,
+    "notebooks/04": 43,
+    "solutions/07": 29,
+    "solutions/08": 28,
+    "solutions/06": 28,
+    "notebooks/03": 26,
+    "solutions/05": 25,
+    "notebooks/07": 23,
+    "solutions/07b": 20,
+    "notebooks/01": 20,
+    "solutions/04": 18,
+    "notebooks/02": 14,
+    "solutions/03": 11,
+    "solutions/02": 5,
+    "solutions/01": 5,
     "notebooks/00": 4,
     "solutions/06a": 2,
     "solutions/00": 1,
 }
-"""Seconds each notebook's cells took in a measured nbval run (``python -m benchmarks.notebooks``, 4 workers,
-2026-12-06 20:34 UTC, load 5-13: only their order matters here), by ``folder/NN`` (``notebooks/06b``);
+"""Seconds each notebook's cells took in a measured nbval run (``python -m benchmarks.notebooks --workers 1``,
+2026-12-06 20:47-21:05 UTC, load 3.5-7: only their order matters here), by ``folder/NN`` (``notebooks/06b``);
 notebooks not named here count as 0."""
 
 
@@ -352,10 +352,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.lab)
     # The longest notebooks first (a notebook's cells keep their order): with --dist loadfile
     # --no-loadscope-reorder (scripts/test.sh; without it xdist orders files by their number of cells),
-    # xdist hands files out in this order, so the longest starts at once
-    # instead of last. A stable sort: unit tests and unknown notebooks keep pytest's order.
+    # xdist hands files out in this order, so the longest starts at once instead of last. A stable sort:
+    # unit tests and unknown notebooks keep pytest's order.
     if any(item.path.suffix == ".ipynb" for item in items):
-        items.sort(key=lambda item: -NOTEBOOK_SECONDS.get(_notebook_key(item), 0.0) if item.path.suffix == ".ipynb" else 0.0)
+        items.sort(key=_notebook_order)
+
+
+def _notebook_order(item: pytest.Item) -> float:
+    """Longest first; the notebooks that take turns on one lock (:data:`SAMPLE_TAG_NOTEBOOKS`) count as long as
+    all of them together, so they start early, one after another beside the long ones, instead of
+    queueing for the lock at the end while the other workers have nothing left (measured order: 293 s
+    simulated with 4 workers, 262 s so)."""
+    if item.path.suffix != ".ipynb":
+        return 0.0
+    key = _notebook_key(item)
+    seconds = NOTEBOOK_SECONDS.get(key, 0.0)
+    if key in SAMPLE_TAG_NOTEBOOKS:
+        seconds += sum(NOTEBOOK_SECONDS.get(name, 0.0) for name in SAMPLE_TAG_NOTEBOOKS)
+    return -seconds
 
 
 @pytest.hookimpl(tryfirst=True)
