@@ -50,21 +50,7 @@ def stack(lab: Any, name: str, configuration: dict[str, Any]) -> dict[str, Any]:
     lb = balancer["LoadBalancers"][0]["LoadBalancerArn"]
     groups = []
     for color in ("b", "g"):
-        group = lab.elbv2.create_target_group(
-            Name=f"{name}-{color}",
-            Protocol="HTTP",
-            Port=8080,
-            VpcId=vpc,
-            TargetType="ip",
-            HealthCheckPath="/health",
-            HealthCheckIntervalSeconds=5,
-            HealthCheckTimeoutSeconds=2,
-            HealthyThresholdCount=2,
-        )["TargetGroups"][0]["TargetGroupArn"]
-        lab.elbv2.modify_target_group_attributes(
-            TargetGroupArn=group, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}]
-        )
-        groups.append(group)
+        groups.append(elb_tools.create_app_target_group(lab.elbv2, f"{name}-{color}", vpc))
     listener = lab.elbv2.create_listener(
         LoadBalancerArn=lb,
         Protocol="HTTP",

@@ -666,6 +666,31 @@ class WebService:
     url: str
 
 
+def create_app_target_group(elbv2: Any, name: str, vpc_id: str, deregistration_delay: int = 2, port: int = 8080) -> str:
+    """The course's target group for the sample app; returns its ARN.
+
+    ``ip`` targets (what awsvpc tasks register) on HTTP ``port``, ``GET /health`` every 5 s with a 2 s timeout, 2
+    passes to be healthy and 2 failures to be unhealthy (the API's floors: ``HealthCheckIntervalSeconds`` min 5,
+    ``HealthyThresholdCount``/``UnhealthyThresholdCount`` min 2), and ``deregistration_delay`` seconds of draining
+    instead of the default 300."""
+    arn = elbv2.create_target_group(
+        Name=name,
+        Protocol="HTTP",
+        Port=port,
+        VpcId=vpc_id,
+        TargetType="ip",
+        HealthCheckPath="/health",
+        HealthCheckIntervalSeconds=5,
+        HealthCheckTimeoutSeconds=2,
+        HealthyThresholdCount=2,
+        UnhealthyThresholdCount=2,
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.modify_target_group_attributes(
+        TargetGroupArn=arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(deregistration_delay)}]
+    )
+    return str(arn)
+
+
 def web_service_names(prefix: str) -> dict[str, str]:
     """The names :func:`web_service_behind_alb` gives what it makes for ``prefix``."""
     return {
@@ -707,21 +732,7 @@ def web_service_behind_alb(
     balancer = elbv2.create_load_balancer(
         Name=names["load_balancer"], Subnets=subnet_ids, SecurityGroups=[alb_sg], Type="application"
     )["LoadBalancers"][0]["LoadBalancerArn"]
-    group = elbv2.create_target_group(
-        Name=names["target_group"],
-        Protocol="HTTP",
-        Port=8080,
-        VpcId=vpc_id,
-        TargetType="ip",
-        HealthCheckPath="/health",
-        HealthCheckIntervalSeconds=5,
-        HealthCheckTimeoutSeconds=2,
-        HealthyThresholdCount=2,
-        UnhealthyThresholdCount=2,
-    )["TargetGroups"][0]["TargetGroupArn"]
-    elbv2.modify_target_group_attributes(
-        TargetGroupArn=group, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}]
-    )
+    group = create_app_target_group(elbv2, names["target_group"], vpc_id)
     listener = elbv2.create_listener(
         LoadBalancerArn=balancer, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": group}]
     )["Listeners"][0]["ListenerArn"]

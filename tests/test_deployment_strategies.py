@@ -51,22 +51,7 @@ def stack(lab: LabClients, request: pytest.FixtureRequest) -> Iterator[dict[str,
     ][0]["LoadBalancerArn"]
     groups = []
     for color in ("blue", "green"):
-        group = lab.elbv2.create_target_group(
-            Name=f"{name[:24]}-{color[0]}",
-            Protocol="HTTP",
-            Port=8080,
-            VpcId=vpc,
-            TargetType="ip",
-            HealthCheckPath="/health",
-            HealthCheckIntervalSeconds=5,
-            HealthCheckTimeoutSeconds=2,
-            HealthyThresholdCount=2,
-            UnhealthyThresholdCount=2,
-        )["TargetGroups"][0]["TargetGroupArn"]
-        lab.elbv2.modify_target_group_attributes(
-            TargetGroupArn=group, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}]
-        )
-        groups.append(group)
+        groups.append(elb_tools.create_app_target_group(lab.elbv2, f"{name[:24]}-{color[0]}", vpc))
     listener = lab.elbv2.create_listener(
         LoadBalancerArn=balancer,
         Protocol="HTTP",

@@ -205,13 +205,7 @@ def _build_front(lab: Any, image: str) -> dict[str, str]:
     subnets = setup.default_subnets(lab)
     vpc_id = lab.ec2.describe_subnets(SubnetIds=subnets[:1])["Subnets"][0]["VpcId"]
     alb_arn, blue, _, task_group = setup.create_web_front(lab, CHECK, CHECK, BLUE, subnets, vpc_id, deregistration_delay=2)
-    green = lab.elbv2.create_target_group(
-        Name=GREEN, Protocol="HTTP", Port=8080, VpcId=vpc_id, TargetType="ip", HealthCheckPath="/health",
-        HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2, HealthyThresholdCount=2, UnhealthyThresholdCount=2,
-    )["TargetGroups"][0]["TargetGroupArn"]  # fmt: skip
-    lab.elbv2.modify_target_group_attributes(
-        TargetGroupArn=green, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "2"}]
-    )
+    green = elb_tools.create_app_target_group(lab.elbv2, GREEN, vpc_id)
     listener = lab.elbv2.create_listener(LoadBalancerArn=alb_arn, Protocol="HTTP", Port=80, DefaultActions=_forward(blue, green))
     listener_arn = listener["Listeners"][0]["ListenerArn"]
     production = lab.elbv2.create_rule(

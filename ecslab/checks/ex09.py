@@ -254,21 +254,7 @@ def deploy_reference(
         alb_arn = lab.elbv2.create_load_balancer(
             Name=name, Subnets=subnets[:2], SecurityGroups=[alb_group], Type="application", Scheme="internet-facing"
         )["LoadBalancers"][0]["LoadBalancerArn"]
-        tg_arn = lab.elbv2.create_target_group(
-            Name=name,
-            Protocol="HTTP",
-            Port=CONTAINER_PORT,
-            VpcId=vpc_id,
-            TargetType="ip",
-            HealthCheckPath="/health",
-            HealthCheckIntervalSeconds=5,
-            HealthCheckTimeoutSeconds=2,
-            HealthyThresholdCount=2,
-            UnhealthyThresholdCount=2,
-        )["TargetGroups"][0]["TargetGroupArn"]
-        lab.elbv2.modify_target_group_attributes(
-            TargetGroupArn=tg_arn, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "5"}]
-        )
+        tg_arn = elb_tools.create_app_target_group(lab.elbv2, name, vpc_id, deregistration_delay=5, port=CONTAINER_PORT)
     lab.elbv2.create_listener(
         LoadBalancerArn=alb_arn,
         Protocol="HTTP",

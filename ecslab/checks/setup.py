@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from ecslab import cleanup, images, security
 from ecslab import ecr as ecr_tools
+from ecslab import elb as elb_tools
 from ecslab.checks.core import CheckFailed
 
 __all__ = [
@@ -252,20 +253,5 @@ def create_web_front(
     alb_arn = lab.elbv2.create_load_balancer(
         Name=alb_name, Subnets=subnets, SecurityGroups=[alb_group], Type="application", Scheme="internet-facing"
     )["LoadBalancers"][0]["LoadBalancerArn"]
-    tg_arn = lab.elbv2.create_target_group(
-        Name=target_group,
-        Protocol="HTTP",
-        Port=8080,
-        VpcId=vpc_id,
-        TargetType="ip",
-        HealthCheckPath="/health",
-        HealthCheckIntervalSeconds=5,
-        HealthCheckTimeoutSeconds=2,
-        HealthyThresholdCount=2,
-        UnhealthyThresholdCount=2,
-    )["TargetGroups"][0]["TargetGroupArn"]
-    lab.elbv2.modify_target_group_attributes(
-        TargetGroupArn=tg_arn,
-        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(deregistration_delay)}],
-    )
+    tg_arn = elb_tools.create_app_target_group(lab.elbv2, target_group, vpc_id, deregistration_delay)
     return str(alb_arn), str(tg_arn), alb_group, task_group
