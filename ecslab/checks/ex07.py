@@ -131,6 +131,28 @@ def _check_buckets(lab: Any) -> list[str]:
 default_subnets = setup.default_subnets
 
 
+def _run_one_task(
+    lab: Any, check: str, cluster: str, image: str, execution_role_arn: str, task_role_arn: str | None = None
+) -> dict[str, Any]:
+    """A cluster ``cluster`` running one Fargate task of ``image`` (family ``cluster``) with these roles, once RUNNING;
+    the check fails with why ECS stopped it otherwise. The caller deletes the cluster."""
+    lab.ecs.create_cluster(clusterName=cluster)
+    definition = ecs_tools.task_definition(cluster, image, execution_role_arn=execution_role_arn)
+    if task_role_arn is not None:
+        definition["taskRoleArn"] = task_role_arn
+    definition_arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
+    task_arn = lab.ecs.run_task(
+        cluster=cluster,
+        taskDefinition=definition_arn,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": default_subnets(lab)}},
+    )["tasks"][0]["taskArn"]
+    task = wait_started(lab, cluster, task_arn)
+    if task["lastStatus"] != "RUNNING":
+        raise CheckFailed(_explain_stopped(check, task, "your role"))
+    return task
+
+
 def wait_started(lab: Any, cluster: str, task_arn: str, timeout: float = START_TIMEOUT) -> dict[str, Any]:
     """The task once RUNNING or STOPPED (or as it is after ``timeout`` seconds)."""
     deadline = time.monotonic() + timeout
@@ -428,18 +450,7 @@ def check_task_role(
         content = b"region,revenue\nnorth,120\n"
         s3.put_object(Bucket=bucket, Key=ROLE_KEY, Body=content)
         execution_arn = security.ensure_execution_role(lab.iam, execution_role)
-        lab.ecs.create_cluster(clusterName=cluster)
-        definition = ecs_tools.task_definition(cluster, image, execution_role_arn=execution_arn) | {"taskRoleArn": arn}
-        definition_arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
-        task_arn = lab.ecs.run_task(
-            cluster=cluster,
-            taskDefinition=definition_arn,
-            launchType="FARGATE",
-            networkConfiguration={"awsvpcConfiguration": {"subnets": default_subnets(lab)}},
-        )["tasks"][0]["taskArn"]
-        task = wait_started(lab, cluster, task_arn)
-        if task["lastStatus"] != "RUNNING":
-            raise CheckFailed(_explain_stopped("7.2", task, "your role"))
+        task = _run_one_task(lab, "7.2", cluster, image, execution_arn, task_role_arn=arn)
         status, identity = ask_app(task, "/whoami", config=lab.config)
         expect(
             status == 200 and f":assumed-role/{role_name}/" in str(identity.get("Arn")),
@@ -585,18 +596,7 @@ def check_execution_role(
                 f"PolicyArn='{security.EXECUTION_ROLE_POLICY_ARN}')."
             )
         # the role at work: ECS assumes it and pulls the exercise's image from ECR with it
-        lab.ecs.create_cluster(clusterName=cluster)
-        definition = ecs_tools.task_definition(cluster, image, execution_role_arn=arn)
-        definition_arn = lab.ecs.register_task_definition(**definition)["taskDefinition"]["taskDefinitionArn"]
-        task_arn = lab.ecs.run_task(
-            cluster=cluster,
-            taskDefinition=definition_arn,
-            launchType="FARGATE",
-            networkConfiguration={"awsvpcConfiguration": {"subnets": default_subnets(lab)}},
-        )["tasks"][0]["taskArn"]
-        task = wait_started(lab, cluster, task_arn)
-        if task["lastStatus"] != "RUNNING":
-            raise CheckFailed(_explain_stopped("7.3", task, "your role"))
+        _run_one_task(lab, "7.3", cluster, image, arn)
         return Passed(
             "7.3",
             "your role trusts ecs-tasks.amazonaws.com only and has AWS's AmazonECSTaskExecutionRolePolicy attached; "
