@@ -132,6 +132,8 @@ class SuiteRun:
     """Notebook path -> cell number -> seconds (setup, call and teardown: the first cell's setup starts the kernel)."""
     lab_peaks_mb: list[float]
     """Each worker's lab: its highest RSS (lab process + its registry) during the run, MB, highest first."""
+    output: str
+    """pytest's stdout and stderr (kept in a file when cells failed)."""
 
 
 class LabMemory:
@@ -231,6 +233,7 @@ def nbval_suite(root: Path, workers: int) -> SuiteRun:
         command=command[2:],
         cell_seconds=cells,
         lab_peaks_mb=sorted(sampler.peaks.values(), reverse=True),
+        output=result.stdout + result.stderr,
     )
 
 
@@ -278,6 +281,12 @@ def main(argv: list[str] | None = None) -> int:
                 print_value(label, run.seconds, "s", SUITE_GOAL, note=f"{run.summary}; load {load_average()}")
                 for notebook, cells in sorted(run.failed_cells.items()):
                     print(f"    failed cells of {notebook}: {', '.join(sorted(cells, key=int))}")
+                if run.failed_cells:
+                    log = (
+                        Path(tempfile.gettempdir()) / f"ecslab-bench-nbval-{workers}-workers-{time.strftime('%Y%m%d-%H%M%S')}.log"
+                    )
+                    log.write_text(run.output)
+                    print(f"    pytest's output, with the failures: {log}")
                 if run.lab_peaks_mb:
                     print_value(
                         "lab memory under the suite, highest lab",
