@@ -140,7 +140,8 @@ def wait_warm(env: dict[str, str], timeout: float = 60.0) -> None:
 def slowest_imports(count: int = 6) -> list[tuple[str, float]]:
     """The modules whose own import code takes longest in the lab's warm-up (``python -X importtime``)."""
     code = (
-        "from ecslab.lab.moto import quick_imports\nwith quick_imports('us-east-1'):\n    import ecslab.lab.wiring, moto.server"
+        "from ecslab.lab.moto import quick_imports, regions\nwith quick_imports('us-east-1'):\n"
+        "    regions.PATCHES.apply(regions.RegionIndex.for_this_machine())\n    import ecslab.lab.wiring, moto.server"
     )
     result = subprocess.run([python_bin("python"), "-X", "importtime", "-c", code], capture_output=True, text=True, timeout=120)
     found: list[tuple[str, float]] = []
@@ -188,7 +189,7 @@ def logged_seconds(home: Path, what: str) -> float | None:
     """Seconds the lab process logged for ``what`` ("warm": after its start; "stopped": its own stop)."""
     import re
 
-    pattern = {"warm": r"ecslab lab warm at \S+ \(([\d.]+) s after start\)", "stopped": r"ecslab lab stopped in ([\d.]+) s"}[what]
+    pattern = {"warm": r"ecslab lab warm at \S+ \(([\d.]+) s after start", "stopped": r"ecslab lab stopped in ([\d.]+) s"}[what]
     try:
         found = re.findall(pattern, (home / "lab.log").read_text(errors="replace"))
     except OSError:
@@ -221,8 +222,9 @@ step("python started")
 from ecslab.lab import manage, private, server
 from ecslab.config import SEED
 step("import ecslab.lab.server (what runs before ready)")
-from ecslab.lab.moto import quick_imports
+from ecslab.lab.moto import quick_imports, regions
 with quick_imports("us-east-1"):
+    regions.PATCHES.apply(regions.RegionIndex.for_this_machine())
     from ecslab.lab.wiring import wire
     app = server._moto_app()
 step("import moto and the fillers (warm-up)")

@@ -199,6 +199,8 @@ class LabProcess:
         self.config = config
         self.started_at = datetime.now(UTC)
         self._began = time.monotonic()
+        self._phases: list[tuple[str, float]] = [("python", _process_age())]
+        """What the lab's start did, each with the seconds after :attr:`_began` it ended (``python``: before it, negative)."""
         self.shutdown_requested = threading.Event()
         self.warm = threading.Event()
         """Set once moto is seeded and every filler has started (or warming failed: :attr:`warm_error`)."""
@@ -228,6 +230,7 @@ class LabProcess:
         self._control.daemon_threads = True
         self._moto = _moto_server(self.config.host, self.config.aws_port, self.warm, self._serving_app)
         self._registry_port = HeldPort(self.config.host, self.config.registry_port)
+        self._mark("bound")
         for name, server in (("moto", self._moto), ("control", self._control)):  # a short poll: `ecslab down` waits for it
             threading.Thread(target=server.serve_forever, args=(SERVER_POLL,), name=name, daemon=True).start()
         try:
@@ -242,6 +245,7 @@ class LabProcess:
                     self.registry.port = _free_port(self.config.host)
         finally:
             self._registry_started.set()
+        self._mark("registry")
         self._write_state()
         # after ready, not beside it: its imports hold the GIL, and `ecslab up` waits on this thread and /ready
         self._warming = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
@@ -258,12 +262,14 @@ class LabProcess:
         random numbers), the seed comes next, the fillers start after it and draw none, and no AWS
         request runs before :attr:`warm` is set. So the seeded IDs repeat exactly as they did."""
         try:
-            from ecslab.lab.moto import quick_imports
+            from ecslab.lab.moto import quick_imports, regions
 
             with quick_imports(self.config.region):
+                regions.PATCHES.apply(regions.RegionIndex.for_this_machine())
                 from ecslab.lab.wiring import wire
 
                 self._moto_app = _moto_app()
+            self._mark("imports")
             self.wired = wire()
             from ecslab.lab.moto.ec2 import keep_instance_type_offerings
             from ecslab.lab.moto.iam import PARTITION_PATCHES
@@ -272,7 +278,9 @@ class LabProcess:
 
             PARTITION_PATCHES.apply(_lab_partition(self.config.region))
             _make_iam()
+            self._mark("iam")
             self._seed_in_process()
+            self._mark("seed")
             self._registry_started.wait()
             if self.registry.pid is None:
                 self.warm_error = "The lab's registry did not start; see lab.log and registry.log in its state folder."
@@ -290,13 +298,23 @@ class LabProcess:
                 else:
                     filler.start(context)
                 self.fillers.append(filler)
+            self._mark("fillers")
         except Exception as error:  # the lab cannot serve: say why, then stop
             log.exception("the lab failed to warm up")
             self.warm_error = f"The lab failed to start ({type(error).__name__}: {error}); see lab.log in {self.config.home}."
             self.shutdown_requested.set()
         finally:
             self.warm.set()
-        print(f"ecslab lab warm at {time.strftime('%H:%M:%S')} ({time.monotonic() - self._began:.2f} s after start)", flush=True)
+        print(
+            f"ecslab lab warm at {time.strftime('%H:%M:%S')} ({time.monotonic() - self._began:.2f} s after start; "
+            + ", ".join(f"{name} {seconds:+.2f}" for name, seconds in self._phases)
+            + ")",
+            flush=True,
+        )
+
+    def _mark(self, phase: str) -> None:
+        """Note that ``phase`` of the start ended now (the lab logs them once warm: where its start went)."""
+        self._phases.append((phase, time.monotonic() - self._began))
 
     def _serving_app(self) -> LockedApp | None:
         """moto's app once the lab is warm; ``None`` (answered 503) when warming failed: no half-started lab serves."""
@@ -459,6 +477,17 @@ def fillers_status(fillers: list[GapFiller]) -> dict[str, Any]:
 
 
 _STATUS_KEYS = frozenset({"pid", "started_at", "config", "aws_api", "registry", "fillers"})
+
+
+def _process_age() -> float:
+    """Minus the seconds this process has run (from /proc, 10 ms ticks; 0 where there is none): when Python started."""
+    started = process_start_time(os.getpid())
+    try:
+        with open("/proc/uptime") as uptime:
+            now = float(uptime.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return 0.0 if started is None else -(now - started / os.sysconf("SC_CLK_TCK"))
 
 
 def _free_port(host: str) -> int:
