@@ -50,7 +50,7 @@ from ecslab.config import SEED, LabConfig
 from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, LabLock
 from ecslab.lab.guard import GuardMiddleware, refusal
 from ecslab.lab.logfiles import LOG_BACKUPS, LOG_LIMIT_BYTES
-from ecslab.lab.manage import TOKEN_HEADER, process_start_time
+from ecslab.lab.manage import ENGINE_CHECKED, TOKEN_HEADER, process_start_time
 from ecslab.lab.registry import RegistryError, RegistryProcess
 
 if TYPE_CHECKING:
@@ -205,6 +205,12 @@ class LabProcess:
         self.warm = threading.Event()
         """Set once moto is seeded and every filler has started (or warming failed: :attr:`warm_error`)."""
         self.warm_error: str | None = None
+        self.engine_checked = threading.Event()
+        """Set once ``ecslab up`` has started the Docker engine and removed a crashed lab's containers
+        (:meth:`await_engine_check`; set at once for a lab started otherwise): the fillers start after it."""
+        self.engine_checked.set()
+        self.start_failed = threading.Event()
+        """Set when :meth:`start` failed (a port taken, no registry): the warm-up gives up at its next step."""
         self.registry = RegistryProcess(config, port=_free_port(config.host))
         self.wired: LabFillers | None = None
         self.fillers: list[GapFiller] = []
@@ -221,7 +227,27 @@ class LabProcess:
     # -- start and stop -------------------------------------------------
 
     def start(self, warm_in_background: bool = True) -> None:
-        """Bind the AWS endpoint and the control API, start the registry, write the state file; then warm."""
+        """Warm up in the background, and meanwhile bind the AWS endpoint and the control API, start the registry and write the state file.
+
+        The warm-up starts first: binding and the registry's start mostly wait (on the registry's
+        process), and moto's imports use that time. They hold the GIL in turns with this thread
+        and the control API's (Python hands it over every 5 ms), which costs ``ecslab up`` a few
+        hundredths of a second and saves the first AWS call about a tenth."""
+        self._warming = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
+        self._warming.start()
+        try:
+            self._start_serving()
+        except BaseException:
+            self.start_failed.set()  # the warm-up stops at its next step
+            raise
+        finally:
+            self._registry_started.set()
+        if not warm_in_background:
+            self._warming.join()
+            if self.warm_error is not None:
+                raise RuntimeError(self.warm_error)
+
+    def _start_serving(self) -> None:
         self.config.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.token = _read_token(self.config)
         # moto's state is new: images a previous lab stored could never be pulled, only fill the disk
@@ -233,27 +259,18 @@ class LabProcess:
         self._mark("bound")
         for name, server in (("moto", self._moto), ("control", self._control)):  # a short poll: `ecslab down` waits for it
             threading.Thread(target=server.serve_forever, args=(SERVER_POLL,), name=name, daemon=True).start()
-        try:
-            for attempt in range(3):
-                try:
-                    self.registry.start()
-                    break
-                except RegistryError as error:
-                    if "address already in use" not in str(error) or attempt == 2:
-                        raise
-                    # another process took the private port between choosing it and the registry binding it
-                    self.registry.port = _free_port(self.config.host)
-        finally:
-            self._registry_started.set()
+        for attempt in range(3):
+            try:
+                self.registry.start()
+                break
+            except RegistryError as error:
+                if "address already in use" not in str(error) or attempt == 2:
+                    raise
+                # another process took the private port between choosing it and the registry binding it
+                self.registry.port = _free_port(self.config.host)
         self._mark("registry")
         self._write_state()
-        # after ready, not beside it: its imports hold the GIL, and `ecslab up` waits on this thread and /ready
-        self._warming = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
-        self._warming.start()
-        if not warm_in_background:
-            self._warming.join()
-            if self.warm_error is not None:
-                raise RuntimeError(self.warm_error)
+        self._mark("ready")
 
     def warm_up(self) -> None:
         """Import moto and the fillers, build IAM, seed, start the fillers; then set :attr:`warm`.
@@ -282,8 +299,13 @@ class LabProcess:
             self._seed_in_process()
             self._mark("seed")
             self._registry_started.wait()
-            if self.registry.pid is None:
-                self.warm_error = "The lab's registry did not start; see lab.log and registry.log in its state folder."
+            while not self.engine_checked.wait(0.1):
+                if self.shutdown_requested.is_set() or self.start_failed.is_set():
+                    break
+            if self.start_failed.is_set() or self.registry.pid is None:
+                self.warm_error = (
+                    "The lab did not start its servers or its registry; see lab.log and registry.log in its state folder."
+                )
                 return  # start() raises, and the lab stops
             context = self._filler_context()
             fillers = self.wired.in_start_order()
@@ -311,6 +333,30 @@ class LabProcess:
             + ")",
             flush=True,
         )
+
+    def await_engine_check(self) -> None:
+        """Start the fillers only once ``ecslab up`` says the engine is seen to: a line on stdin, or its end.
+
+        ``ecslab up`` starts this process first and sees to the Docker engine meanwhile (starting it,
+        removing a crashed lab's containers, which have this lab's names and ports); the fillers use
+        the engine. When ``ecslab up`` dies instead, stdin ends and the lab goes on."""
+        self.engine_checked.clear()
+
+        def read() -> None:
+            try:
+                while (chunk := os.read(0, 4096)) and b"\n" not in chunk:
+                    pass
+            except OSError:
+                pass
+            finally:
+                self._mark("engine")
+                self.engine_checked.set()
+                with contextlib.suppress(OSError):
+                    devnull = os.open(os.devnull, os.O_RDONLY)
+                    os.dup2(devnull, 0)  # no child of the lab's inherits ``ecslab up``'s pipe
+                    os.close(devnull)
+
+        threading.Thread(target=read, name="engine-check", daemon=True).start()
 
     def _mark(self, phase: str) -> None:
         """Note that ``phase`` of the start ended now (the lab logs them once warm: where its start went)."""
@@ -685,6 +731,8 @@ def main(argv: list[str]) -> int:
     config = LabConfig.from_json(argv[1])
     _log_to(config)
     lab = LabProcess(config)
+    if ENGINE_CHECKED in argv[2:]:
+        lab.await_engine_check()
     signal.signal(signal.SIGTERM, lambda *_: lab.shutdown_requested.set())
     signal.signal(signal.SIGINT, lambda *_: lab.shutdown_requested.set())
     try:
