@@ -230,9 +230,7 @@ with quick_imports("us-east-1"):
 step("import moto and the fillers (warm-up)")
 wired = wire()
 from ecslab.lab.moto.ec2 import keep_instance_type_offerings
-import gc
 keep_instance_type_offerings("us-east-1")
-gc.collect()
 step("make the fillers, keep one region's instance types")
 from ecslab.lab.moto.iam import PARTITION_PATCHES
 PARTITION_PATCHES.apply(server._lab_partition("us-east-1"))

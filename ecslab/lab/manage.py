@@ -12,8 +12,8 @@ What keeps the lab safe on a learner's laptop (issue 11), here and in
 - a pid from ``lab.json`` is signalled only when it is proven to be this lab (its start
   time and command line, recorded by the lab itself; else the control API confirming
   its pid): a pid recycled by another program is never killed;
-- ``up`` with no live lab first removes what a crashed lab left: its containers (by
-  label, with their anonymous volumes) and its registry processes;
+- ``up`` with no live lab first removes what a crashed lab left: its registry processes, and
+  its containers (by label, with their anonymous volumes) before the new lab's fillers start;
 - ``lab.log`` and ``registry.log`` are rotated (:func:`ecslab.lab.logfiles.rotate_log`).
 """
 

@@ -188,12 +188,13 @@ class LockedApp:
 class LabProcess:
     """Everything the lab runs; one instance per lab process.
 
-    It starts in two steps (issue 17). :meth:`start` binds the AWS endpoint and the control API,
-    starts the registry and writes the state file: ``ecslab up`` returns then. :meth:`warm_up`, in
-    the background, imports moto and the fillers, builds IAM's managed policies, seeds moto and
-    starts the fillers, in the order the lab always did, then sets :attr:`warm`. Until then every
-    AWS request, every control path but ``/ready`` and every reset waits for it, so no request sees
-    a half-started lab and the seeded IDs are drawn exactly as before."""
+    It starts in two steps at once (issue 17). :meth:`start` binds the AWS endpoint and the control
+    API, starts the registry and writes the state file: ``ecslab up`` returns then. :meth:`warm_up`,
+    in a thread started first, imports moto and the fillers, builds IAM's managed policies, seeds
+    moto and, once ``ecslab up`` has seen to the Docker engine (:meth:`await_engine_check`), starts
+    the fillers, in the order the lab always did, then sets :attr:`warm`. Until then every AWS
+    request, every control path but ``/ready`` and every reset waits for it, so no request sees a
+    half-started lab and the seeded IDs are drawn exactly as before."""
 
     def __init__(self, config: LabConfig) -> None:
         self.config = config
