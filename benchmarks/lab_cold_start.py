@@ -222,6 +222,8 @@ step("python started")
 from ecslab.lab import manage, private, server
 from ecslab.config import SEED
 step("import ecslab.lab.server (what runs before ready)")
+import gc
+gc.disable()  # as the lab's warm-up does
 from ecslab.lab.moto import quick_imports, regions
 with quick_imports("us-east-1"):
     regions.PATCHES.apply(regions.RegionIndex.for_this_machine())
@@ -246,6 +248,8 @@ from ecslab.lab.fillers import FillerContext
 context = FillerContext(config=config, docker=None, registry_url="http://127.0.0.1:9")
 for filler in wired.in_start_order():
     filler.start(context)
+gc.freeze()
+gc.enable()
 step("start the fillers")
 headers = {"Host": "127.0.0.1:4566", "Content-Type": "application/x-amz-json-1.1",
            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=x"}

@@ -95,3 +95,29 @@ def test_the_cache_lives_in_the_users_cache_folder(monkeypatch: pytest.MonkeyPat
     assert key is not None and index.path == tmp_path / "ecslab" / f"regions-{key['botocore']}.json"
     monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))  # the user's own botocore data: no cache
     assert RegionIndex.for_this_machine().path is None
+
+
+def test_moto_reads_the_same_service_models_through_the_shared_loader(tmp_path: Path) -> None:
+    # given: the lab's loader on an empty cache file, and a new moto loader as moto made before
+    from moto.core.loaders import create_loader
+
+    path, key = tmp_path / "regions.json", botocore_key()
+    first = RegionIndex(path, key)
+    # when: moto's service models are loaded through the lab's loader, then through the next lab's
+    for service in ("ecs", "elbv2", "iam"):
+        assert first.loader().load_service_model(service, "service-2") == create_loader().load_service_model(service, "service-2")
+    assert first.loader() is first.loader()
+    second = RegionIndex(path, key)
+    model = second.loader().load_service_model("ecs", "service-2")
+    # then: the same models; botocore's services were listed once, and the next lab read them from the file
+    assert model["metadata"]["endpointPrefix"] == "ecs"
+    assert first.asked == 1 and second.asked == 0
+    assert "ecs" in json.loads(path.read_text())["services"]
+
+
+def test_a_service_the_kept_list_lacks_is_looked_for_afresh(tmp_path: Path) -> None:
+    # given: a kept list of services missing ECS (a model added since it was written)
+    path, key = tmp_path / "regions.json", botocore_key()
+    path.write_text(json.dumps({"key": key, "partitions": None, "regions": {}, "services": ["iam"]}))
+    # when / then: ECS's model still loads
+    assert RegionIndex(path, key).loader().load_service_model("ecs", "service-2")["metadata"]["endpointPrefix"] == "ecs"

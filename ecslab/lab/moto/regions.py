@@ -17,6 +17,10 @@ and time of its endpoint data; it is written whole to a file of its own and rena
 two labs starting at once never read half a file (one of their writes is kept, the other's entries
 are asked again next time). An unreadable or foreign file is ignored; a cache folder that cannot be
 written leaves the lab as fast as before, not broken.
+
+The same patch set gives moto one loader of botocore's service models for the lab's life, which
+takes the list of services botocore knows from the same file (:func:`_shared_loader_class`): moto
+made a new loader for each service and listed some 400 folders at each service's first request.
 """
 
 from __future__ import annotations
@@ -71,6 +75,8 @@ class RegionIndex:
         self._session: Any = None
         self._partitions: list[str] | None = None
         self._regions: dict[str, list[str]] = {}
+        self._services: list[str] | None = None
+        self._loader: Any = None
         self.asked = 0
         """How many answers came from botocore (not the file) in this process: for tests and the benchmark."""
         self._read()
@@ -109,6 +115,22 @@ class RegionIndex:
                 self._write()
             return list(found)
 
+    def known_services(self, list_them: Any) -> list[str]:
+        """The services botocore has models of (``service-2``): from the file, else ``list_them()`` (and kept)."""
+        with self._lock:
+            if self._services is None:
+                self._services = list(list_them())
+                self.asked += 1
+                self._write()
+            return self._services
+
+    def loader(self) -> Any:
+        """One botocore loader for moto's service models (:func:`_create_loader`), made once."""
+        with self._lock:
+            if self._loader is None:
+                self._loader = _shared_loader_class()(self)
+            return self._loader
+
     # -- the file ----------------------------------------------------------
 
     def _botocore(self) -> Any:
@@ -127,7 +149,9 @@ class RegionIndex:
             return
         if not isinstance(data, dict) or data.get("key") != self.key:
             return
-        partitions, regions = data.get("partitions"), data.get("regions")
+        partitions, regions, services = data.get("partitions"), data.get("regions"), data.get("services")
+        if isinstance(services, list) and all(isinstance(name, str) for name in services):
+            self._services = services
         if isinstance(partitions, list) and all(isinstance(name, str) for name in partitions):
             self._partitions = partitions
         if isinstance(regions, dict):
@@ -141,7 +165,12 @@ class RegionIndex:
         """Write every answer known (with the lock held): a file of its own, renamed into place."""
         if self.path is None:
             return
-        data = {"key": self.key, "partitions": self._partitions, "regions": dict(sorted(self._regions.items()))}
+        data = {
+            "key": self.key,
+            "partitions": self._partitions,
+            "regions": dict(sorted(self._regions.items())),
+            "services": self._services,
+        }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
@@ -172,3 +201,49 @@ def _get_session(original: Any, index: RegionIndex) -> Any:
         return index
 
     return classmethod(get_session)
+
+
+def _shared_loader_class() -> type:
+    """moto's loader, once per lab, with botocore's list of services from the index.
+
+    moto makes a new loader for each service's model (``moto.core.utils._load_service_model``), and
+    botocore's loader checks the name against every service it has first: some 400 folders listed
+    (about 0.05 s) at each service's first request. One loader lists them once; the index keeps the
+    list for the next lab. A name the kept list lacks is looked for afresh (a model added since)."""
+    from moto.core.loaders import Loader
+
+    class SharedLoader(Loader):
+        def __init__(self, index: RegionIndex) -> None:
+            super().__init__(extra_search_paths=[_moto_root()])
+            self.index = index
+
+        def list_available_services(self, type_name: str) -> list[str]:
+            if type_name != "service-2":
+                return list(super().list_available_services(type_name))
+            return self.index.known_services(lambda: super(SharedLoader, self).list_available_services(type_name))
+
+        def load_service_model(self, service_name: str, type_name: str, api_version: str | None = None) -> Any:
+            if type_name == "service-2" and service_name not in self.list_available_services(type_name):
+                return Loader(extra_search_paths=[_moto_root()]).load_service_model(service_name, type_name, api_version)
+            return super().load_service_model(service_name, type_name, api_version)
+
+    return SharedLoader
+
+
+def _moto_root() -> str:
+    from moto.core.loaders import moto_root
+
+    return str(moto_root)
+
+
+@PATCHES.patch(
+    "moto.core.utils",
+    "create_loader",
+    "() -> 'Loader'",
+    "one loader for moto's service models, the services it knows listed once (from the index), not at each service's first call",
+)
+def _create_loader(original: Any, index: RegionIndex) -> Any:
+    def create_loader() -> Any:
+        return index.loader()
+
+    return create_loader
