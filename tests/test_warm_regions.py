@@ -121,3 +121,8 @@ def test_a_service_the_kept_list_lacks_is_looked_for_afresh(tmp_path: Path) -> N
     path.write_text(json.dumps({"key": key, "partitions": None, "regions": {}, "services": ["iam"]}))
     # when / then: ECS's model still loads
     assert RegionIndex(path, key).loader().load_service_model("ecs", "service-2")["metadata"]["endpointPrefix"] == "ecs"
+
+
+def test_what_else_moto_asks_of_its_session_a_real_session_answers(tmp_path: Path) -> None:
+    index = RegionIndex(tmp_path / "regions.json", botocore_key())
+    assert "ecs" in index.get_available_services() and index.region_name == boto3.Session().region_name

@@ -91,6 +91,12 @@ class RegionIndex:
 
     # -- what moto calls -------------------------------------------------
 
+    def __getattr__(self, name: str) -> Any:
+        """Anything else moto might ask of "its session" goes to a real one (made once)."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._botocore(), name)
+
     def get_available_partitions(self) -> list[str]:
         with self._lock:
             if self._partitions is None:
