@@ -217,6 +217,8 @@ class LabProcess:
         self.wired: LabFillers | None = None
         self.fillers: list[GapFiller] = []
         self._docker: Any = None  # docker.DockerClient (untyped), made once, closed at stop
+        self._docker_lock = threading.Lock()  # one maker of it at a time (the warm-up and the thread that makes it early)
+        self._imported = threading.Event()  # moto and the fillers are imported (the warm-up's first step)
         self._moto: BaseWSGIServer | None = None
         self._moto_app: LockedApp | None = None
         self._control: ThreadingHTTPServer | None = None
@@ -237,6 +239,8 @@ class LabProcess:
         hundredths of a second and saves the first AWS call about a tenth."""
         self._warming = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
         self._warming.start()
+        # the Docker client (its import, a ping: waiting on the engine, mostly) is made beside IAM and the seed
+        threading.Thread(target=self._connect_docker, name="docker-client", daemon=True).start()
         try:
             self._start_serving()
         except BaseException:
@@ -297,6 +301,7 @@ class LabProcess:
 
                 self._moto_app = _moto_app()
             self._mark("imports")
+            self._imported.set()
             self.wired = wire()
             from ecslab.lab.moto.ec2 import keep_instance_type_offerings
             from ecslab.lab.moto.iam import PARTITION_PATCHES
@@ -318,7 +323,6 @@ class LabProcess:
                 )
                 return  # start() raises, and the lab stops
             context = self._filler_context()
-            self._mark("docker client")
             fillers = self.wired.in_start_order()
             for filler in fillers:
                 began = time.monotonic()
@@ -465,8 +469,22 @@ class LabProcess:
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
 
+    def _connect_docker(self) -> None:
+        """Make the Docker client while IAM is built and moto seeded, so the fillers find it made.
+
+        It waits for ``ecslab up`` to have seen to the engine, and for moto's imports: two threads
+        importing the same packages (requests, urllib3) at once can meet a module half imported."""
+        self.engine_checked.wait()
+        self._imported.wait()
+        self._filler_context()
+        self._mark("docker client")
+
     def _filler_context(self) -> FillerContext:
         """The fillers' context; one Docker client for the lab's life (made again only while no engine answered)."""
+        with self._docker_lock:
+            return self._filler_context_locked()
+
+    def _filler_context_locked(self) -> FillerContext:
         if self._docker is None:
             try:
                 import docker
