@@ -71,6 +71,10 @@ MAX_CONTROL_BODY = 64 * 1024
 SERVER_POLL = 0.05
 """How often the lab's own servers look whether they are asked to stop (socketserver's default, 0.5 s, is what `down` waited for)."""
 
+START_SWITCH_INTERVAL = 0.001
+"""How often Python hands the GIL between threads while the lab starts (its default is 0.005 s): the warm-up's
+imports hold it, and binding, the registry's start and ``/ready`` each wait for it after every system call."""
+
 WARM_TIMEOUT = 120.0
 """How long a request waits for the lab to finish warming before it is answered 503 (it takes about a second)."""
 
@@ -237,6 +241,8 @@ class LabProcess:
         process), and moto's imports use that time. They hold the GIL in turns with this thread
         and the control API's (Python hands it over every 5 ms), which costs ``ecslab up`` a few
         hundredths of a second and saves the first AWS call about a tenth."""
+        switching = sys.getswitchinterval()
+        sys.setswitchinterval(START_SWITCH_INTERVAL)  # this thread and /ready get the GIL sooner from the imports
         self._warming = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
         self._warming.start()
         # the Docker client (its import, a ping: waiting on the engine, mostly) is made beside IAM and the seed
@@ -248,6 +254,7 @@ class LabProcess:
             raise
         finally:
             self._registry_started.set()
+            sys.setswitchinterval(switching)
         if not warm_in_background:
             self._warming.join()
             if self.warm_error is not None:
