@@ -140,7 +140,8 @@ def wait_warm(env: dict[str, str], timeout: float = 60.0) -> None:
 def slowest_imports(count: int = 6) -> list[tuple[str, float]]:
     """The modules whose own import code takes longest in the lab's warm-up (``python -X importtime``)."""
     code = (
-        "from ecslab.lab.moto import quick_imports\nwith quick_imports('us-east-1'):\n    import ecslab.lab.wiring, moto.server"
+        "from ecslab.lab.moto import quick_imports, regions\nwith quick_imports('us-east-1'):\n"
+        "    regions.PATCHES.apply(regions.RegionIndex.for_this_machine())\n    import ecslab.lab.wiring, moto.server"
     )
     result = subprocess.run([python_bin("python"), "-X", "importtime", "-c", code], capture_output=True, text=True, timeout=120)
     found: list[tuple[str, float]] = []
@@ -188,7 +189,7 @@ def logged_seconds(home: Path, what: str) -> float | None:
     """Seconds the lab process logged for ``what`` ("warm": after its start; "stopped": its own stop)."""
     import re
 
-    pattern = {"warm": r"ecslab lab warm at \S+ \(([\d.]+) s after start\)", "stopped": r"ecslab lab stopped in ([\d.]+) s"}[what]
+    pattern = {"warm": r"ecslab lab warm at \S+ \(([\d.]+) s after start", "stopped": r"ecslab lab stopped in ([\d.]+) s"}[what]
     try:
         found = re.findall(pattern, (home / "lab.log").read_text(errors="replace"))
     except OSError:
@@ -221,16 +222,17 @@ step("python started")
 from ecslab.lab import manage, private, server
 from ecslab.config import SEED
 step("import ecslab.lab.server (what runs before ready)")
-from ecslab.lab.moto import quick_imports
+import gc
+gc.disable()  # as the lab's warm-up does
+from ecslab.lab.moto import quick_imports, regions
 with quick_imports("us-east-1"):
+    regions.PATCHES.apply(regions.RegionIndex.for_this_machine())
     from ecslab.lab.wiring import wire
     app = server._moto_app()
 step("import moto and the fillers (warm-up)")
 wired = wire()
 from ecslab.lab.moto.ec2 import keep_instance_type_offerings
-import gc
 keep_instance_type_offerings("us-east-1")
-gc.collect()
 step("make the fillers, keep one region's instance types")
 from ecslab.lab.moto.iam import PARTITION_PATCHES
 PARTITION_PATCHES.apply(server._lab_partition("us-east-1"))
@@ -246,6 +248,8 @@ from ecslab.lab.fillers import FillerContext
 context = FillerContext(config=config, docker=None, registry_url="http://127.0.0.1:9")
 for filler in wired.in_start_order():
     filler.start(context)
+gc.freeze()
+gc.enable()
 step("start the fillers")
 headers = {"Host": "127.0.0.1:4566", "Content-Type": "application/x-amz-json-1.1",
            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=x"}
@@ -308,7 +312,9 @@ def print_breakdown() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="cold starts to time (default 5)")
+    parser.add_argument(
+        "--runs", type=int, default=5, help="cold starts to time (default 5; one more lab, not timed, gives the memory figures)"
+    )
     parser.add_argument("--no-breakdown", action="store_true", help="skip the in-process breakdown of the lab's start")
     args = parser.parse_args(argv)
 
@@ -323,23 +329,27 @@ def main(argv: list[str] | None = None) -> int:
     memory_used: list[ProcessMemory] = []
     calls_s = 0.0
     with tempfile.TemporaryDirectory(prefix="ecslab-bench-") as tmp:
-        for run in range(args.runs):
+        for run in range(args.runs + 1):
             env = lab_env(Path(tmp) / f"lab-{run}")
             clients = aws_clients(env)
+            home = Path(env["ECSLAB_HOME"])
+            if run == args.runs:  # one more lab for memory, idle (warm, no call yet), then after AWS calls: not timed,
+                try:  # its first call comes after the warm-up, so it would lower the first-call figures
+                    run_ecslab("up", env)
+                    wait_warm(env)
+                    memory_idle = lab_memory(home)
+                    first_call_time(clients)
+                    calls_s = a_few_aws_calls(clients)
+                    memory_used = lab_memory(home)
+                finally:
+                    run_ecslab("down", env)
+                break
             cli_times.append(cli_start_time(env))
-            last = run == args.runs - 1  # memory once, on the last lab: idle, then after AWS calls
             try:
                 up_times.append(run_ecslab("up", env))
-                if last:
-                    wait_warm(env)  # idle: warm (moto loaded, fillers started), no call made yet
-                    memory_idle = lab_memory(Path(env["ECSLAB_HOME"]))
                 first_call_times.append(first_call_time(clients))
-                if last:
-                    calls_s = a_few_aws_calls(clients)
-                    memory_used = lab_memory(Path(env["ECSLAB_HOME"]))
             finally:
                 down_times.append(run_ecslab("down", env))
-            home = Path(env["ECSLAB_HOME"])
             warm_times += [seconds for seconds in [logged_seconds(home, "warm")] if seconds is not None]
             stop_times += [seconds for seconds in [logged_seconds(home, "stopped")] if seconds is not None]
 

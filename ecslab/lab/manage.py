@@ -12,8 +12,8 @@ What keeps the lab safe on a learner's laptop (issue 11), here and in
 - a pid from ``lab.json`` is signalled only when it is proven to be this lab (its start
   time and command line, recorded by the lab itself; else the control API confirming
   its pid): a pid recycled by another program is never killed;
-- ``up`` with no live lab first removes what a crashed lab left: its containers (by
-  label, with their anonymous volumes) and its registry processes;
+- ``up`` with no live lab first removes what a crashed lab left: its registry processes, and
+  its containers (by label, with their anonymous volumes) before the new lab's fillers start;
 - ``lab.log`` and ``registry.log`` are rotated (:func:`ecslab.lab.logfiles.rotate_log`).
 """
 
@@ -463,16 +463,6 @@ def up(config: LabConfig, say: Say = print, install_docker: bool = False, timeou
         if state is not None:
             say("Found a lab that stopped without `ecslab down`; cleaning up after it.")
         _clear_stale_state(config, state, say)
-        docker_status = ensure_engine(config, say, install=install_docker)
-        if not docker_status.ok:
-            say(
-                f"WARNING: no Docker engine answers. {docker_status.fix}\n"
-                "The AWS APIs will start; building and running containers will not work until it does."
-            )
-        else:
-            removed = remove_lab_containers(config)  # a crashed lab's tasks: same seed, same names and ports
-            if removed:
-                say(f"Removed {removed} container(s) a previous lab left running.")
         grace = time.monotonic() + (5 if state is not None else 0)  # a lab that just died may hold its ports a moment
         for what, port, variable in _ports(config):
             while not port_is_free(config.host, port) and time.monotonic() < grace:
@@ -483,18 +473,45 @@ def up(config: LabConfig, say: Say = print, install_docker: bool = False, timeou
                     f"Stop that program, or give the lab another port: `export {variable}=<free port>` "
                     f"and run `ecslab up` again (`ecslab doctor` shows every port)."
                 )
-        report = _spawn(config, timeout)
+        # the lab starts (and warms up) while the engine is seen to; it starts its fillers, which use the
+        # engine and must not meet a crashed lab's containers, only once told the engine is done with.
+        # Not while installing Docker (minutes): AWS calls made meanwhile would wait for the lab that long.
+        early = None if install_docker else _launch(config)
+        process = early
+        try:
+            docker_status = ensure_engine(config, say, install=install_docker)
+            if not docker_status.ok:
+                say(
+                    f"WARNING: no Docker engine answers. {docker_status.fix}\n"
+                    "The AWS APIs will start; building and running containers will not work until it does."
+                )
+            else:
+                removed = remove_lab_containers(config)  # a crashed lab's tasks: same seed, same names and ports
+                if removed:
+                    say(f"Removed {removed} container(s) a previous lab left running.")
+            process = early or _launch(config)
+            _engine_checked(process)
+            report = _wait_ready(config, process, timeout)
+        except BaseException:
+            if process is not None and process.poll() is None:
+                process.terminate()
+            raise
+        finally:
+            if process is not None:
+                _engine_checked(process)
     # what answers now (the lab warms up in the background; `status` waits for that): no container of its yet
     result = LabStatus(running=True, config=config, process=report, docker=docker_status)
     say(result.render())
     return result
 
 
-def _spawn(config: LabConfig, timeout: float) -> dict[str, Any]:
-    """Start the lab process; return its ``/ready`` report once its AWS endpoint, registry and control API answer.
+ENGINE_CHECKED = "--engine-checked-on-stdin"
+"""The lab process's flag: start the fillers once a line (or the end) comes on stdin, which :func:`up` sends
+when the Docker engine is started and a crashed lab's containers are removed."""
 
-    The lab is then still warming up (moto's services, the fillers): its AWS endpoint holds each
-    request until it is warm (about a second), and ``/status`` waits for it too."""
+
+def _launch(config: LabConfig) -> subprocess.Popen[bytes]:
+    """Start the lab process (it binds its ports, starts the registry and warms up at once)."""
     prepare_home(config)
     new_token(config)  # before the lab starts: it reads the token from the file at start
     env = dict(os.environ)
@@ -505,15 +522,32 @@ def _spawn(config: LabConfig, timeout: float) -> dict[str, Any]:
     with open(config.log_file, "ab") as log:
         log.write(f"\n--- ecslab up at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         log.flush()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ecslab.lab.server", config.to_json()],
+        return subprocess.Popen(
+            [sys.executable, "-m", "ecslab.lab.server", config.to_json(), ENGINE_CHECKED],
             stdout=log,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             start_new_session=True,
             env=env,
             cwd=str(config.home),
         )
+
+
+def _engine_checked(process: subprocess.Popen[bytes]) -> None:
+    """Tell the lab process the engine is seen to (a line on its stdin, then the end of it); again: nothing."""
+    if process.stdin is None or process.stdin.closed:
+        return
+    with contextlib.suppress(OSError):  # the lab stopped: its start's error is what `up` reports
+        process.stdin.write(b"engine checked\n")
+    with contextlib.suppress(OSError):
+        process.stdin.close()
+
+
+def _wait_ready(config: LabConfig, process: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
+    """The lab's ``/ready`` report once its AWS endpoint, registry and control API answer.
+
+    The lab is then still warming up (moto's services, the fillers): its AWS endpoint holds each
+    request until it is warm (about a second), and ``/status`` waits for it too."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -27,6 +27,7 @@ body worth reading: more than :data:`MAX_CONTROL_BODY` bytes is refused with 413
 from __future__ import annotations
 
 import contextlib
+import gc
 import hmac
 import io
 import json
@@ -50,7 +51,7 @@ from ecslab.config import SEED, LabConfig
 from ecslab.lab.fillers import LAB_LOCK, FillerContext, GapFiller, LabLock
 from ecslab.lab.guard import GuardMiddleware, refusal
 from ecslab.lab.logfiles import LOG_BACKUPS, LOG_LIMIT_BYTES
-from ecslab.lab.manage import TOKEN_HEADER, process_start_time
+from ecslab.lab.manage import ENGINE_CHECKED, TOKEN_HEADER, process_start_time
 from ecslab.lab.registry import RegistryError, RegistryProcess
 
 if TYPE_CHECKING:
@@ -69,6 +70,10 @@ MAX_CONTROL_BODY = 64 * 1024
 
 SERVER_POLL = 0.05
 """How often the lab's own servers look whether they are asked to stop (socketserver's default, 0.5 s, is what `down` waited for)."""
+
+START_SWITCH_INTERVAL = 0.001
+"""How often Python hands the GIL between threads while the lab starts (its default is 0.005 s): the warm-up's
+imports hold it, and binding, the registry's start and ``/ready`` each wait for it after every system call."""
 
 WARM_TIMEOUT = 120.0
 """How long a request waits for the lab to finish warming before it is answered 503 (it takes about a second)."""
@@ -188,25 +193,36 @@ class LockedApp:
 class LabProcess:
     """Everything the lab runs; one instance per lab process.
 
-    It starts in two steps (issue 17). :meth:`start` binds the AWS endpoint and the control API,
-    starts the registry and writes the state file: ``ecslab up`` returns then. :meth:`warm_up`, in
-    the background, imports moto and the fillers, builds IAM's managed policies, seeds moto and
-    starts the fillers, in the order the lab always did, then sets :attr:`warm`. Until then every
-    AWS request, every control path but ``/ready`` and every reset waits for it, so no request sees
-    a half-started lab and the seeded IDs are drawn exactly as before."""
+    It starts in two steps at once (issue 17). :meth:`start` binds the AWS endpoint and the control
+    API, starts the registry and writes the state file: ``ecslab up`` returns then. :meth:`warm_up`,
+    in a thread started first, imports moto and the fillers, builds IAM's managed policies, seeds
+    moto and, once ``ecslab up`` has seen to the Docker engine (:meth:`await_engine_check`), starts
+    the fillers, in the order the lab always did, then sets :attr:`warm`. Until then every AWS
+    request, every control path but ``/ready`` and every reset waits for it, so no request sees a
+    half-started lab and the seeded IDs are drawn exactly as before."""
 
     def __init__(self, config: LabConfig) -> None:
         self.config = config
         self.started_at = datetime.now(UTC)
         self._began = time.monotonic()
+        self._phases: list[tuple[str, float]] = [("python", _process_age())]
+        """What the lab's start did, each with the seconds after :attr:`_began` it ended (``python``: before it, negative)."""
         self.shutdown_requested = threading.Event()
         self.warm = threading.Event()
         """Set once moto is seeded and every filler has started (or warming failed: :attr:`warm_error`)."""
         self.warm_error: str | None = None
+        self.engine_checked = threading.Event()
+        """Set once ``ecslab up`` has started the Docker engine and removed a crashed lab's containers
+        (:meth:`await_engine_check`; set at once for a lab started otherwise): the fillers start after it."""
+        self.engine_checked.set()
+        self.start_failed = threading.Event()
+        """Set when :meth:`start` failed (a port taken, no registry): the warm-up gives up at its next step."""
         self.registry = RegistryProcess(config, port=_free_port(config.host))
         self.wired: LabFillers | None = None
         self.fillers: list[GapFiller] = []
         self._docker: Any = None  # docker.DockerClient (untyped), made once, closed at stop
+        self._docker_lock = threading.Lock()  # one maker of it at a time (the warm-up and the thread that makes it early)
+        self._imported = threading.Event()  # moto and the fillers are imported (the warm-up's first step)
         self._moto: BaseWSGIServer | None = None
         self._moto_app: LockedApp | None = None
         self._control: ThreadingHTTPServer | None = None
@@ -219,7 +235,32 @@ class LabProcess:
     # -- start and stop -------------------------------------------------
 
     def start(self, warm_in_background: bool = True) -> None:
-        """Bind the AWS endpoint and the control API, start the registry, write the state file; then warm."""
+        """Warm up in the background, and meanwhile bind the AWS endpoint and the control API, start the registry and write the state file.
+
+        The warm-up starts first: binding and the registry's start mostly wait (on the registry's
+        process), and moto's imports use that time. They hold the GIL in turns with this thread
+        and the control API's (Python hands it over every 5 ms), which costs ``ecslab up`` a few
+        hundredths of a second and saves the first AWS call about a tenth."""
+        switching = sys.getswitchinterval()
+        sys.setswitchinterval(START_SWITCH_INTERVAL)  # this thread and /ready get the GIL sooner from the imports
+        self._warming = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
+        self._warming.start()
+        # the Docker client (its import, a ping: waiting on the engine, mostly) is made beside IAM and the seed
+        threading.Thread(target=self._connect_docker, name="docker-client", daemon=True).start()
+        try:
+            self._start_serving()
+        except BaseException:
+            self.start_failed.set()  # the warm-up stops at its next step
+            raise
+        finally:
+            self._registry_started.set()
+            sys.setswitchinterval(switching)
+        if not warm_in_background:
+            self._warming.join()
+            if self.warm_error is not None:
+                raise RuntimeError(self.warm_error)
+
+    def _start_serving(self) -> None:
         self.config.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.token = _read_token(self.config)
         # moto's state is new: images a previous lab stored could never be pulled, only fill the disk
@@ -228,42 +269,46 @@ class LabProcess:
         self._control.daemon_threads = True
         self._moto = _moto_server(self.config.host, self.config.aws_port, self.warm, self._serving_app)
         self._registry_port = HeldPort(self.config.host, self.config.registry_port)
+        self._mark("bound")
         for name, server in (("moto", self._moto), ("control", self._control)):  # a short poll: `ecslab down` waits for it
             threading.Thread(target=server.serve_forever, args=(SERVER_POLL,), name=name, daemon=True).start()
-        try:
-            for attempt in range(3):
-                try:
-                    self.registry.start()
-                    break
-                except RegistryError as error:
-                    if "address already in use" not in str(error) or attempt == 2:
-                        raise
-                    # another process took the private port between choosing it and the registry binding it
-                    self.registry.port = _free_port(self.config.host)
-        finally:
-            self._registry_started.set()
+        for attempt in range(3):
+            try:
+                self.registry.start()
+                break
+            except RegistryError as error:
+                if "address already in use" not in str(error) or attempt == 2:
+                    raise
+                # another process took the private port between choosing it and the registry binding it
+                self.registry.port = _free_port(self.config.host)
+        self._mark("registry")
         self._write_state()
-        # after ready, not beside it: its imports hold the GIL, and `ecslab up` waits on this thread and /ready
-        self._warming = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
-        self._warming.start()
-        if not warm_in_background:
-            self._warming.join()
-            if self.warm_error is not None:
-                raise RuntimeError(self.warm_error)
+        self._mark("ready")
 
     def warm_up(self) -> None:
         """Import moto and the fillers, build IAM, seed, start the fillers; then set :attr:`warm`.
 
         The order is the lab's of old: IAM's managed policies are built before seeding (they draw
         random numbers), the seed comes next, the fillers start after it and draw none, and no AWS
-        request runs before :attr:`warm` is set. So the seeded IDs repeat exactly as they did."""
+        request runs before :attr:`warm` is set. So the seeded IDs repeat exactly as they did.
+
+        Python's cyclic garbage collector is off meanwhile: the imports make some 100,000 objects that
+        live as long as the lab, and the collector went through them again and again (about 15% of the
+        warm-up's CPU). They are then frozen (``gc.freeze``: later collections skip them, and the first
+        calls meet no collection of them), the few hundred cycles the imports left with them (about
+        100 kB) included, and the collector is on again. :meth:`reset` hands them back to the collector
+        (``gc.unfreeze``): moto's state made in the warm-up is garbage after it."""
+        gc.disable()
         try:
-            from ecslab.lab.moto import quick_imports
+            from ecslab.lab.moto import quick_imports, regions
 
             with quick_imports(self.config.region):
+                regions.PATCHES.apply(regions.RegionIndex.for_this_machine())
                 from ecslab.lab.wiring import wire
 
                 self._moto_app = _moto_app()
+            self._mark("imports")
+            self._imported.set()
             self.wired = wire()
             from ecslab.lab.moto.ec2 import keep_instance_type_offerings
             from ecslab.lab.moto.iam import PARTITION_PATCHES
@@ -272,14 +317,22 @@ class LabProcess:
 
             PARTITION_PATCHES.apply(_lab_partition(self.config.region))
             _make_iam()
+            self._mark("iam")
             self._seed_in_process()
+            self._mark("seed")
             self._registry_started.wait()
-            if self.registry.pid is None:
-                self.warm_error = "The lab's registry did not start; see lab.log and registry.log in its state folder."
+            while not self.engine_checked.wait(0.1):
+                if self.shutdown_requested.is_set() or self.start_failed.is_set():
+                    break
+            if self.start_failed.is_set() or self.registry.pid is None:
+                self.warm_error = (
+                    "The lab did not start its servers or its registry; see lab.log and registry.log in its state folder."
+                )
                 return  # start() raises, and the lab stops
             context = self._filler_context()
             fillers = self.wired.in_start_order()
             for filler in fillers:
+                began = time.monotonic()
                 if self.shutdown_requested.is_set():
                     self.warm_error = "The lab is stopping."
                     return
@@ -290,13 +343,51 @@ class LabProcess:
                 else:
                     filler.start(context)
                 self.fillers.append(filler)
+                if time.monotonic() - began >= 0.02:  # a slow start (the Docker engine's answers, mostly): named in the log
+                    self._mark(f"{filler.name} ({time.monotonic() - began:.2f} s)")
+            self._mark("fillers")
         except Exception as error:  # the lab cannot serve: say why, then stop
             log.exception("the lab failed to warm up")
             self.warm_error = f"The lab failed to start ({type(error).__name__}: {error}); see lab.log in {self.config.home}."
             self.shutdown_requested.set()
         finally:
+            gc.freeze()
+            gc.enable()
             self.warm.set()
-        print(f"ecslab lab warm at {time.strftime('%H:%M:%S')} ({time.monotonic() - self._began:.2f} s after start)", flush=True)
+        print(
+            f"ecslab lab warm at {time.strftime('%H:%M:%S')} ({time.monotonic() - self._began:.2f} s after start; "
+            + ", ".join(f"{name} {seconds:+.2f}" for name, seconds in self._phases)
+            + ")",
+            flush=True,
+        )
+
+    def await_engine_check(self) -> None:
+        """Start the fillers only once ``ecslab up`` says the engine is seen to: a line on stdin, or its end.
+
+        ``ecslab up`` starts this process first and sees to the Docker engine meanwhile (starting it,
+        removing a crashed lab's containers, which have this lab's names and ports); the fillers use
+        the engine. When ``ecslab up`` dies instead, stdin ends and the lab goes on."""
+        self.engine_checked.clear()
+
+        def read() -> None:
+            try:
+                while (chunk := os.read(0, 4096)) and b"\n" not in chunk:
+                    pass
+            except OSError:
+                pass
+            finally:
+                self._mark("engine")
+                self.engine_checked.set()
+                with contextlib.suppress(OSError):
+                    devnull = os.open(os.devnull, os.O_RDONLY)
+                    os.dup2(devnull, 0)  # no child of the lab's inherits ``ecslab up``'s pipe
+                    os.close(devnull)
+
+        threading.Thread(target=read, name="engine-check", daemon=True).start()
+
+    def _mark(self, phase: str) -> None:
+        """Note that ``phase`` of the start ended now (the lab logs them once warm: where its start went)."""
+        self._phases.append((phase, time.monotonic() - self._began))
 
     def _serving_app(self) -> LockedApp | None:
         """moto's app once the lab is warm; ``None`` (answered 503) when warming failed: no half-started lab serves."""
@@ -354,6 +445,7 @@ class LabProcess:
         self.wait_warm()
         with self._resetting:
             LAB_LOCK.forbid("ecslab reset (it calls the lab's own API)")
+            gc.unfreeze()  # the warm-up's objects (warm_up): moto's old state among them is collectable again
             self._post(f"{self.config.endpoint_url}/moto-api/reset")
             _make_iam()
             self._seed()
@@ -384,8 +476,22 @@ class LabProcess:
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
 
+    def _connect_docker(self) -> None:
+        """Make the Docker client while IAM is built and moto seeded, so the fillers find it made.
+
+        It waits for ``ecslab up`` to have seen to the engine, and for moto's imports: two threads
+        importing the same packages (requests, urllib3) at once can meet a module half imported."""
+        self.engine_checked.wait()
+        self._imported.wait()
+        self._filler_context()
+        self._mark("docker client")
+
     def _filler_context(self) -> FillerContext:
         """The fillers' context; one Docker client for the lab's life (made again only while no engine answered)."""
+        with self._docker_lock:
+            return self._filler_context_locked()
+
+    def _filler_context_locked(self) -> FillerContext:
         if self._docker is None:
             try:
                 import docker
@@ -459,6 +565,17 @@ def fillers_status(fillers: list[GapFiller]) -> dict[str, Any]:
 
 
 _STATUS_KEYS = frozenset({"pid", "started_at", "config", "aws_api", "registry", "fillers"})
+
+
+def _process_age() -> float:
+    """Minus the seconds this process has run (from /proc, 10 ms ticks; 0 where there is none): when Python started."""
+    started = process_start_time(os.getpid())
+    try:
+        with open("/proc/uptime") as uptime:
+            now = float(uptime.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return 0.0 if started is None else -(now - started / os.sysconf("SC_CLK_TCK"))
 
 
 def _free_port(host: str) -> int:
@@ -656,6 +773,8 @@ def main(argv: list[str]) -> int:
     config = LabConfig.from_json(argv[1])
     _log_to(config)
     lab = LabProcess(config)
+    if ENGINE_CHECKED in argv[2:]:
+        lab.await_engine_check()
     signal.signal(signal.SIGTERM, lambda *_: lab.shutdown_requested.set())
     signal.signal(signal.SIGINT, lambda *_: lab.shutdown_requested.set())
     try:
