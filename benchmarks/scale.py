@@ -12,7 +12,14 @@ targets are healthy is taken, and the lab's memory before and once all are healt
 service, ALB and target group are deleted and the next size starts from an idle lab. A service of
 20 tasks is the issue's benchmark; the others make the table.
 
-    python -m benchmarks.scale [--tasks 1,5,10,20,40]
+Under each row (unless ``--no-breakdown``), where the start went: the lab's clocks of the ECS agent's
+launches (``GET /ecs/launch-timings``: each phase's median and maximum over the tasks, from the
+scheduler making the task to RUNNING with its targets registered), the tasks that stopped on the way
+(a failed start is replaced after a back-off), and the CPU seconds the lab process, the Docker engine's
+processes and the whole machine used from ``create_service`` to all RUNNING: a machine whose CPUs were
+all busy says the figure is the machine's, not the lab's.
+
+    python -m benchmarks.scale [--tasks 1,5,10,20,40] [--no-breakdown]
 """
 
 from __future__ import annotations
