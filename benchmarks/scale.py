@@ -12,12 +12,20 @@ targets are healthy is taken, and the lab's memory before and once all are healt
 service, ALB and target group are deleted and the next size starts from an idle lab. A service of
 20 tasks is the issue's benchmark; the others make the table.
 
-    python -m benchmarks.scale [--tasks 1,5,10,20,40]
+Under each row (unless ``--no-breakdown``), where the start went: the lab's clocks of the ECS agent's
+launches (``GET /ecs/launch-timings``: each phase's median and maximum over the tasks, from the
+scheduler making the task to RUNNING with its targets registered), the tasks that stopped on the way
+(a failed start is replaced after a back-off), and the CPU seconds the lab process, the Docker engine's
+processes and the whole machine used from ``create_service`` to all RUNNING: a machine whose CPUs were
+all busy says the figure is the machine's, not the lab's.
+
+    python -m benchmarks.scale [--tasks 1,5,10,20,40] [--no-breakdown]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +53,14 @@ class ScaleRun:
     rss_before_mb: float
     rss_after_mb: float
     lab_threads: int
+    launches: tuple[dict[str, Any], ...] = ()
+    """The lab's clocks of this service's launches (``GET /ecs/launch-timings``): each phase's seconds."""
+    created_wall: float = 0.0
+    """``time.time()`` when ``create_service`` was called."""
+    failures: dict[str, int] | None = None
+    """Tasks that stopped before all were healthy, by stop code and reason (a failed start is replaced after a back-off)."""
+    cpu_to_running: dict[str, float] | None = None
+    """CPU seconds from ``create_service`` to all RUNNING: the lab process, the engine's processes, the whole machine."""
 
     @property
     def per_task_mb(self) -> float:
@@ -66,10 +82,42 @@ def lab_rss(home: Any) -> tuple[float, int]:
     return sum(process.rss_mb for process in memory), threads
 
 
+ENGINE_PROCESSES = ("dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2", "docker-proxy", "runc")
+"""The engine's own processes, whose CPU time the breakdown counts (machine-wide: other labs' use counts too)."""
+
+
+def cpu_seconds(home: Any) -> dict[str, float]:
+    """CPU seconds (user + system) so far of the lab process, of the engine's processes, and of the whole machine."""
+    import json
+    from pathlib import Path
+
+    tick = os.sysconf("SC_CLK_TCK")
+    lab_pid = int(json.loads((Path(home) / "lab.json").read_text())["pid"])
+    found = {"lab": 0.0, "engine": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick  # utime, stime (children that were reaped: not counted)
+        if int(entry.name) == lab_pid:
+            found["lab"] = used
+        elif name in ENGINE_PROCESSES or name.startswith("containerd-shim"):
+            found["engine"] += used
+    busy = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    found["machine"] = (sum(busy) - busy[3] - busy[4]) / tick  # all but idle and iowait
+    return found
+
+
 def run_size(lab: Any, tasks: int, definition: str, vpc: str, groups: tuple[str, str], timeout: float = 300) -> ScaleRun:
     """Create a service of ``tasks`` tasks behind a new ALB; time it to RUNNING and healthy; remove it all."""
     from ecslab import ecs as ecs_tools
     from ecslab import elb as elb_tools
+    from ecslab.lab import manage
 
     name = f"scale-{tasks}"
     alb_group, task_group = groups
@@ -97,6 +145,10 @@ def run_size(lab: Any, tasks: int, definition: str, vpc: str, groups: tuple[str,
     )
     time.sleep(1)
     rss_before, _threads = lab_rss(lab.config.home)
+    manage.control(lab.config, "POST", "/ecs/launch-timings/clear")
+    cpu_before = cpu_seconds(lab.config.home)
+    cpu_running: dict[str, float] = {}
+    created_wall = time.time()
     started = time.monotonic()
     lab.ecs.create_service(
         cluster=name,
@@ -114,12 +166,20 @@ def run_size(lab: Any, tasks: int, definition: str, vpc: str, groups: tuple[str,
         if running_s != running_s:  # nan: not all RUNNING yet
             if lab.ecs.describe_services(cluster=name, services=["web"])["services"][0]["runningCount"] >= tasks:
                 running_s = now
+                cpu_running = {key: value - cpu_before[key] for key, value in cpu_seconds(lab.config.home).items()}
         rows = elb_tools.target_health(lab.elbv2, group["TargetGroupArn"])
         if len(rows) >= tasks and elb_tools.healthy_count(rows) >= tasks:
             healthy_s = now
             break
         time.sleep(0.1)
     rss_after, threads = lab_rss(lab.config.home)
+    launches = tuple(manage.control(lab.config, "GET", "/ecs/launch-timings")["launches"])
+    stopped = lab.ecs.list_tasks(cluster=name, desiredStatus="STOPPED")["taskArns"]
+    failures: dict[str, int] = {}
+    for start in range(0, len(stopped), 100):
+        for task in lab.ecs.describe_tasks(cluster=name, tasks=stopped[start : start + 100])["tasks"]:
+            reason = f"{task.get('stopCode')}: {task.get('stoppedReason', '')}"[:160]
+            failures[reason] = failures.get(reason, 0) + 1
     ecs_tools.remove_cluster(lab, name, timeout=120)
     lab.elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])
     for _ in range(50):
@@ -128,12 +188,51 @@ def run_size(lab: Any, tasks: int, definition: str, vpc: str, groups: tuple[str,
             break
         except lab.elbv2.exceptions.ResourceInUseException:
             time.sleep(0.2)
-    return ScaleRun(tasks, running_s, healthy_s, rss_before, rss_after, threads)
+    return ScaleRun(tasks, running_s, healthy_s, rss_before, rss_after, threads, launches, created_wall, failures, cpu_running)
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def breakdown(run: ScaleRun) -> list[str]:
+    """Where the tasks' start went: each phase of the agent's launch (median / max over the tasks), and the overlap."""
+    if not run.launches:
+        return ["    (the lab reported no launch timings)"]
+    phases: dict[str, list[float]] = {}
+    for launch in run.launches:
+        for phase, seconds in launch["phases"].items():
+            phases.setdefault(phase, []).append(float(seconds))
+    lines = [f"    where the {run.tasks} task(s)' start went (the ECS agent's phases, s: median / max over the tasks):"]
+    made = [launch["began"] - launch["phases"].get("queued", 0.0) - run.created_wall for launch in run.launches]
+    lines.append(f"      {'create_service -> task made (tick, reconcile)':<48} {_quantile(made, 0.5):6.2f} / {max(made):6.2f}")
+    for phase, values in phases.items():
+        label = "made -> launch begins (tick, thread)" if phase == "queued" else phase
+        lines.append(f"      {label:<48} {_quantile(values, 0.5):6.2f} / {max(values):6.2f}")
+    for reason, count in (run.failures or {}).items():
+        lines.append(f"      stopped before all were healthy: {count} task(s), {reason}")
+    totals = [float(launch["total_s"]) for launch in run.launches]
+    lines.append(f"      {'one launch, begin -> RUNNING':<48} {_quantile(totals, 0.5):6.2f} / {max(totals):6.2f}")
+    if run.cpu_to_running:
+        cpu, cores = run.cpu_to_running, os.cpu_count() or 1
+        lines.append(
+            f"      CPU from create_service to all RUNNING: lab process {cpu['lab']:.2f} s, Docker engine {cpu['engine']:.2f} s, "
+            f"whole machine {cpu['machine']:.2f} s ({cores} CPUs x {run.running_s:.1f} s = {cores * run.running_s:.1f} s at most)"
+        )
+    first = min(launch["began"] for launch in run.launches)
+    last = max(launch["began"] + launch["total_s"] for launch in run.launches)
+    lines.append(
+        f"      first launch begins {first - run.created_wall:.2f} s after create_service, the last is RUNNING at "
+        f"{last - run.created_wall:.2f} s; launches at once: {sum(totals) / max(1e-9, last - first):.1f} on average"
+    )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", default="1,5,10,20,40", help="service sizes, comma-separated (default 1,5,10,20,40)")
+    parser.add_argument("--no-breakdown", dest="breakdown", action="store_false", help="no split of each size's start")
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.tasks.split(",") if size.strip()]
 
@@ -166,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"  ({run.healthy_s - run.running_s:.1f} s)  load {load_average()}",
                 flush=True,
             )
+            if args.breakdown:
+                print("\n".join(breakdown(run)), flush=True)
         for run in runs:
             if run.tasks == GOAL_TASKS:
                 print_value(f"{GOAL_TASKS} tasks, create to all RUNNING", run.running_s, "s")
