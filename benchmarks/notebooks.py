@@ -134,6 +134,14 @@ class SuiteRun:
     """Each worker's lab: its highest RSS (lab process + its registry) during the run, MB, highest first."""
     output: str
     """pytest's stdout and stderr (kept in a file when cells failed)."""
+    cpu_busy: float
+    """The machine's CPUs busy during the run, 0-1 (everything on the machine, the Docker engine included)."""
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (not idle, not waiting for I/O) since it started."""
+    busy = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(busy) - busy[3] - busy[4]) / os.sysconf("SC_CLK_TCK")
 
 
 class LabMemory:
@@ -207,6 +215,7 @@ def nbval_suite(root: Path, workers: int) -> SuiteRun:
     if workers > 1 and importlib.util.find_spec("xdist") is not None:
         command += ["-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
+    cpu_before = machine_cpu_seconds()
     start = time.perf_counter()
     with subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as process:
         sampler = LabMemory(process.pid)
@@ -217,6 +226,7 @@ def nbval_suite(root: Path, workers: int) -> SuiteRun:
             sampler.stop()
     result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     seconds = time.perf_counter() - start
+    busy = machine_cpu_seconds() - cpu_before
     cells: dict[str, dict[int, float]] = {}
     for match in re.finditer(r"^([\d.]+)s (?:setup|call|teardown)\s+(\S+?)::Cell (\d+)", result.stdout, flags=re.MULTILINE):
         notebook = cells.setdefault(match[2], {})
@@ -234,6 +244,7 @@ def nbval_suite(root: Path, workers: int) -> SuiteRun:
         cell_seconds=cells,
         lab_peaks_mb=sorted(sampler.peaks.values(), reverse=True),
         output=result.stdout + result.stderr,
+        cpu_busy=busy / (seconds * (os.cpu_count() or 1)),
     )
 
 
@@ -278,7 +289,13 @@ def main(argv: list[str] | None = None) -> int:
                 label = f"nbval suite, {workers} worker{'s' if workers > 1 else ''}" + (
                     f" ({', '.join(only)} only)" if only else ""
                 )
-                print_value(label, run.seconds, "s", SUITE_GOAL, note=f"{run.summary}; load {load_average()}")
+                print_value(
+                    label,
+                    run.seconds,
+                    "s",
+                    SUITE_GOAL,
+                    note=f"{run.summary}; load {load_average()}; the machine's CPUs {run.cpu_busy:.0%} busy",
+                )
                 for notebook, cells in sorted(run.failed_cells.items()):
                     print(f"    failed cells of {notebook}: {', '.join(sorted(cells, key=int))}")
                 if run.failed_cells:
