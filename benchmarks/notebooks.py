@@ -136,6 +136,8 @@ class SuiteRun:
     """pytest's stdout and stderr (kept in a file when cells failed)."""
     cpu_busy: float
     """The machine's CPUs busy during the run, 0-1 (everything on the machine, the Docker engine included)."""
+    cpu_by_kind: dict[str, float]
+    """CPU seconds of the processes seen during the run, by kind (:meth:`LabMemory.cpu_by_kind`)."""
 
 
 def machine_cpu_seconds() -> float:
@@ -151,11 +153,21 @@ class LabMemory:
     def __init__(self, root_pid: int, interval: float = 1.0) -> None:
         self.root_pid, self.interval = root_pid, interval
         self.peaks: dict[int, float] = {}
+        self.cpu: dict[tuple[int, str], tuple[str, float, float]] = {}  # (pid, start) -> (kind, first seen, last seen)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lab-memory", daemon=True)
 
     def start(self) -> None:
+        self.sample()  # CPU already spent by processes that were there before the run is not the run's
         self._thread.start()
+
+    def cpu_by_kind(self) -> dict[str, float]:
+        """CPU seconds the run's processes used, by kind (what was seen by a sample: a process that lived less than a
+        second between two samples, a build step, is missed)."""
+        used: dict[str, float] = {}
+        for kind, first, last in self.cpu.values():
+            used[kind] = used.get(kind, 0.0) + last - first
+        return used
 
     def stop(self) -> None:
         self._stop.set()
@@ -171,6 +183,8 @@ class LabMemory:
     def sample(self) -> None:
         parents: dict[int, int] = {}
         commands: dict[int, str] = {}
+        stats: dict[int, list[str]] = {}
+        names: dict[int, str] = {}
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
@@ -179,7 +193,16 @@ class LabMemory:
                 commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            fields = stat.rsplit(")", 1)[1].split()
+            parents[int(entry.name)] = int(fields[1])
+            stats[int(entry.name)] = fields
+            names[int(entry.name)] = stat[stat.index("(") + 1 : stat.rindex(")")]
+        tick = os.sysconf("SC_CLK_TCK")
+        for pid, fields in stats.items():
+            used = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            key = (pid, fields[19])  # a PID and its start time name one process
+            kind, first, _ = self.cpu.get(key, (_kind(pid, names, commands, parents), used, used))
+            self.cpu[key] = (kind, first, used)
         below = {self.root_pid}
         changed = True  # a child's PID can be lower than its parent's: look again until nothing is added
         while changed:
@@ -194,6 +217,31 @@ class LabMemory:
             family = [pid] + [child for child, parent in parents.items() if parent == pid]
             total = sum(_rss_mb(member) for member in family)
             self.peaks[pid] = max(self.peaks.get(pid, 0.0), total)
+
+
+ENGINE = ("dockerd", "containerd", "runc", "docker-proxy", "docker-init", "containerd-shim")
+
+
+def _kind(pid: int, names: dict[int, str], commands: dict[int, str], parents: dict[int, int]) -> str:
+    """What a process is, for the CPU breakdown of the suite."""
+    name, command = names.get(pid, ""), commands.get(pid, "")
+    if name.startswith(ENGINE):
+        return "Docker engine (dockerd, containerd, shims, runc)"
+    if name == "docker-registry":
+        return "registries"
+    if "ecslab.lab.server" in command:
+        return "labs (moto and the fillers)"
+    if "ipykernel" in command:
+        return "notebook kernels"
+    if "pytest" in command:
+        return "pytest and nbval"
+    seen, parent = set(), parents.get(pid, 0)
+    while parent > 1 and parent not in seen:  # inside a container: below a containerd-shim
+        if names.get(parent, "").startswith("containerd-shim"):
+            return "containers (the apps, build steps)"
+        seen.add(parent)
+        parent = parents.get(parent, 0)
+    return "other processes"
 
 
 def _rss_mb(pid: int) -> float:
@@ -245,6 +293,7 @@ def nbval_suite(root: Path, workers: int) -> SuiteRun:
         lab_peaks_mb=sorted(sampler.peaks.values(), reverse=True),
         output=result.stdout + result.stderr,
         cpu_busy=busy / (seconds * (os.cpu_count() or 1)),
+        cpu_by_kind=sampler.cpu_by_kind(),
     )
 
 
@@ -304,6 +353,14 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     log.write_text(run.output)
                     print(f"    pytest's output, with the failures: {log}")
+                if run.cpu_by_kind:
+                    busy = run.cpu_busy * run.seconds * (os.cpu_count() or 1)
+                    parts = sorted(run.cpu_by_kind.items(), key=lambda item: -item[1])
+                    print(
+                        f"    CPU seconds: the machine {busy:.0f} busy; "
+                        + ", ".join(f"{kind} {seconds:.0f}" for kind, seconds in parts if seconds >= 1)
+                        + f", not seen by the samples (processes under a second) {max(busy - sum(run.cpu_by_kind.values()), 0):.0f}"
+                    )
                 if run.lab_peaks_mb:
                     print_value(
                         "lab memory under the suite, highest lab",
