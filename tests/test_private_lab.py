@@ -3,6 +3,8 @@ private lab that leaves nothing behind and that ``.env()`` points boto3 at."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import socket
@@ -11,6 +13,7 @@ import sys
 import textwrap
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -251,3 +254,35 @@ def test_reaping_a_lab_whose_folder_is_gone_leaves_no_folder(tmp_path: Path) -> 
     finally:
         path.unlink(missing_ok=True)
         private.release_config(config)
+
+
+@pytest.mark.lab  # builds two small images in the Docker engine
+def test_an_untagged_image_a_lab_built_goes_and_a_tagged_one_stays() -> None:
+    """A name built again moves to the new image; the old one, untagged, goes with the lab that built it."""
+    from ecslab.engine import EngineError, docker_client
+    from ecslab.images import base_image, image_present
+
+    try:
+        docker = docker_client()
+        base = base_image(docker)
+    except EngineError:
+        pytest.skip("no Docker engine")
+    if not image_present(base, docker):
+        pytest.skip(f"no base image {base}")
+    home = f"/tmp/ecslab-private-gone{uuid.uuid4().hex[:8]}/lab"
+    tag = f"ecslab-test-untagged:{uuid.uuid4().hex[:8]}"
+    built = []
+    try:
+        for nonce in ("first", "second"):
+            dockerfile = f"FROM {base}\nLABEL {LAB_LABEL}={home} ecslab.test={nonce}\n"
+            image, _ = docker.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
+            built.append(image.id)
+        assert private._gone_private_lab(home)
+        assert not private._gone_private_lab("/tmp")  # not a private lab's folder
+        assert private.remove_untagged_images(lambda folder: folder == home) == 1
+        assert not image_present(built[0], docker)  # the untagged one went
+        assert image_present(built[1], docker)  # the one named so stays
+    finally:
+        for reference in (tag, *built):
+            with contextlib.suppress(Exception):
+                docker.images.remove(reference)

@@ -330,6 +330,8 @@ class PrivateLab:
                     release_config(config)
                 with contextlib.suppress(Exception):  # a busy engine leaves stale names, never a failed stop
                     remove_registry_names(config.registry_address, self._say)
+                with contextlib.suppress(Exception):
+                    remove_untagged_images(lambda home: home == str(config.home))
         finally:
             self._remove_temporary()
             record, self._record = self._record, None
@@ -411,7 +413,15 @@ def reap_orphaned_labs(say: Say = _quiet) -> list[LabConfig]:
         if isinstance(temporary, str) and Path(temporary).name.startswith("ecslab-private-"):
             shutil.rmtree(temporary, ignore_errors=True)
         reaped.append(config)
+    # untagged images of private labs that are gone, whoever stopped them: in the background, so that a
+    # machine with hundreds of them does not hold up this start
+    threading.Thread(target=_remove_gone_labs_images, name="ecslab-gone-labs-images", daemon=True).start()
     return reaped
+
+
+def _remove_gone_labs_images() -> None:
+    with contextlib.suppress(Exception):
+        remove_untagged_images(_gone_private_lab)
 
 
 def _missing_ancestor(folder: Path) -> Path | None:
@@ -452,6 +462,39 @@ def remove_registry_names(registry_address: str, warn: Say | None = None) -> Non
             except APIError as error:
                 if warn is not None:
                     warn(f"{reference} left in the Docker engine: {error}")
+
+
+def remove_untagged_images(built_by: Callable[[str], bool]) -> int:
+    """Remove the untagged images that labs built (label ``ecslab.lab``: the lab's state folder) when
+    ``built_by(folder)`` says so; returns how many went. A private lab's images carry its own folder, so a
+    name another lab builds later (``ecslab-sample:v1``) moves to a new image and leaves the old one
+    untagged; without this they piled up in the engine (234 images, 10.5 GB, on this project's CI machine).
+    An image a container still uses is left; without an engine, nothing happens."""
+    from docker.errors import APIError, NotFound
+
+    from ecslab.config import LAB_LABEL
+    from ecslab.engine import EngineError, docker_client
+
+    try:
+        docker = docker_client()
+    except EngineError:
+        return 0
+    removed = 0
+    for image in docker.api.images(filters={"dangling": True, "label": LAB_LABEL}):
+        if not built_by(str((image.get("Labels") or {}).get(LAB_LABEL, ""))):
+            continue
+        try:
+            docker.api.remove_image(image["Id"])
+        except (NotFound, APIError):
+            continue  # gone already, or a container still uses it
+        removed += 1
+    return removed
+
+
+def _gone_private_lab(home: str) -> bool:
+    """A private lab's state folder (``/tmp/ecslab-private-XXXX/lab``) that no longer exists."""
+    folder = Path(home)
+    return folder.name == "lab" and folder.parent.name.startswith("ecslab-private-") and not folder.exists()
 
 
 def _remove_containers_patiently(config: LabConfig, attempts: int = 3) -> None:
