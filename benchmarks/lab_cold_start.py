@@ -24,7 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import Goal, load_average, machine_header, print_series, print_value, python_bin
+from benchmarks.report import (
+    Goal,
+    descendants,
+    load_average,
+    machine_header,
+    print_series,
+    print_value,
+    processes,
+    python_bin,
+)
 
 UP_GOAL = Goal(1.0, "s")
 UP_AND_CALL_GOAL = Goal(1.2, "s")
@@ -77,27 +86,9 @@ def cli_start_time(env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def _children(pid: int) -> list[int]:
-    children: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid:
-            children.append(int(entry.name))
-    return children
-
-
 def process_tree(pid: int) -> list[int]:
     """``pid`` and all its descendants (the registry is the lab process's child)."""
-    tree = [pid]
-    for child in _children(pid):
-        tree += process_tree(child)
-    return tree
+    return descendants(pid, processes())
 
 
 def process_memory(pid: int) -> ProcessMemory:

@@ -35,7 +35,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.report import REPO, Goal, load_average, machine_header, print_value
+from benchmarks.lab_cold_start import process_memory
+from benchmarks.report import (
+    REPO,
+    Goal,
+    Process,
+    descendants,
+    load_average,
+    machine_busy_seconds,
+    machine_header,
+    print_value,
+    processes,
+)
 
 SUITE_GOAL = Goal(180, "s")
 LAB_MEMORY_GOAL = Goal(300, "MB")
@@ -137,25 +148,20 @@ class SuiteRun:
     cpu_busy: float
     """The machine's CPUs busy during the run, 0-1 (everything on the machine, the Docker engine included)."""
     cpu_by_kind: dict[str, float]
-    """CPU seconds of the processes seen during the run, by kind (:meth:`LabMemory.cpu_by_kind`)."""
+    """CPU seconds of the processes seen during the run, by kind (:meth:`SuiteSampler.cpu_by_kind`)."""
 
 
-def machine_cpu_seconds() -> float:
-    """CPU seconds the whole machine has spent busy (not idle, not waiting for I/O) since it started."""
-    busy = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return (sum(busy) - busy[3] - busy[4]) / os.sysconf("SC_CLK_TCK")
-
-
-class LabMemory:
-    """Samples, once a second, the RSS of every lab the pytest process ``root_pid`` started (the
-    ``ecslab.lab.server`` processes below it, each with its ``docker-registry`` child) and keeps each lab's peak."""
+class SuiteSampler:
+    """Samples the machine's processes once a second while the suite runs: each lab's highest RSS (the
+    ``ecslab.lab.server`` processes below the pytest process ``root_pid``, each with its ``docker-registry``
+    child) and the CPU every process used, by kind (:func:`_kind`)."""
 
     def __init__(self, root_pid: int, interval: float = 1.0) -> None:
         self.root_pid, self.interval = root_pid, interval
         self.peaks: dict[int, float] = {}
         self.cpu: dict[tuple[int, str], tuple[str, float, float]] = {}  # (pid, start) -> (kind, first seen, last seen)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="lab-memory", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="suite-sampler", daemon=True)
 
     def start(self) -> None:
         self.sample()  # CPU already spent by processes that were there before the run is not the run's
@@ -177,81 +183,42 @@ class LabMemory:
         while not self._stop.wait(self.interval):
             try:
                 self.sample()
-            except OSError:
-                continue  # a process ended while being read: the next sample
+            except (OSError, KeyError):
+                continue  # a process ended while being read (or is a zombie, with no memory): the next sample
 
     def sample(self) -> None:
-        parents: dict[int, int] = {}
-        commands: dict[int, str] = {}
-        stats: dict[int, list[str]] = {}
-        names: dict[int, str] = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
+        running = processes()
+        for process in running.values():
+            key = (process.pid, process.started)
+            kind, first, _ = self.cpu.get(key, (_kind(process, running), process.cpu_s, process.cpu_s))
+            self.cpu[key] = (kind, first, process.cpu_s)
+        for pid in descendants(self.root_pid, running):
+            if "ecslab.lab.server" not in running[pid].command:
                 continue
-            try:
-                stat = (entry / "stat").read_text()
-                commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            parents[int(entry.name)] = int(fields[1])
-            stats[int(entry.name)] = fields
-            names[int(entry.name)] = stat[stat.index("(") + 1 : stat.rindex(")")]
-        tick = os.sysconf("SC_CLK_TCK")
-        for pid, fields in stats.items():
-            used = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-            key = (pid, fields[19])  # a PID and its start time name one process
-            kind, first, _ = self.cpu.get(key, (_kind(pid, names, commands, parents), used, used))
-            self.cpu[key] = (kind, first, used)
-        below = {self.root_pid}
-        changed = True  # a child's PID can be lower than its parent's: look again until nothing is added
-        while changed:
-            changed = False
-            for pid, parent in parents.items():
-                if parent in below and pid not in below:
-                    below.add(pid)
-                    changed = True
-        for pid in below:
-            if "ecslab.lab.server" not in commands.get(pid, ""):
-                continue
-            family = [pid] + [child for child, parent in parents.items() if parent == pid]
-            total = sum(_rss_mb(member) for member in family)
+            family = [pid] + [child.pid for child in running.values() if child.ppid == pid]
+            total = sum(process_memory(member).rss_mb for member in family)
             self.peaks[pid] = max(self.peaks.get(pid, 0.0), total)
 
 
-ENGINE = ("dockerd", "containerd", "runc", "docker-proxy", "docker-init", "containerd-shim")
-
-
-def _kind(pid: int, names: dict[int, str], commands: dict[int, str], parents: dict[int, int]) -> str:
+def _kind(process: Process, running: dict[int, Process]) -> str:
     """What a process is, for the CPU breakdown of the suite."""
-    name, command = names.get(pid, ""), commands.get(pid, "")
-    if name.startswith(ENGINE):
+    if process.is_engine:
         return "Docker engine (dockerd, containerd, shims, runc)"
-    if name == "docker-registry":
+    if process.name == "docker-registry":
         return "registries"
-    if "ecslab.lab.server" in command:
+    if "ecslab.lab.server" in process.command:
         return "labs (moto and the fillers)"
-    if "ipykernel" in command:
+    if "ipykernel" in process.command:
         return "notebook kernels"
-    if "pytest" in command:
+    if "pytest" in process.command:
         return "pytest and nbval"
-    seen, parent = set(), parents.get(pid, 0)
-    while parent > 1 and parent not in seen:  # inside a container: below a containerd-shim
-        if names.get(parent, "").startswith("containerd-shim"):
+    seen, parent = set(), running.get(process.ppid)
+    while parent is not None and parent.pid > 1 and parent.pid not in seen:  # inside a container: below a shim
+        if parent.name.startswith("containerd-shim"):
             return "containers (the apps, build steps)"
-        seen.add(parent)
-        parent = parents.get(parent, 0)
+        seen.add(parent.pid)
+        parent = running.get(parent.ppid)
     return "other processes"
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def nbval_suite(root: Path, workers: int) -> SuiteRun:
@@ -263,10 +230,10 @@ def nbval_suite(root: Path, workers: int) -> SuiteRun:
     if workers > 1 and importlib.util.find_spec("xdist") is not None:
         command += ["-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
-    cpu_before = machine_cpu_seconds()
+    cpu_before = machine_busy_seconds()
     start = time.perf_counter()
     with subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as process:
-        sampler = LabMemory(process.pid)
+        sampler = SuiteSampler(process.pid)
         sampler.start()
         try:
             stdout, stderr = process.communicate(timeout=3600)
@@ -274,7 +241,7 @@ def nbval_suite(root: Path, workers: int) -> SuiteRun:
             sampler.stop()
     result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     seconds = time.perf_counter() - start
-    busy = machine_cpu_seconds() - cpu_before
+    busy = machine_busy_seconds() - cpu_before
     cells: dict[str, dict[int, float]] = {}
     for match in re.finditer(r"^([\d.]+)s (?:setup|call|teardown)\s+(\S+?)::Cell (\d+)", result.stdout, flags=re.MULTILINE):
         notebook = cells.setdefault(match[2], {})

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -88,3 +89,63 @@ def python_bin(name: str) -> str:
     """A console script installed next to this Python (``ecslab``), so the venv's copy runs."""
     candidate = os.path.join(os.path.dirname(sys.executable), name)
     return candidate if os.path.exists(candidate) else name
+
+
+ENGINE_PROCESS_PREFIXES = ("dockerd", "containerd", "runc", "docker-proxy", "docker-init")
+"""The Docker engine's own processes by name (``containerd`` covers its shims); their CPU is the engine's."""
+
+
+@dataclass(frozen=True)
+class Process:
+    """One process as ``/proc`` shows it (Linux only)."""
+
+    pid: int
+    ppid: int
+    name: str
+    command: str
+    cpu_s: float
+    """User + system CPU seconds so far (children it reaped not counted)."""
+    started: str
+    """Its start time in clock ticks since boot: with the PID, names one process."""
+
+    @property
+    def is_engine(self) -> bool:
+        return self.name.startswith(ENGINE_PROCESS_PREFIXES)
+
+
+def processes() -> dict[int, Process]:
+    """Every process running now, by PID (one that ends while being read is left out)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, Process] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        found[int(entry.name)] = Process(
+            pid=int(entry.name),
+            ppid=int(fields[1]),
+            name=stat[stat.index("(") + 1 : stat.rindex(")")],
+            command=command,
+            cpu_s=(int(fields[11]) + int(fields[12])) / tick,
+            started=fields[19],
+        )
+    return found
+
+
+def descendants(root: int, running: dict[int, Process]) -> list[int]:
+    """``root`` and every process below it in ``running`` (:func:`processes`), parents before children."""
+    tree = [root]
+    for pid in tree:  # grows while it is walked
+        tree += [child.pid for child in running.values() if child.ppid == pid]
+    return tree
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (not idle, not waiting for I/O) since it started."""
+    busy = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(busy) - busy[3] - busy[4]) / os.sysconf("SC_CLK_TCK")

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.report import Goal, load_average, machine_header, print_value
+from benchmarks.report import Goal, load_average, machine_busy_seconds, machine_header, print_value, processes
 
 HEALTHY_GOAL = Goal(15, "s")
 """20 tasks, create -> all RUNNING and healthy behind an ALB (interval 5 s, threshold 2)."""
@@ -82,35 +82,19 @@ def lab_rss(home: Any) -> tuple[float, int]:
     return sum(process.rss_mb for process in memory), threads
 
 
-ENGINE_PROCESSES = ("dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2", "docker-proxy", "runc")
-"""The engine's own processes, whose CPU time the breakdown counts (machine-wide: other labs' use counts too)."""
-
-
 def cpu_seconds(home: Any) -> dict[str, float]:
-    """CPU seconds (user + system) so far of the lab process, of the engine's processes, and of the whole machine."""
+    """CPU seconds (user + system) so far of the lab process, of the engine's processes (machine-wide: other labs'
+    use counts too), and of the whole machine."""
     import json
     from pathlib import Path
 
-    tick = os.sysconf("SC_CLK_TCK")
     lab_pid = int(json.loads((Path(home) / "lab.json").read_text())["pid"])
-    found = {"lab": 0.0, "engine": 0.0}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        used = (int(fields[11]) + int(fields[12])) / tick  # utime, stime (children that were reaped: not counted)
-        if int(entry.name) == lab_pid:
-            found["lab"] = used
-        elif name in ENGINE_PROCESSES or name.startswith("containerd-shim"):
-            found["engine"] += used
-    busy = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    found["machine"] = (sum(busy) - busy[3] - busy[4]) / tick  # all but idle and iowait
-    return found
+    running = processes().values()
+    return {
+        "lab": sum(process.cpu_s for process in running if process.pid == lab_pid),
+        "engine": sum(process.cpu_s for process in running if process.is_engine),
+        "machine": machine_busy_seconds(),
+    }
 
 
 def run_size(lab: Any, tasks: int, definition: str, vpc: str, groups: tuple[str, str], timeout: float = 300) -> ScaleRun:
