@@ -42,6 +42,13 @@ class DockerRuntime:
                     return self._client()
             return self._launch_client
 
+    def close(self) -> None:
+        """Close the launch client's connections (the shared client is the lab's to close)."""
+        with self._launch_lock:
+            client, self._launch_client = self._launch_client, None
+        if client is not None:
+            client.close()
+
     def task_containers(self) -> dict[str, dict[str, Listed]]:
         """One ``docker ps`` (summaries, no inspect per container): the agent asks five times a second."""
         try:

@@ -352,6 +352,8 @@ class EcsAgent(GapFiller):
             self.thread.join(timeout=5)
         if self.network is not None:
             self.network.stop()
+        if isinstance(self._runtime, DockerRuntime):
+            self._runtime.close()
         moto_ecs.PATCHES.remove()
 
     @property

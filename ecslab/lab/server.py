@@ -239,8 +239,9 @@ class LabProcess:
 
         The warm-up starts first: binding and the registry's start mostly wait (on the registry's
         process), and moto's imports use that time. They hold the GIL in turns with this thread
-        and the control API's (Python hands it over every 5 ms), which costs ``ecslab up`` a few
-        hundredths of a second and saves the first AWS call about a tenth."""
+        and the control API's (Python hands it over every :data:`START_SWITCH_INTERVAL` until ready,
+        5 ms after), which costs ``ecslab up`` a few hundredths of a second and saves the first AWS
+        call about a tenth."""
         switching = sys.getswitchinterval()
         sys.setswitchinterval(START_SWITCH_INTERVAL)  # this thread and /ready get the GIL sooner from the imports
         self._warming = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)

@@ -25,7 +25,6 @@ class _Flight(Generic[T]):
         self.done = threading.Event()
         self.result: T | None = None
         self.error: BaseException | None = None
-        self.joined = 0
 
 
 class SharedPulls(Generic[T]):
@@ -43,7 +42,6 @@ class SharedPulls(Generic[T]):
             if flight is None:
                 flight = self.flights[key] = _Flight()
             else:
-                flight.joined += 1
                 self.shared += 1
         if not leader:
             flight.done.wait()
