@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from ecslab.lab.launch_timings import LaunchTimings
 from ecslab.lab.shared_pulls import SharedPulls
+
+
+def launch_while_held(pulls: SharedPulls[str], launch: Callable[[], object], count: int, gate: threading.Event) -> None:
+    """``count`` launches at once while the first one's pull waits on ``gate``: released once the others wait for it."""
+    threads = [threading.Thread(target=launch) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 5
+    while pulls.shared < count - 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gate.set()
+    for thread in threads:
+        thread.join(5)
 
 
 def test_launches_asking_for_one_image_at_once_share_one_pull() -> None:
@@ -24,16 +38,8 @@ def test_launches_asking_for_one_image_at_once_share_one_pull() -> None:
         return "sha256:abc"
 
     results: list[str] = []
-    threads = [threading.Thread(target=lambda: results.append(pulls.run("app:v1", pull))) for _ in range(8)]
     # when: eight launches ask while it runs
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + 5
-    while pulls.shared < 7 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    gate.set()
-    for thread in threads:
-        thread.join(5)
+    launch_while_held(pulls, lambda: results.append(pulls.run("app:v1", pull)), 8, gate)
     # then: one pull, eight answers
     assert (calls, results, pulls.shared) == (["pulled"], ["sha256:abc"] * 8, 7)
 
@@ -70,15 +76,7 @@ def test_a_failed_pull_fails_every_launch_waiting_for_it_and_the_next_one_tries_
         except OSError as error:
             errors.append(str(error))
 
-    threads = [threading.Thread(target=launch) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + 5
-    while pulls.shared < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    gate.set()
-    for thread in threads:
-        thread.join(5)
+    launch_while_held(pulls, launch, 3, gate)
     assert errors == ["engine gone"] * 3
     assert pulls.run("app", lambda: "pulled") == "pulled"
 
