@@ -449,19 +449,20 @@ def remove_registry_names(registry_address: str, warn: Say | None = None) -> Non
     except EngineError:
         return
     prefix = registry_address + "/"
-    # the low-level list: images.list() inspects each image after listing, and fails when another
-    # process removes one in between
-    for image in docker.api.images():
-        for reference in [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]:
-            if not reference.startswith(prefix):
-                continue
-            try:
-                docker.images.remove(reference)
-            except NotFound:
-                continue  # went with a name removed before it
-            except APIError as error:
-                if warn is not None:
-                    warn(f"{reference} left in the Docker engine: {error}")
+    with contextlib.closing(docker):
+        # the low-level list: images.list() inspects each image after listing, and fails when another
+        # process removes one in between
+        for image in docker.api.images():
+            for reference in [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]:
+                if not reference.startswith(prefix):
+                    continue
+                try:
+                    docker.images.remove(reference)
+                except NotFound:
+                    continue  # went with a name removed before it
+                except APIError as error:
+                    if warn is not None:
+                        warn(f"{reference} left in the Docker engine: {error}")
 
 
 def remove_untagged_images(built_by: Callable[[str], bool]) -> int:
@@ -480,14 +481,15 @@ def remove_untagged_images(built_by: Callable[[str], bool]) -> int:
     except EngineError:
         return 0
     removed = 0
-    for image in docker.api.images(filters={"dangling": True, "label": LAB_LABEL}):
-        if not built_by(str((image.get("Labels") or {}).get(LAB_LABEL, ""))):
-            continue
-        try:
-            docker.api.remove_image(image["Id"])
-        except (NotFound, APIError):
-            continue  # gone already, or a container still uses it
-        removed += 1
+    with contextlib.closing(docker):
+        for image in docker.api.images(filters={"dangling": True, "label": LAB_LABEL}):
+            if not built_by(str((image.get("Labels") or {}).get(LAB_LABEL, ""))):
+                continue
+            try:
+                docker.api.remove_image(image["Id"])
+            except (NotFound, APIError):
+                continue  # gone already, or a container still uses it
+            removed += 1
     return removed
 
 
